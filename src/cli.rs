@@ -1,0 +1,197 @@
+//! Command-line definitions (DESIGN.md section 3). Parsing only: no behaviour.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mysql-ha",
+    version,
+    about = "Turn two MySQL/MariaDB servers into a highly available master/slave pair"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Configure replication between a master and a slave and hand off to the cluster daemon.
+    Setup(SetupArgs),
+    /// Add databases to the replication of a running cluster.
+    AddDb(AddDbArgs),
+    /// Show each node's role, version and replication state.
+    Status(JsonArgs),
+    /// Run the preflight checks alone; exit 0 only when nothing is fatal.
+    Check(CheckArgs),
+    /// Put back every file a run changed, exactly as it was.
+    Rollback(RollbackArgs),
+    /// Step-level access to the server option files (for manual installs).
+    Mycnf {
+        #[command(subcommand)]
+        command: MycnfCommand,
+    },
+    /// Run the cluster daemon.
+    Daemon {
+        #[arg(long, default_value = "/etc/mysql-ha/cluster.toml")]
+        config: PathBuf,
+    },
+    /// Make a failed former master the slave of the current master.
+    Rejoin { node: String },
+    /// Swap the master role on purpose.
+    Switchover {
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Stop the daemon from taking any action.
+    Pause,
+    /// Let the daemon act again after a pause.
+    Resume,
+    /// Acknowledge a takeover so the cluster leaves its degraded state.
+    Ack,
+    /// A two-node lab on this machine (root only): network namespaces, real MariaDB and sshd.
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UiChoice {
+    Auto,
+    Tui,
+    Prompt,
+    Plain,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Answers file (TOML), see docs/answers.md.
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    /// Ask nothing: every value comes from the answers file or defaults.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub ui: UiChoice,
+    /// Use this distribution profile instead of detecting one.
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AddDbArgs {
+    #[arg(required = true)]
+    pub databases: Vec<String>,
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The run to undo; the latest run when omitted.
+    pub run_id: Option<String>,
+    #[arg(long)]
+    pub yes: bool,
+    /// Undo a run on both nodes of this answers file instead of this machine only.
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    /// Work on a filesystem tree instead of `/`.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Master,
+    Slave,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MycnfCommand {
+    /// Print the effective server options, each with the file and line it comes from.
+    Show {
+        #[arg(long)]
+        root: Option<PathBuf>,
+        #[arg(long)]
+        profile: Option<String>,
+    },
+    /// Apply exactly what setup would apply to this node's configuration, with backup.
+    Edit {
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long)]
+        server_id: u32,
+        /// Comma-separated databases to replicate (slave role).
+        #[arg(long, value_delimiter = ',')]
+        databases: Vec<String>,
+        /// Address the server listens on (master role); default 0.0.0.0.
+        #[arg(long)]
+        bind_address: Option<String>,
+        #[arg(long)]
+        root: Option<PathBuf>,
+        #[arg(long)]
+        profile: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Build (or complete) the lab: node1, node2 and client on one bridge.
+    Up {
+        /// Grow the sample databases to about this many MB.
+        #[arg(long, default_value_t = 2)]
+        data_mb: u32,
+        /// Leave ssh keys out; give each node a root password instead.
+        #[arg(long)]
+        no_trust: bool,
+        /// Run an authoritative DNS server on the client host.
+        #[arg(long)]
+        dns: bool,
+    },
+    /// Remove every namespace, mount, process and directory of the lab.
+    Down,
+    /// Tell what runs.
+    Status,
+    /// Run a command on a host as root, with that host's view.
+    Exec {
+        host: String,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// Kill every process of a node at once, like a power cut.
+    Crash { node: String },
+    /// Start a crashed node again (its files are kept).
+    Boot { node: String },
+    /// Internal: pid 1 of a sandbox node.
+    #[command(hide = true)]
+    NodeInit { name: String, state_dir: PathBuf },
+}

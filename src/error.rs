@@ -1,0 +1,71 @@
+//! The one error type of the tool. Every variant names what it is about
+//! (host, file, key, statement) and the message says what to do.
+
+use std::path::PathBuf;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("`mysql-ha {command}` is not built yet in this version; see the open issues")]
+    NotBuilt { command: &'static str },
+
+    #[error("{what} must run as root (try: sudo mysql-ha {what})")]
+    NotRoot { what: &'static str },
+
+    #[error("program `{program}` not found: install the Debian package `{package}` (apt-get install {package})")]
+    MissingProgram {
+        program: &'static str,
+        package: &'static str,
+    },
+
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("on {host}: `{command}` failed ({status}){detail}")]
+    Command {
+        host: String,
+        command: String,
+        status: String,
+        detail: String,
+    },
+
+    #[error("sandbox: {0}")]
+    Sandbox(String),
+
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Exit code the binary returns for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::NotBuilt { .. } => 3,
+            _ => 1,
+        }
+    }
+}
+
+/// Formats the tail of a failed command's stderr for an error message.
+pub fn stderr_detail(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let tail: Vec<&str> = text.lines().rev().take(6).collect();
+    if tail.is_empty() {
+        String::new()
+    } else {
+        let lines: Vec<&str> = tail.into_iter().rev().collect();
+        format!(": {}", lines.join(" | "))
+    }
+}

@@ -1,0 +1,33 @@
+use clap::Parser;
+use mysql_ha::cli::{Cli, Command};
+use mysql_ha::{sandbox, Error, Result};
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Sandbox { command } => sandbox::run(command),
+        Command::Setup(_) => Err(Error::NotBuilt { command: "setup" }),
+        Command::AddDb(_) => Err(Error::NotBuilt { command: "add-db" }),
+        Command::Status(_) => Err(Error::NotBuilt { command: "status" }),
+        Command::Check(_) => Err(Error::NotBuilt { command: "check" }),
+        Command::Rollback(_) => Err(Error::NotBuilt {
+            command: "rollback",
+        }),
+        Command::Mycnf { .. } => Err(Error::NotBuilt { command: "mycnf" }),
+        Command::Daemon { .. } => Err(Error::NotBuilt { command: "daemon" }),
+        Command::Rejoin { .. } => Err(Error::NotBuilt { command: "rejoin" }),
+        Command::Switchover { .. } => Err(Error::NotBuilt {
+            command: "switchover",
+        }),
+        Command::Pause => Err(Error::NotBuilt { command: "pause" }),
+        Command::Resume => Err(Error::NotBuilt { command: "resume" }),
+        Command::Ack => Err(Error::NotBuilt { command: "ack" }),
+    }
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(err) = run(cli) {
+        eprintln!("mysql-ha: error: {err}");
+        std::process::exit(err.exit_code());
+    }
+}

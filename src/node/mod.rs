@@ -1,0 +1,110 @@
+//! Reaching a node: run a command, read or write a file. One interface with a
+//! local implementation (optionally confined to a directory tree, for `--root`)
+//! and an ssh implementation, so the same engine code configures either.
+
+mod local;
+
+pub use local::LocalNode;
+
+use std::path::{Path, PathBuf};
+
+use crate::Result;
+
+/// What a finished command left behind.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// Exit code; None when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0)
+    }
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// `lstat` of a path, as much as the engine needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub kind: FileKind,
+    /// Permission bits only (e.g. 0o644).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+}
+
+/// A machine the tool acts on. Paths are absolute paths as that machine sees them.
+pub trait Node: Send + Sync {
+    /// Name used in messages ("node1", "192.0.2.12", "local").
+    fn label(&self) -> &str;
+
+    /// Runs `argv` (no shell) with optional stdin. Never put a secret in argv:
+    /// pass it on stdin or in a 0600 file.
+    fn run(&self, argv: &[&str], stdin: Option<&[u8]>) -> Result<Output>;
+
+    /// Contents of a file; None when it does not exist.
+    fn read(&self, path: &Path) -> Result<Option<Vec<u8>>>;
+
+    /// `lstat`; None when the path does not exist.
+    fn stat(&self, path: &Path) -> Result<Option<FileStat>>;
+
+    /// Target of a symlink, as stored in the link.
+    fn read_link(&self, path: &Path) -> Result<PathBuf>;
+
+    /// Names of the entries of a directory (unsorted); empty when it does not exist.
+    fn list_dir(&self, path: &Path) -> Result<Vec<String>>;
+
+    /// Creates a directory and its parents; the last component gets `mode`.
+    fn create_dir_all(&self, path: &Path, mode: u32) -> Result<()>;
+
+    /// Replaces `path` atomically: temp file in the same directory, fsync,
+    /// chmod/chown to the given mode and owner, rename over.
+    fn write_atomic(&self, path: &Path, bytes: &[u8], mode: u32, uid: u32, gid: u32) -> Result<()>;
+
+    /// Removes a file; succeeds when it is already gone.
+    fn remove_file(&self, path: &Path) -> Result<()>;
+
+    /// Bytes available to root on the filesystem holding `path`.
+    fn free_bytes(&self, path: &Path) -> Result<u64>;
+}
+
+/// Follows symlinks (each hop resolved on the node) to the file that really
+/// holds the contents; errors on loops.
+pub fn resolve_symlinks(node: &dyn Node, path: &Path) -> Result<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match node.stat(&current)? {
+            Some(stat) if stat.kind == FileKind::Symlink => {
+                let target = node.read_link(&current)?;
+                current = if target.is_absolute() {
+                    target
+                } else {
+                    current
+                        .parent()
+                        .unwrap_or_else(|| Path::new("/"))
+                        .join(target)
+                };
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(crate::Error::Other(format!(
+        "{} on {}: too many levels of symbolic links",
+        path.display(),
+        node.label()
+    )))
+}
