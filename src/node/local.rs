@@ -40,10 +40,8 @@ impl LocalNode {
         for component in path.components() {
             match component {
                 Component::Normal(part) => out.push(part),
-                Component::ParentDir => {
-                    if out != self.root {
-                        out.pop();
-                    }
+                Component::ParentDir if out != self.root => {
+                    out.pop();
                 }
                 _ => {}
             }
