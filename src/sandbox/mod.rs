@@ -1,8 +1,218 @@
-//! The lab of DESIGN.md section 3.
+//! The lab of DESIGN.md section 3: two database hosts and a client on one
+//! bridge, each in its own network, PID, UTS and mount namespaces with a
+//! copy-on-write view of the whole filesystem.
+
+mod host;
+mod init;
+mod network;
+mod prereq;
+pub mod sample_data;
+mod trust;
+
+use std::path::{Path, PathBuf};
 
 use crate::cli::SandboxCommand;
-use crate::Result;
+use crate::{Error, Result};
 
-pub fn run(_command: SandboxCommand) -> Result<()> {
-    Err(crate::Error::NotBuilt { command: "sandbox" })
+pub use host::{exec, exec_checked, init_pid};
+
+/// Where the lab keeps its state: per-host upper layers, logs, answers file.
+pub const STATE_DIR: &str = "/var/lib/mysql-ha-sandbox";
+/// Every namespace of the lab starts with this, so `down` finds them all.
+pub const NETNS_PREFIX: &str = "mhsb-";
+pub const BRIDGE_NETNS: &str = "mhsb-bridge";
+pub const PREFIX_LEN: u8 = 24;
+/// Left free for the cluster address.
+pub const CLUSTER_ADDRESS: &str = "192.0.2.10";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostSpec {
+    pub name: &'static str,
+    pub address: &'static str,
+    /// Database hosts run MariaDB and sshd; the client only probes.
+    pub database: bool,
+}
+
+pub const HOSTS: [HostSpec; 3] = [
+    HostSpec {
+        name: "node1",
+        address: "192.0.2.11",
+        database: true,
+    },
+    HostSpec {
+        name: "node2",
+        address: "192.0.2.12",
+        database: true,
+    },
+    HostSpec {
+        name: "client",
+        address: "192.0.2.100",
+        database: false,
+    },
+];
+
+pub fn host_spec(name: &str) -> Result<HostSpec> {
+    HOSTS
+        .iter()
+        .copied()
+        .find(|h| h.name == name)
+        .ok_or_else(|| {
+            Error::Sandbox(format!(
+                "no host named `{name}` in the lab (hosts: node1, node2, client)"
+            ))
+        })
+}
+
+pub fn state_dir() -> PathBuf {
+    PathBuf::from(STATE_DIR)
+}
+
+pub fn host_dir(name: &str) -> PathBuf {
+    state_dir().join("hosts").join(name)
+}
+
+pub fn answers_path() -> PathBuf {
+    state_dir().join("answers.toml")
+}
+
+pub fn run(command: SandboxCommand) -> Result<()> {
+    match command {
+        SandboxCommand::NodeInit { name, state_dir } => init::run(&name, &state_dir),
+        SandboxCommand::Up {
+            data_mb,
+            no_trust,
+            dns,
+        } => {
+            if dns {
+                return Err(Error::NotBuilt {
+                    command: "sandbox up --dns",
+                });
+            }
+            up(&UpOptions { data_mb, no_trust })
+        }
+        SandboxCommand::Down => {
+            prereq::require_root("sandbox down")?;
+            down()
+        }
+        SandboxCommand::Status => {
+            print!("{}", status_report()?);
+            Ok(())
+        }
+        SandboxCommand::Exec { host, command } => {
+            prereq::require_root("sandbox exec")?;
+            let spec = host_spec(&host)?;
+            let code = host::exec_interactive(spec.name, &command)?;
+            std::process::exit(code);
+        }
+        SandboxCommand::Crash { node } => {
+            prereq::require_root("sandbox crash")?;
+            host::crash(host_spec(&node)?.name)
+        }
+        SandboxCommand::Boot { node } => {
+            prereq::require_root("sandbox boot")?;
+            let spec = host_spec(&node)?;
+            host::boot(&spec)?;
+            host::wait_ready(&spec)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    pub data_mb: u32,
+    pub no_trust: bool,
+}
+
+/// Builds whatever part of the lab is missing; safe to run again.
+pub fn up(options: &UpOptions) -> Result<()> {
+    prereq::require_root("sandbox up")?;
+    prereq::require_programs()?;
+    let result = build(options);
+    if result.is_err() {
+        eprintln!("mysql-ha: sandbox up failed; `mysql-ha sandbox down` removes what was made");
+    }
+    result
+}
+
+fn build(options: &UpOptions) -> Result<()> {
+    std::fs::create_dir_all(state_dir()).map_err(|e| Error::io(state_dir(), e))?;
+    network::create(&HOSTS)?;
+    for spec in &HOSTS {
+        if host::init_pid(spec.name)?.is_none() {
+            host::boot(spec)?;
+        }
+    }
+    for spec in &HOSTS {
+        host::wait_ready(spec)?;
+    }
+    let passwords = if options.no_trust {
+        Some(trust::set_root_passwords(&HOSTS)?)
+    } else {
+        trust::exchange_keys(&HOSTS)?;
+        None
+    };
+    sample_data::load(HOSTS[0].name, options.data_mb)?;
+    let answers = sample_data::write_answers(&answers_path())?;
+    println!("sandbox is up: node1 192.0.2.11, node2 192.0.2.12, client 192.0.2.100 (cluster address {CLUSTER_ADDRESS} left free)");
+    if let Some(passwords) = passwords {
+        println!("root passwords (shown once; ssh keys were left out):");
+        for (host, password) in passwords {
+            println!("  {host}: {password}");
+        }
+    }
+    println!("answers file: {}", answers.display());
+    Ok(())
+}
+
+/// Removes every namespace, process, mount and directory the lab made,
+/// including what a half-failed `up` left.
+pub fn down() -> Result<()> {
+    host::kill_all(&HOSTS)?;
+    network::remove_all()?;
+    host::unmount_leftovers(Path::new(STATE_DIR))?;
+    match std::fs::remove_dir_all(STATE_DIR) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(STATE_DIR, e)),
+    }
+    println!("sandbox is down");
+    Ok(())
+}
+
+pub fn status_report() -> Result<String> {
+    let mut out = String::new();
+    let namespaces = network::list_namespaces()?;
+    out.push_str(&format!(
+        "bridge namespace {BRIDGE_NETNS}: {}\n",
+        if namespaces.iter().any(|n| n == BRIDGE_NETNS) {
+            "present"
+        } else {
+            "absent"
+        }
+    ));
+    for spec in &HOSTS {
+        let line = match host::init_pid(spec.name)? {
+            None => "down".to_string(),
+            Some(pid) => {
+                let mut services = Vec::new();
+                if spec.database {
+                    for (label, argv) in [
+                        (
+                            "mariadb",
+                            &["mariadb-admin", "ping", "--connect-timeout=2"][..],
+                        ),
+                        ("sshd", &["pgrep", "-x", "sshd"][..]),
+                    ] {
+                        let up = host::exec(spec.name, argv, None)
+                            .map(|o| o.success())
+                            .unwrap_or(false);
+                        services.push(format!("{label} {}", if up { "up" } else { "down" }));
+                    }
+                }
+                format!("up (init pid {pid}) {}", services.join(", "))
+            }
+        };
+        out.push_str(&format!("{:<7} {:<12} {line}\n", spec.name, spec.address));
+    }
+    Ok(out)
 }

@@ -1,0 +1,155 @@
+//! Pid 1 of a lab host. Runs inside fresh mount, PID and UTS namespaces in the
+//! host's network namespace: mounts a copy-on-write view of the machine's `/`
+//! (overlayfs, upper layer on disk so files survive a crash), chroots into it,
+//! prepares the host on first boot, starts its services, then reaps orphans.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use nix::mount::{mount, MsFlags};
+
+use super::host::{FAILED_PREFIX, HOST_ENV, READY_LINE};
+use super::{host_spec, HostSpec, HOSTS};
+use crate::{Error, Result};
+
+/// Written on the host's own filesystem once its first boot is prepared.
+const PREPARED_MARKER: &str = "/etc/mysql-ha-sandbox-host";
+
+pub fn run(name: &str, state_dir: &Path) -> Result<()> {
+    let spec = host_spec(name)?;
+    if let Err(err) = boot(&spec, state_dir) {
+        println!("{FAILED_PREFIX} {err}");
+        return Err(err);
+    }
+    println!("{READY_LINE}");
+    reap_forever()
+}
+
+fn mount_err(what: &str, target: &Path, err: nix::Error) -> Error {
+    Error::Sandbox(format!("mount {what} on {}: {err}", target.display()))
+}
+
+fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
+    let dir = state_dir.join("hosts").join(spec.name);
+    let root = dir.join("root");
+    let overlay_options = format!(
+        "lowerdir=/,upperdir={},workdir={}",
+        dir.join("upper").display(),
+        dir.join("work").display()
+    );
+    mount(
+        Some("overlay"),
+        &root,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(overlay_options.as_str()),
+    )
+    .map_err(|e| mount_err("overlay", &root, e))?;
+    let none: Option<&str> = None;
+    mount(
+        Some("proc"),
+        &root.join("proc"),
+        Some("proc"),
+        MsFlags::empty(),
+        none,
+    )
+    .map_err(|e| mount_err("proc", &root.join("proc"), e))?;
+    mount(
+        Some("sysfs"),
+        &root.join("sys"),
+        Some("sysfs"),
+        MsFlags::empty(),
+        none,
+    )
+    .map_err(|e| mount_err("sysfs", &root.join("sys"), e))?;
+    mount(
+        Some("/dev"),
+        &root.join("dev"),
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        none,
+    )
+    .map_err(|e| mount_err("/dev", &root.join("dev"), e))?;
+    for (target, mode) in [("run", "0755"), ("tmp", "1777")] {
+        let path = root.join(target);
+        let options = format!("mode={mode}");
+        mount(
+            Some("tmpfs"),
+            &path,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some(options.as_str()),
+        )
+        .map_err(|e| mount_err("tmpfs", &path, e))?;
+    }
+    nix::unistd::sethostname(spec.name)
+        .map_err(|e| Error::Sandbox(format!("sethostname {}: {e}", spec.name)))?;
+    write(&root.join("etc/hostname"), &format!("{}\n", spec.name))?;
+    write(&root.join("etc/hosts"), &hosts_file())?;
+    std::os::unix::fs::chroot(&root).map_err(|e| Error::io(&root, e))?;
+    std::env::set_current_dir("/").map_err(|e| Error::io("/", e))?;
+
+    if !Path::new(PREPARED_MARKER).exists() {
+        prepare_first_boot(spec)?;
+        write(Path::new(PREPARED_MARKER), "prepared by mysql-ha sandbox\n")?;
+    }
+    if spec.database {
+        shell("/etc/init.d/ssh start")?;
+        shell("/etc/init.d/mariadb start")?;
+    }
+    Ok(())
+}
+
+fn hosts_file() -> String {
+    let mut text =
+        String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+    for host in &HOSTS {
+        text.push_str(&format!("{}\t{}\n", host.address, host.name));
+    }
+    text
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// Runs a shell line on this host with a root login's environment.
+fn shell(line: &str) -> Result<()> {
+    let status = Command::new("/bin/sh")
+        .args(["-c", line])
+        .env_clear()
+        .envs(HOST_ENV.iter().copied())
+        .status()
+        .map_err(|e| Error::io("/bin/sh", e))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Sandbox(format!("`{line}` failed ({status})")))
+    }
+}
+
+/// What makes this host its own: its ssh host keys and, on database hosts,
+/// a fresh datadir (Debian's default configuration is left as shipped).
+fn prepare_first_boot(spec: &HostSpec) -> Result<()> {
+    shell("rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && ssh-keygen -A -q")?;
+    shell("rm -rf /root/.ssh")?;
+    if spec.database {
+        shell(
+            "rm -rf /var/lib/mysql && mkdir -p /var/lib/mysql && chown mysql:mysql /var/lib/mysql \
+             && mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null",
+        )?;
+    }
+    Ok(())
+}
+
+/// Pid 1 inherits every orphan of the host; reap them so none stays a zombie.
+fn reap_forever() -> Result<()> {
+    loop {
+        match nix::sys::wait::waitpid(None, None) {
+            Ok(_) => {}
+            Err(_) => std::thread::sleep(Duration::from_secs(1)),
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The lab's network: a bridge in a namespace of its own (a bridge in the root
+//! namespace drops forwarded TCP when bridge netfilter is on), one namespace
+//! per host joined to it by a veth pair. Nothing is added to the root namespace.
+
+use super::{HostSpec, BRIDGE_NETNS, NETNS_PREFIX, PREFIX_LEN};
+use crate::node::{LocalNode, Node};
+use crate::{error::stderr_detail, Error, Result};
+
+pub fn netns_name(host: &str) -> String {
+    format!("{NETNS_PREFIX}{host}")
+}
+
+fn ip(args: &[&str]) -> Result<String> {
+    let mut argv = vec!["ip"];
+    argv.extend_from_slice(args);
+    let out = LocalNode::new().run(&argv, None)?;
+    if out.success() {
+        Ok(out.stdout_text())
+    } else {
+        Err(Error::Command {
+            host: "local".into(),
+            command: argv.join(" "),
+            status: format!("exit {:?}", out.code),
+            detail: stderr_detail(&out.stderr),
+        })
+    }
+}
+
+pub fn list_namespaces() -> Result<Vec<String>> {
+    let listing = ip(&["netns", "list"])?;
+    Ok(listing
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_string)
+        .collect())
+}
+
+fn link_exists(netns: &str, link: &str) -> bool {
+    ip(&["-n", netns, "link", "show", link]).is_ok()
+}
+
+pub fn create(hosts: &[HostSpec]) -> Result<()> {
+    let existing = list_namespaces()?;
+    if !existing.iter().any(|n| n == BRIDGE_NETNS) {
+        ip(&["netns", "add", BRIDGE_NETNS])?;
+    }
+    if !link_exists(BRIDGE_NETNS, "br0") {
+        ip(&["-n", BRIDGE_NETNS, "link", "add", "br0", "type", "bridge"])?;
+    }
+    ip(&["-n", BRIDGE_NETNS, "link", "set", "lo", "up"])?;
+    ip(&["-n", BRIDGE_NETNS, "link", "set", "br0", "up"])?;
+    for host in hosts {
+        let netns = netns_name(host.name);
+        if !existing.contains(&netns) {
+            ip(&["netns", "add", &netns])?;
+        }
+        if !link_exists(&netns, "eth0") {
+            // The bridge-side end is named after the host; the host sees eth0.
+            if link_exists(BRIDGE_NETNS, host.name) {
+                ip(&["-n", BRIDGE_NETNS, "link", "del", host.name])?;
+            }
+            ip(&[
+                "-n",
+                BRIDGE_NETNS,
+                "link",
+                "add",
+                host.name,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                "eth0",
+                "netns",
+                &netns,
+            ])?;
+        }
+        ip(&[
+            "-n",
+            BRIDGE_NETNS,
+            "link",
+            "set",
+            host.name,
+            "master",
+            "br0",
+        ])?;
+        ip(&["-n", BRIDGE_NETNS, "link", "set", host.name, "up"])?;
+        let cidr = format!("{}/{PREFIX_LEN}", host.address);
+        let addresses = ip(&["-n", &netns, "-o", "addr", "show", "dev", "eth0"])?;
+        if !addresses.contains(&format!(" {cidr} ")) {
+            ip(&["-n", &netns, "addr", "add", &cidr, "dev", "eth0"])?;
+        }
+        ip(&["-n", &netns, "link", "set", "lo", "up"])?;
+        ip(&["-n", &netns, "link", "set", "eth0", "up"])?;
+    }
+    Ok(())
+}
+
+/// Deletes every namespace of the lab (their veth pairs go with them).
+pub fn remove_all() -> Result<()> {
+    for netns in list_namespaces()? {
+        if netns.starts_with(NETNS_PREFIX) {
+            ip(&["netns", "del", &netns])?;
+        }
+    }
+    Ok(())
+}

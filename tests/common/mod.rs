@@ -1,0 +1,114 @@
+//! Shared by the end-to-end tests: the real binary, the lab, and a lock so
+//! that tests needing the one sandbox of this machine never overlap, even
+//! across test binaries.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::fs::File;
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mysql-ha");
+
+/// Held for the whole test: the sandbox is a machine-wide resource.
+pub struct SandboxLock(File);
+
+pub fn lock_sandbox() -> SandboxLock {
+    assert!(
+        nix::unistd::geteuid().is_root(),
+        "end-to-end tests build a sandbox and must run as root (see README)"
+    );
+    let file = File::create("/run/mysql-ha-sandbox-tests.lock").expect("lock file");
+    file.lock().expect("lock the sandbox");
+    SandboxLock(file)
+}
+
+/// Runs the tool; panics with its output when it fails.
+pub fn mysql_ha(args: &[&str]) -> String {
+    let out = mysql_ha_output(args);
+    assert!(
+        out.status.success(),
+        "mysql-ha {} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn mysql_ha_output(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run mysql-ha")
+}
+
+/// Runs a command on a lab host; returns its output whatever the exit code.
+pub fn on(host: &str, argv: &[&str]) -> Output {
+    let mut args = vec!["sandbox", "exec", host, "--"];
+    args.extend_from_slice(argv);
+    mysql_ha_output(&args)
+}
+
+/// Runs a command on a lab host; panics unless it succeeds; returns stdout.
+pub fn on_ok(host: &str, argv: &[&str]) -> String {
+    let out = on(host, argv);
+    assert!(
+        out.status.success(),
+        "on {host}: {} failed ({}):\n{}{}",
+        argv.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One SQL query on a lab host through its socket, as root; tab-separated rows.
+pub fn sql(host: &str, query: &str) -> String {
+    on_ok(
+        host,
+        &["mariadb", "--batch", "--skip-column-names", "-e", query],
+    )
+    .trim_end()
+    .to_string()
+}
+
+pub fn netns_list() -> Vec<String> {
+    let out = Command::new("ip").args(["netns", "list"]).output().unwrap();
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    names.sort();
+    names
+}
+
+pub fn mount_points() -> Vec<String> {
+    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut points: Vec<String> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(4).map(str::to_string))
+        .collect();
+    points.sort();
+    points
+}
+
+/// Pids of processes whose command line contains `needle`.
+pub fn processes_matching(needle: &str) -> Vec<u32> {
+    let mut pids = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            if String::from_utf8_lossy(&raw)
+                .replace('\0', " ")
+                .contains(needle)
+            {
+                pids.push(pid);
+            }
+        }
+    }
+    pids
+}

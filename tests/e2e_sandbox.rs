@@ -1,0 +1,124 @@
+//! The lab itself: two separate database hosts, trust by key, the shipped
+//! bind-address in force, and nothing left behind by `down`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+
+#[test]
+fn sandbox_up_gives_two_separate_hosts_and_down_leaves_nothing() {
+    let _lock = lock_sandbox();
+    mysql_ha(&["sandbox", "down"]);
+    let namespaces_before = netns_list();
+    let mounts_before = mount_points();
+
+    let up = mysql_ha(&["sandbox", "up"]);
+    assert!(
+        up.contains("/var/lib/mysql-ha-sandbox/answers.toml"),
+        "{up}"
+    );
+    let answers = std::fs::read_to_string("/var/lib/mysql-ha-sandbox/answers.toml").unwrap();
+    assert!(answers.contains("host = \"192.0.2.11\""), "{answers}");
+
+    // Each node is its own host: name, processes, files, datadir.
+    assert_eq!(sql("node1", "SELECT @@hostname"), "node1");
+    assert_eq!(sql("node2", "SELECT @@hostname"), "node2");
+    let node2_processes = on_ok("node2", &["ps", "-e", "-o", "pid=,comm="]);
+    assert!(
+        node2_processes.lines().any(|l| l.trim().starts_with("1 ")),
+        "{node2_processes}"
+    );
+    assert_eq!(
+        node2_processes
+            .lines()
+            .filter(|l| l.contains("mariadbd"))
+            .count(),
+        1,
+        "node2 sees only its own server:\n{node2_processes}"
+    );
+    on_ok(
+        "node1",
+        &[
+            "sh",
+            "-c",
+            "echo node1-only > /etc/mysql/conf.d/sandbox-probe.cnf",
+        ],
+    );
+    assert!(!on(
+        "node2",
+        &["test", "-e", "/etc/mysql/conf.d/sandbox-probe.cnf"]
+    )
+    .status
+    .success());
+    assert!(!std::path::Path::new("/etc/mysql/conf.d/sandbox-probe.cnf").exists());
+    on_ok("node1", &["rm", "/etc/mysql/conf.d/sandbox-probe.cnf"]);
+    assert_eq!(sql("node1", "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('shop','crm','web-stats','hr')"), "4");
+    assert_eq!(sql("node2", "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('shop','crm','web-stats','hr')"), "0");
+    assert!(
+        sql("node1", "SELECT COUNT(*) FROM shop.orders")
+            .parse::<u64>()
+            .unwrap()
+            > 100
+    );
+    assert_eq!(sql("node2", "SELECT @@bind_address"), "127.0.0.1");
+
+    // node1 reaches node2's sshd by key with a pinned host key, and back.
+    let batch = [
+        "ssh",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+    ];
+    let mut to_node2 = batch.to_vec();
+    to_node2.extend(["node2", "hostname"]);
+    assert_eq!(on_ok("node1", &to_node2).trim(), "node2");
+    let mut to_node1 = batch.to_vec();
+    to_node1.extend(["192.0.2.11", "hostname"]);
+    assert_eq!(on_ok("node2", &to_node1).trim(), "node1");
+
+    // As shipped, node2's server listens on loopback only.
+    let probe = on(
+        "node1",
+        &[
+            "bash",
+            "-c",
+            "timeout 3 bash -c '</dev/tcp/192.0.2.12/3306'",
+        ],
+    );
+    assert!(
+        !probe.status.success(),
+        "node2:3306 must not answer on 192.0.2.12 as shipped"
+    );
+    on_ok(
+        "node2",
+        &["bash", "-c", "timeout 3 bash -c '</dev/tcp/127.0.0.1/3306'"],
+    );
+
+    // A crash kills every process of the node and keeps its files.
+    on_ok("node2", &["sh", "-c", "echo kept > /root/survives-crash"]);
+    mysql_ha(&["sandbox", "crash", "node2"]);
+    assert!(mysql_ha(&["sandbox", "status"])
+        .lines()
+        .any(|l| l.starts_with("node2") && l.contains("down")));
+    mysql_ha(&["sandbox", "boot", "node2"]);
+    assert_eq!(
+        on_ok("node2", &["cat", "/root/survives-crash"]).trim(),
+        "kept"
+    );
+    assert_eq!(sql("node2", "SELECT 1"), "1");
+
+    mysql_ha(&["sandbox", "down"]);
+    assert_eq!(netns_list(), namespaces_before);
+    assert_eq!(mount_points(), mounts_before);
+    assert!(processes_matching("node-init").is_empty());
+    assert!(!std::path::Path::new("/var/lib/mysql-ha-sandbox").exists());
+}
+
+#[test]
+fn sandbox_commands_refuse_unknown_hosts() {
+    let out = mysql_ha_output(&["sandbox", "exec", "node9", "--", "true"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("node9"));
+}
