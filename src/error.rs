@@ -34,6 +34,29 @@ pub enum Error {
         detail: String,
     },
 
+    #[error("answers: `{key}`: {message}")]
+    Answers { key: String, message: String },
+
+    #[error("on {node}: `{statement}`: {}{message}", code.map(|c| format!("error {c}: ")).unwrap_or_default())]
+    Sql {
+        node: String,
+        statement: String,
+        code: Option<u16>,
+        message: String,
+    },
+
+    #[error("ssh to {host}: {message}")]
+    Ssh { host: String, message: String },
+
+    #[error("verification on {node} failed: {message}")]
+    Verify { node: String, message: String },
+
+    #[error("preflight found {count} fatal problem(s); nothing was changed:\n{findings}")]
+    Preflight { count: usize, findings: String },
+
+    #[error("{0}")]
+    Aborted(String),
+
     #[error("sandbox: {0}")]
     Sandbox(String),
 

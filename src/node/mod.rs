@@ -3,8 +3,10 @@
 //! and an ssh implementation, so the same engine code configures either.
 
 mod local;
+pub mod ssh;
 
 pub use local::LocalNode;
+pub use ssh::SshNode;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,133 @@
+//! How the tool reaches one node of the pair: directly when the node is the
+//! machine it runs on, else over ssh. Either way the engine sees a `Node`.
+
+use std::net::{IpAddr, ToSocketAddrs};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use crate::answers::NodeAnswers;
+use crate::node::{LocalNode, Node, Output, SshNode};
+use crate::node::ssh::SocketForward;
+use crate::sql::SqlConn;
+use crate::{Error, Result};
+
+pub enum Access {
+    Local(LocalNode),
+    Ssh(SshNode),
+}
+
+impl Access {
+    /// Local when `host` names this machine, else an ssh connection.
+    pub fn open(answers: &NodeAnswers) -> Result<Access> {
+        if is_this_machine(&answers.host)? {
+            Ok(Access::Local(LocalNode::new()))
+        } else {
+            Ok(Access::Ssh(SshNode::connect(
+                &answers.host,
+                &answers.ssh_user,
+                answers.ssh_port,
+            )?))
+        }
+    }
+
+    pub fn node(&self) -> &dyn Node {
+        match self {
+            Access::Local(node) => node,
+            Access::Ssh(node) => node,
+        }
+    }
+
+    pub fn is_local(&self) -> bool {
+        matches!(self, Access::Local(_))
+    }
+
+    /// Starts a command with piped stdin and stdout, for streaming.
+    pub fn spawn(&self, argv: &[&str]) -> Result<Child> {
+        match self {
+            Access::Local(_) => {
+                let (program, args) = argv
+                    .split_first()
+                    .ok_or_else(|| Error::Other("empty command".into()))?;
+                Command::new(program)
+                    .args(args)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .map_err(|e| Error::io(program, e))
+            }
+            Access::Ssh(node) => node.spawn(argv),
+        }
+    }
+
+    /// Opens an SQL connection to the node's server through its unix socket.
+    pub fn connect_sql(&self, label: &str, socket: &Path, user: &str, password: &str) -> Result<SqlSession> {
+        match self {
+            Access::Local(_) => Ok(SqlSession {
+                conn: SqlConn::connect(label, socket, user, password)?,
+                _forward: None,
+            }),
+            Access::Ssh(node) => {
+                let forward = node.forward_socket(socket)?;
+                let conn = SqlConn::connect(label, forward.path(), user, password)?;
+                Ok(SqlSession {
+                    conn,
+                    _forward: Some(forward),
+                })
+            }
+        }
+    }
+
+    pub fn run_checked(&self, argv: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
+        let out = self.node().run(argv, stdin)?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(Error::Command {
+                host: self.node().label().to_string(),
+                command: argv.join(" "),
+                status: format!("exit {:?}", out.code),
+                detail: crate::error::stderr_detail(&out.stderr),
+            })
+        }
+    }
+}
+
+/// An SQL connection and, for a remote node, the socket forward it uses.
+pub struct SqlSession {
+    pub conn: SqlConn,
+    _forward: Option<SocketForward>,
+}
+
+/// Addresses of this machine's interfaces (`ip -o addr`).
+fn local_addresses() -> Result<Vec<IpAddr>> {
+    let out = LocalNode::new().run(&["ip", "-o", "addr", "show"], None)?;
+    Ok(out
+        .stdout_text()
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            words.find(|w| *w == "inet" || *w == "inet6")?;
+            words.next()?.split('/').next()?.parse().ok()
+        })
+        .collect())
+}
+
+fn is_this_machine(host: &str) -> Result<bool> {
+    let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => (host, 0)
+            .to_socket_addrs()
+            .map_err(|e| Error::Ssh {
+                host: host.to_string(),
+                message: format!("cannot resolve the name: {e}"),
+            })?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    if addresses.iter().any(|a| a.is_loopback()) {
+        return Ok(true);
+    }
+    let local = local_addresses()?;
+    Ok(addresses.iter().any(|a| local.contains(a)))
+}

@@ -1,0 +1,341 @@
+//! The answers value: defaults, then the answers file, then flags, then
+//! prompts. Every source goes through the same validators; a bad value is an
+//! error naming its key.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Schemas that belong to the server, never replicated by name.
+pub const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeAnswers {
+    pub host: String,
+    pub ssh_user: String,
+    pub ssh_port: u16,
+    pub mysql_admin_user: String,
+    /// Empty: unix-socket authentication as root.
+    pub mysql_admin_password: String,
+    pub mysql_port: u16,
+}
+
+impl Default for NodeAnswers {
+    fn default() -> Self {
+        NodeAnswers {
+            host: String::new(),
+            ssh_user: "root".into(),
+            ssh_port: 22,
+            mysql_admin_user: "root".into(),
+            mysql_admin_password: String::new(),
+            mysql_port: 3306,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedMethod {
+    Dump,
+    None,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReplicationAnswers {
+    pub user: String,
+    /// Empty: generate a strong one.
+    pub password: String,
+    /// Names, or ["*"] for every non-system database of the master.
+    pub databases: Vec<String>,
+    pub seed: SeedMethod,
+}
+
+impl Default for ReplicationAnswers {
+    fn default() -> Self {
+        ReplicationAnswers {
+            user: "repl".into(),
+            password: String::new(),
+            databases: Vec::new(),
+            seed: SeedMethod::Dump,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Resource {
+    Vip,
+    Ddns,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArpMode {
+    Never,
+    WhenNeeded,
+    Always,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClusterAnswers {
+    pub resource: Resource,
+    pub vip: String,
+    pub device: String,
+    pub arp: ArpMode,
+    pub account: String,
+    pub key_passphrase: String,
+}
+
+impl Default for ClusterAnswers {
+    fn default() -> Self {
+        ClusterAnswers {
+            resource: Resource::None,
+            vip: String::new(),
+            device: "eth0".into(),
+            arp: ArpMode::WhenNeeded,
+            account: "mysqlha".into(),
+            key_passphrase: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Answers {
+    pub master: NodeAnswers,
+    pub slave: NodeAnswers,
+    pub replication: ReplicationAnswers,
+    pub cluster: ClusterAnswers,
+}
+
+impl Answers {
+    /// Reads an answers file; unknown keys and wrong types are errors naming
+    /// the key and the file.
+    pub fn from_file(path: &Path) -> Result<Answers> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml(&text).map_err(|message| Error::Answers {
+            key: message.0,
+            message: format!("{} (in {})", message.1, path.display()),
+        })
+    }
+
+    fn from_toml(text: &str) -> std::result::Result<Answers, (String, String)> {
+        toml::from_str::<Answers>(text).map_err(|e| {
+            let message = e.message().to_string();
+            // toml names unknown fields in the message: "unknown field `x`, expected ..."
+            let key = message
+                .split('`')
+                .nth(1)
+                .map(str::to_string)
+                .unwrap_or_else(|| "answers file".to_string());
+            (key, message)
+        })
+    }
+
+    /// Checks every value; the first bad one is an error naming its key.
+    pub fn validate(&self) -> Result<()> {
+        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+            validate_host(&format!("{section}.host"), &node.host)?;
+            validate_account(&format!("{section}.ssh_user"), &node.ssh_user)?;
+            validate_account(&format!("{section}.mysql_admin_user"), &node.mysql_admin_user)?;
+        }
+        if same_host(&self.master.host, &self.slave.host) {
+            return Err(answer_error(
+                "slave.host",
+                format!("`{}` is also the master; give two different servers", self.slave.host),
+            ));
+        }
+        validate_account("replication.user", &self.replication.user)?;
+        if !self.replication.password.is_empty() {
+            validate_password("replication.password", &self.replication.password)?;
+        }
+        validate_databases(&self.replication.databases)?;
+        if self.cluster.resource == Resource::Vip {
+            validate_vip("cluster.vip", &self.cluster.vip)?;
+            if self.cluster.device.is_empty() {
+                return Err(answer_error("cluster.device", "give the network device that carries the cluster address (e.g. eth0)"));
+            }
+        }
+        validate_account("cluster.account", &self.cluster.account)?;
+        Ok(())
+    }
+}
+
+fn answer_error(key: &str, message: impl Into<String>) -> Error {
+    Error::Answers {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+fn same_host(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
+pub fn validate_host(key: &str, host: &str) -> Result<()> {
+    if host.is_empty() {
+        return Err(answer_error(key, "missing: give the address or name the other node and this tool reach it by"));
+    }
+    if host.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let valid_name = host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        });
+    if valid_name {
+        Ok(())
+    } else {
+        Err(answer_error(key, format!("`{host}` is neither an IP address nor a host name")))
+    }
+}
+
+pub fn validate_account(key: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(answer_error(key, "missing: give an account name"));
+    }
+    if name.len() > 32 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        return Err(answer_error(
+            key,
+            format!("`{name}`: use at most 32 letters, digits, `_`, `.` or `-`"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate_password(key: &str, password: &str) -> Result<()> {
+    if password.len() < 12 {
+        return Err(answer_error(key, "too short: use at least 12 characters, or leave it empty to generate one"));
+    }
+    if password.chars().any(|c| c.is_control()) {
+        return Err(answer_error(key, "contains a control character"));
+    }
+    Ok(())
+}
+
+/// A database name the server, the option files and this tool can all carry.
+pub fn validate_database_name(key: &str, name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > 64 {
+        return Err(answer_error(key, format!("`{name}`: a database name has 1 to 64 characters")));
+    }
+    if name != name.trim() || name.chars().any(|c| c.is_control() || c == '#' || c == '/' || c == '\\' || c == '.' || c == '`' || c == '\'' || c == '"') {
+        return Err(answer_error(
+            key,
+            format!("`{name}` cannot be written in an option file (replicate-do-db); rename it or replicate it by hand"),
+        ));
+    }
+    if SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+        return Err(answer_error(key, format!("`{name}` is a system schema; it is never replicated by name")));
+    }
+    Ok(())
+}
+
+pub fn validate_databases(databases: &[String]) -> Result<()> {
+    let key = "replication.databases";
+    if databases.is_empty() {
+        return Err(answer_error(key, "missing: list the databases to replicate, or [\"*\"] for every non-system database"));
+    }
+    if databases.iter().any(|d| d == "*") {
+        if databases.len() > 1 {
+            return Err(answer_error(key, "`*` means every database: give it alone"));
+        }
+        return Ok(());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for name in databases {
+        validate_database_name(key, name)?;
+        if !seen.insert(name) {
+            return Err(answer_error(key, format!("`{name}` is listed twice")));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_vip(key: &str, vip: &str) -> Result<()> {
+    let Some((address, prefix)) = vip.split_once('/') else {
+        return Err(answer_error(key, format!("`{vip}`: give address/prefix, e.g. 192.0.2.10/24")));
+    };
+    let address_ok = address.parse::<IpAddr>().is_ok();
+    let prefix_ok = prefix.parse::<u8>().is_ok_and(|p| p <= 32);
+    if address_ok && prefix_ok {
+        Ok(())
+    } else {
+        Err(answer_error(key, format!("`{vip}`: give address/prefix, e.g. 192.0.2.10/24")))
+    }
+}
+
+/// A replication password for when the answers leave it empty: 24 random
+/// characters the option files and SQL quoting carry without escaping.
+pub fn generate_password() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 24)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const LAB: &str = r#"
+[master]
+host = "192.0.2.11"
+[slave]
+host = "192.0.2.12"
+[replication]
+databases = ["shop", "web-stats"]
+"#;
+
+    #[test]
+    fn defaults_fill_what_the_file_leaves_out() {
+        let answers = Answers::from_toml(LAB).unwrap();
+        assert_eq!(answers.master.ssh_user, "root");
+        assert_eq!(answers.replication.user, "repl");
+        assert_eq!(answers.replication.seed, SeedMethod::Dump);
+        answers.validate().unwrap();
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let (key, _) = Answers::from_toml("[master]\nhots = \"x\"\n").unwrap_err();
+        assert_eq!(key, "hots");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.slave.host = "192.0.2.11".into();
+        assert!(answers.validate().unwrap_err().to_string().contains("slave.host"));
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.replication.databases = vec!["mysql".into()];
+        assert!(answers.validate().unwrap_err().to_string().contains("replication.databases"));
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.replication.databases = vec!["a#b".into()];
+        assert!(answers.validate().is_err());
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.master.host = "bad host".into();
+        assert!(answers.validate().unwrap_err().to_string().contains("master.host"));
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.cluster.resource = Resource::Vip;
+        answers.cluster.vip = "192.0.2.10".into();
+        assert!(answers.validate().unwrap_err().to_string().contains("cluster.vip"));
+    }
+
+    #[test]
+    fn generated_password_is_strong() {
+        let password = generate_password();
+        assert!(password.len() >= 20);
+        validate_password("replication.password", &password).unwrap();
+        assert_ne!(password, generate_password());
+    }
+}

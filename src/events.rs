@@ -1,0 +1,31 @@
+//! What the engine tells a front-end while it works. Front-ends render these;
+//! the engine never prints.
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A step begins.
+    StepStarted { step: String },
+    /// A step ended; `changed` is false when everything was already in place.
+    StepFinished { step: String, changed: bool, summary: String },
+    /// Something worth a line (a finding, a wait).
+    Note { message: String },
+    /// Seeding progress.
+    Progress {
+        step: String,
+        bytes: u64,
+        /// Estimate of the whole, when known.
+        total: Option<u64>,
+        bytes_per_second: f64,
+    },
+}
+
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: Event);
+}
+
+/// Drops every event (tests, JSON output).
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn event(&self, _event: Event) {}
+}

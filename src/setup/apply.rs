@@ -1,0 +1,226 @@
+//! Carries out a plan, step by step, journaling every change on the node it
+//! touches. A server that does not come back after a config change gets its
+//! previous config back and a second restart.
+
+use std::time::{Duration, Instant};
+
+use super::pair::{Member, Pair};
+use super::plan::{Change, Plan, Side, StepPlan};
+use super::seed;
+use crate::backup::{self, Journal, JournalEntry};
+use crate::events::{Event, Reporter};
+use crate::mycnf::edit::FileEdit;
+use crate::sql::Position;
+use crate::{Error, Result};
+
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(90);
+/// The plan's stand-in for the snapshot position, known only after seeding.
+pub const SNAPSHOT_PLACEHOLDER: &str = "<position of the snapshot>";
+
+pub struct Journals {
+    pub master: Journal,
+    pub slave: Journal,
+}
+
+impl Journals {
+    pub fn create(pair: &Pair, run_id: &str) -> Result<Journals> {
+        Ok(Journals {
+            master: Journal::create(pair.master.access.node(), run_id)?,
+            slave: Journal::create(pair.slave.access.node(), run_id)?,
+        })
+    }
+
+    fn of(&mut self, side: Side) -> &mut Journal {
+        match side {
+            Side::Master => &mut self.master,
+            Side::Slave => &mut self.slave,
+        }
+    }
+}
+
+fn wait_for_server(member: &mut Member) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        match member.reconnect() {
+            Ok(()) => return Ok(()),
+            Err(err) if started.elapsed() > SERVER_START_TIMEOUT => return Err(err),
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+fn error_log_tail(member: &Member) -> String {
+    let log = &member.profile.paths.error_log;
+    let argv: Vec<&str> = if log.starts_with('/') {
+        vec!["tail", "-n", "15", log.as_str()]
+    } else {
+        match &member.profile.service.systemd_unit {
+            Some(unit) => vec!["journalctl", "--no-pager", "-n", "15", "-u", unit.as_str()],
+            None => vec!["tail", "-n", "15", "/var/log/syslog"],
+        }
+    };
+    member
+        .access
+        .node()
+        .run(&argv, None)
+        .map(|o| o.stdout_text())
+        .unwrap_or_default()
+}
+
+fn restart(member: &mut Member, journal: &mut Journal, argv: &[String]) -> Result<()> {
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let out = member.access.node().run(&refs, None)?;
+    journal.record(
+        member.access.node(),
+        JournalEntry::Command {
+            node: member.label().to_string(),
+            argv: argv.to_vec(),
+            ok: out.success(),
+        },
+    )?;
+    if !out.success() {
+        return Err(Error::Command {
+            host: member.label().to_string(),
+            command: argv.join(" "),
+            status: format!("exit {:?}", out.code),
+            detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
+        });
+    }
+    wait_for_server(member)
+}
+
+/// Config edits then restart; if the server does not come back, the previous
+/// files are restored and the server restarted again.
+fn apply_config(member: &mut Member, journal: &mut Journal, step: &StepPlan, reporter: &dyn Reporter) -> Result<()> {
+    let edits: Vec<FileEdit> = step
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::File(edit) => Some(edit.clone()),
+            _ => None,
+        })
+        .collect();
+    backup::check_edits(member.access.node(), journal, &edits)?;
+    backup::apply_file_edits(member.access.node(), journal, &edits)?;
+    for change in &step.changes {
+        let Change::Command { argv, .. } = change else {
+            continue;
+        };
+        if let Err(err) = restart(member, journal, argv) {
+            let tail = error_log_tail(member);
+            reporter.event(Event::Note {
+                message: format!("{}: server did not come back ({err}); restoring the previous configuration", member.label()),
+            });
+            backup::rollback(member.access.node(), &journal.run_id)?;
+            restart(member, journal, &member.profile.service.restart.clone())?;
+            return Err(Error::Other(format!(
+                "{}: the server did not start with the new configuration, so the previous one was restored and the server restarted with it. Cause: {err}\nError log tail:\n{tail}",
+                member.label()
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn run_sql(member: &mut Member, journal: &mut Journal, shown: &str, real: &str) -> Result<()> {
+    journal.record(
+        member.access.node(),
+        JournalEntry::Sql {
+            node: member.label().to_string(),
+            statement_masked: shown.to_string(),
+        },
+    )?;
+    member.sql().exec_masked(real, shown)
+}
+
+fn position_text(position: &Position) -> String {
+    match position {
+        Position::MariaDbGtid(gtid) => gtid.clone(),
+        Position::File { file, offset } => format!("{file}:{offset}"),
+        Position::MySqlGtidAuto => "auto".into(),
+    }
+}
+
+/// The master's current position, for `seed = "none"`.
+fn current_position(member: &mut Member) -> Result<Position> {
+    let gtid = member.sql().scalar("SELECT @@GLOBAL.gtid_binlog_pos")?;
+    Ok(Position::MariaDbGtid(gtid.unwrap_or_default()))
+}
+
+pub fn apply(pair: &mut Pair, plan: &Plan, journals: &mut Journals, reporter: &dyn Reporter) -> Result<()> {
+    let mut snapshot: Option<Position> = None;
+    for step in &plan.steps {
+        reporter.event(Event::StepStarted { step: step.name.into() });
+        if step.unchanged() {
+            reporter.event(Event::StepFinished {
+                step: step.name.into(),
+                changed: false,
+                summary: step.summary.first().cloned().unwrap_or_else(|| "already in place".into()),
+            });
+            continue;
+        }
+        let journal = journals.of(step.side);
+        let mut summary = String::new();
+        if step.changes.iter().any(|c| matches!(c, Change::File(_))) {
+            apply_config(pair.member(step.side), journal, step, reporter)?;
+            summary = "configuration changed and server restarted".into();
+        }
+        for change in &step.changes {
+            match change {
+                Change::File(_) | Change::Command { .. } => {}
+                Change::Sql(statement) => {
+                    run_sql(pair.member(step.side), journal, &statement.shown, &statement.real)?;
+                    summary = "done".into();
+                }
+                Change::Seed {
+                    dump_argv,
+                    load_argv,
+                    estimated_bytes,
+                    databases,
+                } => {
+                    journal.record(
+                        pair.slave.access.node(),
+                        JournalEntry::Note {
+                            text: format!("seed {} from {}", databases.join(", "), pair.master.label()),
+                        },
+                    )?;
+                    let result = seed::run(
+                        &pair.master,
+                        &pair.slave,
+                        &journal.dir.clone(),
+                        dump_argv,
+                        load_argv,
+                        *estimated_bytes,
+                        reporter,
+                    )?;
+                    summary = format!(
+                        "copied {} in {:.1} s, snapshot at {}",
+                        super::plan::human_bytes(result.bytes),
+                        result.seconds,
+                        position_text(&result.position)
+                    );
+                    snapshot = Some(result.position);
+                }
+                Change::StartReplication { statements } => {
+                    let position = match snapshot.clone() {
+                        Some(p) => p,
+                        None => current_position(&mut pair.master)?,
+                    };
+                    let position = position_text(&position);
+                    for statement in statements {
+                        let shown = statement.shown.replace(SNAPSHOT_PLACEHOLDER, &position);
+                        let real = statement.real.replace(SNAPSHOT_PLACEHOLDER, &position);
+                        run_sql(&mut pair.slave, journal, &shown, &real)?;
+                    }
+                    summary = format!("replicating from {} at {position}", pair.master.label());
+                }
+            }
+        }
+        reporter.event(Event::StepFinished {
+            step: step.name.into(),
+            changed: true,
+            summary,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,86 @@
+//! The two nodes of a run, connected: node access, distribution profile and
+//! an admin SQL connection each.
+
+use crate::access::{Access, SqlSession};
+use crate::answers::{Answers, NodeAnswers};
+use crate::mycnf::effective::Config;
+use crate::profile::{self, Profile};
+use crate::sql::SqlConn;
+use crate::Result;
+
+use super::plan::Side;
+
+pub struct Member {
+    pub side: Side,
+    pub answers: NodeAnswers,
+    pub access: Access,
+    pub profile: Profile,
+    pub session: SqlSession,
+}
+
+impl Member {
+    pub fn connect(side: Side, answers: &NodeAnswers, forced_profile: Option<&str>) -> Result<Member> {
+        let access = Access::open(answers)?;
+        let profile = profile::detect(access.node(), forced_profile)?;
+        let session = Self::open_sql(&access, &profile, answers)?;
+        Ok(Member {
+            side,
+            answers: answers.clone(),
+            access,
+            profile,
+            session,
+        })
+    }
+
+    fn open_sql(access: &Access, profile: &Profile, answers: &NodeAnswers) -> Result<SqlSession> {
+        access.connect_sql(
+            &answers.host,
+            &profile.paths.socket,
+            &answers.mysql_admin_user,
+            &answers.mysql_admin_password,
+        )
+    }
+
+    /// Connects again (after a restart).
+    pub fn reconnect(&mut self) -> Result<()> {
+        self.session = Self::open_sql(&self.access, &self.profile, &self.answers)?;
+        Ok(())
+    }
+
+    pub fn sql(&mut self) -> &mut SqlConn {
+        &mut self.session.conn
+    }
+
+    pub fn label(&self) -> &str {
+        &self.answers.host
+    }
+
+    pub fn config(&self) -> Result<Config> {
+        Config::load(self.access.node(), &self.profile)
+    }
+}
+
+pub struct Pair {
+    pub answers: Answers,
+    pub master: Member,
+    pub slave: Member,
+}
+
+impl Pair {
+    pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<Pair> {
+        let master = Member::connect(Side::Master, &answers.master, forced_profile)?;
+        let slave = Member::connect(Side::Slave, &answers.slave, forced_profile)?;
+        Ok(Pair {
+            answers: answers.clone(),
+            master,
+            slave,
+        })
+    }
+
+    pub fn member(&mut self, side: Side) -> &mut Member {
+        match side {
+            Side::Master => &mut self.master,
+            Side::Slave => &mut self.slave,
+        }
+    }
+}

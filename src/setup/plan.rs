@@ -1,0 +1,162 @@
+//! The plan: every change a run would make, computed from the nodes' current
+//! state. The review, `--dry-run` and apply all use this one value.
+
+use std::fmt::Write as _;
+
+use crate::mycnf::edit::FileEdit;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Master,
+    Slave,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Master => "master",
+            Side::Slave => "slave",
+        }
+    }
+}
+
+/// A statement whose text may carry a secret: `shown` is masked.
+#[derive(Clone)]
+pub struct Statement {
+    pub shown: String,
+    pub real: String,
+}
+
+impl std::fmt::Debug for Statement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the real text: it may hold a password.
+        write!(f, "Statement({:?})", self.shown)
+    }
+}
+
+impl Statement {
+    pub fn plain(sql: impl Into<String>) -> Statement {
+        let sql = sql.into();
+        Statement {
+            shown: sql.clone(),
+            real: sql,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// A my.cnf edit, applied with backup through the run journal.
+    File(FileEdit),
+    /// A command on the node (service restart).
+    Command { argv: Vec<String>, why: String },
+    /// SQL on the node.
+    Sql(Statement),
+    /// Copy the databases from master to slave with a consistent snapshot.
+    Seed {
+        databases: Vec<String>,
+        estimated_bytes: u64,
+        dump_argv: Vec<String>,
+        load_argv: Vec<String>,
+    },
+    /// Point the slave at the master at the snapshot's position and start it.
+    StartReplication { statements: Vec<Statement> },
+}
+
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub name: &'static str,
+    pub side: Side,
+    pub changes: Vec<Change>,
+    /// Lines for people (settings and their status, notes).
+    pub summary: Vec<String>,
+}
+
+impl StepPlan {
+    pub fn unchanged(&self) -> bool {
+        self.changes.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub run_id: String,
+    pub master_label: String,
+    pub slave_label: String,
+    pub steps: Vec<StepPlan>,
+}
+
+impl Plan {
+    pub fn unchanged(&self) -> bool {
+        self.steps.iter().all(StepPlan::unchanged)
+    }
+
+    fn label(&self, side: Side) -> &str {
+        match side {
+            Side::Master => &self.master_label,
+            Side::Slave => &self.slave_label,
+        }
+    }
+
+    /// The plan as people read it: unified diffs, SQL with secrets masked,
+    /// commands, each with the node it runs on.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "Plan for run {}", self.run_id);
+        for step in &self.steps {
+            let node = format!("{} {}", step.side.name(), self.label(step.side));
+            let state = if step.unchanged() { "unchanged" } else { "will change" };
+            let _ = writeln!(out, "\n== {} on {node}: {state}", step.name);
+            for line in &step.summary {
+                let _ = writeln!(out, "   {line}");
+            }
+            for change in &step.changes {
+                match change {
+                    Change::File(edit) => out.push_str(&edit.render_diff()),
+                    Change::Command { argv, why } => {
+                        let _ = writeln!(out, "   run: {}    # {why}", argv.join(" "));
+                    }
+                    Change::Sql(statement) => {
+                        let _ = writeln!(out, "   sql: {};", statement.shown);
+                    }
+                    Change::Seed {
+                        databases,
+                        estimated_bytes,
+                        dump_argv,
+                        load_argv,
+                    } => {
+                        let _ = writeln!(
+                            out,
+                            "   copy {} (about {}) with one consistent snapshot:",
+                            databases.join(", "),
+                            human_bytes(*estimated_bytes)
+                        );
+                        let _ = writeln!(out, "     on master: {}", dump_argv.join(" "));
+                        let _ = writeln!(out, "     on slave:  {}", load_argv.join(" "));
+                    }
+                    Change::StartReplication { statements } => {
+                        for statement in statements {
+                            let _ = writeln!(out, "   sql: {};", statement.shown);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KB", "MB", "GB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}

@@ -1,0 +1,201 @@
+//! Checks on both nodes before anything changes. Each finding says how bad it
+//! is and what to do.
+
+use serde::Serialize;
+
+use super::pair::Pair;
+use super::state;
+use crate::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Ok,
+    Warning,
+    Fatal,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    pub node: String,
+    pub check: &'static str,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+    /// Databases the run replicates (`*` expanded).
+    pub databases: Vec<String>,
+}
+
+impl Report {
+    pub fn fatal(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.severity == Severity::Fatal)
+    }
+
+    pub fn has_fatal(&self) -> bool {
+        self.fatal().next().is_some()
+    }
+
+    fn push(&mut self, severity: Severity, node: &str, check: &'static str, message: impl Into<String>) {
+        self.findings.push(Finding {
+            severity,
+            node: node.to_string(),
+            check,
+            message: message.into(),
+        });
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for f in &self.findings {
+            let mark = match f.severity {
+                Severity::Ok => "ok     ",
+                Severity::Warning => "WARNING",
+                Severity::Fatal => "FATAL  ",
+            };
+            out.push_str(&format!("{mark} {:<14} {:<22} {}\n", f.node, f.check, f.message));
+        }
+        out
+    }
+}
+
+/// How many bytes of free space the slave needs per byte of data seeded.
+const SEED_SPACE_FACTOR: f64 = 1.5;
+
+pub fn run(pair: &mut Pair) -> Result<Report> {
+    let mut report = Report::default();
+    let master_label = pair.master.label().to_string();
+    let slave_label = pair.slave.label().to_string();
+
+    for member in [&pair.master, &pair.slave] {
+        let how = if member.access.is_local() { "this machine" } else { "ssh, host key pinned" };
+        report.push(
+            Severity::Ok,
+            member.label(),
+            "reach",
+            format!("{how}; {} ({}), server {}", member.profile.name, member.profile.description, member.session.conn.flavor()),
+        );
+    }
+
+    let (master_flavor, slave_flavor) = (pair.master.sql().flavor(), pair.slave.sql().flavor());
+    if master_flavor.family != slave_flavor.family {
+        report.push(Severity::Warning, &slave_label, "versions", format!("master runs {master_flavor}, slave {slave_flavor}: mixed families are not tested"));
+    }
+    if (slave_flavor.version.major, slave_flavor.version.minor) < (master_flavor.version.major, master_flavor.version.minor) {
+        report.push(Severity::Fatal, &slave_label, "versions", format!("slave runs {slave_flavor}, older than the master's {master_flavor}: upgrade the slave first"));
+    } else {
+        report.push(Severity::Ok, &slave_label, "versions", format!("slave {slave_flavor} >= master {master_flavor}"));
+    }
+
+    // Databases: exist on the master, none is a system schema.
+    let master_databases = state::user_databases(pair.master.sql())?;
+    let wanted = &pair.answers.replication.databases;
+    let databases: Vec<String> = if wanted.iter().any(|d| d == "*") {
+        master_databases.clone()
+    } else {
+        wanted.clone()
+    };
+    for db in &databases {
+        if !master_databases.iter().any(|m| m == db) {
+            report.push(Severity::Fatal, &master_label, "databases", format!("database `{db}` does not exist on the master (replication.databases)"));
+        }
+    }
+    if databases.is_empty() {
+        report.push(Severity::Fatal, &master_label, "databases", "no database to replicate (replication.databases)");
+    }
+    report.databases = databases.clone();
+
+    // The slave: an existing setup must point at this master.
+    let replica = state::replica_state(pair.slave.sql())?;
+    let already_ours = match &replica {
+        None => {
+            report.push(Severity::Ok, &slave_label, "existing replication", "none");
+            false
+        }
+        Some(r) if r.master_host == pair.answers.master.host => {
+            report.push(Severity::Ok, &slave_label, "existing replication", format!("already replicates from {} (threads io={} sql={})", r.master_host, r.io_running, r.sql_running));
+            true
+        }
+        Some(r) => {
+            report.push(Severity::Fatal, &slave_label, "existing replication", format!("replicates from {} already; refusing to clobber it (RESET SLAVE ALL there first if it is obsolete)", r.master_host));
+            false
+        }
+    };
+
+    // Data on the slave that a seed would overwrite.
+    if !already_ours {
+        for db in &databases {
+            if state::table_count(pair.slave.sql(), db)? > 0 {
+                report.push(Severity::Fatal, &slave_label, "databases", format!("database `{db}` already has tables on the slave; seeding would replace them: drop or rename it there first"));
+            }
+        }
+    }
+
+    // Accounts on the master.
+    let repl_user = pair.answers.replication.user.clone();
+    let anonymous = pair.master.sql().column("SELECT Host FROM mysql.user WHERE User = ''")?;
+    for host in anonymous {
+        let shadows = host == "%" || host == slave_label;
+        report.push(
+            if shadows { Severity::Fatal } else { Severity::Warning },
+            &master_label,
+            "anonymous accounts",
+            format!("''@'{host}' exists{}: drop it (DROP USER ''@'{host}')", if shadows { " and would shadow the replication account" } else { "" }),
+        );
+    }
+    match state::account_grants(pair.master.sql(), &repl_user, &slave_label)? {
+        None => report.push(Severity::Ok, &master_label, "replication account", format!("'{repl_user}'@'{slave_label}' will be created")),
+        Some(grants) => {
+            let extra: Vec<String> = state::global_privileges(&grants).into_iter().filter(|p| p != "REPLICATION SLAVE").collect();
+            if extra.is_empty() {
+                report.push(Severity::Ok, &master_label, "replication account", format!("'{repl_user}'@'{slave_label}' exists with REPLICATION SLAVE only"));
+            } else {
+                report.push(Severity::Fatal, &master_label, "replication account", format!("'{repl_user}'@'{slave_label}' exists with other privileges ({}): choose another replication.user or drop it", extra.join(", ")));
+            }
+        }
+    }
+
+    // Room on the slave for the copy.
+    if !already_ours {
+        let size = state::databases_size(pair.master.sql(), &databases)?;
+        let datadir = pair.slave.profile.paths.datadir.clone();
+        let free = pair.slave.access.node().free_bytes(&datadir)?;
+        let needed = (size as f64 * SEED_SPACE_FACTOR) as u64;
+        let message = format!("{} free in {}, seed needs about {}", super::plan::human_bytes(free), datadir.display(), super::plan::human_bytes(needed));
+        report.push(if free < needed { Severity::Fatal } else { Severity::Ok }, &slave_label, "disk space", message);
+    }
+
+    // The slave must be able to reach the master over the network.
+    reachability(pair, &mut report)?;
+
+    Ok(report)
+}
+
+fn tcp_probe_script(host: &str, port: u16) -> String {
+    format!("timeout 3 bash -c '</dev/tcp/{host}/{port}' 2>/dev/null")
+}
+
+fn reachability(pair: &mut Pair, report: &mut Report) -> Result<()> {
+    let master = pair.answers.master.host.clone();
+    let slave_label = pair.slave.label().to_string();
+    let mysql_port = pair.answers.master.mysql_port;
+    let probe = |port: u16| -> Result<bool> {
+        Ok(pair
+            .slave
+            .access
+            .node()
+            .run(&["bash", "-c", &tcp_probe_script(&master, port)], None)?
+            .success())
+    };
+    if probe(mysql_port)? {
+        report.push(Severity::Ok, &slave_label, "network", format!("reaches {master}:{mysql_port}"));
+    } else if probe(pair.answers.master.ssh_port)? {
+        report.push(Severity::Ok, &slave_label, "network", format!("reaches {master} (ssh); its server port opens after the bind-address change"));
+    } else {
+        report.push(Severity::Fatal, &slave_label, "network", format!("cannot reach {master} on port {mysql_port} nor ssh: check routing and firewalls between the nodes"));
+    }
+    Ok(())
+}

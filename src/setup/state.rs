@@ -1,0 +1,150 @@
+//! What the servers say about themselves: replica status read by column
+//! name, databases, accounts.
+
+use crate::answers::SYSTEM_SCHEMAS;
+use crate::sql::flavor::quote_string;
+use crate::sql::{Row, SqlConn};
+use crate::Result;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ReplicaState {
+    pub master_host: String,
+    pub master_port: String,
+    pub master_user: String,
+    pub io_running: String,
+    pub sql_running: String,
+    pub seconds_behind: Option<String>,
+    pub last_io_error: String,
+    pub last_sql_error: String,
+    pub replicate_do_db: Vec<String>,
+    pub gtid_io_pos: Option<String>,
+}
+
+impl ReplicaState {
+    pub fn running(&self) -> bool {
+        self.io_running == "Yes" && self.sql_running == "Yes"
+    }
+}
+
+fn field(row: &Row, names: &[String]) -> Option<String> {
+    names.iter().find_map(|n| row.get(n).cloned().flatten())
+}
+
+/// The replica status, or None when the server replicates from nobody.
+pub fn replica_state(conn: &mut SqlConn) -> Result<Option<ReplicaState>> {
+    let flavor = conn.flavor();
+    let rows = conn.rows(flavor.show_replica_status())?;
+    let Some(row) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    let col = |suffix: &str| vec![flavor.status_column(suffix)];
+    let either = |a: &str, b: &str| vec![a.to_string(), b.to_string()];
+    let state = ReplicaState {
+        master_host: field(&row, &either("Master_Host", "Source_Host")).unwrap_or_default(),
+        master_port: field(&row, &either("Master_Port", "Source_Port")).unwrap_or_default(),
+        master_user: field(&row, &either("Master_User", "Source_User")).unwrap_or_default(),
+        io_running: field(&row, &col("IO_Running")).unwrap_or_default(),
+        sql_running: field(&row, &col("SQL_Running")).unwrap_or_default(),
+        seconds_behind: field(&row, &either("Seconds_Behind_Master", "Seconds_Behind_Source")),
+        last_io_error: field(&row, &["Last_IO_Error".to_string()]).unwrap_or_default(),
+        last_sql_error: field(&row, &["Last_SQL_Error".to_string()]).unwrap_or_default(),
+        replicate_do_db: field(&row, &["Replicate_Do_DB".to_string()])
+            .map(|list| {
+                list.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        gtid_io_pos: field(&row, &["Gtid_IO_Pos".to_string()]),
+    };
+    if state.master_host.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(state))
+}
+
+/// Databases of a server, system schemas left out.
+pub fn user_databases(conn: &mut SqlConn) -> Result<Vec<String>> {
+    let mut names = conn.column("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")?;
+    names.retain(|n| !SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(n)));
+    Ok(names)
+}
+
+/// Bytes of data and indexes in these databases.
+pub fn databases_size(conn: &mut SqlConn, databases: &[String]) -> Result<u64> {
+    if databases.is_empty() {
+        return Ok(0);
+    }
+    let list: Vec<String> = databases.iter().map(|d| quote_string(d)).collect();
+    let total = conn.scalar(&format!(
+        "SELECT COALESCE(SUM(DATA_LENGTH + INDEX_LENGTH), 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ({})",
+        list.join(",")
+    ))?;
+    Ok(total.and_then(|t| t.parse().ok()).unwrap_or(0))
+}
+
+/// Number of tables in a database (0 when it does not exist).
+pub fn table_count(conn: &mut SqlConn, database: &str) -> Result<u64> {
+    let count = conn.scalar(&format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {}",
+        quote_string(database)
+    ))?;
+    Ok(count.and_then(|c| c.parse().ok()).unwrap_or(0))
+}
+
+/// Privileges of an account, or None when it does not exist.
+pub fn account_grants(conn: &mut SqlConn, user: &str, host: &str) -> Result<Option<Vec<String>>> {
+    let exists = conn.scalar(&format!(
+        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = {}",
+        quote_string(user),
+        quote_string(host)
+    ))?;
+    if exists.as_deref() == Some("0") {
+        return Ok(None);
+    }
+    let grants = conn.column(&format!(
+        "SHOW GRANTS FOR {}",
+        crate::sql::flavor::account(user, host)
+    ))?;
+    Ok(Some(grants))
+}
+
+/// Global privileges named in SHOW GRANTS lines ("REPLICATION SLAVE", ...).
+pub fn global_privileges(grants: &[String]) -> Vec<String> {
+    let mut privileges = Vec::new();
+    for grant in grants {
+        let Some(rest) = grant.strip_prefix("GRANT ") else {
+            continue;
+        };
+        let Some((list, target)) = rest.split_once(" ON ") else {
+            continue;
+        };
+        if !target.trim_start().starts_with("*.*") {
+            privileges.push(format!("{list} ON {}", target.split(" TO ").next().unwrap_or("")));
+            continue;
+        }
+        privileges.extend(list.split(',').map(|p| p.trim().to_string()));
+    }
+    privileges.retain(|p| p != "USAGE");
+    privileges
+}
+
+#[cfg(test)]
+mod tests {
+    use super::global_privileges;
+
+    #[test]
+    fn reads_privileges_from_show_grants() {
+        let grants = vec![
+            "GRANT REPLICATION SLAVE ON *.* TO `repl`@`192.0.2.12` IDENTIFIED BY PASSWORD '*AB'".to_string(),
+        ];
+        assert_eq!(global_privileges(&grants), vec!["REPLICATION SLAVE"]);
+        let grants = vec![
+            "GRANT USAGE ON *.* TO `repl`@`%`".to_string(),
+            "GRANT SELECT ON `shop`.* TO `repl`@`%`".to_string(),
+        ];
+        assert_eq!(global_privileges(&grants), vec!["SELECT ON `shop`.*"]);
+    }
+}

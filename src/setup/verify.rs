@@ -1,0 +1,102 @@
+//! Proof that replication works: both threads running without error, and a
+//! canary row written on the master read back on the slave, then removed.
+
+use std::time::{Duration, Instant};
+
+use super::pair::Pair;
+use super::state;
+use crate::sql::flavor::{quote_ident, quote_string};
+use crate::{Error, Result};
+
+const THREADS_TIMEOUT: Duration = Duration::from_secs(30);
+const CANARY_TIMEOUT: Duration = Duration::from_secs(10);
+pub const CANARY_TABLE: &str = "mysql_ha_canary";
+
+pub struct Verified {
+    /// Seconds from the master's write to the slave's read, per database.
+    pub canary_seconds: Vec<(String, f64)>,
+}
+
+fn threads_running(pair: &mut Pair) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let replica = state::replica_state(pair.slave.sql())?;
+        match replica {
+            Some(r) if r.running() => return Ok(()),
+            Some(r) if !r.last_io_error.is_empty() || !r.last_sql_error.is_empty() => {
+                if started.elapsed() > Duration::from_secs(5) {
+                    return Err(Error::Verify {
+                        node: pair.slave.label().to_string(),
+                        message: format!(
+                            "replication stopped: io={} sql={} {}{}",
+                            r.io_running, r.sql_running, r.last_io_error, r.last_sql_error
+                        ),
+                    });
+                }
+            }
+            None => {
+                return Err(Error::Verify {
+                    node: pair.slave.label().to_string(),
+                    message: "the slave has no replication configured".into(),
+                })
+            }
+            _ => {}
+        }
+        if started.elapsed() > THREADS_TIMEOUT {
+            return Err(Error::Verify {
+                node: pair.slave.label().to_string(),
+                message: format!("replication threads not running after {} s", THREADS_TIMEOUT.as_secs()),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn canary(pair: &mut Pair, database: &str) -> Result<f64> {
+    let token = crate::answers::generate_password();
+    let db = quote_ident(database);
+    let table = format!("{db}.{}", quote_ident(CANARY_TABLE));
+    let master = pair.master.sql();
+    // DDL is filtered by the default database: USE it.
+    master.exec(&format!("USE {db}"))?;
+    master.exec(&format!(
+        "CREATE TABLE IF NOT EXISTS {} (id INT PRIMARY KEY, token VARCHAR(64) NOT NULL, written TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB COMMENT 'mysql-ha replication check; dropped right after'",
+        quote_ident(CANARY_TABLE)
+    ))?;
+    master.exec(&format!("REPLACE INTO {table} (id, token) VALUES (1, {})", quote_string(&token)))?;
+    let written = Instant::now();
+    let mut seen = None;
+    while written.elapsed() < CANARY_TIMEOUT {
+        let read = pair.slave.sql().scalar(&format!("SELECT token FROM {table} WHERE id = 1"));
+        match read {
+            Ok(Some(value)) if value == token => {
+                seen = Some(written.elapsed().as_secs_f64());
+                break;
+            }
+            Ok(_) => {}
+            Err(err) if crate::sql::conn::error_code(&err) == Some(crate::sql::codes::NO_SUCH_TABLE) => {}
+            Err(err) => return Err(err),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let master = pair.master.sql();
+    master.exec(&format!("USE {db}"))?;
+    master.exec(&format!("DROP TABLE IF EXISTS {}", quote_ident(CANARY_TABLE)))?;
+    seen.ok_or_else(|| Error::Verify {
+        node: pair.slave.label().to_string(),
+        message: format!(
+            "a row written to `{database}` on the master did not reach the slave within {} s",
+            CANARY_TIMEOUT.as_secs()
+        ),
+    })
+}
+
+pub fn run(pair: &mut Pair, databases: &[String]) -> Result<Verified> {
+    threads_running(pair)?;
+    let mut canary_seconds = Vec::new();
+    for database in databases {
+        canary_seconds.push((database.clone(), canary(pair, database)?));
+    }
+    threads_running(pair)?;
+    Ok(Verified { canary_seconds })
+}

@@ -1,0 +1,316 @@
+//! Server flavour from `VERSION()`, and the statements that differ between
+//! flavours (DESIGN.md section 4, "SQL by server flavor").
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    MariaDb,
+    MySql,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flavor {
+    pub family: Family,
+    pub version: Version,
+}
+
+impl fmt::Display for Flavor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.family {
+            Family::MariaDb => "MariaDB",
+            Family::MySql => "MySQL",
+        };
+        write!(f, "{name} {}", self.version)
+    }
+}
+
+/// Where a replica starts reading the source's binary log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Position {
+    /// MariaDB GTID list, e.g. "0-1-42".
+    MariaDbGtid(String),
+    /// MySQL GTID set; replica uses auto-positioning.
+    MySqlGtidAuto,
+    File { file: String, offset: u64 },
+}
+
+/// Everything a replica needs to connect to its source.
+#[derive(Debug, Clone)]
+pub struct SourceSpec<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub user: &'a str,
+    pub password: &'a str,
+    pub position: &'a Position,
+}
+
+/// Escapes a string for a single-quoted SQL literal.
+pub fn quote_string(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' => out.push_str("\\\\"),
+            '\0' => out.push_str("\\0"),
+            _ => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Quotes an identifier (database, table) with backticks.
+pub fn quote_ident(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+/// `'user'@'host'`
+pub fn account(user: &str, host: &str) -> String {
+    format!("{}@{}", quote_string(user), quote_string(host))
+}
+
+impl Flavor {
+    /// Reads a `VERSION()` string: "10.11.6-MariaDB-0+deb12u1", "8.0.36", "5.0.32-Debian_7etch1-log".
+    pub fn from_version_string(text: &str) -> Option<Flavor> {
+        let numeric: String = text
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == '.')
+            .collect();
+        let mut parts = numeric.split('.').map(|p| p.parse::<u32>().ok());
+        let major = parts.next().flatten()?;
+        let minor = parts.next().flatten().unwrap_or(0);
+        let patch = parts.next().flatten().unwrap_or(0);
+        // MariaDB 5.5 used version numbers that look like MySQL's.
+        let family = if text.to_ascii_lowercase().contains("mariadb") {
+            Family::MariaDb
+        } else {
+            Family::MySql
+        };
+        Some(Flavor {
+            family,
+            version: Version {
+                major,
+                minor,
+                patch,
+            },
+        })
+    }
+
+    fn at_least(&self, major: u32, minor: u32, patch: u32) -> bool {
+        self.version
+            >= Version {
+                major,
+                minor,
+                patch,
+            }
+    }
+
+    /// MySQL 8.0.23 and later speak of source and replica.
+    fn replica_words(&self) -> bool {
+        self.family == Family::MySql && self.at_least(8, 0, 23)
+    }
+
+    pub fn show_replica_status(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 0, 22) {
+            "SHOW REPLICA STATUS"
+        } else {
+            "SHOW SLAVE STATUS"
+        }
+    }
+
+    /// Column prefix in the replica status ("Slave" or "Replica").
+    pub fn status_column(&self, suffix: &str) -> String {
+        let prefix = if self.family == Family::MySql && self.at_least(8, 0, 22) {
+            "Replica"
+        } else {
+            "Slave"
+        };
+        format!("{prefix}_{suffix}")
+    }
+
+    pub fn start_replica(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 0, 22) {
+            "START REPLICA"
+        } else {
+            "START SLAVE"
+        }
+    }
+
+    pub fn stop_replica(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 0, 22) {
+            "STOP REPLICA"
+        } else {
+            "STOP SLAVE"
+        }
+    }
+
+    pub fn show_binlog_status(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 2, 0) {
+            "SHOW BINARY LOG STATUS"
+        } else {
+            "SHOW MASTER STATUS"
+        }
+    }
+
+    /// The dump program's option that records the source position.
+    pub fn dump_position_option(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 0, 26) {
+            "--source-data=2"
+        } else {
+            "--master-data=2"
+        }
+    }
+
+    /// Statements that point this replica at its source, the password masked
+    /// in the first (for display) and real in the second (for execution).
+    pub fn point_replica(&self, source: &SourceSpec<'_>) -> Vec<(String, String)> {
+        let mut statements = Vec::new();
+        if let Position::MariaDbGtid(gtid) = source.position {
+            let sql = format!("SET GLOBAL gtid_slave_pos = {}", quote_string(gtid));
+            statements.push((sql.clone(), sql));
+        }
+        let (verb, p) = if self.replica_words() {
+            ("CHANGE REPLICATION SOURCE TO", "SOURCE")
+        } else {
+            ("CHANGE MASTER TO", "MASTER")
+        };
+        let mut options = vec![
+            format!("{p}_HOST={}", quote_string(source.host)),
+            format!("{p}_PORT={}", source.port),
+            format!("{p}_USER={}", quote_string(source.user)),
+            format!("{p}_PASSWORD=@@PASSWORD@@"),
+        ];
+        match source.position {
+            Position::MariaDbGtid(_) => options.push("MASTER_USE_GTID=slave_pos".into()),
+            Position::MySqlGtidAuto => options.push(format!("{p}_AUTO_POSITION=1")),
+            Position::File { file, offset } => {
+                options.push(format!("{p}_LOG_FILE={}", quote_string(file)));
+                options.push(format!("{p}_LOG_POS={offset}"));
+            }
+        }
+        if self.family == Family::MySql && self.at_least(8, 0, 0) {
+            // caching_sha2_password over an unencrypted link needs the key.
+            options.push(format!("GET_{p}_PUBLIC_KEY=1"));
+        }
+        let template = format!("{verb} {}", options.join(", "));
+        statements.push((
+            template.replace("@@PASSWORD@@", "'********'"),
+            template.replace("@@PASSWORD@@", &quote_string(source.password)),
+        ));
+        statements
+    }
+
+    /// Read-only settings for a replica (super_read_only where it exists).
+    pub fn read_only_variables(&self) -> &'static [&'static str] {
+        if self.family == Family::MySql && self.at_least(5, 7, 8) {
+            &["read_only", "super_read_only"]
+        } else {
+            &["read_only"]
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn flavor(text: &str) -> Flavor {
+        Flavor::from_version_string(text).unwrap()
+    }
+
+    fn spec(position: &Position) -> SourceSpec<'_> {
+        SourceSpec {
+            host: "192.0.2.11",
+            port: 3306,
+            user: "repl",
+            password: "s3cret'pw",
+            position,
+        }
+    }
+
+    #[test]
+    fn parses_versions_of_every_family() {
+        let maria = flavor("10.11.6-MariaDB-0+deb12u1");
+        assert_eq!(maria.family, Family::MariaDb);
+        assert_eq!(maria.version.to_string(), "10.11.6");
+        assert_eq!(flavor("8.0.36").family, Family::MySql);
+        assert_eq!(flavor("5.0.32-Debian_7etch1-log").version.minor, 0);
+        assert!(Flavor::from_version_string("garbage").is_none());
+    }
+
+    #[test]
+    fn mariadb_uses_master_words_and_gtid() {
+        let position = Position::MariaDbGtid("0-1-42".into());
+        let statements = flavor("10.11.6-MariaDB").point_replica(&spec(&position));
+        assert_eq!(statements[0].1, "SET GLOBAL gtid_slave_pos = '0-1-42'");
+        let (shown, real) = &statements[1];
+        assert!(real.starts_with("CHANGE MASTER TO MASTER_HOST='192.0.2.11'"));
+        assert!(real.contains("MASTER_USE_GTID=slave_pos"));
+        assert!(real.contains("MASTER_PASSWORD='s3cret''pw'"));
+        assert!(!shown.contains("s3cret"));
+        assert_eq!(flavor("10.11.6-MariaDB").start_replica(), "START SLAVE");
+        assert_eq!(flavor("10.11.6-MariaDB").show_binlog_status(), "SHOW MASTER STATUS");
+        assert_eq!(flavor("10.11.6-MariaDB").status_column("IO_Running"), "Slave_IO_Running");
+    }
+
+    #[test]
+    fn mysql_5_0_uses_file_positions() {
+        let position = Position::File {
+            file: "mysql-bin.000003".into(),
+            offset: 98,
+        };
+        let old = flavor("5.0.32-Debian_7etch1-log");
+        let (_, real) = &old.point_replica(&spec(&position))[0];
+        assert!(real.contains("MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=98"));
+        assert!(!real.contains("PUBLIC_KEY"));
+        assert_eq!(old.show_replica_status(), "SHOW SLAVE STATUS");
+        assert_eq!(old.dump_position_option(), "--master-data=2");
+        assert_eq!(old.read_only_variables(), &["read_only"]);
+    }
+
+    #[test]
+    fn mysql_8_0_and_8_4_use_source_words() {
+        let position = Position::MySqlGtidAuto;
+        for version in ["8.0.36", "8.4.0"] {
+            let mysql = flavor(version);
+            let (_, real) = &mysql.point_replica(&spec(&position))[0];
+            assert!(real.starts_with("CHANGE REPLICATION SOURCE TO SOURCE_HOST="), "{real}");
+            assert!(real.contains("SOURCE_AUTO_POSITION=1"));
+            assert!(real.contains("GET_SOURCE_PUBLIC_KEY=1"));
+            assert_eq!(mysql.start_replica(), "START REPLICA");
+            assert_eq!(mysql.show_replica_status(), "SHOW REPLICA STATUS");
+            assert_eq!(mysql.status_column("SQL_Running"), "Replica_SQL_Running");
+            assert_eq!(mysql.dump_position_option(), "--source-data=2");
+            assert_eq!(mysql.read_only_variables(), &["read_only", "super_read_only"]);
+        }
+        assert_eq!(flavor("8.0.36").show_binlog_status(), "SHOW MASTER STATUS");
+        assert_eq!(flavor("8.4.0").show_binlog_status(), "SHOW BINARY LOG STATUS");
+        // 8.0.22 has REPLICA statements but not yet the SOURCE options.
+        let (_, real) = &flavor("8.0.22").point_replica(&spec(&position))[0];
+        assert!(real.starts_with("CHANGE MASTER TO"));
+    }
+
+    #[test]
+    fn quoting() {
+        assert_eq!(quote_ident("web-stats"), "`web-stats`");
+        assert_eq!(quote_ident("a`b"), "`a``b`");
+        assert_eq!(quote_string("it's"), "'it''s'");
+        assert_eq!(account("repl", "192.0.2.12"), "'repl'@'192.0.2.12'");
+    }
+}
