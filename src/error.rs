@@ -57,6 +57,73 @@ pub enum Error {
     #[error("{0}")]
     Aborted(String),
 
+    #[error("distribution profile: {0}")]
+    Profile(String),
+
+    #[error("unknown distribution profile `{name}`; known profiles: {known} (or give the path of a profile file ending in .toml)")]
+    UnknownProfile { name: String, known: String },
+
+    #[error("cannot tell which distribution {node} runs ({seen}); known profiles: {known}; force one with --profile NAME")]
+    UnknownSystem {
+        node: String,
+        seen: String,
+        known: String,
+    },
+
+    #[error("{path}:{line}: {reason}; the server would refuse this file too: fix that line")]
+    MycnfSyntax {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+
+    #[error("{path}:{line}: `!includedir {dir}`: the directory does not exist, and the server stops with \"Fatal error in defaults handling\"; create it or remove that line")]
+    MycnfIncludeDir {
+        path: PathBuf,
+        line: usize,
+        dir: PathBuf,
+    },
+
+    #[error("database name {name:?} cannot be written as a replicate-do-db option: {reason}; rename the database or leave it out")]
+    BadDatabaseName { name: String, reason: String },
+
+    #[error("invalid value for {key}: {reason}")]
+    BadSetting { key: String, reason: String },
+
+    #[error("{node}: {path} changed since the plan was made; run the command again to plan from its current contents")]
+    ChangedSincePlan { node: String, path: PathBuf },
+
+    #[error("{node}: not enough space to back up {path} into {backup_dir}: need {need} bytes, {free} free; free some space and run again (nothing was changed)")]
+    NoSpaceForBackup {
+        node: String,
+        path: PathBuf,
+        backup_dir: PathBuf,
+        need: u64,
+        free: u64,
+    },
+
+    #[error("{node}: cannot back up {path}: {reason}; nothing was changed")]
+    Unbackupable {
+        node: String,
+        path: PathBuf,
+        reason: String,
+    },
+
+    #[error("{node}: no run `{run_id}` under {runs_dir}; list that folder to see the runs there")]
+    RunNotFound {
+        node: String,
+        run_id: String,
+        runs_dir: PathBuf,
+    },
+
+    #[error("{node}: run journal {path} is damaged at line {line}: {reason}")]
+    BadJournal {
+        node: String,
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+
     #[error("sandbox: {0}")]
     Sandbox(String),
 

@@ -1,11 +1,18 @@
 //! mysql-ha: the engine. Nothing in this library depends on a terminal;
 //! front-ends (src/ui) only gather answers and render engine events.
 
+pub mod access;
 pub mod answers;
+pub mod backup;
 pub mod cli;
+pub mod commands;
 pub mod error;
+pub mod events;
+pub mod mycnf;
 pub mod node;
+pub mod profile;
 pub mod sandbox;
+pub mod setup;
 pub mod sql;
 
 pub use error::{Error, Result};

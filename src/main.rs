@@ -1,6 +1,6 @@
 use clap::Parser;
 use mysql_ha::cli::{Cli, Command};
-use mysql_ha::{sandbox, Error, Result};
+use mysql_ha::{commands, sandbox, Error, Result};
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -9,10 +9,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::AddDb(_) => Err(Error::NotBuilt { command: "add-db" }),
         Command::Status(_) => Err(Error::NotBuilt { command: "status" }),
         Command::Check(_) => Err(Error::NotBuilt { command: "check" }),
-        Command::Rollback(_) => Err(Error::NotBuilt {
-            command: "rollback",
-        }),
-        Command::Mycnf { .. } => Err(Error::NotBuilt { command: "mycnf" }),
+        Command::Rollback(args) => commands::mycnf::rollback(args),
+        Command::Mycnf { command } => commands::mycnf::run(command),
         Command::Daemon { .. } => Err(Error::NotBuilt { command: "daemon" }),
         Command::Rejoin { .. } => Err(Error::NotBuilt { command: "rejoin" }),
         Command::Switchover { .. } => Err(Error::NotBuilt {

@@ -1,0 +1,3 @@
+//! What the step-level subcommands do; main.rs only dispatches here.
+
+pub mod mycnf;

@@ -1,0 +1,441 @@
+//! The settings a master or a slave needs, turned into edits of the
+//! effective configuration. A setting already right is left alone and
+//! reported as unchanged; a setting defined somewhere is changed on the line
+//! that defines it (so `my_print_defaults` shows one value); a setting
+//! defined nowhere is added where the profile says.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::mycnf::edit::{Editor, FileEdit};
+use crate::mycnf::effective::{Config, OptionEntry};
+use crate::mycnf::names::key_of;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Master,
+    Slave,
+}
+
+/// What the node should become.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoleSettings {
+    pub role: Role,
+    /// 1 to 4294967295, different on each node.
+    pub server_id: u32,
+    /// Databases the slave replicates (one `replicate-do-db` each).
+    pub databases: Vec<String>,
+    /// Address the master listens on; None: any address (0.0.0.0) when the
+    /// current one is loopback only.
+    pub bind_address: Option<String>,
+    /// Named in the marker comment of every changed line.
+    pub run_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChangeStatus {
+    Changed,
+    Unchanged,
+    /// Not applicable to this server; the reason says why.
+    Skipped(String),
+}
+
+/// One setting of the plan, for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingChange {
+    pub option: String,
+    pub old: Option<String>,
+    pub new: Option<String>,
+    pub status: ChangeStatus,
+    /// `file:line` where the value is (or was) defined.
+    pub location: Option<String>,
+}
+
+/// The my.cnf part of a plan: file edits and the settings they make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MycnfPlan {
+    pub node: String,
+    pub run_id: String,
+    pub file_edits: Vec<FileEdit>,
+    pub changes: Vec<SettingChange>,
+}
+
+impl MycnfPlan {
+    /// True when nothing needs to change.
+    pub fn is_unchanged(&self) -> bool {
+        self.file_edits.is_empty()
+    }
+
+    /// Unified diff of every file edit.
+    pub fn render_diff(&self) -> String {
+        self.file_edits
+            .iter()
+            .map(FileEdit::render_diff)
+            .collect::<Vec<_>>()
+            .join("")
+    }
+
+    /// One line per setting: option, old -> new, status, where.
+    pub fn render_changes(&self) -> String {
+        let mut out = String::new();
+        for change in &self.changes {
+            let old = change.old.as_deref().unwrap_or("(not set)");
+            let new = change.new.as_deref().unwrap_or("(removed)");
+            let status = match &change.status {
+                ChangeStatus::Changed => format!("changed: {old} -> {new}"),
+                ChangeStatus::Unchanged => format!("unchanged: {old}"),
+                ChangeStatus::Skipped(reason) => format!("skipped: {reason}"),
+            };
+            let at = change
+                .location
+                .as_deref()
+                .map(|l| format!(" ({l})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "{:<20} {status}{at}", change.option);
+        }
+        out
+    }
+}
+
+/// Checks that a database name can be written as a `replicate-do-db` line
+/// and read back by the server as the same name.
+pub fn check_database_name(name: &str) -> Result<()> {
+    let bad = |reason: &str| {
+        Err(Error::BadDatabaseName {
+            name: name.to_string(),
+            reason: reason.to_string(),
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.chars().count() > 64 {
+        return bad("it is longer than 64 characters");
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return bad("it holds a newline or another control character, which ends an option line");
+    }
+    if name.starts_with(char::is_whitespace) || name.ends_with(char::is_whitespace) {
+        return bad("it starts or ends with a space, which the server trims");
+    }
+    if name.contains(',') {
+        return bad("it holds a comma, which the server's replicate_do_db list splits on");
+    }
+    if name == "*" {
+        return bad("`*` must be expanded into the list of databases first");
+    }
+    Ok(())
+}
+
+fn is_loopback(address: &str) -> bool {
+    address.split(',').all(|part| {
+        let part = part.trim();
+        part.starts_with("127.") || part == "::1" || part.eq_ignore_ascii_case("localhost")
+    })
+}
+
+fn is_wildcard(address: &str) -> bool {
+    matches!(address.trim(), "0.0.0.0" | "*" | "::")
+}
+
+struct Planner<'a> {
+    config: &'a Config,
+    editor: Editor<'a>,
+    changes: Vec<SettingChange>,
+    settings_file: PathBuf,
+    settings_group: String,
+}
+
+impl<'a> Planner<'a> {
+    fn unchanged(&mut self, option: &str, entry: Option<&OptionEntry>) {
+        self.changes.push(SettingChange {
+            option: option.to_string(),
+            old: entry.map(OptionEntry::display_value),
+            new: entry.map(OptionEntry::display_value),
+            status: ChangeStatus::Unchanged,
+            location: entry.map(OptionEntry::location),
+        });
+    }
+
+    /// Makes the single-valued option `option` equal `value`, unless `right`
+    /// says the current value already is.
+    fn set(&mut self, option: &str, value: &str, right: impl Fn(&OptionEntry) -> bool) {
+        let key = key_of(option);
+        let current = self.config.get(&key).cloned();
+        match current {
+            Some(entry) if right(&entry) => self.unchanged(option, Some(&entry)),
+            Some(entry) => {
+                let old = entry.display_value();
+                let name = entry
+                    .name
+                    .negated
+                    .then(|| entry.name.positive_written().to_string());
+                self.editor.set_value(
+                    &entry.file,
+                    entry.line,
+                    name.as_deref(),
+                    value,
+                    &format!("was {}", entry.name.written.clone() + &value_suffix(&entry)),
+                );
+                self.changes.push(SettingChange {
+                    option: option.to_string(),
+                    old: Some(old),
+                    new: Some(value.to_string()),
+                    status: ChangeStatus::Changed,
+                    location: Some(entry.location()),
+                });
+            }
+            None => self.add(option, value),
+        }
+    }
+
+    fn add(&mut self, option: &str, value: &str) {
+        self.editor.add_to_group(
+            &self.settings_file,
+            &self.settings_group,
+            option,
+            value,
+            "added for replication",
+        );
+        self.changes.push(SettingChange {
+            option: option.to_string(),
+            old: None,
+            new: Some(value.to_string()),
+            status: ChangeStatus::Changed,
+            location: Some(self.settings_file.display().to_string()),
+        });
+    }
+
+    fn set_bool(&mut self, option: &str, on: bool) {
+        let value = if on { "ON" } else { "OFF" };
+        self.set(option, value, |entry| entry.bool_value() == Some(on));
+    }
+}
+
+fn value_suffix(entry: &OptionEntry) -> String {
+    match &entry.value {
+        Some(value) => format!(" = {value}"),
+        None => String::new(),
+    }
+}
+
+/// Computes the edits that give the node `settings`, from its effective configuration.
+pub fn plan_edits(config: &Config, settings: &RoleSettings) -> Result<MycnfPlan> {
+    if settings.server_id == 0 {
+        return Err(Error::BadSetting {
+            key: "server-id".into(),
+            reason: "0 disables replication; use 1 to 4294967295, different on each node".into(),
+        });
+    }
+    let profile = &config.profile;
+    let mut settings_file = profile.config.settings_file.clone();
+    if !config.reads_path(&settings_file) {
+        // The drop-in folder is not included (any more): add to the main file.
+        settings_file = config.real_path_of(&profile.config.entry_file);
+    }
+    let mut planner = Planner {
+        config,
+        editor: Editor::new(config, &settings.run_id),
+        changes: Vec::new(),
+        settings_file,
+        settings_group: profile.config.settings_group.clone(),
+    };
+
+    let server_id = settings.server_id.to_string();
+    planner.set("server-id", &server_id, |entry| {
+        entry
+            .value
+            .as_deref()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            == Some(u64::from(settings.server_id))
+    });
+
+    match settings.role {
+        Role::Master => plan_master(&mut planner, settings)?,
+        Role::Slave => plan_slave(&mut planner, settings)?,
+    }
+
+    Ok(MycnfPlan {
+        node: config.node.clone(),
+        run_id: settings.run_id.clone(),
+        file_edits: planner.editor.finish(),
+        changes: planner.changes,
+    })
+}
+
+fn plan_master(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()> {
+    let config = planner.config;
+    let profile = &config.profile;
+
+    // A binary log with a fixed basename (the default one follows the host name).
+    let log_bin = profile.replication.log_bin.clone();
+    planner.set("log-bin", &log_bin, |entry| {
+        !entry.name.negated
+            && entry.value.as_deref().is_some_and(|v| {
+                !v.trim().is_empty() && crate::mycnf::names::parse_bool(v).is_none()
+            })
+    });
+
+    if profile.has_binlog_format() {
+        planner.set("binlog-format", "ROW", |entry| {
+            entry
+                .value
+                .as_deref()
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("row"))
+        });
+    } else {
+        planner.changes.push(SettingChange {
+            option: "binlog-format".into(),
+            old: None,
+            new: None,
+            status: ChangeStatus::Skipped(format!(
+                "{} {} has no binlog_format (statement-based only): \
+                 replicate-do-db then filters by the default database",
+                match profile.flavor {
+                    crate::profile::Flavor::Mysql => "MySQL",
+                    crate::profile::Flavor::Mariadb => "MariaDB",
+                },
+                profile.server_version
+            )),
+            location: None,
+        });
+    }
+
+    // Listen where the slave can reach the server.
+    let wanted = settings.bind_address.clone();
+    if let Some(address) = &wanted {
+        if address.trim().is_empty() || address.chars().any(|c| c.is_whitespace() || c == '#') {
+            return Err(Error::BadSetting {
+                key: "bind-address".into(),
+                reason: format!("{address:?} is not an address"),
+            });
+        }
+    }
+    let target = wanted.clone().unwrap_or_else(|| "0.0.0.0".to_string());
+    match config.get("bind_address") {
+        None if wanted.is_none() => planner.changes.push(SettingChange {
+            option: "bind-address".into(),
+            old: None,
+            new: None,
+            status: ChangeStatus::Unchanged,
+            location: None,
+        }),
+        _ => planner.set("bind-address", &target, |entry| {
+            let value = entry.value.as_deref().unwrap_or("").trim().to_string();
+            match &wanted {
+                Some(address) => value == *address,
+                None => is_wildcard(&value) || !is_loopback(&value),
+            }
+        }),
+    }
+
+    // skip-networking: every line that turns networking off goes, so no
+    // earlier one takes over.
+    let off: Vec<OptionEntry> = config
+        .all("networking")
+        .into_iter()
+        .filter(|e| e.bool_value() == Some(false))
+        .cloned()
+        .collect();
+    let effective_off = config
+        .get("networking")
+        .is_some_and(|e| e.bool_value() == Some(false));
+    if effective_off {
+        for entry in &off {
+            planner.editor.comment_out(
+                &entry.file,
+                entry.line,
+                "the slave must reach this server over TCP",
+            );
+            planner.changes.push(SettingChange {
+                option: entry.name.written.clone(),
+                old: Some(entry.display_value()),
+                new: None,
+                status: ChangeStatus::Changed,
+                location: Some(entry.location()),
+            });
+        }
+    } else {
+        let entry = config.get("networking").cloned();
+        planner.changes.push(SettingChange {
+            option: "skip-networking".into(),
+            old: entry.as_ref().map(OptionEntry::display_value),
+            new: entry.as_ref().map(OptionEntry::display_value),
+            status: ChangeStatus::Unchanged,
+            location: entry.as_ref().map(OptionEntry::location),
+        });
+    }
+    Ok(())
+}
+
+fn plan_slave(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()> {
+    for name in &settings.databases {
+        check_database_name(name)?;
+    }
+    let config = planner.config;
+    let relay_log = config.profile.replication.relay_log.clone();
+    planner.set("relay-log", &relay_log, |entry| {
+        !entry.name.negated && entry.value.as_deref().is_some_and(|v| !v.trim().is_empty())
+    });
+    planner.set_bool("read-only", true);
+    planner.set_bool("log-slave-updates", true);
+
+    let existing: Vec<OptionEntry> = config.all("replicate_do_db").into_iter().cloned().collect();
+    let anchor: Option<(PathBuf, usize)> = existing.last().map(|e| (e.file.clone(), e.line));
+    let mut seen: Vec<&str> = Vec::new();
+    for name in &settings.databases {
+        if seen.contains(&name.as_str()) {
+            continue;
+        }
+        seen.push(name);
+        let option = format!("replicate-do-db[{name}]");
+        if let Some(entry) = existing
+            .iter()
+            .find(|e| e.value.as_deref() == Some(name.as_str()))
+        {
+            planner.unchanged(&option, Some(entry));
+            continue;
+        }
+        match &anchor {
+            Some((file, line)) => {
+                let file = file.clone();
+                planner.editor.add_after(
+                    &file,
+                    *line,
+                    "replicate-do-db",
+                    name,
+                    "added for replication",
+                );
+                planner.changes.push(SettingChange {
+                    option,
+                    old: None,
+                    new: Some(name.clone()),
+                    status: ChangeStatus::Changed,
+                    location: Some(file.display().to_string()),
+                });
+            }
+            None => {
+                planner.editor.add_to_group(
+                    &planner.settings_file,
+                    &planner.settings_group,
+                    "replicate-do-db",
+                    name,
+                    "added for replication",
+                );
+                planner.changes.push(SettingChange {
+                    option,
+                    old: None,
+                    new: Some(name.clone()),
+                    status: ChangeStatus::Changed,
+                    location: Some(planner.settings_file.display().to_string()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
