@@ -14,5 +14,6 @@ pub mod profile;
 pub mod sandbox;
 pub mod setup;
 pub mod sql;
+pub mod ui;
 
 pub use error::{Error, Result};

@@ -5,10 +5,10 @@ use mysql_ha::{commands, sandbox, Error, Result};
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sandbox { command } => sandbox::run(command),
-        Command::Setup(_) => Err(Error::NotBuilt { command: "setup" }),
+        Command::Setup(args) => commands::setup::setup(args),
         Command::AddDb(_) => Err(Error::NotBuilt { command: "add-db" }),
-        Command::Status(_) => Err(Error::NotBuilt { command: "status" }),
-        Command::Check(_) => Err(Error::NotBuilt { command: "check" }),
+        Command::Status(args) => commands::setup::status(args),
+        Command::Check(args) => commands::setup::check(args),
         Command::Rollback(args) => commands::mycnf::rollback(args),
         Command::Mycnf { command } => commands::mycnf::run(command),
         Command::Daemon { .. } => Err(Error::NotBuilt { command: "daemon" }),

@@ -1,3 +1,4 @@
 //! What the step-level subcommands do; main.rs only dispatches here.
 
 pub mod mycnf;
+pub mod setup;
