@@ -466,6 +466,70 @@ fn hostile_mixed() {
 }
 
 #[test]
+fn symlinked_config_is_edited_at_its_target_and_stays_a_symlink() {
+    apply_and_roll_back(
+        "hostile-symlink",
+        Some("rhel-9"),
+        "rhel-9",
+        &master(1),
+        |a| {
+            check_master(a, Some("mysql-bin"));
+            assert_eq!(
+                value_of(&a.after, "server_id").unwrap().1,
+                "/srv/conf/real.cnf:2"
+            );
+            let link = fs::symlink_metadata(a.root.join("etc/my.cnf")).unwrap();
+            assert!(link.file_type().is_symlink());
+            assert_eq!(a.plan.file_edits.len(), 1);
+            assert_eq!(a.plan.file_edits[0].path, Path::new("/srv/conf/real.cnf"));
+        },
+    );
+}
+
+fn load_tree(files: &[(&str, &str)]) -> mysql_ha::Result<Config> {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let host = dir.path().join(path.trim_start_matches('/'));
+        fs::create_dir_all(host.parent().unwrap()).unwrap();
+        fs::write(&host, text).unwrap();
+    }
+    let profile = Profile::by_name("rhel-9").unwrap();
+    Config::load(&LocalNode::with_root(dir.path()), &profile)
+}
+
+#[test]
+fn files_the_server_refuses_or_ignores() {
+    let err = load_tree(&[("/etc/my.cnf", "[mysqld]\n!includedir /etc/nowhere\n")]).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("/etc/my.cnf:2") && text.contains("/etc/nowhere"),
+        "{text}"
+    );
+    let err = load_tree(&[("/etc/my.cnf", "# c\nport = 1\n")]).unwrap_err();
+    assert!(err.to_string().contains("/etc/my.cnf:2"), "{err}");
+    let err = load_tree(&[("/etc/my.cnf", "[mysqld\n")]).unwrap_err();
+    assert!(err.to_string().contains("/etc/my.cnf:1"), "{err}");
+    // A world-writable file is skipped by the server, with a warning.
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("etc/my.cnf.d")).unwrap();
+    fs::write(dir.path().join("etc/my.cnf"), "!includedir /etc/my.cnf.d\n").unwrap();
+    let open = dir.path().join("etc/my.cnf.d/open.cnf");
+    fs::write(&open, "[mysqld]\nserver-id=9\n").unwrap();
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o666)).unwrap();
+    let profile = Profile::by_name("rhel-9").unwrap();
+    let config = Config::load(&LocalNode::with_root(dir.path()), &profile).unwrap();
+    assert!(config.get("server_id").is_none());
+    assert!(config.warnings.iter().any(|w| w.contains("world-writable")));
+    // Include loops stop at the server's depth limit.
+    let config = load_tree(&[("/etc/my.cnf", "[mysqld]\nport=1\n!include /etc/my.cnf\n")]).unwrap();
+    assert_eq!(
+        config.all("port").len(),
+        11,
+        "as my_print_defaults reads it"
+    );
+}
+
+#[test]
 fn crlf_and_missing_final_newline_survive() {
     apply_and_roll_back(
         "hostile-crlf",
@@ -647,6 +711,7 @@ fn effective_options_match_my_print_defaults() {
         ("hostile-mixed", Some("rhel-9")),
         ("hostile-crlf", Some("fedora-core-5")),
         ("hostile-nofinal", Some("fedora-core-5")),
+        ("hostile-symlink", Some("rhel-9")),
     ];
     let node = LocalNode::new();
     for (name, forced) in cases {

@@ -215,7 +215,7 @@ impl Config {
                     }
                 }
                 LineKind::Include(target) | LineKind::IncludeDir(target)
-                    if depth + 1 >= MAX_INCLUDE_DEPTH =>
+                    if depth >= MAX_INCLUDE_DEPTH =>
                 {
                     self.warnings.push(format!(
                         "{}:{line}: skipping include of {target}: maximum include depth reached",
