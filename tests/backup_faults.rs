@@ -126,9 +126,19 @@ fn owner_and_mode_come_back() {
     if is_root {
         assert_eq!((changed.uid(), changed.gid()), (4321, 4322));
     }
-    // Simulate a later change of mode; rollback restores the original.
+    // A later change of mode and contents; rollback restores the original and says so.
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    backup::rollback(&node, &run).unwrap();
+    std::fs::write(&path, "[mysqld]\nserver-id = 1\nport = 3307\n").unwrap();
+    let restored = backup::rollback(&node, &run).unwrap();
+    let a = restored
+        .iter()
+        .find(|r| r.path == Path::new("/etc/a.cnf"))
+        .unwrap();
+    let b = restored
+        .iter()
+        .find(|r| r.path == Path::new("/etc/b.cnf"))
+        .unwrap();
+    assert!(a.changed_since_run && !b.changed_since_run);
     let back = std::fs::metadata(&path).unwrap();
     assert_eq!(back.permissions().mode() & 0o7777, 0o640);
     if is_root {
