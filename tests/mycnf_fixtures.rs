@@ -796,3 +796,23 @@ fn installed_server_accepts_the_edited_configuration() {
         }
     }
 }
+
+#[test]
+fn version_specific_groups_follow_the_running_server() {
+    let text = "[mysqld]\nport = 1\n[mysqld-10.11]\nport = 2\n[mariadb-11.4]\nport = 3\n";
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir_all(dir.path().join("etc")).unwrap();
+    fs::write(dir.path().join("etc/my.cnf"), text).unwrap();
+    let node = LocalNode::with_root(dir.path());
+    let profile = Profile::by_name("rhel-9").unwrap();
+    let port = |version: &str| {
+        Config::load_for_version(&node, &profile, version)
+            .unwrap()
+            .get("port")
+            .unwrap()
+            .display_value()
+    };
+    assert_eq!(port("10.11.6-MariaDB-0+deb12u1"), "2");
+    assert_eq!(port("11.4.2-MariaDB"), "3");
+    assert_eq!(port("10.5.22-MariaDB"), "1");
+}
