@@ -346,6 +346,8 @@ pub struct Restored {
     pub path: PathBuf,
     /// The run had created it: it is gone again.
     pub removed: bool,
+    /// Someone changed the file after the run: those later changes are undone too.
+    pub changed_since_run: bool,
 }
 
 /// The most recent run on `node`, if any.
@@ -405,6 +407,20 @@ pub fn rollback(node: &dyn Node, run_id: &str) -> Result<Vec<Restored>> {
     }
     let mut restored = Vec::new();
     for (path, bytes, mode, uid, gid) in restores {
+        let last_written = journal.records().iter().rev().find_map(|r| match &r.entry {
+            JournalEntry::FileChanged {
+                path: p,
+                after_sha256,
+                ..
+            } if *p == path => Some(after_sha256.clone()),
+            _ => None,
+        });
+        let current = node.read(&path)?.map(|b| sha256_hex(&b));
+        let changed_since_run = match (&last_written, &current) {
+            (Some(written), Some(now)) => written != now,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
         let removed = match bytes {
             Some(bytes) => {
                 node.write_atomic(&path, &bytes, mode, uid, gid)?;
@@ -422,7 +438,11 @@ pub fn rollback(node: &dyn Node, run_id: &str) -> Result<Vec<Restored>> {
                 removed,
             },
         )?;
-        restored.push(Restored { path, removed });
+        restored.push(Restored {
+            path,
+            removed,
+            changed_since_run,
+        });
     }
     Ok(restored)
 }

@@ -101,6 +101,12 @@ pub fn rollback(args: RollbackArgs) -> Result<()> {
     let restored = backup::rollback(&node, &run_id)?;
     let mut text = String::new();
     for item in &restored {
+        if item.changed_since_run {
+            text.push_str(&format!(
+                "warning: {} was changed after run {run_id}; those later changes are undone too\n",
+                item.path.display()
+            ));
+        }
         if item.removed {
             text.push_str(&format!(
                 "removed {} (the run had created it)\n",

@@ -119,6 +119,23 @@ impl Config {
         Ok(config)
     }
 
+    /// Like [`Config::load`], for the server version the node really runs
+    /// (`SELECT VERSION()`, e.g. "10.11.6-MariaDB-0+deb12u1"): the
+    /// `[mysqld-X.Y]`/`[mariadb-X.Y]` groups follow it.
+    pub fn load_for_version(node: &dyn Node, profile: &Profile, version: &str) -> Result<Config> {
+        let mut profile = profile.clone();
+        let mut parts = version
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|p| !p.is_empty());
+        if let (Some(major), Some(minor)) = (parts.next(), parts.next()) {
+            profile.server_version = format!("{major}.{minor}");
+        }
+        if version.to_ascii_lowercase().contains("mariadb") {
+            profile.flavor = crate::profile::Flavor::Mariadb;
+        }
+        Config::load(node, &profile)
+    }
+
     fn reads_group(&self, group: &str) -> bool {
         let lower = group.to_ascii_lowercase();
         self.groups.contains(&lower)
@@ -215,7 +232,7 @@ impl Config {
                     }
                 }
                 LineKind::Include(target) | LineKind::IncludeDir(target)
-                    if depth + 1 >= MAX_INCLUDE_DEPTH =>
+                    if depth >= MAX_INCLUDE_DEPTH =>
                 {
                     self.warnings.push(format!(
                         "{}:{line}: skipping include of {target}: maximum include depth reached",

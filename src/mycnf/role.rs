@@ -354,8 +354,8 @@ fn plan_master(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()>
             );
             planner.changes.push(SettingChange {
                 option: entry.name.written.clone(),
-                old: Some(entry.display_value()),
-                new: None,
+                old: Some("set (no TCP connections)".into()),
+                new: Some("commented out".into()),
                 status: ChangeStatus::Changed,
                 location: Some(entry.location()),
             });
