@@ -6,8 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::answers::NodeAnswers;
-use crate::node::{LocalNode, Node, Output, SshNode};
 use crate::node::ssh::SocketForward;
+use crate::node::{LocalNode, Node, Output, SshNode};
 use crate::sql::SqlConn;
 use crate::{Error, Result};
 
@@ -61,7 +61,13 @@ impl Access {
     }
 
     /// Opens an SQL connection to the node's server through its unix socket.
-    pub fn connect_sql(&self, label: &str, socket: &Path, user: &str, password: &str) -> Result<SqlSession> {
+    pub fn connect_sql(
+        &self,
+        label: &str,
+        socket: &Path,
+        user: &str,
+        password: &str,
+    ) -> Result<SqlSession> {
         match self {
             Access::Local(_) => Ok(SqlSession {
                 conn: SqlConn::connect(label, socket, user, password)?,

@@ -144,12 +144,18 @@ impl Answers {
         for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
             validate_host(&format!("{section}.host"), &node.host)?;
             validate_account(&format!("{section}.ssh_user"), &node.ssh_user)?;
-            validate_account(&format!("{section}.mysql_admin_user"), &node.mysql_admin_user)?;
+            validate_account(
+                &format!("{section}.mysql_admin_user"),
+                &node.mysql_admin_user,
+            )?;
         }
         if same_host(&self.master.host, &self.slave.host) {
             return Err(answer_error(
                 "slave.host",
-                format!("`{}` is also the master; give two different servers", self.slave.host),
+                format!(
+                    "`{}` is also the master; give two different servers",
+                    self.slave.host
+                ),
             ));
         }
         validate_account("replication.user", &self.replication.user)?;
@@ -160,7 +166,10 @@ impl Answers {
         if self.cluster.resource == Resource::Vip {
             validate_vip("cluster.vip", &self.cluster.vip)?;
             if self.cluster.device.is_empty() {
-                return Err(answer_error("cluster.device", "give the network device that carries the cluster address (e.g. eth0)"));
+                return Err(answer_error(
+                    "cluster.device",
+                    "give the network device that carries the cluster address (e.g. eth0)",
+                ));
             }
         }
         validate_account("cluster.account", &self.cluster.account)?;
@@ -181,7 +190,10 @@ fn same_host(a: &str, b: &str) -> bool {
 
 pub fn validate_host(key: &str, host: &str) -> Result<()> {
     if host.is_empty() {
-        return Err(answer_error(key, "missing: give the address or name the other node and this tool reach it by"));
+        return Err(answer_error(
+            key,
+            "missing: give the address or name the other node and this tool reach it by",
+        ));
     }
     if host.parse::<IpAddr>().is_ok() {
         return Ok(());
@@ -197,7 +209,10 @@ pub fn validate_host(key: &str, host: &str) -> Result<()> {
     if valid_name {
         Ok(())
     } else {
-        Err(answer_error(key, format!("`{host}` is neither an IP address nor a host name")))
+        Err(answer_error(
+            key,
+            format!("`{host}` is neither an IP address nor a host name"),
+        ))
     }
 }
 
@@ -205,7 +220,11 @@ pub fn validate_account(key: &str, name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(answer_error(key, "missing: give an account name"));
     }
-    if name.len() > 32 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+    if name.len() > 32
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
         return Err(answer_error(
             key,
             format!("`{name}`: use at most 32 letters, digits, `_`, `.` or `-`"),
@@ -216,7 +235,10 @@ pub fn validate_account(key: &str, name: &str) -> Result<()> {
 
 pub fn validate_password(key: &str, password: &str) -> Result<()> {
     if password.len() < 12 {
-        return Err(answer_error(key, "too short: use at least 12 characters, or leave it empty to generate one"));
+        return Err(answer_error(
+            key,
+            "too short: use at least 12 characters, or leave it empty to generate one",
+        ));
     }
     if password.chars().any(|c| c.is_control()) {
         return Err(answer_error(key, "contains a control character"));
@@ -227,16 +249,33 @@ pub fn validate_password(key: &str, password: &str) -> Result<()> {
 /// A database name the server, the option files and this tool can all carry.
 pub fn validate_database_name(key: &str, name: &str) -> Result<()> {
     if name.is_empty() || name.len() > 64 {
-        return Err(answer_error(key, format!("`{name}`: a database name has 1 to 64 characters")));
+        return Err(answer_error(
+            key,
+            format!("`{name}`: a database name has 1 to 64 characters"),
+        ));
     }
-    if name != name.trim() || name.chars().any(|c| c.is_control() || c == '#' || c == '/' || c == '\\' || c == '.' || c == '`' || c == '\'' || c == '"') {
+    if name != name.trim()
+        || name.chars().any(|c| {
+            c.is_control()
+                || c == '#'
+                || c == '/'
+                || c == '\\'
+                || c == '.'
+                || c == '`'
+                || c == '\''
+                || c == '"'
+        })
+    {
         return Err(answer_error(
             key,
             format!("`{name}` cannot be written in an option file (replicate-do-db); rename it or replicate it by hand"),
         ));
     }
     if SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(name)) {
-        return Err(answer_error(key, format!("`{name}` is a system schema; it is never replicated by name")));
+        return Err(answer_error(
+            key,
+            format!("`{name}` is a system schema; it is never replicated by name"),
+        ));
     }
     Ok(())
 }
@@ -244,7 +283,10 @@ pub fn validate_database_name(key: &str, name: &str) -> Result<()> {
 pub fn validate_databases(databases: &[String]) -> Result<()> {
     let key = "replication.databases";
     if databases.is_empty() {
-        return Err(answer_error(key, "missing: list the databases to replicate, or [\"*\"] for every non-system database"));
+        return Err(answer_error(
+            key,
+            "missing: list the databases to replicate, or [\"*\"] for every non-system database",
+        ));
     }
     if databases.iter().any(|d| d == "*") {
         if databases.len() > 1 {
@@ -264,14 +306,20 @@ pub fn validate_databases(databases: &[String]) -> Result<()> {
 
 pub fn validate_vip(key: &str, vip: &str) -> Result<()> {
     let Some((address, prefix)) = vip.split_once('/') else {
-        return Err(answer_error(key, format!("`{vip}`: give address/prefix, e.g. 192.0.2.10/24")));
+        return Err(answer_error(
+            key,
+            format!("`{vip}`: give address/prefix, e.g. 192.0.2.10/24"),
+        ));
     };
     let address_ok = address.parse::<IpAddr>().is_ok();
     let prefix_ok = prefix.parse::<u8>().is_ok_and(|p| p <= 32);
     if address_ok && prefix_ok {
         Ok(())
     } else {
-        Err(answer_error(key, format!("`{vip}`: give address/prefix, e.g. 192.0.2.10/24")))
+        Err(answer_error(
+            key,
+            format!("`{vip}`: give address/prefix, e.g. 192.0.2.10/24"),
+        ))
     }
 }
 
@@ -315,20 +363,36 @@ databases = ["shop", "web-stats"]
     fn bad_values_name_their_key() {
         let mut answers = Answers::from_toml(LAB).unwrap();
         answers.slave.host = "192.0.2.11".into();
-        assert!(answers.validate().unwrap_err().to_string().contains("slave.host"));
+        assert!(answers
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("slave.host"));
         let mut answers = Answers::from_toml(LAB).unwrap();
         answers.replication.databases = vec!["mysql".into()];
-        assert!(answers.validate().unwrap_err().to_string().contains("replication.databases"));
+        assert!(answers
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("replication.databases"));
         let mut answers = Answers::from_toml(LAB).unwrap();
         answers.replication.databases = vec!["a#b".into()];
         assert!(answers.validate().is_err());
         let mut answers = Answers::from_toml(LAB).unwrap();
         answers.master.host = "bad host".into();
-        assert!(answers.validate().unwrap_err().to_string().contains("master.host"));
+        assert!(answers
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("master.host"));
         let mut answers = Answers::from_toml(LAB).unwrap();
         answers.cluster.resource = Resource::Vip;
         answers.cluster.vip = "192.0.2.10".into();
-        assert!(answers.validate().unwrap_err().to_string().contains("cluster.vip"));
+        assert!(answers
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("cluster.vip"));
     }
 
     #[test]

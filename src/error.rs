@@ -51,7 +51,7 @@ pub enum Error {
     #[error("verification on {node} failed: {message}")]
     Verify { node: String, message: String },
 
-    #[error("preflight found {count} fatal problem(s); nothing was changed:\n{findings}")]
+    #[error("preflight stopped the run before any change ({count} fatal): {findings}")]
     Preflight { count: usize, findings: String },
 
     #[error("{0}")]

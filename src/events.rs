@@ -6,7 +6,11 @@ pub enum Event {
     /// A step begins.
     StepStarted { step: String },
     /// A step ended; `changed` is false when everything was already in place.
-    StepFinished { step: String, changed: bool, summary: String },
+    StepFinished {
+        step: String,
+        changed: bool,
+        summary: String,
+    },
     /// Something worth a line (a finding, a wait).
     Note { message: String },
     /// Seeding progress.

@@ -51,11 +51,11 @@ fn preflight_or_stop(pair: &mut Pair) -> Result<preflight::Report> {
     if report.has_fatal() {
         let findings: Vec<String> = report
             .fatal()
-            .map(|f| format!("  {}: {}: {}", f.node, f.check, f.message))
+            .map(|f| format!("{}: {}: {}", f.node, f.check, f.message))
             .collect();
         return Err(Error::Preflight {
             count: findings.len(),
-            findings: findings.join("\n"),
+            findings: findings.join("; "),
         });
     }
     Ok(report)
@@ -104,10 +104,11 @@ pub fn setup(args: SetupArgs) -> Result<()> {
         .iter()
         .map(|(db, s)| format!("{db} {:.2} s", s))
         .collect();
-    reporter.event(crate::events::Event::StepFinished {
-        step: "verify replication".into(),
-        changed: false,
-        summary: format!("both threads running; canary rows arrived ({})", timings.join(", ")),
+    reporter.event(crate::events::Event::Note {
+        message: format!(
+            "verified: both threads running; a canary row written on the master reached the slave ({})",
+            timings.join(", ")
+        ),
     });
     let what = if plan.unchanged() {
         "nothing needed changing"
@@ -138,7 +139,11 @@ pub fn check(args: CheckArgs) -> Result<()> {
     if report.has_fatal() {
         return Err(Error::Preflight {
             count: report.fatal().count(),
-            findings: String::from("see above"),
+            findings: report
+                .fatal()
+                .map(|f| format!("{}: {}", f.node, f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
         });
     }
     Ok(())
@@ -200,7 +205,10 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
 pub fn status(args: JsonArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
     let mut pair = Pair::connect(&answers, None)?;
-    let nodes = vec![node_status(&mut pair.master)?, node_status(&mut pair.slave)?];
+    let nodes = vec![
+        node_status(&mut pair.master)?,
+        node_status(&mut pair.slave)?,
+    ];
     if args.json {
         println!(
             "{}",

@@ -72,7 +72,10 @@ impl SshNode {
             .args(["-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=10"])
             .args(["-o", "ControlMaster=auto", "-o", "ControlPersist=60"])
             .arg("-o")
-            .arg(format!("ControlPath={}/c", self.control_dir.path().display()))
+            .arg(format!(
+                "ControlPath={}/c",
+                self.control_dir.path().display()
+            ))
             .args(["-p", &self.port.to_string()]);
         command
     }
@@ -139,7 +142,13 @@ impl SshNode {
         self.run(&argv, stdin)
     }
 
-    fn checked_script(&self, what: &str, script: &str, args: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
+    fn checked_script(
+        &self,
+        what: &str,
+        script: &str,
+        args: &[&str],
+        stdin: Option<&[u8]>,
+    ) -> Result<Output> {
         let out = self.script(script, args, stdin)?;
         if out.success() {
             Ok(out)
@@ -271,8 +280,18 @@ impl Node for SshNode {
         }
         let text = out.stdout_text();
         let fields: Vec<&str> = text.trim().split('|').collect();
-        let parse = |i: usize, radix: u32| fields.get(i).and_then(|f| u64::from_str_radix(f, radix).ok());
-        match (out.success(), parse(1, 8), parse(2, 10), parse(3, 10), parse(4, 10)) {
+        let parse = |i: usize, radix: u32| {
+            fields
+                .get(i)
+                .and_then(|f| u64::from_str_radix(f, radix).ok())
+        };
+        match (
+            out.success(),
+            parse(1, 8),
+            parse(2, 10),
+            parse(3, 10),
+            parse(4, 10),
+        ) {
             (true, Some(mode), Some(uid), Some(gid), Some(size)) => Ok(Some(FileStat {
                 kind: match fields.first().copied().unwrap_or("") {
                     "regular file" | "regular empty file" => FileKind::File,
@@ -296,7 +315,8 @@ impl Node for SshNode {
 
     fn read_link(&self, path: &Path) -> Result<PathBuf> {
         let p = path.to_string_lossy();
-        let out = self.checked_script(&format!("readlink {p}"), "readlink -- \"$1\"", &[&p], None)?;
+        let out =
+            self.checked_script(&format!("readlink {p}"), "readlink -- \"$1\"", &[&p], None)?;
         Ok(PathBuf::from(out.stdout_text().trim_end_matches('\n')))
     }
 
@@ -332,7 +352,12 @@ impl Node for SshNode {
                       trap 'rm -f \"$t\"' EXIT; cat > \"$t\"; sync \"$t\"; \
                       chmod \"$2\" \"$t\"; chown \"$3\" \"$t\"; mv -f \"$t\" \"$1\"; trap - EXIT; \
                       sync \"$(dirname \"$1\")\" 2>/dev/null || true";
-        self.checked_script(&format!("write {p}"), script, &[&p, &mode, &owner], Some(bytes))?;
+        self.checked_script(
+            &format!("write {p}"),
+            script,
+            &[&p, &mode, &owner],
+            Some(bytes),
+        )?;
         Ok(())
     }
 
@@ -344,7 +369,12 @@ impl Node for SshNode {
 
     fn free_bytes(&self, path: &Path) -> Result<u64> {
         let p = path.to_string_lossy();
-        let out = self.checked_script(&format!("df {p}"), "df -P -k -- \"$1\" | tail -n 1", &[&p], None)?;
+        let out = self.checked_script(
+            &format!("df {p}"),
+            "df -P -k -- \"$1\" | tail -n 1",
+            &[&p],
+            None,
+        )?;
         out.stdout_text()
             .split_whitespace()
             .nth(3)

@@ -91,7 +91,12 @@ fn restart(member: &mut Member, journal: &mut Journal, argv: &[String]) -> Resul
 
 /// Config edits then restart; if the server does not come back, the previous
 /// files are restored and the server restarted again.
-fn apply_config(member: &mut Member, journal: &mut Journal, step: &StepPlan, reporter: &dyn Reporter) -> Result<()> {
+fn apply_config(
+    member: &mut Member,
+    journal: &mut Journal,
+    step: &StepPlan,
+    reporter: &dyn Reporter,
+) -> Result<()> {
     let edits: Vec<FileEdit> = step
         .changes
         .iter()
@@ -109,7 +114,10 @@ fn apply_config(member: &mut Member, journal: &mut Journal, step: &StepPlan, rep
         if let Err(err) = restart(member, journal, argv) {
             let tail = error_log_tail(member);
             reporter.event(Event::Note {
-                message: format!("{}: server did not come back ({err}); restoring the previous configuration", member.label()),
+                message: format!(
+                    "{}: server did not come back ({err}); restoring the previous configuration",
+                    member.label()
+                ),
             });
             backup::rollback(member.access.node(), &journal.run_id)?;
             restart(member, journal, &member.profile.service.restart.clone())?;
@@ -135,7 +143,10 @@ fn run_sql(member: &mut Member, journal: &mut Journal, shown: &str, real: &str) 
 
 fn position_text(position: &Position) -> String {
     match position {
-        Position::MariaDbGtid(gtid) => gtid.clone(),
+        Position::MariaDbGtid(gtid) if gtid.is_empty() => {
+            "the start of the binary log (empty GTID)".into()
+        }
+        Position::MariaDbGtid(gtid) => format!("GTID {gtid}"),
         Position::File { file, offset } => format!("{file}:{offset}"),
         Position::MySqlGtidAuto => "auto".into(),
     }
@@ -147,15 +158,26 @@ fn current_position(member: &mut Member) -> Result<Position> {
     Ok(Position::MariaDbGtid(gtid.unwrap_or_default()))
 }
 
-pub fn apply(pair: &mut Pair, plan: &Plan, journals: &mut Journals, reporter: &dyn Reporter) -> Result<()> {
+pub fn apply(
+    pair: &mut Pair,
+    plan: &Plan,
+    journals: &mut Journals,
+    reporter: &dyn Reporter,
+) -> Result<()> {
     let mut snapshot: Option<Position> = None;
     for step in &plan.steps {
-        reporter.event(Event::StepStarted { step: step.name.into() });
+        reporter.event(Event::StepStarted {
+            step: step.name.into(),
+        });
         if step.unchanged() {
             reporter.event(Event::StepFinished {
                 step: step.name.into(),
                 changed: false,
-                summary: step.summary.first().cloned().unwrap_or_else(|| "already in place".into()),
+                summary: step
+                    .summary
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "already in place".into()),
             });
             continue;
         }
@@ -169,7 +191,12 @@ pub fn apply(pair: &mut Pair, plan: &Plan, journals: &mut Journals, reporter: &d
             match change {
                 Change::File(_) | Change::Command { .. } => {}
                 Change::Sql(statement) => {
-                    run_sql(pair.member(step.side), journal, &statement.shown, &statement.real)?;
+                    run_sql(
+                        pair.member(step.side),
+                        journal,
+                        &statement.shown,
+                        &statement.real,
+                    )?;
                     summary = "done".into();
                 }
                 Change::Seed {
@@ -181,7 +208,11 @@ pub fn apply(pair: &mut Pair, plan: &Plan, journals: &mut Journals, reporter: &d
                     journal.record(
                         pair.slave.access.node(),
                         JournalEntry::Note {
-                            text: format!("seed {} from {}", databases.join(", "), pair.master.label()),
+                            text: format!(
+                                "seed {} from {}",
+                                databases.join(", "),
+                                pair.master.label()
+                            ),
                         },
                     )?;
                     let result = seed::run(
@@ -206,10 +237,14 @@ pub fn apply(pair: &mut Pair, plan: &Plan, journals: &mut Journals, reporter: &d
                         Some(p) => p,
                         None => current_position(&mut pair.master)?,
                     };
+                    let gtid = match &position {
+                        Position::MariaDbGtid(gtid) => gtid.clone(),
+                        _ => String::new(),
+                    };
                     let position = position_text(&position);
                     for statement in statements {
-                        let shown = statement.shown.replace(SNAPSHOT_PLACEHOLDER, &position);
-                        let real = statement.real.replace(SNAPSHOT_PLACEHOLDER, &position);
+                        let shown = statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid);
+                        let real = statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid);
                         run_sql(&mut pair.slave, journal, &shown, &real)?;
                     }
                     summary = format!("replicating from {} at {position}", pair.master.label());

@@ -19,7 +19,12 @@ fn configured_server_id(member: &Member) -> Result<Option<u32>> {
     let config = member.config()?;
     Ok(config
         .get("server_id")
-        .and_then(|entry| entry.value.as_deref().and_then(|v| v.trim().parse::<u32>().ok()))
+        .and_then(|entry| {
+            entry
+                .value
+                .as_deref()
+                .and_then(|v| v.trim().parse::<u32>().ok())
+        })
         .filter(|id| *id > 0))
 }
 
@@ -56,7 +61,11 @@ fn config_step(member: &Member, settings: &RoleSettings, name: &'static str) -> 
             change.option,
             change.old.as_deref().unwrap_or("(unset)"),
             change.new.as_deref().unwrap_or("(unset)"),
-            change.location.as_deref().map(|l| format!(", {l}")).unwrap_or_default()
+            change
+                .location
+                .as_deref()
+                .map(|l| format!(", {l}"))
+                .unwrap_or_default()
         ));
     }
     let mut changes: Vec<Change> = mycnf.file_edits.into_iter().map(Change::File).collect();
@@ -85,9 +94,15 @@ fn dump_argv(member: &mut Member, databases: &[String]) -> Vec<String> {
         argv.push("--gtid".into());
     }
     argv.extend(
-        ["--routines", "--triggers", "--events", "--hex-blob", "--databases"]
-            .iter()
-            .map(|s| s.to_string()),
+        [
+            "--routines",
+            "--triggers",
+            "--events",
+            "--hex-blob",
+            "--databases",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
     );
     argv.extend(databases.iter().cloned());
     argv
@@ -104,12 +119,18 @@ fn load_argv(member: &Member) -> Vec<String> {
 
 /// True when the slave already replicates every chosen database from this
 /// master with both threads running.
-pub fn replicating_already(replica: &Option<ReplicaState>, pair: &Pair, databases: &[String]) -> bool {
+pub fn replicating_already(
+    replica: &Option<ReplicaState>,
+    pair: &Pair,
+    databases: &[String],
+) -> bool {
     match replica {
         Some(r) => {
             r.master_host == pair.answers.master.host
                 && r.running()
-                && databases.iter().all(|d| r.replicate_do_db.iter().any(|x| x == d))
+                && databases
+                    .iter()
+                    .all(|d| r.replicate_do_db.iter().any(|x| x == d))
         }
         None => false,
     }
@@ -156,26 +177,38 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         summary: Vec::new(),
     };
     let grants = state::account_grants(pair.master.sql(), &repl.user, &pair.answers.slave.host)?;
-    let has_privilege = grants
-        .as_ref()
-        .is_some_and(|g| state::global_privileges(g).iter().any(|p| p == "REPLICATION SLAVE"));
+    let has_privilege = grants.as_ref().is_some_and(|g| {
+        state::global_privileges(g)
+            .iter()
+            .any(|p| p == "REPLICATION SLAVE")
+    });
     let password_sql = quote_string(&secrets.replication_password);
     if in_place && has_privilege {
-        grant.summary.push(format!("{who} exists and the slave uses it"));
+        grant
+            .summary
+            .push(format!("{who} exists and the slave uses it"));
     } else {
         // Kept out of the binary log: the slave gets accounts from nobody.
-        grant.changes.push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
-        let verb = if grants.is_some() { "ALTER USER" } else { "CREATE USER" };
+        grant
+            .changes
+            .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
+        let verb = if grants.is_some() {
+            "ALTER USER"
+        } else {
+            "CREATE USER"
+        };
         grant.changes.push(Change::Sql(Statement {
             shown: format!("{verb} {who} IDENTIFIED BY '********'"),
             real: format!("{verb} {who} IDENTIFIED BY {password_sql}"),
         }));
         if !has_privilege {
-            grant
-                .changes
-                .push(Change::Sql(Statement::plain(format!("GRANT REPLICATION SLAVE ON *.* TO {who}"))));
+            grant.changes.push(Change::Sql(Statement::plain(format!(
+                "GRANT REPLICATION SLAVE ON *.* TO {who}"
+            ))));
         }
-        grant.changes.push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
+        grant
+            .changes
+            .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
     }
     steps.push(grant);
 
@@ -192,8 +225,12 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         summary: Vec::new(),
     };
     if in_place {
-        seed.summary.push("the slave already replicates these databases: no copy".into());
-        start.summary.push(format!("already replicating from {}", pair.answers.master.host));
+        seed.summary
+            .push("the slave already replicates these databases: no copy".into());
+        start.summary.push(format!(
+            "already replicating from {}",
+            pair.answers.master.host
+        ));
     } else {
         let seeding = repl.seed == crate::answers::SeedMethod::Dump;
         if seeding {
@@ -206,10 +243,12 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 load_argv: load_argv(&pair.slave),
             });
         } else {
-            seed.summary.push("replication.seed = \"none\": the slave must already hold the master's data".into());
+            seed.summary.push(
+                "replication.seed = \"none\": the slave must already hold the master's data".into(),
+            );
         }
         let flavor = pair.slave.sql().flavor();
-        let placeholder = Position::MariaDbGtid("<position of the snapshot>".into());
+        let placeholder = Position::MariaDbGtid(super::apply::SNAPSHOT_PLACEHOLDER.into());
         let position = if flavor.family == crate::sql::Family::MariaDb {
             placeholder
         } else {

@@ -6,7 +6,7 @@ use crate::answers::{Answers, NodeAnswers};
 use crate::mycnf::effective::Config;
 use crate::profile::{self, Profile};
 use crate::sql::SqlConn;
-use crate::Result;
+use crate::{Error, Result};
 
 use super::plan::Side;
 
@@ -19,10 +19,29 @@ pub struct Member {
 }
 
 impl Member {
-    pub fn connect(side: Side, answers: &NodeAnswers, forced_profile: Option<&str>) -> Result<Member> {
+    pub fn connect(
+        side: Side,
+        answers: &NodeAnswers,
+        forced_profile: Option<&str>,
+    ) -> Result<Member> {
         let access = Access::open(answers)?;
         let profile = profile::detect(access.node(), forced_profile)?;
-        let session = Self::open_sql(&access, &profile, answers)?;
+        let session = Self::open_sql(&access, &profile, answers).map_err(|err| {
+            let code = crate::sql::conn::error_code(&err);
+            if code == Some(crate::sql::codes::ACCESS_DENIED)
+                || code == Some(crate::sql::codes::ACCESS_DENIED_NO_PASSWORD)
+            {
+                Error::Answers {
+                    key: format!("{}.mysql_admin_password", side.name()),
+                    message: format!(
+                        "the server on {} refused {} ({err}); check mysql_admin_user and mysql_admin_password (empty means unix-socket login as root)",
+                        answers.host, answers.mysql_admin_user
+                    ),
+                }
+            } else {
+                err
+            }
+        })?;
         Ok(Member {
             side,
             answers: answers.clone(),

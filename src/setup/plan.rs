@@ -105,7 +105,11 @@ impl Plan {
         let _ = writeln!(out, "Plan for run {}", self.run_id);
         for step in &self.steps {
             let node = format!("{} {}", step.side.name(), self.label(step.side));
-            let state = if step.unchanged() { "unchanged" } else { "will change" };
+            let state = if step.unchanged() {
+                "unchanged"
+            } else {
+                "will change"
+            };
             let _ = writeln!(out, "\n== {} on {node}: {state}", step.name);
             for line in &step.summary {
                 let _ = writeln!(out, "   {line}");

@@ -32,14 +32,22 @@ pub struct Report {
 
 impl Report {
     pub fn fatal(&self) -> impl Iterator<Item = &Finding> {
-        self.findings.iter().filter(|f| f.severity == Severity::Fatal)
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Fatal)
     }
 
     pub fn has_fatal(&self) -> bool {
         self.fatal().next().is_some()
     }
 
-    fn push(&mut self, severity: Severity, node: &str, check: &'static str, message: impl Into<String>) {
+    fn push(
+        &mut self,
+        severity: Severity,
+        node: &str,
+        check: &'static str,
+        message: impl Into<String>,
+    ) {
         self.findings.push(Finding {
             severity,
             node: node.to_string(),
@@ -56,7 +64,10 @@ impl Report {
                 Severity::Warning => "WARNING",
                 Severity::Fatal => "FATAL  ",
             };
-            out.push_str(&format!("{mark} {:<14} {:<22} {}\n", f.node, f.check, f.message));
+            out.push_str(&format!(
+                "{mark} {:<14} {:<22} {}\n",
+                f.node, f.check, f.message
+            ));
         }
         out
     }
@@ -71,23 +82,69 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     let slave_label = pair.slave.label().to_string();
 
     for member in [&pair.master, &pair.slave] {
-        let how = if member.access.is_local() { "this machine" } else { "ssh, host key pinned" };
+        let how = if member.access.is_local() {
+            "this machine"
+        } else {
+            "ssh, host key pinned"
+        };
         report.push(
             Severity::Ok,
             member.label(),
             "reach",
-            format!("{how}; {} ({}), server {}", member.profile.name, member.profile.description, member.session.conn.flavor()),
+            format!(
+                "{how}; {} ({}), server {}",
+                member.profile.name,
+                member.profile.description,
+                member.session.conn.flavor()
+            ),
         );
+    }
+
+    for member in [&mut pair.master, &mut pair.slave] {
+        let label = member.label().to_string();
+        let grants = member.sql().column("SHOW GRANTS")?;
+        let all = grants
+            .iter()
+            .any(|g| g.starts_with("GRANT ALL PRIVILEGES ON *.*"));
+        if all {
+            report.push(
+                Severity::Ok,
+                &label,
+                "admin account",
+                format!("{} has ALL PRIVILEGES", member.answers.mysql_admin_user),
+            );
+        } else {
+            report.push(
+                Severity::Fatal,
+                &label,
+                "admin account",
+                format!("{} lacks ALL PRIVILEGES ON *.* (needed to configure replication and create accounts): use an admin account (mysql_admin_user)", member.answers.mysql_admin_user),
+            );
+        }
     }
 
     let (master_flavor, slave_flavor) = (pair.master.sql().flavor(), pair.slave.sql().flavor());
     if master_flavor.family != slave_flavor.family {
-        report.push(Severity::Warning, &slave_label, "versions", format!("master runs {master_flavor}, slave {slave_flavor}: mixed families are not tested"));
+        report.push(
+            Severity::Warning,
+            &slave_label,
+            "versions",
+            format!(
+                "master runs {master_flavor}, slave {slave_flavor}: mixed families are not tested"
+            ),
+        );
     }
-    if (slave_flavor.version.major, slave_flavor.version.minor) < (master_flavor.version.major, master_flavor.version.minor) {
+    if (slave_flavor.version.major, slave_flavor.version.minor)
+        < (master_flavor.version.major, master_flavor.version.minor)
+    {
         report.push(Severity::Fatal, &slave_label, "versions", format!("slave runs {slave_flavor}, older than the master's {master_flavor}: upgrade the slave first"));
     } else {
-        report.push(Severity::Ok, &slave_label, "versions", format!("slave {slave_flavor} >= master {master_flavor}"));
+        report.push(
+            Severity::Ok,
+            &slave_label,
+            "versions",
+            format!("slave {slave_flavor} >= master {master_flavor}"),
+        );
     }
 
     // Databases: exist on the master, none is a system schema.
@@ -100,11 +157,21 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     };
     for db in &databases {
         if !master_databases.iter().any(|m| m == db) {
-            report.push(Severity::Fatal, &master_label, "databases", format!("database `{db}` does not exist on the master (replication.databases)"));
+            report.push(
+                Severity::Fatal,
+                &master_label,
+                "databases",
+                format!("database `{db}` does not exist on the master (replication.databases)"),
+            );
         }
     }
     if databases.is_empty() {
-        report.push(Severity::Fatal, &master_label, "databases", "no database to replicate (replication.databases)");
+        report.push(
+            Severity::Fatal,
+            &master_label,
+            "databases",
+            "no database to replicate (replication.databases)",
+        );
     }
     report.databases = databases.clone();
 
@@ -116,7 +183,15 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
             false
         }
         Some(r) if r.master_host == pair.answers.master.host => {
-            report.push(Severity::Ok, &slave_label, "existing replication", format!("already replicates from {} (threads io={} sql={})", r.master_host, r.io_running, r.sql_running));
+            report.push(
+                Severity::Ok,
+                &slave_label,
+                "existing replication",
+                format!(
+                    "already replicates from {} (threads io={} sql={})",
+                    r.master_host, r.io_running, r.sql_running
+                ),
+            );
             true
         }
         Some(r) => {
@@ -136,22 +211,49 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
 
     // Accounts on the master.
     let repl_user = pair.answers.replication.user.clone();
-    let anonymous = pair.master.sql().column("SELECT Host FROM mysql.user WHERE User = ''")?;
+    let anonymous = pair
+        .master
+        .sql()
+        .column("SELECT Host FROM mysql.user WHERE User = ''")?;
     for host in anonymous {
         let shadows = host == "%" || host == slave_label;
         report.push(
-            if shadows { Severity::Fatal } else { Severity::Warning },
+            if shadows {
+                Severity::Fatal
+            } else {
+                Severity::Warning
+            },
             &master_label,
             "anonymous accounts",
-            format!("''@'{host}' exists{}: drop it (DROP USER ''@'{host}')", if shadows { " and would shadow the replication account" } else { "" }),
+            format!(
+                "''@'{host}' exists{}: drop it (DROP USER ''@'{host}')",
+                if shadows {
+                    " and would shadow the replication account"
+                } else {
+                    ""
+                }
+            ),
         );
     }
     match state::account_grants(pair.master.sql(), &repl_user, &slave_label)? {
-        None => report.push(Severity::Ok, &master_label, "replication account", format!("'{repl_user}'@'{slave_label}' will be created")),
+        None => report.push(
+            Severity::Ok,
+            &master_label,
+            "replication account",
+            format!("'{repl_user}'@'{slave_label}' will be created"),
+        ),
         Some(grants) => {
-            let extra: Vec<String> = state::global_privileges(&grants).into_iter().filter(|p| p != "REPLICATION SLAVE").collect();
+            let extra: Vec<String> = state::global_privileges(&grants)
+                .into_iter()
+                .filter(|p| p != "REPLICATION SLAVE")
+                .collect();
             if extra.is_empty() {
-                report.push(Severity::Ok, &master_label, "replication account", format!("'{repl_user}'@'{slave_label}' exists with REPLICATION SLAVE only"));
+                report.push(
+                    Severity::Ok,
+                    &master_label,
+                    "replication account",
+                    format!("'{repl_user}'@'{slave_label}' exists with REPLICATION SLAVE only"),
+                );
             } else {
                 report.push(Severity::Fatal, &master_label, "replication account", format!("'{repl_user}'@'{slave_label}' exists with other privileges ({}): choose another replication.user or drop it", extra.join(", ")));
             }
@@ -164,8 +266,22 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         let datadir = pair.slave.profile.paths.datadir.clone();
         let free = pair.slave.access.node().free_bytes(&datadir)?;
         let needed = (size as f64 * SEED_SPACE_FACTOR) as u64;
-        let message = format!("{} free in {}, seed needs about {}", super::plan::human_bytes(free), datadir.display(), super::plan::human_bytes(needed));
-        report.push(if free < needed { Severity::Fatal } else { Severity::Ok }, &slave_label, "disk space", message);
+        let message = format!(
+            "{} free in {}, seed needs about {}",
+            super::plan::human_bytes(free),
+            datadir.display(),
+            super::plan::human_bytes(needed)
+        );
+        report.push(
+            if free < needed {
+                Severity::Fatal
+            } else {
+                Severity::Ok
+            },
+            &slave_label,
+            "disk space",
+            message,
+        );
     }
 
     // The slave must be able to reach the master over the network.
@@ -191,9 +307,19 @@ fn reachability(pair: &mut Pair, report: &mut Report) -> Result<()> {
             .success())
     };
     if probe(mysql_port)? {
-        report.push(Severity::Ok, &slave_label, "network", format!("reaches {master}:{mysql_port}"));
+        report.push(
+            Severity::Ok,
+            &slave_label,
+            "network",
+            format!("reaches {master}:{mysql_port}"),
+        );
     } else if probe(pair.answers.master.ssh_port)? {
-        report.push(Severity::Ok, &slave_label, "network", format!("reaches {master} (ssh); its server port opens after the bind-address change"));
+        report.push(
+            Severity::Ok,
+            &slave_label,
+            "network",
+            format!("reaches {master} (ssh); its server port opens after the bind-address change"),
+        );
     } else {
         report.push(Severity::Fatal, &slave_label, "network", format!("cannot reach {master} on port {mysql_port} nor ssh: check routing and firewalls between the nodes"));
     }

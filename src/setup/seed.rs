@@ -13,6 +13,8 @@ use crate::sql::Position;
 use crate::{Error, Result};
 
 const STEP: &str = "seed the slave";
+/// How much of the dump's start and end is searched for its position.
+const SCAN_BYTES: usize = 64 * 1024;
 
 /// A 0600 client option file on a node that carries the admin password, so
 /// it never appears on a command line. Removed when dropped.
@@ -31,7 +33,10 @@ impl<'a> ClientOptionFile<'a> {
             "[client]\nuser={}\npassword={}\n",
             member.answers.mysql_admin_user, member.answers.mysql_admin_password
         );
-        member.access.node().write_atomic(&path, text.as_bytes(), 0o600, 0, 0)?;
+        member
+            .access
+            .node()
+            .write_atomic(&path, text.as_bytes(), 0o600, 0, 0)?;
         Ok(ClientOptionFile {
             member,
             path: Some(path),
@@ -62,19 +67,36 @@ fn with_options(argv: &[String], options: &[String]) -> Vec<String> {
     out
 }
 
-/// Finds the snapshot position in the head of the dump.
-pub fn position_in_dump_head(head: &str) -> Option<Position> {
-    for line in head.lines() {
+/// Finds the snapshot position in the dump: MariaDB writes the GTID at the
+/// end of the dump (10.11) or near the start (older), the file position at
+/// the start. The GTID wins when both are there.
+pub fn position_in_dump(head: &str, tail: &str) -> Option<Position> {
+    gtid_in(tail)
+        .or_else(|| gtid_in(head))
+        .or_else(|| file_position_in(head))
+}
+
+fn gtid_in(text: &str) -> Option<Position> {
+    for line in text.lines() {
         let line = line.trim_start_matches("-- ").trim();
         if let Some(rest) = line.strip_prefix("SET GLOBAL gtid_slave_pos=") {
             let gtid = rest.trim_end_matches(';').trim_matches('\'');
             return Some(Position::MariaDbGtid(gtid.to_string()));
         }
     }
+    None
+}
+
+fn file_position_in(head: &str) -> Option<Position> {
     let line = head
         .lines()
         .find(|l| l.contains("MASTER_LOG_FILE=") || l.contains("SOURCE_LOG_FILE="))?;
-    let file = line.split("LOG_FILE='").nth(1)?.split('\'').next()?.to_string();
+    let file = line
+        .split("LOG_FILE='")
+        .nth(1)?
+        .split('\'')
+        .next()?
+        .to_string();
     let offset = line
         .split("LOG_POS=")
         .nth(1)?
@@ -130,6 +152,7 @@ pub fn run(
     let copied = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut head = Vec::new();
+    let mut tail = Vec::new();
     let mut buffer = vec![0u8; 256 * 1024];
     let mut last_report = Instant::now();
     let mut copy_error = None;
@@ -142,8 +165,12 @@ pub fn run(
                 break;
             }
         };
-        if head.len() < 64 * 1024 {
-            head.extend_from_slice(&buffer[..n.min(64 * 1024 - head.len())]);
+        if head.len() < SCAN_BYTES {
+            head.extend_from_slice(&buffer[..n.min(SCAN_BYTES - head.len())]);
+        }
+        tail.extend_from_slice(&buffer[..n]);
+        if tail.len() > 2 * SCAN_BYTES {
+            tail.drain(..tail.len() - SCAN_BYTES);
         }
         if let Err(e) = into.write_all(&buffer[..n]) {
             copy_error = Some(format!("writing to the slave: {e}"));
@@ -187,7 +214,11 @@ pub fn run(
         return Err(Error::Other(format!("seed: {message}")));
     }
     let bytes = copied.load(Ordering::Relaxed);
-    let position = position_in_dump_head(&String::from_utf8_lossy(&head)).ok_or_else(|| {
+    let position = position_in_dump(
+        &String::from_utf8_lossy(&head),
+        &String::from_utf8_lossy(&tail),
+    )
+    .ok_or_else(|| {
         Error::Other(format!(
             "seed: the dump from {} carries no binary log position; is log-bin on?",
             master.label()
@@ -208,16 +239,27 @@ mod tests {
     #[test]
     fn finds_gtid_before_file_position() {
         let head = "-- MariaDB dump\n--\n-- Position to start replication or point-in-time recovery from\n--\n\n-- CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000002', MASTER_LOG_POS=328;\n\n--\n-- GTID to start replication from\n--\n\n-- SET GLOBAL gtid_slave_pos='0-1-7';\n";
-        assert_eq!(position_in_dump_head(head), Some(Position::MariaDbGtid("0-1-7".into())));
+        assert_eq!(
+            position_in_dump(head, ""),
+            Some(Position::MariaDbGtid("0-1-7".into()))
+        );
+        let tail = "-- Preferably use GTID to start replication from GTID position:\n\n-- SET GLOBAL gtid_slave_pos='';\n";
+        assert_eq!(
+            position_in_dump(head, tail),
+            Some(Position::MariaDbGtid(String::new()))
+        );
     }
 
     #[test]
     fn falls_back_to_file_position() {
         let head = "-- CHANGE MASTER TO MASTER_LOG_FILE='mysql-bin.000003', MASTER_LOG_POS=98;\n";
         assert_eq!(
-            position_in_dump_head(head),
-            Some(Position::File { file: "mysql-bin.000003".into(), offset: 98 })
+            position_in_dump(head, ""),
+            Some(Position::File {
+                file: "mysql-bin.000003".into(),
+                offset: 98
+            })
         );
-        assert_eq!(position_in_dump_head("-- nothing here\n"), None);
+        assert_eq!(position_in_dump("-- nothing here\n", ""), None);
     }
 }

@@ -45,7 +45,10 @@ pub fn replica_state(conn: &mut SqlConn) -> Result<Option<ReplicaState>> {
         master_user: field(&row, &either("Master_User", "Source_User")).unwrap_or_default(),
         io_running: field(&row, &col("IO_Running")).unwrap_or_default(),
         sql_running: field(&row, &col("SQL_Running")).unwrap_or_default(),
-        seconds_behind: field(&row, &either("Seconds_Behind_Master", "Seconds_Behind_Source")),
+        seconds_behind: field(
+            &row,
+            &either("Seconds_Behind_Master", "Seconds_Behind_Source"),
+        ),
         last_io_error: field(&row, &["Last_IO_Error".to_string()]).unwrap_or_default(),
         last_sql_error: field(&row, &["Last_SQL_Error".to_string()]).unwrap_or_default(),
         replicate_do_db: field(&row, &["Replicate_Do_DB".to_string()])
@@ -67,7 +70,8 @@ pub fn replica_state(conn: &mut SqlConn) -> Result<Option<ReplicaState>> {
 
 /// Databases of a server, system schemas left out.
 pub fn user_databases(conn: &mut SqlConn) -> Result<Vec<String>> {
-    let mut names = conn.column("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")?;
+    let mut names =
+        conn.column("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")?;
     names.retain(|n| !SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(n)));
     Ok(names)
 }
@@ -122,7 +126,10 @@ pub fn global_privileges(grants: &[String]) -> Vec<String> {
             continue;
         };
         if !target.trim_start().starts_with("*.*") {
-            privileges.push(format!("{list} ON {}", target.split(" TO ").next().unwrap_or("")));
+            privileges.push(format!(
+                "{list} ON {}",
+                target.split(" TO ").next().unwrap_or("")
+            ));
             continue;
         }
         privileges.extend(list.split(',').map(|p| p.trim().to_string()));
@@ -138,7 +145,8 @@ mod tests {
     #[test]
     fn reads_privileges_from_show_grants() {
         let grants = vec![
-            "GRANT REPLICATION SLAVE ON *.* TO `repl`@`192.0.2.12` IDENTIFIED BY PASSWORD '*AB'".to_string(),
+            "GRANT REPLICATION SLAVE ON *.* TO `repl`@`192.0.2.12` IDENTIFIED BY PASSWORD '*AB'"
+                .to_string(),
         ];
         assert_eq!(global_privileges(&grants), vec!["REPLICATION SLAVE"]);
         let grants = vec![

@@ -23,16 +23,17 @@ fn threads_running(pair: &mut Pair) -> Result<()> {
         let replica = state::replica_state(pair.slave.sql())?;
         match replica {
             Some(r) if r.running() => return Ok(()),
-            Some(r) if !r.last_io_error.is_empty() || !r.last_sql_error.is_empty() => {
-                if started.elapsed() > Duration::from_secs(5) {
-                    return Err(Error::Verify {
-                        node: pair.slave.label().to_string(),
-                        message: format!(
-                            "replication stopped: io={} sql={} {}{}",
-                            r.io_running, r.sql_running, r.last_io_error, r.last_sql_error
-                        ),
-                    });
-                }
+            Some(r)
+                if (!r.last_io_error.is_empty() || !r.last_sql_error.is_empty())
+                    && started.elapsed() > Duration::from_secs(5) =>
+            {
+                return Err(Error::Verify {
+                    node: pair.slave.label().to_string(),
+                    message: format!(
+                        "replication stopped: io={} sql={} {}{}",
+                        r.io_running, r.sql_running, r.last_io_error, r.last_sql_error
+                    ),
+                });
             }
             None => {
                 return Err(Error::Verify {
@@ -45,7 +46,10 @@ fn threads_running(pair: &mut Pair) -> Result<()> {
         if started.elapsed() > THREADS_TIMEOUT {
             return Err(Error::Verify {
                 node: pair.slave.label().to_string(),
-                message: format!("replication threads not running after {} s", THREADS_TIMEOUT.as_secs()),
+                message: format!(
+                    "replication threads not running after {} s",
+                    THREADS_TIMEOUT.as_secs()
+                ),
             });
         }
         std::thread::sleep(Duration::from_millis(200));
@@ -63,25 +67,36 @@ fn canary(pair: &mut Pair, database: &str) -> Result<f64> {
         "CREATE TABLE IF NOT EXISTS {} (id INT PRIMARY KEY, token VARCHAR(64) NOT NULL, written TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)) ENGINE=InnoDB COMMENT 'mysql-ha replication check; dropped right after'",
         quote_ident(CANARY_TABLE)
     ))?;
-    master.exec(&format!("REPLACE INTO {table} (id, token) VALUES (1, {})", quote_string(&token)))?;
+    master.exec(&format!(
+        "REPLACE INTO {table} (id, token) VALUES (1, {})",
+        quote_string(&token)
+    ))?;
     let written = Instant::now();
     let mut seen = None;
     while written.elapsed() < CANARY_TIMEOUT {
-        let read = pair.slave.sql().scalar(&format!("SELECT token FROM {table} WHERE id = 1"));
+        let read = pair
+            .slave
+            .sql()
+            .scalar(&format!("SELECT token FROM {table} WHERE id = 1"));
         match read {
             Ok(Some(value)) if value == token => {
                 seen = Some(written.elapsed().as_secs_f64());
                 break;
             }
             Ok(_) => {}
-            Err(err) if crate::sql::conn::error_code(&err) == Some(crate::sql::codes::NO_SUCH_TABLE) => {}
+            Err(err)
+                if crate::sql::conn::error_code(&err) == Some(crate::sql::codes::NO_SUCH_TABLE) => {
+            }
             Err(err) => return Err(err),
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     let master = pair.master.sql();
     master.exec(&format!("USE {db}"))?;
-    master.exec(&format!("DROP TABLE IF EXISTS {}", quote_ident(CANARY_TABLE)))?;
+    master.exec(&format!(
+        "DROP TABLE IF EXISTS {}",
+        quote_ident(CANARY_TABLE)
+    ))?;
     seen.ok_or_else(|| Error::Verify {
         node: pair.slave.label().to_string(),
         message: format!(

@@ -45,7 +45,10 @@ pub enum Position {
     MariaDbGtid(String),
     /// MySQL GTID set; replica uses auto-positioning.
     MySqlGtidAuto,
-    File { file: String, offset: u64 },
+    File {
+        file: String,
+        offset: u64,
+    },
 }
 
 /// Everything a replica needs to connect to its source.
@@ -265,8 +268,14 @@ mod tests {
         assert!(real.contains("MASTER_PASSWORD='s3cret''pw'"));
         assert!(!shown.contains("s3cret"));
         assert_eq!(flavor("10.11.6-MariaDB").start_replica(), "START SLAVE");
-        assert_eq!(flavor("10.11.6-MariaDB").show_binlog_status(), "SHOW MASTER STATUS");
-        assert_eq!(flavor("10.11.6-MariaDB").status_column("IO_Running"), "Slave_IO_Running");
+        assert_eq!(
+            flavor("10.11.6-MariaDB").show_binlog_status(),
+            "SHOW MASTER STATUS"
+        );
+        assert_eq!(
+            flavor("10.11.6-MariaDB").status_column("IO_Running"),
+            "Slave_IO_Running"
+        );
     }
 
     #[test]
@@ -290,17 +299,26 @@ mod tests {
         for version in ["8.0.36", "8.4.0"] {
             let mysql = flavor(version);
             let (_, real) = &mysql.point_replica(&spec(&position))[0];
-            assert!(real.starts_with("CHANGE REPLICATION SOURCE TO SOURCE_HOST="), "{real}");
+            assert!(
+                real.starts_with("CHANGE REPLICATION SOURCE TO SOURCE_HOST="),
+                "{real}"
+            );
             assert!(real.contains("SOURCE_AUTO_POSITION=1"));
             assert!(real.contains("GET_SOURCE_PUBLIC_KEY=1"));
             assert_eq!(mysql.start_replica(), "START REPLICA");
             assert_eq!(mysql.show_replica_status(), "SHOW REPLICA STATUS");
             assert_eq!(mysql.status_column("SQL_Running"), "Replica_SQL_Running");
             assert_eq!(mysql.dump_position_option(), "--source-data=2");
-            assert_eq!(mysql.read_only_variables(), &["read_only", "super_read_only"]);
+            assert_eq!(
+                mysql.read_only_variables(),
+                &["read_only", "super_read_only"]
+            );
         }
         assert_eq!(flavor("8.0.36").show_binlog_status(), "SHOW MASTER STATUS");
-        assert_eq!(flavor("8.4.0").show_binlog_status(), "SHOW BINARY LOG STATUS");
+        assert_eq!(
+            flavor("8.4.0").show_binlog_status(),
+            "SHOW BINARY LOG STATUS"
+        );
         // 8.0.22 has REPLICA statements but not yet the SOURCE options.
         let (_, real) = &flavor("8.0.22").point_replica(&spec(&position))[0];
         assert!(real.starts_with("CHANGE MASTER TO"));

@@ -12,6 +12,8 @@ pub use flavor::{Family, Flavor, Position};
 /// Server error codes the engine decides on (never on message text).
 pub mod codes {
     pub const ACCESS_DENIED: u16 = 1045;
+    /// Access denied where the account has no password (unix_socket accounts).
+    pub const ACCESS_DENIED_NO_PASSWORD: u16 = 1698;
     pub const UNKNOWN_DATABASE: u16 = 1049;
     pub const NO_SUCH_TABLE: u16 = 1146;
     pub const NONEXISTING_GRANT: u16 = 1141;

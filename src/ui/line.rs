@@ -31,8 +31,14 @@ impl Reporter for LineReporter {
         let mut out = std::io::stdout().lock();
         let _ = match event {
             Event::StepStarted { step } => writeln!(out, "==> {step}"),
-            Event::StepFinished { changed, summary, .. } => {
-                writeln!(out, "    {}: {summary}", if changed { "changed" } else { "unchanged" })
+            Event::StepFinished {
+                changed, summary, ..
+            } => {
+                writeln!(
+                    out,
+                    "    {}: {summary}",
+                    if changed { "changed" } else { "unchanged" }
+                )
             }
             Event::Note { message } => writeln!(out, "    {message}"),
             Event::Progress {
@@ -50,9 +56,16 @@ impl Reporter for LineReporter {
                 *last = Some(Instant::now());
                 let eta = total
                     .filter(|t| *t > bytes && bytes_per_second > 0.0)
-                    .map(|t| format!(", about {:.0} s left", (t - bytes) as f64 / bytes_per_second))
+                    .map(|t| {
+                        format!(
+                            ", about {:.0} s left",
+                            (t - bytes) as f64 / bytes_per_second
+                        )
+                    })
                     .unwrap_or_default();
-                let of = total.map(|t| format!(" of about {}", human_bytes(t))).unwrap_or_default();
+                let of = total
+                    .map(|t| format!(" of about {}", human_bytes(t)))
+                    .unwrap_or_default();
                 writeln!(
                     out,
                     "    copied {}{of} ({}/s{eta})",
