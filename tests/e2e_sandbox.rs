@@ -14,11 +14,8 @@ fn sandbox_up_gives_two_separate_hosts_and_down_leaves_nothing() {
     let mounts_before = mount_points();
 
     let up = mysql_ha(&["sandbox", "up"]);
-    assert!(
-        up.contains("/var/lib/mysql-ha-sandbox/answers.toml"),
-        "{up}"
-    );
-    let answers = std::fs::read_to_string("/var/lib/mysql-ha-sandbox/answers.toml").unwrap();
+    assert!(up.contains(&lab_answers()), "{up}");
+    let answers = std::fs::read_to_string(lab_answers()).unwrap();
     assert!(answers.contains("host = \"192.0.2.11\""), "{answers}");
 
     // Each node is its own host: name, processes, files, datadir.
@@ -112,8 +109,11 @@ fn sandbox_up_gives_two_separate_hosts_and_down_leaves_nothing() {
     mysql_ha(&["sandbox", "down"]);
     assert_eq!(netns_list(), namespaces_before);
     assert_eq!(mount_points(), mounts_before);
-    assert!(processes_matching("node-init").is_empty());
-    assert!(!std::path::Path::new("/var/lib/mysql-ha-sandbox").exists());
+    for host in ["node1", "node2", "client"] {
+        let init = format!("node-init {host} {} ", lab_dir());
+        assert!(processes_matching(&init).is_empty(), "{init} still runs");
+    }
+    assert!(!std::path::Path::new(&lab_dir()).exists());
 }
 
 #[test]

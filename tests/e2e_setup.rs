@@ -15,7 +15,7 @@ const NODE_BIN: &str = "/tmp/mysql-ha";
 /// The lab's answers with a known replication password, so the test can look
 /// for it where it must never be.
 fn answers_with_secret() -> String {
-    let lab = std::fs::read_to_string("/var/lib/mysql-ha-sandbox/answers.toml").unwrap();
+    let lab = std::fs::read_to_string(lab_answers()).unwrap();
     let with_secret = lab.replace(
         "[replication]\nuser = \"repl\"\npassword = \"\"\n",
         &format!("[replication]\nuser = \"repl\"\npassword = \"{SECRET}\"\n"),

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::network::netns_name;
-use super::{host_dir, HostSpec, STATE_DIR};
+use super::{host_dir, state_dir, HostSpec};
 use crate::error::stderr_detail;
 use crate::node::Output;
 use crate::{Error, Result};
@@ -95,7 +95,8 @@ pub fn boot(spec: &HostSpec) -> Result<()> {
         .args(["unshare", "--mount", "--pid", "--fork", "--uts"])
         .args(["--propagation", "private", "--"])
         .arg(&exe)
-        .args(["sandbox", "node-init", spec.name, STATE_DIR])
+        .args(["sandbox", "node-init", spec.name])
+        .arg(state_dir())
         .env_clear()
         .envs(HOST_ENV.iter().copied())
         .stdin(Stdio::null())
@@ -283,7 +284,7 @@ pub fn kill_all(hosts: &[HostSpec]) -> Result<()> {
     }
     // Anything else still living in a lab network namespace.
     for netns in super::network::list_namespaces()? {
-        if netns.starts_with(super::NETNS_PREFIX) {
+        if netns.starts_with(&super::netns_prefix()) {
             let out = crate::node::Node::run(
                 &crate::node::LocalNode::new(),
                 &["ip", "netns", "pids", &netns],

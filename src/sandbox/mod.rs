@@ -9,7 +9,7 @@ mod prereq;
 pub mod sample_data;
 mod trust;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::cli::SandboxCommand;
 use crate::{Error, Result};
@@ -18,9 +18,38 @@ pub use host::{exec, exec_checked, init_pid};
 
 /// Where the lab keeps its state: per-host upper layers, logs, answers file.
 pub const STATE_DIR: &str = "/var/lib/mysql-ha-sandbox";
+/// Names a second, separate lab (e.g. `MYSQL_HA_SANDBOX=b`): its own state
+/// folder and namespaces, the same addresses on a bridge of its own, so labs
+/// never see each other.
+pub const NAME_VARIABLE: &str = "MYSQL_HA_SANDBOX";
+
+/// The lab's name: empty for the default lab.
+pub fn lab_name() -> Result<String> {
+    let name = std::env::var(NAME_VARIABLE).unwrap_or_default();
+    if name.len() > 8
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    {
+        return Err(Error::Sandbox(format!(
+            "{NAME_VARIABLE}={name:?}: use at most 8 lowercase letters or digits"
+        )));
+    }
+    Ok(name)
+}
+
+fn lab_name_or_default() -> String {
+    lab_name().unwrap_or_default()
+}
+
 /// Every namespace of the lab starts with this, so `down` finds them all.
-pub const NETNS_PREFIX: &str = "mhsb-";
-pub const BRIDGE_NETNS: &str = "mhsb-bridge";
+pub fn netns_prefix() -> String {
+    format!("mhsb{}-", lab_name_or_default())
+}
+
+pub fn bridge_netns() -> String {
+    format!("{}bridge", netns_prefix())
+}
 pub const PREFIX_LEN: u8 = 24;
 /// Left free for the cluster address.
 pub const CLUSTER_ADDRESS: &str = "192.0.2.10";
@@ -64,7 +93,10 @@ pub fn host_spec(name: &str) -> Result<HostSpec> {
 }
 
 pub fn state_dir() -> PathBuf {
-    PathBuf::from(STATE_DIR)
+    match lab_name_or_default().as_str() {
+        "" => PathBuf::from(STATE_DIR),
+        name => PathBuf::from(format!("{STATE_DIR}-{name}")),
+    }
 }
 
 pub fn host_dir(name: &str) -> PathBuf {
@@ -76,6 +108,7 @@ pub fn answers_path() -> PathBuf {
 }
 
 pub fn run(command: SandboxCommand) -> Result<()> {
+    lab_name()?;
     match command {
         SandboxCommand::NodeInit { name, state_dir } => init::run(&name, &state_dir),
         SandboxCommand::Up {
@@ -169,11 +202,12 @@ fn build(options: &UpOptions) -> Result<()> {
 pub fn down() -> Result<()> {
     host::kill_all(&HOSTS)?;
     network::remove_all()?;
-    host::unmount_leftovers(Path::new(STATE_DIR))?;
-    match std::fs::remove_dir_all(STATE_DIR) {
+    let state = state_dir();
+    host::unmount_leftovers(&state)?;
+    match std::fs::remove_dir_all(&state) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(STATE_DIR, e)),
+        Err(e) => return Err(Error::io(state, e)),
     }
     println!("sandbox is down");
     Ok(())
@@ -182,9 +216,10 @@ pub fn down() -> Result<()> {
 pub fn status_report() -> Result<String> {
     let mut out = String::new();
     let namespaces = network::list_namespaces()?;
+    let bridge = bridge_netns();
     out.push_str(&format!(
-        "bridge namespace {BRIDGE_NETNS}: {}\n",
-        if namespaces.iter().any(|n| n == BRIDGE_NETNS) {
+        "bridge namespace {bridge}: {}\n",
+        if namespaces.contains(&bridge) {
             "present"
         } else {
             "absent"

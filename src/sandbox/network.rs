@@ -2,12 +2,12 @@
 //! namespace drops forwarded TCP when bridge netfilter is on), one namespace
 //! per host joined to it by a veth pair. Nothing is added to the root namespace.
 
-use super::{HostSpec, BRIDGE_NETNS, NETNS_PREFIX, PREFIX_LEN};
+use super::{bridge_netns, netns_prefix, HostSpec, PREFIX_LEN};
 use crate::node::{LocalNode, Node};
 use crate::{error::stderr_detail, Error, Result};
 
 pub fn netns_name(host: &str) -> String {
-    format!("{NETNS_PREFIX}{host}")
+    format!("{}{host}", netns_prefix())
 }
 
 fn ip(args: &[&str]) -> Result<String> {
@@ -40,15 +40,17 @@ fn link_exists(netns: &str, link: &str) -> bool {
 }
 
 pub fn create(hosts: &[HostSpec]) -> Result<()> {
+    let bridge = bridge_netns();
+    let bridge = bridge.as_str();
     let existing = list_namespaces()?;
-    if !existing.iter().any(|n| n == BRIDGE_NETNS) {
-        ip(&["netns", "add", BRIDGE_NETNS])?;
+    if !existing.iter().any(|n| n == bridge) {
+        ip(&["netns", "add", bridge])?;
     }
-    if !link_exists(BRIDGE_NETNS, "br0") {
-        ip(&["-n", BRIDGE_NETNS, "link", "add", "br0", "type", "bridge"])?;
+    if !link_exists(bridge, "br0") {
+        ip(&["-n", bridge, "link", "add", "br0", "type", "bridge"])?;
     }
-    ip(&["-n", BRIDGE_NETNS, "link", "set", "lo", "up"])?;
-    ip(&["-n", BRIDGE_NETNS, "link", "set", "br0", "up"])?;
+    ip(&["-n", bridge, "link", "set", "lo", "up"])?;
+    ip(&["-n", bridge, "link", "set", "br0", "up"])?;
     for host in hosts {
         let netns = netns_name(host.name);
         if !existing.contains(&netns) {
@@ -56,34 +58,16 @@ pub fn create(hosts: &[HostSpec]) -> Result<()> {
         }
         if !link_exists(&netns, "eth0") {
             // The bridge-side end is named after the host; the host sees eth0.
-            if link_exists(BRIDGE_NETNS, host.name) {
-                ip(&["-n", BRIDGE_NETNS, "link", "del", host.name])?;
+            if link_exists(bridge, host.name) {
+                ip(&["-n", bridge, "link", "del", host.name])?;
             }
             ip(&[
-                "-n",
-                BRIDGE_NETNS,
-                "link",
-                "add",
-                host.name,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth0",
-                "netns",
-                &netns,
+                "-n", bridge, "link", "add", host.name, "type", "veth", "peer", "name", "eth0",
+                "netns", &netns,
             ])?;
         }
-        ip(&[
-            "-n",
-            BRIDGE_NETNS,
-            "link",
-            "set",
-            host.name,
-            "master",
-            "br0",
-        ])?;
-        ip(&["-n", BRIDGE_NETNS, "link", "set", host.name, "up"])?;
+        ip(&["-n", bridge, "link", "set", host.name, "master", "br0"])?;
+        ip(&["-n", bridge, "link", "set", host.name, "up"])?;
         let cidr = format!("{}/{PREFIX_LEN}", host.address);
         let addresses = ip(&["-n", &netns, "-o", "addr", "show", "dev", "eth0"])?;
         if !addresses.contains(&format!(" {cidr} ")) {
@@ -98,7 +82,7 @@ pub fn create(hosts: &[HostSpec]) -> Result<()> {
 /// Deletes every namespace of the lab (their veth pairs go with them).
 pub fn remove_all() -> Result<()> {
     for netns in list_namespaces()? {
-        if netns.starts_with(NETNS_PREFIX) {
+        if netns.starts_with(&netns_prefix()) {
             ip(&["netns", "del", &netns])?;
         }
     }

@@ -11,12 +11,31 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_mysql-ha");
 /// Held for the whole test: the sandbox is a machine-wide resource.
 pub struct SandboxLock(File);
 
+/// The lab these tests use: the default one, or the one named by
+/// MYSQL_HA_SANDBOX (so several checkouts can test at once).
+pub fn lab_name() -> String {
+    std::env::var("MYSQL_HA_SANDBOX").unwrap_or_default()
+}
+
+/// State folder of the lab (holds answers.toml).
+pub fn lab_dir() -> String {
+    match lab_name().as_str() {
+        "" => "/var/lib/mysql-ha-sandbox".to_string(),
+        name => format!("/var/lib/mysql-ha-sandbox-{name}"),
+    }
+}
+
+pub fn lab_answers() -> String {
+    format!("{}/answers.toml", lab_dir())
+}
+
 pub fn lock_sandbox() -> SandboxLock {
     assert!(
         nix::unistd::geteuid().is_root(),
         "end-to-end tests build a sandbox and must run as root (see README)"
     );
-    let file = File::create("/run/mysql-ha-sandbox-tests.lock").expect("lock file");
+    let file =
+        File::create(format!("/run/mysql-ha-sandbox{}-tests.lock", lab_name())).expect("lock file");
     file.lock().expect("lock the sandbox");
     SandboxLock(file)
 }
