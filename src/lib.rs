@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod mycnf;
 pub mod node;
+pub mod privileged;
 pub mod profile;
 pub mod sandbox;
 pub mod setup;

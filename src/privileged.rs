@@ -1,0 +1,105 @@
+//! The few commands the cluster daemon may run as root (through sudo), with
+//! their exact arguments. The sudoers allowlist is written from this list and
+//! the daemon runs only commands from it, so the two cannot drift apart.
+
+use crate::answers::{ClusterAnswers, Resource};
+use crate::profile::Profile;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivilegedCommand {
+    /// Full path first, then fixed arguments.
+    pub argv: Vec<String>,
+    pub why: &'static str,
+}
+
+fn command(argv: &[&str], why: &'static str) -> PrivilegedCommand {
+    PrivilegedCommand {
+        argv: argv.iter().map(|s| s.to_string()).collect(),
+        why,
+    }
+}
+
+pub const IP: &str = "/usr/sbin/ip";
+pub const ARPING: &str = "/usr/sbin/arping";
+/// Gratuitous ARP replies sent per claim when ARP is sent.
+pub const ARP_COUNT: &str = "3";
+
+/// Every command the daemon on a node with this profile may run as root.
+pub fn allowlist(profile: &Profile, cluster: &ClusterAnswers) -> Vec<PrivilegedCommand> {
+    let service = &profile.service;
+    let mut list = vec![
+        PrivilegedCommand {
+            argv: service.start.clone(),
+            why: "start the database server",
+        },
+        PrivilegedCommand {
+            argv: service.stop.clone(),
+            why: "stop the database server (fencing)",
+        },
+        PrivilegedCommand {
+            argv: service.restart.clone(),
+            why: "restart a sick database server",
+        },
+        PrivilegedCommand {
+            argv: service.status.clone(),
+            why: "ask whether the database server runs",
+        },
+    ];
+    if cluster.resource == Resource::Vip {
+        let vip = cluster.vip.as_str();
+        let device = cluster.device.as_str();
+        let address = vip.split('/').next().unwrap_or(vip);
+        list.push(command(
+            &[IP, "addr", "add", vip, "dev", device],
+            "claim the cluster address",
+        ));
+        list.push(command(
+            &[IP, "addr", "del", vip, "dev", device],
+            "release the cluster address",
+        ));
+        list.push(command(
+            &[ARPING, "-U", "-c", ARP_COUNT, "-I", device, address],
+            "announce the cluster address (gratuitous ARP)",
+        ));
+    }
+    list
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vip_commands_have_fixed_arguments() {
+        let profile = Profile::by_name("debian-12").unwrap();
+        let cluster = ClusterAnswers {
+            resource: Resource::Vip,
+            vip: "192.0.2.10/24".into(),
+            ..ClusterAnswers::default()
+        };
+        let list = allowlist(&profile, &cluster);
+        assert!(list.iter().all(|c| c.argv[0].starts_with('/')));
+        assert!(list.iter().any(|c| c.argv
+            == [
+                "/usr/sbin/ip",
+                "addr",
+                "add",
+                "192.0.2.10/24",
+                "dev",
+                "eth0"
+            ]));
+        assert!(list.iter().any(|c| c.argv
+            == [
+                "/usr/sbin/arping",
+                "-U",
+                "-c",
+                "3",
+                "-I",
+                "eth0",
+                "192.0.2.10"
+            ]));
+        let none = ClusterAnswers::default();
+        assert_eq!(allowlist(&profile, &none).len(), 4);
+    }
+}
