@@ -20,7 +20,7 @@ fn command(argv: &[&str], why: &'static str) -> PrivilegedCommand {
 }
 
 pub const IP: &str = "/usr/sbin/ip";
-pub const ARPING: &str = "/usr/sbin/arping";
+pub const ARPING: &str = "/usr/bin/arping";
 /// Gratuitous ARP replies sent per claim when ARP is sent.
 pub const ARP_COUNT: &str = "3";
 
@@ -91,7 +91,7 @@ mod tests {
             ]));
         assert!(list.iter().any(|c| c.argv
             == [
-                "/usr/sbin/arping",
+                "/usr/bin/arping",
                 "-U",
                 "-c",
                 "3",
