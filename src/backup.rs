@@ -280,11 +280,23 @@ pub fn check_edits(node: &dyn Node, journal: &Journal, edits: &[FileEdit]) -> Re
 /// Backs up the file of `edit` (once per run) and writes its new contents
 /// atomically with the original's mode and owner.
 pub fn apply_file_edit(node: &dyn Node, journal: &mut Journal, edit: &FileEdit) -> Result<()> {
+    apply_file_edit_as(node, journal, edit, None)
+}
+
+/// Like `apply_file_edit`, but a file the edit creates gets this mode and
+/// owner (uid, gid) from its first byte on (for files that hold secrets).
+pub fn apply_file_edit_as(
+    node: &dyn Node,
+    journal: &mut Journal,
+    edit: &FileEdit,
+    new_file: Option<(u32, u32, u32)>,
+) -> Result<()> {
     check_edits(node, journal, std::slice::from_ref(edit))?;
     let stat = node.stat(&edit.path)?;
-    let (mode, uid, gid) = match &stat {
-        Some(stat) => (stat.mode, stat.uid, stat.gid),
-        None => {
+    let (mode, uid, gid) = match (&stat, new_file) {
+        (Some(stat), _) => (stat.mode, stat.uid, stat.gid),
+        (None, Some(wanted)) => wanted,
+        (None, None) => {
             // A new file: readable like the option files, owned like its folder.
             let parent = edit.path.parent().unwrap_or_else(|| Path::new("/"));
             let dir = node.stat(parent)?.ok_or_else(|| Error::Unbackupable {

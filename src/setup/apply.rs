@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use super::pair::{Member, Pair};
-use super::plan::{Change, Plan, Side, StepPlan};
+use super::plan::{Change, NodeFile, Plan, Side};
 use super::seed;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::{Event, Reporter};
@@ -89,45 +89,106 @@ fn restart(member: &mut Member, journal: &mut Journal, argv: &[String]) -> Resul
     wait_for_server(member)
 }
 
-/// Config edits then restart; if the server does not come back, the previous
-/// files are restored and the server restarted again.
-fn apply_config(
+/// Restarts the server after config edits; if it does not come back, the
+/// run's files on this node are restored and the server restarted again.
+fn restart_or_restore(
     member: &mut Member,
     journal: &mut Journal,
-    step: &StepPlan,
+    argv: &[String],
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let edits: Vec<FileEdit> = step
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::File(edit) => Some(edit.clone()),
-            _ => None,
-        })
-        .collect();
-    backup::check_edits(member.access.node(), journal, &edits)?;
-    backup::apply_file_edits(member.access.node(), journal, &edits)?;
-    for change in &step.changes {
-        let Change::Command { argv, .. } = change else {
-            continue;
-        };
-        if let Err(err) = restart(member, journal, argv) {
-            let tail = error_log_tail(member);
-            reporter.event(Event::Note {
-                message: format!(
-                    "{}: server did not come back ({err}); restoring the previous configuration",
-                    member.label()
+    let Err(err) = restart(member, journal, argv) else {
+        return Ok(());
+    };
+    let tail = error_log_tail(member);
+    reporter.event(Event::Note {
+        message: format!(
+            "{}: server did not come back ({err}); restoring the previous configuration",
+            member.label()
+        ),
+    });
+    backup::rollback(member.access.node(), &journal.run_id)?;
+    restart(member, journal, &member.profile.service.restart.clone())?;
+    Err(Error::Other(format!(
+        "{}: the server did not start with the new configuration, so the previous one was restored and the server restarted with it. Cause: {err}\nError log tail:\n{tail}",
+        member.label()
+    )))
+}
+
+/// Numeric id of a user or group on the node (`id -u NAME`, `getent group NAME`).
+fn resolve_id(member: &Member, kind: &str, name: &str) -> Result<u32> {
+    let argv: Vec<&str> = if kind == "user" {
+        vec!["id", "-u", name]
+    } else {
+        vec!["getent", "group", name]
+    };
+    let out = member.access.run_checked(&argv, None)?;
+    let text = out.stdout_text();
+    let field = if kind == "user" {
+        text.trim()
+    } else {
+        text.split(':').nth(2).unwrap_or("").trim()
+    };
+    field
+        .parse()
+        .map_err(|_| Error::Other(format!("{}: no {kind} named `{name}`", member.label())))
+}
+
+/// Writes a whole file: validated on a private temporary copy first, then
+/// backed up and replaced atomically.
+fn write_file(member: &Member, journal: &mut Journal, file: &NodeFile) -> Result<()> {
+    let uid = resolve_id(member, "user", &file.owner)?;
+    let gid = resolve_id(member, "group", &file.group)?;
+    let node = member.access.node();
+    if let Some(validate) = &file.validate {
+        let probe = journal.dir.join("validate.tmp");
+        node.write_atomic(&probe, &file.edit.after, 0o600, 0, 0)?;
+        let probe_text = probe.to_string_lossy().into_owned();
+        let argv: Vec<String> = validate
+            .iter()
+            .map(|a| a.replace("{}", &probe_text))
+            .collect();
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let out = node.run(&refs, None);
+        node.remove_file(&probe)?;
+        let out = out?;
+        if !out.success() {
+            return Err(Error::Command {
+                host: member.label().to_string(),
+                command: format!(
+                    "{} (new {} refused, nothing written)",
+                    argv.join(" "),
+                    file.edit.path.display()
                 ),
+                status: format!("exit {:?}", out.code),
+                detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
             });
-            backup::rollback(member.access.node(), &journal.run_id)?;
-            restart(member, journal, &member.profile.service.restart.clone())?;
-            return Err(Error::Other(format!(
-                "{}: the server did not start with the new configuration, so the previous one was restored and the server restarted with it. Cause: {err}\nError log tail:\n{tail}",
-                member.label()
-            )));
         }
     }
-    Ok(())
+    backup::apply_file_edit_as(node, journal, &file.edit, Some((file.mode, uid, gid)))
+}
+
+fn run_command(member: &Member, journal: &mut Journal, argv: &[String]) -> Result<()> {
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let out = member.access.node().run(&refs, None)?;
+    journal.record(
+        member.access.node(),
+        JournalEntry::Command {
+            node: member.label().to_string(),
+            argv: argv.to_vec(),
+            ok: out.success(),
+        },
+    )?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(Error::Command {
+            host: member.label().to_string(),
+            command: argv.join(" "),
+            status: format!("exit {:?}", out.code),
+            detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
+        })
+    }
 }
 
 fn run_sql(member: &mut Member, journal: &mut Journal, shown: &str, real: &str) -> Result<()> {
@@ -183,13 +244,36 @@ pub fn apply(
         }
         let journal = journals.of(step.side);
         let mut summary = String::new();
-        if step.changes.iter().any(|c| matches!(c, Change::File(_))) {
-            apply_config(pair.member(step.side), journal, step, reporter)?;
-            summary = "configuration changed and server restarted".into();
-        }
+        // Every file of the step is checked (readable, room for backups)
+        // before the first one changes.
+        let edits: Vec<FileEdit> = step
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::File(edit) => Some(edit.clone()),
+                Change::WriteFile(file) => Some(file.edit.clone()),
+                _ => None,
+            })
+            .collect();
+        backup::check_edits(pair.member(step.side).access.node(), journal, &edits)?;
         for change in &step.changes {
             match change {
-                Change::File(_) | Change::Command { .. } => {}
+                Change::File(edit) => {
+                    backup::apply_file_edit(pair.member(step.side).access.node(), journal, edit)?;
+                    summary = "files changed".into();
+                }
+                Change::WriteFile(file) => {
+                    write_file(pair.member(step.side), journal, file)?;
+                    summary = "files written".into();
+                }
+                Change::Command { argv, .. } => {
+                    run_command(pair.member(step.side), journal, argv)?;
+                    summary = "done".into();
+                }
+                Change::RestartServer { argv } => {
+                    restart_or_restore(pair.member(step.side), journal, argv, reporter)?;
+                    summary = "configuration changed and server restarted".into();
+                }
                 Change::Sql(statement) => {
                     run_sql(
                         pair.member(step.side),

@@ -70,9 +70,8 @@ fn config_step(member: &Member, settings: &RoleSettings, name: &'static str) -> 
     }
     let mut changes: Vec<Change> = mycnf.file_edits.into_iter().map(Change::File).collect();
     if !changes.is_empty() {
-        changes.push(Change::Command {
+        changes.push(Change::RestartServer {
             argv: member.profile.service.restart.clone(),
-            why: "the server reads these settings at start".into(),
         });
     }
     Ok(StepPlan {

@@ -48,8 +48,14 @@ impl Statement {
 pub enum Change {
     /// A my.cnf edit, applied with backup through the run journal.
     File(FileEdit),
-    /// A command on the node (service restart).
+    /// A file the tool writes whole (accounts' keys, sudoers, daemon config),
+    /// backed up and journaled like a my.cnf edit.
+    WriteFile(NodeFile),
+    /// A command on the node.
     Command { argv: Vec<String>, why: String },
+    /// Restart the database server and wait until it answers; if it does not
+    /// come back, the step's files are restored and it is restarted again.
+    RestartServer { argv: Vec<String> },
     /// SQL on the node.
     Sql(Statement),
     /// Copy the databases from master to slave with a consistent snapshot.
@@ -61,6 +67,21 @@ pub enum Change {
     },
     /// Point the slave at the master at the snapshot's position and start it.
     StartReplication { statements: Vec<Statement> },
+}
+
+/// A whole file to write on a node.
+#[derive(Debug, Clone)]
+pub struct NodeFile {
+    pub edit: FileEdit,
+    /// Mode and owner the file gets when the run creates it.
+    pub mode: u32,
+    pub owner: String,
+    pub group: String,
+    /// Holds a secret: the plan shows that it changes, not its contents.
+    pub secret: bool,
+    /// Command that must accept the new contents before they land; `{}` is
+    /// replaced by the path of a private temporary copy (e.g. `visudo -cf {}`).
+    pub validate: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,8 +138,35 @@ impl Plan {
             for change in &step.changes {
                 match change {
                     Change::File(edit) => out.push_str(&edit.render_diff()),
+                    Change::WriteFile(file) => {
+                        let _ = writeln!(
+                            out,
+                            "   write {} (mode {:o}, owner {}:{}){}",
+                            file.edit.path.display(),
+                            file.mode,
+                            file.owner,
+                            file.group,
+                            file.validate
+                                .as_ref()
+                                .map(|v| format!(", checked with `{}` first", v.join(" ")))
+                                .unwrap_or_default()
+                        );
+                        if file.secret {
+                            let _ =
+                                writeln!(out, "     (contents not shown: the file holds a secret)");
+                        } else {
+                            out.push_str(&file.edit.render_diff());
+                        }
+                    }
                     Change::Command { argv, why } => {
                         let _ = writeln!(out, "   run: {}    # {why}", argv.join(" "));
+                    }
+                    Change::RestartServer { argv } => {
+                        let _ = writeln!(
+                            out,
+                            "   run: {}    # the server reads these settings at start",
+                            argv.join(" ")
+                        );
                     }
                     Change::Sql(statement) => {
                         let _ = writeln!(out, "   sql: {};", statement.shown);
