@@ -3,6 +3,7 @@
 //! and an ssh implementation, so the same engine code configures either.
 
 mod local;
+pub mod snapshot;
 pub mod ssh;
 
 pub use local::LocalNode;

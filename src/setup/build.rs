@@ -5,6 +5,7 @@ use super::pair::{Member, Pair};
 use super::plan::{Change, Plan, Side, Statement, StepPlan};
 use super::preflight::Report;
 use super::state::{self, ReplicaState};
+use crate::mycnf::effective::Config;
 use crate::mycnf::role::{plan_edits, ChangeStatus, Role, RoleSettings};
 use crate::sql::flavor::{account, quote_string, SourceSpec};
 use crate::sql::Position;
@@ -15,9 +16,8 @@ pub struct Secrets {
     pub replication_password: String,
 }
 
-fn configured_server_id(member: &Member) -> Result<Option<u32>> {
-    let config = member.config()?;
-    Ok(config
+fn configured_server_id(config: &Config) -> Option<u32> {
+    config
         .get("server_id")
         .and_then(|entry| {
             entry
@@ -25,13 +25,13 @@ fn configured_server_id(member: &Member) -> Result<Option<u32>> {
                 .as_deref()
                 .and_then(|v| v.trim().parse::<u32>().ok())
         })
-        .filter(|id| *id > 0))
+        .filter(|id| *id > 0)
 }
 
 /// Server ids: keep what is configured when the two differ, else 1 and 2.
-fn server_ids(pair: &Pair) -> Result<(u32, u32)> {
-    let master = configured_server_id(&pair.master)?.unwrap_or(1);
-    let slave = match configured_server_id(&pair.slave)? {
+fn server_ids(master_config: &Config, slave_config: &Config) -> (u32, u32) {
+    let master = configured_server_id(master_config).unwrap_or(1);
+    let slave = match configured_server_id(slave_config) {
         Some(id) if id != master => id,
         _ => {
             if master == 2 {
@@ -43,12 +43,16 @@ fn server_ids(pair: &Pair) -> Result<(u32, u32)> {
             }
         }
     };
-    Ok((master, slave))
+    (master, slave)
 }
 
-fn config_step(member: &Member, settings: &RoleSettings, name: &'static str) -> Result<StepPlan> {
-    let config = member.config()?;
-    let mycnf = plan_edits(&config, settings)?;
+fn config_step(
+    member: &Member,
+    config: &Config,
+    settings: &RoleSettings,
+    name: &'static str,
+) -> Result<StepPlan> {
+    let mycnf = plan_edits(config, settings)?;
     let mut summary = Vec::new();
     for change in &mycnf.changes {
         let status = match &change.status {
@@ -137,11 +141,14 @@ pub fn replicating_already(
 
 pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) -> Result<Plan> {
     let databases = report.databases.clone();
-    let (master_id, slave_id) = server_ids(pair)?;
+    let master_config = pair.master.config()?;
+    let slave_config = pair.slave.config()?;
+    let (master_id, slave_id) = server_ids(&master_config, &slave_config);
     let mut steps = Vec::new();
 
     steps.push(config_step(
         &pair.master,
+        &master_config,
         &RoleSettings {
             role: Role::Master,
             server_id: master_id,
@@ -153,6 +160,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     )?);
     steps.push(config_step(
         &pair.slave,
+        &slave_config,
         &RoleSettings {
             role: Role::Slave,
             server_id: slave_id,

@@ -1,9 +1,12 @@
 //! The two nodes of a run, connected: node access, distribution profile and
 //! an admin SQL connection each.
 
+use std::path::{Path, PathBuf};
+
 use crate::access::{Access, SqlSession};
 use crate::answers::{Answers, NodeAnswers};
 use crate::mycnf::effective::Config;
+use crate::node::snapshot::Snapshot;
 use crate::profile::{self, Profile};
 use crate::sql::SqlConn;
 use crate::{Error, Result};
@@ -74,9 +77,42 @@ impl Member {
         &self.answers.host
     }
 
+    /// The server's effective option files. A remote node's files are read
+    /// in one round trip (a snapshot made for this reading only).
     pub fn config(&self) -> Result<Config> {
-        Config::load(self.access.node(), &self.profile)
+        let node = self.access.node();
+        if self.access.is_local() {
+            return Config::load(node, &self.profile);
+        }
+        let snapshot = Snapshot::take(node, &config_roots(&self.profile))?;
+        Config::load(&snapshot, &self.profile)
     }
+}
+
+/// Where a profile's option files live: each top-level file (and its `.d`
+/// folder), or the folder of a nested one.
+fn config_roots(profile: &Profile) -> Vec<PathBuf> {
+    let config = &profile.config;
+    let mut roots: Vec<PathBuf> = Vec::new();
+    let files = config
+        .read_order
+        .iter()
+        .chain([&config.entry_file, &config.settings_file]);
+    for file in files {
+        let candidates = match file.parent() {
+            Some(parent) if parent == Path::new("/etc") => {
+                vec![file.clone(), PathBuf::from(format!("{}.d", file.display()))]
+            }
+            Some(parent) => vec![parent.to_path_buf()],
+            None => vec![file.clone()],
+        };
+        for candidate in candidates {
+            if !roots.iter().any(|r| candidate.starts_with(r)) {
+                roots.push(candidate);
+            }
+        }
+    }
+    roots
 }
 
 pub struct Pair {
