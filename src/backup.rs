@@ -364,13 +364,49 @@ pub struct Restored {
 
 /// The most recent run on `node`, if any.
 pub fn latest_run(node: &dyn Node) -> Result<Option<String>> {
+    Ok(runs(node)?.pop())
+}
+
+/// Every run recorded on a node, oldest first.
+pub fn runs(node: &dyn Node) -> Result<Vec<String>> {
     let mut runs: Vec<String> = node
         .list_dir(Path::new(RUNS_DIR))?
         .into_iter()
         .filter(|name| valid_run_id(name))
         .collect();
     runs.sort();
-    Ok(runs.pop())
+    Ok(runs)
+}
+
+/// The journal note that marks the start of a copy of `databases`.
+pub fn seed_note(databases: &[String], source: &str) -> String {
+    format!("seed {} from {source}", databases.join(", "))
+}
+
+/// Databases whose copy some run on this node started (read back from the
+/// notes `seed_note` wrote), with the run that started it.
+pub fn seeded_databases(node: &dyn Node) -> Result<Vec<(String, String)>> {
+    let mut seeded = Vec::new();
+    for run_id in runs(node)? {
+        let Ok(journal) = Journal::open(node, &run_id) else {
+            continue;
+        };
+        for record in journal.records() {
+            if let JournalEntry::Note { text } = &record.entry {
+                if let Some(list) = text
+                    .strip_prefix("seed ")
+                    .and_then(|t| t.rsplit_once(" from "))
+                {
+                    seeded.extend(
+                        list.0
+                            .split(", ")
+                            .map(|db| (db.to_string(), run_id.clone())),
+                    );
+                }
+            }
+        }
+    }
+    Ok(seeded)
 }
 
 /// Puts back every file run `run_id` changed on `node`: bytes, mode and

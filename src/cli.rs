@@ -115,8 +115,11 @@ pub struct CheckArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
-    /// The run to undo; the latest run when omitted.
+    /// The run to undo; without it, the runs are listed.
     pub run_id: Option<String>,
+    /// Undo the run even when a later run built on its changes.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long)]
     pub yes: bool,
     /// Undo a run on both nodes of this answers file instead of this machine only.

@@ -6,10 +6,10 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sandbox { command } => sandbox::run(command),
         Command::Setup(args) => commands::setup::setup(args),
-        Command::AddDb(_) => Err(Error::NotBuilt { command: "add-db" }),
+        Command::AddDb(args) => commands::setup::add_db(args),
         Command::Status(args) => commands::setup::status(args),
         Command::Check(args) => commands::setup::check(args),
-        Command::Rollback(args) => commands::mycnf::rollback(args),
+        Command::Rollback(args) => commands::rollback::run(args),
         Command::Mycnf { command } => commands::mycnf::run(command),
         Command::Daemon { .. } => Err(Error::NotBuilt { command: "daemon" }),
         Command::Rejoin { .. } => Err(Error::NotBuilt { command: "rejoin" }),

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use common::*;
 
 const SECRET: &str = "Repl-Secret-5d9c1e7f-never-shown";
-const NODE_BIN: &str = "/tmp/mysql-ha";
 
 /// The lab's answers with a known replication password, so the test can look
 /// for it where it must never be.
@@ -24,37 +23,10 @@ fn answers_with_secret() -> String {
     with_secret
 }
 
-/// Copies the binary under test onto a host (a host's view of the build tree
-/// may be stale: the overlay's lower layer is read once).
-fn install_binary(host: &str) {
-    let bytes = std::fs::read(BIN).unwrap();
-    put_file(host, NODE_BIN, &bytes, "755");
-}
-
-fn put_file(host: &str, path: &str, bytes: &[u8], mode: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(BIN)
-        .args(["sandbox", "exec", host, "--", "sh", "-c"])
-        .arg(format!("cat > {path} && chmod {mode} {path}"))
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 fn setup_on(host: &str, extra: &[&str]) -> std::process::Output {
     let mut argv = vec![NODE_BIN, "setup", "--answers", "/root/answers.toml"];
     argv.extend_from_slice(extra);
     on(host, &argv)
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// Fingerprint of what setup may change on a node: config files, accounts,

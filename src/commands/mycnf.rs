@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use crate::backup::{self, Journal};
-use crate::cli::{MycnfCommand, RoleArg, RollbackArgs};
+use crate::cli::{MycnfCommand, RoleArg};
 use crate::mycnf::{plan_edits, Config, Role, RoleSettings};
 use crate::node::{LocalNode, Node};
 use crate::{profile, Error, Result};
@@ -79,83 +79,4 @@ pub fn run(command: MycnfCommand) -> Result<()> {
             print(&text)
         }
     }
-}
-
-pub fn rollback(args: RollbackArgs) -> Result<()> {
-    let Some(answers_path) = args.answers else {
-        let node = node_for(args.root);
-        return print(&rollback_on(&node, args.run_id.as_deref())?);
-    };
-    // Both nodes of an answers file, each reached as setup reaches it.
-    let answers = crate::answers::Answers::from_file(&answers_path)?;
-    let mut text = String::new();
-    for node_answers in [&answers.master, &answers.slave] {
-        let access = crate::access::Access::open(node_answers)?;
-        text.push_str(&format!("on {}:\n", node_answers.host));
-        text.push_str(&rollback_on(access.node(), args.run_id.as_deref())?);
-    }
-    print(&text)
-}
-
-/// Restores one node's files of a run (the latest when none is named) and
-/// says what it did, and what a file rollback cannot undo.
-fn rollback_on(node: &dyn Node, run_id: Option<&str>) -> Result<String> {
-    let run_id = match run_id {
-        Some(run_id) => run_id.to_string(),
-        None => backup::latest_run(node)?.ok_or_else(|| {
-            Error::Other(format!(
-                "no runs under {} on {}: nothing to roll back",
-                backup::RUNS_DIR,
-                node.label()
-            ))
-        })?,
-    };
-    let journal = backup::Journal::open(node, &run_id)?;
-    let restored = backup::rollback(node, &run_id)?;
-    let mut text = String::new();
-    for item in &restored {
-        if item.changed_since_run {
-            text.push_str(&format!(
-                "warning: {} was changed after run {run_id}; those later changes are undone too\n",
-                item.path.display()
-            ));
-        }
-        if item.removed {
-            text.push_str(&format!(
-                "removed {} (the run had created it)\n",
-                item.path.display()
-            ));
-        } else {
-            text.push_str(&format!("restored {}\n", item.path.display()));
-        }
-    }
-    text.push_str(&format!(
-        "run {run_id}: {} file(s) put back on {}\n",
-        restored.len(),
-        node.label()
-    ));
-    let mut not_undone = Vec::new();
-    let mut restarted = false;
-    for record in journal.records() {
-        match &record.entry {
-            backup::JournalEntry::Sql {
-                statement_masked, ..
-            } => not_undone.push(format!("sql: {statement_masked}")),
-            backup::JournalEntry::Command { argv, .. } => {
-                restarted = true;
-                not_undone.push(format!("ran: {}", argv.join(" ")));
-            }
-            _ => {}
-        }
-    }
-    if !not_undone.is_empty() {
-        text.push_str("not undone by a file rollback (the run also did this):\n");
-        for line in not_undone {
-            text.push_str(&format!("  {line}\n"));
-        }
-    }
-    if restarted && !restored.is_empty() {
-        text.push_str("restart the database server so it reads the restored configuration\n");
-    }
-    Ok(text)
 }

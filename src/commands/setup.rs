@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::answers::Answers;
 use crate::backup;
-use crate::cli::{CheckArgs, JsonArgs, SetupArgs};
+use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, SetupArgs};
 use crate::events::Reporter;
 use crate::setup::apply::{self, Journals};
 use crate::setup::build::{self, Secrets};
@@ -63,8 +63,32 @@ fn preflight_or_stop(pair: &mut Pair) -> Result<preflight::Report> {
 
 pub fn setup(args: SetupArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
+    run_setup(&answers, args.yes, args.dry_run, args.profile.as_deref())
+}
+
+/// `add-db DB...`: the answers' databases plus these; the engine sees a
+/// running cluster and adds them without stopping the others.
+pub fn add_db(args: AddDbArgs) -> Result<()> {
+    let mut answers = load_answers(args.answers.as_deref())?;
+    if answers.replication.databases.iter().any(|d| d == "*") {
+        return Err(Error::Answers {
+            key: "replication.databases".into(),
+            message: "is [\"*\"] (every database): new databases are already included, run setup"
+                .into(),
+        });
+    }
+    for db in args.databases {
+        if !answers.replication.databases.contains(&db) {
+            answers.replication.databases.push(db);
+        }
+    }
+    answers.validate()?;
+    run_setup(&answers, args.yes, args.dry_run, None)
+}
+
+fn run_setup(answers: &Answers, yes: bool, dry_run: bool, profile: Option<&str>) -> Result<()> {
     let reporter = LineReporter::new();
-    let mut pair = Pair::connect(&answers, args.profile.as_deref())?;
+    let mut pair = Pair::connect(answers, profile)?;
     println!("Preflight:");
     let report = preflight_or_stop(&mut pair)?;
     print!("{}", report.render());
@@ -81,11 +105,11 @@ pub fn setup(args: SetupArgs) -> Result<()> {
     let plan = build::build(&mut pair, &report, &run_id, &secrets)?;
     println!();
     print!("{}", plan.render());
-    if args.dry_run {
+    if dry_run {
         println!("\ndry run: nothing was changed");
         return Ok(());
     }
-    if !args.yes && !plan.unchanged() && !confirm("\nApply this plan?")? {
+    if !yes && !plan.unchanged() && !confirm("\nApply this plan?")? {
         return Err(Error::Aborted("not applied; nothing was changed".into()));
     }
     println!();

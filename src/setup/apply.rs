@@ -292,11 +292,7 @@ pub fn apply(
                     journal.record(
                         pair.slave.access.node(),
                         JournalEntry::Note {
-                            text: format!(
-                                "seed {} from {}",
-                                databases.join(", "),
-                                pair.master.label()
-                            ),
+                            text: backup::seed_note(databases, pair.master.label()),
                         },
                     )?;
                     let result = seed::run(
@@ -315,6 +311,31 @@ pub fn apply(
                         position_text(&result.position)
                     );
                     snapshot = Some(result.position);
+                }
+                Change::AddDatabases {
+                    databases,
+                    all,
+                    estimated_bytes,
+                    dump_argv,
+                    load_argv,
+                } => {
+                    let added = super::add_databases::run(
+                        pair,
+                        journal,
+                        databases,
+                        all,
+                        dump_argv,
+                        load_argv,
+                        *estimated_bytes,
+                        reporter,
+                    )?;
+                    summary = format!(
+                        "copied {} in {:.1} s at {}; the slave replicates {}",
+                        super::plan::human_bytes(added.bytes),
+                        added.seconds,
+                        added.position,
+                        all.join(", ")
+                    );
                 }
                 Change::StartReplication { statements } => {
                     let position = match snapshot.clone() {

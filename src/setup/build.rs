@@ -4,7 +4,7 @@
 use super::pair::{Member, Pair};
 use super::plan::{Change, Plan, Side, Statement, StepPlan};
 use super::preflight::Report;
-use super::state::{self, ReplicaState};
+use super::state;
 use crate::mycnf::effective::Config;
 use crate::mycnf::role::{plan_edits, ChangeStatus, Role, RoleSettings};
 use crate::sql::flavor::{account, quote_string, SourceSpec};
@@ -46,8 +46,25 @@ fn server_ids(master_config: &Config, slave_config: &Config) -> (u32, u32) {
     (master, slave)
 }
 
+/// True when the running server does not yet run with settings that its
+/// files already hold (a run stopped between editing and restarting).
+fn running_differs(member: &mut Member, settings: &RoleSettings) -> Result<bool> {
+    let server_id = member.sql().scalar("SELECT @@GLOBAL.server_id")?;
+    if server_id.as_deref() != Some(settings.server_id.to_string().as_str()) {
+        return Ok(true);
+    }
+    Ok(match settings.role {
+        Role::Master => {
+            let log_bin = member.sql().scalar("SELECT @@GLOBAL.log_bin")?;
+            let format = member.sql().scalar("SELECT @@GLOBAL.binlog_format")?;
+            log_bin.as_deref() != Some("1") || format.as_deref() != Some("ROW")
+        }
+        Role::Slave => member.sql().scalar("SELECT @@GLOBAL.read_only")?.as_deref() != Some("1"),
+    })
+}
+
 fn config_step(
-    member: &Member,
+    member: &mut Member,
     config: &Config,
     settings: &RoleSettings,
     name: &'static str,
@@ -73,7 +90,11 @@ fn config_step(
         ));
     }
     let mut changes: Vec<Change> = mycnf.file_edits.into_iter().map(Change::File).collect();
-    if !changes.is_empty() {
+    let stale = changes.is_empty() && running_differs(member, settings)?;
+    if stale {
+        summary.push("the files are right but the running server does not use them yet".into());
+    }
+    if !changes.is_empty() || stale {
         changes.push(Change::RestartServer {
             argv: member.profile.service.restart.clone(),
         });
@@ -120,25 +141,6 @@ fn load_argv(member: &Member) -> Vec<String> {
     ]
 }
 
-/// True when the slave already replicates every chosen database from this
-/// master with both threads running.
-pub fn replicating_already(
-    replica: &Option<ReplicaState>,
-    pair: &Pair,
-    databases: &[String],
-) -> bool {
-    match replica {
-        Some(r) => {
-            r.master_host == pair.answers.master.host
-                && r.running()
-                && databases
-                    .iter()
-                    .all(|d| r.replicate_do_db.iter().any(|x| x == d))
-        }
-        None => false,
-    }
-}
-
 pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) -> Result<Plan> {
     let databases = report.databases.clone();
     let master_config = pair.master.config()?;
@@ -147,7 +149,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     let mut steps = Vec::new();
 
     steps.push(config_step(
-        &pair.master,
+        &mut pair.master,
         &master_config,
         &RoleSettings {
             role: Role::Master,
@@ -159,7 +161,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         "configure the master",
     )?);
     steps.push(config_step(
-        &pair.slave,
+        &mut pair.slave,
         &slave_config,
         &RoleSettings {
             role: Role::Slave,
@@ -172,7 +174,18 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     )?);
 
     let replica = state::replica_state(pair.slave.sql())?;
-    let in_place = replicating_already(&replica, pair, &databases);
+    // The slave replicates from this master already (running or not).
+    let ours = replica
+        .as_ref()
+        .is_some_and(|r| r.master_host == pair.answers.master.host);
+    if ours && report.adding {
+        // A live cluster gets new filters at run time, not by a restart.
+        if let Some(slave_step) = steps.last_mut() {
+            slave_step
+                .changes
+                .retain(|c| !matches!(c, Change::RestartServer { .. }));
+        }
+    }
 
     // The replication account: REPLICATION SLAVE on *.* only, bound to the slave.
     let repl = &pair.answers.replication;
@@ -190,7 +203,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             .any(|p| p == "REPLICATION SLAVE")
     });
     let password_sql = quote_string(&secrets.replication_password);
-    if in_place && has_privilege {
+    if ours && has_privilege {
         grant
             .summary
             .push(format!("{who} exists and the slave uses it"));
@@ -220,7 +233,11 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     steps.push(grant);
 
     let mut seed = StepPlan {
-        name: "seed the slave",
+        name: if report.adding {
+            "add databases"
+        } else {
+            "seed the slave"
+        },
         side: Side::Slave,
         changes: Vec::new(),
         summary: Vec::new(),
@@ -231,13 +248,37 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         changes: Vec::new(),
         summary: Vec::new(),
     };
-    if in_place {
-        seed.summary
-            .push("the slave already replicates these databases: no copy".into());
-        start.summary.push(format!(
-            "already replicating from {}",
-            pair.answers.master.host
-        ));
+    let flavor = pair.slave.sql().flavor();
+    if ours {
+        if report.adding {
+            let estimated_bytes = state::databases_size(pair.master.sql(), &report.to_copy)?;
+            let dump = dump_argv(&mut pair.master, &report.to_copy);
+            seed.changes.push(Change::AddDatabases {
+                databases: report.to_copy.clone(),
+                all: databases.clone(),
+                estimated_bytes,
+                dump_argv: dump,
+                load_argv: load_argv(&pair.slave),
+            });
+        } else {
+            seed.summary
+                .push("the slave already replicates these databases: no copy".into());
+        }
+        if report.adding {
+            start
+                .summary
+                .push("the slave starts again once the new databases are in".into());
+        } else if replica.as_ref().is_some_and(|r| r.running()) {
+            start.summary.push(format!(
+                "already replicating from {}",
+                pair.answers.master.host
+            ));
+        } else {
+            // Pointed at this master by an earlier run that did not start it.
+            start.changes.push(Change::StartReplication {
+                statements: vec![Statement::plain(flavor.start_replica())],
+            });
+        }
     } else {
         let seeding = repl.seed == crate::answers::SeedMethod::Dump;
         if seeding {
@@ -254,7 +295,6 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 "replication.seed = \"none\": the slave must already hold the master's data".into(),
             );
         }
-        let flavor = pair.slave.sql().flavor();
         let placeholder = Position::MariaDbGtid(super::apply::SNAPSHOT_PLACEHOLDER.into());
         let position = if flavor.family == crate::sql::Family::MariaDb {
             placeholder

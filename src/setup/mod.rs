@@ -1,6 +1,7 @@
 //! The setup engine: from two plain servers to verified replication.
 //! connect -> preflight -> plan -> (review) -> apply -> verify.
 
+pub mod add_databases;
 pub mod apply;
 pub mod build;
 pub mod pair;

@@ -65,6 +65,17 @@ pub enum Change {
         dump_argv: Vec<String>,
         load_argv: Vec<String>,
     },
+    /// Bring new databases into a running slave: stop its SQL thread, copy
+    /// them at a snapshot position, let the slave run exactly to that
+    /// position, then widen its filters and start it again.
+    AddDatabases {
+        databases: Vec<String>,
+        /// Every replicated database once added (the new filter list).
+        all: Vec<String>,
+        estimated_bytes: u64,
+        dump_argv: Vec<String>,
+        load_argv: Vec<String>,
+    },
     /// Point the slave at the master at the snapshot's position and start it.
     StartReplication { statements: Vec<Statement> },
 }
@@ -185,6 +196,32 @@ impl Plan {
                         );
                         let _ = writeln!(out, "     on master: {}", dump_argv.join(" "));
                         let _ = writeln!(out, "     on slave:  {}", load_argv.join(" "));
+                    }
+                    Change::AddDatabases {
+                        databases,
+                        all,
+                        estimated_bytes,
+                        dump_argv,
+                        load_argv,
+                    } => {
+                        let _ = writeln!(
+                            out,
+                            "   add {} (about {}) while replication of the others goes on:",
+                            databases.join(", "),
+                            human_bytes(*estimated_bytes)
+                        );
+                        let _ = writeln!(
+                            out,
+                            "     sql: STOP SLAVE SQL_THREAD;   (the IO thread keeps fetching)"
+                        );
+                        let _ = writeln!(out, "     on master: {}", dump_argv.join(" "));
+                        let _ = writeln!(out, "     on slave:  {}", load_argv.join(" "));
+                        let _ = writeln!(out, "     sql: STOP SLAVE; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';");
+                        let _ = writeln!(
+                            out,
+                            "     sql: STOP SLAVE; SET GLOBAL replicate_do_db = '{}'; START SLAVE;",
+                            all.join(",")
+                        );
                     }
                     Change::StartReplication { statements } => {
                         for statement in statements {

@@ -28,6 +28,11 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Databases the run replicates (`*` expanded).
     pub databases: Vec<String>,
+    /// Databases the slave must get a copy of: all of them on a first run,
+    /// the ones not yet replicated on a running cluster.
+    pub to_copy: Vec<String>,
+    /// The slave already replicates from this master: the run adds databases.
+    pub adding: bool,
 }
 
 impl Report {
@@ -200,12 +205,51 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         }
     };
 
-    // Data on the slave that a seed would overwrite.
-    if !already_ours {
-        for db in &databases {
-            if state::table_count(pair.slave.sql(), db)? > 0 {
-                report.push(Severity::Fatal, &slave_label, "databases", format!("database `{db}` already has tables on the slave; seeding would replace them: drop or rename it there first"));
-            }
+    report.to_copy = match (&replica, already_ours) {
+        (Some(r), true) => databases
+            .iter()
+            .filter(|d| !r.replicate_do_db.contains(d))
+            .cloned()
+            .collect(),
+        _ => databases.clone(),
+    };
+    report.adding = already_ours && !report.to_copy.is_empty();
+    if report.adding {
+        report.push(
+            Severity::Ok,
+            &slave_label,
+            "add databases",
+            format!(
+                "replicated now: {}; to add: {}",
+                replica
+                    .as_ref()
+                    .map(|r| r.replicate_do_db.join(", "))
+                    .unwrap_or_default(),
+                report.to_copy.join(", ")
+            ),
+        );
+    }
+
+    // Data on the slave that a copy would overwrite: refused, unless an
+    // earlier run of this tool started that copy and was interrupted.
+    let seeded_before = crate::backup::seeded_databases(pair.slave.access.node())?;
+    for db in report.to_copy.clone() {
+        if state::table_count(pair.slave.sql(), &db)? == 0 {
+            continue;
+        }
+        match seeded_before.iter().find(|(name, _)| *name == db) {
+            Some((_, run)) => report.push(
+                Severity::Warning,
+                &slave_label,
+                "databases",
+                format!("`{db}` on the slave holds a copy that run {run} started and did not finish; it will be copied again"),
+            ),
+            None => report.push(
+                Severity::Fatal,
+                &slave_label,
+                "databases",
+                format!("database `{db}` already has tables on the slave; the copy would replace them: drop or rename it there first"),
+            ),
         }
     }
 
@@ -261,8 +305,8 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     }
 
     // Room on the slave for the copy.
-    if !already_ours {
-        let size = state::databases_size(pair.master.sql(), &databases)?;
+    if !report.to_copy.is_empty() {
+        let size = state::databases_size(pair.master.sql(), &report.to_copy)?;
         let datadir = pair.slave.profile.paths.datadir.clone();
         let free = pair.slave.access.node().free_bytes(&datadir)?;
         let needed = (size as f64 * SEED_SPACE_FACTOR) as u64;

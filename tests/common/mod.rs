@@ -131,3 +131,40 @@ pub fn processes_matching(needle: &str) -> Vec<u32> {
     }
     pids
 }
+
+/// Copies the binary under test onto a lab host as /tmp/mysql-ha (a host's
+/// view of the build tree may be stale: the overlay's lower layer is read once).
+pub fn install_binary(host: &str) {
+    let bytes = std::fs::read(BIN).unwrap();
+    put_file(host, NODE_BIN, &bytes, "755");
+}
+
+/// Where `install_binary` puts the tool on a host.
+pub const NODE_BIN: &str = "/tmp/mysql-ha";
+
+/// Writes a file on a lab host (contents on stdin, never on a command line).
+pub fn put_file(host: &str, path: &str, bytes: &[u8], mode: &str) {
+    use std::io::Write;
+    let mut child = Command::new(BIN)
+        .args(["sandbox", "exec", host, "--", "sh", "-c"])
+        .arg(format!("cat > {path} && chmod {mode} {path}"))
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(bytes).unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+/// stdout and stderr of a finished command, for messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// CHECKSUM TABLE of these tables on a host, one line per table.
+pub fn checksums(host: &str, tables: &[&str]) -> String {
+    sql(host, &format!("CHECKSUM TABLE {}", tables.join(", ")))
+}

@@ -1,0 +1,297 @@
+//! `mysql-ha rollback [RUN_ID]`: list the runs, or undo one on this machine
+//! (or on both nodes of an answers file): its files, the accounts and
+//! replication it set up, then a restart so the server reads the restored
+//! configuration.
+
+use std::path::PathBuf;
+
+use crate::answers::{Answers, NodeAnswers};
+use crate::backup::{self, Journal, JournalEntry};
+use crate::cli::RollbackArgs;
+use crate::node::{LocalNode, Node};
+use crate::setup::pair::Member;
+use crate::setup::plan::Side;
+use crate::{Error, Result};
+
+pub fn run(args: RollbackArgs) -> Result<()> {
+    let targets: Vec<(Side, NodeAnswers)> = match &args.answers {
+        Some(path) => {
+            let answers = Answers::from_file(path)?;
+            vec![(Side::Master, answers.master), (Side::Slave, answers.slave)]
+        }
+        None => Vec::new(),
+    };
+    let mut text = String::new();
+    if targets.is_empty() {
+        // This machine's server when it answers; else (or for a tree) files only.
+        let member = match (&args.root, &args.run_id) {
+            (None, Some(_)) => local_member().ok(),
+            _ => None,
+        };
+        match member {
+            Some(member) => text.push_str(&on_member(member, &args)?),
+            None => {
+                let node = match &args.root {
+                    Some(root) => LocalNode::with_root(root),
+                    None => LocalNode::new(),
+                };
+                text.push_str(&files_only(&node, &args)?);
+            }
+        }
+    } else {
+        for (side, answers) in targets {
+            let member = Member::connect(side, &answers, None)?;
+            text.push_str(&format!("on {} ({}):\n", answers.host, side.name()));
+            text.push_str(&on_member(member, &args)?);
+        }
+    }
+    print!("{text}");
+    Ok(())
+}
+
+/// This machine's server, reached through its socket as root.
+fn local_member() -> Result<Member> {
+    let answers = NodeAnswers {
+        host: "localhost".into(),
+        ..NodeAnswers::default()
+    };
+    Member::connect(Side::Master, &answers, None)
+}
+
+fn on_member(mut member: Member, args: &RollbackArgs) -> Result<String> {
+    let Some(run_id) = &args.run_id else {
+        return list_runs(member.access.node());
+    };
+    let (mut text, journal, restored) = restore_files(member.access.node(), run_id, args.force)?;
+    text.push_str(&undo_server(&mut member, &journal, restored)?);
+    Ok(text)
+}
+
+fn files_only(node: &dyn Node, args: &RollbackArgs) -> Result<String> {
+    let Some(run_id) = &args.run_id else {
+        return list_runs(node);
+    };
+    let (mut text, journal, _) = restore_files(node, run_id, args.force)?;
+    text.push_str(&not_undone(&journal));
+    Ok(text)
+}
+
+fn list_runs(node: &dyn Node) -> Result<String> {
+    let runs = backup::runs(node)?;
+    if runs.is_empty() {
+        return Ok(format!(
+            "no runs recorded on {} (in {})\n",
+            node.label(),
+            backup::RUNS_DIR
+        ));
+    }
+    let mut text = format!(
+        "runs on {} (undo one with `mysql-ha rollback RUN_ID`):\n",
+        node.label()
+    );
+    for run_id in runs {
+        let journal = Journal::open(node, &run_id)?;
+        let (mut files, mut sql, mut commands) = (0, 0, 0);
+        for record in journal.records() {
+            match record.entry {
+                JournalEntry::FileChanged { .. } => files += 1,
+                JournalEntry::Sql { .. } => sql += 1,
+                JournalEntry::Command { .. } => commands += 1,
+                _ => {}
+            }
+        }
+        text.push_str(&format!(
+            "  {run_id}  {files} file change(s), {sql} SQL statement(s), {commands} command(s)\n"
+        ));
+    }
+    Ok(text)
+}
+
+fn changed_paths(journal: &Journal) -> Vec<PathBuf> {
+    journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.entry {
+            JournalEntry::FileChanged { path, .. } => Some(path.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Puts the run's files back, after making sure no later run built on them.
+fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, Journal, bool)> {
+    let journal = Journal::open(node, run_id)?;
+    let paths = changed_paths(&journal);
+    if !force {
+        for later in backup::runs(node)?
+            .into_iter()
+            .filter(|r| r.as_str() > run_id)
+        {
+            let later_journal = Journal::open(node, &later)?;
+            let later_paths = changed_paths(&later_journal);
+            if let Some(shared) = paths.iter().find(|p| later_paths.contains(p)) {
+                return Err(Error::Other(format!(
+                    "on {}: run {later} changed {} after run {run_id}, building on it: roll back {later} first, or pass --force to undo {run_id} anyway",
+                    node.label(),
+                    shared.display()
+                )));
+            }
+        }
+    }
+    let restored = backup::rollback(node, run_id)?;
+    let mut text = String::new();
+    for item in &restored {
+        if item.changed_since_run {
+            text.push_str(&format!(
+                "warning: {} was changed after run {run_id}; those later changes are undone too\n",
+                item.path.display()
+            ));
+        }
+        if item.removed {
+            text.push_str(&format!(
+                "removed {} (the run had created it)\n",
+                item.path.display()
+            ));
+        } else {
+            text.push_str(&format!("restored {}\n", item.path.display()));
+        }
+    }
+    text.push_str(&format!(
+        "run {run_id}: {} file(s) put back on {}\n",
+        restored.len(),
+        node.label()
+    ));
+    Ok((text, journal, !restored.is_empty()))
+}
+
+/// What a statement the run executed needs to be undone, if anything.
+fn undo_for(statement: &str) -> Option<Vec<String>> {
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    match words.as_slice() {
+        ["CREATE", "USER", who, ..] => Some(vec![
+            "SET SESSION sql_log_bin = 0".into(),
+            format!("DROP USER IF EXISTS {who}"),
+            "SET SESSION sql_log_bin = 1".into(),
+        ]),
+        ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..] => {
+            Some(vec!["STOP SLAVE".into(), "RESET SLAVE ALL".into()])
+        }
+        _ => None,
+    }
+}
+
+/// Statements with nothing to undo: session settings, starting and stopping
+/// replication, grants to an account the run created (dropped with it).
+fn is_session_or_control(statement: &str) -> bool {
+    [
+        "SET SESSION",
+        "START ",
+        "STOP ",
+        "GRANT ",
+        "SET GLOBAL gtid_slave_pos",
+        "SET GLOBAL replicate_do_db",
+    ]
+    .iter()
+    .any(|prefix| statement.starts_with(prefix))
+}
+
+/// Undoes accounts and replication the run set up, then restarts the server
+/// when its configuration files were restored.
+fn undo_server(member: &mut Member, journal: &Journal, files_restored: bool) -> Result<String> {
+    let mut text = String::new();
+    let statements: Vec<String> = journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.entry {
+            JournalEntry::Sql {
+                statement_masked, ..
+            } => Some(statement_masked.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut kept = Vec::new();
+    for statement in statements.iter().rev() {
+        let Some(undo) = undo_for(statement) else {
+            if !is_session_or_control(statement) {
+                kept.push(statement.clone());
+            }
+            continue;
+        };
+        let undo = if member.sql().flavor().family == crate::sql::Family::MySql {
+            undo.iter().map(|s| s.replace("SLAVE", "REPLICA")).collect()
+        } else {
+            undo
+        };
+        for sql in &undo {
+            member.sql().exec(sql)?;
+        }
+        text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; ")));
+    }
+    for statement in kept {
+        text.push_str(&format!("not undone: {statement}\n"));
+    }
+    let restarted = journal
+        .records()
+        .iter()
+        .any(|r| matches!(r.entry, JournalEntry::Command { .. }));
+    if files_restored && restarted {
+        let argv = member.profile.service.restart.clone();
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        member.access.run_checked(&refs, None)?;
+        text.push_str(&format!(
+            "restarted the server ({}) so it reads the restored configuration\n",
+            argv.join(" ")
+        ));
+    }
+    let copied: Vec<&str> = journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.entry {
+            JournalEntry::Note { text } if text.starts_with("seed ") => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    for note in copied {
+        text.push_str(&format!(
+            "left in place: the data of `{note}` on this slave (drop those databases if you do not want them)\n"
+        ));
+    }
+    Ok(text)
+}
+
+/// For a tree: what the run did that a file rollback cannot undo.
+fn not_undone(journal: &Journal) -> String {
+    let mut lines = Vec::new();
+    for record in journal.records() {
+        match &record.entry {
+            JournalEntry::Sql {
+                statement_masked, ..
+            } => lines.push(format!("  sql: {statement_masked}")),
+            JournalEntry::Command { argv, .. } => lines.push(format!("  ran: {}", argv.join(" "))),
+            _ => {}
+        }
+    }
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "not undone here (the run also did this; undo it on the node itself):\n{}\n",
+            lines.join("\n")
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::undo_for;
+
+    #[test]
+    fn undoes_accounts_and_replication_only() {
+        let undo = undo_for("CREATE USER 'repl'@'192.0.2.12' IDENTIFIED BY '********'")
+            .unwrap_or_default();
+        assert!(undo.contains(&"DROP USER IF EXISTS 'repl'@'192.0.2.12'".to_string()));
+        assert!(undo_for("CHANGE MASTER TO MASTER_HOST='x'").is_some());
+        assert!(undo_for("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'x'").is_none());
+        assert!(undo_for("SET SESSION sql_log_bin = 0").is_none());
+    }
+}

@@ -1,0 +1,144 @@
+//! Bringing new databases into a running slave so that their copy and the
+//! slave's position line up: no gap and nothing applied twice, for the new
+//! databases and the ones already replicated. The slave's IO thread keeps
+//! fetching the whole time; only its SQL thread pauses.
+
+use std::time::{Duration, Instant};
+
+use super::pair::{Member, Pair};
+use super::seed;
+use super::state;
+use crate::backup::{self, Journal, JournalEntry};
+use crate::events::Reporter;
+use crate::sql::flavor::quote_string;
+use crate::sql::Position;
+use crate::{Error, Result};
+
+/// How long the slave may take to apply what it fetched up to the snapshot.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(600);
+
+pub struct Added {
+    pub bytes: u64,
+    pub seconds: f64,
+    pub position: String,
+}
+
+fn sql(member: &mut Member, journal: &mut Journal, statement: &str) -> Result<()> {
+    journal.record(
+        member.access.node(),
+        JournalEntry::Sql {
+            node: member.label().to_string(),
+            statement_masked: statement.to_string(),
+        },
+    )?;
+    member.sql().exec(statement)
+}
+
+/// Waits until the slave's SQL thread stopped at its UNTIL position.
+fn wait_until_stopped(member: &mut Member) -> Result<()> {
+    let started = Instant::now();
+    loop {
+        let replica = state::replica_state(member.sql())?.ok_or_else(|| Error::Verify {
+            node: member.label().to_string(),
+            message: "replication disappeared while adding databases".into(),
+        })?;
+        if !replica.last_sql_error.is_empty() {
+            return Err(Error::Verify {
+                node: member.label().to_string(),
+                message: format!(
+                    "the slave stopped with an error: {}",
+                    replica.last_sql_error
+                ),
+            });
+        }
+        if replica.sql_running == "No" {
+            return Ok(());
+        }
+        if started.elapsed() > CATCH_UP_TIMEOUT {
+            return Err(Error::Verify {
+                node: member.label().to_string(),
+                message: format!(
+                    "the slave did not reach the snapshot position within {} s",
+                    CATCH_UP_TIMEOUT.as_secs()
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    pair: &mut Pair,
+    journal: &mut Journal,
+    databases: &[String],
+    all: &[String],
+    dump_argv: &[String],
+    load_argv: &[String],
+    estimated_bytes: u64,
+    reporter: &dyn Reporter,
+) -> Result<Added> {
+    let flavor = pair.slave.sql().flavor();
+    if flavor.family != crate::sql::Family::MariaDb {
+        return Err(Error::Other(format!(
+            "adding databases to a running {flavor} slave is not supported yet: run setup on a fresh slave"
+        )));
+    }
+    // From here the slave applies nothing; the new databases' events up to
+    // the snapshot are in the copy, the old ones' are applied below.
+    sql(&mut pair.slave, journal, "STOP SLAVE SQL_THREAD")?;
+    journal.record(
+        pair.slave.access.node(),
+        JournalEntry::Note {
+            text: backup::seed_note(databases, pair.master.label()),
+        },
+    )?;
+    let copied = seed::run(
+        &pair.master,
+        &pair.slave,
+        &journal.dir.clone(),
+        dump_argv,
+        load_argv,
+        estimated_bytes,
+        reporter,
+    )?;
+    let Position::MariaDbGtid(gtid) = copied.position else {
+        return Err(Error::Other(
+            "the copy carries no GTID position; cannot line it up with the running slave".into(),
+        ));
+    };
+    if !gtid.is_empty() {
+        // UNTIL needs both threads stopped; the IO thread stops with the SQL
+        // thread at the position, and fetches the rest after the restart.
+        sql(&mut pair.slave, journal, "STOP SLAVE")?;
+        sql(
+            &mut pair.slave,
+            journal,
+            &format!(
+                "START SLAVE UNTIL master_gtid_pos = {}",
+                quote_string(&gtid)
+            ),
+        )?;
+        wait_until_stopped(&mut pair.slave)?;
+    }
+    let filters: Vec<&str> = all.iter().map(String::as_str).collect();
+    sql(&mut pair.slave, journal, "STOP SLAVE")?;
+    sql(
+        &mut pair.slave,
+        journal,
+        &format!(
+            "SET GLOBAL replicate_do_db = {}",
+            quote_string(&filters.join(","))
+        ),
+    )?;
+    sql(&mut pair.slave, journal, "START SLAVE")?;
+    Ok(Added {
+        bytes: copied.bytes,
+        seconds: copied.seconds,
+        position: if gtid.is_empty() {
+            "the start of the binary log".into()
+        } else {
+            format!("GTID {gtid}")
+        },
+    })
+}

@@ -1,0 +1,232 @@
+//! Coming back to a cluster: add a database while writes flow, and finish a
+//! run that was killed part way.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const TABLES: [&str; 4] = [
+    "shop.customers",
+    "shop.orders",
+    "crm.contacts",
+    "`web-stats`.hits",
+];
+
+fn lab_answers_with(databases: &str) -> String {
+    let lab = std::fs::read_to_string(lab_answers()).unwrap();
+    let lab_databases = "databases = [\"shop\", \"crm\", \"web-stats\"]";
+    assert!(
+        lab.contains(lab_databases),
+        "the lab's answers changed shape"
+    );
+    lab.replace(lab_databases, &format!("databases = [{databases}]"))
+}
+
+fn fresh_lab(data_mb: &str, databases: &str) {
+    mysql_ha(&["sandbox", "down"]);
+    mysql_ha(&["sandbox", "up", "--data-mb", data_mb]);
+    install_binary("node1");
+    put_file(
+        "node1",
+        "/root/answers.toml",
+        lab_answers_with(databases).as_bytes(),
+        "600",
+    );
+}
+
+fn tool_on_node1(args: &[&str]) -> std::process::Output {
+    let mut argv = vec![NODE_BIN];
+    argv.extend_from_slice(args);
+    argv.extend_from_slice(&["--answers", "/root/answers.toml", "--yes"]);
+    on("node1", &argv)
+}
+
+fn wait_until_equal(tables: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (master, slave) = (checksums("node1", tables), checksums("node2", tables));
+        if master == slave {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "node2 never caught up:\n{master}\n---\n{slave}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[test]
+fn add_a_database_while_writes_flow() {
+    let _lock = lock_sandbox();
+    fresh_lab("8", "\"shop\", \"crm\"");
+    let first = tool_on_node1(&["setup"]);
+    assert!(first.status.success(), "{}", text(&first));
+
+    // A writer on node1 into the two replicated databases and the third.
+    on_ok("node1", &["rm", "-f", "/tmp/stop-writer"]);
+    let writer = "i=0; while [ ! -e /tmp/stop-writer ]; do i=$((i+1)); \
+        mariadb -e \"INSERT INTO shop.orders VALUES (5000000+$i, 1, 9.99, NOW(), 'writer'); \
+        INSERT INTO crm.contacts VALUES (5000000+$i, 'writer', '+1', 'w'); \
+        INSERT INTO \\`web-stats\\`.hits VALUES (5000000+$i, '/w', NOW(), 'writer')\"; done";
+    let mut writer = Command::new(BIN)
+        .args(["sandbox", "exec", "node1", "--", "sh", "-c", writer])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    // Watch how long replication of `shop` stands still during the addition.
+    let watch = std::thread::spawn(|| {
+        let mut last_value = String::new();
+        let mut last_change = Instant::now();
+        let mut longest = Duration::ZERO;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(120) {
+            if std::path::Path::new("/tmp/mysql-ha-e2e-rerun-stop").exists() {
+                break;
+            }
+            let value = sql("node2", "SELECT MAX(id) FROM shop.orders");
+            if value != last_value {
+                longest = longest.max(last_change.elapsed());
+                last_change = Instant::now();
+                last_value = value;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        longest
+    });
+    let _ = std::fs::remove_file("/tmp/mysql-ha-e2e-rerun-stop");
+    std::thread::sleep(Duration::from_secs(2));
+    let added = tool_on_node1(&["add-db", "web-stats"]);
+    std::thread::sleep(Duration::from_secs(2));
+    std::fs::write("/tmp/mysql-ha-e2e-rerun-stop", b"").unwrap();
+    let longest_pause = watch.join().unwrap();
+    let _ = std::fs::remove_file("/tmp/mysql-ha-e2e-rerun-stop");
+    on_ok("node1", &["touch", "/tmp/stop-writer"]);
+    writer.wait().unwrap();
+    assert!(added.status.success(), "{}", text(&added));
+    let report = text(&added);
+    assert!(report.contains("to add: web-stats"), "{report}");
+    assert!(
+        report.contains("done: 192.0.2.12 replicates shop, crm, web-stats"),
+        "{report}"
+    );
+    println!("longest pause of shop's replication while adding web-stats: {longest_pause:?}");
+    assert!(
+        longest_pause < Duration::from_secs(15),
+        "shop stood still for {longest_pause:?}"
+    );
+
+    let written = sql(
+        "node1",
+        "SELECT COUNT(*) FROM `web-stats`.hits WHERE id > 5000000",
+    );
+    assert!(
+        written.parse::<u64>().unwrap() > 10,
+        "the writer wrote only {written} rows"
+    );
+    wait_until_equal(&TABLES);
+    let status = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "status",
+            "--json",
+            "--answers",
+            "/root/answers.toml",
+        ],
+    );
+    let nodes: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(
+        nodes[1]["replicated_databases"],
+        serde_json::json!(["shop", "crm", "web-stats"])
+    );
+    let dropins = on_ok(
+        "node2",
+        &[
+            "grep",
+            "-c",
+            "^replicate-do-db",
+            "/etc/mysql/mariadb.conf.d/60-mysql-ha.cnf",
+        ],
+    );
+    assert_eq!(dropins.trim(), "3");
+
+    let again = tool_on_node1(&["setup"]);
+    assert!(again.status.success(), "{}", text(&again));
+    assert!(
+        text(&again).contains("nothing needed changing"),
+        "{}",
+        text(&again)
+    );
+}
+
+/// Starts setup on node1 and kills it (every process of the tool on node1,
+/// as a dropped session would) once a line containing `at` is printed.
+fn setup_killed_at(at: &str) -> String {
+    let mut child = Command::new(BIN)
+        .args(["sandbox", "exec", "node1", "--", NODE_BIN, "setup"])
+        .args(["--answers", "/root/answers.toml", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut seen = String::new();
+    let mut killed = false;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(at) {
+            on("node1", &["pkill", "-9", "-f", "/tmp/mysql-ha setup"]);
+            killed = true;
+            break;
+        }
+    }
+    let _ = child.wait();
+    assert!(killed, "setup never printed {at:?}:\n{seen}");
+    seen
+}
+
+#[test]
+fn a_killed_run_is_finished_by_running_it_again() {
+    let _lock = lock_sandbox();
+    for kill_point in [
+        "==> replication account",
+        "==> seed the slave",
+        "==> start replication",
+    ] {
+        fresh_lab("30", "\"shop\", \"crm\", \"web-stats\"");
+        let before_kill = setup_killed_at(kill_point);
+        let rerun = tool_on_node1(&["setup"]);
+        assert!(
+            rerun.status.success(),
+            "killed at {kill_point:?}, the re-run failed:\n{before_kill}\n---\n{}",
+            text(&rerun)
+        );
+        wait_until_equal(&TABLES);
+        let dropins = on_ok(
+            "node2",
+            &[
+                "grep",
+                "-c",
+                "^replicate-do-db",
+                "/etc/mysql/mariadb.conf.d/60-mysql-ha.cnf",
+            ],
+        );
+        assert_eq!(dropins.trim(), "3", "killed at {kill_point:?}");
+        let again = tool_on_node1(&["setup"]);
+        assert!(
+            text(&again).contains("nothing needed changing"),
+            "killed at {kill_point:?}: {}",
+            text(&again)
+        );
+    }
+}
