@@ -230,3 +230,73 @@ fn a_killed_run_is_finished_by_running_it_again() {
         );
     }
 }
+
+#[test]
+fn rollback_puts_both_nodes_back() {
+    let _lock = lock_sandbox();
+    fresh_lab("2", "\"shop\", \"crm\", \"web-stats\"");
+    let configs = |host: &str| {
+        on_ok(
+            host,
+            &[
+                "sh",
+                "-c",
+                "find /etc/mysql -type f -print0 | sort -z | xargs -0 sha256sum",
+            ],
+        )
+    };
+    let before = (configs("node1"), configs("node2"));
+    let run = tool_on_node1(&["setup"]);
+    assert!(run.status.success(), "{}", text(&run));
+    let report = text(&run);
+    let run_id = report
+        .split("(changes applied; run ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+
+    let listed = on_ok(
+        "node1",
+        &[NODE_BIN, "rollback", "--answers", "/root/answers.toml"],
+    );
+    assert!(listed.contains(&run_id), "{listed}");
+
+    let undone = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "rollback",
+            &run_id,
+            "--answers",
+            "/root/answers.toml",
+        ],
+    );
+    assert!(
+        undone.contains("undone: CREATE USER 'repl'@'192.0.2.12'"),
+        "{undone}"
+    );
+    assert!(undone.contains("undone: CHANGE MASTER TO"), "{undone}");
+    assert!(undone.contains("restarted the server"), "{undone}");
+    assert_eq!(
+        (configs("node1"), configs("node2")),
+        before,
+        "configs differ after rollback"
+    );
+    assert_eq!(sql("node2", "SHOW SLAVE STATUS"), "");
+    assert_eq!(
+        sql(
+            "node1",
+            "SELECT COUNT(*) FROM mysql.user WHERE User = 'repl'"
+        ),
+        "0"
+    );
+    assert_eq!(
+        sql("node2", "SELECT @@read_only, @@bind_address"),
+        "0\t127.0.0.1"
+    );
+    assert_eq!(
+        sql("node1", "SELECT @@log_bin, @@bind_address"),
+        "0\t127.0.0.1"
+    );
+}
