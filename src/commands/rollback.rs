@@ -237,7 +237,15 @@ fn undo_server(member: &mut Member, journal: &Journal, files_restored: bool) -> 
     if files_restored && restarted {
         let argv = member.profile.service.restart.clone();
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-        member.access.run_checked(&refs, None)?;
+        let out = crate::node::run_service(member.access.node(), &refs)?;
+        if !out.success() {
+            return Err(Error::Command {
+                host: member.label().to_string(),
+                command: argv.join(" "),
+                status: format!("exit {:?}", out.code),
+                detail: crate::error::stderr_detail(&out.stdout),
+            });
+        }
         text.push_str(&format!(
             "restarted the server ({}) so it reads the restored configuration\n",
             argv.join(" ")

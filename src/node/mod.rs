@@ -85,6 +85,18 @@ pub trait Node: Send + Sync {
     fn free_bytes(&self, path: &Path) -> Result<u64>;
 }
 
+/// Runs a service script (start, stop, restart). Such scripts leave daemons
+/// behind that inherit their output; reading that output through a pipe
+/// would wait for the daemons to close it (over ssh: until they end). The
+/// script's output goes to a file on the node instead, read back after it
+/// returns.
+pub fn run_service(node: &dyn Node, argv: &[&str]) -> Result<Output> {
+    const WRAPPER: &str = "out=$(mktemp) || exit 125; \"$@\" </dev/null >\"$out\" 2>&1; rc=$?; cat \"$out\"; rm -f \"$out\"; exit $rc";
+    let mut wrapped = vec!["sh", "-c", WRAPPER, "mysql-ha-service"];
+    wrapped.extend_from_slice(argv);
+    node.run(&wrapped, None)
+}
+
 /// Follows symlinks (each hop resolved on the node) to the file that really
 /// holds the contents; errors on loops.
 pub fn resolve_symlinks(node: &dyn Node, path: &Path) -> Result<PathBuf> {

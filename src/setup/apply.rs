@@ -44,7 +44,7 @@ fn wait_for_server(member: &mut Member) -> Result<()> {
         match member.reconnect() {
             Ok(()) => return Ok(()),
             Err(err) if started.elapsed() > SERVER_START_TIMEOUT => return Err(err),
-            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     }
 }
@@ -69,7 +69,7 @@ fn error_log_tail(member: &Member) -> String {
 
 fn restart(member: &mut Member, journal: &mut Journal, argv: &[String]) -> Result<()> {
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = member.access.node().run(&refs, None)?;
+    let out = crate::node::run_service(member.access.node(), &refs)?;
     journal.record(
         member.access.node(),
         JournalEntry::Command {
