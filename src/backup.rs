@@ -64,7 +64,7 @@ pub fn valid_run_id(run_id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -383,30 +383,38 @@ pub fn seed_note(databases: &[String], source: &str) -> String {
     format!("seed {} from {source}", databases.join(", "))
 }
 
-/// Databases whose copy some run on this node started (read back from the
-/// notes `seed_note` wrote), with the run that started it.
-pub fn seeded_databases(node: &dyn Node) -> Result<Vec<(String, String)>> {
-    let mut seeded = Vec::new();
+/// The journal note that marks a finished copy (see `seed_note`).
+pub fn seed_done_note(databases: &[String], source: &str) -> String {
+    format!("seeded {} from {source}", databases.join(", "))
+}
+
+/// Databases whose copy a run on this node started and never finished (read
+/// back from the notes `seed_note` and `seed_done_note` wrote), with that run.
+pub fn unfinished_seeds(node: &dyn Node) -> Result<Vec<(String, String)>> {
+    let names = |text: &str, prefix: &str| -> Vec<String> {
+        text.strip_prefix(prefix)
+            .and_then(|t| t.rsplit_once(" from "))
+            .map(|(list, _)| list.split(", ").map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let mut unfinished: Vec<(String, String)> = Vec::new();
     for run_id in runs(node)? {
         let Ok(journal) = Journal::open(node, &run_id) else {
             continue;
         };
         for record in journal.records() {
             if let JournalEntry::Note { text } = &record.entry {
-                if let Some(list) = text
-                    .strip_prefix("seed ")
-                    .and_then(|t| t.rsplit_once(" from "))
-                {
-                    seeded.extend(
-                        list.0
-                            .split(", ")
-                            .map(|db| (db.to_string(), run_id.clone())),
-                    );
+                for db in names(text, "seed ") {
+                    unfinished.retain(|(name, _)| *name != db);
+                    unfinished.push((db, run_id.clone()));
+                }
+                for db in names(text, "seeded ") {
+                    unfinished.retain(|(name, _)| *name != db);
                 }
             }
         }
     }
-    Ok(seeded)
+    Ok(unfinished)
 }
 
 /// Puts back every file run `run_id` changed on `node`: bytes, mode and

@@ -138,6 +138,30 @@ fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, 
             }
         }
     }
+    if !force {
+        // The run's own result must still be what is there: an edit made by
+        // hand since then would be lost.
+        let mut last_after: Vec<(PathBuf, String)> = Vec::new();
+        for record in journal.records() {
+            if let JournalEntry::FileChanged {
+                path, after_sha256, ..
+            } = &record.entry
+            {
+                last_after.retain(|(p, _)| p != path);
+                last_after.push((path.clone(), after_sha256.clone()));
+            }
+        }
+        for (path, after) in last_after {
+            let now = node.read(&path)?.map(|bytes| backup::sha256_hex(&bytes));
+            if now.as_deref() != Some(after.as_str()) {
+                return Err(Error::Other(format!(
+                    "on {}: {} was changed after run {run_id} (by hand or another tool); rolling back would lose that change: look at it, then pass --force to roll back anyway",
+                    node.label(),
+                    path.display()
+                )));
+            }
+        }
+    }
     let restored = backup::rollback(node, run_id)?;
     let mut text = String::new();
     for item in &restored {
@@ -226,6 +250,24 @@ fn undo_server(member: &mut Member, journal: &Journal, files_restored: bool) -> 
             member.sql().exec(sql)?;
         }
         text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; ")));
+    }
+    let previous_filter = journal.records().iter().rev().find_map(|r| match &r.entry {
+        JournalEntry::Note { text } => text
+            .strip_prefix(crate::setup::add_databases::PREVIOUS_FILTER_NOTE)
+            .map(str::to_string),
+        _ => None,
+    });
+    if let Some(filter) = previous_filter {
+        let set = format!(
+            "SET GLOBAL replicate_do_db = {}",
+            crate::sql::flavor::quote_string(&filter)
+        );
+        for sql in ["STOP SLAVE", set.as_str(), "START SLAVE"] {
+            member.sql().exec(sql)?;
+        }
+        text.push_str(&format!(
+            "undone: the slave's filter is back to '{filter}'\n"
+        ));
     }
     for statement in kept {
         text.push_str(&format!("not undone: {statement}\n"));

@@ -67,8 +67,39 @@ fn wait_until_stopped(member: &mut Member) -> Result<()> {
     }
 }
 
+/// Journal note prefix recording the slave's filter before a run changed it.
+pub const PREVIOUS_FILTER_NOTE: &str = "replicate_do_db before: ";
+
 #[allow(clippy::too_many_arguments)]
 pub fn run(
+    pair: &mut Pair,
+    journal: &mut Journal,
+    databases: &[String],
+    all: &[String],
+    dump_argv: &[String],
+    load_argv: &[String],
+    estimated_bytes: u64,
+    reporter: &dyn Reporter,
+) -> Result<Added> {
+    let result = add(
+        pair,
+        journal,
+        databases,
+        all,
+        dump_argv,
+        load_argv,
+        estimated_bytes,
+        reporter,
+    );
+    if result.is_err() {
+        // Leave the running slave replicating what it replicated before.
+        let _ = pair.slave.sql().exec("START SLAVE");
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn add(
     pair: &mut Pair,
     journal: &mut Journal,
     databases: &[String],
@@ -122,6 +153,17 @@ pub fn run(
         wait_until_stopped(&mut pair.slave)?;
     }
     let filters: Vec<&str> = all.iter().map(String::as_str).collect();
+    let previous = pair
+        .slave
+        .sql()
+        .scalar("SELECT @@GLOBAL.replicate_do_db")?
+        .unwrap_or_default();
+    journal.record(
+        pair.slave.access.node(),
+        JournalEntry::Note {
+            text: format!("{PREVIOUS_FILTER_NOTE}{previous}"),
+        },
+    )?;
     sql(&mut pair.slave, journal, "STOP SLAVE")?;
     sql(
         &mut pair.slave,
@@ -132,6 +174,12 @@ pub fn run(
         ),
     )?;
     sql(&mut pair.slave, journal, "START SLAVE")?;
+    journal.record(
+        pair.slave.access.node(),
+        JournalEntry::Note {
+            text: backup::seed_done_note(databases, pair.master.label()),
+        },
+    )?;
     Ok(Added {
         bytes: copied.bytes,
         seconds: copied.seconds,

@@ -304,6 +304,12 @@ pub fn apply(
                         *estimated_bytes,
                         reporter,
                     )?;
+                    journal.record(
+                        pair.slave.access.node(),
+                        JournalEntry::Note {
+                            text: backup::seed_done_note(databases, pair.master.label()),
+                        },
+                    )?;
                     summary = format!(
                         "copied {} in {:.1} s, snapshot at {}",
                         super::plan::human_bytes(result.bytes),

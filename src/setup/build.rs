@@ -56,8 +56,16 @@ fn running_differs(member: &mut Member, settings: &RoleSettings) -> Result<bool>
     Ok(match settings.role {
         Role::Master => {
             let log_bin = member.sql().scalar("SELECT @@GLOBAL.log_bin")?;
-            let format = member.sql().scalar("SELECT @@GLOBAL.binlog_format")?;
-            log_bin.as_deref() != Some("1") || format.as_deref() != Some("ROW")
+            let row_format = if member.profile.has_binlog_format() {
+                member
+                    .sql()
+                    .scalar("SELECT @@GLOBAL.binlog_format")?
+                    .as_deref()
+                    == Some("ROW")
+            } else {
+                true
+            };
+            log_bin.as_deref() != Some("1") || !row_format
         }
         Role::Slave => member.sql().scalar("SELECT @@GLOBAL.read_only")?.as_deref() != Some("1"),
     })
@@ -107,38 +115,54 @@ fn config_step(
     })
 }
 
-fn dump_argv(member: &mut Member, databases: &[String]) -> Vec<String> {
+fn dump_argv(member: &mut Member, databases: &[String]) -> Result<Vec<String>> {
     let flavor = member.sql().flavor();
+    // One transaction is a consistent snapshot only of transactional tables;
+    // with MyISAM and friends the whole copy holds a global read lock.
+    let consistency = if state::non_transactional_tables(member.sql(), databases)? > 0 {
+        "--lock-all-tables"
+    } else {
+        "--single-transaction"
+    };
     let mut argv = vec![
         member.profile.programs.dump.clone(),
-        "--single-transaction".into(),
+        consistency.into(),
         flavor.dump_position_option().into(),
     ];
     if flavor.family == crate::sql::Family::MariaDb {
         argv.push("--gtid".into());
     }
-    argv.extend(
-        [
-            "--routines",
-            "--triggers",
-            "--events",
-            "--hex-blob",
-            "--databases",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
+    argv.extend(["--routines", "--triggers", "--hex-blob"].map(String::from));
+    // Events exist from MySQL 5.1.
+    if flavor.family == crate::sql::Family::MariaDb
+        || flavor.version.major > 5
+        || flavor.version.minor >= 1
+    {
+        argv.push("--events".into());
+    }
+    argv.push("--databases".into());
     argv.extend(databases.iter().cloned());
-    argv
+    Ok(argv)
 }
 
-fn load_argv(member: &Member) -> Vec<String> {
-    vec![
+fn load_argv(member: &mut Member) -> Vec<String> {
+    let flavor = member.sql().flavor();
+    let mut argv = vec![
         member.profile.programs.client.clone(),
         // The copy is the master's data, not the slave's own history.
         "--init-command=SET SESSION sql_log_bin=0".into(),
-        "--binary-mode".into(),
-    ]
+    ];
+    if flavor.family == crate::sql::Family::MariaDb
+        || flavor.version
+            >= (crate::sql::flavor::Version {
+                major: 5,
+                minor: 6,
+                patch: 3,
+            })
+    {
+        argv.push("--binary-mode".into());
+    }
+    argv
 }
 
 pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) -> Result<Plan> {
@@ -207,6 +231,17 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         grant
             .summary
             .push(format!("{who} exists and the slave uses it"));
+    } else if ours {
+        // The slave logs in with the password it has: never change it here.
+        grant
+            .changes
+            .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
+        grant.changes.push(Change::Sql(Statement::plain(format!(
+            "GRANT REPLICATION SLAVE ON *.* TO {who}"
+        ))));
+        grant
+            .changes
+            .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
     } else {
         // Kept out of the binary log: the slave gets accounts from nobody.
         grant
@@ -252,13 +287,23 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     if ours {
         if report.adding {
             let estimated_bytes = state::databases_size(pair.master.sql(), &report.to_copy)?;
-            let dump = dump_argv(&mut pair.master, &report.to_copy);
+            let dump = dump_argv(&mut pair.master, &report.to_copy)?;
+            // Every database the slave replicates now stays replicated.
+            let mut all: Vec<String> = replica
+                .as_ref()
+                .map(|r| r.replicate_do_db.clone())
+                .unwrap_or_default();
+            for db in &databases {
+                if !all.contains(db) {
+                    all.push(db.clone());
+                }
+            }
             seed.changes.push(Change::AddDatabases {
                 databases: report.to_copy.clone(),
-                all: databases.clone(),
+                all,
                 estimated_bytes,
                 dump_argv: dump,
-                load_argv: load_argv(&pair.slave),
+                load_argv: load_argv(&mut pair.slave),
             });
         } else {
             seed.summary
@@ -283,12 +328,12 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         let seeding = repl.seed == crate::answers::SeedMethod::Dump;
         if seeding {
             let estimated_bytes = state::databases_size(pair.master.sql(), &databases)?;
-            let dump = dump_argv(&mut pair.master, &databases);
+            let dump = dump_argv(&mut pair.master, &databases)?;
             seed.changes.push(Change::Seed {
                 databases: databases.clone(),
                 estimated_bytes,
                 dump_argv: dump,
-                load_argv: load_argv(&pair.slave),
+                load_argv: load_argv(&mut pair.slave),
             });
         } else {
             seed.summary.push(

@@ -128,6 +128,20 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         }
     }
 
+    for member in [&mut pair.master, &mut pair.slave] {
+        let flavor = member.sql().flavor();
+        if flavor.family == crate::sql::Family::MySql {
+            report.push(
+                Severity::Fatal,
+                member.label(),
+                "versions",
+                format!(
+                    "{flavor} is MySQL: this version sets up MariaDB pairs only (MySQL statements are written but not yet proven on live servers)"
+                ),
+            );
+        }
+    }
+
     let (master_flavor, slave_flavor) = (pair.master.sql().flavor(), pair.slave.sql().flavor());
     if master_flavor.family != slave_flavor.family {
         report.push(
@@ -232,7 +246,15 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
 
     // Data on the slave that a copy would overwrite: refused, unless an
     // earlier run of this tool started that copy and was interrupted.
-    let seeded_before = crate::backup::seeded_databases(pair.slave.access.node())?;
+    let seeded_before = crate::backup::unfinished_seeds(pair.slave.access.node())?;
+    // A copy an interrupted run started must be made again even when the
+    // slave's filters already name the database.
+    for (db, _) in &seeded_before {
+        if databases.contains(db) && !report.to_copy.contains(db) {
+            report.to_copy.push(db.clone());
+        }
+    }
+    report.adding = already_ours && !report.to_copy.is_empty();
     for db in report.to_copy.clone() {
         if state::table_count(pair.slave.sql(), &db)? == 0 {
             continue;

@@ -28,10 +28,16 @@ impl<'a> ClientOptionFile<'a> {
         if member.answers.mysql_admin_password.is_empty() {
             return Ok(ClientOptionFile { member, path: None });
         }
+        // A copy left by a run that was killed holds the password: remove it.
+        member.access.node().run(
+            &["sh", "-c", "rm -f /var/lib/mysql-ha/runs/*/client.cnf"],
+            None,
+        )?;
         let path = run_dir.join("client.cnf");
         let text = format!(
-            "[client]\nuser={}\npassword={}\n",
-            member.answers.mysql_admin_user, member.answers.mysql_admin_password
+            "[client]\nuser={}\npassword=\"{}\"\n",
+            member.answers.mysql_admin_user,
+            option_file_escape(&member.answers.mysql_admin_password)
         );
         member
             .access
@@ -58,6 +64,12 @@ impl Drop for ClientOptionFile<'_> {
             let _ = self.member.access.node().remove_file(path);
         }
     }
+}
+
+/// Escapes a value for a double-quoted option-file value (`#` and spaces
+/// stay literal inside the quotes).
+fn option_file_escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
 fn with_options(argv: &[String], options: &[String]) -> Vec<String> {
@@ -248,6 +260,11 @@ mod tests {
             position_in_dump(head, tail),
             Some(Position::MariaDbGtid(String::new()))
         );
+    }
+
+    #[test]
+    fn option_file_values_keep_special_characters() {
+        assert_eq!(option_file_escape(r#"a#b "c"\d"#), r#"a#b \"c\"\\d"#);
     }
 
     #[test]

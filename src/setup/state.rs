@@ -89,6 +89,20 @@ pub fn databases_size(conn: &mut SqlConn, databases: &[String]) -> Result<u64> {
     Ok(total.and_then(|t| t.parse().ok()).unwrap_or(0))
 }
 
+/// Base tables in these databases whose engine has no transactions.
+pub fn non_transactional_tables(conn: &mut SqlConn, databases: &[String]) -> Result<u64> {
+    if databases.is_empty() {
+        return Ok(0);
+    }
+    let list: Vec<String> = databases.iter().map(|d| quote_string(d)).collect();
+    let count = conn.scalar(&format!(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' \
+         AND ENGINE NOT IN ('InnoDB', 'XtraDB', 'NDBCLUSTER', 'TokuDB', 'RocksDB') AND TABLE_SCHEMA IN ({})",
+        list.join(",")
+    ))?;
+    Ok(count.and_then(|c| c.parse().ok()).unwrap_or(0))
+}
+
 /// Number of tables in a database (0 when it does not exist).
 pub fn table_count(conn: &mut SqlConn, database: &str) -> Result<u64> {
     let count = conn.scalar(&format!(
