@@ -138,21 +138,6 @@ fn add(
             "the copy carries no GTID position; cannot line it up with the running slave".into(),
         ));
     };
-    if !gtid.is_empty() {
-        // UNTIL needs both threads stopped; the IO thread stops with the SQL
-        // thread at the position, and fetches the rest after the restart.
-        sql(&mut pair.slave, journal, "STOP SLAVE")?;
-        sql(
-            &mut pair.slave,
-            journal,
-            &format!(
-                "START SLAVE UNTIL master_gtid_pos = {}",
-                quote_string(&gtid)
-            ),
-        )?;
-        wait_until_stopped(&mut pair.slave)?;
-    }
-    let filters: Vec<&str> = all.iter().map(String::as_str).collect();
     let previous = pair
         .slave
         .sql()
@@ -164,7 +149,43 @@ fn add(
             text: format!("{PREVIOUS_FILTER_NOTE}{previous}"),
         },
     )?;
+    // Up to the snapshot, the slave applies only the databases not copied:
+    // the copy holds everything before it for the others.
+    let not_copied: Vec<&str> = all
+        .iter()
+        .filter(|d| !databases.contains(d))
+        .map(String::as_str)
+        .collect();
     sql(&mut pair.slave, journal, "STOP SLAVE")?;
+    if not_copied.is_empty() {
+        // Nothing else to catch up: the slave starts at the snapshot.
+        sql(
+            &mut pair.slave,
+            journal,
+            &format!("SET GLOBAL gtid_slave_pos = {}", quote_string(&gtid)),
+        )?;
+    } else if !gtid.is_empty() {
+        sql(
+            &mut pair.slave,
+            journal,
+            &format!(
+                "SET GLOBAL replicate_do_db = {}",
+                quote_string(&not_copied.join(","))
+            ),
+        )?;
+        // UNTIL needs both threads stopped; both stop at the position.
+        sql(
+            &mut pair.slave,
+            journal,
+            &format!(
+                "START SLAVE UNTIL master_gtid_pos = {}",
+                quote_string(&gtid)
+            ),
+        )?;
+        wait_until_stopped(&mut pair.slave)?;
+        sql(&mut pair.slave, journal, "STOP SLAVE")?;
+    }
+    let filters: Vec<&str> = all.iter().map(String::as_str).collect();
     sql(
         &mut pair.slave,
         journal,

@@ -226,6 +226,8 @@ pub fn apply(
     reporter: &dyn Reporter,
 ) -> Result<()> {
     let mut snapshot: Option<Position> = None;
+    // A copy counts as finished once replication runs from its position.
+    let mut seeded: Vec<String> = Vec::new();
     for step in &plan.steps {
         reporter.event(Event::StepStarted {
             step: step.name.into(),
@@ -304,12 +306,7 @@ pub fn apply(
                         *estimated_bytes,
                         reporter,
                     )?;
-                    journal.record(
-                        pair.slave.access.node(),
-                        JournalEntry::Note {
-                            text: backup::seed_done_note(databases, pair.master.label()),
-                        },
-                    )?;
+                    seeded = databases.clone();
                     summary = format!(
                         "copied {} in {:.1} s, snapshot at {}",
                         super::plan::human_bytes(result.bytes),
@@ -357,6 +354,14 @@ pub fn apply(
                         let shown = statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid);
                         let real = statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid);
                         run_sql(&mut pair.slave, journal, &shown, &real)?;
+                    }
+                    if !seeded.is_empty() {
+                        journal.record(
+                            pair.slave.access.node(),
+                            JournalEntry::Note {
+                                text: backup::seed_done_note(&seeded, pair.master.label()),
+                            },
+                        )?;
                     }
                     summary = format!("replicating from {} at {position}", pair.master.label());
                 }
