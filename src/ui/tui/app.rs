@@ -60,8 +60,10 @@ pub enum Screen {
     Working {
         what: String,
     },
+    /// The plan, scrolled down `scroll` lines and right `column` columns.
     Review {
         scroll: u16,
+        column: u16,
     },
     Applying,
     Done,
@@ -269,7 +271,7 @@ impl App {
             Screen::Questions { group, field } => self.question_key(group, field, key),
             Screen::Databases { cursor } => self.databases_key(cursor, key),
             Screen::Working { .. } | Screen::Applying => Vec::new(),
-            Screen::Review { scroll } => self.review_key(scroll, key),
+            Screen::Review { scroll, column } => self.review_key(scroll, column, key),
             Screen::Done => {
                 if matches!(key.code, KeyCode::Enter | KeyCode::Esc | KeyCode::Char('q')) {
                     self.quit = true;
@@ -436,15 +438,26 @@ impl App {
         Vec::new()
     }
 
-    fn review_key(&mut self, scroll: u16, key: KeyEvent) -> Vec<Job> {
+    fn review_key(&mut self, scroll: u16, column: u16, key: KeyEvent) -> Vec<Job> {
         let max = self.plan.len().saturating_sub(1) as u16;
-        let set = |s: u16| Screen::Review { scroll: s.min(max) };
+        let set = |s: u16| Screen::Review {
+            scroll: s.min(max),
+            column,
+        };
         match key.code {
             KeyCode::Up => self.screen = set(scroll.saturating_sub(1)),
             KeyCode::Down => self.screen = set(scroll.saturating_add(1)),
             KeyCode::PageUp => self.screen = set(scroll.saturating_sub(10)),
             KeyCode::PageDown | KeyCode::Char(' ') => self.screen = set(scroll.saturating_add(10)),
             KeyCode::Home => self.screen = set(0),
+            KeyCode::Left | KeyCode::Right => {
+                let column = if key.code == KeyCode::Left {
+                    column.saturating_sub(8)
+                } else {
+                    column.saturating_add(8).min(200)
+                };
+                self.screen = Screen::Review { scroll, column };
+            }
             KeyCode::End => self.screen = set(max),
             KeyCode::Esc => self.goto_end(Group::Timings),
             KeyCode::Enter | KeyCode::Char('a') => {
@@ -558,7 +571,10 @@ impl App {
                     .chain(std::iter::once(String::new()))
                     .chain(plan.lines().map(str::to_string))
                     .collect();
-                self.screen = Screen::Review { scroll: 0 };
+                self.screen = Screen::Review {
+                    scroll: 0,
+                    column: 0,
+                };
             }
             Reply::Event(event) => self.event(event),
             Reply::Finished(outcome) => {

@@ -64,9 +64,9 @@ fn help(app: &App) -> &'static str {
         Screen::Databases { .. } => " Up/Down move  Space select  a all  Enter next  Esc back",
         Screen::Working { .. } => " Working...  Ctrl-C quit",
         Screen::Review { .. } if app.dry_run => {
-            " Up/Down/PgUp/PgDn scroll  Enter finish (dry run)  Esc back"
+            " Arrows/PgUp/PgDn scroll  Enter finish (dry run)  Esc back"
         }
-        Screen::Review { .. } => " Up/Down/PgUp/PgDn scroll  Enter apply  Esc back  Ctrl-C quit",
+        Screen::Review { .. } => " Arrows/PgUp/PgDn scroll  Enter apply  Esc back  Ctrl-C quit",
         Screen::Applying => " Ctrl-C stop at the next safe point",
         Screen::Done => " Enter quit",
     }
@@ -82,7 +82,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     frame.render_widget(Paragraph::new(title(app)).style(reversed()), top);
     frame.render_widget(Paragraph::new(help(app)).style(reversed()), bottom);
     let [side, main] =
-        Layout::horizontal([Constraint::Length(24), Constraint::Min(20)]).areas(body);
+        Layout::horizontal([Constraint::Length(25), Constraint::Min(20)]).areas(body);
     draw_steps(frame, app, side);
     match &app.screen {
         Screen::Questions { group, field } => draw_questions(frame, app, *group, *field, main),
@@ -100,7 +100,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
                 main,
             )
         }
-        Screen::Review { scroll } => draw_review(frame, app, *scroll, main),
+        Screen::Review { scroll, column } => draw_review(frame, app, (*scroll, *column), main),
         Screen::Applying => draw_progress(frame, app, main),
         Screen::Done => draw_done(frame, app, main),
     }
@@ -139,10 +139,11 @@ fn masked(value: &str) -> String {
 fn draw_questions(frame: &mut Frame, app: &App, group: Group, field: usize, area: Rect) {
     let mut lines: Vec<Line> = Vec::new();
     if let Some(survey) = &app.survey {
+        lines.push(Line::from("Connected:"));
         lines.extend(
             describe(survey)
                 .into_iter()
-                .map(|l| Line::from(format!("connected: {l}"))),
+                .map(|l| Line::from(format!("  {l}"))),
         );
         lines.push(Line::from(""));
     }
@@ -254,7 +255,7 @@ fn draw_databases(frame: &mut Frame, app: &App, cursor: usize, area: Rect) {
     );
 }
 
-fn draw_review(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
+fn draw_review(frame: &mut Frame, app: &App, (scroll, column): (u16, u16), area: Rect) {
     let text = Text::from(
         app.plan
             .iter()
@@ -269,7 +270,7 @@ fn draw_review(frame: &mut Frame, app: &App, scroll: u16, area: Rect) {
     );
     frame.render_widget(
         Paragraph::new(text)
-            .scroll((scroll, 0))
+            .scroll((scroll, column))
             .block(Block::bordered().title(title)),
         area,
     );
@@ -374,19 +375,20 @@ fn draw_done(frame: &mut Frame, app: &App, area: Rect) {
                 )));
             }
             lines.push(Line::from(""));
-            lines.push(Line::from(format!(
-                "Backups and run journal: {} on each node",
-                outcome.run_dir
-            )));
+            lines.push(Line::from("Backups and run journal, on each node:"));
+            lines.push(Line::from(format!("  {}", outcome.run_dir)));
             lines.push(Line::from(""));
             lines.push(Line::from("Next:"));
             lines.push(Line::from(
-                "  mysql-ha status          replication state of both nodes",
+                "  mysql-ha status     replication state of both nodes",
             ));
             lines.push(Line::from(format!(
-                "  mysql-ha rollback {}   put the files of this run back",
+                "  mysql-ha rollback {}",
                 outcome.run_id
             )));
+            lines.push(Line::from(
+                "                      puts this run's files back",
+            ));
         }
         Some(Ending::DryRun) => {
             lines.push(Line::from(Span::styled(
@@ -420,7 +422,7 @@ fn draw_done(frame: &mut Frame, app: &App, area: Rect) {
 
 fn draw_dialog(frame: &mut Frame, dialog: &super::app::Dialog, screen: Rect) {
     let width = screen.width.saturating_sub(8).min(70);
-    let height = screen.height.saturating_sub(4).min(14);
+    let height = screen.height.saturating_sub(4).min(12);
     let area = Rect {
         x: screen.x + (screen.width.saturating_sub(width)) / 2,
         y: screen.y + (screen.height.saturating_sub(height)) / 2,
