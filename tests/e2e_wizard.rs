@@ -293,3 +293,54 @@ fn line_mode_through_a_pipe_sets_up_replication() {
     assert!(status.contains("io=Yes sql=Yes"), "{status}");
     assert_replicates_crm_and_shop();
 }
+
+#[test]
+fn ctrl_c_during_apply_stops_at_a_safe_point() {
+    let _lock = lock_sandbox();
+    fresh_lab();
+    let lab = std::fs::read(lab_answers()).unwrap();
+    {
+        use std::io::Write;
+        let mut child = std::process::Command::new(BIN)
+            .args(["sandbox", "exec", "node1", "--", "sh", "-c"])
+            .arg("cat > /root/answers.toml")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(&lab).unwrap();
+        assert!(child.wait().unwrap().success());
+    }
+    let tui = Tmux::start(
+        "stop",
+        &format!("{NODE_BIN} setup --answers /root/answers.toml; echo EXIT=$?; sleep 600"),
+    );
+    tui.wait_for("Master address", 20);
+    // Every answer comes from the file: Enter through the questions.
+    tui.keys(&["Enter"; 8]);
+    tui.wait_for("Connected:", 120);
+    tui.keys(&["Enter", "Enter"]);
+    let screen = tui.wait_for("system schemas", 10);
+    assert!(
+        screen.contains("[x] shop "),
+        "pre-filled from the answers:\n{screen}"
+    );
+    tui.keys(&["Enter"]);
+    tui.wait_for("Cluster address kind", 10);
+    tui.keys(&["Enter"; 9]);
+    tui.wait_for("Plan: line", 180);
+    tui.keys(&["Enter", "C-c"]);
+    let screen = tui.wait_for("Stop the run?", 10);
+    assert!(screen.contains("[ Stop ]"), "{screen}");
+    tui.keys(&["Right", "Enter"]);
+    let screen = tui.wait_for("Result", 300);
+    assert!(screen.contains("The run was stopped."), "{screen}");
+    assert!(screen.contains("stopped on request before"), "{screen}");
+    tui.keys(&["Enter"]);
+    let screen = tui.wait_for("EXIT=", 20);
+    assert!(screen.contains("EXIT=1"), "{screen}");
+    // The first step was done whole; the slave was not touched.
+    let slave_files = on_ok("node2", &["ls", "/etc/mysql/mariadb.conf.d/"]);
+    assert!(!slave_files.contains("mysql-ha"), "{slave_files}");
+    let runs = on_ok("node1", &["ls", "/var/lib/mysql-ha/runs/"]);
+    assert_eq!(runs.lines().count(), 1, "one journaled run: {runs}");
+}

@@ -252,7 +252,7 @@ impl App {
                 if !self.stop_requested {
                     self.open_dialog(
                         "Stop the run?",
-                        "The run stops at the next safe point: the step under way finishes, replication is not verified, and the journal says what was applied (`mysql-ha rollback RUN_ID` puts files back).".into(),
+                        "The run stops at the next safe point: the step under way finishes, the next one does not start, and the journal says what was applied (`mysql-ha rollback RUN_ID` puts the files back; `mysql-ha setup` again finishes the job).".into(),
                         vec![Choice::Continue, Choice::Stop],
                     );
                 }

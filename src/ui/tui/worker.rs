@@ -11,14 +11,22 @@ use crate::Error;
 
 use super::app::{Job, JobKind, Reply};
 
-/// Sends engine events to the UI thread.
-struct ChannelReporter(Mutex<Sender<Reply>>);
+/// Sends engine events to the UI thread, and tells the engine when the
+/// user asked to stop.
+struct ChannelReporter {
+    replies: Mutex<Sender<Reply>>,
+    stop: Arc<AtomicBool>,
+}
 
 impl Reporter for ChannelReporter {
     fn event(&self, event: Event) {
-        if let Ok(sender) = self.0.lock() {
+        if let Ok(sender) = self.replies.lock() {
             let _ = sender.send(Reply::Event(event));
         }
+    }
+
+    fn stop_requested(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
     }
 }
 
@@ -43,7 +51,10 @@ pub fn run(
     stop: Arc<AtomicBool>,
 ) {
     let mut session: Option<SetupSession> = None;
-    let reporter = ChannelReporter(Mutex::new(replies.clone()));
+    let reporter = ChannelReporter {
+        replies: Mutex::new(replies.clone()),
+        stop: stop.clone(),
+    };
     for job in jobs {
         let reply = match job {
             Job::Connect(answers) => {
