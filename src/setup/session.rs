@@ -94,17 +94,15 @@ pub fn run_dir(run_id: &str) -> String {
 /// This machine's first global IPv4 address: the default master address
 /// when the wizard runs on the master.
 pub fn local_address() -> Option<String> {
-    let out = std::process::Command::new("ip")
-        .args(["-o", "-4", "addr", "show", "scope", "global"])
-        .output()
+    use crate::node::{LocalNode, Node};
+    let out = LocalNode::new()
+        .run(&["ip", "-o", "-4", "addr", "show", "scope", "global"], None)
         .ok()?;
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|line| {
-            let mut words = line.split_whitespace();
-            words.find(|w| *w == "inet")?;
-            words.next()?.split('/').next().map(str::to_string)
-        })
+    out.stdout_text().lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        words.find(|w| *w == "inet")?;
+        words.next()?.split('/').next().map(str::to_string)
+    })
 }
 
 fn facts(member: &mut Member) -> NodeFacts {
