@@ -91,6 +91,14 @@ pub struct ClusterAnswers {
     pub arp: ArpMode,
     pub account: String,
     pub key_passphrase: String,
+    /// Name the dynamic-DNS resource keeps pointed at the master.
+    pub ddns_name: String,
+    /// Daemon timings: seconds between two checks of the master.
+    pub check_interval_s: u32,
+    /// Daemon timings: failed checks in a row before a takeover.
+    pub failure_threshold: u32,
+    /// Daemon timings: seconds a check may take before it counts as failed.
+    pub check_timeout_s: u32,
 }
 
 impl Default for ClusterAnswers {
@@ -102,6 +110,10 @@ impl Default for ClusterAnswers {
             arp: ArpMode::WhenNeeded,
             account: "mysqlha".into(),
             key_passphrase: String::new(),
+            ddns_name: String::new(),
+            check_interval_s: 5,
+            failure_threshold: 3,
+            check_timeout_s: 10,
         }
     }
 }
@@ -172,8 +184,68 @@ impl Answers {
                 ));
             }
         }
+        if self.cluster.resource == Resource::Ddns {
+            validate_ddns_name("cluster.ddns_name", &self.cluster.ddns_name)?;
+        }
         validate_account("cluster.account", &self.cluster.account)?;
+        if !self.cluster.key_passphrase.is_empty() {
+            validate_passphrase("cluster.key_passphrase", &self.cluster.key_passphrase)?;
+        }
+        validate_seconds(
+            "cluster.check_interval_s",
+            self.cluster.check_interval_s,
+            1,
+            3600,
+        )?;
+        validate_seconds(
+            "cluster.failure_threshold",
+            self.cluster.failure_threshold,
+            1,
+            100,
+        )?;
+        validate_seconds(
+            "cluster.check_timeout_s",
+            self.cluster.check_timeout_s,
+            1,
+            600,
+        )?;
         Ok(())
+    }
+
+    /// The answers as a TOML answers file; secrets left empty unless asked.
+    pub fn to_toml(&self, include_secrets: bool) -> Result<String> {
+        let mut copy = self.clone();
+        if !include_secrets {
+            copy.master.mysql_admin_password.clear();
+            copy.slave.mysql_admin_password.clear();
+            copy.replication.password.clear();
+            copy.cluster.key_passphrase.clear();
+        }
+        let body = toml::to_string(&copy).map_err(|e| Error::Other(e.to_string()))?;
+        let note = if include_secrets {
+            "# Holds passwords: keep it private (mode 0600).\n"
+        } else {
+            "# Secrets left out: empty passwords mean unix-socket login (admin) or a\n# generated one (replication); add them here for an unattended run.\n"
+        };
+        Ok(format!(
+            "# mysql-ha answers (written by `mysql-ha setup --save-answers`).\n# See docs/answers.md for every key.\n{note}\n{body}"
+        ))
+    }
+
+    /// Writes the answers file with mode 0600 (it may hold secrets).
+    pub fn save(&self, path: &Path, include_secrets: bool) -> Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let text = self.to_toml(include_secrets)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(|e| Error::io(path, e))?;
+        file.write_all(text.as_bytes())
+            .map_err(|e| Error::io(path, e))
     }
 }
 
@@ -323,6 +395,42 @@ pub fn validate_vip(key: &str, vip: &str) -> Result<()> {
     }
 }
 
+/// A dynamic-DNS name: a host name with at least one dot.
+pub fn validate_ddns_name(key: &str, name: &str) -> Result<()> {
+    if name.parse::<IpAddr>().is_ok() || !name.contains('.') {
+        return Err(answer_error(
+            key,
+            format!("`{name}`: give the fully qualified name the cluster is reached by, e.g. db.example.com"),
+        ));
+    }
+    validate_host(key, name)
+}
+
+/// A key passphrase: empty (no passphrase) or at least 8 characters.
+pub fn validate_passphrase(key: &str, passphrase: &str) -> Result<()> {
+    if passphrase.len() < 8 {
+        return Err(answer_error(
+            key,
+            "too short: use at least 8 characters, or leave it empty for a key without passphrase",
+        ));
+    }
+    if passphrase.chars().any(|c| c.is_control()) {
+        return Err(answer_error(key, "contains a control character"));
+    }
+    Ok(())
+}
+
+/// A whole number within bounds (seconds, counts).
+pub fn validate_seconds(key: &str, value: u32, min: u32, max: u32) -> Result<()> {
+    if value < min || value > max {
+        return Err(answer_error(
+            key,
+            format!("{value}: give a whole number from {min} to {max}"),
+        ));
+    }
+    Ok(())
+}
+
 /// A replication password for when the answers leave it empty: 24 random
 /// characters the option files and SQL quoting carry without escaping.
 pub fn generate_password() -> String {
@@ -393,6 +501,41 @@ databases = ["shop", "web-stats"]
             .unwrap_err()
             .to_string()
             .contains("cluster.vip"));
+    }
+
+    #[test]
+    fn saved_answers_leave_secrets_out_unless_asked() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.replication.password = "a-secret-of-enough-length".into();
+        answers.master.mysql_admin_password = "admin-secret".into();
+        let text = answers.to_toml(false).unwrap();
+        assert!(!text.contains("secret"), "{text}");
+        let back = Answers::from_toml(&text).unwrap();
+        assert_eq!(back.replication.databases, answers.replication.databases);
+        assert_eq!(back.replication.password, "");
+        let text = answers.to_toml(true).unwrap();
+        assert_eq!(Answers::from_toml(&text).unwrap(), answers);
+    }
+
+    #[test]
+    fn timings_and_ddns_are_checked() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.cluster.check_interval_s = 0;
+        assert!(answers
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("cluster.check_interval_s"));
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.cluster.resource = Resource::Ddns;
+        answers.cluster.ddns_name = "db".into();
+        assert!(answers
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("cluster.ddns_name"));
+        answers.cluster.ddns_name = "db.example.com".into();
+        answers.validate().unwrap();
     }
 
     #[test]

@@ -76,11 +76,18 @@ pub struct SetupArgs {
     /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Front-end: full screen, prompts, or one question per line (auto picks).
     #[arg(long, value_enum, default_value = "auto")]
     pub ui: UiChoice,
     /// Use this distribution profile instead of detecting one.
     #[arg(long)]
     pub profile: Option<String>,
+    /// Write the wizard's answers to this file (mode 0600) for unattended runs.
+    #[arg(long)]
+    pub save_answers: Option<PathBuf>,
+    /// With --save-answers: keep the passwords and passphrase in the file.
+    #[arg(long, requires = "save_answers")]
+    pub include_secrets: bool,
 }
 
 #[derive(Debug, Args)]

@@ -25,6 +25,12 @@ pub enum Event {
 
 pub trait Reporter: Send + Sync {
     fn event(&self, event: Event);
+
+    /// Asked at each safe point (between steps): true when the front-end
+    /// wants the run to stop there.
+    fn stop_requested(&self) -> bool {
+        false
+    }
 }
 
 /// Drops every event (tests, JSON output).

@@ -1,28 +1,29 @@
 //! `mysql-ha setup`, `check` and `status`: load answers, run the engine,
 //! render what it says.
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::answers::Answers;
-use crate::backup;
 use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, SetupArgs};
-use crate::events::Reporter;
-use crate::setup::apply::{self, Journals};
-use crate::setup::build::{self, Secrets};
 use crate::setup::pair::{Member, Pair};
 use crate::setup::plan::Side;
-use crate::setup::{preflight, state, verify};
+use crate::setup::session::{self, SetupSession};
+use crate::setup::{preflight, state};
+use crate::ui::choose::{self, Frontend};
 use crate::ui::line::LineReporter;
+use crate::ui::plain::PlainAsker;
+use crate::ui::prompt::PromptAsker;
+use crate::ui::tui::{self, app::Ending};
+use crate::ui::{flow, questions};
 use crate::{Error, Result};
 
 fn load_answers(path: Option<&Path>) -> Result<Answers> {
     let Some(path) = path else {
         return Err(Error::Answers {
             key: "--answers".into(),
-            message: "the interactive wizard is not built yet: give an answers file (see docs/answers.md)".into(),
+            message: "give an answers file (see docs/answers.md)".into(),
         });
     };
     let answers = Answers::from_file(path)?;
@@ -30,40 +31,15 @@ fn load_answers(path: Option<&Path>) -> Result<Answers> {
     Ok(answers)
 }
 
-fn confirm(question: &str) -> Result<bool> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Aborted(
-            "no terminal to confirm the plan on: review it with --dry-run, then run again with --yes".into(),
-        ));
-    }
-    print!("{question} [y/N] ");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::io("stdin", e))?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
-}
-
-fn preflight_or_stop(pair: &mut Pair) -> Result<preflight::Report> {
-    let report = preflight::run(pair)?;
-    if report.has_fatal() {
-        let findings: Vec<String> = report
-            .fatal()
-            .map(|f| format!("{}: {}: {}", f.node, f.check, f.message))
-            .collect();
-        return Err(Error::Preflight {
-            count: findings.len(),
-            findings: findings.join("; "),
-        });
-    }
-    Ok(report)
-}
-
-pub fn setup(args: SetupArgs) -> Result<()> {
+/// `setup --answers FILE --yes` (or `--dry-run`): no questions, the engine
+/// session driven from the answers file alone, events as lines.
+fn unattended(args: &SetupArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
-    run_setup(&answers, args.yes, args.dry_run, args.profile.as_deref())
+    let save = args
+        .save_answers
+        .as_deref()
+        .map(|path| (path, args.include_secrets));
+    run_unattended(&answers, args.dry_run, true, save, args.profile.as_deref())
 }
 
 /// `add-db DB...`: the answers' databases plus these; the engine sees a
@@ -83,69 +59,128 @@ pub fn add_db(args: AddDbArgs) -> Result<()> {
         }
     }
     answers.validate()?;
-    run_setup(&answers, args.yes, args.dry_run, None)
+    run_unattended(&answers, args.dry_run, args.yes, None, None)
 }
 
-fn run_setup(answers: &Answers, yes: bool, dry_run: bool, profile: Option<&str>) -> Result<()> {
-    let reporter = LineReporter::new();
-    let mut pair = Pair::connect(answers, profile)?;
-    println!("Preflight:");
-    let report = preflight_or_stop(&mut pair)?;
-    print!("{}", report.render());
+/// Asks y/N on the terminal; without one, the run stops unchanged.
+fn confirm(question: &str) -> Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::Aborted(
+            "no terminal to confirm the plan on: review it with --dry-run, then run again with --yes".into(),
+        ));
+    }
+    print!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::io("stdin", e))?;
+    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
+}
 
-    let run_id = backup::new_run_id();
-    let generated = answers.replication.password.is_empty();
-    let secrets = Secrets {
-        replication_password: if generated {
-            crate::answers::generate_password()
-        } else {
-            answers.replication.password.clone()
-        },
-    };
-    let plan = build::build(&mut pair, &report, &run_id, &secrets)?;
+fn run_unattended(
+    answers: &Answers,
+    dry_run: bool,
+    yes: bool,
+    save: Option<(&Path, bool)>,
+    profile: Option<&str>,
+) -> Result<()> {
+    let reporter = LineReporter::new();
+    let mut session = SetupSession::connect(answers, profile)?;
+    let planned = session.plan(answers)?;
+    println!("Preflight:");
+    print!("{}", planned.preflight.render());
     println!();
-    print!("{}", plan.render());
+    print!("{}", planned.plan.render());
     if dry_run {
         println!("\ndry run: nothing was changed");
         return Ok(());
     }
-    if !yes && !plan.unchanged() && !confirm("\nApply this plan?")? {
+    if !yes && !planned.plan.unchanged() && !confirm("\nApply this plan?")? {
         return Err(Error::Aborted("not applied; nothing was changed".into()));
     }
-    println!();
-    let mut journals = Journals::create(&pair, &run_id)?;
-    if let Err(err) = apply::apply(&mut pair, &plan, &mut journals, &reporter) {
-        return Err(Error::Other(format!(
-            "{err}\nrun {run_id} stopped part way; its journal on each node (/var/lib/mysql-ha/runs/{run_id}/) says what was applied, and `mysql-ha rollback {run_id}` on each node puts its files back"
-        )));
+    if let Some((path, include_secrets)) = save {
+        answers.save(path, include_secrets)?;
     }
-    reporter.event(crate::events::Event::StepStarted {
-        step: "verify replication".into(),
-    });
-    let verified = verify::run(&mut pair, &report.databases)?;
-    let timings: Vec<String> = verified
-        .canary_seconds
-        .iter()
-        .map(|(db, s)| format!("{db} {:.2} s", s))
-        .collect();
-    reporter.event(crate::events::Event::Note {
-        message: format!(
-            "verified: both threads running; a canary row written on the master reached the slave ({})",
-            timings.join(", ")
-        ),
-    });
-    let what = if plan.unchanged() {
-        "nothing needed changing"
-    } else {
-        "changes applied"
-    };
-    println!(
-        "\ndone: {} replicates {} from {} ({what}; run {run_id})",
-        pair.slave.label(),
-        report.databases.join(", "),
-        pair.master.label()
-    );
+    println!();
+    let outcome = session.apply_and_verify(&reporter)?;
+    println!("\ndone: {}", outcome.headline());
     Ok(())
+}
+
+/// The wizard: answers from the file (if any) pre-fill the questions.
+fn wizard(args: &SetupArgs) -> Result<()> {
+    let mut answers = match &args.answers {
+        Some(path) => Answers::from_file(path)?,
+        None => Answers::default(),
+    };
+    questions::fill_defaults(&mut answers, session::local_address());
+    let (frontend, why) = choose::choose(args.ui, &choose::TerminalFacts::read());
+    if let Some(why) = why {
+        println!("mysql-ha setup: using {why}");
+    }
+    let options = flow::Options {
+        profile: args.profile.as_deref(),
+        dry_run: args.dry_run,
+        save: args
+            .save_answers
+            .as_deref()
+            .map(|p| (p, args.include_secrets)),
+    };
+    let outcome = match frontend {
+        Frontend::Tui => return full_screen(args, answers),
+        Frontend::Prompt => flow::run(&mut PromptAsker, answers, &options)?,
+        Frontend::Plain => {
+            let stdin = std::io::stdin();
+            let mut asker = PlainAsker::new(stdin.lock(), std::io::stdout());
+            flow::run(&mut asker, answers, &options)?
+        }
+    };
+    if let Some(outcome) = outcome {
+        println!("\ndone: {}", outcome.headline());
+        println!(
+            "backups and run journal: {} on each node; check with `mysql-ha status`",
+            outcome.run_dir
+        );
+    }
+    Ok(())
+}
+
+fn full_screen(args: &SetupArgs, answers: Answers) -> Result<()> {
+    let ending = tui::run(
+        answers,
+        args.profile.clone(),
+        args.dry_run,
+        args.save_answers.clone().map(|p| (p, args.include_secrets)),
+    )?;
+    match ending {
+        None => Err(Error::Aborted("quit: nothing was changed".into())),
+        Some(Ending::DryRun) => {
+            println!("dry run: nothing was changed");
+            Ok(())
+        }
+        Some(Ending::Success(outcome)) => {
+            println!("done: {}", outcome.headline());
+            println!(
+                "backups and run journal: {} on each node; check with `mysql-ha status`",
+                outcome.run_dir
+            );
+            Ok(())
+        }
+        Some(Ending::Failed(message)) | Some(Ending::Stopped(message)) => {
+            Err(Error::Other(message))
+        }
+    }
+}
+
+pub fn setup(args: SetupArgs) -> Result<()> {
+    if args.yes || (args.dry_run && args.answers.is_some()) {
+        unattended(&args)
+    } else {
+        wizard(&args)
+    }
 }
 
 pub fn check(args: CheckArgs) -> Result<()> {

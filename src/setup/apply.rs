@@ -229,6 +229,14 @@ pub fn apply(
     // A copy counts as finished once replication runs from its position.
     let mut seeded: Vec<String> = Vec::new();
     for step in &plan.steps {
+        // A safe point, unless a seed's position still waits for the step
+        // that starts replication at it.
+        if snapshot.is_none() && reporter.stop_requested() {
+            return Err(Error::Aborted(format!(
+                "stopped on request before `{}`",
+                step.name
+            )));
+        }
         reporter.event(Event::StepStarted {
             step: step.name.into(),
         });

@@ -8,5 +8,6 @@ pub mod pair;
 pub mod plan;
 pub mod preflight;
 pub mod seed;
+pub mod session;
 pub mod state;
 pub mod verify;

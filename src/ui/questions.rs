@@ -1,0 +1,569 @@
+//! The wizard's questions: one list, in one order, for every front-end.
+//! Each answer goes through the same validator as the answers file, and is
+//! stored only when it passes.
+
+use crate::answers::{
+    self, validate_account, validate_ddns_name, validate_host, validate_passphrase,
+    validate_password, validate_seconds, validate_vip, Answers, ArpMode, Resource,
+};
+use crate::{Error, Result};
+
+/// Groups of questions, in the order they are asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Group {
+    Nodes,
+    Credentials,
+    Replication,
+    Databases,
+    ClusterAddress,
+    ClusterAccount,
+    Timings,
+}
+
+impl Group {
+    pub const ALL: [Group; 7] = [
+        Group::Nodes,
+        Group::Credentials,
+        Group::Replication,
+        Group::Databases,
+        Group::ClusterAddress,
+        Group::ClusterAccount,
+        Group::Timings,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Group::Nodes => "Nodes",
+            Group::Credentials => "Admin credentials",
+            Group::Replication => "Replication account",
+            Group::Databases => "Databases",
+            Group::ClusterAddress => "Cluster address",
+            Group::ClusterAccount => "Cluster account",
+            Group::Timings => "Daemon timings",
+        }
+    }
+
+    pub fn next(self) -> Option<Group> {
+        let i = Group::ALL.iter().position(|g| *g == self)?;
+        Group::ALL.get(i + 1).copied()
+    }
+
+    pub fn previous(self) -> Option<Group> {
+        let i = Group::ALL.iter().position(|g| *g == self)?;
+        i.checked_sub(1).and_then(|i| Group::ALL.get(i).copied())
+    }
+
+    /// The group that asks for this answers key.
+    pub fn of_key(key: &str) -> Group {
+        if key.starts_with("replication.databases") {
+            return Group::Databases;
+        }
+        QUESTIONS
+            .iter()
+            .find(|q| q.key == key)
+            .map(|q| q.group)
+            .unwrap_or(Group::Nodes)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// Typed without echo.
+    Secret,
+    /// One of these words.
+    Choice(&'static [&'static str]),
+    Number,
+}
+
+#[derive(Debug)]
+pub struct Question {
+    /// The answers-file key ("master.host").
+    pub key: &'static str,
+    pub group: Group,
+    pub label: &'static str,
+    pub help: &'static str,
+    pub kind: Kind,
+}
+
+const RESOURCES: &[&str] = &["vip", "ddns", "none"];
+const ARP_MODES: &[&str] = &["never", "when-needed", "always"];
+
+pub const QUESTIONS: &[Question] = &[
+    Question {
+        key: "master.host",
+        group: Group::Nodes,
+        label: "Master address",
+        help: "Address or name the slave and this tool reach the master by.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "master.ssh_user",
+        group: Group::Nodes,
+        label: "Master ssh user",
+        help: "Account this tool logs in as over ssh (unless the master is this machine).",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "slave.host",
+        group: Group::Nodes,
+        label: "Slave address",
+        help: "Address or name of the server that will replicate the master.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "slave.ssh_user",
+        group: Group::Nodes,
+        label: "Slave ssh user",
+        help: "Account this tool logs in as over ssh on the slave.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "master.mysql_admin_user",
+        group: Group::Credentials,
+        label: "Master admin user",
+        help: "Database account with every privilege on the master.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "master.mysql_admin_password",
+        group: Group::Credentials,
+        label: "Master admin password",
+        help: "Empty: log in as root through the server's unix socket.",
+        kind: Kind::Secret,
+    },
+    Question {
+        key: "slave.mysql_admin_user",
+        group: Group::Credentials,
+        label: "Slave admin user",
+        help: "Database account with every privilege on the slave.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "slave.mysql_admin_password",
+        group: Group::Credentials,
+        label: "Slave admin password",
+        help: "Empty: log in as root through the server's unix socket.",
+        kind: Kind::Secret,
+    },
+    Question {
+        key: "replication.user",
+        group: Group::Replication,
+        label: "Replication user",
+        help: "Account the slave connects to the master with (REPLICATION SLAVE only).",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "replication.password",
+        group: Group::Replication,
+        label: "Replication password",
+        help: "At least 12 characters; the generated one is offered.",
+        kind: Kind::Secret,
+    },
+    Question {
+        key: "cluster.resource",
+        group: Group::ClusterAddress,
+        label: "Cluster address kind",
+        help: "vip: a shared IP address; ddns: a dynamic-DNS name; none: no cluster address.",
+        kind: Kind::Choice(RESOURCES),
+    },
+    Question {
+        key: "cluster.vip",
+        group: Group::ClusterAddress,
+        label: "Virtual IP/prefix",
+        help: "The shared address with its netmask length, e.g. 192.0.2.10/24.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.device",
+        group: Group::ClusterAddress,
+        label: "Network device",
+        help: "Device that carries the virtual IP on both nodes.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.arp",
+        group: Group::ClusterAddress,
+        label: "Gratuitous ARP",
+        help: "Announce the address after a takeover: never, when-needed or always.",
+        kind: Kind::Choice(ARP_MODES),
+    },
+    Question {
+        key: "cluster.ddns_name",
+        group: Group::ClusterAddress,
+        label: "Dynamic-DNS name",
+        help: "Fully qualified name kept pointed at the master.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.account",
+        group: Group::ClusterAccount,
+        label: "Cluster account",
+        help: "Unprivileged account the daemon runs as (key-based ssh, sudo allowlist).",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.key_passphrase",
+        group: Group::ClusterAccount,
+        label: "Key passphrase",
+        help: "Empty: an unencrypted key; else at least 8 characters (ssh-agent).",
+        kind: Kind::Secret,
+    },
+    Question {
+        key: "cluster.check_interval_s",
+        group: Group::Timings,
+        label: "Check every (s)",
+        help: "Seconds between two checks of the master.",
+        kind: Kind::Number,
+    },
+    Question {
+        key: "cluster.failure_threshold",
+        group: Group::Timings,
+        label: "Failures to take over",
+        help: "Failed checks in a row before the slave takes over.",
+        kind: Kind::Number,
+    },
+    Question {
+        key: "cluster.check_timeout_s",
+        group: Group::Timings,
+        label: "Check timeout (s)",
+        help: "Seconds a check may take before it counts as failed.",
+        kind: Kind::Number,
+    },
+];
+
+/// The questions of a group that apply given the answers so far (the
+/// virtual IP is asked only when the cluster address is a virtual IP).
+pub fn of_group(group: Group, answers: &Answers) -> Vec<&'static Question> {
+    QUESTIONS
+        .iter()
+        .filter(|q| q.group == group)
+        .filter(|q| match q.key {
+            "cluster.vip" | "cluster.device" | "cluster.arp" => {
+                answers.cluster.resource == Resource::Vip
+            }
+            "cluster.ddns_name" => answers.cluster.resource == Resource::Ddns,
+            _ => true,
+        })
+        .collect()
+}
+
+fn resource_word(r: Resource) -> &'static str {
+    match r {
+        Resource::Vip => "vip",
+        Resource::Ddns => "ddns",
+        Resource::None => "none",
+    }
+}
+
+fn arp_word(a: ArpMode) -> &'static str {
+    match a {
+        ArpMode::Never => "never",
+        ArpMode::WhenNeeded => "when-needed",
+        ArpMode::Always => "always",
+    }
+}
+
+/// The current value of a key, as text.
+pub fn current(answers: &Answers, key: &str) -> String {
+    let (m, s, r, c) = (
+        &answers.master,
+        &answers.slave,
+        &answers.replication,
+        &answers.cluster,
+    );
+    match key {
+        "master.host" => m.host.clone(),
+        "master.ssh_user" => m.ssh_user.clone(),
+        "master.mysql_admin_user" => m.mysql_admin_user.clone(),
+        "master.mysql_admin_password" => m.mysql_admin_password.clone(),
+        "slave.host" => s.host.clone(),
+        "slave.ssh_user" => s.ssh_user.clone(),
+        "slave.mysql_admin_user" => s.mysql_admin_user.clone(),
+        "slave.mysql_admin_password" => s.mysql_admin_password.clone(),
+        "replication.user" => r.user.clone(),
+        "replication.password" => r.password.clone(),
+        "cluster.resource" => resource_word(c.resource).into(),
+        "cluster.vip" => c.vip.clone(),
+        "cluster.device" => c.device.clone(),
+        "cluster.arp" => arp_word(c.arp).into(),
+        "cluster.ddns_name" => c.ddns_name.clone(),
+        "cluster.account" => c.account.clone(),
+        "cluster.key_passphrase" => c.key_passphrase.clone(),
+        "cluster.check_interval_s" => c.check_interval_s.to_string(),
+        "cluster.failure_threshold" => c.failure_threshold.to_string(),
+        "cluster.check_timeout_s" => c.check_timeout_s.to_string(),
+        _ => String::new(),
+    }
+}
+
+fn bad(key: &str, message: impl Into<String>) -> Error {
+    Error::Answers {
+        key: key.to_string(),
+        message: message.into(),
+    }
+}
+
+fn number(key: &str, value: &str, min: u32, max: u32) -> Result<u32> {
+    let n = value
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| bad(key, format!("`{value}`: give a whole number")))?;
+    validate_seconds(key, n, min, max)?;
+    Ok(n)
+}
+
+fn word<'a>(key: &str, value: &str, options: &[&'a str]) -> Result<&'a str> {
+    options
+        .iter()
+        .find(|o| o.eq_ignore_ascii_case(value.trim()))
+        .copied()
+        .ok_or_else(|| {
+            bad(
+                key,
+                format!("`{value}`: answer one of {}", options.join(", ")),
+            )
+        })
+}
+
+/// Validates a typed answer with the answers file's validator and stores it.
+/// A bad answer leaves `answers` unchanged.
+pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
+    let text = value.to_string();
+    let (m, s, r, c) = (
+        &mut answers.master,
+        &mut answers.slave,
+        &mut answers.replication,
+        &mut answers.cluster,
+    );
+    match key {
+        "master.host" => {
+            validate_host(key, value.trim())?;
+            m.host = value.trim().into();
+        }
+        "slave.host" => {
+            validate_host(key, value.trim())?;
+            if value.trim().eq_ignore_ascii_case(&m.host) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "`{}` is also the master; give two different servers",
+                        value.trim()
+                    ),
+                ));
+            }
+            s.host = value.trim().into();
+        }
+        "master.ssh_user" => {
+            validate_account(key, value)?;
+            m.ssh_user = text;
+        }
+        "slave.ssh_user" => {
+            validate_account(key, value)?;
+            s.ssh_user = text;
+        }
+        "master.mysql_admin_user" => {
+            validate_account(key, value)?;
+            m.mysql_admin_user = text;
+        }
+        "slave.mysql_admin_user" => {
+            validate_account(key, value)?;
+            s.mysql_admin_user = text;
+        }
+        "master.mysql_admin_password" => m.mysql_admin_password = text,
+        "slave.mysql_admin_password" => s.mysql_admin_password = text,
+        "replication.user" => {
+            validate_account(key, value)?;
+            r.user = text;
+        }
+        "replication.password" => {
+            if !value.is_empty() {
+                validate_password(key, value)?;
+            }
+            r.password = text;
+        }
+        "cluster.resource" => {
+            c.resource = match word(key, value, RESOURCES)? {
+                "vip" => Resource::Vip,
+                "ddns" => Resource::Ddns,
+                _ => Resource::None,
+            }
+        }
+        "cluster.vip" => {
+            validate_vip(key, value.trim())?;
+            c.vip = value.trim().into();
+        }
+        "cluster.device" => {
+            if value.trim().is_empty() || value.contains(char::is_whitespace) {
+                return Err(bad(
+                    key,
+                    "give the network device that carries the cluster address (e.g. eth0)",
+                ));
+            }
+            c.device = value.trim().into();
+        }
+        "cluster.arp" => {
+            c.arp = match word(key, value, ARP_MODES)? {
+                "never" => ArpMode::Never,
+                "always" => ArpMode::Always,
+                _ => ArpMode::WhenNeeded,
+            }
+        }
+        "cluster.ddns_name" => {
+            validate_ddns_name(key, value.trim())?;
+            c.ddns_name = value.trim().into();
+        }
+        "cluster.account" => {
+            validate_account(key, value)?;
+            c.account = text;
+        }
+        "cluster.key_passphrase" => {
+            if !value.is_empty() {
+                validate_passphrase(key, value)?;
+            }
+            c.key_passphrase = text;
+        }
+        "cluster.check_interval_s" => c.check_interval_s = number(key, value, 1, 3600)?,
+        "cluster.failure_threshold" => c.failure_threshold = number(key, value, 1, 100)?,
+        "cluster.check_timeout_s" => c.check_timeout_s = number(key, value, 1, 600)?,
+        _ => return Err(bad(key, "no such question")),
+    }
+    Ok(())
+}
+
+/// Stores the chosen databases after the answers file's check.
+pub fn set_databases(answers: &mut Answers, names: Vec<String>) -> Result<()> {
+    answers::validate_databases(&names)?;
+    answers.replication.databases = names;
+    Ok(())
+}
+
+/// Databases pre-selected in the list: those of the answers file, else those
+/// the slave already replicates (a re-run). `*` selects every offered one.
+pub fn preselected(answers: &Answers, offered: &[String], replicated: &[String]) -> Vec<String> {
+    let wanted: &[String] = if answers.replication.databases.is_empty() {
+        replicated
+    } else {
+        &answers.replication.databases
+    };
+    if wanted.iter().any(|d| d == "*") {
+        return offered.to_vec();
+    }
+    offered
+        .iter()
+        .filter(|d| wanted.contains(d))
+        .cloned()
+        .collect()
+}
+
+/// Fills what a first run cannot know from elsewhere: the master defaults
+/// to this machine when the wizard runs on it.
+pub fn fill_defaults(answers: &mut Answers, local_address: Option<String>) {
+    if answers.master.host.is_empty() {
+        if let Some(address) = local_address {
+            answers.master.host = address;
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_question_reads_back_what_it_stored() {
+        let mut answers = Answers::default();
+        answers.master.host = "192.0.2.11".into();
+        for q in QUESTIONS {
+            let value = current(&answers, q.key);
+            let value = match q.key {
+                "slave.host" => "192.0.2.12".to_string(),
+                "cluster.vip" => "192.0.2.10/24".into(),
+                "cluster.ddns_name" => "db.example.com".into(),
+                _ => value,
+            };
+            set(&mut answers, q.key, &value).unwrap_or_else(|e| panic!("{}: {e}", q.key));
+            assert_eq!(current(&answers, q.key), value, "{}", q.key);
+        }
+    }
+
+    #[test]
+    fn bad_answers_are_refused_with_their_key_and_change_nothing() {
+        let mut answers = Answers::default();
+        answers.master.host = "192.0.2.11".into();
+        let before = answers.clone();
+        for (key, value) in [
+            ("slave.host", "192.0.2.11"),
+            ("master.host", "bad host"),
+            ("replication.password", "short"),
+            ("cluster.vip", "192.0.2.10"),
+            ("cluster.resource", "floating"),
+            ("cluster.check_interval_s", "0"),
+            ("cluster.failure_threshold", "three"),
+        ] {
+            let err = set(&mut answers, key, value).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        assert_eq!(answers, before);
+    }
+
+    #[test]
+    fn vip_questions_follow_the_resource() {
+        let mut answers = Answers::default();
+        let keys = |a: &Answers| -> Vec<&str> {
+            of_group(Group::ClusterAddress, a)
+                .iter()
+                .map(|q| q.key)
+                .collect()
+        };
+        assert_eq!(keys(&answers), vec!["cluster.resource"]);
+        set(&mut answers, "cluster.resource", "vip").unwrap();
+        assert_eq!(
+            keys(&answers),
+            vec![
+                "cluster.resource",
+                "cluster.vip",
+                "cluster.device",
+                "cluster.arp"
+            ]
+        );
+        set(&mut answers, "cluster.resource", "ddns").unwrap();
+        assert_eq!(
+            keys(&answers),
+            vec!["cluster.resource", "cluster.ddns_name"]
+        );
+    }
+
+    #[test]
+    fn preselection_prefers_the_answers_then_the_running_filter() {
+        let offered: Vec<String> = ["crm", "hr", "shop"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut answers = Answers::default();
+        assert_eq!(
+            preselected(&answers, &offered, &["shop".into()]),
+            vec!["shop".to_string()]
+        );
+        answers.replication.databases = vec!["crm".into(), "gone".into()];
+        assert_eq!(
+            preselected(&answers, &offered, &["shop".into()]),
+            vec!["crm".to_string()]
+        );
+        answers.replication.databases = vec!["*".into()];
+        assert_eq!(preselected(&answers, &offered, &[]), offered);
+    }
+
+    #[test]
+    fn groups_of_keys() {
+        assert_eq!(
+            Group::of_key("master.mysql_admin_password"),
+            Group::Credentials
+        );
+        assert_eq!(Group::of_key("replication.databases"), Group::Databases);
+        assert_eq!(Group::of_key("cluster.vip"), Group::ClusterAddress);
+        assert_eq!(Group::Nodes.previous(), None);
+        assert_eq!(Group::Timings.next(), None);
+    }
+}
