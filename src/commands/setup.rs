@@ -110,6 +110,12 @@ pub fn setup(args: SetupArgs) -> Result<()> {
             timings.join(", ")
         ),
     });
+    reporter.event(crate::events::Event::StepStarted {
+        step: "wait for both cluster daemons".into(),
+    });
+    for line in crate::setup::handoff::wait_healthy(&pair)? {
+        reporter.event(crate::events::Event::Note { message: line });
+    }
     let what = if plan.unchanged() {
         "nothing needed changing"
     } else {
@@ -203,6 +209,9 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
 }
 
 pub fn status(args: JsonArgs) -> Result<()> {
+    if args.answers.is_none() && Path::new(crate::daemon::config::DEFAULT_PATH).exists() {
+        return crate::commands::daemon::status(args.json);
+    }
     let answers = load_answers(args.answers.as_deref())?;
     let mut pair = Pair::connect(&answers, None)?;
     let nodes = vec![
