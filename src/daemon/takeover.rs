@@ -22,14 +22,16 @@ impl Daemon {
         self.health = Health::default();
         let local = self.check_local();
         let replica = local.and_then(|mut db| db.replica_status().ok().flatten());
-        if let Ok(Some(peer)) = self.read_peer_state() {
-            if peer.term > self.state.term && peer.role == Role::Master {
-                self.state.term = peer.term;
-                self.save_state();
-            }
-        }
         match master_answers(self) {
             Ok(()) => {
+                // Only while the master answers: a dead peer would cost an
+                // ssh timeout on every re-check.
+                if let Ok(Some(peer)) = self.read_peer_state() {
+                    if peer.term > self.state.term && peer.role == Role::Master {
+                        self.state.term = peer.term;
+                        self.save_state();
+                    }
+                }
                 if self.failures >= self.config.timings.failure_threshold {
                     self.emit("master-back", "the master answers again");
                 }
@@ -123,11 +125,31 @@ impl Daemon {
                         self.peer.host()
                     ),
                 );
+                self.reconnect_replication();
                 return true;
             }
             std::thread::sleep(Duration::from_millis(500));
         }
         false
+    }
+
+    /// The I/O thread waits a minute between attempts by default: after the
+    /// master's server is back, it reconnects now.
+    fn reconnect_replication(&mut self) {
+        let result = self.local_db().and_then(|mut db| {
+            db.exec("STOP SLAVE IO_THREAD")?;
+            db.exec("START SLAVE IO_THREAD")
+        });
+        match result {
+            Ok(()) => self.emit(
+                "replication-reconnected",
+                "replication I/O thread reconnected to the master",
+            ),
+            Err(err) => self.emit(
+                "error",
+                &format!("cannot restart the replication I/O thread: {err}"),
+            ),
+        }
     }
 
     /// Releases the old master's resource and stops its server, when it
