@@ -268,7 +268,10 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
         &[
             "sed",
             "-i",
+            "-e",
             "s/^arp = .*/arp = \"always\"/",
+            "-e",
+            r#"s|^notify = .*|notify = ["/bin/sh", "-c", "echo $MYSQL_HA_EVENT $MYSQL_HA_TERM >> /var/log/mysql-ha-notify.log"]|"#,
             "/etc/mysql-ha/cluster.toml",
         ],
     );
@@ -328,6 +331,12 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
         first_after.1 - crash_at,
         first_after.0
     );
+    // Writes can land before the daemon finished (ARP, write check).
+    wait_until(
+        "node2's daemon to finish the takeover",
+        Duration::from_secs(60),
+        || daemon_log("node2").contains("took-over"),
+    );
     let log2 = daemon_log("node2");
     println!("node2's events:\n{log2}");
     assert!(log2.contains("hard-failure"), "{log2}");
@@ -342,6 +351,14 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
     assert!(holds_vip("node2"));
     assert_eq!(sql("node2", "SELECT @@read_only"), "0");
     assert_eq!(sql("node2", "SHOW SLAVE STATUS"), "");
+    // Writable survives a restart of the server: it is in the option files.
+    assert!(
+        on_ok("node2", &["my_print_defaults", "mysqld"]).contains("--read-only=OFF"),
+        "read-only OFF is not in node2's option files"
+    );
+    // The notify command (added by the reload) saw the takeover.
+    let notified = on_ok("node2", &["cat", "/var/log/mysql-ha-notify.log"]);
+    assert!(notified.contains("took-over 2"), "{notified}");
     // Every row node2 had before the crash is still there, and so is every
     // row acknowledged after it.
     let on_node2: Vec<u64> = sql("node2", "SELECT n FROM shop.ha_writer ORDER BY n")

@@ -319,6 +319,11 @@ impl Daemon {
         self.state.role = Role::NeedsRejoin;
         self.save_state();
         self.confirmed = false;
+        self.health.healthy = false;
+        self.health.message = format!(
+            "needs rejoining as slave of {} (peer term {peer_term}): read-only, no resource",
+            self.peer.host()
+        );
         let note = match persisted {
             Ok(Some(run)) => format!(" (read-only written to the option files, run {run})"),
             Ok(None) => String::new(),

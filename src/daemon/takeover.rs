@@ -250,7 +250,7 @@ impl Daemon {
             let attempt = Db::tcp(&self.config, &target).and_then(|mut db| {
                 let id = db.scalar("SELECT @@GLOBAL.server_id")?;
                 db.exec(&format!(
-                    "REPLACE INTO mysql_ha.write_check (node, term, at) VALUES ({}, {}, NOW())",
+                    "INSERT INTO mysql_ha.write_check (node, term, at) VALUES ({}, {}, NOW()) ON DUPLICATE KEY UPDATE term = VALUES(term), at = VALUES(at)",
                     crate::sql::flavor::quote_string(&self.config.node.address),
                     self.state.term
                 ))?;
@@ -344,5 +344,7 @@ impl Daemon {
                 started.elapsed().as_secs_f64()
             ),
         );
+        // The status written next describes the new master, not the last check.
+        self.master_tick();
     }
 }
