@@ -197,12 +197,12 @@ fn stop_capture(pid: &str) -> String {
     on_ok("client", &["cat", "/tmp/arp.txt"])
 }
 
-/// Gratuitous ARP for the cluster address: a request whose sender is the
-/// address itself.
+/// Gratuitous ARP for the cluster address (`arping -U`): a request whose
+/// sender is the address itself.
 fn gratuitous_lines(capture: &str) -> Vec<String> {
     capture
         .lines()
-        .filter(|l| l.contains(&format!("tell {VIP}")) || l.contains(&format!("Reply {VIP} is-at")))
+        .filter(|l| l.contains(&format!("who-has {VIP} tell {VIP}")))
         .map(str::to_string)
         .collect()
 }
@@ -278,6 +278,15 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
     on_ok("node2", &["sh", "-c", "kill -HUP $(cat /run/mysql-ha.pid)"]);
     wait_until("node2's daemon to reload", Duration::from_secs(15), || {
         daemon_log("node2").contains("reloaded: configuration reloaded (SIGHUP)")
+    });
+    // pause / resume: the daemon says so in its status.
+    on_ok("node2", &["/usr/local/sbin/mysql-ha", "pause"]);
+    wait_until("node2 to report paused", Duration::from_secs(15), || {
+        status_on("node2").contains("PAUSED")
+    });
+    on_ok("node2", &["/usr/local/sbin/mysql-ha", "resume"]);
+    wait_until("node2 to report resumed", Duration::from_secs(15), || {
+        !status_on("node2").contains("PAUSED")
     });
     let claims_before = daemon_log("node1").matches("claimed:").count();
     on_ok("node1", &["/etc/init.d/mysql-ha", "restart"]);
@@ -434,6 +443,13 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
         ),
         "1"
     );
+    // An administrator acknowledges the takeover: automatic takeovers are
+    // allowed again.
+    let acked = on_ok("node2", &["/usr/local/sbin/mysql-ha", "ack"]);
+    assert!(acked.contains("acknowledged"), "{acked}");
+    wait_until("the hold to end", Duration::from_secs(15), || {
+        !status_on("node2").contains("takeovers held")
+    });
     // The monitor password stays in cluster.toml (0640): never in the
     // daemon's log or status files.
     for host in ["node1", "node2"] {
@@ -464,12 +480,18 @@ fn arp_never_sends_no_gratuitous_arp_on_takeover() {
     let _lock = lock_sandbox();
     fresh_cluster("never");
     let capture = capture_arp();
+    // Proves the capture sees ARP at all: the client asks for node2.
+    on_ok("client", &["arping", "-c", "1", "-I", "eth0", "192.0.2.12"]);
     mysql_ha(&["sandbox", "crash", "node1"]);
     wait_until("node2 to take over", Duration::from_secs(90), || {
         daemon_log("node2").contains("took-over")
     });
     let capture = stop_capture(&capture);
     assert!(holds_vip("node2"));
+    assert!(
+        capture.contains("tell 192.0.2.100"),
+        "the capture saw nothing:\n{capture}"
+    );
     assert!(
         gratuitous_lines(&capture).is_empty(),
         "arp = \"never\" but gratuitous ARP was seen:\n{capture}"
