@@ -202,7 +202,8 @@ fn stop_capture(pid: &str) -> String {
 fn gratuitous_lines(capture: &str) -> Vec<String> {
     capture
         .lines()
-        .filter(|l| l.contains(&format!("who-has {VIP} tell {VIP}")))
+        // tcpdump: "Request who-has 192.0.2.10 (ff:ff:ff:ff:ff:ff) tell 192.0.2.10, length 28"
+        .filter(|l| l.contains(&format!("who-has {VIP} ")) && l.contains(&format!("tell {VIP},")))
         .map(str::to_string)
         .collect()
 }
