@@ -412,7 +412,14 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
     );
     let neighbour = on_ok("client", &["ip", "neigh", "show", VIP]);
     assert!(neighbour.contains(&node2_mac), "{neighbour}");
-    println!("status after the takeover:\n{}", status_on("node2"));
+    wait_until(
+        "node2's status to tell the takeover",
+        Duration::from_secs(20),
+        || status_on("node2").contains("resource held by: 192.0.2.12"),
+    );
+    let status = status_on("node2");
+    println!("status after the takeover:\n{status}");
+    assert!(status.contains("took-over"), "{status}");
 
     // 3. The old master boots: read-only, without the address, needs rejoining.
     mysql_ha(&["sandbox", "boot", "node1"]);

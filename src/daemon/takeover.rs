@@ -344,7 +344,8 @@ impl Daemon {
                 started.elapsed().as_secs_f64()
             ),
         );
-        // The status written next describes the new master, not the last check.
+        // The status tells the new story at once, not the last check's.
         self.master_tick();
+        self.write_status();
     }
 }
