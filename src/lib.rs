@@ -6,6 +6,7 @@ pub mod answers;
 pub mod backup;
 pub mod cli;
 pub mod commands;
+pub mod daemon;
 pub mod error;
 pub mod events;
 pub mod mycnf;

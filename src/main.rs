@@ -11,14 +11,14 @@ fn run(cli: Cli) -> Result<()> {
         Command::Check(args) => commands::setup::check(args),
         Command::Rollback(args) => commands::rollback::run(args),
         Command::Mycnf { command } => commands::mycnf::run(command),
-        Command::Daemon { .. } => Err(Error::NotBuilt { command: "daemon" }),
+        Command::Daemon { config } => commands::daemon::daemon(&config),
         Command::Rejoin { .. } => Err(Error::NotBuilt { command: "rejoin" }),
         Command::Switchover { .. } => Err(Error::NotBuilt {
             command: "switchover",
         }),
-        Command::Pause => Err(Error::NotBuilt { command: "pause" }),
-        Command::Resume => Err(Error::NotBuilt { command: "resume" }),
-        Command::Ack => Err(Error::NotBuilt { command: "ack" }),
+        Command::Pause => commands::daemon::pause(),
+        Command::Resume => commands::daemon::resume(),
+        Command::Ack => commands::daemon::ack(),
     }
 }
 

@@ -93,18 +93,67 @@ fn sandbox_up_gives_two_separate_hosts_and_down_leaves_nothing() {
         &["bash", "-c", "timeout 3 bash -c '</dev/tcp/127.0.0.1/3306'"],
     );
 
-    // A crash kills every process of the node and keeps its files.
+    // A crash kills every process of the node, cuts its link, drops the
+    // addresses added at run time and keeps its files.
     on_ok("node2", &["sh", "-c", "echo kept > /root/survives-crash"]);
+    on_ok(
+        "node2",
+        &["ip", "addr", "add", "192.0.2.10/24", "dev", "eth0"],
+    );
+    // Two services: one registered to start at boot, one not.
+    for (name, register) in [("lab-registered", true), ("lab-unregistered", false)] {
+        let script = format!(
+            "#!/bin/sh\n### BEGIN INIT INFO\n# Provides: {name}\n# Required-Start:\n# Required-Stop:\n\
+             # Default-Start: 2 3 4 5\n# Default-Stop: 0 1 6\n### END INIT INFO\n\
+             [ \"$1\" = start ] && touch /run/{name}.started\nexit 0\n"
+        );
+        on_ok(
+            "node2",
+            &[
+                "sh",
+                "-c",
+                &format!("printf '%s' \"$0\" > /etc/init.d/{name} && chmod 755 /etc/init.d/{name}"),
+                &script,
+            ],
+        );
+        if register {
+            on_ok("node2", &["update-rc.d", name, "defaults"]);
+        }
+    }
     mysql_ha(&["sandbox", "crash", "node2"]);
     assert!(mysql_ha(&["sandbox", "status"])
         .lines()
         .any(|l| l.starts_with("node2") && l.contains("down")));
+    // A live network stack would refuse the connection at once; a cut
+    // link never answers (timeout's exit code 124).
+    let probe = [
+        "timeout",
+        "2",
+        "bash",
+        "-c",
+        "echo > /dev/tcp/192.0.2.12/22",
+    ];
+    assert_eq!(
+        on("node1", &probe).status.code(),
+        Some(124),
+        "node2's network still answers after a crash: the link is not cut"
+    );
     mysql_ha(&["sandbox", "boot", "node2"]);
     assert_eq!(
         on_ok("node2", &["cat", "/root/survives-crash"]).trim(),
         "kept"
     );
     assert_eq!(sql("node2", "SELECT 1"), "1");
+    assert!(on("node1", &probe).status.success());
+    assert!(!on_ok("node2", &["ip", "-o", "addr"]).contains("192.0.2.10/"));
+    assert!(on("node2", &["test", "-e", "/run/lab-registered.started"])
+        .status
+        .success());
+    assert!(
+        !on("node2", &["test", "-e", "/run/lab-unregistered.started"])
+            .status
+            .success()
+    );
 
     mysql_ha(&["sandbox", "down"]);
     assert_eq!(netns_list(), namespaces_before);

@@ -262,6 +262,9 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
 }
 
 pub fn status(args: JsonArgs) -> Result<()> {
+    if args.answers.is_none() && Path::new(crate::daemon::config::DEFAULT_PATH).exists() {
+        return crate::commands::daemon::status(args.json);
+    }
     let answers = load_answers(args.answers.as_deref())?;
     let mut pair = Pair::connect(&answers, None)?;
     let nodes = vec![

@@ -377,6 +377,10 @@ fn plan_slave(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()> 
     for name in &settings.databases {
         check_database_name(name)?;
     }
+    // The slave may take over: it listens on the network and keeps a
+    // binary log (in row format) like the master, so clients and, later, a
+    // rejoined old master can use it.
+    plan_master(planner, settings)?;
     let config = planner.config;
     let relay_log = config.profile.replication.relay_log.clone();
     planner.set("relay-log", &relay_log, |entry| {

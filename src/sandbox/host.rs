@@ -259,11 +259,30 @@ fn is_zombie(pid: u32) -> bool {
         .unwrap_or(true)
 }
 
-/// Power cut: kills the host's pid 1, which ends every process of the host.
+/// Power cut: kills the host's pid 1, which ends every process of the host
+/// at once, and cuts its link. What lived only in memory goes too: the
+/// addresses added at run time (a cluster address) are flushed.
 pub fn crash(name: &str) -> Result<()> {
     let pid = running_init(name)?;
     kill_and_wait(&[pid]);
-    println!("{name}: crashed (every process killed; its files are kept)");
+    super::network::set_link(name, false)?;
+    super::network::flush_secondary_addresses(name)?;
+    println!("{name}: crashed (every process killed, link cut; its files are kept)");
+    Ok(())
+}
+
+/// Link back, then the host's own boot (its /etc/rc2.d start links).
+pub fn boot_again(spec: &HostSpec) -> Result<()> {
+    if init_pid(spec.name)?.is_some() {
+        return Err(Error::Sandbox(format!(
+            "{} is running; `mysql-ha sandbox crash {}` first",
+            spec.name, spec.name
+        )));
+    }
+    super::network::set_link(spec.name, true)?;
+    boot(spec)?;
+    wait_ready(spec)?;
+    println!("{}: booted", spec.name);
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! Pid 1 of a lab host. Runs inside fresh mount, PID and UTS namespaces in the
 //! host's network namespace: mounts a copy-on-write view of the machine's `/`
 //! (overlayfs, upper layer on disk so files survive a crash), chroots into it,
-//! prepares the host on first boot, starts its services, then reaps orphans.
+//! prepares the host on first boot, starts what its /etc/rc2.d start links
+//! enable (as init would), then reaps orphans.
 
 use std::fs;
 use std::path::Path;
@@ -96,8 +97,24 @@ fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
         write(Path::new(PREPARED_MARKER), "prepared by mysql-ha sandbox\n")?;
     }
     if spec.database {
-        shell("/etc/init.d/ssh start")?;
-        shell("/etc/init.d/mariadb start")?;
+        start_boot_services()?;
+    }
+    Ok(())
+}
+
+/// What init does in runlevel 2: every /etc/rc2.d start link, in order.
+/// So a service registered with update-rc.d comes back by itself after a
+/// crash, and one that is not does not.
+fn start_boot_services() -> Result<()> {
+    let mut links: Vec<String> = fs::read_dir("/etc/rc2.d")
+        .map_err(|e| Error::io("/etc/rc2.d", e))?
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('S'))
+        .collect();
+    links.sort();
+    for link in links {
+        shell(&format!("/etc/rc2.d/{link} start"))?;
     }
     Ok(())
 }
@@ -136,6 +153,11 @@ fn prepare_first_boot(spec: &HostSpec) -> Result<()> {
     shell("rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && ssh-keygen -A -q")?;
     shell("rm -rf /root/.ssh")?;
     if spec.database {
+        // A database host boots sshd and the server only: the machine's
+        // other services (its lower layer) are not part of the lab.
+        shell(
+            "for link in /etc/rc2.d/S*; do case \"$link\" in *ssh|*mariadb) ;; *) rm -f \"$link\" ;; esac; done",
+        )?;
         shell(
             "rm -rf /var/lib/mysql && mkdir -p /var/lib/mysql && chown mysql:mysql /var/lib/mysql \
              && mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null",

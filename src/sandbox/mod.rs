@@ -143,9 +143,7 @@ pub fn run(command: SandboxCommand) -> Result<()> {
         }
         SandboxCommand::Boot { node } => {
             prereq::require_root("sandbox boot")?;
-            let spec = host_spec(&node)?;
-            host::boot(&spec)?;
-            host::wait_ready(&spec)
+            host::boot_again(&host_spec(&node)?)
         }
     }
 }

@@ -79,6 +79,27 @@ pub fn create(hosts: &[HostSpec]) -> Result<()> {
     Ok(())
 }
 
+/// Brings the bridge-side end of a host's link up or down (a cable).
+pub fn set_link(host: &str, up: bool) -> Result<()> {
+    let bridge = bridge_netns();
+    ip(&[
+        "-n",
+        &bridge,
+        "link",
+        "set",
+        host,
+        if up { "up" } else { "down" },
+    ])?;
+    Ok(())
+}
+
+/// Removes the addresses added at run time (the host's own stays).
+pub fn flush_secondary_addresses(host: &str) -> Result<()> {
+    let netns = netns_name(host);
+    ip(&["-n", &netns, "addr", "flush", "dev", "eth0", "secondary"])?;
+    Ok(())
+}
+
 /// Deletes every namespace of the lab (their veth pairs go with them).
 pub fn remove_all() -> Result<()> {
     for netns in list_namespaces()? {

@@ -165,6 +165,12 @@ impl Plan {
                         if file.secret {
                             let _ =
                                 writeln!(out, "     (contents not shown: the file holds a secret)");
+                        } else if std::str::from_utf8(&file.edit.after).is_err() {
+                            let _ = writeln!(
+                                out,
+                                "     (binary, {})",
+                                human_bytes(file.edit.after.len() as u64)
+                            );
                         } else {
                             out.push_str(&file.edit.render_diff());
                         }

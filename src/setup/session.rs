@@ -240,6 +240,13 @@ impl SetupSession {
             changed: false,
             summary: "replication runs".into(),
         });
+        // Not done until both cluster daemons have taken over.
+        reporter.event(Event::StepStarted {
+            step: "wait for both cluster daemons".into(),
+        });
+        for line in super::handoff::wait_healthy(&self.pair)? {
+            reporter.event(Event::Note { message: line });
+        }
         Ok(Outcome {
             changed: !plan.unchanged(),
             master: self.pair.master.label().to_string(),

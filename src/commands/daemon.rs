@@ -1,0 +1,200 @@
+//! `mysql-ha daemon`, `pause`, `resume`, `ack`, and the daemon part of
+//! `status`: both daemons, who holds the resource, the term, the last events.
+
+use std::path::Path;
+
+use crate::daemon::config::{ClusterConfig, Role, DEFAULT_PATH};
+use crate::daemon::peer::Peer;
+use crate::daemon::state::{
+    now, pause_path, read_json, state_path, status_path, write_json, DaemonStatus, EventRecord,
+    TermState,
+};
+use crate::{Error, Result};
+
+pub fn daemon(config: &Path) -> Result<()> {
+    crate::daemon::run(config)
+}
+
+fn state_dir_ready() -> Result<()> {
+    if Path::new(crate::daemon::state::STATE_DIR).is_dir() {
+        Ok(())
+    } else {
+        Err(Error::Other(format!(
+            "{} does not exist: this node runs no cluster daemon (run `mysql-ha setup` first)",
+            crate::daemon::state::STATE_DIR
+        )))
+    }
+}
+
+pub fn pause() -> Result<()> {
+    state_dir_ready()?;
+    let path = pause_path();
+    std::fs::write(&path, format!("paused at {}\n", now())).map_err(|e| Error::io(&path, e))?;
+    println!("paused: the daemon on this node keeps checking but takes no automatic action until `mysql-ha resume`");
+    Ok(())
+}
+
+pub fn resume() -> Result<()> {
+    state_dir_ready()?;
+    let path = pause_path();
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(path, e)),
+    }
+    println!("resumed: automatic actions are on again");
+    Ok(())
+}
+
+pub fn ack() -> Result<()> {
+    state_dir_ready()?;
+    let path = state_path();
+    let mut state = read_json::<TermState>(&path)?.ok_or_else(|| {
+        Error::Other(format!(
+            "{}: no term state yet; the daemon writes it at start",
+            path.display()
+        ))
+    })?;
+    if state.last_takeover_at.is_none() || state.takeover_acked {
+        println!(
+            "nothing to acknowledge: no unacknowledged takeover on this node (term {})",
+            state.term
+        );
+        return Ok(());
+    }
+    state.takeover_acked = true;
+    write_json(&path, &state)?;
+    println!(
+        "takeover of term {} acknowledged: automatic takeovers are allowed again",
+        state.term
+    );
+    Ok(())
+}
+
+fn ago(at: u64) -> String {
+    format!("{} s ago", now().saturating_sub(at))
+}
+
+fn describe(status: &DaemonStatus, label: &str) -> String {
+    let running = if status.fresh(now()) {
+        format!(
+            "daemon pid {} (updated {})",
+            status.pid,
+            ago(status.updated_at)
+        )
+    } else {
+        format!(
+            "daemon NOT RUNNING (last status {})",
+            ago(status.updated_at)
+        )
+    };
+    let mut flags = Vec::new();
+    if status.healthy {
+        flags.push("healthy".to_string());
+    } else {
+        flags.push("NOT healthy".to_string());
+    }
+    if status.holds_resource {
+        flags.push("holds the cluster resource".into());
+    }
+    match status.read_only {
+        Some(true) => flags.push("read-only".into()),
+        Some(false) => flags.push("writable".into()),
+        None => flags.push("server down".into()),
+    }
+    if status.paused {
+        flags.push("PAUSED".into());
+    }
+    if status.takeover_held {
+        flags.push("takeovers held until `mysql-ha ack`".into());
+    }
+    let mut text = format!(
+        "{label:<22} {:<12} term {:<3} {}\n{:<22} {running}\n{:<22} {}\n",
+        status.role.name(),
+        status.term,
+        flags.join(", "),
+        "",
+        "",
+        status.message
+    );
+    if status.role == Role::NeedsRejoin {
+        text.push_str(&format!(
+            "{:<22} needs rejoining as a slave: `mysql-ha rejoin {}`\n",
+            "", status.node
+        ));
+    }
+    text
+}
+
+pub fn status(json: bool) -> Result<()> {
+    let config = ClusterConfig::load(Path::new(DEFAULT_PATH))?;
+    let local = read_json::<DaemonStatus>(&status_path())?;
+    let peer = Peer::new(&config);
+    let remote: Option<DaemonStatus> = peer
+        .read_file(&status_path().to_string_lossy())
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    if json {
+        let value = serde_json::json!({ "this_node": local, "peer": remote, "peer_reachable": peer.reachable() });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).map_err(|e| Error::Other(e.to_string()))?
+        );
+        return Ok(());
+    }
+    let resource = match config.cluster.resource {
+        crate::answers::Resource::Vip => format!(
+            "address {} on {}",
+            config.cluster.vip, config.cluster.device
+        ),
+        crate::answers::Resource::Ddns => "dynamic DNS name".into(),
+        crate::answers::Resource::None => "none".into(),
+    };
+    println!("cluster resource: {resource}");
+    let mut events: Vec<EventRecord> = Vec::new();
+    match &local {
+        Some(s) => {
+            print!(
+                "{}",
+                describe(s, &format!("{} (this node)", config.node.address))
+            );
+            events.extend(s.recent_events.iter().cloned());
+        }
+        None => println!("{:<22} no daemon status yet", config.node.address),
+    }
+    match &remote {
+        Some(s) => {
+            print!("{}", describe(s, &config.node.peer));
+            events.extend(s.recent_events.iter().cloned());
+        }
+        None => println!("{:<22} unreachable or no daemon status", config.node.peer),
+    }
+    let holders: Vec<&str> = [&local, &remote]
+        .iter()
+        .filter_map(|s| s.as_ref())
+        .filter(|s| s.holds_resource && s.fresh(now()))
+        .map(|s| s.node.as_str())
+        .collect();
+    println!(
+        "resource held by: {}",
+        if holders.is_empty() {
+            "nobody".to_string()
+        } else {
+            holders.join(", ")
+        }
+    );
+    events.sort_by_key(|e| e.at);
+    println!("last events:");
+    for event in events.iter().rev().take(12).rev() {
+        println!(
+            "  {:>8} {:<14} term {:<3} {:<20} {}",
+            ago(event.at),
+            event.node,
+            event.term,
+            event.event,
+            event.message
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! /etc/mysql-ha/cluster.toml: what the daemon of one node needs to know.
+//! Written by setup's hand-off (mode 0640, root and the cluster account), read
+//! at start and again on SIGHUP.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::answers::ClusterAnswers;
+use crate::profile::Profile;
+use crate::{Error, Result};
+
+pub const DEFAULT_PATH: &str = "/etc/mysql-ha/cluster.toml";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    Master,
+    Slave,
+    /// Taken over from: read-only, no resource, waits for `mysql-ha rejoin`.
+    NeedsRejoin,
+}
+
+impl Role {
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Slave => "slave",
+            Role::NeedsRejoin => "needs-rejoin",
+        }
+    }
+}
+
+/// How the old master is fenced before a takeover when it still answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fence {
+    /// Release its address and stop its server (the original shut the whole
+    /// machine down; that is not offered yet).
+    StopServer,
+    /// Release its address only.
+    AddressOnly,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSection {
+    /// This node's address (as the peer reaches it).
+    pub address: String,
+    /// The other node's address.
+    pub peer: String,
+    /// Role given by setup; the persisted term state wins once it exists.
+    pub initial_role: Role,
+    /// Distribution profile name of this node.
+    pub profile: String,
+    #[serde(default = "default_ssh_port")]
+    pub peer_ssh_port: u16,
+    #[serde(default = "default_mysql_port")]
+    pub mysql_port: u16,
+}
+
+fn default_ssh_port() -> u16 {
+    22
+}
+fn default_mysql_port() -> u16 {
+    3306
+}
+
+/// Timings, in milliseconds unless named otherwise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timings {
+    /// Between two checks while all is well.
+    pub check_interval_ms: u64,
+    /// Between re-checks once a check failed.
+    pub recheck_interval_ms: u64,
+    /// Consecutive failed checks before the master counts as failed.
+    pub failure_threshold: u32,
+    /// Connect and read timeout of each check query.
+    pub query_timeout_ms: u64,
+    /// ssh ConnectTimeout and limit of each remote command.
+    pub ssh_timeout_ms: u64,
+    /// Remote restarts of a sick master server before failing over.
+    pub restart_tries: u32,
+    /// How long to wait for a restarted master server to answer.
+    pub restart_wait_ms: u64,
+    /// Longest wait for the slave to apply what it received before a takeover.
+    pub apply_wait_ms: u64,
+    /// After a takeover, no other automatic takeover until `mysql-ha ack`
+    /// or this many seconds.
+    pub hold_after_takeover_s: u64,
+}
+
+impl Default for Timings {
+    fn default() -> Self {
+        Timings {
+            check_interval_ms: 2000,
+            recheck_interval_ms: 1000,
+            failure_threshold: 3,
+            query_timeout_ms: 2000,
+            ssh_timeout_ms: 3000,
+            restart_tries: 2,
+            restart_wait_ms: 30_000,
+            apply_wait_ms: 60_000,
+            hold_after_takeover_s: 3600,
+        }
+    }
+}
+
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    /// Account the slave's checks use over TCP (minimal privileges).
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Monitor {{ user: {:?}, password: \"********\" }}",
+            self.user
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// How an old master that still answers is fenced.
+    #[serde(default = "default_fence")]
+    pub fence: Fence,
+    /// Run with the event in its environment (MYSQL_HA_EVENT, ...); empty: none.
+    #[serde(default)]
+    pub notify: Vec<String>,
+    pub node: NodeSection,
+    pub cluster: ClusterAnswers,
+    #[serde(default)]
+    pub timings: Timings,
+    pub monitor: Monitor,
+}
+
+fn default_fence() -> Fence {
+    Fence::StopServer
+}
+
+impl ClusterConfig {
+    pub fn load(path: &Path) -> Result<ClusterConfig> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::parse(&text).map_err(|message| {
+            Error::Other(format!(
+                "{}: {message}; fix the file (setup writes it) and send SIGHUP or restart the daemon",
+                path.display()
+            ))
+        })
+    }
+
+    pub fn parse(text: &str) -> std::result::Result<ClusterConfig, String> {
+        toml::from_str(text).map_err(|e| e.message().to_string())
+    }
+
+    pub fn to_toml(&self) -> Result<String> {
+        let body = toml::to_string(self).map_err(|e| Error::Other(e.to_string()))?;
+        Ok(format!(
+            "# mysql-ha cluster daemon configuration (written by `mysql-ha setup`).\n\
+             # Holds the monitor account's password: mode 0640, root and the cluster account.\n\
+             # After a change: `kill -HUP` the daemon (or restart its service).\n\n{body}"
+        ))
+    }
+
+    pub fn profile(&self) -> Result<Profile> {
+        Profile::by_name(&self.node.profile)
+    }
+
+    /// The cluster address without its prefix length, when there is one.
+    pub fn vip_address(&self) -> Option<&str> {
+        if self.cluster.resource == crate::answers::Resource::Vip {
+            self.cluster.vip.split('/').next()
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_keeps_everything_and_defaults_fill_timings() {
+        let config = ClusterConfig {
+            node: NodeSection {
+                address: "192.0.2.11".into(),
+                peer: "192.0.2.12".into(),
+                initial_role: Role::Master,
+                profile: "debian-12".into(),
+                peer_ssh_port: 22,
+                mysql_port: 3306,
+            },
+            cluster: ClusterAnswers::default(),
+            timings: Timings::default(),
+            monitor: Monitor {
+                user: "mysqlha_mon".into(),
+                password: "secret-secret-1".into(),
+            },
+            fence: Fence::StopServer,
+            notify: vec![],
+        };
+        let text = config.to_toml().unwrap();
+        assert_eq!(ClusterConfig::parse(&text).unwrap(), config);
+        assert!(!format!("{config:?}").contains("secret-secret-1"));
+        let without_timings: String = text.split("[timings]").next().unwrap().to_string()
+            + &text[text.find("[monitor]").unwrap()..];
+        let parsed = ClusterConfig::parse(&without_timings).unwrap();
+        assert_eq!(parsed.timings.failure_threshold, 3);
+        assert!(ClusterConfig::parse("[node]\naddress = 1\n").is_err());
+    }
+}

@@ -1,0 +1,402 @@
+//! The cluster daemon: runs on both nodes. The master holds the cluster
+//! resource and stays writable while no peer holds a newer term; the slave
+//! watches the master, restarts its server when it is sick and takes over
+//! when it is dead (see docs/daemon.md).
+
+pub mod config;
+pub mod db;
+pub mod events;
+pub mod exec;
+pub mod peer;
+pub mod persist;
+pub mod resource;
+pub mod state;
+mod takeover;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use config::{ClusterConfig, Role};
+use db::Db;
+use events::EventLog;
+use peer::Peer;
+use resource::{Claim, ClusterResource};
+use state::{now, read_json, write_json, DaemonStatus, TermState};
+
+use crate::profile::Profile;
+use crate::{Error, Result};
+
+/// What the last check found, for the status file.
+#[derive(Debug, Clone, Default)]
+struct Health {
+    healthy: bool,
+    server_answers: bool,
+    read_only: Option<bool>,
+    message: String,
+}
+
+pub struct Daemon {
+    config_path: PathBuf,
+    config: ClusterConfig,
+    profile: Profile,
+    resource: Box<dyn ClusterResource>,
+    peer: Peer,
+    state: TermState,
+    events: EventLog,
+    /// The master role was confirmed against the peer (or the node already
+    /// held the resource when the daemon started): it may take writes.
+    confirmed: bool,
+    /// No term state existed: the hand-off's first start, roles as setup made them.
+    first_start: bool,
+    failures: u32,
+    last_peer_state: Option<TermState>,
+    health: Health,
+    hangup: Arc<AtomicBool>,
+}
+
+fn allowlist(
+    config: &ClusterConfig,
+    profile: &Profile,
+) -> Vec<crate::privileged::PrivilegedCommand> {
+    crate::privileged::allowlist(profile, &config.cluster)
+}
+
+impl Daemon {
+    pub fn start(config_path: &Path) -> Result<Daemon> {
+        let config = ClusterConfig::load(config_path)?;
+        let profile = config.profile()?;
+        std::fs::create_dir_all(state::STATE_DIR).map_err(|e| Error::io(state::STATE_DIR, e))?;
+        let (state, first_start) = match read_json::<TermState>(&state::state_path())? {
+            Some(state) => (state, false),
+            None => {
+                let state = TermState::initial(config.node.initial_role);
+                write_json(&state::state_path(), &state)?;
+                (state, true)
+            }
+        };
+        let earlier = read_json::<DaemonStatus>(&state::status_path())
+            .ok()
+            .flatten()
+            .map(|s| s.recent_events)
+            .unwrap_or_default();
+        let hangup = Arc::new(AtomicBool::new(false));
+        signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone())
+            .map_err(|e| Error::io("SIGHUP handler", e))?;
+        let daemon = Daemon {
+            resource: resource::from_config(&config, allowlist(&config, &profile)),
+            peer: Peer::new(&config),
+            events: EventLog::new(&config.node.address, config.notify.clone(), earlier),
+            config_path: config_path.to_path_buf(),
+            config,
+            profile,
+            state,
+            confirmed: false,
+            first_start,
+            failures: 0,
+            last_peer_state: None,
+            health: Health::default(),
+            hangup,
+        };
+        Ok(daemon)
+    }
+
+    pub fn run(mut self) -> Result<()> {
+        let role = self.state.role;
+        self.emit(
+            "started",
+            &format!(
+                "daemon started (pid {}) as {} of term {}, peer {}",
+                std::process::id(),
+                role.name(),
+                self.state.term,
+                self.config.node.peer
+            ),
+        );
+        self.on_start();
+        loop {
+            self.tick();
+            self.write_status();
+            let pause = if self.failures > 0 {
+                self.config.timings.recheck_interval_ms
+            } else {
+                self.config.timings.check_interval_ms
+            };
+            std::thread::sleep(Duration::from_millis(pause));
+        }
+    }
+
+    fn emit(&mut self, event: &str, message: &str) {
+        self.events.emit(self.state.term, event, message);
+    }
+
+    fn save_state(&mut self) {
+        if let Err(err) = write_json(&state::state_path(), &self.state) {
+            let message = format!("cannot save the term state: {err}");
+            self.emit("error", &message);
+        }
+    }
+
+    fn local_db(&self) -> Result<Db> {
+        Db::local(&self.config, &self.profile.paths.socket)
+    }
+
+    /// A node that already holds the resource is a daemon restart: it keeps
+    /// serving. Anything else (a boot) stays read-only until the peer
+    /// confirms that no newer term exists; on the hand-off's first start the
+    /// master setup made keeps taking writes while it asks.
+    fn on_start(&mut self) {
+        match self.state.role {
+            Role::Master => {
+                if self.resource.held().unwrap_or(false) {
+                    self.confirmed = true;
+                } else if !self.first_start {
+                    self.set_local_read_only(true);
+                }
+            }
+            Role::NeedsRejoin => {
+                self.set_local_read_only(true);
+                let _ = self.resource.release();
+            }
+            Role::Slave => {}
+        }
+    }
+
+    fn set_local_read_only(&mut self, on: bool) -> bool {
+        let value = if on { "ON" } else { "OFF" };
+        match self
+            .local_db()
+            .and_then(|mut db| db.exec(&format!("SET GLOBAL read_only = {value}")))
+        {
+            Ok(()) => true,
+            Err(err) => {
+                self.health.message = format!("cannot set read_only {value}: {err}");
+                false
+            }
+        }
+    }
+
+    fn reload_if_asked(&mut self) {
+        if !self.hangup.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        match ClusterConfig::load(&self.config_path).and_then(|c| c.profile().map(|p| (c, p))) {
+            Ok((config, profile)) => {
+                self.resource = resource::from_config(&config, allowlist(&config, &profile));
+                self.peer = Peer::new(&config);
+                self.events.set_notify(config.notify.clone());
+                self.config = config;
+                self.profile = profile;
+                self.emit("reloaded", "configuration reloaded (SIGHUP)");
+            }
+            Err(err) => {
+                let message = format!("reload refused, the previous configuration stays: {err}");
+                self.emit("error", &message);
+            }
+        }
+    }
+
+    fn tick(&mut self) {
+        self.reload_if_asked();
+        // `mysql-ha ack` writes the state file too.
+        if let Ok(Some(state)) = read_json::<TermState>(&state::state_path()) {
+            self.state.takeover_acked = state.takeover_acked;
+        }
+        match self.state.role {
+            Role::Master => self.master_tick(),
+            Role::Slave => self.slave_tick(),
+            Role::NeedsRejoin => self.rejoin_tick(),
+        }
+    }
+
+    fn paused(&self) -> bool {
+        state::pause_path().exists()
+    }
+
+    /// The peer's term state: Err when the peer does not answer.
+    fn read_peer_state(&mut self) -> Result<Option<TermState>> {
+        let path = state::state_path();
+        let bytes = self.peer.read_file(&path.to_string_lossy())?;
+        let parsed = bytes.and_then(|b| serde_json::from_slice::<TermState>(&b).ok());
+        if parsed.is_some() {
+            self.last_peer_state = parsed.clone();
+        }
+        Ok(parsed)
+    }
+
+    fn check_local(&mut self) -> Option<Db> {
+        match self.local_db() {
+            Ok(mut db) => {
+                self.health.server_answers = true;
+                self.health.read_only = db.read_only().ok();
+                Some(db)
+            }
+            Err(err) => {
+                self.health.server_answers = false;
+                self.health.read_only = None;
+                self.health.message = format!("local server does not answer: {err}");
+                None
+            }
+        }
+    }
+
+    fn master_tick(&mut self) {
+        self.health = Health::default();
+        let local = self.check_local();
+        let peer_state = self.read_peer_state();
+        if let Ok(Some(peer)) = &peer_state {
+            if peer.term > self.state.term {
+                let term = peer.term;
+                self.step_down(term);
+                return;
+            }
+        }
+        if !self.confirmed {
+            if peer_state.is_ok() {
+                self.confirmed = true;
+                self.emit(
+                    "confirmed",
+                    &format!(
+                        "peer {} holds no newer term: this node serves as master",
+                        self.peer.host()
+                    ),
+                );
+            } else {
+                self.set_local_read_only(true);
+                self.health.message = format!(
+                    "read-only: waiting for peer {} to confirm that no newer term exists",
+                    self.peer.host()
+                );
+                return;
+            }
+        }
+        if self.paused() {
+            self.health.healthy = self.health.server_answers;
+            self.health.message = "paused: no automatic action".into();
+            return;
+        }
+        if local.is_some() && self.health.read_only == Some(true) && self.set_local_read_only(false)
+        {
+            self.health.read_only = Some(false);
+            self.emit("writable", "server made writable (this node is master)");
+        }
+        let held = self.resource.held().unwrap_or(false);
+        if !held {
+            match self.resource.claim(Claim::Keep) {
+                Ok(arp) => {
+                    let message = format!(
+                        "claimed {}{}",
+                        self.resource.describe(),
+                        if arp { " (gratuitous ARP sent)" } else { "" }
+                    );
+                    self.emit("claimed", &message);
+                }
+                Err(err) => {
+                    let message = format!("cannot claim {}: {err}", self.resource.describe());
+                    self.emit("error", &message);
+                }
+            }
+        }
+        let held = self.resource.held().unwrap_or(false);
+        self.health.healthy =
+            self.health.server_answers && self.health.read_only == Some(false) && held;
+        if self.health.healthy {
+            self.health.message = format!("master: serving, holds {}", self.resource.describe());
+        } else if self.health.message.is_empty() {
+            self.health.message = "master: not serving yet".into();
+        }
+    }
+
+    fn step_down(&mut self, peer_term: u64) {
+        let _ = self.resource.release();
+        self.set_local_read_only(true);
+        let persisted = persist::set_read_only(
+            &self.profile,
+            true,
+            "taken over from: read-only until rejoined",
+        );
+        self.state.role = Role::NeedsRejoin;
+        self.save_state();
+        self.confirmed = false;
+        self.health.healthy = false;
+        self.health.message = format!(
+            "needs rejoining as slave of {} (peer term {peer_term}): read-only, no resource",
+            self.peer.host()
+        );
+        let note = match persisted {
+            Ok(Some(run)) => format!(" (read-only written to the option files, run {run})"),
+            Ok(None) => String::new(),
+            Err(err) => format!(" (could not write read-only to the option files: {err})"),
+        };
+        self.emit(
+            "stepped-down",
+            &format!(
+                "peer {} holds term {peer_term} (this node had {}): read-only, resource released; needs rejoining as slave (mysql-ha rejoin){note}",
+                self.peer.host(),
+                self.state.term
+            ),
+        );
+    }
+
+    fn rejoin_tick(&mut self) {
+        self.health = Health::default();
+        self.check_local();
+        if self.health.read_only == Some(false) {
+            self.set_local_read_only(true);
+        }
+        if self.resource.held().unwrap_or(false) {
+            let _ = self.resource.release();
+        }
+        let newer = self.last_peer_state.as_ref().map(|p| p.term);
+        let _ = self.read_peer_state();
+        self.health.healthy = false;
+        self.health.message = format!(
+            "needs rejoining as slave of {} (peer term {}): read-only, no resource",
+            self.peer.host(),
+            self.last_peer_state
+                .as_ref()
+                .map(|p| p.term)
+                .or(newer)
+                .map(|t| t.to_string())
+                .unwrap_or_else(|| "unknown".into())
+        );
+    }
+
+    fn write_status(&mut self) {
+        let status = DaemonStatus {
+            node: self.config.node.address.clone(),
+            pid: std::process::id(),
+            updated_at: now(),
+            role: self.state.role,
+            term: self.state.term,
+            healthy: self.health.healthy,
+            holds_resource: self.state.role == Role::Master
+                && self.config.cluster.resource != crate::answers::Resource::None
+                && self.resource.held().unwrap_or(false),
+            server_answers: self.health.server_answers,
+            read_only: self.health.read_only,
+            paused: self.paused(),
+            takeover_held: self.takeover_held(),
+            message: self.health.message.clone(),
+            recent_events: self.events.recent(),
+        };
+        if let Err(err) = write_json(&state::status_path(), &status) {
+            eprintln!("mysql-ha daemon: cannot write the status file: {err}");
+        }
+    }
+
+    fn takeover_held(&self) -> bool {
+        let hold = self.config.timings.hold_after_takeover_s;
+        self.state.holds_takeovers(now(), hold)
+            || self
+                .last_peer_state
+                .as_ref()
+                .is_some_and(|p| p.holds_takeovers(now(), hold))
+    }
+}
+
+/// `mysql-ha daemon`: runs until killed.
+pub fn run(config_path: &Path) -> Result<()> {
+    Daemon::start(config_path)?.run()
+}

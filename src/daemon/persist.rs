@@ -1,0 +1,52 @@
+//! Makes a node's read-only state survive a restart of its server: the same
+//! option-file editor, backups and run journal as setup (a takeover or a
+//! step-down is a run of its own under /var/lib/mysql-ha/runs).
+
+use crate::backup::{self, Journal};
+use crate::mycnf::edit::Editor;
+use crate::mycnf::effective::Config;
+use crate::node::LocalNode;
+use crate::profile::Profile;
+use crate::Result;
+
+/// Sets `read-only` in the option files; returns the run id when a file
+/// changed, None when the value already was right.
+pub fn set_read_only(profile: &Profile, on: bool, why: &str) -> Result<Option<String>> {
+    let node = LocalNode::new();
+    let config = Config::load(&node, profile)?;
+    if config
+        .get("read_only")
+        .is_some_and(|entry| entry.bool_value() == Some(on))
+    {
+        return Ok(None);
+    }
+    let run_id = backup::new_run_id();
+    let value = if on { "ON" } else { "OFF" };
+    let mut editor = Editor::new(&config, &run_id);
+    match config.get("read_only") {
+        Some(entry) => {
+            let name = entry
+                .name
+                .negated
+                .then(|| entry.name.positive_written().to_string());
+            editor.set_value(&entry.file, entry.line, name.as_deref(), value, why);
+        }
+        None => {
+            let mut file = profile.config.settings_file.clone();
+            if !config.reads_path(&file) {
+                file = config.real_path_of(&profile.config.entry_file);
+            }
+            editor.add_to_group(
+                &file,
+                &profile.config.settings_group,
+                "read-only",
+                value,
+                why,
+            );
+        }
+    }
+    let edits = editor.finish();
+    let mut journal = Journal::create(&node, &run_id)?;
+    backup::apply_file_edits(&node, &mut journal, &edits)?;
+    Ok(Some(run_id))
+}

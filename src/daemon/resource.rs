@@ -1,0 +1,204 @@
+//! The cluster resource the master holds, behind one interface so more kinds
+//! can be added (the dynamic-DNS one comes in its own issue).
+
+use std::process::Command;
+use std::time::Duration;
+
+use super::config::ClusterConfig;
+use super::exec::{run_limited, run_privileged};
+use super::peer::Peer;
+use crate::answers::{ArpMode, Resource};
+use crate::privileged::{PrivilegedCommand, ARPING, ARP_COUNT, IP};
+use crate::{Error, Result};
+
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// Why the resource is claimed: decides whether ARP is announced in
+/// `when-needed` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The node already was master (start, restart of the daemon).
+    Keep,
+    /// Takeover from a master that released the address itself.
+    FromFenced,
+    /// Takeover from an unreachable master: its neighbours may still cache it.
+    FromUnreachable,
+}
+
+pub trait ClusterResource {
+    fn describe(&self) -> String;
+    /// Holds it on this node now.
+    fn held(&self) -> Result<bool>;
+    /// Takes it; returns whether gratuitous ARP was sent.
+    fn claim(&self, why: Claim) -> Result<bool>;
+    fn release(&self) -> Result<()>;
+    /// Asks the peer to let it go (fencing); Err when the peer cannot be asked.
+    fn release_on_peer(&self, peer: &Peer) -> Result<()>;
+}
+
+pub fn from_config(
+    config: &ClusterConfig,
+    allowlist: Vec<PrivilegedCommand>,
+) -> Box<dyn ClusterResource> {
+    match config.cluster.resource {
+        Resource::Vip => Box::new(Vip {
+            cidr: config.cluster.vip.clone(),
+            device: config.cluster.device.clone(),
+            arp: config.cluster.arp,
+            allowlist,
+        }),
+        // ddns is its own issue: until then it holds nothing.
+        Resource::None | Resource::Ddns => Box::new(NoResource),
+    }
+}
+
+pub struct NoResource;
+
+impl ClusterResource for NoResource {
+    fn describe(&self) -> String {
+        "no cluster resource".into()
+    }
+    fn held(&self) -> Result<bool> {
+        Ok(true)
+    }
+    fn claim(&self, _why: Claim) -> Result<bool> {
+        Ok(false)
+    }
+    fn release(&self) -> Result<()> {
+        Ok(())
+    }
+    fn release_on_peer(&self, _peer: &Peer) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A shared address added to a device (never replacing the node's own).
+pub struct Vip {
+    cidr: String,
+    device: String,
+    arp: ArpMode,
+    allowlist: Vec<PrivilegedCommand>,
+}
+
+impl Vip {
+    fn address(&self) -> &str {
+        self.cidr.split('/').next().unwrap_or(&self.cidr)
+    }
+    fn argv(&self, words: &[&str]) -> Vec<String> {
+        words.iter().map(|w| w.to_string()).collect()
+    }
+    fn add_argv(&self) -> Vec<String> {
+        self.argv(&[IP, "addr", "add", &self.cidr, "dev", &self.device])
+    }
+    fn del_argv(&self) -> Vec<String> {
+        self.argv(&[IP, "addr", "del", &self.cidr, "dev", &self.device])
+    }
+    fn arping_argv(&self) -> Vec<String> {
+        self.argv(&[
+            ARPING,
+            "-U",
+            "-c",
+            ARP_COUNT,
+            "-I",
+            &self.device,
+            self.address(),
+        ])
+    }
+    fn check(out: crate::node::Output, what: &str) -> Result<()> {
+        if out.success() {
+            Ok(())
+        } else {
+            Err(Error::Other(format!(
+                "{what} failed (exit {:?}){}",
+                out.code,
+                crate::error::stderr_detail(&out.stderr)
+            )))
+        }
+    }
+}
+
+/// Whether `ip -o addr show dev DEVICE` output lists the address.
+pub fn listed(ip_output: &str, cidr: &str) -> bool {
+    ip_output
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .windows(2)
+        .any(|w| (w[0] == "inet" || w[0] == "inet6") && w[1] == cidr)
+}
+
+/// Whether `arp` mode sends gratuitous ARP for this claim.
+pub fn announces(mode: ArpMode, why: Claim) -> bool {
+    match mode {
+        ArpMode::Never => false,
+        ArpMode::Always => true,
+        ArpMode::WhenNeeded => why == Claim::FromUnreachable,
+    }
+}
+
+impl ClusterResource for Vip {
+    fn describe(&self) -> String {
+        format!("address {} on {}", self.cidr, self.device)
+    }
+
+    fn held(&self) -> Result<bool> {
+        let mut command = Command::new(IP);
+        command.args(["-o", "addr", "show", "dev", &self.device]);
+        let out = run_limited(command, LIMIT)?;
+        Ok(listed(&out.stdout_text(), &self.cidr))
+    }
+
+    fn claim(&self, why: Claim) -> Result<bool> {
+        if !self.held()? {
+            let out = run_privileged(&self.allowlist, &self.add_argv(), LIMIT)?;
+            Self::check(out, &self.add_argv().join(" "))?;
+        }
+        if announces(self.arp, why) {
+            let out = run_privileged(&self.allowlist, &self.arping_argv(), LIMIT)?;
+            Self::check(out, &self.arping_argv().join(" "))?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    fn release(&self) -> Result<()> {
+        if self.held()? {
+            let out = run_privileged(&self.allowlist, &self.del_argv(), LIMIT)?;
+            Self::check(out, &self.del_argv().join(" "))?;
+        }
+        Ok(())
+    }
+
+    fn release_on_peer(&self, peer: &Peer) -> Result<()> {
+        let out = peer.run_privileged(&self.del_argv(), LIMIT)?;
+        // Exit 2 with "Cannot assign requested address": it was not there.
+        if out.success() || out.code == Some(2) {
+            Ok(())
+        } else {
+            Self::check(
+                out,
+                &format!("on {}: {}", peer.host(), self.del_argv().join(" ")),
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arp_modes() {
+        assert!(!announces(ArpMode::Never, Claim::FromUnreachable));
+        assert!(announces(ArpMode::Always, Claim::Keep));
+        assert!(announces(ArpMode::WhenNeeded, Claim::FromUnreachable));
+        assert!(!announces(ArpMode::WhenNeeded, Claim::FromFenced));
+        assert!(!announces(ArpMode::WhenNeeded, Claim::Keep));
+    }
+
+    #[test]
+    fn address_listing() {
+        let out = "2: eth0    inet 192.0.2.12/24 scope global eth0\n2: eth0    inet 192.0.2.10/24 scope global secondary eth0\n";
+        assert!(listed(out, "192.0.2.10/24"));
+        assert!(!listed(out, "192.0.2.1/24"));
+    }
+}

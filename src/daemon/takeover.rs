@@ -1,0 +1,351 @@
+//! The slave's side: check the master, restart its server when it is sick,
+//! take over when it is dead, without losing what the slave received.
+
+use std::time::{Duration, Instant};
+
+use super::config::{Fence, Role};
+use super::db::Db;
+use super::resource::Claim;
+use super::state::now;
+use super::{persist, Daemon, Health};
+
+/// One check of the master: a real query over TCP with a timeout.
+fn master_answers(daemon: &Daemon) -> Result<(), String> {
+    Db::tcp(&daemon.config, &daemon.config.node.peer)
+        .and_then(|mut db| db.scalar("SELECT @@GLOBAL.server_id"))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+impl Daemon {
+    pub(super) fn slave_tick(&mut self) {
+        self.health = Health::default();
+        let local = self.check_local();
+        let replica = local.and_then(|mut db| db.replica_status().ok().flatten());
+        match master_answers(self) {
+            Ok(()) => {
+                // Only while the master answers: a dead peer would cost an
+                // ssh timeout on every re-check.
+                if let Ok(Some(peer)) = self.read_peer_state() {
+                    if peer.term > self.state.term && peer.role == Role::Master {
+                        self.state.term = peer.term;
+                        self.save_state();
+                    }
+                }
+                if self.failures >= self.config.timings.failure_threshold {
+                    self.emit("master-back", "the master answers again");
+                }
+                self.failures = 0;
+                let replicating = replica.as_ref().is_some_and(|r| r.running());
+                self.health.healthy = self.health.server_answers && replicating;
+                self.health.message = match &replica {
+                    Some(r) if r.running() => format!(
+                        "slave: master {} answers, replication running",
+                        self.peer.host()
+                    ),
+                    Some(r) => format!(
+                        "slave: replication not running (io={}, sql={}) {}",
+                        r.io_running, r.sql_running, r.last_error
+                    ),
+                    None => "slave: this server replicates from nobody".into(),
+                };
+            }
+            Err(err) => {
+                self.failures += 1;
+                self.health.message = format!(
+                    "master check {} of {} failed: {err}",
+                    self.failures, self.config.timings.failure_threshold
+                );
+                if self.failures == self.config.timings.failure_threshold {
+                    self.master_failed(&err);
+                }
+            }
+        }
+    }
+
+    fn master_failed(&mut self, why: &str) {
+        if self.paused() {
+            self.emit(
+                "paused",
+                &format!("master failing ({why}); paused: no action"),
+            );
+            return;
+        }
+        if self.peer.reachable() {
+            self.emit(
+                "soft-failure",
+                &format!(
+                    "master host {} answers, its server does not: {why}",
+                    self.peer.host()
+                ),
+            );
+            for attempt in 1..=self.config.timings.restart_tries {
+                if self.restart_master(attempt) {
+                    self.failures = 0;
+                    return;
+                }
+            }
+            self.takeover(
+                true,
+                "the master's server stayed down after remote restarts",
+            );
+        } else {
+            self.emit(
+                "hard-failure",
+                &format!(
+                    "master host {} answers on no path (ssh and SQL): {why}",
+                    self.peer.host()
+                ),
+            );
+            self.takeover(false, "the master host is unreachable");
+        }
+    }
+
+    fn restart_master(&mut self, attempt: u32) -> bool {
+        let argv = self.profile.service.restart.clone();
+        let wait = Duration::from_millis(self.config.timings.restart_wait_ms);
+        self.emit(
+            "restarting",
+            &format!(
+                "restarting the master's server on {} (try {attempt}): {}",
+                self.peer.host(),
+                argv.join(" ")
+            ),
+        );
+        if let Err(err) = self.peer.run_privileged(&argv, wait) {
+            self.emit("error", &format!("remote restart failed: {err}"));
+        }
+        let deadline = Instant::now() + wait;
+        while Instant::now() < deadline {
+            if master_answers(self).is_ok() {
+                self.emit(
+                    "restarted",
+                    &format!(
+                        "the master's server on {} is back after a remote restart",
+                        self.peer.host()
+                    ),
+                );
+                self.reconnect_replication();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        false
+    }
+
+    /// The I/O thread waits a minute between attempts by default: after the
+    /// master's server is back, it reconnects now.
+    fn reconnect_replication(&mut self) {
+        let result = self.local_db().and_then(|mut db| {
+            db.exec("STOP SLAVE IO_THREAD")?;
+            db.exec("START SLAVE IO_THREAD")
+        });
+        match result {
+            Ok(()) => self.emit(
+                "replication-reconnected",
+                "replication I/O thread reconnected to the master",
+            ),
+            Err(err) => self.emit(
+                "error",
+                &format!("cannot restart the replication I/O thread: {err}"),
+            ),
+        }
+    }
+
+    /// Releases the old master's resource and stops its server, when it
+    /// can still be asked. Returns whether the address was released there.
+    fn fence(&mut self) -> bool {
+        let released = match self.resource.release_on_peer(&self.peer) {
+            Ok(()) => true,
+            Err(err) => {
+                self.emit(
+                    "error",
+                    &format!(
+                        "fencing: cannot release the resource on {}: {err}",
+                        self.peer.host()
+                    ),
+                );
+                false
+            }
+        };
+        if self.config.fence == Fence::StopServer {
+            let argv = self.profile.service.stop.clone();
+            match self.peer.run_privileged(&argv, Duration::from_secs(60)) {
+                Ok(out) if out.success() => self.emit(
+                    "fenced",
+                    &format!("stopped the server on {}", self.peer.host()),
+                ),
+                Ok(out) => self.emit(
+                    "error",
+                    &format!(
+                        "fencing: `{}` on {} exited {:?}",
+                        argv.join(" "),
+                        self.peer.host(),
+                        out.code
+                    ),
+                ),
+                Err(err) => self.emit("error", &format!("fencing: {err}")),
+            }
+        }
+        released
+    }
+
+    /// Waits until everything received is applied, then stops replication.
+    fn drain_relay_log(&mut self) -> Result<String, String> {
+        let mut db = self.local_db().map_err(|e| e.to_string())?;
+        db.exec("STOP SLAVE IO_THREAD").map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + Duration::from_millis(self.config.timings.apply_wait_ms);
+        let outcome = loop {
+            let progress = db.replica_status().map_err(|e| e.to_string())?;
+            match progress {
+                None => break "no replica status: nothing to apply".to_string(),
+                Some(p) if p.caught_up() => {
+                    break format!(
+                        "applied everything received (up to {}:{})",
+                        p.master_log_file, p.read_pos
+                    )
+                }
+                Some(p) if p.sql_running != "Yes" => {
+                    break format!(
+                        "the SQL thread stopped at {}:{} of {}:{} received: {}",
+                        p.relay_master_log_file,
+                        p.exec_pos,
+                        p.master_log_file,
+                        p.read_pos,
+                        p.last_error
+                    )
+                }
+                Some(p) if Instant::now() > deadline => {
+                    break format!(
+                        "gave up waiting after {} ms at {}:{} of {}:{} received",
+                        self.config.timings.apply_wait_ms,
+                        p.relay_master_log_file,
+                        p.exec_pos,
+                        p.master_log_file,
+                        p.read_pos
+                    )
+                }
+                Some(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        };
+        db.exec("STOP SLAVE").map_err(|e| e.to_string())?;
+        db.exec("RESET SLAVE ALL").map_err(|e| e.to_string())?;
+        Ok(outcome)
+    }
+
+    /// Proves the cluster address takes writes and leads to this server.
+    fn verify_write(&mut self) -> Result<String, String> {
+        let target = self
+            .config
+            .vip_address()
+            .unwrap_or(&self.config.node.address)
+            .to_string();
+        let own_id = self
+            .local_db()
+            .and_then(|mut db| db.scalar("SELECT @@GLOBAL.server_id"))
+            .map_err(|e| e.to_string())?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            let attempt = Db::tcp(&self.config, &target).and_then(|mut db| {
+                let id = db.scalar("SELECT @@GLOBAL.server_id")?;
+                db.exec(&format!(
+                    "INSERT INTO mysql_ha.write_check (node, term, at) VALUES ({}, {}, NOW()) ON DUPLICATE KEY UPDATE term = VALUES(term), at = VALUES(at)",
+                    crate::sql::flavor::quote_string(&self.config.node.address),
+                    self.state.term
+                ))?;
+                Ok(id)
+            });
+            match attempt {
+                Ok(id) if id == own_id => {
+                    return Ok(format!("a write through {target} landed on this server"))
+                }
+                Ok(id) => {
+                    last = format!("{target} leads to server id {id:?}, not this one ({own_id:?})")
+                }
+                Err(err) => last = err.to_string(),
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        Err(last)
+    }
+
+    pub(super) fn takeover(&mut self, peer_answers: bool, reason: &str) {
+        if self.takeover_held() {
+            self.emit(
+                "takeover-held",
+                &format!("{reason}, but a takeover happened less than {} s ago and is not acknowledged: no automatic takeover (mysql-ha ack)", self.config.timings.hold_after_takeover_s),
+            );
+            return;
+        }
+        let started = Instant::now();
+        self.emit("takeover", &format!("taking over: {reason}"));
+        let released_there = peer_answers && self.fence();
+        let why = if released_there {
+            Claim::FromFenced
+        } else {
+            Claim::FromUnreachable
+        };
+        match self.drain_relay_log() {
+            Ok(outcome) => self.emit("replication-stopped", &outcome),
+            Err(err) => self.emit("error", &format!("stopping replication: {err}")),
+        }
+        let peer_term = self.last_peer_state.as_ref().map(|p| p.term).unwrap_or(0);
+        self.state.term = self.state.term.max(peer_term) + 1;
+        self.state.role = Role::Master;
+        self.state.last_takeover_at = Some(now());
+        self.state.takeover_acked = false;
+        self.save_state();
+        self.confirmed = true;
+        if self.set_local_read_only(false) {
+            self.emit("writable", "server made writable");
+        } else {
+            let message = format!("cannot make the server writable: {}", self.health.message);
+            self.emit("error", &message);
+        }
+        match persist::set_read_only(&self.profile, false, "master since a takeover") {
+            Ok(Some(run)) => self.emit(
+                "persisted",
+                &format!("read-only OFF written to the option files (run {run})"),
+            ),
+            Ok(None) => {}
+            Err(err) => self.emit(
+                "error",
+                &format!("cannot write read-only OFF to the option files: {err}"),
+            ),
+        }
+        match self.resource.claim(why) {
+            Ok(arp) => {
+                let message = format!(
+                    "claimed {}{}",
+                    self.resource.describe(),
+                    if arp { " (gratuitous ARP sent)" } else { "" }
+                );
+                self.emit("claimed", &message);
+            }
+            Err(err) => {
+                let message = format!("cannot claim {}: {err}", self.resource.describe());
+                self.emit("error", &message);
+            }
+        }
+        match self.verify_write() {
+            Ok(message) => self.emit("verified", &message),
+            Err(err) => self.emit(
+                "error",
+                &format!("write check through the cluster address failed: {err}"),
+            ),
+        }
+        self.failures = 0;
+        self.emit(
+            "took-over",
+            &format!(
+                "this node is master of term {} ({:.1} s after the decision)",
+                self.state.term,
+                started.elapsed().as_secs_f64()
+            ),
+        );
+        // The status tells the new story at once, not the last check's.
+        self.master_tick();
+        self.write_status();
+    }
+}

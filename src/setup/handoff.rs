@@ -1,0 +1,434 @@
+//! The hand-off: database accounts for the cluster daemon, the daemon's
+//! binary, configuration and service on both nodes, started; then setup
+//! waits until both daemons report healthy.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::pair::{Member, Pair};
+use super::plan::{Change, NodeFile, Side, Statement, StepPlan};
+use crate::answers::Resource;
+use crate::daemon::config::{ClusterConfig, Fence, Monitor, NodeSection, Role, Timings};
+use crate::daemon::state::{now, DaemonStatus};
+use crate::mycnf::edit::FileEdit;
+use crate::sql::flavor::{account, quote_string};
+use crate::sql::Family;
+use crate::{Error, Result};
+
+pub const BINARY_PATH: &str = "/usr/local/sbin/mysql-ha";
+pub const INIT_SCRIPT: &str = "/etc/init.d/mysql-ha";
+pub const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha.service";
+pub const MONITOR_USER: &str = "mysqlha_mon";
+const INIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha.init");
+const UNIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha.service");
+const HEALTH_WAIT: Duration = Duration::from_secs(90);
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+/// The monitor password both nodes share: kept from an earlier run when a
+/// node has one, so a re-run changes nothing.
+fn monitor_password(pair: &Pair) -> Result<String> {
+    for member in [&pair.master, &pair.slave] {
+        if let Some(bytes) = member
+            .access
+            .node()
+            .read(Path::new(crate::daemon::config::DEFAULT_PATH))?
+        {
+            if let Ok(config) = ClusterConfig::parse(&String::from_utf8_lossy(&bytes)) {
+                return Ok(config.monitor.password);
+            }
+        }
+    }
+    Ok(crate::answers::generate_password())
+}
+
+fn account_exists(member: &Member, name: &str) -> bool {
+    member
+        .access
+        .node()
+        .run(&["id", "-u", name], None)
+        .map(|o| o.success())
+        .unwrap_or(false)
+}
+
+fn peer_of(pair: &Pair, side: Side) -> &str {
+    match side {
+        Side::Master => &pair.answers.slave.host,
+        Side::Slave => &pair.answers.master.host,
+    }
+}
+
+fn monitor_hosts(pair: &Pair, side: Side) -> Vec<String> {
+    let own = match side {
+        Side::Master => pair.answers.master.host.clone(),
+        Side::Slave => pair.answers.slave.host.clone(),
+    };
+    let mut hosts = vec![peer_of(pair, side).to_string(), own];
+    if pair.answers.cluster.resource == Resource::Vip {
+        if let Some(address) = pair.answers.cluster.vip.split('/').next() {
+            hosts.push(address.to_string());
+        }
+    }
+    hosts.dedup();
+    hosts
+}
+
+fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan> {
+    let hosts = monitor_hosts(pair, side);
+    let daemon_account = pair.answers.cluster.account.clone();
+    let member = pair.member(side);
+    let conn = member.sql();
+    let family = conn.flavor().family;
+    let table_exists = conn.scalar(
+        "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql_ha' AND TABLE_NAME = 'write_check'",
+    )?;
+    let monitors = conn.scalar(&format!(
+        "SELECT COUNT(*) FROM mysql.user WHERE User = {}",
+        quote_string(MONITOR_USER)
+    ))?;
+    let local = conn.scalar(&format!(
+        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost'",
+        quote_string(&daemon_account)
+    ))?;
+    let mut step = StepPlan {
+        name: "cluster daemon database accounts",
+        side,
+        changes: Vec::new(),
+        summary: Vec::new(),
+    };
+    let in_place = table_exists.as_deref() == Some("1")
+        && monitors.as_deref() == Some(&hosts.len().to_string())
+        && local.as_deref() == Some("1");
+    if in_place {
+        step.summary.push(format!(
+            "{MONITOR_USER} ({} hosts), {daemon_account}@localhost and mysql_ha.write_check exist",
+            hosts.len()
+        ));
+        return Ok(step);
+    }
+    let local_account = account(&daemon_account, "localhost");
+    let (identified, privileges) = match family {
+        Family::MariaDb => (
+            "IDENTIFIED VIA unix_socket",
+            "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN",
+        ),
+        Family::MySql => (
+            "IDENTIFIED WITH auth_socket",
+            "SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN, REPLICATION CLIENT, CONNECTION_ADMIN",
+        ),
+    };
+    // Each node gets its own accounts, kept out of the binary log.
+    let mut sql = vec![
+        Statement::plain("SET SESSION sql_log_bin = 0"),
+        Statement::plain("CREATE DATABASE IF NOT EXISTS mysql_ha"),
+        Statement::plain(
+            "CREATE TABLE IF NOT EXISTS mysql_ha.write_check (node VARCHAR(255) PRIMARY KEY, term BIGINT UNSIGNED NOT NULL, at DATETIME NOT NULL)",
+        ),
+        Statement::plain(format!("CREATE USER IF NOT EXISTS {local_account} {identified}")),
+        Statement::plain(format!("GRANT {privileges} ON *.* TO {local_account}")),
+        Statement::plain(format!(
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON mysql_ha.* TO {local_account}"
+        )),
+    ];
+    for host in &hosts {
+        let who = account(MONITOR_USER, host);
+        sql.push(Statement {
+            shown: format!("CREATE OR REPLACE USER {who} IDENTIFIED BY '********'"),
+            real: format!(
+                "CREATE OR REPLACE USER {who} IDENTIFIED BY {}",
+                quote_string(password)
+            ),
+        });
+        sql.push(Statement::plain(format!(
+            "GRANT SELECT, INSERT, UPDATE ON mysql_ha.* TO {who}"
+        )));
+    }
+    sql.push(Statement::plain("SET SESSION sql_log_bin = 1"));
+    step.changes = sql.into_iter().map(Change::Sql).collect();
+    Ok(step)
+}
+
+fn write_file(
+    path: &str,
+    before: Option<Vec<u8>>,
+    after: Vec<u8>,
+    mode: u32,
+    group: &str,
+    secret: bool,
+) -> Change {
+    Change::WriteFile(NodeFile {
+        edit: FileEdit {
+            path: PathBuf::from(path),
+            before,
+            after,
+        },
+        mode,
+        owner: "root".into(),
+        group: group.into(),
+        secret,
+        validate: None,
+    })
+}
+
+fn node_config(pair: &Pair, side: Side, profile: &str, password: &str) -> ClusterConfig {
+    let (own, peer, role) = match side {
+        Side::Master => (&pair.answers.master, &pair.answers.slave, Role::Master),
+        Side::Slave => (&pair.answers.slave, &pair.answers.master, Role::Slave),
+    };
+    ClusterConfig {
+        fence: Fence::StopServer,
+        notify: Vec::new(),
+        node: NodeSection {
+            address: own.host.clone(),
+            peer: peer.host.clone(),
+            initial_role: role,
+            profile: profile.to_string(),
+            peer_ssh_port: peer.ssh_port,
+            mysql_port: peer.mysql_port,
+        },
+        cluster: pair.answers.cluster.clone(),
+        timings: Timings::default(),
+        monitor: Monitor {
+            user: MONITOR_USER.into(),
+            password: password.to_string(),
+        },
+    }
+}
+
+/// Keeps what an administrator tuned in an existing config (timings,
+/// notify, fence); setup owns the rest.
+fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
+    if let Some(old) = existing.and_then(|b| ClusterConfig::parse(&String::from_utf8_lossy(b)).ok())
+    {
+        wanted.timings = old.timings;
+        wanted.notify = old.notify;
+        wanted.fence = old.fence;
+    }
+    wanted
+}
+
+fn install_step(pair: &mut Pair, side: Side, password: &str, binary: &[u8]) -> Result<StepPlan> {
+    let account_name = pair.answers.cluster.account.clone();
+    let profile_name = pair.member(side).profile.name.clone();
+    let wanted_config = node_config(pair, side, &profile_name, password);
+    let member = pair.member(side);
+    let node = member.access.node();
+    let group = if account_exists(member, &account_name) {
+        account_name.clone()
+    } else {
+        "root".to_string()
+    };
+    let mut step = StepPlan {
+        name: "install the cluster daemon",
+        side,
+        changes: Vec::new(),
+        summary: Vec::new(),
+    };
+    let mut changed = false;
+
+    let current = node.read(Path::new(BINARY_PATH))?;
+    if current.as_deref().map(sha256) == Some(sha256(binary)) {
+        step.summary
+            .push(format!("{BINARY_PATH} is this build (sha256 matches)"));
+    } else {
+        step.changes.push(write_file(
+            BINARY_PATH,
+            current,
+            binary.to_vec(),
+            0o755,
+            "root",
+            false,
+        ));
+        changed = true;
+    }
+
+    node.create_dir_all(Path::new("/etc/mysql-ha"), 0o755)?;
+    let existing = node.read(Path::new(crate::daemon::config::DEFAULT_PATH))?;
+    let config = merged(existing.as_deref(), wanted_config);
+    let text = config.to_toml()?.into_bytes();
+    if existing.as_deref() != Some(text.as_slice()) {
+        step.changes.push(write_file(
+            crate::daemon::config::DEFAULT_PATH,
+            existing,
+            text,
+            0o640,
+            &group,
+            true,
+        ));
+        changed = true;
+    } else {
+        step.summary
+            .push(format!("{} unchanged", crate::daemon::config::DEFAULT_PATH));
+    }
+
+    let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
+    let profile = member.profile.clone();
+    if systemd {
+        let user = if group == "root" {
+            "root"
+        } else {
+            account_name.as_str()
+        };
+        let unit = UNIT_TEMPLATE.replace("@USER@", user).replace(
+            "@SERVER_UNIT@",
+            profile.service.systemd_unit.as_deref().unwrap_or(""),
+        );
+        let current = node.read(Path::new(SYSTEMD_UNIT))?;
+        if current.as_deref() != Some(unit.as_bytes()) {
+            step.changes.push(write_file(
+                SYSTEMD_UNIT,
+                current,
+                unit.into_bytes(),
+                0o644,
+                "root",
+                false,
+            ));
+            step.changes.push(Change::Command {
+                argv: vec!["systemctl".into(), "daemon-reload".into()],
+                why: "read the new unit".into(),
+            });
+            step.changes.push(Change::Command {
+                argv: vec![
+                    "systemctl".into(),
+                    "enable".into(),
+                    "mysql-ha.service".into(),
+                ],
+                why: "start the daemon at boot".into(),
+            });
+            changed = true;
+        }
+    } else {
+        let script = INIT_TEMPLATE.replace("@ACCOUNT@", &account_name);
+        let current = node.read(Path::new(INIT_SCRIPT))?;
+        if current.as_deref() != Some(script.as_bytes()) {
+            step.changes.push(write_file(
+                INIT_SCRIPT,
+                current,
+                script.into_bytes(),
+                0o755,
+                "root",
+                false,
+            ));
+            changed = true;
+        }
+        let registered = node
+            .list_dir(Path::new("/etc/rc2.d"))?
+            .iter()
+            .any(|n| n.starts_with('S') && n.ends_with("mysql-ha"));
+        if !registered {
+            let argv: Vec<String> = match profile.service.enable.first().map(String::as_str) {
+                Some("chkconfig") => vec!["chkconfig".into(), "--add".into(), "mysql-ha".into()],
+                _ => vec!["update-rc.d".into(), "mysql-ha".into(), "defaults".into()],
+            };
+            step.changes.push(Change::Command {
+                argv,
+                why: "start the daemon at boot".into(),
+            });
+        }
+    }
+    let control: Vec<String> = if systemd {
+        vec![
+            "systemctl".into(),
+            "restart".into(),
+            "mysql-ha.service".into(),
+        ]
+    } else {
+        vec![INIT_SCRIPT.into(), "restart".into()]
+    };
+    let running = {
+        let status: Vec<&str> = if systemd {
+            vec!["systemctl", "is-active", "--quiet", "mysql-ha.service"]
+        } else {
+            vec![INIT_SCRIPT, "status"]
+        };
+        node.stat(Path::new(if systemd { SYSTEMD_UNIT } else { INIT_SCRIPT }))?
+            .is_some()
+            && node
+                .run(&status, None)
+                .map(|o| o.success())
+                .unwrap_or(false)
+    };
+    if changed || !running {
+        step.changes.push(Change::Command {
+            argv: control,
+            why: "(re)start the cluster daemon".into(),
+        });
+    } else {
+        step.summary
+            .push("the daemon runs this build and configuration".into());
+    }
+    Ok(step)
+}
+
+/// The hand-off steps, master first (it claims the cluster resource).
+pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
+    let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
+    let binary = std::fs::read(&exe).map_err(|e| Error::io(&exe, e))?;
+    let password = monitor_password(pair)?;
+    Ok(vec![
+        accounts_step(pair, Side::Master, &password)?,
+        accounts_step(pair, Side::Slave, &password)?,
+        install_step(pair, Side::Master, &password, &binary)?,
+        install_step(pair, Side::Slave, &password, &binary)?,
+    ])
+}
+
+fn daemon_status(member: &Member) -> Option<DaemonStatus> {
+    let bytes = member
+        .access
+        .node()
+        .read(&crate::daemon::state::status_path())
+        .ok()
+        .flatten()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Waits until both daemons report healthy; returns their one-line states.
+pub fn wait_healthy(pair: &Pair) -> Result<Vec<String>> {
+    let started = Instant::now();
+    loop {
+        let statuses: Vec<(String, Option<DaemonStatus>)> = [&pair.master, &pair.slave]
+            .iter()
+            .map(|m| (m.label().to_string(), daemon_status(m)))
+            .collect();
+        let healthy = statuses.iter().all(|(_, s)| {
+            s.as_ref().is_some_and(|s| {
+                s.healthy && s.fresh(now()) && s.updated_at >= started_epoch(started)
+            })
+        });
+        let lines: Vec<String> = statuses
+            .iter()
+            .map(|(label, s)| match s {
+                Some(s) => format!(
+                    "{label}: {} (term {}): {}",
+                    s.role.name(),
+                    s.term,
+                    s.message
+                ),
+                None => format!("{label}: no status yet"),
+            })
+            .collect();
+        if healthy {
+            return Ok(lines);
+        }
+        if started.elapsed() > HEALTH_WAIT {
+            return Err(Error::Verify {
+                node: "cluster daemons".into(),
+                message: format!(
+                    "not both healthy after {} s: {}; see /var/log/mysql-ha.log and /var/lib/mysql-ha/cluster/daemon.out on each node",
+                    HEALTH_WAIT.as_secs(),
+                    lines.join("; ")
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn started_epoch(started: Instant) -> u64 {
+    now().saturating_sub(started.elapsed().as_secs() + 1)
+}
