@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::answers::{Answers, NodeAnswers};
+use crate::answers::{Answers, ClusterAnswers, NodeAnswers};
 use crate::backup::{self, Journal, JournalEntry};
 use crate::cli::RollbackArgs;
 use crate::node::{LocalNode, Node};
@@ -14,12 +14,16 @@ use crate::setup::plan::Side;
 use crate::{Error, Result};
 
 pub fn run(args: RollbackArgs) -> Result<()> {
-    let targets: Vec<(Side, NodeAnswers)> = match &args.answers {
+    let (targets, cluster): (Vec<(Side, NodeAnswers)>, Option<ClusterAnswers>) = match &args.answers
+    {
         Some(path) => {
             let answers = Answers::from_file(path)?;
-            vec![(Side::Master, answers.master), (Side::Slave, answers.slave)]
+            (
+                vec![(Side::Master, answers.master), (Side::Slave, answers.slave)],
+                Some(answers.cluster),
+            )
         }
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
     let mut text = String::new();
     if targets.is_empty() {
@@ -29,7 +33,7 @@ pub fn run(args: RollbackArgs) -> Result<()> {
             _ => None,
         };
         match member {
-            Some(member) => text.push_str(&on_member(member, &args)?),
+            Some(member) => text.push_str(&on_member(member, &args, None)?),
             None => {
                 let node = match &args.root {
                     Some(root) => LocalNode::with_root(root),
@@ -42,7 +46,7 @@ pub fn run(args: RollbackArgs) -> Result<()> {
         for (side, answers) in targets {
             let member = Member::connect(side, &answers, None)?;
             text.push_str(&format!("on {} ({}):\n", answers.host, side.name()));
-            text.push_str(&on_member(member, &args)?);
+            text.push_str(&on_member(member, &args, cluster.as_ref())?);
         }
     }
     print!("{text}");
@@ -58,11 +62,22 @@ fn local_member() -> Result<Member> {
     Member::connect(Side::Master, &answers, None)
 }
 
-fn on_member(mut member: Member, args: &RollbackArgs) -> Result<String> {
+fn on_member(
+    mut member: Member,
+    args: &RollbackArgs,
+    cluster: Option<&ClusterAnswers>,
+) -> Result<String> {
     let Some(run_id) = &args.run_id else {
         return list_runs(member.access.node());
     };
+    // The daemon goes first: its service files are among those restored.
+    let stopped = stop_daemon(
+        &member,
+        &Journal::open(member.access.node(), run_id)?,
+        cluster,
+    )?;
     let (mut text, journal, restored) = restore_files(member.access.node(), run_id, args.force)?;
+    text.insert_str(0, &stopped);
     text.push_str(&undo_server(&mut member, &journal, restored)?);
     Ok(text)
 }
@@ -188,15 +203,79 @@ fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, 
     Ok((text, journal, !restored.is_empty()))
 }
 
+/// Stops and unregisters the cluster daemon a run started, and releases the
+/// cluster address if this node holds it (a stopped daemon keeps it).
+fn stop_daemon(
+    member: &Member,
+    journal: &Journal,
+    cluster: Option<&ClusterAnswers>,
+) -> Result<String> {
+    let commands: Vec<&Vec<String>> = journal
+        .records()
+        .iter()
+        .filter_map(|r| match &r.entry {
+            JournalEntry::Command { argv, .. } => Some(argv),
+            _ => None,
+        })
+        .collect();
+    let ran = |word: &str| {
+        commands
+            .iter()
+            .any(|argv| argv.iter().any(|a| a.contains(word)))
+    };
+    if !ran("mysql-ha") {
+        return Ok(String::new());
+    }
+    let node = member.access.node();
+    let mut undo: Vec<Vec<&str>> = Vec::new();
+    if ran("mysql-ha.service") {
+        undo.push(vec!["systemctl", "stop", "mysql-ha.service"]);
+        undo.push(vec!["systemctl", "disable", "mysql-ha.service"]);
+    } else {
+        undo.push(vec!["/etc/init.d/mysql-ha", "stop"]);
+    }
+    if ran("update-rc.d") {
+        undo.push(vec!["update-rc.d", "-f", "mysql-ha", "remove"]);
+    }
+    if ran("chkconfig") {
+        undo.push(vec!["chkconfig", "--del", "mysql-ha"]);
+    }
+    let mut text = String::new();
+    for argv in undo {
+        let out = crate::node::run_service(node, &argv)?;
+        text.push_str(&format!(
+            "{}: {}\n",
+            if out.success() { "undone" } else { "tried" },
+            argv.join(" ")
+        ));
+    }
+    if let Some(cluster) = cluster.filter(|c| c.resource == crate::answers::Resource::Vip) {
+        let held = node.run(&["ip", "-o", "addr", "show", "dev", &cluster.device], None)?;
+        if held.stdout_text().contains(&format!(" {} ", cluster.vip)) {
+            node.run(
+                &["ip", "addr", "del", &cluster.vip, "dev", &cluster.device],
+                None,
+            )?;
+            text.push_str(&format!(
+                "undone: released the cluster address {}\n",
+                cluster.vip
+            ));
+        }
+    }
+    Ok(text)
+}
+
 /// What a statement the run executed needs to be undone, if anything.
 fn undo_for(statement: &str) -> Option<Vec<String>> {
     let words: Vec<&str> = statement.split_whitespace().collect();
     match words.as_slice() {
-        ["CREATE", "USER", who, ..] => Some(vec![
-            "SET SESSION sql_log_bin = 0".into(),
-            format!("DROP USER IF EXISTS {who}"),
-            "SET SESSION sql_log_bin = 1".into(),
-        ]),
+        ["CREATE", "USER", "IF", "NOT", "EXISTS", who, ..] | ["CREATE", "USER", who, ..] => {
+            Some(vec![
+                "SET SESSION sql_log_bin = 0".into(),
+                format!("DROP USER IF EXISTS {who}"),
+                "SET SESSION sql_log_bin = 1".into(),
+            ])
+        }
         ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..] => {
             Some(vec!["STOP SLAVE".into(), "RESET SLAVE ALL".into()])
         }
@@ -341,6 +420,10 @@ mod tests {
             .unwrap_or_default();
         assert!(undo.contains(&"DROP USER IF EXISTS 'repl'@'192.0.2.12'".to_string()));
         assert!(undo_for("CHANGE MASTER TO MASTER_HOST='x'").is_some());
+        let undo =
+            undo_for("CREATE USER IF NOT EXISTS 'mysqlha'@'localhost' IDENTIFIED VIA unix_socket")
+                .unwrap_or_default();
+        assert!(undo.contains(&"DROP USER IF EXISTS 'mysqlha'@'localhost'".to_string()));
         assert!(undo_for("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'x'").is_none());
         assert!(undo_for("SET SESSION sql_log_bin = 0").is_none());
     }
