@@ -1,4 +1,5 @@
 //! What the step-level subcommands do; main.rs only dispatches here.
 
+pub mod cluster_agent;
 pub mod mycnf;
 pub mod setup;

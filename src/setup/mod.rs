@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod build;
+pub mod cluster_access;
 pub mod pair;
 pub mod plan;
 pub mod preflight;
