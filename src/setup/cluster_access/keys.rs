@@ -72,32 +72,49 @@ pub fn authorized_line(public_key: &str, from_address: &str, marker: &str) -> Op
     ))
 }
 
-/// `text` with every line ending in `marker` replaced by `line`.
-pub fn replace_marked_line(text: &str, marker: &str, line: &str) -> String {
-    let mut out: String = text
-        .lines()
-        .filter(|l| !l.trim_end().ends_with(marker) && !l.trim().is_empty())
-        .map(|l| format!("{l}\n"))
-        .collect();
-    out.push_str(line);
-    out.push('\n');
+/// `text` with `line` in place of the first line `is_ours` picks (other
+/// such lines dropped), or appended; every other line stays where it is, so
+/// a second run with the same answers changes nothing.
+fn replace_lines(text: &str, is_ours: impl Fn(&str) -> bool, line: &str) -> String {
+    let mut out = String::new();
+    let mut placed = false;
+    for current in text.lines().filter(|l| !l.trim().is_empty()) {
+        if is_ours(current) {
+            if !placed {
+                out.push_str(line);
+                out.push('\n');
+                placed = true;
+            }
+        } else {
+            out.push_str(current);
+            out.push('\n');
+        }
+    }
+    if !placed {
+        out.push_str(line);
+        out.push('\n');
+    }
     out
 }
 
-/// known_hosts with the peer's host key pinned under every name in `names`;
-/// other hosts' lines are kept.
+/// `text` with the line ending in `marker` replaced by `line` (or `line` added).
+pub fn replace_marked_line(text: &str, marker: &str, line: &str) -> String {
+    replace_lines(text, |l| l.trim_end().ends_with(marker), line)
+}
+
+/// known_hosts with the peer's host key pinned under every name in `names`
+/// (plain lines naming any of them are replaced); other lines are kept.
 pub fn pin_known_host(text: &str, names: &[String], host_key: &str) -> Option<String> {
     let body = key_body(host_key)?;
-    let mut out: String = text
-        .lines()
-        .filter(|l| {
+    let line = format!("{} {body}", names.join(","));
+    Some(replace_lines(
+        text,
+        |l| {
             let hosts = l.split_whitespace().next().unwrap_or("");
-            !l.trim().is_empty() && !hosts.split(',').any(|h| names.iter().any(|n| n == h))
-        })
-        .map(|l| format!("{l}\n"))
-        .collect();
-    out.push_str(&format!("{} {body}\n", names.join(",")));
-    Some(out)
+            hosts.split(',').any(|h| names.iter().any(|n| n == h))
+        },
+        &line,
+    ))
 }
 
 #[cfg(test)]
@@ -132,6 +149,12 @@ mod tests {
         assert_eq!(
             after,
             "other ssh-ed25519 AAAA\nnode1,192.0.2.11 ssh-ed25519 HOSTKEY\n"
+        );
+        // Lines ssh adds later (hashed names) stay, and the pin stays put.
+        let grown = format!("{after}|1|abc=|def= ssh-rsa LEARNED\n");
+        assert_eq!(
+            pin_known_host(&grown, &names, "ssh-ed25519 HOSTKEY").unwrap(),
+            grown
         );
         assert_eq!(
             pin_known_host(&after, &names, "ssh-ed25519 HOSTKEY").unwrap(),
