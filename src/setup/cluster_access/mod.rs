@@ -48,6 +48,9 @@ impl AccountPaths {
     pub fn known_hosts(&self) -> PathBuf {
         self.ssh_dir().join("known_hosts")
     }
+    pub fn ssh_config(&self) -> PathBuf {
+        self.ssh_dir().join("config")
+    }
 }
 
 /// Home of `account` on the node, or None when the account does not exist.
@@ -100,6 +103,7 @@ struct NodeState {
     config_dir_exists: bool,
     authorized_keys: Option<Vec<u8>>,
     known_hosts: Option<Vec<u8>>,
+    ssh_config: Option<Vec<u8>>,
     sudoers: Option<Vec<u8>>,
 }
 
@@ -140,6 +144,7 @@ fn read_state(member: &Member, account: &str) -> Result<NodeState> {
             .is_some(),
         authorized_keys: node.read(&paths.authorized_keys())?,
         known_hosts: node.read(&paths.known_hosts())?,
+        ssh_config: node.read(&paths.ssh_config())?,
         sudoers: node.read(Path::new(SUDOERS_FILE))?,
         paths,
     })
@@ -297,6 +302,21 @@ fn account_step(
     ))
 }
 
+/// The account's ssh client settings: only pinned hosts, only its own key,
+/// never a prompt, and known_hosts left as setup wrote it.
+fn ssh_config(paths: &AccountPaths) -> String {
+    format!(
+        "# Written by mysql-ha setup for the cluster daemon's ssh connections.\n\
+         Host *\n\
+         \x20   StrictHostKeyChecking yes\n\
+         \x20   UpdateHostKeys no\n\
+         \x20   BatchMode yes\n\
+         \x20   IdentitiesOnly yes\n\
+         \x20   IdentityFile {}\n",
+        paths.private_key().display()
+    )
+}
+
 /// This node trusts the peer: the peer's key may log in from the peer's
 /// address only, and the peer's host key is pinned.
 fn trust_step(
@@ -345,6 +365,17 @@ fn trust_step(
             state.paths.known_hosts(),
             state.known_hosts.clone(),
             known.into_bytes(),
+            0o644,
+            account,
+            false,
+        ));
+    }
+    let config = ssh_config(&state.paths);
+    if state.ssh_config.as_deref() != Some(config.as_bytes()) {
+        changes.push(write(
+            state.paths.ssh_config(),
+            state.ssh_config.clone(),
+            config.into_bytes(),
             0o644,
             account,
             false,
@@ -422,15 +453,18 @@ pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
 /// With a passphrase the key is unlocked through SSH_ASKPASS from the
 /// root-only passphrase file (as the daemon's agent is).
 const LOGIN_CHECK: &str = r#"acct=$1 peer=$2 key=$3 known=$4 pass=$5
-opts="-o BatchMode=yes -o StrictHostKeyChecking=yes -o ConnectTimeout=5 -o IdentitiesOnly=yes -o UserKnownHostsFile=$known -i $key"
+opts="-o StrictHostKeyChecking=yes -o UpdateHostKeys=no -o ConnectTimeout=5 -o IdentitiesOnly=yes -o UserKnownHostsFile=$known -i $key"
 if [ -s "$pass" ]; then
   d=$(mktemp -d) || exit 1
   trap 'rm -rf "$d"' EXIT
   printf '#!/bin/sh\nexec cat %s\n' "$pass" > "$d/askpass" && chmod 700 "$d/askpass" || exit 1
   SSH_ASKPASS="$d/askpass" SSH_ASKPASS_REQUIRE=force DISPLAY=:0 ssh $opts -o BatchMode=no -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no "$acct@$peer" true </dev/null
 else
-  runuser -u "$acct" -- ssh $opts "$acct@$peer" true </dev/null
-fi"#;
+  runuser -u "$acct" -- ssh $opts -o BatchMode=yes "$acct@$peer" true </dev/null
+fi
+rc=$?
+# 255 would read as a failure of the installer's own connection.
+[ "$rc" -eq 0 ] || { echo "ssh exit $rc" >&2; exit 1; }"#;
 
 fn check_member(
     member: &Member,
