@@ -194,7 +194,8 @@ fn cluster_access_without_root() {
         &answers(&passwords, ""),
         vec![passwords.0.clone(), passwords.1.clone()],
     );
-    for node in ["192.0.2.11", "192.0.2.12"] {
+    let mut key_runs = Vec::new();
+    for (host, node) in [("node1", "192.0.2.11"), ("node2", "192.0.2.12")] {
         let line = output
             .lines()
             .find(|l| l.contains(node) && l.contains("installer trust"))
@@ -209,6 +210,7 @@ fn cluster_access_without_root() {
             .and_then(|r| r.split('`').next())
             .unwrap();
         assert!(line.contains(&format!("run {key_run}")), "{line}");
+        key_runs.push((host, key_run.to_string()));
     }
     let host_print = on_ok(
         "node1",
@@ -455,4 +457,21 @@ fn cluster_access_without_root() {
         .map(|h| on_ok(h, &["sha256sum", "/etc/sudoers"]))
         .collect();
     assert_eq!(sudoers_before, sudoers_after, "/etc/sudoers was touched");
+
+    // 8. The installer's key has a run of its own: rolled back, the client
+    // is locked out again.
+    for (host, key_run) in &key_runs {
+        on_ok(host, &[NODE_BIN, "rollback", key_run, "--yes"]);
+        assert!(!on(host, &["test", "-e", "/root/.ssh/authorized_keys"])
+            .status
+            .success());
+    }
+    let locked_out = on(
+        "client",
+        &["ssh", "-o", "BatchMode=yes", "root@192.0.2.11", "true"],
+    );
+    assert!(
+        !locked_out.status.success(),
+        "the installer key still works"
+    );
 }

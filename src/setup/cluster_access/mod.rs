@@ -466,6 +466,12 @@ rc=$?
 # 255 would read as a failure of the installer's own connection.
 [ "$rc" -eq 0 ] || { echo "ssh exit $rc" >&2; exit 1; }"#;
 
+/// sudo is there and reads the drop-in folder the allowlist goes to.
+const SUDO_CHECK: &str = r#"command -v sudo >/dev/null || { echo "sudo is not installed"; exit 1; }
+command -v visudo >/dev/null || [ -x /usr/sbin/visudo ] || { echo "visudo is not installed"; exit 1; }
+[ -d /etc/sudoers.d ] || { echo "/etc/sudoers.d does not exist"; exit 1; }
+grep -Eq '^[[:space:]]*[@#]includedir[[:space:]]+/etc/sudoers.d' /etc/sudoers || { echo "/etc/sudoers does not include /etc/sudoers.d"; exit 1; }"#;
+
 fn check_member(
     member: &Member,
     peer: &Member,
@@ -483,6 +489,17 @@ fn check_member(
             message,
         });
     };
+    let sudo = node.run(&["sh", "-c", SUDO_CHECK], None)?;
+    if !sudo.success() {
+        push(
+            Severity::Fatal,
+            "cluster sudo",
+            format!(
+                "{}: install sudo (with visudo) and make /etc/sudoers read /etc/sudoers.d (`@includedir /etc/sudoers.d`)",
+                sudo.stdout_text().trim()
+            ),
+        );
+    }
     let Some(home) = account_home(node, account)? else {
         push(
             Severity::Ok,
