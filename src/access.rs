@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::answers::NodeAnswers;
+use crate::node::bootstrap::{self, Bootstrapped};
 use crate::node::ssh::SocketForward;
 use crate::node::{LocalNode, Node, Output, SshNode};
 use crate::sql::SqlConn;
@@ -19,14 +20,22 @@ pub enum Access {
 impl Access {
     /// Local when `host` names this machine, else an ssh connection.
     pub fn open(answers: &NodeAnswers) -> Result<Access> {
+        Ok(Self::open_bootstrapping(answers)?.0)
+    }
+
+    /// Like `open`; a node that refuses the installer's key is bootstrapped
+    /// with `ssh_password` when the answers give one (see node::bootstrap).
+    pub fn open_bootstrapping(answers: &NodeAnswers) -> Result<(Access, Option<Bootstrapped>)> {
         if is_this_machine(&answers.host)? {
-            Ok(Access::Local(LocalNode::new()))
+            Ok((Access::Local(LocalNode::new()), None))
         } else {
-            Ok(Access::Ssh(SshNode::connect(
+            let (node, trust) = bootstrap::connect(
                 &answers.host,
                 &answers.ssh_user,
                 answers.ssh_port,
-            )?))
+                &answers.ssh_password,
+            )?;
+            Ok((Access::Ssh(node), trust))
         }
     }
 

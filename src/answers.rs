@@ -18,6 +18,9 @@ pub struct NodeAnswers {
     pub host: String,
     pub ssh_user: String,
     pub ssh_port: u16,
+    /// Only for a node that does not accept the installer's key yet: used
+    /// once to install it (through SSH_ASKPASS), never stored elsewhere.
+    pub ssh_password: String,
     pub mysql_admin_user: String,
     /// Empty: unix-socket authentication as root.
     pub mysql_admin_password: String,
@@ -30,6 +33,7 @@ impl Default for NodeAnswers {
             host: String::new(),
             ssh_user: "root".into(),
             ssh_port: 22,
+            ssh_password: String::new(),
             mysql_admin_user: "root".into(),
             mysql_admin_password: String::new(),
             mysql_port: 3306,
@@ -209,6 +213,14 @@ impl Answers {
             1,
             600,
         )?;
+        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+            if node.ssh_password.contains(['\n', '\r', '\0']) {
+                return Err(answer_error(
+                    &format!("{section}.ssh_password"),
+                    "contains a line break",
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -216,6 +228,8 @@ impl Answers {
     pub fn to_toml(&self, include_secrets: bool) -> Result<String> {
         let mut copy = self.clone();
         if !include_secrets {
+            copy.master.ssh_password.clear();
+            copy.slave.ssh_password.clear();
             copy.master.mysql_admin_password.clear();
             copy.slave.mysql_admin_password.clear();
             copy.replication.password.clear();
@@ -301,6 +315,24 @@ pub fn validate_account(key: &str, name: &str) -> Result<()> {
             key,
             format!("`{name}`: use at most 32 letters, digits, `_`, `.` or `-`"),
         ));
+    }
+    Ok(())
+}
+
+/// Empty (no passphrase) or one ssh-keygen accepts: at least 8 characters
+/// on one line.
+pub fn validate_key_passphrase(key: &str, passphrase: &str) -> Result<()> {
+    if passphrase.is_empty() {
+        return Ok(());
+    }
+    if passphrase.chars().count() < 8 {
+        return Err(answer_error(
+            key,
+            "too short: use at least 8 characters, or leave it empty for an unencrypted key",
+        ));
+    }
+    if passphrase.chars().any(|c| c.is_control()) {
+        return Err(answer_error(key, "contains a control character"));
     }
     Ok(())
 }

@@ -50,6 +50,10 @@ pub enum Command {
     Resume,
     /// Acknowledge a takeover so the cluster leaves its degraded state.
     Ack,
+    /// Start the cluster account's ssh-agent and load its encrypted key (root,
+    /// at daemon start; see docs/cluster-access.md). Prints SSH_AUTH_SOCK and SSH_AGENT_PID.
+    #[command(hide = true)]
+    ClusterAgent(ClusterAgentArgs),
     /// A two-node lab on this machine (root only): network namespaces, real MariaDB and sshd.
     Sandbox {
         #[command(subcommand)]
@@ -118,6 +122,19 @@ pub struct CheckArgs {
     pub answers: Option<PathBuf>,
     #[arg(long)]
     pub profile: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterAgentArgs {
+    #[arg(long, default_value = "mysqlha")]
+    pub account: String,
+    /// Default: ~ACCOUNT/.ssh/id_ed25519.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    #[arg(long, default_value = "/etc/mysql-ha/key-passphrase")]
+    pub passphrase_file: PathBuf,
+    #[arg(long, default_value = "/run/mysql-ha/agent")]
+    pub socket_dir: PathBuf,
 }
 
 #[derive(Debug, Args)]

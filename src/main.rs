@@ -5,6 +5,7 @@ use mysql_ha::{commands, sandbox, Error, Result};
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sandbox { command } => sandbox::run(command),
+        Command::ClusterAgent(args) => commands::cluster_agent::run(args),
         Command::Setup(args) => commands::setup::setup(args),
         Command::AddDb(args) => commands::setup::add_db(args),
         Command::Status(args) => commands::setup::status(args),

@@ -1,5 +1,6 @@
 //! What the step-level subcommands do; main.rs only dispatches here.
 
+pub mod cluster_agent;
 pub mod daemon;
 pub mod mycnf;
 pub mod rollback;

@@ -2,6 +2,8 @@
 //! local implementation (optionally confined to a directory tree, for `--root`)
 //! and an ssh implementation, so the same engine code configures either.
 
+pub mod askpass;
+pub mod bootstrap;
 mod local;
 pub mod snapshot;
 pub mod ssh;

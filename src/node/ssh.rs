@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::askpass::Askpass;
 use super::{FileKind, FileStat, Node, Output};
 use crate::error::stderr_detail;
 use crate::{Error, Result};
@@ -16,6 +17,9 @@ pub struct SshNode {
     port: u16,
     /// Private folder for the control socket and forwarded sockets.
     control_dir: tempfile::TempDir,
+    /// Password login (trust bootstrap only): the password reaches ssh
+    /// through SSH_ASKPASS, never a command line.
+    password: Option<Askpass>,
 }
 
 /// Quotes one word for the remote shell.
@@ -34,6 +38,23 @@ pub fn shell_quote(word: &str) -> String {
 impl SshNode {
     /// Opens the connection and proves it works.
     pub fn connect(host: &str, user: &str, port: u16) -> Result<SshNode> {
+        Self::open(host, user, port, None)
+    }
+
+    /// Logs in once with a password (given through SSH_ASKPASS from a 0600
+    /// file) for the trust bootstrap; the host key must be pinned already.
+    /// Later commands reuse the authenticated shared connection.
+    pub fn connect_with_password(
+        host: &str,
+        user: &str,
+        port: u16,
+        password: &str,
+    ) -> Result<SshNode> {
+        Self::open(host, user, port, Some(Askpass::new(password, None)?))
+    }
+
+    fn open(host: &str, user: &str, port: u16, password: Option<Askpass>) -> Result<SshNode> {
+        let by_password = password.is_some();
         let control_dir = tempfile::Builder::new()
             .prefix("mysql-ha-ssh.")
             .tempdir()
@@ -43,11 +64,22 @@ impl SshNode {
             destination: format!("{user}@{host}"),
             port,
             control_dir,
+            password,
         };
-        let out = node.run(&["true"], None)?;
+        let out = match node.run(&["true"], None) {
+            Ok(out) => out,
+            Err(Error::Ssh { message, .. }) => Output {
+                code: Some(255),
+                stdout: Vec::new(),
+                stderr: message.into_bytes(),
+            },
+            Err(err) => return Err(err),
+        };
         if !out.success() {
             let detail = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            let hint = if detail.contains("Host key verification failed")
+            let hint = if by_password && detail.contains("Permission denied") {
+                "the password was refused (check [master|slave] ssh_password, and that the node's sshd allows password logins for this account)"
+            } else if detail.contains("Host key verification failed")
                 || detail.contains("No ED25519 host key")
                 || detail.contains("host key")
             {
@@ -67,6 +99,17 @@ impl SshNode {
 
     fn base_command(&self) -> Command {
         let mut command = Command::new("ssh");
+        if let Some(askpass) = &self.password {
+            // ssh keeps the first value given for an option: these come first.
+            command
+                .args(["-o", "BatchMode=no", "-o", "PubkeyAuthentication=no"])
+                .args([
+                    "-o",
+                    "PreferredAuthentications=password,keyboard-interactive",
+                ])
+                .args(["-o", "NumberOfPasswordPrompts=1"]);
+            askpass.apply(&mut command);
+        }
         command
             .args(["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes"])
             .args(["-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=10"])

@@ -4,6 +4,7 @@
 pub mod add_databases;
 pub mod apply;
 pub mod build;
+pub mod cluster_access;
 pub mod handoff;
 pub mod pair;
 pub mod plan;

@@ -19,6 +19,8 @@ pub struct Member {
     pub access: Access,
     pub profile: Profile,
     pub session: SqlSession,
+    /// Set when the installer's own trust was bootstrapped by password.
+    pub trust: Option<crate::node::bootstrap::Bootstrapped>,
 }
 
 impl Member {
@@ -27,7 +29,7 @@ impl Member {
         answers: &NodeAnswers,
         forced_profile: Option<&str>,
     ) -> Result<Member> {
-        let access = Access::open(answers)?;
+        let (access, trust) = Access::open_bootstrapping(answers)?;
         let profile = profile::detect(access.node(), forced_profile)?;
         let session = Self::open_sql(&access, &profile, answers).map_err(|err| {
             let code = crate::sql::conn::error_code(&err);
@@ -51,6 +53,7 @@ impl Member {
             access,
             profile,
             session,
+            trust,
         })
     }
 

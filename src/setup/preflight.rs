@@ -353,6 +353,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     // The slave must be able to reach the master over the network.
     reachability(pair, &mut report)?;
 
+    report.findings.extend(super::cluster_access::check(pair)?);
     Ok(report)
 }
 
