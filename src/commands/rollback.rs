@@ -105,7 +105,12 @@ fn list_runs(node: &dyn Node) -> Result<String> {
         node.label()
     );
     for run_id in runs {
-        let journal = Journal::open(node, &run_id)?;
+        let Ok(journal) = Journal::open(node, &run_id) else {
+            text.push_str(&format!(
+                "  {run_id}  (no journal: stopped before any change)\n"
+            ));
+            continue;
+        };
         let (mut files, mut sql, mut commands) = (0, 0, 0);
         for record in journal.records() {
             match record.entry {
