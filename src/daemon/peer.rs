@@ -3,6 +3,7 @@
 //! once cluster access is set up), batch mode, bounded by the ssh timeout.
 //! This is the one place that knows how the peer is reached.
 
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -16,6 +17,19 @@ pub struct Peer {
     host: String,
     port: u16,
     timeout: Duration,
+    /// The cluster account and its ssh folder, once setup gave it a key:
+    /// the peer is then reached as that account (its key is the one the peer
+    /// authorizes from this address, its root commands go through sudo).
+    account: Option<(String, PathBuf)>,
+}
+
+/// The cluster account's ssh folder when its key exists on this node.
+fn account_ssh(account: &str) -> Option<(String, PathBuf)> {
+    let user = nix::unistd::User::from_name(account).ok().flatten()?;
+    let ssh = user.dir.join(".ssh");
+    ssh.join("id_ed25519")
+        .exists()
+        .then(|| (account.to_string(), ssh))
 }
 
 impl Peer {
@@ -24,6 +38,7 @@ impl Peer {
             host: config.node.peer.clone(),
             port: config.node.peer_ssh_port,
             timeout: Duration::from_millis(config.timings.ssh_timeout_ms),
+            account: account_ssh(&config.cluster.account),
         }
     }
 
@@ -41,15 +56,30 @@ impl Peer {
             .arg("-o")
             .arg(format!("ConnectTimeout={connect_s}"))
             .args(["-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"])
-            .args(["-p", &self.port.to_string()])
-            .arg(&self.host)
-            .arg("--")
-            .arg(
-                argv.iter()
-                    .map(|w| shell_quote(w))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
+            .args(["-p", &self.port.to_string()]);
+        match &self.account {
+            Some((account, ssh)) => {
+                command
+                    .arg("-i")
+                    .arg(ssh.join("id_ed25519"))
+                    .args(["-o", "IdentitiesOnly=yes"])
+                    .arg("-o")
+                    .arg(format!(
+                        "UserKnownHostsFile={}",
+                        ssh.join("known_hosts").display()
+                    ))
+                    .arg(format!("{account}@{}", self.host));
+            }
+            None => {
+                command.arg(&self.host);
+            }
+        }
+        command.arg("--").arg(
+            argv.iter()
+                .map(|w| shell_quote(w))
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         let out = run_limited(command, limit)?;
         if out.code == Some(255) {
             return Err(Error::Ssh {
@@ -71,7 +101,7 @@ impl Peer {
     /// when the daemon is not root).
     pub fn run_privileged(&self, argv: &[String], limit: Duration) -> Result<Output> {
         let mut full: Vec<&str> = Vec::new();
-        if !is_root() {
+        if !is_root() || self.account.is_some() {
             full.extend(["sudo", "-n"]);
         }
         full.extend(argv.iter().map(String::as_str));
