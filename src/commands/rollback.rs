@@ -33,7 +33,13 @@ pub fn run(args: RollbackArgs) -> Result<()> {
             _ => None,
         };
         match member {
-            Some(member) => text.push_str(&on_member(member, &args, None)?),
+            Some(member) => {
+                if let Some(run_id) = &args.run_id {
+                    let journal = Journal::open(member.access.node(), run_id)?;
+                    text.push_str(&stop_daemon(&member, &journal, None)?);
+                }
+                text.push_str(&on_member(member, &args)?);
+            }
             None => {
                 let node = match &args.root {
                     Some(root) => LocalNode::with_root(root),
@@ -43,10 +49,27 @@ pub fn run(args: RollbackArgs) -> Result<()> {
             }
         }
     } else {
+        let mut members = Vec::new();
         for (side, answers) in targets {
-            let member = Member::connect(side, &answers, None)?;
-            text.push_str(&format!("on {} ({}):\n", answers.host, side.name()));
-            text.push_str(&on_member(member, &args, cluster.as_ref())?);
+            members.push((side, Member::connect(side, &answers, None)?));
+        }
+        // Both daemons stop before anything changes, so neither reacts to
+        // the other node's restart by restarting, fencing or taking over.
+        let mut stopped = Vec::new();
+        for (_, member) in &members {
+            stopped.push(match &args.run_id {
+                Some(run_id) => stop_daemon(
+                    member,
+                    &Journal::open(member.access.node(), run_id)?,
+                    cluster.as_ref(),
+                )?,
+                None => String::new(),
+            });
+        }
+        for ((side, member), stopped) in members.into_iter().zip(stopped) {
+            text.push_str(&format!("on {} ({}):\n", member.label(), side.name()));
+            text.push_str(&stopped);
+            text.push_str(&on_member(member, &args)?);
         }
     }
     print!("{text}");
@@ -62,22 +85,13 @@ fn local_member() -> Result<Member> {
     Member::connect(Side::Master, &answers, None)
 }
 
-fn on_member(
-    mut member: Member,
-    args: &RollbackArgs,
-    cluster: Option<&ClusterAnswers>,
-) -> Result<String> {
+/// Undoes a run on one node whose daemon is already stopped (its service
+/// files are among those restored).
+fn on_member(mut member: Member, args: &RollbackArgs) -> Result<String> {
     let Some(run_id) = &args.run_id else {
         return list_runs(member.access.node());
     };
-    // The daemon goes first: its service files are among those restored.
-    let stopped = stop_daemon(
-        &member,
-        &Journal::open(member.access.node(), run_id)?,
-        cluster,
-    )?;
     let (mut text, journal, restored) = restore_files(member.access.node(), run_id, args.force)?;
-    text.insert_str(0, &stopped);
     text.push_str(&undo_server(&mut member, &journal, restored)?);
     Ok(text)
 }
