@@ -161,7 +161,10 @@ fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, 
             .into_iter()
             .filter(|r| r.as_str() > run_id)
         {
-            let later_journal = Journal::open(node, &later)?;
+            // A run that stopped before its first change has no journal.
+            let Ok(later_journal) = Journal::open(node, &later) else {
+                continue;
+            };
             let later_paths = changed_paths(&later_journal);
             if let Some(shared) = paths.iter().find(|p| later_paths.contains(p)) {
                 return Err(Error::Other(format!(
