@@ -165,6 +165,14 @@ fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, 
             let Ok(later_journal) = Journal::open(node, &later) else {
                 continue;
             };
+            // A later run that was itself rolled back no longer builds on it.
+            let rolled_back = later_journal
+                .records()
+                .iter()
+                .any(|r| matches!(r.entry, JournalEntry::FileRestored { .. }));
+            if rolled_back {
+                continue;
+            }
             let later_paths = changed_paths(&later_journal);
             if let Some(shared) = paths.iter().find(|p| later_paths.contains(p)) {
                 return Err(Error::Other(format!(
