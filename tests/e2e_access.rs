@@ -7,73 +7,12 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
 use common::*;
 
-const NODE_BIN: &str = "/tmp/mysql-ha";
 const PASSPHRASE: &str = "Key-Passphrase-8c2f-never-shown";
 const HOME: &str = "/var/lib/mysqlha";
 const KEY: &str = "/var/lib/mysqlha/.ssh/id_ed25519";
 const STATUS: &[&str] = &["sudo", "-n", "/etc/init.d/mariadb", "status"];
-
-fn put_file(host: &str, path: &str, bytes: &[u8], mode: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(BIN)
-        .args(["sandbox", "exec", host, "--", "sh", "-c"])
-        .arg(format!("cat > {path} && chmod {mode} {path}"))
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Watches every process of the machine for secrets on a command line.
-struct CmdlineWatch {
-    stop: Arc<AtomicBool>,
-    handle: std::thread::JoinHandle<(u64, Vec<String>)>,
-}
-
-impl CmdlineWatch {
-    fn start(secrets: Vec<String>) -> CmdlineWatch {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = std::thread::spawn(move || {
-            let mut samples = 0;
-            let mut hits = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
-                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-                    if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
-                        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                        if secrets.iter().any(|s| line.contains(s.as_str())) {
-                            hits.push(line);
-                        }
-                    }
-                }
-                samples += 1;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            (samples, hits)
-        });
-        CmdlineWatch { stop, handle }
-    }
-
-    fn finish(self) -> (u64, Vec<String>) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap()
-    }
-}
 
 /// A fresh lab without keys; returns the root passwords it printed once.
 fn fresh_untrusted_lab() -> (String, String) {

@@ -6,32 +6,19 @@
 
 mod common;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
 
-const NODE_BIN: &str = "/tmp/mysql-ha";
 const VIP: &str = "192.0.2.10";
 const APP_SECRET: &str = "App-Secret-0c4e-never-shown";
-
-fn put_file(host: &str, path: &str, bytes: &[u8], mode: &str) {
-    let mut child = Command::new(BIN)
-        .args(["sandbox", "exec", host, "--", "sh", "-c"])
-        .arg(format!("cat > {path} && chmod {mode} {path}"))
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(bytes).unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 /// A fresh lab, set up from node1 with the lab's answers (arp mode changed).
 fn fresh_cluster(arp: &str) -> String {
     mysql_ha(&["sandbox", "down"]);
     mysql_ha(&["sandbox", "up"]);
-    put_file("node1", NODE_BIN, &std::fs::read(BIN).unwrap(), "755");
+    install_binary("node1");
     let answers = std::fs::read_to_string(lab_answers())
         .unwrap()
         .replace("arp = \"when-needed\"", &format!("arp = \"{arp}\""));

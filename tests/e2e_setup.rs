@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -59,43 +57,6 @@ fn wait_for(host: &str, query: &str, expected: &str) -> bool {
         std::thread::sleep(Duration::from_millis(100));
     }
     false
-}
-
-/// Watches every process of the machine (the lab's hosts included) for the
-/// secret on a command line.
-struct CmdlineWatch {
-    stop: Arc<AtomicBool>,
-    handle: std::thread::JoinHandle<(u64, Vec<String>)>,
-}
-
-impl CmdlineWatch {
-    fn start(secret: &'static str) -> CmdlineWatch {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = std::thread::spawn(move || {
-            let mut samples = 0;
-            let mut hits = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
-                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-                    if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
-                        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
-                        if line.contains(secret) {
-                            hits.push(line);
-                        }
-                    }
-                }
-                samples += 1;
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            (samples, hits)
-        });
-        CmdlineWatch { stop, handle }
-    }
-
-    fn finish(self) -> (u64, Vec<String>) {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap()
-    }
 }
 
 fn fresh_lab(hosts: &[&str]) {
@@ -197,7 +158,7 @@ fn setup_from_the_master_then_from_a_third_host() {
         "--dry-run changed a node"
     );
 
-    let watch = CmdlineWatch::start(SECRET);
+    let watch = CmdlineWatch::start(vec![SECRET.to_string()]);
     let run = setup_on("node1", &["--yes"]);
     let (samples, hits) = watch.finish();
     assert!(run.status.success(), "{}", text(&run));

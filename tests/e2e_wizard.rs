@@ -10,21 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const NODE_BIN: &str = "/tmp/mysql-ha";
 const ADMIN_PASSWORD: &str = "Admin-Pass-4e1f-right";
-
-fn install_binary(host: &str) {
-    use std::io::Write;
-    let bytes = std::fs::read(BIN).unwrap();
-    let mut child = std::process::Command::new(BIN)
-        .args(["sandbox", "exec", host, "--", "sh", "-c"])
-        .arg(format!("cat > {NODE_BIN} && chmod 755 {NODE_BIN}"))
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(&bytes).unwrap();
-    assert!(child.wait().unwrap().success());
-}
 
 fn fresh_lab() {
     mysql_ha(&["sandbox", "down"]);

@@ -168,3 +168,42 @@ pub fn text(out: &Output) -> String {
 pub fn checksums(host: &str, tables: &[&str]) -> String {
     sql(host, &format!("CHECKSUM TABLE {}", tables.join(", ")))
 }
+
+/// Watches every process of the machine (the lab's hosts included) for any
+/// of `secrets` on a command line, every 5 ms, until `finish`.
+pub struct CmdlineWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<(u64, Vec<String>)>,
+}
+
+impl CmdlineWatch {
+    pub fn start(secrets: Vec<String>) -> CmdlineWatch {
+        use std::sync::atomic::Ordering;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut samples = 0;
+            let mut hits = Vec::new();
+            while !flag.load(Ordering::Relaxed) {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    if let Ok(raw) = std::fs::read(entry.path().join("cmdline")) {
+                        let line = String::from_utf8_lossy(&raw).replace('\0', " ");
+                        if secrets.iter().any(|s| line.contains(s.as_str())) {
+                            hits.push(line);
+                        }
+                    }
+                }
+                samples += 1;
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            (samples, hits)
+        });
+        CmdlineWatch { stop, handle }
+    }
+
+    /// Stops watching; returns how many sweeps ran and every hit.
+    pub fn finish(self) -> (u64, Vec<String>) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().unwrap()
+    }
+}
