@@ -95,14 +95,14 @@ pub struct ClusterAnswers {
     pub arp: ArpMode,
     pub account: String,
     pub key_passphrase: String,
-    /// Name the dynamic-DNS resource keeps pointed at the master.
-    pub ddns_name: String,
     /// Daemon timings: seconds between two checks of the master.
     pub check_interval_s: u32,
     /// Daemon timings: failed checks in a row before a takeover.
     pub failure_threshold: u32,
     /// Daemon timings: seconds a check may take before it counts as failed.
     pub check_timeout_s: u32,
+    /// With `resource = "ddns"`: the name, its zone and the TSIG key.
+    pub ddns: DdnsAnswers,
 }
 
 impl Default for ClusterAnswers {
@@ -114,11 +114,65 @@ impl Default for ClusterAnswers {
             arp: ArpMode::WhenNeeded,
             account: "mysqlha".into(),
             key_passphrase: String::new(),
-            ddns_name: String::new(),
             check_interval_s: 5,
             failure_threshold: 3,
             check_timeout_s: 10,
+            ddns: DdnsAnswers::default(),
         }
+    }
+}
+
+/// `[cluster.ddns]`: the name the master keeps pointed at itself with
+/// RFC 2136 updates signed by a TSIG key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DdnsAnswers {
+    /// The zone's authoritative server that takes updates (address or name).
+    pub server: String,
+    pub port: u16,
+    pub zone: String,
+    /// Fully qualified name inside the zone (its A record is replaced).
+    pub name: String,
+    /// Seconds resolvers may cache the record.
+    pub ttl: u32,
+    /// A BIND key file (as `tsig-keygen` writes) on the machine running
+    /// setup; empty: `key_name`, `key_algorithm` and `key_secret` instead.
+    pub key_file: String,
+    pub key_name: String,
+    pub key_algorithm: String,
+    /// Base64, as in a BIND key file.
+    pub key_secret: String,
+}
+
+impl Default for DdnsAnswers {
+    fn default() -> Self {
+        DdnsAnswers {
+            server: String::new(),
+            port: 53,
+            zone: String::new(),
+            name: String::new(),
+            ttl: 30,
+            key_file: String::new(),
+            key_name: String::new(),
+            key_algorithm: "hmac-sha256".into(),
+            key_secret: String::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DdnsAnswers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DdnsAnswers")
+            .field("server", &self.server)
+            .field("port", &self.port)
+            .field("zone", &self.zone)
+            .field("name", &self.name)
+            .field("ttl", &self.ttl)
+            .field("key_file", &self.key_file)
+            .field("key_name", &self.key_name)
+            .field("key_algorithm", &self.key_algorithm)
+            .field("key_secret", &"********")
+            .finish()
     }
 }
 
@@ -189,7 +243,7 @@ impl Answers {
             }
         }
         if self.cluster.resource == Resource::Ddns {
-            validate_ddns_name("cluster.ddns_name", &self.cluster.ddns_name)?;
+            validate_ddns(&self.cluster.ddns)?;
         }
         validate_account("cluster.account", &self.cluster.account)?;
         if !self.cluster.key_passphrase.is_empty() {
@@ -234,6 +288,7 @@ impl Answers {
             copy.slave.mysql_admin_password.clear();
             copy.replication.password.clear();
             copy.cluster.key_passphrase.clear();
+            copy.cluster.ddns.key_secret.clear();
         }
         let body = toml::to_string(&copy).map_err(|e| Error::Other(e.to_string()))?;
         let note = if include_secrets {
@@ -438,6 +493,115 @@ pub fn validate_ddns_name(key: &str, name: &str) -> Result<()> {
     validate_host(key, name)
 }
 
+/// A DNS zone: a domain name, written without the final dot.
+pub fn validate_zone(key: &str, zone: &str) -> Result<()> {
+    if zone.is_empty() || zone.ends_with('.') || zone.parse::<IpAddr>().is_ok() {
+        return Err(answer_error(
+            key,
+            format!("`{zone}`: give the zone's name without the final dot, e.g. example.com"),
+        ));
+    }
+    validate_host(key, zone)
+}
+
+/// A name inside the zone (or the zone itself).
+pub fn validate_name_in_zone(key: &str, name: &str, zone: &str) -> Result<()> {
+    validate_ddns_name(key, name)?;
+    let (name, zone) = (name.to_ascii_lowercase(), zone.to_ascii_lowercase());
+    if name == zone || name.ends_with(&format!(".{zone}")) {
+        Ok(())
+    } else {
+        Err(answer_error(
+            key,
+            format!("`{name}` is not inside the zone `{zone}` (cluster.ddns.zone)"),
+        ))
+    }
+}
+
+/// The TSIG algorithms BIND's `nsupdate` signs with.
+pub const TSIG_ALGORITHMS: &[&str] = &[
+    "hmac-sha256",
+    "hmac-sha512",
+    "hmac-sha384",
+    "hmac-sha224",
+    "hmac-sha1",
+    "hmac-md5",
+];
+
+/// A TSIG key name: a domain-name-like word.
+pub fn validate_key_name(key: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(answer_error(
+            key,
+            format!("`{name}`: give the TSIG key's name (letters, digits, `-`, `_`, `.`)"),
+        ))
+    }
+}
+
+/// A TSIG secret: base64, as in a BIND key file.
+pub fn validate_key_secret(key: &str, secret: &str) -> Result<()> {
+    let body = secret.trim_end_matches('=');
+    let base64 = body
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "+/".contains(c))
+        && secret.len().is_multiple_of(4)
+        && secret.len() - body.len() <= 2;
+    if secret.len() < 16 || !base64 {
+        return Err(answer_error(
+            key,
+            "give the key's base64 secret (the `secret` of the key file `tsig-keygen` writes)",
+        ));
+    }
+    Ok(())
+}
+
+pub fn validate_key_algorithm(key: &str, algorithm: &str) -> Result<()> {
+    if TSIG_ALGORITHMS.contains(&algorithm) {
+        Ok(())
+    } else {
+        Err(answer_error(
+            key,
+            format!("`{algorithm}`: use one of {}", TSIG_ALGORITHMS.join(", ")),
+        ))
+    }
+}
+
+/// `[cluster.ddns]` when the resource is `ddns`: every key it needs.
+pub fn validate_ddns(d: &DdnsAnswers) -> Result<()> {
+    validate_host("cluster.ddns.server", &d.server)?;
+    if d.port == 0 {
+        return Err(answer_error("cluster.ddns.port", "give a port (53)"));
+    }
+    validate_zone("cluster.ddns.zone", &d.zone)?;
+    validate_name_in_zone("cluster.ddns.name", &d.name, &d.zone)?;
+    validate_seconds("cluster.ddns.ttl", d.ttl, 1, 86_400)?;
+    if !d.key_file.is_empty() {
+        if !d.key_file.starts_with('/') {
+            return Err(answer_error(
+                "cluster.ddns.key_file",
+                format!("`{}`: give an absolute path", d.key_file),
+            ));
+        }
+        if !d.key_secret.is_empty() {
+            return Err(answer_error(
+                "cluster.ddns.key_secret",
+                "give either key_file or key_name with key_secret, not both",
+            ));
+        }
+        return Ok(());
+    }
+    validate_key_name("cluster.ddns.key_name", &d.key_name)?;
+    validate_key_algorithm("cluster.ddns.key_algorithm", &d.key_algorithm)?;
+    validate_key_secret("cluster.ddns.key_secret", &d.key_secret)
+}
+
 /// A key passphrase: empty (no passphrase) or at least 8 characters.
 pub fn validate_passphrase(key: &str, passphrase: &str) -> Result<()> {
     if passphrase.len() < 8 {
@@ -541,7 +705,10 @@ databases = ["shop", "web-stats"]
         answers.replication.password = "a-secret-of-enough-length".into();
         answers.master.mysql_admin_password = "admin-secret".into();
         let text = answers.to_toml(false).unwrap();
-        assert!(!text.contains("secret"), "{text}");
+        assert!(
+            !text.contains("a-secret-of") && !text.contains("admin-secret"),
+            "{text}"
+        );
         let back = Answers::from_toml(&text).unwrap();
         assert_eq!(back.replication.databases, answers.replication.databases);
         assert_eq!(back.replication.password, "");
@@ -560,14 +727,46 @@ databases = ["shop", "web-stats"]
             .contains("cluster.check_interval_s"));
         let mut answers = Answers::from_toml(LAB).unwrap();
         answers.cluster.resource = Resource::Ddns;
-        answers.cluster.ddns_name = "db".into();
-        assert!(answers
-            .validate()
-            .unwrap_err()
-            .to_string()
-            .contains("cluster.ddns_name"));
-        answers.cluster.ddns_name = "db.example.com".into();
+        let error_key = |a: &Answers| match a.validate() {
+            Err(Error::Answers { key, .. }) => key,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(error_key(&answers), "cluster.ddns.server");
+        answers.cluster.ddns.server = "192.0.2.100".into();
+        answers.cluster.ddns.zone = "example.com".into();
+        answers.cluster.ddns.name = "db".into();
+        assert_eq!(error_key(&answers), "cluster.ddns.name");
+        answers.cluster.ddns.name = "db.example.org".into();
+        assert_eq!(error_key(&answers), "cluster.ddns.name");
+        answers.cluster.ddns.name = "db.example.com".into();
+        assert_eq!(error_key(&answers), "cluster.ddns.key_name");
+        answers.cluster.ddns.key_name = "ha-key".into();
+        answers.cluster.ddns.key_secret = "not base64!".into();
+        assert_eq!(error_key(&answers), "cluster.ddns.key_secret");
+        answers.cluster.ddns.key_secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into();
         answers.validate().unwrap();
+        answers.cluster.ddns.key_file = "/etc/ha.key".into();
+        assert_eq!(error_key(&answers), "cluster.ddns.key_secret");
+        answers.cluster.ddns.key_secret.clear();
+        answers.validate().unwrap();
+    }
+
+    #[test]
+    fn ddns_section_reads_and_its_secret_stays_out_of_saved_answers() {
+        let text = format!(
+            "{LAB}[cluster]\nresource = \"ddns\"\n[cluster.ddns]\nserver = \"192.0.2.100\"\nzone = \"cluster.test\"\nname = \"db.cluster.test\"\nttl = 10\nkey_name = \"k\"\nkey_secret = \"c2VjcmV0LXNlY3JldC1zZWNyZXQ=\"\n"
+        );
+        let answers = Answers::from_toml(&text).unwrap();
+        answers.validate().unwrap();
+        assert_eq!(answers.cluster.ddns.ttl, 10);
+        assert_eq!(answers.cluster.ddns.port, 53);
+        assert!(!format!("{answers:?}").contains("c2VjcmV0"));
+        let saved = answers.to_toml(false).unwrap();
+        assert!(!saved.contains("c2VjcmV0"), "{saved}");
+        assert_eq!(
+            Answers::from_toml(&answers.to_toml(true).unwrap()).unwrap(),
+            answers
+        );
     }
 
     #[test]

@@ -48,6 +48,9 @@ pub enum Error {
     #[error("ssh to {host}: {message}")]
     Ssh { host: String, message: String },
 
+    #[error("dynamic DNS server {server}: {message}")]
+    Dns { server: String, message: String },
+
     #[error("verification on {node} failed: {message}")]
     Verify { node: String, message: String },
 

@@ -7,6 +7,7 @@ pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod daemon;
+pub mod ddns;
 pub mod error;
 pub mod events;
 pub mod mycnf;

@@ -148,7 +148,10 @@ pub fn status(json: bool) -> Result<()> {
             "address {} on {}",
             config.cluster.vip, config.cluster.device
         ),
-        crate::answers::Resource::Ddns => "dynamic DNS name".into(),
+        crate::answers::Resource::Ddns => format!(
+            "dynamic DNS name {} (zone {} on {})",
+            config.cluster.ddns.name, config.cluster.ddns.zone, config.cluster.ddns.server
+        ),
         crate::answers::Resource::None => "none".into(),
     };
     println!("cluster resource: {resource}");

@@ -10,14 +10,33 @@ use crate::privileged::PrivilegedCommand;
 use crate::{Error, Result};
 
 /// Runs a command; kills it when it outlives `limit`.
-pub fn run_limited(mut command: Command, limit: Duration) -> Result<Output> {
+pub fn run_limited(command: Command, limit: Duration) -> Result<Output> {
+    run_limited_input(command, None, limit)
+}
+
+/// Like `run_limited`, with `input` on the command's stdin (for secrets,
+/// which never go on a command line).
+pub fn run_limited_input(
+    mut command: Command,
+    input: Option<&[u8]>,
+    limit: Duration,
+) -> Result<Output> {
     let program = format!("{:?}", command.get_program());
     let mut child = command
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| Error::io(&program, e))?;
+    if let (Some(bytes), Some(mut pipe)) = (input, child.stdin.take()) {
+        use std::io::Write;
+        // Small input: fits the pipe; closing it ends the command's input.
+        pipe.write_all(bytes).map_err(|e| Error::io(&program, e))?;
+    }
     let deadline = Instant::now() + limit;
     let status = loop {
         match child.try_wait().map_err(|e| Error::io(&program, e))? {

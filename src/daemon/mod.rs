@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod db;
+mod ddns_name;
 pub mod events;
 pub mod exec;
 pub mod peer;

@@ -1,5 +1,5 @@
-//! The cluster resource the master holds, behind one interface so more kinds
-//! can be added (the dynamic-DNS one comes in its own issue).
+//! The cluster resource the master holds, behind one interface: a shared
+//! address (here), a dynamic-DNS name (ddns_name.rs) or none.
 
 use std::process::Command;
 use std::time::Duration;
@@ -47,8 +47,8 @@ pub fn from_config(
             arp: config.cluster.arp,
             allowlist,
         }),
-        // ddns is its own issue: until then it holds nothing.
-        Resource::None | Resource::Ddns => Box::new(NoResource),
+        Resource::Ddns => Box::new(super::ddns_name::DdnsName::new(config)),
+        Resource::None => Box::new(NoResource),
     }
 }
 

@@ -2,6 +2,7 @@
 //! bridge, each in its own network, PID, UTS and mount namespaces with a
 //! copy-on-write view of the whole filesystem.
 
+mod dns;
 mod host;
 mod init;
 mod network;
@@ -115,14 +116,11 @@ pub fn run(command: SandboxCommand) -> Result<()> {
             data_mb,
             no_trust,
             dns,
-        } => {
-            if dns {
-                return Err(Error::NotBuilt {
-                    command: "sandbox up --dns",
-                });
-            }
-            up(&UpOptions { data_mb, no_trust })
-        }
+        } => up(&UpOptions {
+            data_mb,
+            no_trust,
+            dns,
+        }),
         SandboxCommand::Down => {
             prereq::require_root("sandbox down")?;
             down()
@@ -152,12 +150,17 @@ pub fn run(command: SandboxCommand) -> Result<()> {
 pub struct UpOptions {
     pub data_mb: u32,
     pub no_trust: bool,
+    /// Also an authoritative DNS server on the client (dns.rs).
+    pub dns: bool,
 }
 
 /// Builds whatever part of the lab is missing; safe to run again.
 pub fn up(options: &UpOptions) -> Result<()> {
     prereq::require_root("sandbox up")?;
     prereq::require_programs()?;
+    if options.dns {
+        prereq::require_dns_programs()?;
+    }
     let result = build(options);
     if result.is_err() {
         eprintln!("mysql-ha: sandbox up failed; `mysql-ha sandbox down` removes what was made");
@@ -192,6 +195,15 @@ fn build(options: &UpOptions) -> Result<()> {
         }
     }
     println!("answers file: {}", answers.display());
+    if options.dns {
+        let ddns = dns::up()?;
+        println!(
+            "DNS server: named on client 192.0.2.100, zone {} (TSIG key {}), the client resolves through it",
+            dns::ZONE,
+            dns::KEY_NAME
+        );
+        println!("ddns answers file: {} (name {})", ddns.display(), dns::NAME);
+    }
     Ok(())
 }
 
@@ -241,6 +253,8 @@ pub fn status_report() -> Result<String> {
                             .unwrap_or(false);
                         services.push(format!("{label} {}", if up { "up" } else { "down" }));
                     }
+                } else if dns::running() {
+                    services.push("named up".into());
                 }
                 format!("up (init pid {pid}) {}", services.join(", "))
             }

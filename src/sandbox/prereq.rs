@@ -18,6 +18,23 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("pgrep", "procps"),
 ];
 
+/// What `sandbox up --dns` needs besides.
+const DNS_PROGRAMS: &[(&str, &str)] = &[
+    ("named", "bind9"),
+    ("tsig-keygen", "bind9"),
+    ("dig", "bind9-dnsutils"),
+    ("nsupdate", "bind9-dnsutils"),
+];
+
+pub fn require_dns_programs() -> Result<()> {
+    for (program, package) in DNS_PROGRAMS {
+        if find_program(program).is_none() {
+            return Err(Error::MissingProgram { program, package });
+        }
+    }
+    Ok(())
+}
+
 pub fn require_root(what: &'static str) -> Result<()> {
     if nix::unistd::geteuid().is_root() {
         Ok(())

@@ -86,6 +86,25 @@ INSERT INTO hr.employees SELECT seq, CONCAT('employee ', seq), 30000 + seq * 10 
 
 /// Writes the answers file that sets up this lab (node1 master, node2 slave).
 pub fn write_answers(path: &Path) -> Result<PathBuf> {
+    let cluster = format!(
+        r#"[cluster]
+resource = "vip"
+vip = "{vip}/24"
+device = "eth0"
+arp = "when-needed"
+account = "mysqlha"
+key_passphrase = ""
+"#,
+        vip = super::CLUSTER_ADDRESS,
+    );
+    write_answers_with_cluster(path, &cluster)
+}
+
+/// Writes the lab's answers file with this `[cluster]` part (mode 0600: a
+/// variant may hold a key).
+pub fn write_answers_with_cluster(path: &Path, cluster: &str) -> Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     let databases: Vec<String> = REPLICATED.iter().map(|d| format!("\"{d}\"")).collect();
     let text = format!(
         r#"# mysql-ha answers for the sandbox lab (written by `mysql-ha sandbox up`).
@@ -109,17 +128,20 @@ password = ""
 databases = [{databases}]
 seed = "dump"
 
-[cluster]
-resource = "vip"
-vip = "{vip}/24"
-device = "eth0"
-arp = "when-needed"
-account = "mysqlha"
-key_passphrase = ""
-"#,
+{cluster}"#,
         databases = databases.join(", "),
-        vip = super::CLUSTER_ADDRESS,
     );
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::io(path, e))?;
+    // A file left by an earlier `up` keeps its mode through `open`.
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .map_err(|e| Error::io(path, e))?;
     Ok(path.to_path_buf())
 }

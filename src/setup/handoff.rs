@@ -21,6 +21,9 @@ pub const BINARY_PATH: &str = "/usr/local/sbin/mysql-ha";
 pub const INIT_SCRIPT: &str = "/etc/init.d/mysql-ha";
 pub const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha.service";
 pub const MONITOR_USER: &str = "mysqlha_mon";
+/// The dynamic-DNS name's TSIG key on each node (0640, root and the cluster
+/// account): the daemon's config names this file, never the secret.
+pub const DDNS_KEY_PATH: &str = "/etc/mysql-ha/ddns.key";
 const INIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha.init");
 const UNIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha.service");
 const HEALTH_WAIT: Duration = Duration::from_secs(90);
@@ -190,13 +193,25 @@ fn node_config(pair: &Pair, side: Side, profile: &str, password: &str) -> Cluste
             peer_ssh_port: peer.ssh_port,
             mysql_port: peer.mysql_port,
         },
-        cluster: pair.answers.cluster.clone(),
+        cluster: daemon_cluster(&pair.answers.cluster),
         timings: Timings::default(),
         monitor: Monitor {
             user: MONITOR_USER.into(),
             password: password.to_string(),
         },
     }
+}
+
+/// The cluster answers as the daemon gets them: a dynamic-DNS key through
+/// the key file setup installs, its secret left out of cluster.toml.
+fn daemon_cluster(answers: &crate::answers::ClusterAnswers) -> crate::answers::ClusterAnswers {
+    let mut cluster = answers.clone();
+    if cluster.resource == Resource::Ddns {
+        cluster.ddns.key_file = DDNS_KEY_PATH.into();
+        cluster.ddns.key_name.clear();
+        cluster.ddns.key_secret.clear();
+    }
+    cluster
 }
 
 /// Keeps what an administrator tuned in an existing config (timings,
@@ -215,6 +230,11 @@ fn install_step(pair: &mut Pair, side: Side, password: &str, binary: &[u8]) -> R
     let account_name = pair.answers.cluster.account.clone();
     let profile_name = pair.member(side).profile.name.clone();
     let wanted_config = node_config(pair, side, &profile_name, password);
+    let ddns_key = if pair.answers.cluster.resource == Resource::Ddns {
+        Some(crate::ddns::TsigKey::from_answers(&pair.answers.cluster.ddns)?.to_key_file())
+    } else {
+        None
+    };
     let member = pair.member(side);
     let node = member.access.node();
     let group = if account_exists(member, &account_name) {
@@ -263,6 +283,23 @@ fn install_step(pair: &mut Pair, side: Side, password: &str, binary: &[u8]) -> R
     } else {
         step.summary
             .push(format!("{} unchanged", crate::daemon::config::DEFAULT_PATH));
+    }
+
+    if let Some(key_file) = ddns_key {
+        let existing = node.read(Path::new(DDNS_KEY_PATH))?;
+        if existing.as_deref() != Some(key_file.as_bytes()) {
+            step.changes.push(write_file(
+                DDNS_KEY_PATH,
+                existing,
+                key_file.into_bytes(),
+                0o640,
+                &group,
+                true,
+            ));
+            changed = true;
+        } else {
+            step.summary.push(format!("{DDNS_KEY_PATH} unchanged"));
+        }
     }
 
     let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();

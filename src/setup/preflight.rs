@@ -354,6 +354,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     reachability(pair, &mut report)?;
 
     report.findings.extend(super::cluster_access::check(pair)?);
+    report.findings.extend(super::ddns_check::check(pair)?);
     Ok(report)
 }
 

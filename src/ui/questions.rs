@@ -3,8 +3,9 @@
 //! stored only when it passes.
 
 use crate::answers::{
-    self, validate_account, validate_ddns_name, validate_host, validate_passphrase,
-    validate_password, validate_seconds, validate_vip, Answers, ArpMode, Resource,
+    self, validate_account, validate_ddns_name, validate_host, validate_key_name,
+    validate_key_secret, validate_name_in_zone, validate_passphrase, validate_password,
+    validate_seconds, validate_vip, validate_zone, Answers, ArpMode, Resource,
 };
 use crate::{Error, Result};
 
@@ -189,11 +190,54 @@ pub const QUESTIONS: &[Question] = &[
         kind: Kind::Choice(ARP_MODES),
     },
     Question {
-        key: "cluster.ddns_name",
+        key: "cluster.ddns.server",
+        group: Group::ClusterAddress,
+        label: "DNS server",
+        help: "The zone's authoritative server that accepts dynamic updates (RFC 2136).",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.ddns.zone",
+        group: Group::ClusterAddress,
+        label: "DNS zone",
+        help: "The zone the name belongs to, e.g. example.com.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.ddns.name",
         group: Group::ClusterAddress,
         label: "Dynamic-DNS name",
-        help: "Fully qualified name kept pointed at the master.",
+        help: "Fully qualified name kept pointed at the master, e.g. db.example.com.",
         kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.ddns.ttl",
+        group: Group::ClusterAddress,
+        label: "Record TTL (s)",
+        help: "Seconds resolvers may cache the name: clients follow a takeover after at most this.",
+        kind: Kind::Number,
+    },
+    Question {
+        key: "cluster.ddns.key_file",
+        group: Group::ClusterAddress,
+        label: "TSIG key file",
+        help:
+            "A key file as tsig-keygen writes it, on this machine; empty: give its name and secret.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.ddns.key_name",
+        group: Group::ClusterAddress,
+        label: "TSIG key name",
+        help: "Name of the key the server accepts updates of the name from.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.ddns.key_secret",
+        group: Group::ClusterAddress,
+        label: "TSIG key secret",
+        help: "The key's base64 secret (hmac-sha256 unless key_algorithm says otherwise).",
+        kind: Kind::Secret,
     },
     Question {
         key: "cluster.account",
@@ -242,7 +286,11 @@ pub fn of_group(group: Group, answers: &Answers) -> Vec<&'static Question> {
             "cluster.vip" | "cluster.device" | "cluster.arp" => {
                 answers.cluster.resource == Resource::Vip
             }
-            "cluster.ddns_name" => answers.cluster.resource == Resource::Ddns,
+            "cluster.ddns.key_name" | "cluster.ddns.key_secret" => {
+                answers.cluster.resource == Resource::Ddns
+                    && answers.cluster.ddns.key_file.is_empty()
+            }
+            k if k.starts_with("cluster.ddns.") => answers.cluster.resource == Resource::Ddns,
             _ => true,
         })
         .collect()
@@ -287,7 +335,13 @@ pub fn current(answers: &Answers, key: &str) -> String {
         "cluster.vip" => c.vip.clone(),
         "cluster.device" => c.device.clone(),
         "cluster.arp" => arp_word(c.arp).into(),
-        "cluster.ddns_name" => c.ddns_name.clone(),
+        "cluster.ddns.server" => c.ddns.server.clone(),
+        "cluster.ddns.zone" => c.ddns.zone.clone(),
+        "cluster.ddns.name" => c.ddns.name.clone(),
+        "cluster.ddns.ttl" => c.ddns.ttl.to_string(),
+        "cluster.ddns.key_file" => c.ddns.key_file.clone(),
+        "cluster.ddns.key_name" => c.ddns.key_name.clone(),
+        "cluster.ddns.key_secret" => c.ddns.key_secret.clone(),
         "cluster.account" => c.account.clone(),
         "cluster.key_passphrase" => c.key_passphrase.clone(),
         "cluster.check_interval_s" => c.check_interval_s.to_string(),
@@ -409,9 +463,42 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
                 _ => ArpMode::WhenNeeded,
             }
         }
-        "cluster.ddns_name" => {
-            validate_ddns_name(key, value.trim())?;
-            c.ddns_name = value.trim().into();
+        "cluster.ddns.server" => {
+            validate_host(key, value.trim())?;
+            c.ddns.server = value.trim().into();
+        }
+        "cluster.ddns.zone" => {
+            let zone = value.trim().trim_end_matches('.');
+            validate_zone(key, zone)?;
+            c.ddns.zone = zone.into();
+        }
+        "cluster.ddns.name" => {
+            let name = value.trim().trim_end_matches('.');
+            if c.ddns.zone.is_empty() {
+                validate_ddns_name(key, name)?;
+            } else {
+                validate_name_in_zone(key, name, &c.ddns.zone)?;
+            }
+            c.ddns.name = name.into();
+        }
+        "cluster.ddns.ttl" => c.ddns.ttl = number(key, value, 1, 86_400)?,
+        "cluster.ddns.key_file" => {
+            let path = value.trim();
+            if !path.is_empty() && !path.starts_with('/') {
+                return Err(bad(key, format!("`{path}`: give an absolute path")));
+            }
+            c.ddns.key_file = path.into();
+            if !path.is_empty() {
+                c.ddns.key_secret.clear();
+            }
+        }
+        "cluster.ddns.key_name" => {
+            validate_key_name(key, value.trim())?;
+            c.ddns.key_name = value.trim().into();
+        }
+        "cluster.ddns.key_secret" => {
+            validate_key_secret(key, value.trim())?;
+            c.ddns.key_secret = value.trim().into();
         }
         "cluster.account" => {
             validate_account(key, value)?;
@@ -480,7 +567,12 @@ mod tests {
             let value = match q.key {
                 "slave.host" => "192.0.2.12".to_string(),
                 "cluster.vip" => "192.0.2.10/24".into(),
-                "cluster.ddns_name" => "db.example.com".into(),
+                "cluster.ddns.server" => "192.0.2.100".into(),
+                "cluster.ddns.zone" => "example.com".into(),
+                "cluster.ddns.name" => "db.example.com".into(),
+                "cluster.ddns.key_name" => "ha-key".into(),
+                "cluster.ddns.key_secret" => "c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into(),
+                "cluster.ddns.key_file" => String::new(),
                 _ => value,
             };
             set(&mut answers, q.key, &value).unwrap_or_else(|e| panic!("{}: {e}", q.key));
@@ -531,8 +623,25 @@ mod tests {
         set(&mut answers, "cluster.resource", "ddns").unwrap();
         assert_eq!(
             keys(&answers),
-            vec!["cluster.resource", "cluster.ddns_name"]
+            vec![
+                "cluster.resource",
+                "cluster.ddns.server",
+                "cluster.ddns.zone",
+                "cluster.ddns.name",
+                "cluster.ddns.ttl",
+                "cluster.ddns.key_file",
+                "cluster.ddns.key_name",
+                "cluster.ddns.key_secret"
+            ]
         );
+        set(&mut answers, "cluster.ddns.key_file", "/etc/ha.key").unwrap();
+        assert!(!keys(&answers).contains(&"cluster.ddns.key_secret"));
+        set(&mut answers, "cluster.ddns.zone", "example.com.").unwrap();
+        assert_eq!(answers.cluster.ddns.zone, "example.com");
+        let err = set(&mut answers, "cluster.ddns.name", "db.example.org")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("cluster.ddns.name"), "{err}");
     }
 
     #[test]
