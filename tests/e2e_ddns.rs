@@ -109,6 +109,27 @@ fn client_sql(query: &str) -> String {
         .to_string()
 }
 
+/// An update from the client host, signed with the lab's key file there.
+fn nsupdate_on_client(script: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(BIN)
+        .args(["sandbox", "exec", "client", "--"])
+        .args(["nsupdate", "-k", "/etc/bind/mysql-ha-sandbox.key"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "nsupdate on client: {}", text(&out));
+}
+
 #[test]
 fn ddns_name_follows_the_master_and_a_wrong_key_changes_nothing() {
     let _lock = lock_sandbox();
@@ -289,6 +310,31 @@ fn ddns_name_follows_the_master_and_a_wrong_key_changes_nothing() {
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(resolved(), "192.0.2.12");
     assert_eq!(client_sql("SELECT @@hostname"), "node2");
+
+    // 5. A record that does name node1 is removed by node1 (it must not
+    // hold it); node2, paused, leaves it; resumed, it claims the name back.
+    on_ok("node2", &["/usr/local/sbin/mysql-ha", "pause"]);
+    wait_until("node2 to report paused", Duration::from_secs(15), || {
+        on_ok("node2", &["/usr/local/sbin/mysql-ha", "status"]).contains("PAUSED")
+    });
+    nsupdate_on_client(&format!(
+        "server 192.0.2.100\nzone cluster.test.\nupdate delete {NAME}. A\nupdate add {NAME}. 10 A 192.0.2.11\nsend\n"
+    ));
+    let removed = wait_until(
+        "node1 to remove the record",
+        Duration::from_secs(30),
+        || resolved().is_empty(),
+    );
+    println!(
+        "node1 removed a record naming it in {:.1} s",
+        removed.as_secs_f64()
+    );
+    on_ok("node2", &["/usr/local/sbin/mysql-ha", "resume"]);
+    wait_until(
+        "node2 to claim the name again",
+        Duration::from_secs(30),
+        || resolved() == "192.0.2.12",
+    );
 
     let (samples, hits) = watch.finish();
     assert!(

@@ -57,7 +57,7 @@ impl ClusterResource for DdnsName {
     }
 
     fn held(&self) -> Result<bool> {
-        self.name()?.points_at(&self.address, &mut run_here)
+        crate::ddns::points_at(&self.settings, &self.address, &mut run_here)
     }
 
     fn claim(&self, _why: Claim) -> Result<bool> {

@@ -21,6 +21,29 @@ pub type Runner<'a> = dyn FnMut(&[String], Option<&[u8]>) -> Result<Output> + 'a
 /// How long a claim waits for the server to answer with the new address.
 const CONFIRM_WAIT: Duration = Duration::from_secs(5);
 
+/// The name's A records as the zone's server answers them (no key needed).
+pub fn lookup(settings: &DdnsAnswers, run: &mut Runner) -> Result<Vec<IpAddr>> {
+    let out = run(&update::query_argv(settings), None)?;
+    if !out.success() {
+        return Err(Error::Dns {
+            server: format!("{} port {}", settings.server, settings.port),
+            message: format!(
+                "no answer for {} (dig exit {:?}): {}",
+                settings.name,
+                out.code,
+                out.stdout_text().trim()
+            ),
+        });
+    }
+    Ok(update::addresses(&out.stdout_text()))
+}
+
+/// Whether the zone's server answers exactly this address for the name.
+pub fn points_at(settings: &DdnsAnswers, address: &str, run: &mut Runner) -> Result<bool> {
+    let found = lookup(settings, run)?;
+    Ok(found.len() == 1 && found[0].to_string() == address)
+}
+
 pub struct DnsName {
     pub settings: DdnsAnswers,
     pub key: TsigKey,
@@ -59,22 +82,7 @@ impl DnsName {
 
     /// The name's A records as the zone's server answers them.
     pub fn lookup(&self, run: &mut Runner) -> Result<Vec<IpAddr>> {
-        let out = run(&update::query_argv(&self.settings), None)?;
-        if !out.success() {
-            return Err(self.error(format!(
-                "no answer for {} (dig exit {:?}): {}",
-                self.settings.name,
-                out.code,
-                out.stdout_text().trim()
-            )));
-        }
-        Ok(update::addresses(&out.stdout_text()))
-    }
-
-    /// Whether the server answers with exactly this address.
-    pub fn points_at(&self, address: &str, run: &mut Runner) -> Result<bool> {
-        let found = self.lookup(run)?;
-        Ok(found.len() == 1 && found[0].to_string() == address)
+        lookup(&self.settings, run)
     }
 
     /// Replaces the name's A records with this address, then waits until
