@@ -202,6 +202,31 @@ fn cluster_address_screen() {
 }
 
 #[test]
+fn cluster_address_ddns_screen() {
+    let mut app = connected();
+    for _ in 0..3 {
+        app.key(key(KeyCode::Enter));
+    }
+    app.key(key(KeyCode::Right));
+    app.key(key(KeyCode::Right));
+    app.key(key(KeyCode::Enter));
+    // server, zone, name, TTL (default), key file (none), key name.
+    for answer in [
+        "192.0.2.100",
+        "cluster.test",
+        "db.cluster.test",
+        "",
+        "",
+        "ha-key",
+    ] {
+        typed(&mut app, answer);
+        app.key(key(KeyCode::Enter));
+    }
+    typed(&mut app, "c2VjcmV0LXNlY3JldC1zZWNyZXQ=");
+    snapshot("cluster-address-ddns", &app);
+}
+
+#[test]
 fn timings_screen() {
     let mut app = connected();
     for _ in 0..6 {
