@@ -369,6 +369,10 @@ pub fn run(
     let stop = slave.profile.service.stop.clone();
     let stop_refs: Vec<&str> = stop.iter().map(String::as_str).collect();
     crate::node::run_service(slave.access.node(), &stop_refs)?;
+    // The install's flag files and upgrade marker stay: mariadb-backup
+    // leaves them out, and without the marker Debian's start script runs
+    // mariadb-upgrade, whose ALTERs of the privilege tables deadlock with
+    // the run's CREATE USER.
     let swapped = checked(
         slave,
         "swapping the datadir",
@@ -376,7 +380,7 @@ pub fn run(
             "sh",
             "-c",
             "set -e; mv -- \"$1\" \"$3\"; mv -- \"$2\" \"$1\"; chown -R --reference=\"$3\" -- \"$1\"; chmod --reference=\"$3\" -- \"$1\"; \
-             for f in \"$3\"/debian-*.flag; do [ -e \"$f\" ] && cp -p -- \"$f\" \"$1\"/; done; true",
+             for f in \"$3\"/debian-*.flag \"$3\"/mysql_upgrade_info; do [ -e \"$f\" ] && cp -p -- \"$f\" \"$1\"/; done; true",
             "sh",
             &datadir,
             &fresh_text,
