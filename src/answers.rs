@@ -41,11 +41,42 @@ impl Default for NodeAnswers {
     }
 }
 
+/// How the slave gets its first copy of the data (docs/answers.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SeedMethod {
+    /// The fastest method that applies (see setup::seed::choose).
+    Auto,
+    /// One `mariadb-dump --single-transaction` streamed into the slave.
     Dump,
+    /// Several dumps of one shared snapshot, tables and chunks loaded at once.
+    Parallel,
+    /// A physical copy with mariadb-backup, for a slave with no data of its own.
+    Backup,
+    /// No copy: the slave already holds the master's data.
     None,
+}
+
+impl SeedMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            SeedMethod::Auto => "auto",
+            SeedMethod::Dump => "dump",
+            SeedMethod::Parallel => "parallel",
+            SeedMethod::Backup => "backup",
+            SeedMethod::None => "none",
+        }
+    }
+}
+
+/// How a finished copy is checked against the master's snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeedVerify {
+    /// Row counts of every copied table.
+    Rows,
+    /// Row counts and CHECKSUM TABLE of every copied table (reads it all).
+    Checksum,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +88,8 @@ pub struct ReplicationAnswers {
     /// Names, or ["*"] for every non-system database of the master.
     pub databases: Vec<String>,
     pub seed: SeedMethod,
+    /// How the copy is verified once loaded.
+    pub verify: SeedVerify,
 }
 
 impl Default for ReplicationAnswers {
@@ -65,7 +98,8 @@ impl Default for ReplicationAnswers {
             user: "repl".into(),
             password: String::new(),
             databases: Vec::new(),
-            seed: SeedMethod::Dump,
+            seed: SeedMethod::Auto,
+            verify: SeedVerify::Rows,
         }
     }
 }
@@ -653,7 +687,7 @@ databases = ["shop", "web-stats"]
         let answers = Answers::from_toml(LAB).unwrap();
         assert_eq!(answers.master.ssh_user, "root");
         assert_eq!(answers.replication.user, "repl");
-        assert_eq!(answers.replication.seed, SeedMethod::Dump);
+        assert_eq!(answers.replication.seed, SeedMethod::Auto);
         answers.validate().unwrap();
     }
 

@@ -54,6 +54,10 @@ pub enum Error {
     #[error("verification on {node} failed: {message}")]
     Verify { node: String, message: String },
 
+    /// Copying the data to the slave failed or cannot be done as asked.
+    #[error("seeding {node}: {message}")]
+    Seed { node: String, message: String },
+
     #[error("preflight stopped the run before any change ({count} fatal): {findings}")]
     Preflight { count: usize, findings: String },
 

@@ -139,6 +139,12 @@ pub struct Programs {
     pub dump: String,
     pub admin: String,
     pub print_defaults: String,
+    /// Physical backup program (`mariadb-backup`); none: no physical seed.
+    #[serde(default)]
+    pub backup: Option<String>,
+    /// Extracts the backup program's stream (`mbstream`).
+    #[serde(default)]
+    pub backup_stream: Option<String>,
 }
 
 /// Values the tool writes when a setting is missing.

@@ -5,6 +5,7 @@
 pub mod askpass;
 pub mod bootstrap;
 mod local;
+pub mod remote_shell;
 pub mod snapshot;
 pub mod ssh;
 

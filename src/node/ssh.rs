@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::askpass::Askpass;
+use super::remote_shell::{RemoteShell, AGENT};
 use super::{FileKind, FileStat, Node, Output};
 use crate::error::stderr_detail;
 use crate::{Error, Result};
@@ -20,6 +21,9 @@ pub struct SshNode {
     /// Password login (trust bootstrap only): the password reaches ssh
     /// through SSH_ASKPASS, never a command line.
     password: Option<Askpass>,
+    /// The shell that runs short commands (see remote_shell), started on
+    /// first use.
+    shell: std::sync::Mutex<Option<RemoteShell>>,
 }
 
 /// Quotes one word for the remote shell.
@@ -65,8 +69,10 @@ impl SshNode {
             port,
             control_dir,
             password,
+            shell: std::sync::Mutex::new(None),
         };
-        let out = match node.run(&["true"], None) {
+        // Its own session, so a refused login shows ssh's own words.
+        let out = match node.run_in_session(&["true"], None) {
             Ok(out) => out,
             Err(Error::Ssh { message, .. }) => Output {
                 code: Some(255),
@@ -179,6 +185,61 @@ impl SshNode {
             .map_err(|e| Error::io("ssh", e))
     }
 
+    /// Runs a command in an ssh session of its own.
+    fn run_in_session(&self, argv: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
+        let mut child = self
+            .base_command()
+            .arg(&self.destination)
+            .arg("--")
+            .arg(remote_line(argv))
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| Error::io("ssh", e))?;
+        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            use std::io::Write;
+            pipe.write_all(input).map_err(|e| Error::io("ssh", e))?;
+        }
+        let out = child.wait_with_output().map_err(|e| Error::io("ssh", e))?;
+        if out.status.code() == Some(255) {
+            return Err(Error::Ssh {
+                host: self.label.clone(),
+                message: format!(
+                    "connection failed running `{}`{}",
+                    argv.first().copied().unwrap_or(""),
+                    stderr_detail(&out.stderr)
+                ),
+            });
+        }
+        Ok(Output {
+            code: out.status.code(),
+            stdout: out.stdout,
+            stderr: out.stderr,
+        })
+    }
+
+    fn start_shell(&self) -> Result<RemoteShell> {
+        let child = self
+            .base_command()
+            .arg(&self.destination)
+            .arg("--")
+            .arg(remote_line(&["sh", "-c", AGENT]))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| Error::io("ssh", e))?;
+        RemoteShell::new(child).ok_or_else(|| Error::Ssh {
+            host: self.label.clone(),
+            message: "no pipes to the remote shell".into(),
+        })
+    }
+
     fn script(&self, script: &str, args: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
         let mut argv = vec!["sh", "-c", script, "sh"];
         argv.extend_from_slice(args);
@@ -235,6 +296,9 @@ impl Drop for SocketForward {
 
 impl Drop for SshNode {
     fn drop(&mut self) {
+        if let Ok(mut shell) = self.shell.lock() {
+            shell.take();
+        }
         // Ends the shared connection so no ssh process outlives the run.
         let _ = self
             .base_command()
@@ -256,40 +320,30 @@ impl Node for SshNode {
     }
 
     fn run(&self, argv: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
-        let mut child = self
-            .base_command()
-            .arg(&self.destination)
-            .arg("--")
-            .arg(remote_line(argv))
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::io("ssh", e))?;
-        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            use std::io::Write;
-            pipe.write_all(input).map_err(|e| Error::io("ssh", e))?;
+        let mut slot = self
+            .shell
+            .lock()
+            .map_err(|_| Error::Other(format!("ssh to {}: shell lock poisoned", self.label)))?;
+        if slot.is_none() {
+            *slot = Some(self.start_shell()?);
         }
-        let out = child.wait_with_output().map_err(|e| Error::io("ssh", e))?;
-        if out.status.code() == Some(255) {
-            return Err(Error::Ssh {
-                host: self.label.clone(),
-                message: format!(
-                    "connection failed running `{}`{}",
-                    argv.first().copied().unwrap_or(""),
-                    stderr_detail(&out.stderr)
-                ),
-            });
+        let Some(shell) = slot.as_mut() else {
+            return self.run_in_session(argv, stdin);
+        };
+        match shell.run(&remote_line(argv), stdin) {
+            Ok(out) => Ok(out),
+            Err(err) => {
+                // The next command starts a new shell.
+                *slot = None;
+                Err(Error::Ssh {
+                    host: self.label.clone(),
+                    message: format!(
+                        "connection failed running `{}`: {err}",
+                        argv.first().copied().unwrap_or("")
+                    ),
+                })
+            }
         }
-        Ok(Output {
-            code: out.status.code(),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
     }
 
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>> {

@@ -70,27 +70,15 @@ fn wait_until_stopped(member: &mut Member) -> Result<()> {
 /// Journal note prefix recording the slave's filter before a run changed it.
 pub const PREVIOUS_FILTER_NOTE: &str = "replicate_do_db before: ";
 
-#[allow(clippy::too_many_arguments)]
 pub fn run(
     pair: &mut Pair,
     journal: &mut Journal,
     databases: &[String],
     all: &[String],
-    dump_argv: &[String],
-    load_argv: &[String],
-    estimated_bytes: u64,
+    copy: &seed::CopyPlan,
     reporter: &dyn Reporter,
 ) -> Result<Added> {
-    let result = add(
-        pair,
-        journal,
-        databases,
-        all,
-        dump_argv,
-        load_argv,
-        estimated_bytes,
-        reporter,
-    );
+    let result = add(pair, journal, databases, all, copy, reporter);
     if result.is_err() {
         // Leave the running slave replicating what it replicated before.
         let _ = pair.slave.sql().exec("START SLAVE");
@@ -98,15 +86,12 @@ pub fn run(
     result
 }
 
-#[allow(clippy::too_many_arguments)]
 fn add(
     pair: &mut Pair,
     journal: &mut Journal,
     databases: &[String],
     all: &[String],
-    dump_argv: &[String],
-    load_argv: &[String],
-    estimated_bytes: u64,
+    copy: &seed::CopyPlan,
     reporter: &dyn Reporter,
 ) -> Result<Added> {
     let flavor = pair.slave.sql().flavor();
@@ -124,15 +109,7 @@ fn add(
             text: backup::seed_note(databases, pair.master.label()),
         },
     )?;
-    let copied = seed::run(
-        &pair.master,
-        &pair.slave,
-        &journal.dir.clone(),
-        dump_argv,
-        load_argv,
-        estimated_bytes,
-        reporter,
-    )?;
+    let copied = seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
     let Position::MariaDbGtid(gtid) = copied.position else {
         return Err(Error::Other(
             "the copy carries no GTID position; cannot line it up with the running slave".into(),

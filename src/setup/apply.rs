@@ -293,53 +293,33 @@ pub fn apply(
                     )?;
                     summary = "done".into();
                 }
-                Change::Seed {
-                    dump_argv,
-                    load_argv,
-                    estimated_bytes,
-                    databases,
-                } => {
+                Change::Seed { copy } => {
                     journal.record(
                         pair.slave.access.node(),
                         JournalEntry::Note {
-                            text: backup::seed_note(databases, pair.master.label()),
+                            text: backup::seed_note(&copy.databases, pair.master.label()),
                         },
                     )?;
-                    let result = seed::run(
-                        &pair.master,
-                        &pair.slave,
-                        &journal.dir.clone(),
-                        dump_argv,
-                        load_argv,
-                        *estimated_bytes,
-                        reporter,
-                    )?;
-                    seeded = databases.clone();
+                    let result =
+                        seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
+                    seeded = copy.databases.clone();
                     summary = format!(
-                        "copied {} in {:.1} s, snapshot at {}",
+                        "copied {} in {:.1} s ({}), snapshot at {}; {}",
                         super::plan::human_bytes(result.bytes),
                         result.seconds,
-                        position_text(&result.position)
+                        copy.method.name(),
+                        position_text(&result.position),
+                        result.verified
                     );
                     snapshot = Some(result.position);
                 }
                 Change::AddDatabases {
                     databases,
                     all,
-                    estimated_bytes,
-                    dump_argv,
-                    load_argv,
+                    copy,
                 } => {
-                    let added = super::add_databases::run(
-                        pair,
-                        journal,
-                        databases,
-                        all,
-                        dump_argv,
-                        load_argv,
-                        *estimated_bytes,
-                        reporter,
-                    )?;
+                    let added =
+                        super::add_databases::run(pair, journal, databases, all, copy, reporter)?;
                     summary = format!(
                         "copied {} in {:.1} s at {}; the slave replicates {}",
                         super::plan::human_bytes(added.bytes),

@@ -4,12 +4,14 @@
 use super::pair::{Member, Pair};
 use super::plan::{Change, Plan, Side, Statement, StepPlan};
 use super::preflight::Report;
+use super::seed::{self, choose, CopyKind, CopyPlan};
 use super::state;
+use crate::answers::SeedMethod;
 use crate::mycnf::effective::Config;
 use crate::mycnf::role::{plan_edits, ChangeStatus, Role, RoleSettings};
 use crate::sql::flavor::{account, quote_string, SourceSpec};
 use crate::sql::Position;
-use crate::Result;
+use crate::{Error, Result};
 
 /// The secret the run uses for the replication account (generated or given).
 pub struct Secrets {
@@ -115,54 +117,54 @@ fn config_step(
     })
 }
 
-fn dump_argv(member: &mut Member, databases: &[String]) -> Result<Vec<String>> {
-    let flavor = member.sql().flavor();
-    // One transaction is a consistent snapshot only of transactional tables;
-    // with MyISAM and friends the whole copy holds a global read lock.
-    let consistency = if state::non_transactional_tables(member.sql(), databases)? > 0 {
-        "--lock-all-tables"
-    } else {
-        "--single-transaction"
+/// The copy the slave gets: the method asked for, or the fastest that
+/// applies for `auto` (a method asked for that cannot apply is an error
+/// naming the reason).
+fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> Result<CopyPlan> {
+    let repl = pair.answers.replication.clone();
+    let estimated_bytes = state::databases_size(pair.master.sql(), databases)?;
+    let every_database = state::user_databases(pair.master.sql())?;
+    let master_user_bytes = state::databases_size(pair.master.sql(), &every_database)?;
+    let backup_blocker = match repl.seed {
+        SeedMethod::Auto | SeedMethod::Backup => {
+            seed::backup::blocker(&mut pair.master, &mut pair.slave, adding)?
+        }
+        _ => Some("not asked for".into()),
     };
-    let mut argv = vec![
-        member.profile.programs.dump.clone(),
-        consistency.into(),
-        flavor.dump_position_option().into(),
-    ];
-    if flavor.family == crate::sql::Family::MariaDb {
-        argv.push("--gtid".into());
-    }
-    argv.extend(["--routines", "--triggers", "--hex-blob"].map(String::from));
-    // Events exist from MySQL 5.1.
-    if flavor.family == crate::sql::Family::MariaDb
-        || flavor.version.major > 5
-        || flavor.version.minor >= 1
-    {
-        argv.push("--events".into());
-    }
-    argv.push("--databases".into());
-    argv.extend(databases.iter().cloned());
-    Ok(argv)
-}
-
-fn load_argv(member: &mut Member) -> Vec<String> {
-    let flavor = member.sql().flavor();
-    let mut argv = vec![
-        member.profile.programs.client.clone(),
-        // The copy is the master's data, not the slave's own history.
-        "--init-command=SET SESSION sql_log_bin=0".into(),
-    ];
-    if flavor.family == crate::sql::Family::MariaDb
-        || flavor.version
-            >= (crate::sql::flavor::Version {
-                major: 5,
-                minor: 6,
-                patch: 3,
-            })
-    {
-        argv.push("--binary-mode".into());
-    }
-    argv
+    let facts = choose::Facts {
+        chosen_bytes: estimated_bytes,
+        master_user_bytes,
+        backup_blocker,
+    };
+    let (method, why) = choose::choose(repl.seed, &facts).map_err(|message| Error::Answers {
+        key: "replication.seed".into(),
+        message,
+    })?;
+    let kind = match method {
+        SeedMethod::Backup => CopyKind::Backup(seed::backup::plan(
+            &mut pair.master,
+            &mut pair.slave,
+            databases,
+        )?),
+        SeedMethod::Parallel => CopyKind::Logical(seed::logical::plan_parallel(
+            &mut pair.master,
+            &mut pair.slave,
+            databases,
+        )?),
+        _ => CopyKind::Logical(seed::logical::plan_dump(
+            &mut pair.master,
+            &mut pair.slave,
+            databases,
+        )?),
+    };
+    Ok(CopyPlan {
+        method,
+        why,
+        databases: databases.to_vec(),
+        estimated_bytes,
+        verify: repl.verify,
+        kind,
+    })
 }
 
 pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) -> Result<Plan> {
@@ -212,7 +214,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     }
 
     // The replication account: REPLICATION SLAVE on *.* only, bound to the slave.
-    let repl = &pair.answers.replication;
+    let repl = pair.answers.replication.clone();
     let who = account(&repl.user, &pair.answers.slave.host);
     let mut grant = StepPlan {
         name: "replication account",
@@ -286,8 +288,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     let flavor = pair.slave.sql().flavor();
     if ours {
         if report.adding {
-            let estimated_bytes = state::databases_size(pair.master.sql(), &report.to_copy)?;
-            let dump = dump_argv(&mut pair.master, &report.to_copy)?;
+            let copy = copy_plan(pair, &report.to_copy, true)?;
             // Every database the slave replicates now stays replicated.
             let mut all: Vec<String> = replica
                 .as_ref()
@@ -298,12 +299,11 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                     all.push(db.clone());
                 }
             }
+            seed.summary.extend(copy.describe());
             seed.changes.push(Change::AddDatabases {
                 databases: report.to_copy.clone(),
                 all,
-                estimated_bytes,
-                dump_argv: dump,
-                load_argv: load_argv(&mut pair.slave),
+                copy,
             });
         } else {
             seed.summary
@@ -325,16 +325,9 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             });
         }
     } else {
-        let seeding = repl.seed == crate::answers::SeedMethod::Dump;
-        if seeding {
-            let estimated_bytes = state::databases_size(pair.master.sql(), &databases)?;
-            let dump = dump_argv(&mut pair.master, &databases)?;
-            seed.changes.push(Change::Seed {
-                databases: databases.clone(),
-                estimated_bytes,
-                dump_argv: dump,
-                load_argv: load_argv(&mut pair.slave),
-            });
+        if repl.seed != SeedMethod::None {
+            let copy = copy_plan(pair, &databases, false)?;
+            seed.changes.push(Change::Seed { copy });
         } else {
             seed.summary.push(
                 "replication.seed = \"none\": the slave must already hold the master's data".into(),

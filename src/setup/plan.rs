@@ -59,12 +59,7 @@ pub enum Change {
     /// SQL on the node.
     Sql(Statement),
     /// Copy the databases from master to slave with a consistent snapshot.
-    Seed {
-        databases: Vec<String>,
-        estimated_bytes: u64,
-        dump_argv: Vec<String>,
-        load_argv: Vec<String>,
-    },
+    Seed { copy: super::seed::CopyPlan },
     /// Bring new databases into a running slave: stop its SQL thread, copy
     /// them at a snapshot position, let the slave run exactly to that
     /// position, then widen its filters and start it again.
@@ -72,9 +67,7 @@ pub enum Change {
         databases: Vec<String>,
         /// Every replicated database once added (the new filter list).
         all: Vec<String>,
-        estimated_bytes: u64,
-        dump_argv: Vec<String>,
-        load_argv: Vec<String>,
+        copy: super::seed::CopyPlan,
     },
     /// Point the slave at the master at the snapshot's position and start it.
     StartReplication { statements: Vec<Statement> },
@@ -188,40 +181,35 @@ impl Plan {
                     Change::Sql(statement) => {
                         let _ = writeln!(out, "   sql: {};", statement.shown);
                     }
-                    Change::Seed {
-                        databases,
-                        estimated_bytes,
-                        dump_argv,
-                        load_argv,
-                    } => {
+                    Change::Seed { copy } => {
                         let _ = writeln!(
                             out,
                             "   copy {} (about {}) with one consistent snapshot:",
-                            databases.join(", "),
-                            human_bytes(*estimated_bytes)
+                            copy.databases.join(", "),
+                            human_bytes(copy.estimated_bytes)
                         );
-                        let _ = writeln!(out, "     on master: {}", dump_argv.join(" "));
-                        let _ = writeln!(out, "     on slave:  {}", load_argv.join(" "));
+                        for line in copy.describe() {
+                            let _ = writeln!(out, "     {line}");
+                        }
                     }
                     Change::AddDatabases {
                         databases,
                         all,
-                        estimated_bytes,
-                        dump_argv,
-                        load_argv,
+                        copy,
                     } => {
                         let _ = writeln!(
                             out,
                             "   add {} (about {}) while replication of the others goes on:",
                             databases.join(", "),
-                            human_bytes(*estimated_bytes)
+                            human_bytes(copy.estimated_bytes)
                         );
                         let _ = writeln!(
                             out,
                             "     sql: STOP SLAVE SQL_THREAD;   (the IO thread keeps fetching)"
                         );
-                        let _ = writeln!(out, "     on master: {}", dump_argv.join(" "));
-                        let _ = writeln!(out, "     on slave:  {}", load_argv.join(" "));
+                        for line in copy.describe() {
+                            let _ = writeln!(out, "     {line}");
+                        }
                         let _ = writeln!(out, "     sql: STOP SLAVE; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';");
                         let _ = writeln!(
                             out,

@@ -1,0 +1,500 @@
+//! The physical copy: `mariadb-backup --backup --stream=xbstream` on the
+//! master, streamed into `mbstream -x` in an empty folder on the slave,
+//! prepared there, then swapped in for the slave's datadir (the old one is
+//! kept in the run's folder). Only for a slave with no databases of its
+//! own: the copy brings the whole instance, so the slave's own accounts are
+//! saved first and put back over the master's, and the master's databases
+//! that were not chosen are dropped on the slave. The start position is
+//! the GTID the backup wrote in its own metadata.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::{drain, pump, with_options, ClientOptionFile, CopyPlan, Progress, SeedResult};
+use crate::backup::{Journal, JournalEntry};
+use crate::events::{Event, Reporter};
+use crate::setup::pair::Member;
+use crate::sql::flavor::quote_ident;
+use crate::sql::Position;
+use crate::{Error, Result};
+
+const STEP: &str = "seed the slave";
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(120);
+
+#[derive(Debug, Clone)]
+pub struct BackupPlan {
+    /// On the master: the backup program streaming to stdout.
+    pub backup_argv: Vec<String>,
+    /// On the slave: extracts the stream (`mbstream`), and prepares it.
+    pub extract_program: String,
+    pub prepare_program: String,
+    /// The slave's datadir, replaced by the copy.
+    pub datadir: PathBuf,
+    /// Dumps the slave's own accounts before the swap.
+    pub users_argv: Vec<String>,
+    /// Master databases that come along but were not chosen.
+    pub drop_after: Vec<String>,
+}
+
+impl BackupPlan {
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!("on master: {}", self.backup_argv.join(" ")),
+            format!(
+                "on slave:  {} -x -C <run folder>/datadir.new; {} --prepare; stop the server; {} moves to <run folder>/datadir.before and the copy takes its place; start",
+                self.extract_program,
+                self.prepare_program,
+                self.datadir.display()
+            ),
+            format!(
+                "the slave's own accounts ({}) are saved before and put back after; the start position comes from the backup's binlog info",
+                self.users_argv.join(" ")
+            ),
+        ];
+        if !self.drop_after.is_empty() {
+            lines.push(format!(
+                "not chosen, dropped on the slave after the copy: {}",
+                self.drop_after.join(", ")
+            ));
+        }
+        lines
+    }
+}
+
+/// Why a physical copy cannot seed this slave, or None when it can.
+pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<Option<String>> {
+    if adding {
+        return Ok(Some(
+            "databases are added to a running slave (a physical copy replaces the whole datadir)"
+                .into(),
+        ));
+    }
+    let (Some(backup), Some(stream)) = (
+        master.profile.programs.backup.clone(),
+        slave.profile.programs.backup_stream.clone(),
+    ) else {
+        return Ok(Some(format!(
+            "the {} profile names no physical backup program",
+            master.profile.name
+        )));
+    };
+    let (master_flavor, slave_flavor) = (master.sql().flavor(), slave.sql().flavor());
+    if master_flavor.to_string() != slave_flavor.to_string() {
+        return Ok(Some(format!(
+            "the servers' versions differ ({master_flavor} and {slave_flavor})"
+        )));
+    }
+    if master.answers.mysql_admin_user != slave.answers.mysql_admin_user
+        || master.answers.mysql_admin_password != slave.answers.mysql_admin_password
+    {
+        return Ok(Some(
+            "the two nodes' admin logins differ (the copy brings the master's accounts until the slave's are put back)".into(),
+        ));
+    }
+    let own = super::super::state::user_databases(slave.sql())?;
+    if !own.is_empty() {
+        return Ok(Some(format!(
+            "the slave holds databases of its own ({})",
+            own.join(", ")
+        )));
+    }
+    for (member, programs) in [
+        (&*master, vec![backup.as_str()]),
+        (&*slave, vec![backup.as_str(), stream.as_str()]),
+    ] {
+        for program in programs {
+            let found = member
+                .access
+                .node()
+                .run(&["sh", "-c", "command -v \"$1\"", "sh", program], None)?
+                .success();
+            if !found {
+                return Ok(Some(format!(
+                    "`{program}` is not installed on {} (package {})",
+                    member.label(),
+                    member.profile.packages.backup.join(" ")
+                )));
+            }
+        }
+    }
+    let datadir = slave.profile.paths.datadir.to_string_lossy().into_owned();
+    let mounted = slave
+        .access
+        .node()
+        .run(&["mountpoint", "-q", &datadir], None)?
+        .success();
+    if mounted {
+        return Ok(Some(format!(
+            "{datadir} on the slave is a mount point (its contents cannot be swapped whole)"
+        )));
+    }
+    Ok(None)
+}
+
+pub fn plan(master: &mut Member, slave: &mut Member, databases: &[String]) -> Result<BackupPlan> {
+    let backup = master
+        .profile
+        .programs
+        .backup
+        .clone()
+        .unwrap_or_else(|| "mariadb-backup".into());
+    let all = super::super::state::user_databases(master.sql())?;
+    Ok(BackupPlan {
+        backup_argv: vec![
+            backup,
+            "--backup".into(),
+            "--stream=xbstream".into(),
+            "--target-dir=/tmp".into(),
+        ],
+        extract_program: slave
+            .profile
+            .programs
+            .backup_stream
+            .clone()
+            .unwrap_or_else(|| "mbstream".into()),
+        prepare_program: slave
+            .profile
+            .programs
+            .backup
+            .clone()
+            .unwrap_or_else(|| "mariadb-backup".into()),
+        datadir: slave.profile.paths.datadir.clone(),
+        users_argv: vec![
+            slave.profile.programs.dump.clone(),
+            "--system=users".into(),
+            "--insert-ignore".into(),
+        ],
+        drop_after: all.into_iter().filter(|d| !databases.contains(d)).collect(),
+    })
+}
+
+/// The GTID in a backup's binlog info ("file<TAB>position<TAB>gtid").
+pub fn position_in_binlog_info(text: &str) -> Option<(String, u64, String)> {
+    let line = text.lines().find(|l| !l.trim().is_empty())?;
+    let mut fields = line.split('\t');
+    let file = fields.next()?.trim().to_string();
+    let offset = fields.next()?.trim().parse().ok()?;
+    let gtid = fields.next().unwrap_or("").trim().to_string();
+    Some((file, offset, gtid))
+}
+
+fn checked(member: &Member, what: &str, argv: &[&str]) -> Result<crate::node::Output> {
+    let out = member.access.node().run(argv, None)?;
+    if out.success() {
+        Ok(out)
+    } else {
+        Err(Error::Seed {
+            node: member.label().to_string(),
+            message: format!(
+                "{what} failed ({:?}){}",
+                out.code,
+                crate::error::stderr_detail(&[out.stdout, out.stderr].concat())
+            ),
+        })
+    }
+}
+
+fn start_server(slave: &mut Member) -> Result<()> {
+    let argv = slave.profile.service.start.clone();
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    crate::node::run_service(slave.access.node(), &refs)?;
+    let started = Instant::now();
+    loop {
+        match slave.reconnect() {
+            Ok(()) => return Ok(()),
+            Err(err) if started.elapsed() > SERVER_START_TIMEOUT => return Err(err),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+fn stream_backup(
+    master: &Member,
+    slave: &Member,
+    plan: &BackupPlan,
+    master_options: &ClientOptionFile<'_>,
+    target: &Path,
+    progress: &Progress,
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let backup = with_options(&plan.backup_argv, &master_options.options());
+    let backup_refs: Vec<&str> = backup.iter().map(String::as_str).collect();
+    let target_text = target.to_string_lossy().into_owned();
+    let mut extractor = slave.access.spawn(&[
+        plan.extract_program.as_str(),
+        "-x",
+        "-C",
+        target_text.as_str(),
+    ])?;
+    let mut producer = master.access.spawn(&backup_refs)?;
+    let (Some(from), Some(into)) = (producer.stdout.take(), extractor.stdin.take()) else {
+        let _ = producer.kill();
+        let _ = extractor.kill();
+        return Err(Error::Other("seed: pipes not available".into()));
+    };
+    let backup_err = producer.stderr.take().map(drain);
+    let extract_err = extractor.stderr.take().map(drain);
+    let extract_out = extractor.stdout.take().map(drain);
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let copied = std::thread::scope(|scope| {
+        scope.spawn(|| super::report_until(progress, reporter, &done));
+        let copied = pump(&[], from, into, progress);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        copied
+    });
+    let backup_status = producer
+        .wait()
+        .map_err(|e| Error::io("mariadb-backup", e))?;
+    let extract_status = extractor.wait().map_err(|e| Error::io("mbstream", e))?;
+    let backup_stderr = backup_err.and_then(|h| h.join().ok()).unwrap_or_default();
+    let extract_stderr = extract_err.and_then(|h| h.join().ok()).unwrap_or_default();
+    let _ = extract_out.and_then(|h| h.join().ok());
+    if !backup_status.success() {
+        return Err(Error::Command {
+            host: master.label().to_string(),
+            command: plan.backup_argv.join(" "),
+            status: backup_status.to_string(),
+            detail: crate::error::stderr_detail(&backup_stderr),
+        });
+    }
+    if !extract_status.success() {
+        return Err(Error::Command {
+            host: slave.label().to_string(),
+            command: format!("{} -x -C {target_text}", plan.extract_program),
+            status: extract_status.to_string(),
+            detail: crate::error::stderr_detail(&extract_stderr),
+        });
+    }
+    copied.map_err(|message| Error::Seed {
+        node: slave.label().to_string(),
+        message,
+    })
+}
+
+pub fn run(
+    master: &mut Member,
+    slave: &mut Member,
+    journal: &mut Journal,
+    copy: &CopyPlan,
+    plan: &BackupPlan,
+    reporter: &dyn Reporter,
+) -> Result<SeedResult> {
+    let run_dir = journal.dir.clone();
+    let fresh = run_dir.join("datadir.new");
+    let before = run_dir.join("datadir.before");
+    let users_file = run_dir.join("slave-accounts.sql");
+    let (fresh_text, before_text, users_text) = (
+        fresh.to_string_lossy().into_owned(),
+        before.to_string_lossy().into_owned(),
+        users_file.to_string_lossy().into_owned(),
+    );
+    let datadir = plan.datadir.to_string_lossy().into_owned();
+    let progress = Progress::new(STEP, copy.estimated_bytes);
+    {
+        let master_options =
+            ClientOptionFile::create(master.access.node(), &master.answers, &run_dir)?;
+        let slave_options =
+            ClientOptionFile::create(slave.access.node(), &slave.answers, &run_dir)?;
+        // The slave's own accounts, kept in the run's 0700 folder.
+        let users = with_options(&plan.users_argv, &slave_options.options());
+        let mut script = vec![
+            "sh",
+            "-c",
+            "umask 077; out=$1; shift; \"$@\" > \"$out\"",
+            "sh",
+            users_text.as_str(),
+        ];
+        script.extend(users.iter().map(String::as_str));
+        checked(slave, "saving the slave's own accounts", &script)?;
+        checked(
+            slave,
+            "making the folder for the copy",
+            &[
+                "sh",
+                "-c",
+                "rm -rf -- \"$1\" && mkdir -m 700 -- \"$1\"",
+                "sh",
+                &fresh_text,
+            ],
+        )?;
+        stream_backup(
+            master,
+            slave,
+            plan,
+            &master_options,
+            &fresh,
+            &progress,
+            reporter,
+        )?;
+    }
+    progress.report(reporter);
+    let info = slave
+        .access
+        .node()
+        .read(&fresh.join("mariadb_backup_binlog_info"))?
+        .or(slave
+            .access
+            .node()
+            .read(&fresh.join("xtrabackup_binlog_info"))?)
+        .ok_or_else(|| Error::Seed {
+            node: slave.label().to_string(),
+            message: "the backup has no binlog info (is log-bin on on the master?)".into(),
+        })?;
+    let (binlog_file, binlog_offset, gtid) =
+        position_in_binlog_info(&String::from_utf8_lossy(&info)).ok_or_else(|| Error::Seed {
+            node: slave.label().to_string(),
+            message: "the backup's binlog info cannot be read".into(),
+        })?;
+    reporter.event(Event::Note {
+        message: format!("{}: preparing the copy", slave.label()),
+    });
+    checked(
+        slave,
+        "mariadb-backup --prepare",
+        &[
+            &plan.prepare_program,
+            "--prepare",
+            &format!("--target-dir={fresh_text}"),
+        ],
+    )?;
+    journal.record(
+        slave.access.node(),
+        JournalEntry::Note {
+            text: format!(
+                "datadir {datadir} moved to {before_text} and replaced by a physical copy of {}; to undo: stop the server, move {before_text} back to {datadir}, start it",
+                master.label()
+            ),
+        },
+    )?;
+    let stop = slave.profile.service.stop.clone();
+    let stop_refs: Vec<&str> = stop.iter().map(String::as_str).collect();
+    crate::node::run_service(slave.access.node(), &stop_refs)?;
+    // The install's flag files and upgrade marker stay: mariadb-backup
+    // leaves them out, and without the marker Debian's start script runs
+    // mariadb-upgrade, whose ALTERs of the privilege tables deadlock with
+    // the run's CREATE USER.
+    let swapped = checked(
+        slave,
+        "swapping the datadir",
+        &[
+            "sh",
+            "-c",
+            "set -e; mv -- \"$1\" \"$3\"; mv -- \"$2\" \"$1\"; chown -R --reference=\"$3\" -- \"$1\"; chmod --reference=\"$3\" -- \"$1\"; \
+             for f in \"$3\"/debian-*.flag \"$3\"/mysql_upgrade_info; do [ -e \"$f\" ] && cp -p -- \"$f\" \"$1\"/; done; true",
+            "sh",
+            &datadir,
+            &fresh_text,
+            &before_text,
+        ],
+    );
+    let started = swapped.and_then(|_| start_server(slave));
+    if let Err(err) = started {
+        // Put the slave's own datadir back and start it as it was.
+        let _ = slave.access.node().run(
+            &[
+                "sh",
+                "-c",
+                "[ -d \"$2\" ] || exit 0; rm -rf -- \"$1\" && mv -- \"$2\" \"$1\"",
+                "sh",
+                &datadir,
+                &before_text,
+            ],
+            None,
+        );
+        let _ = start_server(slave);
+        return Err(err);
+    }
+    // Accounts only the slave had come back (the ones on both keep the
+    // master's definition: a fresh slave has only the install's defaults).
+    {
+        let slave_options =
+            ClientOptionFile::create(slave.access.node(), &slave.answers, &run_dir)?;
+        let mut load = with_options(
+            &[
+                slave.profile.programs.client.clone(),
+                "--init-command=SET SESSION sql_log_bin=0".into(),
+            ],
+            &slave_options.options(),
+        );
+        load.insert(0, users_text.clone());
+        let mut script = vec!["sh", "-c", "in=$1; shift; \"$@\" < \"$in\"", "sh"];
+        script.extend(load.iter().map(String::as_str));
+        checked(slave, "putting back the slave's own accounts", &script)?;
+    }
+    let conn = &mut slave.session.conn;
+    conn.exec("SET SESSION sql_log_bin = 0")?;
+    conn.exec("FLUSH PRIVILEGES")?;
+    for database in &plan.drop_after {
+        conn.exec(&format!(
+            "DROP DATABASE IF EXISTS {}",
+            quote_ident(database)
+        ))?;
+    }
+    conn.exec("SET SESSION sql_log_bin = 1")?;
+    let verified = verify_if_unchanged(master, slave, copy, &binlog_file, binlog_offset)?;
+    Ok(SeedResult {
+        position: Position::MariaDbGtid(gtid),
+        bytes: progress.bytes(),
+        seconds: progress.seconds(),
+        verified,
+    })
+}
+
+/// Compares the copy with the master when the master wrote nothing since
+/// the backup (its snapshot is then the backup's); otherwise the copy
+/// stands on mariadb-backup's own page checks.
+fn verify_if_unchanged(
+    master: &mut Member,
+    slave: &mut Member,
+    copy: &CopyPlan,
+    file: &str,
+    offset: u64,
+) -> Result<String> {
+    let conn = &mut master.session.conn;
+    conn.exec("START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
+    let outcome = (|| {
+        let rows = conn.rows(
+            "SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')",
+        )?;
+        let value = |name: &str| {
+            rows.iter()
+                .find(|r| {
+                    r.get("Variable_name")
+                        .cloned()
+                        .flatten()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+                .and_then(|r| r.get("Value").cloned().flatten())
+                .unwrap_or_default()
+        };
+        if value("binlog_snapshot_file") != file
+            || value("binlog_snapshot_position") != offset.to_string()
+        {
+            return Ok(
+                "the master wrote since the copy: checked by mariadb-backup's page checks only"
+                    .to_string(),
+            );
+        }
+        super::verify::compare(conn, &mut slave.session.conn, &copy.databases, copy.verify)
+    })();
+    let _ = conn.exec("ROLLBACK");
+    outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_backup_position() {
+        assert_eq!(
+            position_in_binlog_info("mysql-bin.000002\t328\t0-1-7\n"),
+            Some(("mysql-bin.000002".into(), 328, "0-1-7".into()))
+        );
+        assert_eq!(
+            position_in_binlog_info("mysql-bin.000001\t4\n"),
+            Some(("mysql-bin.000001".into(), 4, String::new()))
+        );
+        assert_eq!(position_in_binlog_info(""), None);
+    }
+}

@@ -1,0 +1,277 @@
+//! Seeding: a consistent copy of the master's chosen databases streamed
+//! straight into the slave (no intermediate file), with progress and a check
+//! of the result. Three methods: one dump, several dumps of one shared
+//! snapshot loaded at once (`parallel`), or a physical copy with
+//! mariadb-backup (`backup`); `choose` picks one.
+
+pub mod backup;
+pub mod choose;
+pub mod logical;
+pub mod verify;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::pair::Member;
+use crate::answers::{NodeAnswers, SeedMethod, SeedVerify};
+use crate::backup::Journal;
+use crate::events::{Event, Reporter};
+use crate::node::Node;
+use crate::sql::Position;
+use crate::Result;
+
+/// A copy as planned: shown in the review, carried out by `run`.
+#[derive(Debug, Clone)]
+pub struct CopyPlan {
+    /// Dump, Parallel or Backup (never Auto or None).
+    pub method: SeedMethod,
+    /// Why this method (the choice of `auto`, or "asked for").
+    pub why: String,
+    pub databases: Vec<String>,
+    pub estimated_bytes: u64,
+    pub verify: SeedVerify,
+    pub kind: CopyKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum CopyKind {
+    Logical(logical::LogicalPlan),
+    Backup(backup::BackupPlan),
+}
+
+impl CopyPlan {
+    /// Lines for the review and `--dry-run`.
+    pub fn describe(&self) -> Vec<String> {
+        let mut lines = vec![format!(
+            "method {} ({}); verify: {}",
+            self.method.name(),
+            self.why,
+            match self.verify {
+                SeedVerify::Rows => "row counts of every copied table",
+                SeedVerify::Checksum => "row counts and checksums of every copied table",
+            }
+        )];
+        match &self.kind {
+            CopyKind::Logical(plan) => lines.extend(plan.describe()),
+            CopyKind::Backup(plan) => lines.extend(plan.describe()),
+        }
+        lines
+    }
+}
+
+pub struct SeedResult {
+    pub position: Position,
+    pub bytes: u64,
+    pub seconds: f64,
+    /// What the check of the copy found ("12 tables, rows equal").
+    pub verified: String,
+}
+
+/// Carries out a planned copy; the slave's journal records what a rollback
+/// or a later run needs to know.
+pub fn run(
+    master: &mut Member,
+    slave: &mut Member,
+    journal: &mut Journal,
+    copy: &CopyPlan,
+    reporter: &dyn Reporter,
+) -> Result<SeedResult> {
+    match &copy.kind {
+        CopyKind::Logical(plan) => logical::run(master, slave, journal, copy, plan, reporter),
+        CopyKind::Backup(plan) => backup::run(master, slave, journal, copy, plan, reporter),
+    }
+}
+
+/// A 0600 client option file on a node that carries the admin password, so
+/// it never appears on a command line. Removed when dropped.
+pub struct ClientOptionFile<'a> {
+    node: &'a dyn Node,
+    user: String,
+    path: Option<PathBuf>,
+}
+
+impl<'a> ClientOptionFile<'a> {
+    pub fn create(
+        node: &'a dyn Node,
+        answers: &NodeAnswers,
+        run_dir: &Path,
+    ) -> Result<ClientOptionFile<'a>> {
+        let user = answers.mysql_admin_user.clone();
+        if answers.mysql_admin_password.is_empty() {
+            return Ok(ClientOptionFile {
+                node,
+                user,
+                path: None,
+            });
+        }
+        // A copy left by a run that was killed holds the password: remove it.
+        node.run(
+            &["sh", "-c", "rm -f /var/lib/mysql-ha/runs/*/client.cnf"],
+            None,
+        )?;
+        let path = run_dir.join("client.cnf");
+        let text = format!(
+            "[client]\nuser={}\npassword=\"{}\"\n",
+            user,
+            option_file_escape(&answers.mysql_admin_password)
+        );
+        node.write_atomic(&path, text.as_bytes(), 0o600, 0, 0)?;
+        Ok(ClientOptionFile {
+            node,
+            user,
+            path: Some(path),
+        })
+    }
+
+    /// Options that go first on the client program's command line.
+    pub fn options(&self) -> Vec<String> {
+        match &self.path {
+            Some(path) => vec![format!("--defaults-extra-file={}", path.display())],
+            None => vec![format!("--user={}", self.user)],
+        }
+    }
+}
+
+impl Drop for ClientOptionFile<'_> {
+    fn drop(&mut self) {
+        if let Some(path) = &self.path {
+            let _ = self.node.remove_file(path);
+        }
+    }
+}
+
+/// Escapes a value for a double-quoted option-file value (`#` and spaces
+/// stay literal inside the quotes).
+fn option_file_escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// `argv` with `options` right after the program name.
+pub fn with_options(argv: &[String], options: &[String]) -> Vec<String> {
+    let mut out = Vec::with_capacity(argv.len() + options.len());
+    if let Some((program, rest)) = argv.split_first() {
+        out.push(program.clone());
+        out.extend(options.iter().cloned());
+        out.extend(rest.iter().cloned());
+    }
+    out
+}
+
+pub fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buffer = Vec::new();
+        let _ = pipe.read_to_end(&mut buffer);
+        buffer
+    })
+}
+
+/// Bytes through every pipe of one copy, reported as progress events.
+#[derive(Clone)]
+pub struct Progress {
+    copied: Arc<AtomicU64>,
+    started: Instant,
+    estimated: u64,
+    step: String,
+}
+
+impl Progress {
+    pub fn new(step: &str, estimated: u64) -> Progress {
+        Progress {
+            copied: Arc::new(AtomicU64::new(0)),
+            started: Instant::now(),
+            estimated,
+            step: step.to_string(),
+        }
+    }
+
+    pub fn add(&self, bytes: u64) -> u64 {
+        self.copied.fetch_add(bytes, Ordering::Relaxed) + bytes
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.copied.load(Ordering::Relaxed)
+    }
+
+    pub fn seconds(&self) -> f64 {
+        self.started.elapsed().as_secs_f64()
+    }
+
+    pub fn report(&self, reporter: &dyn Reporter) {
+        let total = self.bytes();
+        reporter.event(Event::Progress {
+            step: self.step.clone(),
+            bytes: total,
+            total: (self.estimated > 0).then_some(self.estimated),
+            bytes_per_second: total as f64 / self.seconds().max(0.001),
+        });
+    }
+}
+
+/// Copies `from` into `into` (after `prefix`), counting the bytes. Returns
+/// an error message when either side fails.
+pub fn pump(
+    prefix: &[u8],
+    mut from: impl Read,
+    mut into: impl Write,
+    progress: &Progress,
+) -> std::result::Result<(), String> {
+    into.write_all(prefix)
+        .map_err(|e| format!("writing to the slave: {e}"))?;
+    progress.add(prefix.len() as u64);
+    let mut buffer = vec![0u8; 1024 * 1024];
+    loop {
+        let n = match from.read(&mut buffer) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(format!("reading from the master: {e}")),
+        };
+        into.write_all(&buffer[..n])
+            .map_err(|e| format!("writing to the slave: {e}"))?;
+        progress.add(n as u64);
+    }
+}
+
+/// Reports progress every 250 ms until `done` is set.
+pub fn report_until(
+    progress: &Progress,
+    reporter: &dyn Reporter,
+    done: &std::sync::atomic::AtomicBool,
+) {
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(250));
+        progress.report(reporter);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_file_values_keep_special_characters() {
+        assert_eq!(option_file_escape(r#"a#b "c"\d"#), r#"a#b \"c\"\\d"#);
+    }
+
+    #[test]
+    fn options_go_after_the_program() {
+        let argv = vec!["mariadb-dump".to_string(), "shop".to_string()];
+        assert_eq!(
+            with_options(&argv, &["--user=root".to_string()]),
+            vec!["mariadb-dump", "--user=root", "shop"]
+        );
+    }
+
+    #[test]
+    fn pump_counts_prefix_and_stream() {
+        let progress = Progress::new("seed", 0);
+        let mut out = Vec::new();
+        pump(b"ab", &b"cdef"[..], &mut out, &progress).unwrap();
+        assert_eq!(out, b"abcdef");
+        assert_eq!(progress.bytes(), 6);
+    }
+}

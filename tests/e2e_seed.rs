@@ -1,0 +1,158 @@
+//! Seeding methods on the sandbox, for real: a parallel logical copy and a
+//! physical copy with mariadb-backup, each on a fresh lab, each proven by
+//! equal checksums and a replicated row.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const TABLES: [&str; 4] = [
+    "shop.customers",
+    "shop.orders",
+    "crm.contacts",
+    "`web-stats`.hits",
+];
+
+fn fresh_lab_with(seed: &str) {
+    mysql_ha(&["sandbox", "down"]);
+    mysql_ha(&["sandbox", "up"]);
+    install_binary("node1");
+    let lab = std::fs::read_to_string(lab_answers()).unwrap();
+    let answers = lab.replace(
+        "seed = \"dump\"",
+        &format!("seed = \"{seed}\"\nverify = \"checksum\""),
+    );
+    assert_ne!(answers, lab, "the lab's answers file changed shape");
+    put_file("node1", "/root/answers.toml", answers.as_bytes(), "600");
+}
+
+fn setup() -> String {
+    let out = on(
+        "node1",
+        &[
+            NODE_BIN,
+            "setup",
+            "--answers",
+            "/root/answers.toml",
+            "--yes",
+        ],
+    );
+    assert!(out.status.success(), "setup failed:\n{}", text(&out));
+    text(&out)
+}
+
+fn assert_copied_and_replicating() {
+    assert_eq!(
+        checksums("node1", &TABLES),
+        checksums("node2", &TABLES),
+        "the slave's tables differ from the master's"
+    );
+    on_ok(
+        "node1",
+        &[
+            "mariadb",
+            "-e",
+            "INSERT INTO shop.orders VALUES (990001, 1, 1.00, NOW(), 'e2e seed')",
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sql(
+        "node2",
+        "SELECT COUNT(*) FROM shop.orders WHERE id = 990001",
+    ) != "1"
+    {
+        assert!(
+            Instant::now() < deadline,
+            "a row written on the master did not reach the slave"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn parallel_then_physical_copy() {
+    let _lock = lock_sandbox();
+
+    // --- parallel: schema, row streams of one snapshot, then triggers ---
+    fresh_lab_with("parallel");
+    on_ok(
+        "node1",
+        &[
+            "mariadb",
+            "-e",
+            "CREATE TRIGGER shop.note_check BEFORE INSERT ON shop.orders FOR EACH ROW SET NEW.items = NEW.items",
+        ],
+    );
+    let dry = on(
+        "node1",
+        &[
+            NODE_BIN,
+            "setup",
+            "--answers",
+            "/root/answers.toml",
+            "--dry-run",
+        ],
+    );
+    assert!(dry.status.success(), "{}", text(&dry));
+    let plan = text(&dry);
+    assert!(plan.contains("method parallel (asked for)"), "{plan}");
+    assert!(plan.contains("--no-create-info"), "{plan}");
+    let output = setup();
+    assert!(
+        output.contains("(parallel)") && output.contains("row counts and checksums equal"),
+        "{output}"
+    );
+    assert_copied_and_replicating();
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT COUNT(*) FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop'"
+        ),
+        "1",
+        "the trigger came after the rows"
+    );
+
+    // --- backup: the whole instance, then the slave's own accounts back ---
+    fresh_lab_with("backup");
+    on_ok(
+        "node2",
+        &[
+            "mariadb",
+            "-e",
+            "CREATE USER 'slave_only'@'localhost' IDENTIFIED BY 'x-Only-On-Slave-1'",
+        ],
+    );
+    let output = setup();
+    assert!(output.contains("(backup)"), "{output}");
+    assert!(
+        output.contains("row counts and checksums equal")
+            || output.contains("mariadb-backup's page checks"),
+        "{output}"
+    );
+    assert_copied_and_replicating();
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT COUNT(*) FROM mysql.user WHERE User = 'slave_only'"
+        ),
+        "1",
+        "the slave's own account was put back"
+    );
+    let hr = on(
+        "node2",
+        &["mariadb", "-e", "SELECT COUNT(*) FROM hr.employees"],
+    );
+    assert!(
+        !hr.status.success(),
+        "hr was not chosen: it must not stay on the slave"
+    );
+    let kept = on_ok(
+        "node2",
+        &["sh", "-c", "ls -d /var/lib/mysql-ha/runs/*/datadir.before"],
+    );
+    assert!(kept.contains("datadir.before"), "{kept}");
+    mysql_ha(&["sandbox", "down"]);
+}
