@@ -115,7 +115,7 @@ fn config_step(
     })
 }
 
-fn dump_argv(member: &mut Member, databases: &[String]) -> Result<Vec<String>> {
+pub(crate) fn dump_argv(member: &mut Member, databases: &[String]) -> Result<Vec<String>> {
     let flavor = member.sql().flavor();
     // One transaction is a consistent snapshot only of transactional tables;
     // with MyISAM and friends the whole copy holds a global read lock.
@@ -145,7 +145,7 @@ fn dump_argv(member: &mut Member, databases: &[String]) -> Result<Vec<String>> {
     Ok(argv)
 }
 
-fn load_argv(member: &mut Member) -> Vec<String> {
+pub(crate) fn load_argv(member: &mut Member) -> Vec<String> {
     let flavor = member.sql().flavor();
     let mut argv = vec![
         member.profile.programs.client.clone(),
