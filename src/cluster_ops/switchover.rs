@@ -419,6 +419,42 @@ pub fn apply(
     cluster.master_state.term = term;
     cluster.slave_state.term = term;
     // From here on `pair.master` is the new master.
+    let new_master = cluster.pair.master.label().to_string();
+    if let Err(err) = finish_old_master(&mut cluster, &mut journals, plan, &promoted, reporter) {
+        let _ = cluster::start_daemon(&cluster.pair.master);
+        let _ = cluster::start_daemon(&cluster.pair.slave);
+        return Err(Error::Cluster {
+            message: format!(
+                "{new_master} is master of term {term} and holds the cluster resource, but making {} its slave failed: {err}; `mysql-ha rejoin {}` finishes it",
+                plan.master, plan.master
+            ),
+        });
+    }
+    cluster::start_daemon(&cluster.pair.slave)?;
+    let verified = verify_through_address(&cluster)?;
+    note(reporter, verified.clone());
+    let daemons = crate::setup::handoff::wait_healthy(&cluster.pair)?;
+    let outcome = SwitchoverOutcome {
+        run_id,
+        new_master,
+        term,
+        write_pause_s,
+        seconds: started.elapsed().as_secs_f64(),
+        verified,
+        daemons,
+    };
+    Ok((cluster, outcome))
+}
+
+/// After the move: the new master forgets its master and says writable in
+/// its option files; the old master becomes its slave.
+fn finish_old_master(
+    cluster: &mut Cluster,
+    journals: &mut Journals,
+    plan: &SwitchoverPlan,
+    promoted: &str,
+    reporter: &dyn Reporter,
+) -> Result<()> {
     replica::exec_plain(
         &mut cluster.pair.master,
         &mut journals.slave,
@@ -437,7 +473,7 @@ pub fn apply(
         &plan.databases,
         reporter,
     )?;
-    set_read_only_slave(&mut cluster, &mut journals)?;
+    set_read_only_slave(cluster, journals)?;
     let user = cluster.pair.answers.replication.user.clone();
     let old_master = cluster.pair.slave.label().to_string();
     let password = replica::replication_account(
@@ -457,7 +493,7 @@ pub fn apply(
             user: &user,
             password: &password,
         },
-        &promoted,
+        promoted,
     )?;
     if let Err(stopped) = replica::wait_running(&mut cluster.pair.slave, Duration::from_secs(30))? {
         return Err(Error::Verify {
@@ -473,20 +509,7 @@ pub fn apply(
         reporter,
         format!("{old_master} replicates from {new_master}"),
     );
-    cluster::start_daemon(&cluster.pair.slave)?;
-    let verified = verify_through_address(&cluster)?;
-    note(reporter, verified.clone());
-    let daemons = crate::setup::handoff::wait_healthy(&cluster.pair)?;
-    let outcome = SwitchoverOutcome {
-        run_id,
-        new_master,
-        term,
-        write_pause_s,
-        seconds: started.elapsed().as_secs_f64(),
-        verified,
-        daemons,
-    };
-    Ok((cluster, outcome))
+    Ok(())
 }
 
 fn set_read_only_slave(cluster: &mut Cluster, journals: &mut Journals) -> Result<()> {
