@@ -139,6 +139,10 @@ pub struct SwitchoverArgs {
     /// Largest replication lag of the target, in seconds, that the preflight accepts.
     #[arg(long, default_value_t = 10)]
     pub max_lag: u64,
+    /// Longest wait, in seconds, for the target to apply everything once the
+    /// master is read-only; past it the switchover is undone.
+    #[arg(long, default_value_t = 30)]
+    pub apply_wait: u64,
 }
 
 #[derive(Debug, Args)]

@@ -221,6 +221,68 @@ fn rejoin_after_a_takeover_switchover_back_under_writes_and_a_refused_rejoin() {
         ) == 1
     });
 
+    // 3a. A switchover that cannot finish before the address moves is undone:
+    //     node1 cannot apply a row (a table lock holds its SQL thread).
+    on_ok(
+        "node1",
+        &[
+            "sh",
+            "-c",
+            "mariadb -e 'LOCK TABLES shop.ha_writer WRITE; SELECT SLEEP(300) AS held_lock' >/dev/null 2>&1 &",
+        ],
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    on_ok(
+        "client",
+        &[
+            "mariadb",
+            "-e",
+            "INSERT INTO shop.ha_writer VALUES (900003, NOW(6))",
+        ],
+    );
+    let out = tool_on_node1(&[
+        "switchover",
+        "--to",
+        "node1",
+        "--apply-wait",
+        "3",
+        "--max-lag",
+        "600",
+        "--yes",
+    ]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains(
+            "switchover stopped before the cluster address moved, everything is back as it was"
+        ),
+        "{said}"
+    );
+    assert!(holds_vip("node2") && !holds_vip("node1"));
+    assert_eq!(sql("node2", "SELECT @@read_only"), "0");
+    assert_eq!(sql("node1", "SELECT @@read_only"), "1");
+    // The lock goes: the row held back arrives.
+    sql(
+        "node1",
+        "SELECT CONCAT('KILL ', MIN(id)) FROM information_schema.processlist WHERE info LIKE '%held_lock%' AND info NOT LIKE '%processlist%' INTO @kill; EXECUTE IMMEDIATE @kill",
+    );
+    wait_until(
+        "the locked row to reach node1",
+        Duration::from_secs(30),
+        || {
+            count(
+                "node1",
+                "SELECT COUNT(*) FROM shop.ha_writer WHERE n = 900003",
+            ) == 1
+        },
+    );
+    wait_until(
+        "the pair to be whole again",
+        Duration::from_secs(30),
+        || status("node1").contains("pair: whole"),
+    );
+    assert!(status("node1").contains("replication: 192.0.2.12 (master) -> 192.0.2.11 (slave)"));
+
     // 3. Switchover back to node1 while the client writes.
     let writer = Writer::start(dir.path());
     wait_until("40 acknowledged rows", Duration::from_secs(60), || {

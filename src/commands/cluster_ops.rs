@@ -64,7 +64,7 @@ pub fn switchover(args: SwitchoverArgs) -> Result<()> {
     let mut cluster = Cluster::connect(&answers)?;
     let options = switchover_op::SwitchoverOptions {
         max_lag_s: args.max_lag,
-        apply_wait: Duration::from_secs(30),
+        apply_wait: Duration::from_secs(args.apply_wait),
     };
     let plan = switchover_op::plan(&mut cluster, args.to.as_deref(), &options)?;
     print!("{}", plan.render());
