@@ -38,12 +38,9 @@ pub enum Command {
         config: PathBuf,
     },
     /// Make a failed former master the slave of the current master.
-    Rejoin { node: String },
-    /// Swap the master role on purpose.
-    Switchover {
-        #[arg(long)]
-        to: Option<String>,
-    },
+    Rejoin(RejoinArgs),
+    /// Swap the master role on purpose, without losing a write.
+    Switchover(SwitchoverArgs),
     /// Stop the daemon from taking any action.
     Pause,
     /// Let the daemon act again after a pause.
@@ -104,6 +101,48 @@ pub struct AddDbArgs {
     pub yes: bool,
     #[arg(long)]
     pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RejoinArgs {
+    /// The node to rejoin: its address in the answers file, or its host name.
+    pub node: String,
+    /// Answers file naming both nodes (the one setup used).
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    /// Ask nothing; transactions the master never received stop the rejoin
+    /// unless --save-and-reseed is given too.
+    #[arg(long)]
+    pub yes: bool,
+    /// Print the plan (and any transactions the master never received) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// When the node holds transactions the master never received: save them
+    /// to the run's backup folder, then copy the replicated databases again.
+    #[arg(long)]
+    pub save_and_reseed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SwitchoverArgs {
+    /// The node to make master (default: the current slave).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Answers file naming both nodes (the one setup used).
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    #[arg(long)]
+    pub yes: bool,
+    /// Run the preflight, print the plan and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Largest replication lag of the target, in seconds, that the preflight accepts.
+    #[arg(long, default_value_t = 10)]
+    pub max_lag: u64,
+    /// Longest wait, in seconds, for the target to apply everything once the
+    /// master is read-only; past it the switchover is undone.
+    #[arg(long, default_value_t = 30)]
+    pub apply_wait: u64,
 }
 
 #[derive(Debug, Args)]

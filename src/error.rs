@@ -64,6 +64,20 @@ pub enum Error {
     #[error("{0}")]
     Aborted(String),
 
+    #[error("cluster: {message}")]
+    Cluster { message: String },
+
+    #[error("rejoin of {node} refused, nothing was changed: it holds {count} transaction(s) that {master} never received:\n{listing}Keep them with `mysql-ha rejoin {node} --save-and-reseed` (written to the run's backup folder, then the replicated databases are copied again from {master}), or bring them to {master} by hand first.")]
+    UnsentTransactions {
+        node: String,
+        master: String,
+        count: usize,
+        listing: String,
+    },
+
+    #[error("switchover stopped before the cluster address moved, everything is back as it was: {message}")]
+    SwitchoverUndone { message: String },
+
     #[error("distribution profile: {0}")]
     Profile(String),
 

@@ -5,6 +5,7 @@ pub mod access;
 pub mod answers;
 pub mod backup;
 pub mod cli;
+pub mod cluster_ops;
 pub mod commands;
 pub mod daemon;
 pub mod ddns;

@@ -1,6 +1,6 @@
 use clap::Parser;
 use mysql_ha::cli::{Cli, Command};
-use mysql_ha::{commands, sandbox, Error, Result};
+use mysql_ha::{commands, sandbox, Result};
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
@@ -13,10 +13,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Rollback(args) => commands::rollback::run(args),
         Command::Mycnf { command } => commands::mycnf::run(command),
         Command::Daemon { config } => commands::daemon::daemon(&config),
-        Command::Rejoin { .. } => Err(Error::NotBuilt { command: "rejoin" }),
-        Command::Switchover { .. } => Err(Error::NotBuilt {
-            command: "switchover",
-        }),
+        Command::Rejoin(args) => commands::cluster_ops::rejoin(args),
+        Command::Switchover(args) => commands::cluster_ops::switchover(args),
         Command::Pause => commands::daemon::pause(),
         Command::Resume => commands::daemon::resume(),
         Command::Ack => commands::daemon::ack(),

@@ -135,8 +135,24 @@ pub fn status(json: bool) -> Result<()> {
         .ok()
         .flatten()
         .and_then(|b| serde_json::from_slice(&b).ok());
+    let (pair_state, why) =
+        crate::cluster_ops::pair_state::assess(local.as_ref(), remote.as_ref(), now());
+    let gtids = [
+        (config.node.address.clone(), local_gtids(&config)),
+        (config.node.peer.clone(), peer_gtids(&config)),
+    ];
     if json {
-        let value = serde_json::json!({ "this_node": local, "peer": remote, "peer_reachable": peer.reachable() });
+        let gtid_json: Vec<serde_json::Value> = gtids
+            .iter()
+            .map(|(node, g)| serde_json::json!({ "node": node, "gtid": g }))
+            .collect();
+        let value = serde_json::json!({
+            "this_node": local,
+            "peer": remote,
+            "peer_reachable": peer.reachable(),
+            "pair": { "state": pair_state, "why": why, "direction": direction(local.as_ref(), remote.as_ref()) },
+            "gtid_positions": gtid_json,
+        });
         println!(
             "{}",
             serde_json::to_string_pretty(&value).map_err(|e| Error::Other(e.to_string()))?
@@ -154,6 +170,21 @@ pub fn status(json: bool) -> Result<()> {
         ),
         crate::answers::Resource::None => "none".into(),
     };
+    println!("pair: {} ({why})", pair_state.name());
+    match direction(local.as_ref(), remote.as_ref()) {
+        Some(text) => println!("replication: {text}"),
+        None => println!("replication: no direction (no master and slave pair)"),
+    }
+    for (node, g) in &gtids {
+        match g {
+            Some(g) => println!(
+                "gtid {node:<16} logged {}  applied as slave {}",
+                or_none(&g.binlog_pos),
+                or_none(&g.slave_pos)
+            ),
+            None => println!("gtid {node:<16} (server does not answer)"),
+        }
+    }
     println!("cluster resource: {resource}");
     let mut events: Vec<EventRecord> = Vec::new();
     match &local {
@@ -200,4 +231,63 @@ pub fn status(json: bool) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn or_none(text: &str) -> &str {
+    if text.is_empty() {
+        "(none)"
+    } else {
+        text
+    }
+}
+
+/// "MASTER -> SLAVE" from the daemons' roles (a node waiting to rejoin is shown apart).
+fn direction(local: Option<&DaemonStatus>, remote: Option<&DaemonStatus>) -> Option<String> {
+    let all: Vec<&DaemonStatus> = [local, remote].into_iter().flatten().collect();
+    let master = all.iter().find(|s| s.role == Role::Master)?;
+    let other = all.iter().find(|s| s.node != master.node);
+    Some(match other {
+        Some(s) if s.role == Role::Slave => {
+            format!("{} (master) -> {} (slave)", master.node, s.node)
+        }
+        Some(s) => format!(
+            "{} (master), {} does not replicate ({})",
+            master.node,
+            s.node,
+            s.role.name()
+        ),
+        None => format!("{} (master), no slave status", master.node),
+    })
+}
+
+/// GTID positions of a server, as its variables say.
+#[derive(Debug, Clone, serde::Serialize)]
+struct Gtids {
+    binlog_pos: String,
+    slave_pos: String,
+}
+
+fn gtids_of(db: &mut crate::daemon::db::Db) -> Option<Gtids> {
+    Some(Gtids {
+        binlog_pos: db
+            .scalar("SELECT @@GLOBAL.gtid_binlog_pos")
+            .ok()?
+            .unwrap_or_default(),
+        slave_pos: db
+            .scalar("SELECT @@GLOBAL.gtid_slave_pos")
+            .ok()?
+            .unwrap_or_default(),
+    })
+}
+
+fn local_gtids(config: &ClusterConfig) -> Option<Gtids> {
+    let profile = config.profile().ok()?;
+    let mut db = crate::daemon::db::Db::local(config, &profile.paths.socket).ok()?;
+    gtids_of(&mut db)
+}
+
+/// The peer's server, over TCP with the monitor account (allowed from here).
+fn peer_gtids(config: &ClusterConfig) -> Option<Gtids> {
+    let mut db = crate::daemon::db::Db::tcp(config, &config.node.peer).ok()?;
+    gtids_of(&mut db)
 }

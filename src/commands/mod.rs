@@ -1,6 +1,7 @@
 //! What the step-level subcommands do; main.rs only dispatches here.
 
 pub mod cluster_agent;
+pub mod cluster_ops;
 pub mod daemon;
 pub mod mycnf;
 pub mod rollback;

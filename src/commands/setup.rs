@@ -19,7 +19,7 @@ use crate::ui::tui::{self, app::Ending};
 use crate::ui::{flow, questions};
 use crate::{Error, Result};
 
-fn load_answers(path: Option<&Path>) -> Result<Answers> {
+pub(crate) fn load_answers(path: Option<&Path>) -> Result<Answers> {
     let Some(path) = path else {
         return Err(Error::Answers {
             key: "--answers".into(),
@@ -63,7 +63,7 @@ pub fn add_db(args: AddDbArgs) -> Result<()> {
 }
 
 /// Asks y/N on the terminal; without one, the run stops unchanged.
-fn confirm(question: &str) -> Result<bool> {
+pub(crate) fn confirm(question: &str) -> Result<bool> {
     use std::io::{BufRead, IsTerminal, Write};
     if !std::io::stdin().is_terminal() {
         return Err(Error::Aborted(

@@ -3,7 +3,7 @@
 //! step-down is a run of its own under /var/lib/mysql-ha/runs).
 
 use crate::backup::{self, Journal};
-use crate::mycnf::edit::Editor;
+use crate::mycnf::edit::{Editor, FileEdit};
 use crate::mycnf::effective::Config;
 use crate::node::LocalNode;
 use crate::profile::Profile;
@@ -14,15 +14,32 @@ use crate::Result;
 pub fn set_read_only(profile: &Profile, on: bool, why: &str) -> Result<Option<String>> {
     let node = LocalNode::new();
     let config = Config::load(&node, profile)?;
+    let run_id = backup::new_run_id();
+    let Some(edits) = read_only_edits(&config, profile, &run_id, on, why) else {
+        return Ok(None);
+    };
+    let mut journal = Journal::create(&node, &run_id)?;
+    backup::apply_file_edits(&node, &mut journal, &edits)?;
+    Ok(Some(run_id))
+}
+
+/// The edits that make `read-only` say `on` in these option files; None
+/// when it already does. Also used by rejoin and switchover on either node.
+pub fn read_only_edits(
+    config: &Config,
+    profile: &Profile,
+    run_id: &str,
+    on: bool,
+    why: &str,
+) -> Option<Vec<FileEdit>> {
     if config
         .get("read_only")
         .is_some_and(|entry| entry.bool_value() == Some(on))
     {
-        return Ok(None);
+        return None;
     }
-    let run_id = backup::new_run_id();
     let value = if on { "ON" } else { "OFF" };
-    let mut editor = Editor::new(&config, &run_id);
+    let mut editor = Editor::new(config, run_id);
     match config.get("read_only") {
         Some(entry) => {
             let name = entry
@@ -45,8 +62,5 @@ pub fn set_read_only(profile: &Profile, on: bool, why: &str) -> Result<Option<St
             );
         }
     }
-    let edits = editor.finish();
-    let mut journal = Journal::create(&node, &run_id)?;
-    backup::apply_file_edits(&node, &mut journal, &edits)?;
-    Ok(Some(run_id))
+    Some(editor.finish())
 }

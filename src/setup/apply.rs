@@ -91,7 +91,7 @@ fn restart(member: &mut Member, journal: &mut Journal, argv: &[String]) -> Resul
 
 /// Restarts the server after config edits; if it does not come back, the
 /// run's files on this node are restored and the server restarted again.
-fn restart_or_restore(
+pub(crate) fn restart_or_restore(
     member: &mut Member,
     journal: &mut Journal,
     argv: &[String],

@@ -120,7 +120,7 @@ fn config_step(
 /// The copy the slave gets: the method asked for, or the fastest that
 /// applies for `auto` (a method asked for that cannot apply is an error
 /// naming the reason).
-fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> Result<CopyPlan> {
+pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> Result<CopyPlan> {
     let repl = pair.answers.replication.clone();
     let estimated_bytes = state::databases_size(pair.master.sql(), databases)?;
     let every_database = state::user_databases(pair.master.sql())?;

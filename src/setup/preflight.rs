@@ -78,6 +78,44 @@ impl Report {
     }
 }
 
+/// On a cluster the daemons run: a node taken over from is rejoined, and a
+/// master the daemons moved is switched back, not reconfigured by setup.
+fn cluster_roles(pair: &Pair, report: &mut Report) {
+    use crate::daemon::config::Role;
+    let state =
+        |member: &super::pair::Member| crate::cluster_ops::cluster::read_term_state(member).ok();
+    let (Some(master), Some(slave)) = (state(&pair.master), state(&pair.slave)) else {
+        return;
+    };
+    for (member, own) in [(&pair.master, &master), (&pair.slave, &slave)] {
+        if own.role == Role::NeedsRejoin {
+            report.push(
+                Severity::Fatal,
+                member.label(),
+                "cluster role",
+                format!(
+                    "taken over from (term {}): rejoin it as slave of the current master first: `mysql-ha rejoin {} --answers FILE`",
+                    own.term,
+                    member.label()
+                ),
+            );
+        }
+    }
+    if slave.role == Role::Master && slave.term > master.term {
+        report.push(
+            Severity::Fatal,
+            pair.slave.label(),
+            "cluster role",
+            format!(
+                "is master now (term {}), not {}: swap [master] and [slave] in the answers, or `mysql-ha switchover --to {}` first",
+                slave.term,
+                pair.master.label(),
+                pair.master.label()
+            ),
+        );
+    }
+}
+
 /// How many bytes of free space the slave needs per byte of data seeded.
 const SEED_SPACE_FACTOR: f64 = 1.5;
 
@@ -104,6 +142,8 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
             ),
         );
     }
+
+    cluster_roles(pair, &mut report);
 
     for member in [&mut pair.master, &mut pair.slave] {
         let label = member.label().to_string();

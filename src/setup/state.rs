@@ -18,6 +18,8 @@ pub struct ReplicaState {
     pub last_sql_error: String,
     pub replicate_do_db: Vec<String>,
     pub gtid_io_pos: Option<String>,
+    /// Error code of the I/O thread's last error ("0": none).
+    pub last_io_errno: Option<String>,
 }
 
 impl ReplicaState {
@@ -61,6 +63,7 @@ pub fn replica_state(conn: &mut SqlConn) -> Result<Option<ReplicaState>> {
             })
             .unwrap_or_default(),
         gtid_io_pos: field(&row, &["Gtid_IO_Pos".to_string()]),
+        last_io_errno: field(&row, &["Last_IO_Errno".to_string()]),
     };
     if state.master_host.is_empty() {
         return Ok(None);

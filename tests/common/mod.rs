@@ -207,3 +207,42 @@ impl CmdlineWatch {
         self.handle.join().unwrap()
     }
 }
+
+/// Polls `check` every 250 ms; panics after `limit`.
+pub fn wait_until(what: &str, limit: std::time::Duration, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    panic!("timed out after {} s waiting for {what}", limit.as_secs());
+}
+
+/// The cluster daemon's event log on a host.
+pub fn daemon_log(host: &str) -> String {
+    on_ok(host, &["cat", "/var/log/mysql-ha.log"])
+}
+
+/// A fresh lab set up from node1 with the lab's answers (copied to
+/// /root/answers.toml on node1); returns setup's output.
+pub fn fresh_cluster_from_node1() -> String {
+    mysql_ha(&["sandbox", "down"]);
+    mysql_ha(&["sandbox", "up"]);
+    install_binary("node1");
+    let answers = std::fs::read(lab_answers()).unwrap();
+    put_file("node1", "/root/answers.toml", &answers, "600");
+    let out = on(
+        "node1",
+        &[
+            NODE_BIN,
+            "setup",
+            "--answers",
+            "/root/answers.toml",
+            "--yes",
+        ],
+    );
+    assert!(out.status.success(), "setup failed:\n{}", text(&out));
+    text(&out)
+}

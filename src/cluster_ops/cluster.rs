@@ -1,0 +1,249 @@
+//! Both nodes of a running cluster, seen in the current direction: who is
+//! master by the daemons' persisted term state (the highest term wins), each
+//! node's GTID positions, and control of the two daemons.
+
+use std::path::Path;
+
+use super::gtid::{parse_list, Positions};
+use crate::answers::Answers;
+use crate::daemon::config::{ClusterConfig, Role, DEFAULT_PATH};
+use crate::daemon::state::{state_path, status_path, DaemonStatus, TermState};
+use crate::setup::pair::{Member, Pair};
+use crate::setup::plan::Side;
+use crate::{Error, Result};
+
+const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha.service";
+const INIT_SCRIPT: &str = crate::setup::handoff::INIT_SCRIPT;
+
+/// The pair with `pair.master` the node that is master now.
+pub struct Cluster {
+    pub pair: Pair,
+    pub master_state: TermState,
+    pub slave_state: TermState,
+}
+
+fn cluster_error(message: String) -> Error {
+    Error::Cluster { message }
+}
+
+pub fn read_term_state(member: &Member) -> Result<TermState> {
+    let path = state_path();
+    let bytes = member.access.node().read(&path)?.ok_or_else(|| {
+        cluster_error(format!(
+            "{}: no {} (no cluster daemon ran there): run `mysql-ha setup` first",
+            member.label(),
+            path.display()
+        ))
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| cluster_error(format!("{}: {}: {e}", member.label(), path.display())))
+}
+
+pub fn write_term_state(member: &Member, state: &TermState) -> Result<()> {
+    let text = serde_json::to_vec_pretty(state).map_err(|e| Error::Other(e.to_string()))?;
+    member
+        .access
+        .node()
+        .write_atomic(&state_path(), &text, 0o644, 0, 0)
+}
+
+pub fn daemon_status(member: &Member) -> Option<DaemonStatus> {
+    let bytes = member.access.node().read(&status_path()).ok().flatten()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The cluster daemon configuration a node runs with.
+pub fn daemon_config(member: &Member) -> Result<ClusterConfig> {
+    let bytes = member
+        .access
+        .node()
+        .read(Path::new(DEFAULT_PATH))?
+        .ok_or_else(|| {
+            cluster_error(format!(
+                "{}: no {DEFAULT_PATH}: run `mysql-ha setup` first",
+                member.label()
+            ))
+        })?;
+    ClusterConfig::parse(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| cluster_error(format!("{}: {DEFAULT_PATH}: {e}", member.label())))
+}
+
+pub fn positions(member: &mut Member) -> Result<Positions> {
+    let mut read = |variable: &str| -> Result<Vec<super::gtid::Gtid>> {
+        let text = member
+            .sql()
+            .scalar(&format!("SELECT @@GLOBAL.{variable}"))?
+            .unwrap_or_default();
+        parse_list(&text).map_err(|e| cluster_error(format!("{}: {variable}: {e}", member.label())))
+    };
+    Ok(Positions {
+        binlog_pos: read("gtid_binlog_pos")?,
+        binlog_state: read("gtid_binlog_state")?,
+        slave_pos: read("gtid_slave_pos")?,
+    })
+}
+
+fn daemon_control(member: &Member, verb: &str) -> Result<()> {
+    let node = member.access.node();
+    let argv: Vec<&str> = if node.stat(Path::new(SYSTEMD_UNIT))?.is_some() {
+        vec!["systemctl", verb, "mysql-ha.service"]
+    } else {
+        vec![INIT_SCRIPT, verb]
+    };
+    let out = crate::node::run_service(node, &argv)?;
+    if out.success() {
+        Ok(())
+    } else {
+        Err(Error::Command {
+            host: member.label().to_string(),
+            command: argv.join(" "),
+            status: format!("{:?}", out.code),
+            detail: crate::error::stderr_detail(out.stdout_text().as_bytes()),
+        })
+    }
+}
+
+/// Stops a node's daemon: it keeps the cluster address it holds and takes
+/// no action while the operation changes roles under it.
+pub fn stop_daemon(member: &Member) -> Result<()> {
+    daemon_control(member, "stop")
+}
+
+/// Starts it again: it reads the term state written for it.
+pub fn start_daemon(member: &Member) -> Result<()> {
+    daemon_control(member, "start")
+}
+
+/// True when `name` names this member: its address or its host name.
+fn names(member: &mut Member, name: &str) -> bool {
+    if member.label() == name {
+        return true;
+    }
+    member
+        .sql()
+        .scalar("SELECT @@hostname")
+        .ok()
+        .flatten()
+        .is_some_and(|h| h == name || h.split('.').next() == Some(name))
+}
+
+fn swap_answers(answers: &Answers) -> Answers {
+    let mut swapped = answers.clone();
+    std::mem::swap(&mut swapped.master, &mut swapped.slave);
+    swapped
+}
+
+impl Cluster {
+    /// Connects both nodes of the answers file and orients the pair by the
+    /// daemons' term state.
+    pub fn connect(answers: &Answers) -> Result<Cluster> {
+        let pair = Pair::connect(answers, None)?;
+        let first = read_term_state(&pair.master)?;
+        let second = read_term_state(&pair.slave)?;
+        let first_leads = match (first.role, second.role) {
+            (Role::Master, Role::Master) => first.term >= second.term,
+            (Role::Master, _) => true,
+            (_, Role::Master) => false,
+            _ => {
+                return Err(cluster_error(format!(
+                    "neither {} ({}) nor {} ({}) is master: nothing to follow",
+                    pair.master.label(),
+                    first.role.name(),
+                    pair.slave.label(),
+                    second.role.name()
+                )))
+            }
+        };
+        Ok(if first_leads {
+            Cluster {
+                pair,
+                master_state: first,
+                slave_state: second,
+            }
+        } else {
+            let Pair {
+                answers,
+                master: mut old_first,
+                slave: mut old_second,
+            } = pair;
+            old_second.side = Side::Master;
+            old_first.side = Side::Slave;
+            Cluster {
+                pair: Pair {
+                    answers: swap_answers(&answers),
+                    master: old_second,
+                    slave: old_first,
+                },
+                master_state: second,
+                slave_state: first,
+            }
+        })
+    }
+
+    /// Which side `name` is; an error when it is neither node.
+    pub fn side_of(&mut self, name: &str) -> Result<Side> {
+        if names(&mut self.pair.master, name) {
+            Ok(Side::Master)
+        } else if names(&mut self.pair.slave, name) {
+            Ok(Side::Slave)
+        } else {
+            Err(cluster_error(format!(
+                "`{name}` is neither {} nor {} (give an address of the answers file or a host name)",
+                self.pair.master.label(),
+                self.pair.slave.label()
+            )))
+        }
+    }
+
+    /// The databases the pair replicates: the slave filter of either node,
+    /// else the answers' list.
+    pub fn databases(&mut self) -> Result<Vec<String>> {
+        for member in [&mut self.pair.master, &mut self.pair.slave] {
+            let filter = member
+                .sql()
+                .scalar("SELECT @@GLOBAL.replicate_do_db")?
+                .unwrap_or_default();
+            let list: Vec<String> = filter
+                .split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(String::from)
+                .collect();
+            if !list.is_empty() {
+                return Ok(list);
+            }
+        }
+        let list = &self.pair.answers.replication.databases;
+        if list.iter().any(|d| d == "*") {
+            return Err(cluster_error(
+                "no node has a replicate-do-db filter and replication.databases is [\"*\"]: cannot tell which databases to replicate".into(),
+            ));
+        }
+        Ok(list.clone())
+    }
+
+    /// Swaps the roles of the two members (after a switchover).
+    pub fn swap(self) -> Cluster {
+        let Cluster {
+            pair,
+            master_state,
+            slave_state,
+        } = self;
+        let Pair {
+            answers,
+            mut master,
+            mut slave,
+        } = pair;
+        master.side = Side::Slave;
+        slave.side = Side::Master;
+        Cluster {
+            pair: Pair {
+                answers: swap_answers(&answers),
+                master: slave,
+                slave: master,
+            },
+            master_state: slave_state,
+            slave_state: master_state,
+        }
+    }
+}
