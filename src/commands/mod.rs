@@ -3,5 +3,6 @@
 pub mod cluster_agent;
 pub mod daemon;
 pub mod mycnf;
+pub mod privileged;
 pub mod rollback;
 pub mod setup;

@@ -17,7 +17,7 @@ use crate::sql::flavor::{account, quote_string};
 use crate::sql::Family;
 use crate::{Error, Result};
 
-pub const BINARY_PATH: &str = "/usr/local/sbin/mysql-ha";
+pub const BINARY_PATH: &str = crate::privileged::BINARY;
 pub const INIT_SCRIPT: &str = "/etc/init.d/mysql-ha";
 pub const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha.service";
 pub const MONITOR_USER: &str = "mysqlha_mon";
@@ -91,7 +91,7 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         quote_string(MONITOR_USER)
     ))?;
     let local = conn.scalar(&format!(
-        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost'",
+        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost' AND Reload_priv = 'Y'",
         quote_string(&daemon_account)
     ))?;
     let mut step = StepPlan {
@@ -114,14 +114,15 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     let (identified, privileges) = match family {
         Family::MariaDb => (
             "IDENTIFIED VIA unix_socket",
-            "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN",
+            "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN, RELOAD",
         ),
         Family::MySql => (
             "IDENTIFIED WITH auth_socket",
-            "SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN, REPLICATION CLIENT, CONNECTION_ADMIN",
+            "SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN, REPLICATION CLIENT, CONNECTION_ADMIN, RELOAD",
         ),
     };
-    // Each node gets its own accounts, kept out of the binary log.
+    // RELOAD: the takeover's RESET SLAVE ALL needs it. Each node gets its own
+    // accounts, kept out of the binary log.
     let mut sql = vec![
         Statement::plain("SET SESSION sql_log_bin = 0"),
         Statement::plain("CREATE DATABASE IF NOT EXISTS mysql_ha"),
