@@ -51,6 +51,13 @@ pub enum Command {
     /// at daemon start; see docs/cluster-access.md). Prints SSH_AUTH_SOCK and SSH_AGENT_PID.
     #[command(hide = true)]
     ClusterAgent(ClusterAgentArgs),
+    /// Root-only helpers the daemon runs through its sudo allowlist
+    /// (fixed arguments; see src/privileged.rs).
+    #[command(hide = true)]
+    Privileged {
+        #[command(subcommand)]
+        command: PrivilegedAction,
+    },
     /// A two-node lab on this machine (root only): network namespaces, real MariaDB and sshd.
     Sandbox {
         #[command(subcommand)]
@@ -191,6 +198,22 @@ pub struct RollbackArgs {
     /// Work on a filesystem tree instead of `/`.
     #[arg(long)]
     pub root: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PrivilegedAction {
+    /// Write read_only to this node's option files (backed up, journaled),
+    /// reading the profile from /etc/mysql-ha/cluster.toml.
+    SetReadOnly {
+        #[arg(value_enum)]
+        value: OnOff,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -18,6 +18,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Pause => commands::daemon::pause(),
         Command::Resume => commands::daemon::resume(),
         Command::Ack => commands::daemon::ack(),
+        Command::Privileged { command } => commands::privileged::run(command),
     }
 }
 

@@ -20,6 +20,18 @@ fn command(argv: &[&str], why: &'static str) -> PrivilegedCommand {
 }
 
 pub const IP: &str = "/usr/sbin/ip";
+/// The tool's own binary on a node (installed by setup's hand-off).
+pub const BINARY: &str = "/usr/local/sbin/mysql-ha";
+/// Its root-only subcommand that writes read_only to the option files.
+pub const SET_READ_ONLY: [&str; 2] = ["privileged", "set-read-only"];
+
+/// The argv of `mysql-ha privileged set-read-only on|off`.
+pub fn set_read_only_argv(on: bool) -> Vec<String> {
+    let mut argv = vec![BINARY.to_string()];
+    argv.extend(SET_READ_ONLY.iter().map(|w| w.to_string()));
+    argv.push(if on { "on" } else { "off" }.to_string());
+    argv
+}
 pub const ARPING: &str = "/usr/bin/arping";
 /// Gratuitous ARP replies sent per claim when ARP is sent.
 pub const ARP_COUNT: &str = "3";
@@ -43,6 +55,14 @@ pub fn allowlist(profile: &Profile, cluster: &ClusterAnswers) -> Vec<PrivilegedC
         PrivilegedCommand {
             argv: service.status.clone(),
             why: "ask whether the database server runs",
+        },
+        PrivilegedCommand {
+            argv: set_read_only_argv(true),
+            why: "keep a stepped-down node read-only across restarts (backed-up option-file edit)",
+        },
+        PrivilegedCommand {
+            argv: set_read_only_argv(false),
+            why: "keep a new master writable across restarts (backed-up option-file edit)",
         },
     ];
     if cluster.resource == Resource::Vip {
@@ -100,6 +120,13 @@ mod tests {
                 "192.0.2.10"
             ]));
         let none = ClusterAnswers::default();
-        assert_eq!(allowlist(&profile, &none).len(), 4);
+        assert_eq!(allowlist(&profile, &none).len(), 6);
+        assert!(list.iter().any(|c| c.argv
+            == [
+                "/usr/local/sbin/mysql-ha",
+                "privileged",
+                "set-read-only",
+                "off"
+            ]));
     }
 }

@@ -219,7 +219,11 @@ fn cluster_access_without_root() {
     assert!(!String::from_utf8_lossy(&shadow.stdout).contains("root:"));
     let listed = as_account("node1", &["sudo", "-n", "-l"]);
     let listed = text(&listed);
-    assert_eq!(listed.matches("NOPASSWD:").count(), 7, "{listed}");
+    assert_eq!(listed.matches("NOPASSWD:").count(), 9, "{listed}");
+    assert!(
+        listed.contains("/usr/local/sbin/mysql-ha privileged set-read-only off"),
+        "{listed}"
+    );
     assert!(
         listed.contains("/usr/sbin/ip addr add 192.0.2.10/24 dev eth0"),
         "{listed}"

@@ -65,6 +65,16 @@ fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
     panic!("timed out after {} s waiting for {what}", limit.as_secs());
 }
 
+/// The account the node's daemon process runs as.
+fn daemon_user(host: &str) -> String {
+    on_ok(
+        host,
+        &["sh", "-c", "ps -o user= -p \"$(cat /run/mysql-ha.pid)\""],
+    )
+    .trim()
+    .to_string()
+}
+
 fn holds_vip(host: &str) -> bool {
     on_ok(host, &["ip", "-o", "addr", "show", "dev", "eth0"]).contains(&format!(" {VIP}/24 "))
 }
@@ -204,6 +214,10 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
     // After setup: node1 serves and holds the address, node2 watches.
     assert!(holds_vip("node1"));
     assert!(!holds_vip("node2"));
+    // Both daemons run as the cluster account, not root.
+    for host in ["node1", "node2"] {
+        assert_eq!(daemon_user(host), "mysqlha", "the daemon on {host}");
+    }
     let status = status_on("node1");
     println!("status after setup:\n{status}");
     assert!(status.contains("resource held by: 192.0.2.11"), "{status}");
@@ -259,7 +273,7 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
             "-e",
             "s/^arp = .*/arp = \"always\"/",
             "-e",
-            r#"s|^notify = .*|notify = ["/bin/sh", "-c", "echo $MYSQL_HA_EVENT $MYSQL_HA_TERM >> /var/log/mysql-ha-notify.log"]|"#,
+            r#"s|^notify = .*|notify = ["/bin/sh", "-c", "echo $MYSQL_HA_EVENT $MYSQL_HA_TERM >> /var/lib/mysql-ha/cluster/notify.log"]|"#,
             "/etc/mysql-ha/cluster.toml",
         ],
     );
@@ -277,6 +291,12 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
         !status_on("node2").contains("PAUSED")
     });
     let claims_before = daemon_log("node1").matches("claimed:").count();
+    // The master's daemon reloads too, and keeps the address.
+    on_ok("node1", &["/etc/init.d/mysql-ha", "reload"]);
+    wait_until("node1's daemon to reload", Duration::from_secs(15), || {
+        daemon_log("node1").contains("reloaded: configuration reloaded (SIGHUP)")
+    });
+    assert!(holds_vip("node1"), "a reload moved the address");
     on_ok("node1", &["/etc/init.d/mysql-ha", "restart"]);
     std::thread::sleep(Duration::from_secs(5));
     assert!(holds_vip("node1"), "the daemon's restart moved the address");
@@ -285,6 +305,8 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
         claims_before
     );
     assert_eq!(daemon_log("node1").matches("started:").count(), 2);
+    assert_eq!(daemon_user("node1"), "mysqlha");
+    assert_eq!(daemon_user("node2"), "mysqlha");
     assert_eq!(sql("node1", "SELECT @@read_only"), "0");
 
     // 2. Power cut on the master while a client writes through the address.
@@ -323,11 +345,14 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
         .find(|(_, at)| *at > crash_at + 0.5)
         .copied()
         .unwrap();
+    let failover_s = first_after.1 - crash_at;
     println!(
-        "crash to first accepted write through {VIP}: {:.1} s (row {})",
-        first_after.1 - crash_at,
+        "crash to first accepted write through {VIP}: {failover_s:.1} s (row {})",
         first_after.0
     );
+    // The target is under 5 s (scripts/bench-failover measures it); this
+    // bound only catches a return to the old 12-14 s.
+    assert!(failover_s < 9.0, "failover took {failover_s:.1} s");
     // Writes can land before the daemon finished (ARP, write check).
     wait_until(
         "node2's daemon to finish the takeover",
@@ -353,8 +378,12 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
         on_ok("node2", &["my_print_defaults", "mysqld"]).contains("--read-only=OFF"),
         "read-only OFF is not in node2's option files"
     );
+    // ... and a restart of the server itself (writable, address kept).
+    on_ok("node2", &["/etc/init.d/mariadb", "restart"]);
+    assert_eq!(sql("node2", "SELECT @@read_only"), "0");
+    assert!(holds_vip("node2"));
     // The notify command (added by the reload) saw the takeover.
-    let notified = on_ok("node2", &["cat", "/var/log/mysql-ha-notify.log"]);
+    let notified = on_ok("node2", &["cat", "/var/lib/mysql-ha/cluster/notify.log"]);
     assert!(notified.contains("took-over 2"), "{notified}");
     // Every row node2 had before the crash is still there, and so is every
     // row acknowledged after it.
@@ -417,6 +446,14 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
     );
     assert!(!holds_vip("node1"));
     assert_eq!(sql("node1", "SELECT @@read_only"), "1");
+    // Read-only survives a restart of node1's server: the daemon (as the
+    // account) wrote it to the option files through its allowlisted helper.
+    assert_eq!(daemon_user("node1"), "mysqlha");
+    assert!(
+        on_ok("node1", &["my_print_defaults", "mysqld"]).contains("--read-only=ON"),
+        "read-only ON is not in node1's option files:\n{}",
+        daemon_log("node1")
+    );
     let status = status_on("node1");
     println!("status after node1's boot:\n{status}");
     assert!(status.contains("needs rejoining"), "{status}");

@@ -4,5 +4,6 @@ pub mod cluster_agent;
 pub mod cluster_ops;
 pub mod daemon;
 pub mod mycnf;
+pub mod privileged;
 pub mod rollback;
 pub mod setup;

@@ -76,7 +76,8 @@ pub struct Timings {
     pub recheck_interval_ms: u64,
     /// Consecutive failed checks before the master counts as failed.
     pub failure_threshold: u32,
-    /// Connect and read timeout of each check query.
+    /// Connect and read timeout of each check query, and of the probe of
+    /// the master's ssh port that runs beside it.
     pub query_timeout_ms: u64,
     /// ssh ConnectTimeout and limit of each remote command.
     pub ssh_timeout_ms: u64,
@@ -94,11 +95,14 @@ pub struct Timings {
 impl Default for Timings {
     fn default() -> Self {
         Timings {
-            check_interval_ms: 2000,
-            recheck_interval_ms: 1000,
+            // A dead master is declared after three consecutive checks found
+            // no path answering (~2.5-3 s); a loaded master still answers a
+            // TCP connect and a one-row query well within 800 ms.
+            check_interval_ms: 1000,
+            recheck_interval_ms: 200,
             failure_threshold: 3,
-            query_timeout_ms: 2000,
-            ssh_timeout_ms: 3000,
+            query_timeout_ms: 800,
+            ssh_timeout_ms: 2000,
             restart_tries: 2,
             restart_wait_ms: 30_000,
             apply_wait_ms: 60_000,

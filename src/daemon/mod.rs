@@ -10,6 +10,7 @@ pub mod events;
 pub mod exec;
 pub mod peer;
 pub mod persist;
+pub mod probe;
 pub mod resource;
 pub mod state;
 mod takeover;
@@ -51,7 +52,8 @@ pub struct Daemon {
     confirmed: bool,
     /// No term state existed: the hand-off's first start, roles as setup made them.
     first_start: bool,
-    failures: u32,
+    /// The slave's current run of failed checks of the master.
+    streak: probe::Streak,
     last_peer_state: Option<TermState>,
     health: Health,
     hangup: Arc<AtomicBool>,
@@ -95,7 +97,7 @@ impl Daemon {
             state,
             confirmed: false,
             first_start,
-            failures: 0,
+            streak: probe::Streak::default(),
             last_peer_state: None,
             health: Health::default(),
             hangup,
@@ -119,7 +121,7 @@ impl Daemon {
         loop {
             self.tick();
             self.write_status();
-            let pause = if self.failures > 0 {
+            let pause = if self.streak.failures() > 0 {
                 self.config.timings.recheck_interval_ms
             } else {
                 self.config.timings.check_interval_ms
@@ -176,6 +178,12 @@ impl Daemon {
                 false
             }
         }
+    }
+
+    /// Writes read_only to the option files (through the allowlisted helper
+    /// when this daemon is not root).
+    fn persist_read_only(&self, on: bool) -> Result<Option<String>> {
+        persist::persist_read_only(&self.profile, &allowlist(&self.config, &self.profile), on)
     }
 
     fn reload_if_asked(&mut self) {
@@ -312,11 +320,7 @@ impl Daemon {
     fn step_down(&mut self, peer_term: u64) {
         let _ = self.resource.release();
         self.set_local_read_only(true);
-        let persisted = persist::set_read_only(
-            &self.profile,
-            true,
-            "taken over from: read-only until rejoined",
-        );
+        let persisted = self.persist_read_only(true);
         self.state.role = Role::NeedsRejoin;
         self.save_state();
         self.confirmed = false;

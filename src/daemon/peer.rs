@@ -56,6 +56,15 @@ impl Peer {
             .arg("-o")
             .arg(format!("ConnectTimeout={connect_s}"))
             .args(["-o", "ServerAliveInterval=1", "-o", "ServerAliveCountMax=2"])
+            // One warm connection for the per-check reads of the peer's
+            // state: no key exchange every second, and a fence or a restart
+            // does not pay a new connection either.
+            .args(["-o", "ControlMaster=auto", "-o", "ControlPersist=15"])
+            .arg("-o")
+            .arg(format!(
+                "ControlPath={}/ssh-peer-%i-%C",
+                super::state::STATE_DIR
+            ))
             .args(["-p", &self.port.to_string()]);
         match &self.account {
             Some((account, ssh)) => {

@@ -1,13 +1,58 @@
 //! Makes a node's read-only state survive a restart of its server: the same
 //! option-file editor, backups and run journal as setup (a takeover or a
-//! step-down is a run of its own under /var/lib/mysql-ha/runs).
+//! step-down is a run of its own under /var/lib/mysql-ha/runs). The edit
+//! needs root: a daemon running as the cluster account asks for it through
+//! `sudo -n mysql-ha privileged set-read-only on|off` (its allowlist).
 
+use std::time::Duration;
+
+use super::exec::{is_root, run_privileged};
 use crate::backup::{self, Journal};
 use crate::mycnf::edit::{Editor, FileEdit};
 use crate::mycnf::effective::Config;
 use crate::node::LocalNode;
+use crate::privileged::{set_read_only_argv, PrivilegedCommand};
 use crate::profile::Profile;
-use crate::Result;
+use crate::{Error, Result};
+
+/// What the privileged helper prints before the run id of a changed file.
+pub const RUN_PREFIX: &str = "run ";
+
+/// The comment the edit leaves in the option file.
+pub fn reason(on: bool) -> &'static str {
+    if on {
+        "taken over from: read-only until rejoined"
+    } else {
+        "master since a takeover"
+    }
+}
+
+/// Sets read-only in the option files as root, or through the allowlisted
+/// helper when this daemon runs as the cluster account.
+pub fn persist_read_only(
+    profile: &Profile,
+    allowlist: &[PrivilegedCommand],
+    on: bool,
+) -> Result<Option<String>> {
+    if is_root() {
+        return set_read_only(profile, on, reason(on));
+    }
+    let argv = set_read_only_argv(on);
+    let out = run_privileged(allowlist, &argv, Duration::from_secs(30))?;
+    if !out.success() {
+        return Err(Error::Other(format!(
+            "`sudo -n {}` exited {:?}{}",
+            argv.join(" "),
+            out.code,
+            crate::error::stderr_detail(&out.stderr)
+        )));
+    }
+    Ok(out
+        .stdout_text()
+        .lines()
+        .find_map(|l| l.strip_prefix(RUN_PREFIX))
+        .map(|run| run.trim().to_string()))
+}
 
 /// Sets `read-only` in the option files; returns the run id when a file
 /// changed, None when the value already was right.

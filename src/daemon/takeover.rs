@@ -5,16 +5,14 @@ use std::time::{Duration, Instant};
 
 use super::config::{Fence, Role};
 use super::db::Db;
+use super::probe::{self, Decision, Verdict};
 use super::resource::Claim;
 use super::state::now;
-use super::{persist, Daemon, Health};
+use super::{Daemon, Health};
 
-/// One check of the master: a real query over TCP with a timeout.
+/// The query part of a check, for waiting on a restarted server.
 fn master_answers(daemon: &Daemon) -> Result<(), String> {
-    Db::tcp(&daemon.config, &daemon.config.node.peer)
-        .and_then(|mut db| db.scalar("SELECT @@GLOBAL.server_id"))
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    probe::query_master(&daemon.config).map_err(|e| e.to_string())
 }
 
 impl Daemon {
@@ -22,8 +20,15 @@ impl Daemon {
         self.health = Health::default();
         let local = self.check_local();
         let replica = local.and_then(|mut db| db.replica_status().ok().flatten());
-        match master_answers(self) {
-            Ok(()) => {
+        let verdict = probe::check_master(&self.config);
+        let err = match &verdict {
+            Verdict::Answers => None,
+            Verdict::ServerSick(err) | Verdict::ServerSlow(err) | Verdict::HostSilent(err) => {
+                Some(err.clone())
+            }
+        };
+        match err {
+            None => {
                 // Only while the master answers: a dead peer would cost an
                 // ssh timeout on every re-check.
                 if let Ok(Some(peer)) = self.read_peer_state() {
@@ -32,10 +37,10 @@ impl Daemon {
                         self.save_state();
                     }
                 }
-                if self.failures >= self.config.timings.failure_threshold {
+                if self.streak.failures() >= self.config.timings.failure_threshold {
                     self.emit("master-back", "the master answers again");
                 }
-                self.failures = 0;
+                self.streak.reset();
                 let replicating = replica.as_ref().is_some_and(|r| r.running());
                 self.health.healthy = self.health.server_answers && replicating;
                 self.health.message = match &replica {
@@ -50,20 +55,26 @@ impl Daemon {
                     None => "slave: this server replicates from nobody".into(),
                 };
             }
-            Err(err) => {
-                self.failures += 1;
+            Some(err) => {
+                let threshold = self.config.timings.failure_threshold;
+                let decision = self.streak.record_failure(&verdict, threshold);
                 self.health.message = format!(
-                    "master check {} of {} failed: {err}",
-                    self.failures, self.config.timings.failure_threshold
+                    "master check {} of {threshold} failed: {err}",
+                    self.streak.failures()
                 );
-                if self.failures == self.config.timings.failure_threshold {
-                    self.master_failed(&err);
+                match decision {
+                    Decision::Wait => {}
+                    Decision::SoftFailure => self.master_failed(&err, false),
+                    Decision::HardFailure => self.master_failed(&err, true),
                 }
             }
         }
     }
 
-    fn master_failed(&mut self, why: &str) {
+    /// `silent`: every failed check found no path to the master's host
+    /// answering, so there is nothing to restart or fence: take over at once
+    /// rather than spend an ssh connect timeout on a dead host.
+    fn master_failed(&mut self, why: &str, silent: bool) {
         if self.paused() {
             self.emit(
                 "paused",
@@ -71,7 +82,7 @@ impl Daemon {
             );
             return;
         }
-        if self.peer.reachable() {
+        if !silent && self.peer.reachable() {
             self.emit(
                 "soft-failure",
                 &format!(
@@ -81,7 +92,7 @@ impl Daemon {
             );
             for attempt in 1..=self.config.timings.restart_tries {
                 if self.restart_master(attempt) {
-                    self.failures = 0;
+                    self.streak.reset();
                     return;
                 }
             }
@@ -303,17 +314,8 @@ impl Daemon {
             let message = format!("cannot make the server writable: {}", self.health.message);
             self.emit("error", &message);
         }
-        match persist::set_read_only(&self.profile, false, "master since a takeover") {
-            Ok(Some(run)) => self.emit(
-                "persisted",
-                &format!("read-only OFF written to the option files (run {run})"),
-            ),
-            Ok(None) => {}
-            Err(err) => self.emit(
-                "error",
-                &format!("cannot write read-only OFF to the option files: {err}"),
-            ),
-        }
+        // Clients first: the address is claimed as soon as the server is
+        // writable; the option-file edit (sudo, backup, journal) follows.
         match self.resource.claim(why) {
             Ok(arp) => {
                 let message = format!(
@@ -328,6 +330,17 @@ impl Daemon {
                 self.emit("error", &message);
             }
         }
+        match self.persist_read_only(false) {
+            Ok(Some(run)) => self.emit(
+                "persisted",
+                &format!("read-only OFF written to the option files (run {run})"),
+            ),
+            Ok(None) => {}
+            Err(err) => self.emit(
+                "error",
+                &format!("cannot write read-only OFF to the option files: {err}"),
+            ),
+        }
         match self.verify_write() {
             Ok(message) => self.emit("verified", &message),
             Err(err) => self.emit(
@@ -335,7 +348,7 @@ impl Daemon {
                 &format!("write check through the cluster address failed: {err}"),
             ),
         }
-        self.failures = 0;
+        self.streak.reset();
         self.emit(
             "took-over",
             &format!(

@@ -17,7 +17,7 @@ use crate::sql::flavor::{account, quote_string};
 use crate::sql::Family;
 use crate::{Error, Result};
 
-pub const BINARY_PATH: &str = "/usr/local/sbin/mysql-ha";
+pub const BINARY_PATH: &str = crate::privileged::BINARY;
 pub const INIT_SCRIPT: &str = "/etc/init.d/mysql-ha";
 pub const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha.service";
 pub const MONITOR_USER: &str = "mysqlha_mon";
@@ -47,15 +47,6 @@ fn monitor_password(pair: &Pair) -> Result<String> {
         }
     }
     Ok(crate::answers::generate_password())
-}
-
-fn account_exists(member: &Member, name: &str) -> bool {
-    member
-        .access
-        .node()
-        .run(&["id", "-u", name], None)
-        .map(|o| o.success())
-        .unwrap_or(false)
 }
 
 fn peer_of(pair: &Pair, side: Side) -> &str {
@@ -94,7 +85,7 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         quote_string(MONITOR_USER)
     ))?;
     let local = conn.scalar(&format!(
-        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost'",
+        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost' AND Reload_priv = 'Y'",
         quote_string(&daemon_account)
     ))?;
     let mut step = StepPlan {
@@ -117,14 +108,15 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     let (identified, privileges) = match family {
         Family::MariaDb => (
             "IDENTIFIED VIA unix_socket",
-            "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN",
+            "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN, RELOAD",
         ),
         Family::MySql => (
             "IDENTIFIED WITH auth_socket",
-            "SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN, REPLICATION CLIENT, CONNECTION_ADMIN",
+            "SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN, REPLICATION CLIENT, CONNECTION_ADMIN, RELOAD",
         ),
     };
-    // Each node gets its own accounts, kept out of the binary log.
+    // RELOAD: the takeover's RESET SLAVE ALL needs it. Each node gets its own
+    // accounts, kept out of the binary log.
     let mut sql = vec![
         Statement::plain("SET SESSION sql_log_bin = 0"),
         Statement::plain("CREATE DATABASE IF NOT EXISTS mysql_ha"),
@@ -237,11 +229,9 @@ fn install_step(pair: &mut Pair, side: Side, password: &str, binary: &[u8]) -> R
     };
     let member = pair.member(side);
     let node = member.access.node();
-    let group = if account_exists(member, &account_name) {
-        account_name.clone()
-    } else {
-        "root".to_string()
-    };
+    // The cluster-access steps earlier in this plan create the account, so
+    // on a first run it does not exist yet; its name is resolved at apply.
+    let group = account_name.clone();
     let mut step = StepPlan {
         name: "install the cluster daemon",
         side,
@@ -305,12 +295,7 @@ fn install_step(pair: &mut Pair, side: Side, password: &str, binary: &[u8]) -> R
     let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
     let profile = member.profile.clone();
     if systemd {
-        let user = if group == "root" {
-            "root"
-        } else {
-            account_name.as_str()
-        };
-        let unit = UNIT_TEMPLATE.replace("@USER@", user).replace(
+        let unit = UNIT_TEMPLATE.replace("@USER@", &account_name).replace(
             "@SERVER_UNIT@",
             profile.service.systemd_unit.as_deref().unwrap_or(""),
         );

@@ -167,7 +167,10 @@ mod tests {
         assert!(text.contains(
             "mysqlha ALL=(root) NOPASSWD: /usr/sbin/ip addr add 192.0.2.10/24 dev eth0\n"
         ));
-        assert_eq!(text.matches("NOPASSWD:").count(), 7);
+        assert!(text.contains(
+            "mysqlha ALL=(root) NOPASSWD: /usr/local/sbin/mysql-ha privileged set-read-only on\n"
+        ));
+        assert_eq!(text.matches("NOPASSWD:").count(), 9);
     }
 
     /// visudo accepts what we write, IPv6 cluster addresses included.
