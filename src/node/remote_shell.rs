@@ -16,8 +16,9 @@ use std::process::{Child, ChildStdin, ChildStdout};
 use super::Output;
 
 /// The agent: POSIX sh and `head -c` (which reads no more than it is told).
-pub const AGENT: &str = r#"umask 077
-d=$(mktemp -d /dev/shm/mysql-ha.XXXXXX 2>/dev/null || mktemp -d) || exit 1
+/// No umask of its own: commands keep the login's, as with one ssh session
+/// each (`mkdir -p` parents must not turn 0700); mktemp's folder is 0700.
+pub const AGENT: &str = r#"d=$(mktemp -d /dev/shm/mysql-ha.XXXXXX 2>/dev/null || mktemp -d) || exit 1
 trap 'rm -rf "$d"' EXIT
 while IFS=' ' read -r slen ilen; do
   head -c "$slen" > "$d/s" || exit 1
