@@ -107,6 +107,9 @@ pub enum JournalEntry {
     },
     /// Anything else worth keeping.
     Note { text: String },
+    /// A physical seed moved the server's datadir to `before` (on the same
+    /// node) and put a copy of the master's in its place.
+    DatadirReplaced { datadir: PathBuf, before: PathBuf },
 }
 
 /// A journal line: when, and what.

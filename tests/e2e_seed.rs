@@ -154,5 +154,53 @@ fn parallel_then_physical_copy() {
         &["sh", "-c", "ls -d /var/lib/mysql-ha/runs/*/datadir.before"],
     );
     assert!(kept.contains("datadir.before"), "{kept}");
+
+    // --- rollback: the slave's own datadir back, the copy set aside ---
+    let run_id = kept
+        .trim()
+        .strip_prefix("/var/lib/mysql-ha/runs/")
+        .and_then(|rest| rest.strip_suffix("/datadir.before"))
+        .unwrap()
+        .to_string();
+    let undone = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "rollback",
+            &run_id,
+            "--answers",
+            "/root/answers.toml",
+        ],
+    );
+    assert!(
+        undone.contains("holds the server's own data again"),
+        "{undone}"
+    );
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('shop', 'crm', 'web-stats')"
+        ),
+        "0",
+        "the seeded databases are gone from the slave's own datadir"
+    );
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT COUNT(*) FROM mysql.user WHERE User = 'slave_only'"
+        ),
+        "1",
+        "the slave's own account is in its own datadir"
+    );
+    assert_eq!(sql("node2", "SHOW SLAVE STATUS"), "");
+    let set_aside = on_ok(
+        "node2",
+        &[
+            "sh",
+            "-c",
+            &format!("ls -d /var/lib/mysql-ha/runs/{run_id}/datadir.rolled-back/shop"),
+        ],
+    );
+    assert!(set_aside.contains("datadir.rolled-back"), "{set_aside}");
     mysql_ha(&["sandbox", "down"]);
 }

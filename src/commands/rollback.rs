@@ -385,18 +385,11 @@ fn undo_server(member: &mut Member, journal: &Journal, files_restored: bool) -> 
         .records()
         .iter()
         .any(|r| matches!(r.entry, JournalEntry::Command { .. }));
-    if files_restored && restarted {
+    if let Some(done) = restore_datadir(member, journal)? {
+        text.push_str(&done);
+    } else if files_restored && restarted {
         let argv = member.profile.service.restart.clone();
-        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let out = crate::node::run_service(member.access.node(), &refs)?;
-        if !out.success() {
-            return Err(Error::Command {
-                host: member.label().to_string(),
-                command: argv.join(" "),
-                status: format!("exit {:?}", out.code),
-                detail: crate::error::stderr_detail(&out.stdout),
-            });
-        }
+        service(member, &argv)?;
         text.push_str(&format!(
             "restarted the server ({}) so it reads the restored configuration\n",
             argv.join(" ")
@@ -410,12 +403,74 @@ fn undo_server(member: &mut Member, journal: &Journal, files_restored: bool) -> 
             _ => None,
         })
         .collect();
-    for note in copied {
+    let datadir_restored = journal
+        .records()
+        .iter()
+        .any(|r| matches!(r.entry, JournalEntry::DatadirReplaced { .. }));
+    for note in copied.into_iter().filter(|_| !datadir_restored) {
         text.push_str(&format!(
             "left in place: the data of `{note}` on this slave (drop those databases if you do not want them)\n"
         ));
     }
     Ok(text)
+}
+
+/// Runs one of the server's service commands; an error names it.
+fn service(member: &Member, argv: &[String]) -> Result<()> {
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let out = crate::node::run_service(member.access.node(), &refs)?;
+    if out.success() {
+        return Ok(());
+    }
+    Err(Error::Command {
+        host: member.label().to_string(),
+        command: argv.join(" "),
+        status: format!("exit {:?}", out.code),
+        detail: crate::error::stderr_detail(&out.stdout),
+    })
+}
+
+/// Gives the server back the datadir a physical seed replaced (stop, swap,
+/// start). The copy it held is set aside in the run folder, not deleted:
+/// removing data is the administrator's call.
+fn restore_datadir(member: &mut Member, journal: &Journal) -> Result<Option<String>> {
+    let Some((datadir, before)) = journal.records().iter().find_map(|r| match &r.entry {
+        JournalEntry::DatadirReplaced { datadir, before } => {
+            Some((datadir.clone(), before.clone()))
+        }
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    // A seed that failed at the swap already put the datadir back.
+    if member.access.node().stat(&before)?.is_none() {
+        return Ok(None);
+    }
+    let set_aside = before.with_file_name("datadir.rolled-back");
+    let (datadir, before, set_aside) = (
+        datadir.to_string_lossy().into_owned(),
+        before.to_string_lossy().into_owned(),
+        set_aside.to_string_lossy().into_owned(),
+    );
+    service(member, &member.profile.service.stop.clone())?;
+    let script = "set -e; [ ! -e \"$3\" ]; mv -- \"$1\" \"$3\"; mv -- \"$2\" \"$1\"";
+    let out = member.access.node().run(
+        &["sh", "-c", script, "sh", &datadir, &before, &set_aside],
+        None,
+    )?;
+    if !out.success() {
+        return Err(Error::Command {
+            host: member.label().to_string(),
+            command: format!("move {before} back to {datadir} (the current one to {set_aside})"),
+            status: format!("exit {:?}", out.code),
+            detail: crate::error::stderr_detail(&out.stderr),
+        });
+    }
+    service(member, &member.profile.service.start.clone())?;
+    Ok(Some(format!(
+        "undone: {datadir} holds the server's own data again and the server was restarted; \
+         the seeded copy is in {set_aside} (remove it when you no longer need it)\n"
+    )))
 }
 
 /// For a tree: what the run did that a file rollback cannot undo.
@@ -427,6 +482,11 @@ fn not_undone(journal: &Journal) -> String {
                 statement_masked, ..
             } => lines.push(format!("  sql: {statement_masked}")),
             JournalEntry::Command { argv, .. } => lines.push(format!("  ran: {}", argv.join(" "))),
+            JournalEntry::DatadirReplaced { datadir, before } => lines.push(format!(
+                "  replaced {} (the server's own is in {})",
+                datadir.display(),
+                before.display()
+            )),
             _ => {}
         }
     }

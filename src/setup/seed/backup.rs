@@ -359,11 +359,9 @@ pub fn run(
     )?;
     journal.record(
         slave.access.node(),
-        JournalEntry::Note {
-            text: format!(
-                "datadir {datadir} moved to {before_text} and replaced by a physical copy of {}; to undo: stop the server, move {before_text} back to {datadir}, start it",
-                master.label()
-            ),
+        JournalEntry::DatadirReplaced {
+            datadir: plan.datadir.clone(),
+            before: before.clone(),
         },
     )?;
     let stop = slave.profile.service.stop.clone();
