@@ -219,15 +219,7 @@ fn ddns_name_follows_the_master_and_a_wrong_key_changes_nothing() {
 
     // A client reaches the master by name (the client resolves through the
     // lab's DNS server).
-    for host in ["node1", "node2"] {
-        sql(
-            host,
-            &format!(
-                "SET SESSION sql_log_bin = 0; CREATE USER 'app'@'192.0.2.100' IDENTIFIED BY '{APP_SECRET}'; \
-                 GRANT SELECT, INSERT ON shop.* TO 'app'@'192.0.2.100'"
-            ),
-        );
-    }
+    create_app_account(APP_SECRET);
     sql(
         "node1",
         // replicate-do-db filters DDL by the default database.

@@ -8,7 +8,6 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -42,15 +41,7 @@ fn count(host: &str, query: &str) -> u64 {
 /// The application's account on both nodes (each its own) and its table;
 /// the client logs in through the cluster address with a 0600 option file.
 fn prepare_writer() {
-    for host in ["node1", "node2"] {
-        sql(
-            host,
-            &format!(
-                "SET SESSION sql_log_bin = 0; CREATE USER 'app'@'192.0.2.100' IDENTIFIED BY '{APP_SECRET}'; \
-                 GRANT SELECT, INSERT ON shop.* TO 'app'@'192.0.2.100'"
-            ),
-        );
-    }
+    create_app_account(APP_SECRET);
     // replicate-do-db filters DDL by the default database: USE it.
     sql(
         "node1",
@@ -88,45 +79,6 @@ while [ ! -f /tmp/stop-writer ]; do
 done
 "#;
     put_file("client", "/root/writer.sh", script.as_bytes(), "755");
-}
-
-struct Writer {
-    child: std::process::Child,
-    output: std::path::PathBuf,
-}
-
-impl Writer {
-    fn start(dir: &std::path::Path) -> Writer {
-        let _ = on("client", &["rm", "-f", "/tmp/stop-writer"]);
-        let output = dir.join("writer.out");
-        let file = std::fs::File::create(&output).unwrap();
-        let child = Command::new(BIN)
-            .args(["sandbox", "exec", "client", "--", "sh", "/root/writer.sh"])
-            .stdin(Stdio::null())
-            .stdout(file)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Writer { child, output }
-    }
-
-    fn acks(&self) -> Vec<(u64, f64)> {
-        std::fs::read_to_string(&self.output)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|line| {
-                let mut words = line.split_whitespace();
-                (words.next()? == "ack").then_some(())?;
-                Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
-            })
-            .collect()
-    }
-
-    fn stop(mut self) -> Vec<(u64, f64)> {
-        on_ok("client", &["touch", "/tmp/stop-writer"]);
-        let _ = self.child.wait();
-        self.acks()
-    }
 }
 
 fn crash_node1_and_wait_for_takeover() {

@@ -246,3 +246,59 @@ pub fn fresh_cluster_from_node1() -> String {
     assert!(out.status.success(), "setup failed:\n{}", text(&out));
     text(&out)
 }
+
+/// A writer on the client (the test's /root/writer.sh) that prints
+/// `ack N TIME` for every row the server confirmed; stopped by a flag file.
+pub struct Writer {
+    child: std::process::Child,
+    output: std::path::PathBuf,
+}
+
+impl Writer {
+    pub fn start(dir: &std::path::Path) -> Writer {
+        let _ = on("client", &["rm", "-f", "/tmp/stop-writer"]);
+        let output = dir.join("writer.out");
+        let file = std::fs::File::create(&output).unwrap();
+        let child = Command::new(BIN)
+            .args(["sandbox", "exec", "client", "--", "sh", "/root/writer.sh"])
+            .stdin(Stdio::null())
+            .stdout(file)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Writer { child, output }
+    }
+
+    /// (row, time) of every acknowledged row.
+    pub fn acks(&self) -> Vec<(u64, f64)> {
+        std::fs::read_to_string(&self.output)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| {
+                let mut words = line.split_whitespace();
+                (words.next()? == "ack").then_some(())?;
+                Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
+            })
+            .collect()
+    }
+
+    pub fn stop(mut self) -> Vec<(u64, f64)> {
+        on_ok("client", &["touch", "/tmp/stop-writer"]);
+        let _ = self.child.wait();
+        self.acks()
+    }
+}
+
+/// The application's account on both nodes (each its own, not replicated),
+/// allowed to read, insert and update in shop from the client.
+pub fn create_app_account(secret: &str) {
+    for host in ["node1", "node2"] {
+        sql(
+            host,
+            &format!(
+                "SET SESSION sql_log_bin = 0; CREATE USER 'app'@'192.0.2.100' IDENTIFIED BY '{secret}'; \
+                 GRANT SELECT, INSERT, UPDATE ON shop.* TO 'app'@'192.0.2.100'"
+            ),
+        );
+    }
+}
