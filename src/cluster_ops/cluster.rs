@@ -6,8 +6,11 @@ use std::path::Path;
 
 use super::gtid::{parse_list, Positions};
 use crate::answers::Answers;
+use crate::backup::{self, JournalEntry};
 use crate::daemon::config::{ClusterConfig, Role, DEFAULT_PATH};
 use crate::daemon::state::{state_path, status_path, DaemonStatus, TermState};
+use crate::events::Reporter;
+use crate::setup::apply::Journals;
 use crate::setup::pair::{Member, Pair};
 use crate::setup::plan::Side;
 use crate::{Error, Result};
@@ -246,4 +249,30 @@ impl Cluster {
             slave_state: master_state,
         }
     }
+}
+
+/// Opens a run on both nodes, says in each journal what it is for, and stops
+/// both daemons so neither reacts while the roles change (the slave's comes
+/// back when the master's cannot be stopped).
+pub fn begin_run(cluster: &Cluster, what: &str, reporter: &dyn Reporter) -> Result<Journals> {
+    let run_id = backup::new_run_id();
+    let mut journals = Journals::create(&cluster.pair, &run_id)?;
+    for (member, journal) in [
+        (&cluster.pair.master, &mut journals.master),
+        (&cluster.pair.slave, &mut journals.slave),
+    ] {
+        journal.record(
+            member.access.node(),
+            JournalEntry::Note {
+                text: what.to_string(),
+            },
+        )?;
+    }
+    super::replica::note(reporter, "stopping both cluster daemons");
+    stop_daemon(&cluster.pair.slave)?;
+    if let Err(err) = stop_daemon(&cluster.pair.master) {
+        let _ = start_daemon(&cluster.pair.slave);
+        return Err(err);
+    }
+    Ok(journals)
 }

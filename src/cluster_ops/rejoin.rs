@@ -11,7 +11,6 @@ use super::cluster::{self, Cluster};
 use super::gtid::{self, render_list, Positions, Unsent};
 use super::replica::{self, note, Source};
 use crate::answers::SeedMethod;
-use crate::backup::{self, JournalEntry};
 use crate::daemon::config::Role;
 use crate::daemon::state::TermState;
 use crate::events::Reporter;
@@ -225,25 +224,12 @@ pub fn apply(
         return Err(plan.refusal());
     }
     let started = Instant::now();
-    let run_id = backup::new_run_id();
-    let mut journals = Journals::create(&cluster.pair, &run_id)?;
-    for (member, journal) in [
-        (&cluster.pair.master, &mut journals.master),
-        (&cluster.pair.slave, &mut journals.slave),
-    ] {
-        journal.record(
-            member.access.node(),
-            JournalEntry::Note {
-                text: format!("rejoin {} as slave of {}", plan.node, plan.master),
-            },
-        )?;
-    }
-    note(reporter, "stopping both cluster daemons");
-    cluster::stop_daemon(&cluster.pair.slave)?;
-    if let Err(err) = cluster::stop_daemon(&cluster.pair.master) {
-        let _ = cluster::start_daemon(&cluster.pair.slave);
-        return Err(err);
-    }
+    let mut journals = cluster::begin_run(
+        cluster,
+        &format!("rejoin {} as slave of {}", plan.node, plan.master),
+        reporter,
+    )?;
+    let run_id = journals.master.run_id.clone();
     let mut states_written = false;
     let result = steps(cluster, plan, &mut journals, reporter, &mut states_written);
     if result.is_err() && !states_written {

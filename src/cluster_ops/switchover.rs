@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 use super::cluster::{self, Cluster};
 use super::replica::{self, note, Source};
 use crate::answers::{ArpMode, Resource};
-use crate::backup::{self, JournalEntry};
 use crate::daemon::config::{ClusterConfig, Role};
 use crate::daemon::state::{now, TermState};
 use crate::events::Reporter;
@@ -310,25 +309,12 @@ pub fn apply(
         });
     }
     let started = Instant::now();
-    let run_id = backup::new_run_id();
-    let mut journals = Journals::create(&cluster.pair, &run_id)?;
-    for (member, journal) in [
-        (&cluster.pair.master, &mut journals.master),
-        (&cluster.pair.slave, &mut journals.slave),
-    ] {
-        journal.record(
-            member.access.node(),
-            JournalEntry::Note {
-                text: format!("switchover from {} to {}", plan.master, plan.target),
-            },
-        )?;
-    }
-    note(reporter, "stopping both cluster daemons");
-    cluster::stop_daemon(&cluster.pair.slave)?;
-    if let Err(err) = cluster::stop_daemon(&cluster.pair.master) {
-        let _ = cluster::start_daemon(&cluster.pair.slave);
-        return Err(err);
-    }
+    let mut journals = cluster::begin_run(
+        &cluster,
+        &format!("switchover from {} to {}", plan.master, plan.target),
+        reporter,
+    )?;
+    let run_id = journals.master.run_id.clone();
 
     // Before the address moves: any failure is undone.
     let mut replication_stopped = false;
