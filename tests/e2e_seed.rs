@@ -29,21 +29,6 @@ fn fresh_lab_with(seed: &str) {
     put_file("node1", "/root/answers.toml", answers.as_bytes(), "600");
 }
 
-fn setup() -> String {
-    let out = on(
-        "node1",
-        &[
-            NODE_BIN,
-            "setup",
-            "--answers",
-            "/root/answers.toml",
-            "--yes",
-        ],
-    );
-    assert!(out.status.success(), "setup failed:\n{}", text(&out));
-    text(&out)
-}
-
 fn assert_copied_and_replicating() {
     assert_eq!(
         checksums("node1", &TABLES),
@@ -100,7 +85,7 @@ fn parallel_then_physical_copy() {
     let plan = text(&dry);
     assert!(plan.contains("method parallel (asked for)"), "{plan}");
     assert!(plan.contains("--no-create-info"), "{plan}");
-    let output = setup();
+    let output = setup_on_node1();
     assert!(
         output.contains("(parallel)") && output.contains("row counts and checksums equal"),
         "{output}"
@@ -125,7 +110,7 @@ fn parallel_then_physical_copy() {
             "CREATE USER 'slave_only'@'localhost' IDENTIFIED BY 'x-Only-On-Slave-1'",
         ],
     );
-    let output = setup();
+    let output = setup_on_node1();
     assert!(output.contains("(backup)"), "{output}");
     assert!(
         output.contains("row counts and checksums equal")

@@ -233,6 +233,11 @@ pub fn fresh_cluster_from_node1() -> String {
     install_binary("node1");
     let answers = std::fs::read(lab_answers()).unwrap();
     put_file("node1", "/root/answers.toml", &answers, "600");
+    setup_on_node1()
+}
+
+/// `setup --yes` on node1 with its /root/answers.toml; returns its output.
+pub fn setup_on_node1() -> String {
     let out = on(
         "node1",
         &[
