@@ -337,19 +337,26 @@ impl Answers {
 
     /// Writes the answers file with mode 0600 (it may hold secrets).
     pub fn save(&self, path: &Path, include_secrets: bool) -> Result<()> {
-        use std::io::Write;
-        use std::os::unix::fs::OpenOptionsExt;
         let text = self.to_toml(include_secrets)?;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(|e| Error::io(path, e))?;
-        file.write_all(text.as_bytes())
-            .map_err(|e| Error::io(path, e))
+        write_private_file(path, text.as_bytes())
     }
+}
+
+/// Writes an answers file readable by its owner only (it may hold secrets),
+/// including over an older file whose mode `open` would keep.
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes).map_err(|e| Error::io(path, e))
 }
 
 fn answer_error(key: &str, message: impl Into<String>) -> Error {
@@ -809,5 +816,20 @@ databases = ["shop", "web-stats"]
         assert!(password.len() >= 20);
         validate_password("replication.password", &password).unwrap();
         assert_ne!(password, generate_password());
+    }
+
+    #[test]
+    fn private_file_is_0600_even_over_an_older_open_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mysql-ha-private-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("answers.toml");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private_file(&path, b"new").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use super::host::exec_checked;
-use crate::{Error, Result};
+use crate::Result;
 
 /// Replicated by the lab's answers file; `web-stats` needs quoting in SQL.
 pub const REPLICATED: [&str; 3] = ["shop", "crm", "web-stats"];
@@ -103,8 +103,6 @@ key_passphrase = ""
 /// Writes the lab's answers file with this `[cluster]` part (mode 0600: a
 /// variant may hold a key).
 pub fn write_answers_with_cluster(path: &Path, cluster: &str) -> Result<PathBuf> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let databases: Vec<String> = REPLICATED.iter().map(|d| format!("\"{d}\"")).collect();
     let text = format!(
         r#"# mysql-ha answers for the sandbox lab (written by `mysql-ha sandbox up`).
@@ -131,17 +129,6 @@ seed = "dump"
 {cluster}"#,
         databases = databases.join(", "),
     );
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| Error::io(path, e))?;
-    // A file left by an earlier `up` keeps its mode through `open`.
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
-        .map_err(|e| Error::io(path, e))?;
+    crate::answers::write_private_file(path, text.as_bytes())?;
     Ok(path.to_path_buf())
 }
