@@ -112,6 +112,19 @@ fn parallel_then_physical_copy() {
     );
     let output = setup_on_node1();
     assert!(output.contains("(backup)"), "{output}");
+    // One restart of the slave: the copy's start reads its new settings.
+    assert!(
+        output.contains("no restart here: `seed the slave` stops the server"),
+        "{output}"
+    );
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT CONCAT(@@server_id, ' ', @@read_only, ' ', @@log_slave_updates)"
+        ),
+        "2 ON ON",
+        "the slave runs with its new settings"
+    );
     assert!(
         output.contains("row counts and checksums equal")
             || output.contains("mariadb-backup's page checks"),
@@ -178,6 +191,11 @@ fn parallel_then_physical_copy() {
         "the slave's own account is in its own datadir"
     );
     assert_eq!(sql("node2", "SHOW SLAVE STATUS"), "");
+    assert_eq!(
+        sql("node2", "SELECT @@read_only"),
+        "0",
+        "the slave's server reads its restored configuration"
+    );
     let set_aside = on_ok(
         "node2",
         &[

@@ -304,10 +304,11 @@ pub fn apply(
                         seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
                     seeded = copy.databases.clone();
                     summary = format!(
-                        "copied {} in {:.1} s ({}), snapshot at {}; {}",
+                        "copied {} in {:.1} s ({}), step done in {:.1} s, snapshot at {}; {}",
                         super::plan::human_bytes(result.bytes),
-                        result.seconds,
+                        result.copy_seconds,
                         copy.method.name(),
+                        result.seconds,
                         position_text(&result.position),
                         result.verified
                     );

@@ -117,6 +117,24 @@ fn config_step(
     })
 }
 
+/// A physical copy stops the slave and starts it on the copy anyway: that
+/// start reads the slave's new settings, so its own restart is dropped
+/// (one restart fewer, about 2 s on a Debian init script).
+fn defer_slave_restart_to_copy(steps: &mut [StepPlan], backup: &mut seed::backup::BackupPlan) {
+    let Some(step) = steps.iter_mut().find(|s| s.side == Side::Slave) else {
+        return;
+    };
+    let before = step.changes.len();
+    step.changes
+        .retain(|c| !matches!(c, Change::RestartServer { .. }));
+    if step.changes.len() < before {
+        backup.starts_with_new_settings = true;
+        step.summary.push(
+            "no restart here: `seed the slave` stops the server and starts it on the copy, which reads these settings".into(),
+        );
+    }
+}
+
 /// The copy the slave gets: the method asked for, or the fastest that
 /// applies for `auto` (a method asked for that cannot apply is an error
 /// naming the reason).
@@ -326,7 +344,10 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         }
     } else {
         if repl.seed != SeedMethod::None {
-            let copy = copy_plan(pair, &databases, false)?;
+            let mut copy = copy_plan(pair, &databases, false)?;
+            if let CopyKind::Backup(backup) = &mut copy.kind {
+                defer_slave_restart_to_copy(&mut steps, backup);
+            }
             seed.changes.push(Change::Seed { copy });
         } else {
             seed.summary.push(

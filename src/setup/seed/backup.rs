@@ -34,6 +34,9 @@ pub struct BackupPlan {
     pub users_argv: Vec<String>,
     /// Master databases that come along but were not chosen.
     pub drop_after: Vec<String>,
+    /// The slave's configuration step left its restart to this copy: the
+    /// start on the copy is the one that reads the new settings.
+    pub starts_with_new_settings: bool,
 }
 
 impl BackupPlan {
@@ -41,10 +44,15 @@ impl BackupPlan {
         let mut lines = vec![
             format!("on master: {}", self.backup_argv.join(" ")),
             format!(
-                "on slave:  {} -x -C <run folder>/datadir.new; {} --prepare; stop the server; {} moves to <run folder>/datadir.before and the copy takes its place; start",
+                "on slave:  {} -x -C <run folder>/datadir.new (the server stops meanwhile); {} --prepare; {} moves to <run folder>/datadir.before and the copy takes its place; start{}",
                 self.extract_program,
                 self.prepare_program,
-                self.datadir.display()
+                self.datadir.display(),
+                if self.starts_with_new_settings {
+                    " (with the new settings)"
+                } else {
+                    ""
+                }
             ),
             format!(
                 "the slave's own accounts ({}) are saved before and put back after; the start position comes from the backup's binlog info",
@@ -165,6 +173,7 @@ pub fn plan(master: &mut Member, slave: &mut Member, databases: &[String]) -> Re
             "--insert-ignore".into(),
         ],
         drop_after: all.into_iter().filter(|d| !databases.contains(d)).collect(),
+        starts_with_new_settings: false,
     })
 }
 
@@ -194,10 +203,20 @@ fn checked(member: &Member, what: &str, argv: &[&str]) -> Result<crate::node::Ou
     }
 }
 
-fn start_server(slave: &mut Member) -> Result<()> {
+/// Starts the slave's server (journaled: a rollback then knows the server
+/// read this run's settings) and waits until it takes connections.
+fn start_server(slave: &mut Member, journal: &mut Journal) -> Result<()> {
     let argv = slave.profile.service.start.clone();
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    crate::node::run_service(slave.access.node(), &refs)?;
+    let out = crate::node::run_service(slave.access.node(), &refs)?;
+    journal.record(
+        slave.access.node(),
+        JournalEntry::Command {
+            node: slave.label().to_string(),
+            argv: argv.clone(),
+            ok: out.success(),
+        },
+    )?;
     let started = Instant::now();
     loop {
         match slave.reconnect() {
@@ -206,6 +225,22 @@ fn start_server(slave: &mut Member) -> Result<()> {
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
     }
+}
+
+/// The master's binlog position the backup recorded in its own metadata.
+fn read_position(slave: &Member, copy: &Path) -> Result<(String, u64, String)> {
+    let node = slave.access.node();
+    let info = node
+        .read(&copy.join("mariadb_backup_binlog_info"))?
+        .or(node.read(&copy.join("xtrabackup_binlog_info"))?)
+        .ok_or_else(|| Error::Seed {
+            node: slave.label().to_string(),
+            message: "the backup has no binlog info (is log-bin on on the master?)".into(),
+        })?;
+    position_in_binlog_info(&String::from_utf8_lossy(&info)).ok_or_else(|| Error::Seed {
+        node: slave.label().to_string(),
+        message: "the backup's binlog info cannot be read".into(),
+    })
 }
 
 fn stream_backup(
@@ -290,7 +325,7 @@ pub fn run(
     );
     let datadir = plan.datadir.to_string_lossy().into_owned();
     let progress = Progress::new(STEP, copy.estimated_bytes);
-    {
+    let copied = {
         let master_options =
             ClientOptionFile::create(master.access.node(), &master.answers, &run_dir)?;
         let slave_options =
@@ -317,46 +352,80 @@ pub fn run(
                 &fresh_text,
             ],
         )?;
-        stream_backup(
-            master,
-            slave,
-            plan,
-            &master_options,
-            &fresh,
-            &progress,
-            reporter,
+        // The slave's server is not needed while the copy streams: it
+        // stops meanwhile (about 1 s with Debian's init script).
+        let stop = slave.profile.service.stop.clone();
+        journal.record(
+            slave.access.node(),
+            JournalEntry::Command {
+                node: slave.label().to_string(),
+                argv: stop.clone(),
+                ok: true,
+            },
         )?;
+        let slave_node = slave.access.node();
+        let (streamed, stopped) = std::thread::scope(|scope| {
+            let stopping = scope.spawn(|| {
+                let refs: Vec<&str> = stop.iter().map(String::as_str).collect();
+                crate::node::run_service(slave_node, &refs)
+            });
+            let streamed = stream_backup(
+                master,
+                slave,
+                plan,
+                &master_options,
+                &fresh,
+                &progress,
+                reporter,
+            );
+            let stopped = stopping.join().unwrap_or_else(|_| {
+                Err(Error::Other("stopping the slave's server panicked".into()))
+            });
+            (streamed, stopped)
+        });
+        let stopped = stopped.and_then(|out| {
+            if out.success() {
+                Ok(())
+            } else {
+                Err(Error::Command {
+                    host: slave.label().to_string(),
+                    command: stop.join(" "),
+                    status: format!("exit {:?}", out.code),
+                    detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
+                })
+            }
+        });
+        streamed.and(stopped)
+    };
+    if let Err(err) = copied {
+        let _ = start_server(slave, journal);
+        return Err(err);
     }
     progress.report(reporter);
-    let info = slave
-        .access
-        .node()
-        .read(&fresh.join("mariadb_backup_binlog_info"))?
-        .or(slave
-            .access
-            .node()
-            .read(&fresh.join("xtrabackup_binlog_info"))?)
-        .ok_or_else(|| Error::Seed {
-            node: slave.label().to_string(),
-            message: "the backup has no binlog info (is log-bin on on the master?)".into(),
-        })?;
-    let (binlog_file, binlog_offset, gtid) =
-        position_in_binlog_info(&String::from_utf8_lossy(&info)).ok_or_else(|| Error::Seed {
-            node: slave.label().to_string(),
-            message: "the backup's binlog info cannot be read".into(),
-        })?;
-    reporter.event(Event::Note {
-        message: format!("{}: preparing the copy", slave.label()),
+    let prepared = read_position(slave, &fresh).and_then(|position| {
+        reporter.event(Event::Note {
+            message: format!("{}: preparing the copy", slave.label()),
+        });
+        checked(
+            slave,
+            "mariadb-backup --prepare",
+            &[
+                &plan.prepare_program,
+                "--prepare",
+                &format!("--target-dir={fresh_text}"),
+            ],
+        )?;
+        progress.mark_in_place();
+        Ok(position)
     });
-    checked(
-        slave,
-        "mariadb-backup --prepare",
-        &[
-            &plan.prepare_program,
-            "--prepare",
-            &format!("--target-dir={fresh_text}"),
-        ],
-    )?;
+    let (binlog_file, binlog_offset, gtid) = match prepared {
+        Ok(position) => position,
+        Err(err) => {
+            // The slave's own datadir is untouched: start it as it was.
+            let _ = start_server(slave, journal);
+            return Err(err);
+        }
+    };
     journal.record(
         slave.access.node(),
         JournalEntry::DatadirReplaced {
@@ -364,13 +433,13 @@ pub fn run(
             before: before.clone(),
         },
     )?;
-    let stop = slave.profile.service.stop.clone();
-    let stop_refs: Vec<&str> = stop.iter().map(String::as_str).collect();
-    crate::node::run_service(slave.access.node(), &stop_refs)?;
     // The install's flag files and upgrade marker stay: mariadb-backup
     // leaves them out, and without the marker Debian's start script runs
     // mariadb-upgrade, whose ALTERs of the privilege tables deadlock with
     // the run's CREATE USER.
+    reporter.event(Event::Note {
+        message: format!("{}: starting the server on the copy", slave.label()),
+    });
     let swapped = checked(
         slave,
         "swapping the datadir",
@@ -385,7 +454,7 @@ pub fn run(
             &before_text,
         ],
     );
-    let started = swapped.and_then(|_| start_server(slave));
+    let started = swapped.and_then(|_| start_server(slave, journal));
     if let Err(err) = started {
         // Put the slave's own datadir back and start it as it was.
         let _ = slave.access.node().run(
@@ -399,7 +468,7 @@ pub fn run(
             ],
             None,
         );
-        let _ = start_server(slave);
+        let _ = start_server(slave, journal);
         return Err(err);
     }
     // Accounts only the slave had come back (the ones on both keep the
@@ -429,10 +498,14 @@ pub fn run(
         ))?;
     }
     conn.exec("SET SESSION sql_log_bin = 1")?;
+    reporter.event(Event::Note {
+        message: format!("{}: checking the copy", slave.label()),
+    });
     let verified = verify_if_unchanged(master, slave, copy, &binlog_file, binlog_offset)?;
     Ok(SeedResult {
         position: Position::MariaDbGtid(gtid),
         bytes: progress.bytes(),
+        copy_seconds: progress.copy_seconds(),
         seconds: progress.seconds(),
         verified,
     })

@@ -604,6 +604,7 @@ pub fn run(
         Ok(SeedResult {
             position: Position::MariaDbGtid(gtid),
             bytes: progress.bytes(),
+            copy_seconds: progress.copy_seconds(),
             seconds: progress.seconds(),
             verified,
         })

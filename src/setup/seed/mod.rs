@@ -65,6 +65,11 @@ impl CopyPlan {
 pub struct SeedResult {
     pub position: Position,
     pub bytes: u64,
+    /// Until the data was in place on the slave (streamed, loaded or
+    /// prepared), what a `tar | ssh` copy is compared with.
+    pub copy_seconds: f64,
+    /// The whole step, with the server's start on a physical copy and the
+    /// check of the result.
     pub seconds: f64,
     /// What the check of the copy found ("12 tables, rows equal").
     pub verified: String,
@@ -173,6 +178,8 @@ pub fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Ve
 pub struct Progress {
     copied: Arc<AtomicU64>,
     started: Instant,
+    /// Seconds from the start until the data was in place, once known.
+    in_place: Arc<std::sync::OnceLock<f64>>,
     estimated: u64,
     step: String,
 }
@@ -182,6 +189,7 @@ impl Progress {
         Progress {
             copied: Arc::new(AtomicU64::new(0)),
             started: Instant::now(),
+            in_place: Arc::new(std::sync::OnceLock::new()),
             estimated,
             step: step.to_string(),
         }
@@ -197,6 +205,20 @@ impl Progress {
 
     pub fn seconds(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
+    }
+
+    /// Marks the data as in place on the slave (the end of the copy
+    /// proper; what follows is starting and checking).
+    pub fn mark_in_place(&self) {
+        let _ = self.in_place.set(self.seconds());
+    }
+
+    /// Seconds until the data was in place, or until now if not marked.
+    pub fn copy_seconds(&self) -> f64 {
+        self.in_place
+            .get()
+            .copied()
+            .unwrap_or_else(|| self.seconds())
     }
 
     pub fn report(&self, reporter: &dyn Reporter) {
