@@ -34,6 +34,9 @@ pub struct BackupPlan {
     pub users_argv: Vec<String>,
     /// Master databases that come along but were not chosen.
     pub drop_after: Vec<String>,
+    /// What the backup streams: every table of the instance and InnoDB's
+    /// system tablespace (an estimate for progress and the room check).
+    pub instance_bytes: u64,
     /// The slave's configuration step left its restart to this copy: the
     /// start on the copy is the one that reads the new settings.
     pub starts_with_new_settings: bool,
@@ -53,6 +56,10 @@ impl BackupPlan {
                 } else {
                     ""
                 }
+            ),
+            format!(
+                "the copy carries the whole instance, about {} (every database and InnoDB's system tablespace)",
+                crate::setup::plan::human_bytes(self.instance_bytes)
             ),
             format!(
                 "the slave's own accounts ({}) are saved before and put back after; the start position comes from the backup's binlog info",
@@ -126,6 +133,25 @@ pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<
         }
     }
     let datadir = slave.profile.paths.datadir.to_string_lossy().into_owned();
+    // The copy lands in the run folder (/var/lib/mysql-ha) beside the
+    // slave's own datadir, which stays until rollback: room for all of it.
+    let needed = instance_bytes(master)?;
+    let room_at = slave
+        .profile
+        .paths
+        .datadir
+        .parent()
+        .unwrap_or(std::path::Path::new("/"))
+        .to_path_buf();
+    let free = slave.access.node().free_bytes(&room_at)?;
+    if free < needed.saturating_add(needed / 10) {
+        return Ok(Some(format!(
+            "the slave has {} free in {}, the whole instance needs about {}",
+            crate::setup::plan::human_bytes(free),
+            room_at.display(),
+            crate::setup::plan::human_bytes(needed)
+        )));
+    }
     let mounted = slave
         .access
         .node()
@@ -137,6 +163,31 @@ pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<
         )));
     }
     Ok(None)
+}
+
+/// Bytes a backup of the master streams: the datadir's files as they are
+/// on disk (tablespaces copy whole, free pages included), without the redo
+/// log, the temporary tablespace, binary and relay logs and error logs,
+/// which the backup leaves out.
+fn instance_bytes(master: &mut Member) -> Result<u64> {
+    let datadir = master.profile.paths.datadir.to_string_lossy().into_owned();
+    let out = master.access.run_checked(
+        &[
+            "sh",
+            "-c",
+            "cd -- \"$1\" && du -sb --exclude='ib_logfile*' --exclude='ibtmp*' --exclude='*-bin.[0-9]*' \
+             --exclude='*-bin.index' --exclude='*relay-bin*' --exclude='*.err' .",
+            "sh",
+            &datadir,
+        ],
+        None,
+    )?;
+    Ok(out
+        .stdout_text()
+        .split_whitespace()
+        .next()
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0))
 }
 
 pub fn plan(master: &mut Member, slave: &mut Member, databases: &[String]) -> Result<BackupPlan> {
@@ -173,6 +224,7 @@ pub fn plan(master: &mut Member, slave: &mut Member, databases: &[String]) -> Re
             "--insert-ignore".into(),
         ],
         drop_after: all.into_iter().filter(|d| !databases.contains(d)).collect(),
+        instance_bytes: instance_bytes(master)?,
         starts_with_new_settings: false,
     })
 }
@@ -324,7 +376,7 @@ pub fn run(
         users_file.to_string_lossy().into_owned(),
     );
     let datadir = plan.datadir.to_string_lossy().into_owned();
-    let progress = Progress::new(STEP, copy.estimated_bytes);
+    let progress = Progress::new(STEP, plan.instance_bytes.max(copy.estimated_bytes));
     let copied = {
         let master_options =
             ClientOptionFile::create(master.access.node(), &master.answers, &run_dir)?;
@@ -355,14 +407,6 @@ pub fn run(
         // The slave's server is not needed while the copy streams: it
         // stops meanwhile (about 1 s with Debian's init script).
         let stop = slave.profile.service.stop.clone();
-        journal.record(
-            slave.access.node(),
-            JournalEntry::Command {
-                node: slave.label().to_string(),
-                argv: stop.clone(),
-                ok: true,
-            },
-        )?;
         let slave_node = slave.access.node();
         let (streamed, stopped) = std::thread::scope(|scope| {
             let stopping = scope.spawn(|| {
@@ -384,6 +428,14 @@ pub fn run(
             (streamed, stopped)
         });
         let stopped = stopped.and_then(|out| {
+            journal.record(
+                slave_node,
+                JournalEntry::Command {
+                    node: slave.label().to_string(),
+                    argv: stop.clone(),
+                    ok: out.success(),
+                },
+            )?;
             if out.success() {
                 Ok(())
             } else {
