@@ -4,19 +4,21 @@
 //! our own (kept for the check at the end), the binary log position read,
 //! every dump started and seen to read in its own consistent snapshot, then
 //! the lock is released (kept for the whole copy when some tables have no
-//! transactions). Large tables go in chunks of their integer primary key.
+//! transactions). Large tables go in chunks of their integer primary key;
+//! large secondary indexes are built once the rows are in (`indexes`).
 
 use std::collections::VecDeque;
 use std::process::Child;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
+use super::indexes::{self, DeferredTable};
 use super::{
     drain, pump, report_until, with_options, ClientOptionFile, CopyPlan, Progress, SeedResult,
 };
 use crate::access::Access;
 use crate::backup::Journal;
-use crate::events::Reporter;
+use crate::events::{Event, Reporter};
 use crate::setup::pair::Member;
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::{Position, SqlConn};
@@ -60,6 +62,8 @@ pub struct LogicalPlan {
     pub workers: usize,
     /// Some tables have no transactions: the read lock is held throughout.
     pub hold_lock: bool,
+    /// Tables whose secondary indexes are built after the rows are in.
+    pub deferred: Vec<DeferredTable>,
 }
 
 impl LogicalPlan {
@@ -94,6 +98,7 @@ impl LogicalPlan {
             ));
         }
         lines.push(format!("on slave:  {}", self.load_argv.join(" ")));
+        lines.extend(indexes::describe(&self.deferred));
         lines
     }
 }
@@ -156,6 +161,7 @@ pub fn plan_dump(
         load_argv: load_argv(slave),
         workers: 1,
         hold_lock,
+        deferred: Vec::new(),
     })
 }
 
@@ -375,6 +381,7 @@ pub fn plan_parallel(
         load_argv: load_argv(slave),
         workers: WORKERS,
         hold_lock,
+        deferred: indexes::plan(master.sql(), databases)?,
     })
 }
 
@@ -528,6 +535,68 @@ fn load_all(
     }
 }
 
+fn index_count(tables: &[DeferredTable]) -> (usize, usize) {
+    (tables.iter().map(|t| t.keys.len()).sum(), tables.len())
+}
+
+/// Takes the deferred indexes off the slave's tables while they are empty.
+fn drop_deferred(
+    plan: &LogicalPlan,
+    slave: &Access,
+    load_argv: &[String],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    if plan.deferred.is_empty() {
+        return Ok(());
+    }
+    let (keys, tables) = index_count(&plan.deferred);
+    reporter.event(Event::Note {
+        message: format!(
+            "leaving {keys} secondary indexes on {tables} tables out until the rows are in"
+        ),
+    });
+    let jobs = plan
+        .deferred
+        .iter()
+        .map(|t| (t, t.drop_statement()))
+        .collect();
+    indexes::run_on_slave(jobs, 1, slave, load_argv)
+}
+
+/// Builds the deferred indexes, one ALTER TABLE per table, several tables
+/// at once; then each table must read as on the master.
+fn build_deferred(
+    plan: &LogicalPlan,
+    slave: &Access,
+    load_argv: &[String],
+    reporter: &dyn Reporter,
+    master_conn: &mut SqlConn,
+    slave_conn: &mut SqlConn,
+) -> Result<()> {
+    if plan.deferred.is_empty() {
+        return Ok(());
+    }
+    let (keys, tables) = index_count(&plan.deferred);
+    reporter.event(Event::Note {
+        message: format!("building {keys} secondary indexes on {tables} tables"),
+    });
+    let started = std::time::Instant::now();
+    let jobs = plan
+        .deferred
+        .iter()
+        .map(|t| (t, t.add_statement()))
+        .collect();
+    indexes::run_on_slave(jobs, plan.workers, slave, load_argv)?;
+    indexes::verify(master_conn, slave_conn, &plan.deferred)?;
+    reporter.event(Event::Note {
+        message: format!(
+            "built {keys} secondary indexes on {tables} tables in {:.1} s; each table's SHOW CREATE TABLE equals the master's",
+            started.elapsed().as_secs_f64()
+        ),
+    });
+    Ok(())
+}
+
 pub fn run(
     master: &mut Member,
     slave: &mut Member,
@@ -589,7 +658,19 @@ pub fn run(
                     &slave_label,
                     &load_argv,
                     &progress,
-                );
+                )
+                .and_then(|()| match phase {
+                    Phase::Schema => drop_deferred(plan, &slave.access, &load_argv, reporter),
+                    Phase::Data => build_deferred(
+                        plan,
+                        &slave.access,
+                        &load_argv,
+                        reporter,
+                        conn,
+                        &mut slave.session.conn,
+                    ),
+                    Phase::Late => Ok(()),
+                });
                 if result.is_err() {
                     break;
                 }
