@@ -18,7 +18,7 @@ use super::{
 };
 use crate::access::Access;
 use crate::backup::Journal;
-use crate::events::{Event, Reporter};
+use crate::events::Reporter;
 use crate::setup::pair::Member;
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::{Position, SqlConn};
@@ -535,68 +535,6 @@ fn load_all(
     }
 }
 
-fn index_count(tables: &[DeferredTable]) -> (usize, usize) {
-    (tables.iter().map(|t| t.keys.len()).sum(), tables.len())
-}
-
-/// Takes the deferred indexes off the slave's tables while they are empty.
-fn drop_deferred(
-    plan: &LogicalPlan,
-    slave: &Access,
-    load_argv: &[String],
-    reporter: &dyn Reporter,
-) -> Result<()> {
-    if plan.deferred.is_empty() {
-        return Ok(());
-    }
-    let (keys, tables) = index_count(&plan.deferred);
-    reporter.event(Event::Note {
-        message: format!(
-            "leaving {keys} secondary indexes on {tables} tables out until the rows are in"
-        ),
-    });
-    let jobs = plan
-        .deferred
-        .iter()
-        .map(|t| (t, t.drop_statement()))
-        .collect();
-    indexes::run_on_slave(jobs, 1, slave, load_argv)
-}
-
-/// Builds the deferred indexes, one ALTER TABLE per table, several tables
-/// at once; then each table must read as on the master.
-fn build_deferred(
-    plan: &LogicalPlan,
-    slave: &Access,
-    load_argv: &[String],
-    reporter: &dyn Reporter,
-    master_conn: &mut SqlConn,
-    slave_conn: &mut SqlConn,
-) -> Result<()> {
-    if plan.deferred.is_empty() {
-        return Ok(());
-    }
-    let (keys, tables) = index_count(&plan.deferred);
-    reporter.event(Event::Note {
-        message: format!("building {keys} secondary indexes on {tables} tables"),
-    });
-    let started = std::time::Instant::now();
-    let jobs = plan
-        .deferred
-        .iter()
-        .map(|t| (t, t.add_statement()))
-        .collect();
-    indexes::run_on_slave(jobs, plan.workers, slave, load_argv)?;
-    indexes::verify(master_conn, slave_conn, &plan.deferred)?;
-    reporter.event(Event::Note {
-        message: format!(
-            "built {keys} secondary indexes on {tables} tables in {:.1} s; each table's SHOW CREATE TABLE equals the master's",
-            started.elapsed().as_secs_f64()
-        ),
-    });
-    Ok(())
-}
-
 pub fn run(
     master: &mut Member,
     slave: &mut Member,
@@ -660,9 +598,12 @@ pub fn run(
                     &progress,
                 )
                 .and_then(|()| match phase {
-                    Phase::Schema => drop_deferred(plan, &slave.access, &load_argv, reporter),
-                    Phase::Data => build_deferred(
-                        plan,
+                    Phase::Schema => {
+                        indexes::leave_out(&plan.deferred, &slave.access, &load_argv, reporter)
+                    }
+                    Phase::Data => indexes::build(
+                        &plan.deferred,
+                        plan.workers,
                         &slave.access,
                         &load_argv,
                         reporter,
