@@ -9,7 +9,7 @@
 //! with foreign keys (either side) are left alone. Afterwards the slave's
 //! SHOW CREATE TABLE of each such table must equal the master's.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Mutex;
 
 use crate::access::Access;
@@ -18,8 +18,9 @@ use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::SqlConn;
 use crate::{Error, Result};
 
-/// Deferred only when the table's secondary indexes take at least this much
-/// on the master. Measured on the sandbox (MariaDB 10.11, 128 MB buffer
+/// Deferred only when the indexes to defer take at least this much on the
+/// master (InnoDB's statistics of each index; the table's INDEX_LENGTH when
+/// those are not kept). Measured on the sandbox (MariaDB 10.11, 128 MB buffer
 /// pool, load then ALTER vs load with the index): 150,000 rows with a 4.5 MB
 /// index, 20-35 % slower deferred; 100,000 rows with a 5 MB index, even;
 /// 10 and 41 MB indexes, 10-15 % faster; a 119 MB index, 3.5 times faster.
@@ -81,7 +82,7 @@ pub fn describe(tables: &[DeferredTable]) -> Vec<String> {
     }
     let count: usize = tables.iter().map(|t| t.keys.len()).sum();
     let mut lines = vec![format!(
-        "{count} secondary indexes on {} tables built after the load (tables with at least {} MB of them):",
+        "{count} secondary indexes on {} tables built after the load (at least {} MB of them per table):",
         tables.len(),
         MIN_INDEX_BYTES / (1024 * 1024)
     )];
@@ -266,7 +267,7 @@ pub fn plan(master: &mut SqlConn, databases: &[String]) -> Result<Vec<DeferredTa
             continue;
         }
         let keys = deferrable_keys(&show_create_table(master, &database, &table)?);
-        if !keys.is_empty() {
+        if !keys.is_empty() && worth_deferring(&keys, &index_sizes(master, &database, &table)) {
             tables.push(DeferredTable {
                 database,
                 table,
@@ -275,6 +276,38 @@ pub fn plan(master: &mut SqlConn, databases: &[String]) -> Result<Vec<DeferredTa
         }
     }
     Ok(tables)
+}
+
+/// Bytes of each index of a table from InnoDB's persistent statistics;
+/// empty when they are not kept or cannot be read.
+fn index_sizes(master: &mut SqlConn, database: &str, table: &str) -> BTreeMap<String, u64> {
+    let rows = master
+        .rows(&format!(
+            "SELECT index_name AS name, stat_value * @@innodb_page_size AS bytes \
+             FROM mysql.innodb_index_stats WHERE stat_name = 'size' \
+             AND database_name = {} AND table_name = {}",
+            quote_string(database),
+            quote_string(table)
+        ))
+        .unwrap_or_default();
+    rows.iter()
+        .filter_map(|row| {
+            let name = row.get("name").cloned().flatten()?;
+            let bytes = row.get("bytes").cloned().flatten()?.parse().ok()?;
+            Some((name, bytes))
+        })
+        .collect()
+}
+
+/// Whether these keys are large enough to be built after the load: their
+/// own sizes when every one is known, else the table's total (which
+/// already passed the limit) decides.
+pub fn worth_deferring(keys: &[Key], sizes: &BTreeMap<String, u64>) -> bool {
+    let known: Vec<u64> = keys
+        .iter()
+        .filter_map(|k| sizes.get(&k.name).copied())
+        .collect();
+    known.len() < keys.len() || known.iter().sum::<u64>() >= MIN_INDEX_BYTES
 }
 
 fn count(tables: &[DeferredTable]) -> (usize, usize) {
@@ -537,6 +570,25 @@ mod tests {
             schema_text(column),
             "CREATE TABLE `t` (\n  `a` int(11) NOT NULL AUTO_INCREMENT,\n  PRIMARY KEY (`a`)\n) ENGINE=InnoDB"
         );
+    }
+
+    #[test]
+    fn only_large_deferrable_indexes_are_worth_it() {
+        let keys = deferrable_keys(ORDERS);
+        let mb = 1024 * 1024;
+        let sizes = |a: u64, b: u64| {
+            BTreeMap::from([
+                ("PRIMARY".to_string(), 900 * mb),
+                ("items_u".to_string(), 300 * mb),
+                ("customer_id".to_string(), a * mb),
+                ("both".to_string(), b * mb),
+            ])
+        };
+        // Large UNIQUE and primary indexes do not make small plain ones worth it.
+        assert!(!worth_deferring(&keys, &sizes(2, 3)));
+        assert!(worth_deferring(&keys, &sizes(6, 10)));
+        // Without statistics the table's INDEX_LENGTH (over the limit) decides.
+        assert!(worth_deferring(&keys, &BTreeMap::new()));
     }
 
     #[test]
