@@ -1,6 +1,8 @@
 //! Seeding methods on the sandbox, for real: a parallel logical copy and a
 //! physical copy with mariadb-backup, each on a fresh lab, each proven by
-//! equal checksums and a replicated row.
+//! equal checksums and a replicated row; the parallel copy also builds a
+//! large table's secondary indexes after its rows, proven by equal
+//! SHOW CREATE TABLE of every copied table on both nodes.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -29,12 +31,52 @@ fn fresh_lab_with(seed: &str) {
     put_file("node1", "/root/answers.toml", answers.as_bytes(), "600");
 }
 
+/// Tables on node1 whose indexes the parallel copy builds after the rows
+/// (over 16 MB of secondary indexes), beside one it must leave alone: a
+/// foreign key references it. `reviews` keeps its UNIQUE key and its prefix
+/// index (and so `title_words`, listed before the prefix index).
+const LARGE_INDEXES: &str = "
+USE shop;
+CREATE TABLE shop.reviews (
+  id INT PRIMARY KEY, customer_id INT NOT NULL, title VARCHAR(100) NOT NULL,
+  body VARCHAR(255) NOT NULL, UNIQUE KEY title (title), KEY title_words (title, customer_id),
+  KEY title_start (title(8)), KEY customer_id (customer_id), KEY body (body)) ENGINE=InnoDB;
+INSERT INTO shop.reviews SELECT seq, 1 + seq % 1000, CONCAT('review ', seq),
+  CONCAT(MD5(seq), REPEAT(SHA1(seq), 5)) FROM seq_1_to_60000;
+CREATE TABLE crm.tags (
+  id INT PRIMARY KEY, label VARCHAR(255) NOT NULL, KEY label (label)) ENGINE=InnoDB;
+INSERT INTO crm.tags SELECT seq, CONCAT(SHA1(seq), REPEAT(MD5(seq), 6)) FROM seq_1_to_60000;
+CREATE TABLE crm.tag_uses (
+  tag_id INT NOT NULL, KEY tag_id (tag_id),
+  CONSTRAINT uses_tag FOREIGN KEY (tag_id) REFERENCES crm.tags (id)) ENGINE=InnoDB;
+INSERT INTO crm.tag_uses VALUES (1), (2);
+ANALYZE TABLE shop.reviews, crm.tags, crm.tag_uses;
+";
+
+/// SHOW CREATE TABLE of every base table of the lab's replicated databases
+/// on `host`, one line each.
+fn table_definitions(host: &str) -> Vec<String> {
+    let tables = sql(
+        "node1",
+        "SELECT CONCAT('`', TABLE_SCHEMA, '`.`', TABLE_NAME, '`') FROM information_schema.TABLES \
+         WHERE TABLE_TYPE = 'BASE TABLE' AND TABLE_SCHEMA IN ('shop', 'crm', 'web-stats') ORDER BY 1",
+    );
+    tables
+        .lines()
+        .map(|table| sql(host, &format!("SHOW CREATE TABLE {table}")))
+        .collect()
+}
+
 fn assert_copied_and_replicating() {
     assert_eq!(
         checksums("node1", &TABLES),
         checksums("node2", &TABLES),
         "the slave's tables differ from the master's"
     );
+    assert_replicating();
+}
+
+fn assert_replicating() {
     on_ok(
         "node1",
         &[
@@ -71,6 +113,7 @@ fn parallel_then_physical_copy() {
             "CREATE TRIGGER shop.note_check BEFORE INSERT ON shop.orders FOR EACH ROW SET NEW.items = NEW.items",
         ],
     );
+    on_ok("node1", &["mariadb", "-e", LARGE_INDEXES]);
     let dry = on(
         "node1",
         &[
@@ -85,12 +128,51 @@ fn parallel_then_physical_copy() {
     let plan = text(&dry);
     assert!(plan.contains("method parallel (asked for)"), "{plan}");
     assert!(plan.contains("--no-create-info"), "{plan}");
+    assert!(
+        plan.contains("2 secondary indexes on 1 tables built after the load")
+            && plan.contains(
+                "ALTER TABLE `shop`.`reviews` DROP INDEX `customer_id`, DROP INDEX `body`   (on the empty table)"
+            )
+            && plan.contains(
+                "ALTER TABLE `shop`.`reviews` ADD KEY `customer_id` (`customer_id`), ADD KEY `body` (`body`)   (once the rows are in)"
+            ),
+        "{plan}"
+    );
+    assert!(
+        !plan.contains("`crm`.`tags` ADD") && !plan.contains("`shop`.`orders` ADD"),
+        "a referenced table and one with small indexes keep theirs: {plan}"
+    );
     let output = setup_on_node1();
     assert!(
         output.contains("(parallel)") && output.contains("row counts and checksums equal"),
         "{output}"
     );
-    assert_copied_and_replicating();
+    assert!(
+        output.contains("building 2 secondary indexes on 1 tables")
+            && output.contains("each table's SHOW CREATE TABLE equals the master's"),
+        "{output}"
+    );
+    let definitions = table_definitions("node1");
+    assert_eq!(definitions.len(), 7, "{definitions:?}");
+    assert_eq!(
+        table_definitions("node2"),
+        definitions,
+        "a copied table's definition differs on the slave"
+    );
+    assert!(
+        definitions
+            .iter()
+            .any(|d| d.contains("KEY `title_start` (`title`(8)),\\n  KEY `customer_id` (`customer_id`),\\n  KEY `body` (`body`)")),
+        "{definitions:?}"
+    );
+    let mut copied = TABLES.to_vec();
+    copied.extend(["shop.reviews", "crm.tags", "crm.tag_uses"]);
+    assert_eq!(
+        checksums("node1", &copied),
+        checksums("node2", &copied),
+        "the slave's tables differ from the master's"
+    );
+    assert_replicating();
     assert_eq!(
         sql(
             "node2",

@@ -4,13 +4,15 @@
 //! our own (kept for the check at the end), the binary log position read,
 //! every dump started and seen to read in its own consistent snapshot, then
 //! the lock is released (kept for the whole copy when some tables have no
-//! transactions). Large tables go in chunks of their integer primary key.
+//! transactions). Large tables go in chunks of their integer primary key;
+//! large secondary indexes are built once the rows are in (`indexes`).
 
 use std::collections::VecDeque;
 use std::process::Child;
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
 
+use super::indexes::{self, DeferredTable};
 use super::{
     drain, pump, report_until, with_options, ClientOptionFile, CopyPlan, Progress, SeedResult,
 };
@@ -60,6 +62,8 @@ pub struct LogicalPlan {
     pub workers: usize,
     /// Some tables have no transactions: the read lock is held throughout.
     pub hold_lock: bool,
+    /// Tables whose secondary indexes are built after the rows are in.
+    pub deferred: Vec<DeferredTable>,
 }
 
 impl LogicalPlan {
@@ -94,6 +98,7 @@ impl LogicalPlan {
             ));
         }
         lines.push(format!("on slave:  {}", self.load_argv.join(" ")));
+        lines.extend(indexes::describe(&self.deferred));
         lines
     }
 }
@@ -156,6 +161,7 @@ pub fn plan_dump(
         load_argv: load_argv(slave),
         workers: 1,
         hold_lock,
+        deferred: Vec::new(),
     })
 }
 
@@ -375,6 +381,7 @@ pub fn plan_parallel(
         load_argv: load_argv(slave),
         workers: WORKERS,
         hold_lock,
+        deferred: indexes::plan(master.sql(), databases)?,
     })
 }
 
@@ -589,7 +596,22 @@ pub fn run(
                     &slave_label,
                     &load_argv,
                     &progress,
-                );
+                )
+                .and_then(|()| match phase {
+                    Phase::Schema => {
+                        indexes::leave_out(&plan.deferred, &slave.access, &load_argv, reporter)
+                    }
+                    Phase::Data => indexes::build(
+                        &plan.deferred,
+                        plan.workers,
+                        &slave.access,
+                        &load_argv,
+                        reporter,
+                        conn,
+                        &mut slave.session.conn,
+                    ),
+                    Phase::Late => Ok(()),
+                });
                 if result.is_err() {
                     break;
                 }

@@ -1,11 +1,13 @@
 //! Seeding: a consistent copy of the master's chosen databases streamed
 //! straight into the slave (no intermediate file), with progress and a check
 //! of the result. Three methods: one dump, several dumps of one shared
-//! snapshot loaded at once (`parallel`), or a physical copy with
-//! mariadb-backup (`backup`); `choose` picks one.
+//! snapshot loaded at once (`parallel`, large secondary indexes built after
+//! the rows: `indexes`), or a physical copy with mariadb-backup (`backup`);
+//! `choose` picks one.
 
 pub mod backup;
 pub mod choose;
+pub mod indexes;
 pub mod logical;
 pub mod verify;
 
