@@ -128,6 +128,18 @@ fn parallel_then_physical_copy() {
     let plan = text(&dry);
     assert!(plan.contains("method parallel (asked for)"), "{plan}");
     assert!(plan.contains("--no-create-info"), "{plan}");
+    // shop.reviews and crm.tags are over 24 MB: copied in key-range chunks,
+    // which the checksums below prove add up to the whole tables.
+    let chunks = plan
+        .lines()
+        .filter(|l| {
+            l.contains("--where=") && (l.contains(" shop reviews") || l.contains(" crm tags"))
+        })
+        .count();
+    assert!(
+        chunks >= 4,
+        "expected chunked dumps of the large tables:\n{plan}"
+    );
     assert!(
         plan.contains("2 secondary indexes on 1 tables built after the load")
             && plan.contains(

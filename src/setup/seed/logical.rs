@@ -620,6 +620,7 @@ pub fn run(
             result
         });
         loaded?;
+        progress.mark_in_place();
         progress.report(reporter);
         let verified =
             super::verify::compare(conn, &mut slave.session.conn, &copy.databases, copy.verify)?;
