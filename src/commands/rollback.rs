@@ -46,6 +46,9 @@ pub fn run(args: RollbackArgs) -> Result<()> {
                     None => LocalNode::new(),
                 };
                 text.push_str(&files_only(&node, &args)?);
+                if let (None, Some(run_id)) = (&args.root, &args.run_id) {
+                    text.push_str(&start_server_the_run_stopped(&node, run_id)?);
+                }
             }
         }
     } else {
@@ -102,6 +105,70 @@ fn files_only(node: &dyn Node, args: &RollbackArgs) -> Result<String> {
     };
     let (mut text, journal, _) = restore_files(node, run_id, args.force)?;
     text.push_str(&not_undone(&journal));
+    Ok(text)
+}
+
+/// This machine's server does not answer: when the run had stopped it (a
+/// physical seed killed part way), the datadir the run replaced comes back
+/// (the copy set aside) and the server starts with the restored files.
+fn start_server_the_run_stopped(node: &dyn Node, run_id: &str) -> Result<String> {
+    let journal = Journal::open(node, run_id)?;
+    let profile = crate::profile::detect(node, None)?;
+    let stop = &profile.service.stop;
+    let ran_stop = journal
+        .records()
+        .iter()
+        .any(|r| matches!(&r.entry, JournalEntry::Command { argv, .. } if argv == stop));
+    if !ran_stop {
+        return Ok(String::new());
+    }
+    let mut text = String::new();
+    let replaced = journal.records().iter().find_map(|r| match &r.entry {
+        JournalEntry::DatadirReplaced { datadir, before } => {
+            Some((datadir.clone(), before.clone()))
+        }
+        _ => None,
+    });
+    if let Some((datadir, before)) = replaced.filter(|(_, before)| before.exists()) {
+        let set_aside = before.with_file_name("datadir.rolled-back");
+        let (datadir, before, set_aside) = (
+            datadir.to_string_lossy().into_owned(),
+            before.to_string_lossy().into_owned(),
+            set_aside.to_string_lossy().into_owned(),
+        );
+        let script = "set -e; [ ! -e \"$3\" ]; if [ -e \"$1\" ]; then mv -- \"$1\" \"$3\"; fi; mv -- \"$2\" \"$1\"";
+        let out = node.run(
+            &["sh", "-c", script, "sh", &datadir, &before, &set_aside],
+            None,
+        )?;
+        if !out.success() {
+            return Err(Error::Command {
+                host: node.label().to_string(),
+                command: format!(
+                    "move {before} back to {datadir} (the current one to {set_aside})"
+                ),
+                status: format!("exit {:?}", out.code),
+                detail: crate::error::stderr_detail(&out.stderr),
+            });
+        }
+        text.push_str(&format!(
+            "undone: {datadir} holds the server's own data again; the seeded copy is in {set_aside}\n"
+        ));
+    }
+    let start: Vec<&str> = profile.service.start.iter().map(String::as_str).collect();
+    let out = crate::node::run_service(node, &start)?;
+    if !out.success() {
+        return Err(Error::Command {
+            host: node.label().to_string(),
+            command: start.join(" "),
+            status: format!("exit {:?}", out.code),
+            detail: crate::error::stderr_detail(&out.stdout),
+        });
+    }
+    text.push_str(&format!(
+        "started the server ({}): the run had stopped it and it was not running\n",
+        start.join(" ")
+    ));
     Ok(text)
 }
 

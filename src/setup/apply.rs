@@ -49,7 +49,7 @@ fn wait_for_server(member: &mut Member) -> Result<()> {
     }
 }
 
-fn error_log_tail(member: &Member) -> String {
+pub(crate) fn error_log_tail(member: &Member) -> String {
     let log = &member.profile.paths.error_log;
     let argv: Vec<&str> = if log.starts_with('/') {
         vec!["tail", "-n", "15", log.as_str()]

@@ -133,24 +133,8 @@ pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<
         }
     }
     let datadir = slave.profile.paths.datadir.to_string_lossy().into_owned();
-    // The copy lands in the run folder (/var/lib/mysql-ha) beside the
-    // slave's own datadir, which stays until rollback: room for all of it.
-    let needed = instance_bytes(master)?;
-    let room_at = slave
-        .profile
-        .paths
-        .datadir
-        .parent()
-        .unwrap_or(std::path::Path::new("/"))
-        .to_path_buf();
-    let free = slave.access.node().free_bytes(&room_at)?;
-    if free < needed.saturating_add(needed / 10) {
-        return Ok(Some(format!(
-            "the slave has {} free in {}, the whole instance needs about {}",
-            crate::setup::plan::human_bytes(free),
-            room_at.display(),
-            crate::setup::plan::human_bytes(needed)
-        )));
+    if let Some(reason) = room_for_copy(master, slave)? {
+        return Ok(Some(reason));
     }
     let mounted = slave
         .access
@@ -168,10 +152,12 @@ pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<
 /// Bytes a backup of the master streams: the datadir's files as they are
 /// on disk (tablespaces copy whole, free pages included), without the redo
 /// log, the temporary tablespace, binary and relay logs and error logs,
-/// which the backup leaves out.
-fn instance_bytes(master: &mut Member) -> Result<u64> {
+/// which the backup leaves out. None when `du` prints no total.
+fn instance_bytes(master: &Member) -> Result<Option<u64>> {
     let datadir = master.profile.paths.datadir.to_string_lossy().into_owned();
-    let out = master.access.run_checked(
+    // du exits 1 when a file vanishes during the walk (a temporary table
+    // on a busy master) and still prints its total: read the total.
+    let out = master.access.node().run(
         &[
             "sh",
             "-c",
@@ -186,8 +172,63 @@ fn instance_bytes(master: &mut Member) -> Result<u64> {
         .stdout_text()
         .split_whitespace()
         .next()
-        .and_then(|n| n.parse::<u64>().ok())
-        .unwrap_or(0))
+        .and_then(|n| n.parse::<u64>().ok()))
+}
+
+/// Why the slave has no room for the copy, or None. The copy lands in the
+/// run folder and is moved into place, while the slave's own datadir stays
+/// until rollback: both must be on one filesystem (else the move copies it
+/// all again) with room for the whole instance and a tenth more.
+fn room_for_copy(master: &Member, slave: &Member) -> Result<Option<String>> {
+    let Some(needed) = instance_bytes(master)? else {
+        return Ok(Some(format!(
+            "the size of {}'s datadir cannot be read",
+            master.label()
+        )));
+    };
+    let datadir = slave.profile.paths.datadir.to_string_lossy().into_owned();
+    let runs = crate::backup::RUNS_DIR;
+    // The run folder may not exist yet: its nearest existing parent tells.
+    let out = slave.access.node().run(
+        &[
+            "sh",
+            "-c",
+            "p=$2; while [ ! -e \"$p\" ]; do p=$(dirname -- \"$p\"); done; \
+             stat -c %d -- \"$1\" \"$p\" && df -P -k -- \"$p\" | tail -n 1",
+            "sh",
+            &datadir,
+            runs,
+        ],
+        None,
+    )?;
+    let text = out.stdout_text();
+    let lines: Vec<&str> = text.lines().collect();
+    let free = lines
+        .get(2)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| kb * 1024);
+    let (Some(datadir_device), Some(runs_device), Some(free), true) =
+        (lines.first(), lines.get(1), free, out.success())
+    else {
+        return Ok(Some(format!(
+            "the free space for {runs} on {} cannot be read",
+            slave.label()
+        )));
+    };
+    if datadir_device != runs_device {
+        return Ok(Some(format!(
+            "{datadir} and {runs} are on different filesystems on the slave (the copy would be copied again to swap it in)"
+        )));
+    }
+    if free < needed.saturating_add(needed / 10) {
+        return Ok(Some(format!(
+            "the slave has {} free for {runs}, the whole instance needs about {} beside its own datadir",
+            crate::setup::plan::human_bytes(free),
+            crate::setup::plan::human_bytes(needed)
+        )));
+    }
+    Ok(None)
 }
 
 pub fn plan(master: &mut Member, slave: &mut Member, databases: &[String]) -> Result<BackupPlan> {
@@ -224,7 +265,7 @@ pub fn plan(master: &mut Member, slave: &mut Member, databases: &[String]) -> Re
             "--insert-ignore".into(),
         ],
         drop_after: all.into_iter().filter(|d| !databases.contains(d)).collect(),
-        instance_bytes: instance_bytes(master)?,
+        instance_bytes: instance_bytes(master)?.unwrap_or(0),
         starts_with_new_settings: false,
     })
 }
@@ -269,6 +310,14 @@ fn start_server(slave: &mut Member, journal: &mut Journal) -> Result<()> {
             ok: out.success(),
         },
     )?;
+    if !out.success() {
+        return Err(Error::Command {
+            host: slave.label().to_string(),
+            command: argv.join(" "),
+            status: format!("exit {:?}", out.code),
+            detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
+        });
+    }
     let started = Instant::now();
     loop {
         match slave.reconnect() {
@@ -276,6 +325,78 @@ fn start_server(slave: &mut Member, journal: &mut Journal) -> Result<()> {
             Err(err) if started.elapsed() > SERVER_START_TIMEOUT => return Err(err),
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
+    }
+}
+
+/// After a failed copy: the slave's server stopped, its own datadir back in
+/// place (the copy removed: it is incomplete or would not start), and the
+/// server started again. When the copy was also to be the first start with
+/// the run's new settings and the server refuses them too, the run's files
+/// on the slave are restored and it starts with its previous ones, as a
+/// configuration restart does. Returns the error to report.
+fn back_as_it_was(
+    slave: &mut Member,
+    journal: &mut Journal,
+    plan: &BackupPlan,
+    fresh: &Path,
+    before: &Path,
+    cause: Error,
+    reporter: &dyn Reporter,
+) -> Error {
+    let stop = slave.profile.service.stop.clone();
+    let stop_refs: Vec<&str> = stop.iter().map(String::as_str).collect();
+    let _ = crate::node::run_service(slave.access.node(), &stop_refs);
+    let datadir = plan.datadir.to_string_lossy().into_owned();
+    let (fresh, before) = (
+        fresh.to_string_lossy().into_owned(),
+        before.to_string_lossy().into_owned(),
+    );
+    let put_back = slave.access.node().run(
+        &[
+            "sh",
+            "-c",
+            "if [ -d \"$2\" ]; then rm -rf -- \"$1\" && mv -- \"$2\" \"$1\"; fi; rm -rf -- \"$3\"",
+            "sh",
+            &datadir,
+            &before,
+            &fresh,
+        ],
+        None,
+    );
+    if !put_back.as_ref().is_ok_and(|out| out.success()) {
+        return Error::Other(format!(
+            "{}: the copy failed ({cause}) and the slave's own datadir could not be put back: it is in {before}; move it to {datadir} and start the server",
+            slave.label()
+        ));
+    }
+    let Err(start_error) = start_server(slave, journal) else {
+        return cause;
+    };
+    if !plan.starts_with_new_settings {
+        return Error::Other(format!(
+            "{}: the copy failed ({cause}) and the server does not start on its own datadir again: {start_error}\nError log tail:\n{}",
+            slave.label(),
+            crate::setup::apply::error_log_tail(slave)
+        ));
+    }
+    let tail = crate::setup::apply::error_log_tail(slave);
+    reporter.event(Event::Note {
+        message: format!(
+            "{}: the server does not start with the new configuration either; restoring the previous one",
+            slave.label()
+        ),
+    });
+    let restored = crate::backup::rollback(slave.access.node(), &journal.run_id)
+        .and_then(|_| start_server(slave, journal));
+    match restored {
+        Ok(()) => Error::Other(format!(
+            "{}: the server did not start with the new configuration ({start_error}), so the previous one was restored and the server started with it on its own datadir. The copy had failed with: {cause}\nError log tail:\n{tail}",
+            slave.label()
+        )),
+        Err(err) => Error::Other(format!(
+            "{}: the server starts neither with the new configuration ({start_error}) nor with the restored one ({err}). The copy had failed with: {cause}\nError log tail:\n{tail}",
+            slave.label()
+        )),
     }
 }
 
@@ -407,6 +528,16 @@ pub fn run(
         // The slave's server is not needed while the copy streams: it
         // stops meanwhile (about 1 s with Debian's init script).
         let stop = slave.profile.service.stop.clone();
+        // Journaled before it runs: a run killed meanwhile leaves the
+        // server stopped, and rollback must know to start it.
+        journal.record(
+            slave.access.node(),
+            JournalEntry::Command {
+                node: slave.label().to_string(),
+                argv: stop.clone(),
+                ok: true,
+            },
+        )?;
         let slave_node = slave.access.node();
         let (streamed, stopped) = std::thread::scope(|scope| {
             let stopping = scope.spawn(|| {
@@ -428,14 +559,6 @@ pub fn run(
             (streamed, stopped)
         });
         let stopped = stopped.and_then(|out| {
-            journal.record(
-                slave_node,
-                JournalEntry::Command {
-                    node: slave.label().to_string(),
-                    argv: stop.clone(),
-                    ok: out.success(),
-                },
-            )?;
             if out.success() {
                 Ok(())
             } else {
@@ -450,8 +573,9 @@ pub fn run(
         streamed.and(stopped)
     };
     if let Err(err) = copied {
-        let _ = start_server(slave, journal);
-        return Err(err);
+        return Err(back_as_it_was(
+            slave, journal, plan, &fresh, &before, err, reporter,
+        ));
     }
     progress.report(reporter);
     let prepared = read_position(slave, &fresh).and_then(|position| {
@@ -473,18 +597,22 @@ pub fn run(
     let (binlog_file, binlog_offset, gtid) = match prepared {
         Ok(position) => position,
         Err(err) => {
-            // The slave's own datadir is untouched: start it as it was.
-            let _ = start_server(slave, journal);
-            return Err(err);
+            return Err(back_as_it_was(
+                slave, journal, plan, &fresh, &before, err, reporter,
+            ));
         }
     };
-    journal.record(
+    if let Err(err) = journal.record(
         slave.access.node(),
         JournalEntry::DatadirReplaced {
             datadir: plan.datadir.clone(),
             before: before.clone(),
         },
-    )?;
+    ) {
+        return Err(back_as_it_was(
+            slave, journal, plan, &fresh, &before, err, reporter,
+        ));
+    }
     // The install's flag files and upgrade marker stay: mariadb-backup
     // leaves them out, and without the marker Debian's start script runs
     // mariadb-upgrade, whose ALTERs of the privilege tables deadlock with
@@ -508,20 +636,9 @@ pub fn run(
     );
     let started = swapped.and_then(|_| start_server(slave, journal));
     if let Err(err) = started {
-        // Put the slave's own datadir back and start it as it was.
-        let _ = slave.access.node().run(
-            &[
-                "sh",
-                "-c",
-                "[ -d \"$2\" ] || exit 0; rm -rf -- \"$1\" && mv -- \"$2\" \"$1\"",
-                "sh",
-                &datadir,
-                &before_text,
-            ],
-            None,
-        );
-        let _ = start_server(slave, journal);
-        return Err(err);
+        return Err(back_as_it_was(
+            slave, journal, plan, &fresh, &before, err, reporter,
+        ));
     }
     // Accounts only the slave had come back (the ones on both keep the
     // master's definition: a fresh slave has only the install's defaults).

@@ -390,7 +390,7 @@ fn run_on_slave(
                     return;
                 };
                 let script = format!("{statement};\n");
-                if let Err(err) = slave.run_checked(&refs, Some(script.as_bytes())) {
+                if let Err(err) = run_in_own_session(slave, &refs, script.as_bytes()) {
                     if let Ok(mut slot) = failure.lock() {
                         slot.get_or_insert(Error::Seed {
                             node: slave.node().label().to_string(),
@@ -410,6 +410,30 @@ fn run_on_slave(
         Ok(None) => Ok(()),
         Err(_) => Err(Error::Other("seed: an index thread panicked".into())),
     }
+}
+
+/// Runs one client with `input` on its stdin in a session of its own (as
+/// the loads do): the node's shared shell would run the builds one by one.
+fn run_in_own_session(slave: &Access, argv: &[&str], input: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut child = slave.spawn(argv)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input)
+            .map_err(|e| Error::io(argv.first().copied().unwrap_or("client"), e))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| Error::io(argv.first().copied().unwrap_or("client"), e))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::Command {
+        host: slave.node().label().to_string(),
+        command: argv.join(" "),
+        status: out.status.to_string(),
+        detail: crate::error::stderr_detail(&out.stderr),
+    })
 }
 
 /// Each deferred table's SHOW CREATE TABLE on the slave against the
