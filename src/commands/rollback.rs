@@ -3,7 +3,7 @@
 //! replication it set up, then a restart so the server reads the restored
 //! configuration.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::answers::{Answers, ClusterAnswers, NodeAnswers};
 use crate::backup::{self, Journal, JournalEntry};
@@ -123,36 +123,11 @@ fn start_server_the_run_stopped(node: &dyn Node, run_id: &str) -> Result<String>
         return Ok(String::new());
     }
     let mut text = String::new();
-    let replaced = journal.records().iter().find_map(|r| match &r.entry {
-        JournalEntry::DatadirReplaced { datadir, before } => {
-            Some((datadir.clone(), before.clone()))
-        }
-        _ => None,
-    });
-    if let Some((datadir, before)) = replaced.filter(|(_, before)| before.exists()) {
-        let set_aside = before.with_file_name("datadir.rolled-back");
-        let (datadir, before, set_aside) = (
-            datadir.to_string_lossy().into_owned(),
-            before.to_string_lossy().into_owned(),
-            set_aside.to_string_lossy().into_owned(),
-        );
-        let script = "set -e; [ ! -e \"$3\" ]; if [ -e \"$1\" ]; then mv -- \"$1\" \"$3\"; fi; mv -- \"$2\" \"$1\"";
-        let out = node.run(
-            &["sh", "-c", script, "sh", &datadir, &before, &set_aside],
-            None,
-        )?;
-        if !out.success() {
-            return Err(Error::Command {
-                host: node.label().to_string(),
-                command: format!(
-                    "move {before} back to {datadir} (the current one to {set_aside})"
-                ),
-                status: format!("exit {:?}", out.code),
-                detail: crate::error::stderr_detail(&out.stderr),
-            });
-        }
+    if let Some((datadir, before)) = replaced_datadir(&journal).filter(|(_, b)| b.exists()) {
+        let set_aside = swap_datadir_back(node, &datadir, &before)?;
         text.push_str(&format!(
-            "undone: {datadir} holds the server's own data again; the seeded copy is in {set_aside}\n"
+            "undone: {} holds the server's own data again; the seeded copy is in {set_aside}\n",
+            datadir.display()
         ));
     }
     let start: Vec<&str> = profile.service.start.iter().map(String::as_str).collect();
@@ -501,43 +476,57 @@ fn service(member: &Member, argv: &[String]) -> Result<()> {
 /// start). The copy it held is set aside in the run folder, not deleted:
 /// removing data is the administrator's call.
 fn restore_datadir(member: &mut Member, journal: &Journal) -> Result<Option<String>> {
-    let Some((datadir, before)) = journal.records().iter().find_map(|r| match &r.entry {
-        JournalEntry::DatadirReplaced { datadir, before } => {
-            Some((datadir.clone(), before.clone()))
-        }
-        _ => None,
-    }) else {
+    let Some((datadir, before)) = replaced_datadir(journal) else {
         return Ok(None);
     };
     // A seed that failed at the swap already put the datadir back.
     if member.access.node().stat(&before)?.is_none() {
         return Ok(None);
     }
+    service(member, &member.profile.service.stop.clone())?;
+    let set_aside = swap_datadir_back(member.access.node(), &datadir, &before)?;
+    service(member, &member.profile.service.start.clone())?;
+    Ok(Some(format!(
+        "undone: {} holds the server's own data again and the server was restarted; \
+         the seeded copy is in {set_aside} (remove it when you no longer need it)\n",
+        datadir.display()
+    )))
+}
+
+/// The datadir a physical seed replaced, and where the server's own went.
+fn replaced_datadir(journal: &Journal) -> Option<(PathBuf, PathBuf)> {
+    journal.records().iter().find_map(|r| match &r.entry {
+        JournalEntry::DatadirReplaced { datadir, before } => {
+            Some((datadir.clone(), before.clone()))
+        }
+        _ => None,
+    })
+}
+
+/// Moves the server's own datadir (`before`) back in place; the copy in
+/// its place, if any, is set aside beside `before`, never deleted (removing
+/// data is the administrator's call). Returns where the copy went.
+fn swap_datadir_back(node: &dyn Node, datadir: &Path, before: &Path) -> Result<String> {
     let set_aside = before.with_file_name("datadir.rolled-back");
     let (datadir, before, set_aside) = (
         datadir.to_string_lossy().into_owned(),
         before.to_string_lossy().into_owned(),
         set_aside.to_string_lossy().into_owned(),
     );
-    service(member, &member.profile.service.stop.clone())?;
-    let script = "set -e; [ ! -e \"$3\" ]; mv -- \"$1\" \"$3\"; mv -- \"$2\" \"$1\"";
-    let out = member.access.node().run(
+    let script = "set -e; [ ! -e \"$3\" ]; if [ -e \"$1\" ]; then mv -- \"$1\" \"$3\"; fi; mv -- \"$2\" \"$1\"";
+    let out = node.run(
         &["sh", "-c", script, "sh", &datadir, &before, &set_aside],
         None,
     )?;
     if !out.success() {
         return Err(Error::Command {
-            host: member.label().to_string(),
+            host: node.label().to_string(),
             command: format!("move {before} back to {datadir} (the current one to {set_aside})"),
             status: format!("exit {:?}", out.code),
             detail: crate::error::stderr_detail(&out.stderr),
         });
     }
-    service(member, &member.profile.service.start.clone())?;
-    Ok(Some(format!(
-        "undone: {datadir} holds the server's own data again and the server was restarted; \
-         the seeded copy is in {set_aside} (remove it when you no longer need it)\n"
-    )))
+    Ok(set_aside)
 }
 
 /// For a tree: what the run did that a file rollback cannot undo.

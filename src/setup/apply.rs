@@ -67,7 +67,13 @@ pub(crate) fn error_log_tail(member: &Member) -> String {
         .unwrap_or_default()
 }
 
-fn restart(member: &mut Member, journal: &mut Journal, argv: &[String]) -> Result<()> {
+/// Runs one of the server's service commands (journaled) and waits until
+/// the server takes connections again.
+pub(crate) fn service_then_wait(
+    member: &mut Member,
+    journal: &mut Journal,
+    argv: &[String],
+) -> Result<()> {
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
     let out = crate::node::run_service(member.access.node(), &refs)?;
     journal.record(
@@ -97,7 +103,7 @@ pub(crate) fn restart_or_restore(
     argv: &[String],
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let Err(err) = restart(member, journal, argv) else {
+    let Err(err) = service_then_wait(member, journal, argv) else {
         return Ok(());
     };
     let tail = error_log_tail(member);
@@ -108,7 +114,7 @@ pub(crate) fn restart_or_restore(
         ),
     });
     backup::rollback(member.access.node(), &journal.run_id)?;
-    restart(member, journal, &member.profile.service.restart.clone())?;
+    service_then_wait(member, journal, &member.profile.service.restart.clone())?;
     Err(Error::Other(format!(
         "{}: the server did not start with the new configuration, so the previous one was restored and the server restarted with it. Cause: {err}\nError log tail:\n{tail}",
         member.label()

@@ -8,7 +8,6 @@
 //! the GTID the backup wrote in its own metadata.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use super::{drain, pump, with_options, ClientOptionFile, CopyPlan, Progress, SeedResult};
 use crate::backup::{Journal, JournalEntry};
@@ -19,7 +18,6 @@ use crate::sql::Position;
 use crate::{Error, Result};
 
 const STEP: &str = "seed the slave";
-const SERVER_START_TIMEOUT: Duration = Duration::from_secs(120);
 
 #[derive(Debug, Clone)]
 pub struct BackupPlan {
@@ -300,32 +298,7 @@ fn checked(member: &Member, what: &str, argv: &[&str]) -> Result<crate::node::Ou
 /// read this run's settings) and waits until it takes connections.
 fn start_server(slave: &mut Member, journal: &mut Journal) -> Result<()> {
     let argv = slave.profile.service.start.clone();
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = crate::node::run_service(slave.access.node(), &refs)?;
-    journal.record(
-        slave.access.node(),
-        JournalEntry::Command {
-            node: slave.label().to_string(),
-            argv: argv.clone(),
-            ok: out.success(),
-        },
-    )?;
-    if !out.success() {
-        return Err(Error::Command {
-            host: slave.label().to_string(),
-            command: argv.join(" "),
-            status: format!("exit {:?}", out.code),
-            detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
-        });
-    }
-    let started = Instant::now();
-    loop {
-        match slave.reconnect() {
-            Ok(()) => return Ok(()),
-            Err(err) if started.elapsed() > SERVER_START_TIMEOUT => return Err(err),
-            Err(_) => std::thread::sleep(Duration::from_millis(200)),
-        }
-    }
+    crate::setup::apply::service_then_wait(slave, journal, &argv)
 }
 
 /// After a failed copy: the slave's server stopped, its own datadir back in

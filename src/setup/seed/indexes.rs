@@ -9,8 +9,7 @@
 //! with foreign keys (either side) are left alone. Afterwards the slave's
 //! SHOW CREATE TABLE of each such table must equal the master's.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::sync::Mutex;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::access::Access;
 use crate::events::{Event, Reporter};
@@ -377,39 +376,16 @@ fn run_on_slave(
     load_argv: &[String],
 ) -> Result<()> {
     let refs: Vec<&str> = load_argv.iter().map(String::as_str).collect();
-    let queue = Mutex::new(jobs.into_iter().collect::<VecDeque<_>>());
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            scope.spawn(|| loop {
-                if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
-                    return;
-                }
-                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                let Some((table, statement)) = next else {
-                    return;
-                };
-                let script = format!("{statement};\n");
-                if let Err(err) = run_in_own_session(slave, &refs, script.as_bytes()) {
-                    if let Ok(mut slot) = failure.lock() {
-                        slot.get_or_insert(Error::Seed {
-                            node: slave.node().label().to_string(),
-                            message: format!(
-                                "changing the secondary indexes of {} failed ({statement}): {err}",
-                                table.name()
-                            ),
-                        });
-                    }
-                    return;
-                }
-            });
-        }
-    });
-    match failure.into_inner() {
-        Ok(Some(err)) => Err(err),
-        Ok(None) => Ok(()),
-        Err(_) => Err(Error::Other("seed: an index thread panicked".into())),
-    }
+    super::run_pooled(jobs, workers, |(table, statement)| {
+        let script = format!("{statement};\n");
+        run_in_own_session(slave, &refs, script.as_bytes()).map_err(|err| Error::Seed {
+            node: slave.node().label().to_string(),
+            message: format!(
+                "changing the secondary indexes of {} failed ({statement}): {err}",
+                table.name()
+            ),
+        })
+    })
 }
 
 /// Runs one client with `input` on its stdin in a session of its own (as

@@ -7,10 +7,8 @@
 //! transactions). Large tables go in chunks of their integer primary key;
 //! large secondary indexes are built once the rows are in (`indexes`).
 
-use std::collections::VecDeque;
 use std::process::Child;
 use std::sync::atomic::AtomicBool;
-use std::sync::Mutex;
 
 use super::indexes::{self, DeferredTable};
 use super::{
@@ -500,39 +498,16 @@ fn load_all(
     load_argv: &[String],
     progress: &Progress,
 ) -> Result<()> {
-    let queue = Mutex::new(dumps.into_iter().collect::<VecDeque<_>>());
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..workers.max(1) {
-            scope.spawn(|| loop {
-                if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
-                    return;
-                }
-                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
-                let Some(mut dump) = next else { return };
-                if let Err(err) = load(
-                    &mut dump,
-                    master_label,
-                    slave,
-                    slave_label,
-                    load_argv,
-                    progress,
-                ) {
-                    if let Ok(mut slot) = failure.lock() {
-                        slot.get_or_insert(err);
-                    }
-                    return;
-                }
-            });
-        }
-    });
-    // Dumps left in the queue after a failure are killed as they drop.
-    drop(queue);
-    match failure.into_inner() {
-        Ok(Some(err)) => Err(err),
-        Ok(None) => Ok(()),
-        Err(_) => Err(Error::Other("seed: a loader thread panicked".into())),
-    }
+    super::run_pooled(dumps, workers, |mut dump| {
+        load(
+            &mut dump,
+            master_label,
+            slave,
+            slave_label,
+            load_argv,
+            progress,
+        )
+    })
 }
 
 pub fn run(

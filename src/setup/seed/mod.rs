@@ -259,6 +259,41 @@ pub fn pump(
     }
 }
 
+/// Runs `work` on every job, up to `workers` at once; the first error wins
+/// and the other workers take no new job. Jobs never started are dropped
+/// (a started dump is killed as it drops).
+pub fn run_pooled<T: Send>(
+    jobs: Vec<T>,
+    workers: usize,
+    work: impl Fn(T) -> Result<()> + Sync,
+) -> Result<()> {
+    let queue = std::sync::Mutex::new(jobs.into_iter().collect::<std::collections::VecDeque<_>>());
+    let failure: std::sync::Mutex<Option<crate::Error>> = std::sync::Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..workers.max(1) {
+            scope.spawn(|| loop {
+                if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+                    return;
+                }
+                let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                let Some(job) = next else { return };
+                if let Err(err) = work(job) {
+                    if let Ok(mut slot) = failure.lock() {
+                        slot.get_or_insert(err);
+                    }
+                    return;
+                }
+            });
+        }
+    });
+    drop(queue);
+    match failure.into_inner() {
+        Ok(Some(err)) => Err(err),
+        Ok(None) => Ok(()),
+        Err(_) => Err(crate::Error::Other("seed: a worker thread panicked".into())),
+    }
+}
+
 /// Reports progress every 250 ms until `done` is set.
 pub fn report_until(
     progress: &Progress,
