@@ -299,5 +299,60 @@ fn parallel_then_physical_copy() {
         ],
     );
     assert!(set_aside.contains("datadir.rolled-back"), "{set_aside}");
+
+    // --- a run killed while the slave's server is down for the copy ---
+    fresh_lab_with("backup");
+    install_binary("node2");
+    let pid = on_ok(
+        "node1",
+        &[
+            "sh",
+            "-c",
+            &format!("{NODE_BIN} setup --answers /root/answers.toml --yes > /tmp/killed.out 2>&1 & echo $!"),
+        ],
+    );
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while on("node2", &["mariadb-admin", "ping"]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "the slave's server was never stopped for the copy"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    on_ok("node1", &["kill", "-9", pid.trim()]);
+    // What was running on the slave when the tool died finishes alone.
+    std::thread::sleep(Duration::from_secs(3));
+    let run_id = on_ok("node2", &["ls", "/var/lib/mysql-ha/runs"]);
+    let undone = on("node2", &[NODE_BIN, "rollback", run_id.trim()]);
+    assert!(undone.status.success(), "{}", text(&undone));
+    let undone = text(&undone);
+    // Killed with the server down: rollback starts it; killed once the
+    // start on the copy had begun: rollback swaps the datadir back.
+    assert!(
+        undone.contains("(the server was down): started it")
+            || undone.contains("the server was restarted"),
+        "{undone}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !on("node2", &["mariadb-admin", "ping"]).status.success() {
+        assert!(
+            Instant::now() < deadline,
+            "rollback left the slave's server down:\n{undone}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('shop', 'crm', 'web-stats')"
+        ),
+        "0",
+        "the slave runs on its own datadir after the rollback:\n{undone}"
+    );
+    assert_eq!(
+        sql("node2", "SELECT @@read_only"),
+        "0",
+        "the slave's server reads its restored configuration:\n{undone}"
+    );
     mysql_ha(&["sandbox", "down"]);
 }

@@ -141,8 +141,8 @@ fn start_server_the_run_stopped(node: &dyn Node, run_id: &str) -> Result<String>
         });
     }
     text.push_str(&format!(
-        "started the server ({}): the run had stopped it and it was not running\n",
-        start.join(" ")
+        "undone: the run's `{}` (the server was down): started it with the restored files\n",
+        stop.join(" ")
     ));
     Ok(text)
 }
