@@ -225,11 +225,15 @@ fn current_position(member: &mut Member) -> Result<Position> {
     Ok(Position::MariaDbGtid(gtid.unwrap_or_default()))
 }
 
+/// Applies every step; `replicating` runs right after the step that
+/// starts replication (setup proves replication there, before the cluster
+/// steps).
 pub fn apply(
     pair: &mut Pair,
     plan: &Plan,
     journals: &mut Journals,
     reporter: &dyn Reporter,
+    replicating: &mut dyn FnMut(&mut Pair) -> Result<()>,
 ) -> Result<()> {
     let mut snapshot: Option<Position> = None;
     // A copy counts as finished once replication runs from its position.
@@ -256,6 +260,9 @@ pub fn apply(
                     .cloned()
                     .unwrap_or_else(|| "already in place".into()),
             });
+            if step.name == super::plan::START_REPLICATION {
+                replicating(pair)?;
+            }
             continue;
         }
         let journal = journals.of(step.side);
@@ -367,6 +374,9 @@ pub fn apply(
             changed: true,
             summary,
         });
+        if step.name == super::plan::START_REPLICATION {
+            replicating(pair)?;
+        }
     }
     Ok(())
 }

@@ -298,7 +298,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         summary: Vec::new(),
     };
     let mut start = StepPlan {
-        name: "start replication",
+        name: super::plan::START_REPLICATION,
         side: Side::Slave,
         changes: Vec::new(),
         summary: Vec::new(),

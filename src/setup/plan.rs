@@ -5,6 +5,10 @@ use std::fmt::Write as _;
 
 use crate::mycnf::edit::FileEdit;
 
+/// The step after which replication runs: setup proves it right there,
+/// before the cluster account and daemon steps.
+pub const START_REPLICATION: &str = "start replication";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Master,

@@ -84,6 +84,38 @@ pub struct SetupSession {
     pair: Pair,
     secrets: Secrets,
     planned: Option<Planned>,
+    /// Replication proved during the last apply, right after it started.
+    verified: Option<verify::Verified>,
+}
+
+/// The "verify replication" step: both threads running and a canary row
+/// per database from the master to the slave.
+fn verify_step(
+    pair: &mut Pair,
+    databases: &[String],
+    reporter: &dyn Reporter,
+) -> Result<verify::Verified> {
+    reporter.event(Event::StepStarted {
+        step: "verify replication".into(),
+    });
+    let verified = verify::run(pair, databases)?;
+    let timings: Vec<String> = verified
+        .canary_seconds
+        .iter()
+        .map(|(db, s)| format!("{db} {s:.2} s"))
+        .collect();
+    reporter.event(Event::Note {
+        message: format!(
+            "verified: both threads running; a canary row written on the master reached the slave ({})",
+            timings.join(", ")
+        ),
+    });
+    reporter.event(Event::StepFinished {
+        step: "verify replication".into(),
+        changed: false,
+        summary: "replication runs".into(),
+    });
+    Ok(verified)
 }
 
 /// Folder where a run keeps its journal and backups on each node.
@@ -125,6 +157,7 @@ impl SetupSession {
                 replication_password: String::new(),
             },
             planned: None,
+            verified: None,
         })
     }
 
@@ -207,7 +240,20 @@ impl SetupSession {
         };
         let run_id = planned.plan.run_id.clone();
         let mut journals = Journals::create(&self.pair, &run_id)?;
-        if let Err(err) = apply::apply(&mut self.pair, &planned.plan, &mut journals, reporter) {
+        let databases = planned.preflight.databases.clone();
+        let mut verified = None;
+        let applied = apply::apply(
+            &mut self.pair,
+            &planned.plan,
+            &mut journals,
+            reporter,
+            &mut |pair| {
+                verified = Some(verify_step(pair, &databases, reporter)?);
+                Ok(())
+            },
+        );
+        self.verified = verified;
+        if let Err(err) = applied {
             return Err(Error::Other(format!(
                 "{err}\nrun {run_id} stopped part way; its journal on each node ({}) says what was applied, and `mysql-ha rollback {run_id}` on each node puts its files back",
                 run_dir(&run_id)
@@ -220,26 +266,10 @@ impl SetupSession {
     pub fn verify(&mut self, applied: Planned, reporter: &dyn Reporter) -> Result<Outcome> {
         let Planned { plan, preflight } = applied;
         let run_id = plan.run_id.clone();
-        reporter.event(Event::StepStarted {
-            step: "verify replication".into(),
-        });
-        let verified = verify::run(&mut self.pair, &preflight.databases)?;
-        let timings: Vec<String> = verified
-            .canary_seconds
-            .iter()
-            .map(|(db, s)| format!("{db} {s:.2} s"))
-            .collect();
-        reporter.event(Event::Note {
-            message: format!(
-                "verified: both threads running; a canary row written on the master reached the slave ({})",
-                timings.join(", ")
-            ),
-        });
-        reporter.event(Event::StepFinished {
-            step: "verify replication".into(),
-            changed: false,
-            summary: "replication runs".into(),
-        });
+        let verified = match self.verified.take() {
+            Some(verified) => verified,
+            None => verify_step(&mut self.pair, &preflight.databases, reporter)?,
+        };
         // Not done until both cluster daemons have taken over.
         reporter.event(Event::StepStarted {
             step: "wait for both cluster daemons".into(),
