@@ -94,17 +94,9 @@ impl Access {
     }
 
     pub fn run_checked(&self, argv: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
-        let out = self.node().run(argv, stdin)?;
-        if out.success() {
-            Ok(out)
-        } else {
-            Err(Error::Command {
-                host: self.node().label().to_string(),
-                command: argv.join(" "),
-                status: format!("exit {:?}", out.code),
-                detail: crate::error::stderr_detail(&out.stderr),
-            })
-        }
+        self.node()
+            .run(argv, stdin)?
+            .checked(self.node().label(), argv)
     }
 }
 

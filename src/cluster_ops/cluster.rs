@@ -93,17 +93,8 @@ fn daemon_control(member: &Member, verb: &str) -> Result<()> {
     } else {
         vec![INIT_SCRIPT, verb]
     };
-    let out = crate::node::run_service(node, &argv)?;
-    if out.success() {
-        Ok(())
-    } else {
-        Err(Error::Command {
-            host: member.label().to_string(),
-            command: argv.join(" "),
-            status: format!("{:?}", out.code),
-            detail: crate::error::stderr_detail(out.stdout_text().as_bytes()),
-        })
-    }
+    crate::node::run_service_checked(node, &argv)?;
+    Ok(())
 }
 
 /// Stops a node's daemon: it keeps the cluster address it holds and takes
@@ -157,29 +148,15 @@ impl Cluster {
                 )))
             }
         };
+        let as_connected = Cluster {
+            pair,
+            master_state: first,
+            slave_state: second,
+        };
         Ok(if first_leads {
-            Cluster {
-                pair,
-                master_state: first,
-                slave_state: second,
-            }
+            as_connected
         } else {
-            let Pair {
-                answers,
-                master: mut old_first,
-                slave: mut old_second,
-            } = pair;
-            old_second.side = Side::Master;
-            old_first.side = Side::Slave;
-            Cluster {
-                pair: Pair {
-                    answers: swap_answers(&answers),
-                    master: old_second,
-                    slave: old_first,
-                },
-                master_state: second,
-                slave_state: first,
-            }
+            as_connected.swap()
         })
     }
 

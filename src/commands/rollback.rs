@@ -131,15 +131,7 @@ fn start_server_the_run_stopped(node: &dyn Node, run_id: &str) -> Result<String>
         ));
     }
     let start: Vec<&str> = profile.service.start.iter().map(String::as_str).collect();
-    let out = crate::node::run_service(node, &start)?;
-    if !out.success() {
-        return Err(Error::Command {
-            host: node.label().to_string(),
-            command: start.join(" "),
-            status: format!("exit {:?}", out.code),
-            detail: crate::error::stderr_detail(&out.stdout),
-        });
-    }
+    crate::node::run_service_checked(node, &start)?;
     text.push_str(&format!(
         "undone: the run's `{}` (the server was down): started it with the restored files\n",
         stop.join(" ")
@@ -460,16 +452,8 @@ fn undo_server(member: &mut Member, journal: &Journal, files_restored: bool) -> 
 /// Runs one of the server's service commands; an error names it.
 fn service(member: &Member, argv: &[String]) -> Result<()> {
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = crate::node::run_service(member.access.node(), &refs)?;
-    if out.success() {
-        return Ok(());
-    }
-    Err(Error::Command {
-        host: member.label().to_string(),
-        command: argv.join(" "),
-        status: format!("exit {:?}", out.code),
-        detail: crate::error::stderr_detail(&out.stdout),
-    })
+    crate::node::run_service_checked(member.access.node(), &refs)?;
+    Ok(())
 }
 
 /// Gives the server back the datadir a physical seed replaced (stop, swap,

@@ -7,7 +7,7 @@
 //! The password is never stored and never on a command line.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use super::{Node, SshNode};
 use crate::backup::{self, Journal};
@@ -37,23 +37,8 @@ fn home() -> Result<PathBuf> {
         .ok_or_else(|| Error::Other("cannot tell this account's home folder (HOME)".into()))
 }
 
-fn run_local(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Result<std::process::Output> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| Error::io(program, e))?;
-    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        use std::io::Write;
-        pipe.write_all(input).map_err(|e| Error::io(program, e))?;
-    }
-    child.wait_with_output().map_err(|e| Error::io(program, e))
+fn run_local(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Result<super::Output> {
+    super::run_to_end(Command::new(program).args(args), program, stdin)
 }
 
 /// How known_hosts names a host on a port.
@@ -68,7 +53,7 @@ pub fn known_hosts_pattern(host: &str, port: u16) -> String {
 /// Fingerprint of a known_hosts or public key line (`ssh-keygen -lf -`).
 pub fn fingerprint(key_line: &str) -> Result<String> {
     let out = run_local("ssh-keygen", &["-l", "-f", "-"], Some(key_line.as_bytes()))?;
-    if !out.status.success() {
+    if !out.success() {
         return Err(Error::Other(format!(
             "ssh-keygen cannot read the key `{}`",
             key_line.trim()
@@ -156,11 +141,11 @@ fn installer_public_key() -> Result<String> {
         ],
         None,
     )?;
-    if !out.status.success() {
+    if !out.success() {
         return Err(Error::Command {
             host: "local".into(),
             command: format!("ssh-keygen -f {key_text}"),
-            status: format!("{}", out.status),
+            status: format!("exit {:?}", out.code),
             detail: crate::error::stderr_detail(&out.stderr),
         });
     }

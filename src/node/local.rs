@@ -5,7 +5,7 @@ use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use super::{FileKind, FileStat, Node, Output};
 use crate::{Error, Result};
@@ -85,28 +85,7 @@ impl Node for LocalNode {
         let (program, args) = argv
             .split_first()
             .ok_or_else(|| Error::Other("empty command".into()))?;
-        let mut child = Command::new(program)
-            .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::io(program, e))?;
-        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            pipe.write_all(input).map_err(|e| Error::io(program, e))?;
-        }
-        let out = child
-            .wait_with_output()
-            .map_err(|e| Error::io(program, e))?;
-        Ok(Output {
-            code: out.status.code(),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        super::run_to_end(Command::new(program).args(args), program, stdin)
     }
 
     fn read(&self, path: &Path) -> Result<Option<Vec<u8>>> {

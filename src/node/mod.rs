@@ -32,6 +32,20 @@ impl Output {
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }
+
+    /// Itself when the command succeeded, else the error naming the host
+    /// and the command, with what it printed.
+    pub fn checked(self, host: &str, argv: &[&str]) -> crate::Result<Output> {
+        if self.success() {
+            return Ok(self);
+        }
+        Err(crate::Error::Command {
+            host: host.to_string(),
+            command: argv.join(" "),
+            status: format!("exit {:?}", self.code),
+            detail: crate::error::stderr_detail(&[self.stdout, self.stderr].concat()),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +102,39 @@ pub trait Node: Send + Sync {
     fn free_bytes(&self, path: &Path) -> Result<u64>;
 }
 
+/// Runs a prepared program to its end: `stdin` written to it (or none),
+/// its output collected. `what` names it in an error.
+pub(crate) fn run_to_end(
+    command: &mut std::process::Command,
+    what: &str,
+    stdin: Option<&[u8]>,
+) -> Result<Output> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| crate::Error::io(what, e))?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        pipe.write_all(input)
+            .map_err(|e| crate::Error::io(what, e))?;
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| crate::Error::io(what, e))?;
+    Ok(Output {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    })
+}
+
 /// Runs a service script (start, stop, restart). Such scripts leave daemons
 /// behind that inherit their output; reading that output through a pipe
 /// would wait for the daemons to close it (over ssh: until they end). The
@@ -98,6 +145,11 @@ pub fn run_service(node: &dyn Node, argv: &[&str]) -> Result<Output> {
     let mut wrapped = vec!["sh", "-c", WRAPPER, "mysql-ha-service"];
     wrapped.extend_from_slice(argv);
     node.run(&wrapped, None)
+}
+
+/// `run_service`, an exit other than 0 being an error that names it.
+pub fn run_service_checked(node: &dyn Node, argv: &[&str]) -> Result<Output> {
+    run_service(node, argv)?.checked(node.label(), argv)
 }
 
 /// Follows symlinks (each hop resolved on the node) to the file that really

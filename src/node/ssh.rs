@@ -247,26 +247,15 @@ impl SshNode {
 
     /// Runs a command in an ssh session of its own.
     fn run_in_session(&self, argv: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
-        let mut child = self
-            .base_command()
-            .arg(&self.destination)
-            .arg("--")
-            .arg(remote_line(argv))
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| Error::io("ssh", e))?;
-        if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
-            use std::io::Write;
-            pipe.write_all(input).map_err(|e| Error::io("ssh", e))?;
-        }
-        let out = child.wait_with_output().map_err(|e| Error::io("ssh", e))?;
-        if out.status.code() == Some(255) {
+        let out = super::run_to_end(
+            self.base_command()
+                .arg(&self.destination)
+                .arg("--")
+                .arg(remote_line(argv)),
+            "ssh",
+            stdin,
+        )?;
+        if out.code == Some(255) {
             return Err(Error::Ssh {
                 host: self.label.clone(),
                 message: format!(
@@ -276,11 +265,7 @@ impl SshNode {
                 ),
             });
         }
-        Ok(Output {
-            code: out.status.code(),
-            stdout: out.stdout,
-            stderr: out.stderr,
-        })
+        Ok(out)
     }
 
     fn start_shell(&self) -> Result<RemoteShell> {

@@ -84,14 +84,7 @@ pub(crate) fn service_then_wait(
             ok: out.success(),
         },
     )?;
-    if !out.success() {
-        return Err(Error::Command {
-            host: member.label().to_string(),
-            command: argv.join(" "),
-            status: format!("exit {:?}", out.code),
-            detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
-        });
-    }
+    out.checked(member.label(), &refs)?;
     wait_for_server(member)
 }
 
@@ -185,16 +178,8 @@ fn run_command(member: &Member, journal: &mut Journal, argv: &[String]) -> Resul
             ok: out.success(),
         },
     )?;
-    if out.success() {
-        Ok(())
-    } else {
-        Err(Error::Command {
-            host: member.label().to_string(),
-            command: argv.join(" "),
-            status: format!("exit {:?}", out.code),
-            detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
-        })
-    }
+    out.checked(member.label(), &refs)?;
+    Ok(())
 }
 
 fn run_sql(member: &mut Member, journal: &mut Journal, shown: &str, real: &str) -> Result<()> {

@@ -9,7 +9,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{drain, pump, with_options, ClientOptionFile, CopyPlan, Progress, SeedResult};
+use super::{
+    stream_between, with_options, ClientOptionFile, CopyPlan, Progress, SeedResult, StreamEnd,
+};
 use crate::backup::{Journal, JournalEntry};
 use crate::events::{Event, Reporter};
 use crate::setup::pair::Member;
@@ -401,54 +403,32 @@ fn stream_backup(
     let backup = with_options(&plan.backup_argv, &master_options.options());
     let backup_refs: Vec<&str> = backup.iter().map(String::as_str).collect();
     let target_text = target.to_string_lossy().into_owned();
-    let mut extractor = slave.access.spawn(&[
+    let extractor = slave.access.spawn(&[
         plan.extract_program.as_str(),
         "-x",
         "-C",
         target_text.as_str(),
     ])?;
-    let mut producer = master.access.spawn(&backup_refs)?;
-    let (Some(from), Some(into)) = (producer.stdout.take(), extractor.stdin.take()) else {
-        let _ = producer.kill();
-        let _ = extractor.kill();
-        return Err(Error::Other("seed: pipes not available".into()));
-    };
-    let backup_err = producer.stderr.take().map(drain);
-    let extract_err = extractor.stderr.take().map(drain);
-    let extract_out = extractor.stdout.take().map(drain);
+    let producer = master.access.spawn(&backup_refs)?;
     let done = std::sync::atomic::AtomicBool::new(false);
-    let copied = std::thread::scope(|scope| {
+    std::thread::scope(|scope| {
         scope.spawn(|| super::report_until(progress, reporter, &done));
-        let copied = pump(&[], from, into, progress);
+        let streamed = stream_between(
+            StreamEnd {
+                child: producer,
+                host: master.label(),
+                command: plan.backup_argv.join(" "),
+            },
+            StreamEnd {
+                child: extractor,
+                host: slave.label(),
+                command: format!("{} -x -C {target_text}", plan.extract_program),
+            },
+            &[],
+            progress,
+        );
         done.store(true, std::sync::atomic::Ordering::Relaxed);
-        copied
-    });
-    let backup_status = producer
-        .wait()
-        .map_err(|e| Error::io("mariadb-backup", e))?;
-    let extract_status = extractor.wait().map_err(|e| Error::io("mbstream", e))?;
-    let backup_stderr = backup_err.and_then(|h| h.join().ok()).unwrap_or_default();
-    let extract_stderr = extract_err.and_then(|h| h.join().ok()).unwrap_or_default();
-    let _ = extract_out.and_then(|h| h.join().ok());
-    if !backup_status.success() {
-        return Err(Error::Command {
-            host: master.label().to_string(),
-            command: plan.backup_argv.join(" "),
-            status: backup_status.to_string(),
-            detail: crate::error::stderr_detail(&backup_stderr),
-        });
-    }
-    if !extract_status.success() {
-        return Err(Error::Command {
-            host: slave.label().to_string(),
-            command: format!("{} -x -C {target_text}", plan.extract_program),
-            status: extract_status.to_string(),
-            detail: crate::error::stderr_detail(&extract_stderr),
-        });
-    }
-    copied.map_err(|message| Error::Seed {
-        node: slave.label().to_string(),
-        message,
+        streamed
     })
 }
 
@@ -515,7 +495,7 @@ pub fn run(
         let (streamed, stopped) = std::thread::scope(|scope| {
             let stopping = scope.spawn(|| {
                 let refs: Vec<&str> = stop.iter().map(String::as_str).collect();
-                crate::node::run_service(slave_node, &refs)
+                crate::node::run_service_checked(slave_node, &refs)
             });
             let streamed = stream_backup(
                 master,
@@ -531,19 +511,7 @@ pub fn run(
             });
             (streamed, stopped)
         });
-        let stopped = stopped.and_then(|out| {
-            if out.success() {
-                Ok(())
-            } else {
-                Err(Error::Command {
-                    host: slave.label().to_string(),
-                    command: stop.join(" "),
-                    status: format!("exit {:?}", out.code),
-                    detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
-                })
-            }
-        });
-        streamed.and(stopped)
+        streamed.and(stopped.map(drop))
     };
     if let Err(err) = copied {
         return Err(back_as_it_was(

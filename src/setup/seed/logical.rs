@@ -11,9 +11,7 @@ use std::process::Child;
 use std::sync::atomic::AtomicBool;
 
 use super::indexes::{self, DeferredTable};
-use super::{
-    drain, pump, report_until, with_options, ClientOptionFile, CopyPlan, Progress, SeedResult,
-};
+use super::{report_until, with_options, ClientOptionFile, CopyPlan, Progress, SeedResult};
 use crate::access::Access;
 use crate::backup::Journal;
 use crate::events::Reporter;
@@ -442,50 +440,27 @@ fn load(
         argv.push(format!("--database={database}"));
     }
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let mut loader = slave.spawn(&refs)?;
-    let Some(mut child) = dump.child.take() else {
+    let loader = slave.spawn(&refs)?;
+    let Some(child) = dump.child.take() else {
         return Err(Error::Seed {
             node: master_label.to_string(),
             message: "dump already used".into(),
         });
     };
-    let (Some(from), Some(into)) = (child.stdout.take(), loader.stdin.take()) else {
-        let _ = child.kill();
-        let _ = loader.kill();
-        return Err(Error::Seed {
-            node: slave_label.to_string(),
-            message: "pipes not available".into(),
-        });
-    };
-    let dump_err = child.stderr.take().map(drain);
-    let load_err = loader.stderr.take().map(drain);
-    let load_out = loader.stdout.take().map(drain);
-    let copied = pump(&dump.prefix, from, into, progress);
-    let dump_status = child.wait().map_err(|e| Error::io("mariadb-dump", e))?;
-    let load_status = loader.wait().map_err(|e| Error::io("mariadb", e))?;
-    let dump_stderr = dump_err.and_then(|h| h.join().ok()).unwrap_or_default();
-    let load_stderr = load_err.and_then(|h| h.join().ok()).unwrap_or_default();
-    let _ = load_out.and_then(|h| h.join().ok());
-    if !dump_status.success() {
-        return Err(Error::Command {
-            host: master_label.to_string(),
+    super::stream_between(
+        super::StreamEnd {
+            child,
+            host: master_label,
             command: dump.stream.dump_argv.join(" "),
-            status: dump_status.to_string(),
-            detail: crate::error::stderr_detail(&dump_stderr),
-        });
-    }
-    if !load_status.success() {
-        return Err(Error::Command {
-            host: slave_label.to_string(),
+        },
+        super::StreamEnd {
+            child: loader,
+            host: slave_label,
             command: format!("{} (loading {})", load_argv.join(" "), dump.stream.label),
-            status: load_status.to_string(),
-            detail: crate::error::stderr_detail(&load_stderr),
-        });
-    }
-    copied.map_err(|message| Error::Seed {
-        node: slave_label.to_string(),
-        message: format!("{} ({})", message, dump.stream.label),
-    })
+        },
+        &dump.prefix,
+        progress,
+    )
 }
 
 /// Loads these dumps with up to `workers` at once; the first error wins.

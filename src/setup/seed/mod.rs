@@ -167,7 +167,7 @@ pub fn with_options(argv: &[String], options: &[String]) -> Vec<String> {
     out
 }
 
-pub fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+fn drain(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
     std::thread::spawn(move || {
         let mut buffer = Vec::new();
         let _ = pipe.read_to_end(&mut buffer);
@@ -234,9 +234,64 @@ impl Progress {
     }
 }
 
+/// One end of a stream between the nodes: a started program, and how an
+/// error names it.
+pub struct StreamEnd<'a> {
+    pub child: std::process::Child,
+    pub host: &'a str,
+    pub command: String,
+}
+
+/// Streams `producer`'s output (after `prefix`) into `consumer`'s input
+/// through this process, counting the bytes, and waits for both. An error
+/// names the end that failed, the producer first.
+pub fn stream_between(
+    mut producer: StreamEnd<'_>,
+    mut consumer: StreamEnd<'_>,
+    prefix: &[u8],
+    progress: &Progress,
+) -> Result<()> {
+    let (Some(from), Some(into)) = (producer.child.stdout.take(), consumer.child.stdin.take())
+    else {
+        let _ = producer.child.kill();
+        let _ = consumer.child.kill();
+        return Err(crate::Error::Seed {
+            node: consumer.host.to_string(),
+            message: format!("pipes not available ({})", consumer.command),
+        });
+    };
+    let producer_err = producer.child.stderr.take().map(drain);
+    let consumer_err = consumer.child.stderr.take().map(drain);
+    let consumer_out = consumer.child.stdout.take().map(drain);
+    let copied = pump(prefix, from, into, progress);
+    let produced = producer.child.wait();
+    let consumed = consumer.child.wait();
+    let producer_stderr = producer_err.and_then(|h| h.join().ok()).unwrap_or_default();
+    let consumer_stderr = consumer_err.and_then(|h| h.join().ok()).unwrap_or_default();
+    let _ = consumer_out.and_then(|h| h.join().ok());
+    for (end, status, stderr) in [
+        (&producer, produced, producer_stderr),
+        (&consumer, consumed, consumer_stderr),
+    ] {
+        let status = status.map_err(|e| crate::Error::io(&end.command, e))?;
+        if !status.success() {
+            return Err(crate::Error::Command {
+                host: end.host.to_string(),
+                command: end.command.clone(),
+                status: status.to_string(),
+                detail: crate::error::stderr_detail(&stderr),
+            });
+        }
+    }
+    copied.map_err(|message| crate::Error::Seed {
+        node: consumer.host.to_string(),
+        message: format!("{message} ({})", consumer.command),
+    })
+}
+
 /// Copies `from` into `into` (after `prefix`), counting the bytes. Returns
 /// an error message when either side fails.
-pub fn pump(
+fn pump(
     prefix: &[u8],
     mut from: impl Read,
     mut into: impl Write,
