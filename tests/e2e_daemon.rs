@@ -49,21 +49,6 @@ fn fresh_cluster(arp: &str) -> String {
     text
 }
 
-fn daemon_log(host: &str) -> String {
-    on_ok(host, &["cat", "/var/log/mysql-ha.log"])
-}
-
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    panic!("timed out after {} s waiting for {what}", limit.as_secs());
-}
-
 /// The account the node's daemon process runs as.
 fn daemon_user(host: &str) -> String {
     on_ok(
@@ -86,37 +71,6 @@ fn mac_of(host: &str) -> String {
 
 fn status_on(host: &str) -> String {
     on_ok(host, &["/usr/local/sbin/mysql-ha", "status"])
-}
-
-/// The application's account on both nodes (each its own, not replicated)
-/// and its table on the master; the client logs in with a 0600 option file.
-fn prepare_writer() {
-    create_app_account(APP_SECRET);
-    sql(
-        "node1",
-        "USE shop; CREATE TABLE ha_writer (n INT PRIMARY KEY, at DATETIME(6) NOT NULL)",
-    );
-    put_file(
-        "client",
-        "/root/.my.cnf",
-        format!(
-            "[client]\nuser = app\npassword = {APP_SECRET}\nhost = {VIP}\nconnect-timeout = 1\n"
-        )
-        .as_bytes(),
-        "600",
-    );
-    // Writes numbered rows; prints `ack N TIME` once the server confirmed a
-    // row, `fail N TIME` when it did not (and tries the same row again).
-    let script = r#"i=1
-while [ ! -f /tmp/stop-writer ]; do
-  if mariadb -e "INSERT INTO shop.ha_writer VALUES ($i, NOW(6)) ON DUPLICATE KEY UPDATE n = n" 2>/dev/null; then
-    echo "ack $i $(date +%s.%N)"; i=$((i+1)); sleep 0.05
-  else
-    echo "fail $i $(date +%s.%N)"; sleep 0.2
-  fi
-done
-"#;
-    put_file("client", "/root/writer.sh", script.as_bytes(), "755");
 }
 
 fn epoch_now() -> f64 {
@@ -262,7 +216,7 @@ fn daemon_restarts_a_sick_master_takes_over_a_dead_one_and_keeps_the_old_one_rea
     assert_eq!(sql("node1", "SELECT @@read_only"), "0");
 
     // 2. Power cut on the master while a client writes through the address.
-    prepare_writer();
+    prepare_writer(APP_SECRET);
     wait_until(
         "the writer's table on node2",
         Duration::from_secs(10),

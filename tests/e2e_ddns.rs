@@ -61,21 +61,6 @@ fn fingerprint(host: &str) -> String {
     )
 }
 
-fn daemon_log(host: &str) -> String {
-    on_ok(host, &["cat", "/var/log/mysql-ha.log"])
-}
-
-fn wait_until(what: &str, limit: Duration, mut check: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while started.elapsed() < limit {
-        if check() {
-            return started.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {} s waiting for {what}", limit.as_secs());
-}
-
 fn setup(answers: &str) -> std::process::Output {
     put_file("node1", "/root/answers.toml", answers.as_bytes(), "600");
     on(

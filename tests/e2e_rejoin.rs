@@ -38,49 +38,6 @@ fn count(host: &str, query: &str) -> u64 {
     sql(host, query).parse().unwrap()
 }
 
-/// The application's account on both nodes (each its own) and its table;
-/// the client logs in through the cluster address with a 0600 option file.
-fn prepare_writer() {
-    create_app_account(APP_SECRET);
-    // replicate-do-db filters DDL by the default database: USE it.
-    sql(
-        "node1",
-        "USE shop; CREATE TABLE ha_writer (n INT PRIMARY KEY, at DATETIME(6) NOT NULL)",
-    );
-    wait_until(
-        "the writer's table on node2",
-        Duration::from_secs(20),
-        || {
-            on(
-                "node2",
-                &["mariadb", "-e", "SELECT 1 FROM shop.ha_writer LIMIT 0"],
-            )
-            .status
-            .success()
-        },
-    );
-    put_file(
-        "client",
-        "/root/.my.cnf",
-        format!(
-            "[client]\nuser = app\npassword = {APP_SECRET}\nhost = {VIP}\nconnect-timeout = 1\n"
-        )
-        .as_bytes(),
-        "600",
-    );
-    // Prints `ack N TIME` once the server confirmed row N, else retries it.
-    let script = r#"i=1
-while [ ! -f /tmp/stop-writer ]; do
-  if mariadb -e "INSERT INTO shop.ha_writer VALUES ($i, NOW(6))" 2>/dev/null; then
-    echo "ack $i $(date +%s.%N)"; i=$((i+1)); sleep 0.02
-  else
-    sleep 0.1
-  fi
-done
-"#;
-    put_file("client", "/root/writer.sh", script.as_bytes(), "755");
-}
-
 fn crash_node1_and_wait_for_takeover() {
     let takeovers = daemon_log("node2").matches("took-over").count();
     let step_downs = daemon_log("node1").matches("stepped-down").count();
@@ -114,7 +71,7 @@ fn rejoin_after_a_takeover_switchover_back_under_writes_and_a_refused_rejoin() {
     let started = Instant::now();
     fresh_cluster_from_node1();
     let dir = tempfile::tempdir().unwrap();
-    prepare_writer();
+    prepare_writer(APP_SECRET);
     let before = status("node1");
     assert!(before.contains("pair: whole"), "{before}");
     assert!(

@@ -208,14 +208,19 @@ impl CmdlineWatch {
     }
 }
 
-/// Polls `check` every 250 ms; panics after `limit`.
-pub fn wait_until(what: &str, limit: std::time::Duration, mut check: impl FnMut() -> bool) {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
+/// Polls `check` every 200 ms; panics after `limit`. Returns how long it
+/// took.
+pub fn wait_until(
+    what: &str,
+    limit: std::time::Duration,
+    mut check: impl FnMut() -> bool,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while started.elapsed() < limit {
         if check() {
-            return;
+            return started.elapsed();
         }
-        std::thread::sleep(std::time::Duration::from_millis(250));
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
     panic!("timed out after {} s waiting for {what}", limit.as_secs());
 }
@@ -252,7 +257,53 @@ pub fn setup_on_node1() -> String {
     text(&out)
 }
 
-/// A writer on the client (the test's /root/writer.sh) that prints
+/// The application's account on both nodes (each its own, not replicated),
+/// its table on the master (seen replicated to node2), and on the client a
+/// 0600 option file for the cluster address and /root/writer.sh, which
+/// writes numbered rows: `ack N TIME` once the server confirmed row N,
+/// `fail N TIME` when it did not (the same row is tried again; a row
+/// committed but not confirmed does not stop it).
+pub fn prepare_writer(secret: &str) {
+    create_app_account(secret);
+    // replicate-do-db filters DDL by the default database: USE it.
+    sql(
+        "node1",
+        "USE shop; CREATE TABLE ha_writer (n INT PRIMARY KEY, at DATETIME(6) NOT NULL)",
+    );
+    wait_until(
+        "the writer's table on node2",
+        std::time::Duration::from_secs(20),
+        || {
+            on(
+                "node2",
+                &["mariadb", "-e", "SELECT 1 FROM shop.ha_writer LIMIT 0"],
+            )
+            .status
+            .success()
+        },
+    );
+    put_file(
+        "client",
+        "/root/.my.cnf",
+        format!(
+            "[client]\nuser = app\npassword = {secret}\nhost = 192.0.2.10\nconnect-timeout = 1\n"
+        )
+        .as_bytes(),
+        "600",
+    );
+    let script = r#"i=1
+while [ ! -f /tmp/stop-writer ]; do
+  if mariadb -e "INSERT INTO shop.ha_writer VALUES ($i, NOW(6)) ON DUPLICATE KEY UPDATE n = n" 2>/dev/null; then
+    echo "ack $i $(date +%s.%N)"; i=$((i+1)); sleep 0.02
+  else
+    echo "fail $i $(date +%s.%N)"; sleep 0.1
+  fi
+done
+"#;
+    put_file("client", "/root/writer.sh", script.as_bytes(), "755");
+}
+
+/// A writer on the client (/root/writer.sh of `prepare_writer`) that prints
 /// `ack N TIME` for every row the server confirmed; stopped by a flag file.
 pub struct Writer {
     child: std::process::Child,
