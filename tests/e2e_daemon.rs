@@ -24,22 +24,7 @@ fn fresh_cluster(arp: &str) -> String {
     assert!(answers.contains(&format!("arp = \"{arp}\"")));
     put_file("node1", "/root/answers.toml", answers.as_bytes(), "600");
     let started = Instant::now();
-    let out = on(
-        "node1",
-        &[
-            NODE_BIN,
-            "setup",
-            "--answers",
-            "/root/answers.toml",
-            "--yes",
-        ],
-    );
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "setup failed:\n{text}");
+    let text = setup_on_node1();
     assert!(text.contains("wait for both cluster daemons"), "{text}");
     assert!(text.contains("\ndone: "), "{text}");
     println!(
