@@ -90,6 +90,32 @@ pub struct ReplicationAnswers {
     pub seed: SeedMethod,
     /// How the copy is verified once loaded.
     pub verify: SeedVerify,
+    /// Whether the master waits for the slave before acknowledging a commit.
+    pub durability: Durability,
+}
+
+/// `replication.durability`: what a commit acknowledged by the master means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Durability {
+    /// The master acknowledges at once; a takeover can lose what the slave
+    /// had not received yet.
+    Async,
+    /// Semi-synchronous (AFTER_SYNC): every acknowledged commit is on the
+    /// slave too; commits wait one network round trip, and while the slave
+    /// is away the daemon lets the master go on alone (and no takeover to
+    /// that slave is allowed until it caught up).
+    #[default]
+    SemiSync,
+}
+
+impl Durability {
+    pub fn name(self) -> &'static str {
+        match self {
+            Durability::Async => "async",
+            Durability::SemiSync => "semi-sync",
+        }
+    }
 }
 
 impl Default for ReplicationAnswers {
@@ -100,6 +126,7 @@ impl Default for ReplicationAnswers {
             databases: Vec::new(),
             seed: SeedMethod::Auto,
             verify: SeedVerify::Rows,
+            durability: Durability::default(),
         }
     }
 }
@@ -137,6 +164,15 @@ pub struct ClusterAnswers {
     pub check_timeout_s: u32,
     /// With `resource = "ddns"`: the name, its zone and the TSIG key.
     pub ddns: DdnsAnswers,
+    /// The third vote: a host that runs `mysql-ha witness` (setup installs
+    /// it there). Empty: no witness, and so no automatic takeover.
+    pub witness: String,
+    /// Account setup logs in as on the witness host.
+    pub witness_ssh_user: String,
+    /// The cluster's vote key (64 hex digits), as the witness's
+    /// /etc/mysql-ha/witness.toml holds it. Empty: kept from an earlier run,
+    /// or generated.
+    pub vote_key: String,
 }
 
 impl Default for ClusterAnswers {
@@ -152,6 +188,9 @@ impl Default for ClusterAnswers {
             failure_threshold: 3,
             check_timeout_s: 10,
             ddns: DdnsAnswers::default(),
+            witness: String::new(),
+            witness_ssh_user: "root".into(),
+            vote_key: String::new(),
         }
     }
 }
@@ -280,6 +319,25 @@ impl Answers {
             validate_ddns(&self.cluster.ddns)?;
         }
         validate_account("cluster.account", &self.cluster.account)?;
+        if !self.cluster.witness.is_empty() {
+            validate_host("cluster.witness", &self.cluster.witness)?;
+            validate_account("cluster.witness_ssh_user", &self.cluster.witness_ssh_user)?;
+            if !self.cluster.vote_key.is_empty() {
+                crate::vote::wire::key_bytes(&self.cluster.vote_key)
+                    .map_err(|message| answer_error("cluster.vote_key", message))?;
+            }
+            for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+                if same_host(&self.cluster.witness, &node.host) {
+                    return Err(answer_error(
+                        "cluster.witness",
+                        format!(
+                            "`{}` is also the {section}: the witness must be a third host (it decides when the two nodes disagree)",
+                            self.cluster.witness
+                        ),
+                    ));
+                }
+            }
+        }
         if !self.cluster.key_passphrase.is_empty() {
             validate_passphrase("cluster.key_passphrase", &self.cluster.key_passphrase)?;
         }
@@ -323,6 +381,7 @@ impl Answers {
             copy.replication.password.clear();
             copy.cluster.key_passphrase.clear();
             copy.cluster.ddns.key_secret.clear();
+            copy.cluster.vote_key.clear();
         }
         let body = toml::to_string(&copy).map_err(|e| Error::Other(e.to_string()))?;
         let note = if include_secrets {

@@ -37,6 +37,11 @@ pub enum Command {
         #[arg(long, default_value = "/etc/mysql-ha/cluster.toml")]
         config: PathBuf,
     },
+    /// Run the cluster's witness: the third vote, on a host of its own.
+    Witness {
+        #[arg(long, default_value = "/etc/mysql-ha/witness.toml")]
+        config: PathBuf,
+    },
     /// Make a failed former master the slave of the current master.
     Rejoin(RejoinArgs),
     /// Swap the master role on purpose, without losing a write.

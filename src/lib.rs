@@ -19,5 +19,6 @@ pub mod sandbox;
 pub mod setup;
 pub mod sql;
 pub mod ui;
+pub mod vote;
 
 pub use error::{Error, Result};

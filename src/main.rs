@@ -13,6 +13,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Rollback(args) => commands::rollback::run(args),
         Command::Mycnf { command } => commands::mycnf::run(command),
         Command::Daemon { config } => commands::daemon::daemon(&config),
+        Command::Witness { config } => mysql_ha::vote::witness::run(&config),
         Command::Rejoin(args) => commands::cluster_ops::rejoin(args),
         Command::Switchover(args) => commands::cluster_ops::switchover(args),
         Command::Pause => commands::daemon::pause(),

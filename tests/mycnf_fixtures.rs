@@ -591,8 +591,9 @@ fn twenty_thousand_lines() {
         .iter_all_changes()
         .filter(|c| c.tag() != similar::ChangeTag::Equal)
         .count();
-    // bind-address replaced (2) + server-id, log-bin, binlog-format added (3).
-    assert_eq!(changed, 5, "{}", plan.render_diff());
+    // bind-address replaced (2) + server-id, log-bin, binlog-format and
+    // read-only (every node boots read-only) added (4).
+    assert_eq!(changed, 6, "{}", plan.render_diff());
 }
 
 #[test]

@@ -107,6 +107,7 @@ mod tests {
             takeover_held: false,
             message: "m".into(),
             recent_events: vec![],
+            vote: None,
         }
     }
 

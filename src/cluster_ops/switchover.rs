@@ -72,7 +72,7 @@ impl SwitchoverPlan {
                 self.resource, self.master, self.target
             ),
             format!(
-                "{}: forget its master, read-only OFF in its option files; term {} master",
+                "{}: forget its master (its option files keep read-only ON: the daemon makes it writable); term {} master",
                 self.target,
                 self.term + 1
             ),
@@ -446,12 +446,8 @@ fn finish_old_master(
         &mut journals.slave,
         "RESET SLAVE ALL",
     )?;
-    replica::persist_read_only(
-        &mut cluster.pair.master,
-        &mut journals.slave,
-        false,
-        "master since a switchover",
-    )?;
+    // Its option files keep read-only ON: every node boots read-only and the
+    // daemon makes the master writable while a majority backs it.
     cluster::start_daemon(&cluster.pair.master)?;
     replica::configure_slave(
         &mut cluster.pair.slave,

@@ -123,7 +123,53 @@ fn describe(status: &DaemonStatus, label: &str) -> String {
             "", status.node
         ));
     }
+    if let Some(vote) = &status.vote {
+        for line in vote_lines(status.role, vote) {
+            text.push_str(&format!("{:<22} {line}\n", ""));
+        }
+    }
     text
+}
+
+/// The vote as one daemon sees it: its lease or whom its vote backs, what
+/// the other voters said, and why a takeover did not happen.
+fn vote_lines(role: Role, vote: &crate::daemon::state::VoteStatus) -> Vec<String> {
+    let mut lines = Vec::new();
+    if vote.witness.is_empty() {
+        lines.push(
+            "vote: no witness configured: no automatic takeover (set cluster.witness)".into(),
+        );
+    }
+    match role {
+        Role::Master => lines.push(format!(
+            "vote: lease valid for {} ms more; durability {}{}",
+            vote.lease_remaining_ms,
+            vote.durability,
+            match vote.in_sync {
+                Some(true) => ", the slave has every acknowledged write",
+                Some(false) =>
+                    ", the slave does NOT have every acknowledged write (no takeover to it)",
+                None => "",
+            }
+        )),
+        _ => lines.push(format!(
+            "vote: backs {} (term {}) for {} ms more; durability {}",
+            vote.backs.as_deref().unwrap_or("nobody"),
+            vote.backs_term,
+            vote.backs_remaining_ms,
+            vote.durability
+        )),
+    }
+    for voter in &vote.voters {
+        lines.push(format!(
+            "vote: {} {}: {}",
+            voter.role, voter.address, voter.answer
+        ));
+    }
+    if let Some(refusal) = &vote.refusal {
+        lines.push(format!("vote: takeover refused: {refusal}"));
+    }
+    lines
 }
 
 pub fn status(json: bool) -> Result<()> {

@@ -129,6 +129,44 @@ impl std::fmt::Debug for Monitor {
     }
 }
 
+/// `[vote]`: the daemon's own vote and how it reaches the others.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VoteConfig {
+    /// Port of every voter (this daemon's, the peer's, the witness's).
+    pub port: u16,
+    /// The cluster's vote key (hex), shared with the peer and the witness.
+    /// Empty: the vote is off (a configuration from before votes existed);
+    /// the daemon then never takes over on its own.
+    pub key: String,
+    /// The lease this daemon grants a master that asks it.
+    pub lease_ms: u64,
+    /// How long the master may wait for a semi-synchronous slave before it
+    /// goes on alone (recorded with a voter first).
+    pub semi_sync_wait_ms: u64,
+}
+
+impl Default for VoteConfig {
+    fn default() -> Self {
+        VoteConfig {
+            port: crate::vote::wire::DEFAULT_PORT,
+            key: String::new(),
+            lease_ms: crate::vote::witness::DEFAULT_LEASE_MS,
+            semi_sync_wait_ms: 3000,
+        }
+    }
+}
+
+impl std::fmt::Debug for VoteConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "VoteConfig {{ port: {}, key: \"********\", lease_ms: {}, semi_sync_wait_ms: {} }}",
+            self.port, self.lease_ms, self.semi_sync_wait_ms
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
@@ -140,13 +178,32 @@ pub struct ClusterConfig {
     pub notify: Vec<String>,
     pub node: NodeSection,
     pub cluster: ClusterAnswers,
+    /// What an acknowledged commit means (replication.durability).
+    #[serde(default = "default_durability")]
+    pub durability: crate::answers::Durability,
     #[serde(default)]
     pub timings: Timings,
     pub monitor: Monitor,
+    #[serde(default)]
+    pub vote: VoteConfig,
+}
+
+/// A configuration written before durability existed ran asynchronously.
+fn default_durability() -> crate::answers::Durability {
+    crate::answers::Durability::Async
 }
 
 fn default_fence() -> Fence {
     Fence::StopServer
+}
+
+/// host:port, with brackets around an IPv6 address.
+pub fn voter_address(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
 }
 
 impl ClusterConfig {
@@ -175,6 +232,30 @@ impl ClusterConfig {
 
     pub fn profile(&self) -> Result<Profile> {
         Profile::by_name(&self.node.profile)
+    }
+
+    /// The other voters: the peer's daemon and the witness, when there is one.
+    pub fn other_voters(&self) -> Vec<crate::vote::lease::VoterAddress> {
+        let mut voters = vec![crate::vote::lease::VoterAddress {
+            role: "peer",
+            address: voter_address(&self.node.peer, self.vote.port),
+        }];
+        if let Some(witness) = self.witness_voter() {
+            voters.push(witness);
+        }
+        voters
+    }
+
+    pub fn witness_voter(&self) -> Option<crate::vote::lease::VoterAddress> {
+        (!self.cluster.witness.is_empty()).then(|| crate::vote::lease::VoterAddress {
+            role: "witness",
+            address: voter_address(&self.cluster.witness, self.vote.port),
+        })
+    }
+
+    /// The vote key's bytes; None when the vote is off.
+    pub fn vote_key(&self) -> Option<Vec<u8>> {
+        crate::vote::wire::key_bytes(&self.vote.key).ok()
     }
 
     /// The cluster address without its prefix length, when there is one.
@@ -211,10 +292,16 @@ mod tests {
             },
             fence: Fence::StopServer,
             notify: vec![],
+            durability: crate::answers::Durability::SemiSync,
+            vote: VoteConfig {
+                key: "00112233445566778899aabbccddeeff".into(),
+                ..VoteConfig::default()
+            },
         };
         let text = config.to_toml().unwrap();
         assert_eq!(ClusterConfig::parse(&text).unwrap(), config);
         assert!(!format!("{config:?}").contains("secret-secret-1"));
+        assert!(!format!("{config:?}").contains("00112233445566778899"));
         let without_timings: String = text.split("[timings]").next().unwrap().to_string()
             + &text[text.find("[monitor]").unwrap()..];
         let parsed = ClusterConfig::parse(&without_timings).unwrap();

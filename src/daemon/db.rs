@@ -17,15 +17,19 @@ pub struct Db {
 }
 
 fn sql_error(label: &str, statement: &str, err: mysql::Error) -> Error {
-    let code = match &err {
-        mysql::Error::MySqlError(server) => Some(server.code),
-        _ => None,
+    // The driver's own Display wraps messages in Rust debug text.
+    let (code, message) = match &err {
+        mysql::Error::MySqlError(server) => (Some(server.code), server.message.clone()),
+        mysql::Error::DriverError(driver) => (None, driver.to_string()),
+        mysql::Error::IoError(io) => (None, io.to_string()),
+        mysql::Error::CodecError(codec) => (None, codec.to_string()),
+        other => (None, other.to_string()),
     };
     Error::Sql {
         node: label.to_string(),
         statement: statement.to_string(),
         code,
-        message: err.to_string(),
+        message,
     }
 }
 
@@ -84,6 +88,32 @@ impl Db {
             mysql::Value::UInt(u) => Some(u.to_string()),
             other => Some(other.as_sql(true)),
         }))
+    }
+
+    /// A global status variable's value; None when the server has none.
+    pub fn status_value(&mut self, name: &str) -> Result<Option<String>> {
+        let query = format!(
+            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = {}",
+            crate::sql::flavor::quote_string(name)
+        );
+        self.scalar(&query)
+    }
+
+    /// The first column of every row.
+    pub fn column(&mut self, query: &str) -> Result<Vec<String>> {
+        let values: Vec<mysql::Value> = self
+            .conn
+            .query(query)
+            .map_err(|e| sql_error(&self.label, query, e))?;
+        Ok(values
+            .into_iter()
+            .filter_map(|v| match v {
+                mysql::Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                mysql::Value::Int(i) => Some(i.to_string()),
+                mysql::Value::UInt(u) => Some(u.to_string()),
+                _ => None,
+            })
+            .collect())
     }
 
     pub fn read_only(&mut self) -> Result<bool> {

@@ -8,24 +8,29 @@ pub mod db;
 mod ddns_name;
 pub mod events;
 pub mod exec;
+mod majority;
 pub mod peer;
 pub mod persist;
 pub mod probe;
 pub mod resource;
+pub mod semisync;
 pub mod state;
 mod takeover;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use config::{ClusterConfig, Role};
 use db::Db;
 use events::EventLog;
 use peer::Peer;
 use resource::{Claim, ClusterResource};
-use state::{now, read_json, write_json, DaemonStatus, TermState};
+use state::{now, read_json, write_json, DaemonStatus, TermState, VoteStatus};
+
+use crate::vote::lease::Lease;
+use crate::vote::server::SharedVoter;
 
 use crate::profile::Profile;
 use crate::{Error, Result};
@@ -57,6 +62,46 @@ pub struct Daemon {
     last_peer_state: Option<TermState>,
     health: Health,
     hangup: Arc<AtomicBool>,
+    /// The cluster's vote key; None: votes are off (see majority.rs).
+    vote_key: Option<Vec<u8>>,
+    /// This node's own vote, served to the others on a thread of its own.
+    voter: Option<Arc<SharedVoter>>,
+    /// Master: until when the voters' grants let it take writes.
+    lease: Lease,
+    /// Whether the last renewal got at least one grant.
+    granted_last: bool,
+    /// Whether the peer's daemon answered the last renewal at all.
+    peer_answered_last: bool,
+    /// Master that lost its majority and stopped taking writes.
+    standing_aside: bool,
+    vote_status: VoteStatus,
+    /// Slave: a takeover the vote refused, tried again while the master fails.
+    pending_takeover: Option<(bool, String)>,
+    /// A claim whose announcement (ARP, DNS update) failed: repeated each check.
+    announce_pending: Option<Claim>,
+    semi_sync_watch: semisync::Watch,
+    semi_sync_off_at: Option<Instant>,
+    /// Slave: the master's server answers with errors (too many connections, ...).
+    master_busy: bool,
+    /// The witness answered the last question asked of it.
+    witness_reachable: bool,
+}
+
+/// Starts this node's own vote on its port, on a thread of its own.
+fn start_voter(config: &ClusterConfig) -> Result<Option<Arc<SharedVoter>>> {
+    let Some(key) = config.vote_key() else {
+        return Ok(None);
+    };
+    let voter = SharedVoter::open(
+        &Path::new(state::STATE_DIR).join("vote.json"),
+        config.vote.lease_ms,
+    )?;
+    let listener = crate::vote::server::bind(&format!("0.0.0.0:{}", config.vote.port))?;
+    let serving = voter.clone();
+    std::thread::spawn(move || {
+        let _ = crate::vote::server::serve(listener, serving, key, Box::new(|_, _| {}));
+    });
+    Ok(Some(voter))
 }
 
 fn allowlist(
@@ -87,7 +132,21 @@ impl Daemon {
         let hangup = Arc::new(AtomicBool::new(false));
         signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone())
             .map_err(|e| Error::io("SIGHUP handler", e))?;
+        let voter = start_voter(&config)?;
         let daemon = Daemon {
+            vote_key: config.vote_key(),
+            voter,
+            lease: Lease::default(),
+            granted_last: false,
+            peer_answered_last: false,
+            standing_aside: false,
+            vote_status: VoteStatus::default(),
+            pending_takeover: None,
+            announce_pending: None,
+            semi_sync_watch: semisync::Watch::default(),
+            semi_sync_off_at: None,
+            master_busy: false,
+            witness_reachable: true,
             resource: resource::from_config(&config, allowlist(&config, &profile)),
             peer: Peer::new(&config),
             events: EventLog::new(&config.node.address, config.notify.clone(), earlier),
@@ -121,12 +180,21 @@ impl Daemon {
         loop {
             self.tick();
             self.write_status();
-            let pause = if self.streak.failures() > 0 {
+            let mut pause = Duration::from_millis(if self.streak.failures() > 0 {
                 self.config.timings.recheck_interval_ms
             } else {
                 self.config.timings.check_interval_ms
-            };
-            std::thread::sleep(Duration::from_millis(pause));
+            });
+            // A serving master checks again before its lease gets too short
+            // to renew in time.
+            if self.state.role == Role::Master && self.votes_on() && !self.standing_aside {
+                let left = self
+                    .lease
+                    .remaining()
+                    .saturating_sub(self.stand_aside_margin());
+                pause = pause.min(left).max(Duration::from_millis(50));
+            }
+            std::thread::sleep(pause);
         }
     }
 
@@ -192,6 +260,13 @@ impl Daemon {
         }
         match ClusterConfig::load(&self.config_path).and_then(|c| c.profile().map(|p| (c, p))) {
             Ok((config, profile)) => {
+                if config.vote != self.config.vote {
+                    self.emit(
+                        "error",
+                        "the [vote] section changed: restart the daemon for it to apply (a reload keeps the running vote)",
+                    );
+                }
+                self.vote_key = config.vote_key().or(self.vote_key.take());
                 self.resource = resource::from_config(&config, allowlist(&config, &profile));
                 self.peer = Peer::new(&config);
                 self.events.set_notify(config.notify.clone());
@@ -253,12 +328,136 @@ impl Daemon {
     fn master_tick(&mut self) {
         self.health = Health::default();
         let local = self.check_local();
+        if self.votes_on() {
+            if !self.vote_allows_serving(local.is_some()) {
+                return;
+            }
+        } else if !self.peer_allows_serving() {
+            return;
+        }
+        if self.paused() {
+            self.health.healthy = self.health.server_answers;
+            self.health.message = "paused: no automatic action".into();
+            return;
+        }
+        if local.is_some() && self.health.read_only == Some(true) && self.set_local_read_only(false)
+        {
+            self.health.read_only = Some(false);
+            self.emit("writable", "server made writable (this node is master)");
+        }
+        let held = self.resource.held().unwrap_or(false);
+        if !held || self.announce_pending.is_some() {
+            let why = self.announce_pending.unwrap_or(Claim::Keep);
+            self.claim_resource(why);
+        }
+        let held = self.resource.held().unwrap_or(false);
+        self.health.healthy = self.health.server_answers
+            && self.health.read_only == Some(false)
+            && held
+            && self.announce_pending.is_none();
+        if self.health.healthy {
+            self.health.message = format!("master: serving, holds {}", self.resource.describe());
+        } else if self.health.message.is_empty() {
+            self.health.message = "master: not serving yet".into();
+        }
+    }
+
+    /// Claims the resource; a failed claim or announcement is repeated at
+    /// the next check until it succeeds or the node stops being master.
+    fn claim_resource(&mut self, why: Claim) {
+        if self.votes_on() && !self.lease_ok() {
+            self.announce_pending = Some(why);
+            return;
+        }
+        match self.resource.claim(why) {
+            Ok(arp) => {
+                self.announce_pending = None;
+                let message = format!(
+                    "claimed {}{}",
+                    self.resource.describe(),
+                    if arp { " (gratuitous ARP sent)" } else { "" }
+                );
+                self.emit("claimed", &message);
+            }
+            Err(err) => {
+                let first = self.announce_pending.is_none();
+                self.announce_pending = Some(why);
+                if first {
+                    let message = format!(
+                        "cannot claim {} (tried again at every check): {err}",
+                        self.resource.describe()
+                    );
+                    self.emit("error", &message);
+                }
+            }
+        }
+    }
+
+    /// With votes: renews the lease; stands aside (and says why) when the
+    /// master may not serve. Steps down when a newer term exists.
+    fn vote_allows_serving(&mut self, server_answers: bool) -> bool {
+        // Renewing can take the whole ask timeout: a lease that could run
+        // out meanwhile is given up first, so the address is never held
+        // past it. (Ticks come often enough for this to happen only after
+        // a long action, such as a takeover's write check.)
+        if !self.standing_aside
+            && self.lease.ever_held()
+            && !self.lease.valid_for(self.ask_timeout_for_lease())
+        {
+            let why = format!("lease about to run out; {}", self.lease_refusal());
+            self.stand_aside(&why);
+        }
+        let (in_sync, go_alone) = self.semi_sync_before_renewal();
+        // A master whose own server does not answer does not ask for a
+        // lease: it could not serve it, and the slave should not wait on it.
+        let newer = if server_answers {
+            self.renew_lease(in_sync)
+        } else {
+            self.lease.clear();
+            None
+        };
+        if let Some(term) = newer {
+            self.step_down(term);
+            return false;
+        }
+        if !self.lease_ok() {
+            let why = if server_answers {
+                self.lease_refusal()
+            } else {
+                "its own server does not answer".to_string()
+            };
+            self.stand_aside(&why);
+            return false;
+        }
+        if self.standing_aside {
+            self.standing_aside = false;
+            self.emit(
+                "regained-majority",
+                &format!("backed again ({}): serving", self.lease_refusal()),
+            );
+        }
+        if !self.confirmed {
+            self.confirmed = true;
+            self.emit(
+                "confirmed",
+                &format!(
+                    "backed by a majority for term {}: this node serves as master",
+                    self.state.term
+                ),
+            );
+        }
+        self.semi_sync_after_renewal(go_alone);
+        true
+    }
+
+    /// Without votes: the master serves while the peer holds no newer term.
+    fn peer_allows_serving(&mut self) -> bool {
         let peer_state = self.read_peer_state();
         if let Ok(Some(peer)) = &peer_state {
             if peer.term > self.state.term {
                 let term = peer.term;
                 self.step_down(term);
-                return;
+                return false;
             }
         }
         if !self.confirmed {
@@ -277,44 +476,10 @@ impl Daemon {
                     "read-only: waiting for peer {} to confirm that no newer term exists",
                     self.peer.host()
                 );
-                return;
+                return false;
             }
         }
-        if self.paused() {
-            self.health.healthy = self.health.server_answers;
-            self.health.message = "paused: no automatic action".into();
-            return;
-        }
-        if local.is_some() && self.health.read_only == Some(true) && self.set_local_read_only(false)
-        {
-            self.health.read_only = Some(false);
-            self.emit("writable", "server made writable (this node is master)");
-        }
-        let held = self.resource.held().unwrap_or(false);
-        if !held {
-            match self.resource.claim(Claim::Keep) {
-                Ok(arp) => {
-                    let message = format!(
-                        "claimed {}{}",
-                        self.resource.describe(),
-                        if arp { " (gratuitous ARP sent)" } else { "" }
-                    );
-                    self.emit("claimed", &message);
-                }
-                Err(err) => {
-                    let message = format!("cannot claim {}: {err}", self.resource.describe());
-                    self.emit("error", &message);
-                }
-            }
-        }
-        let held = self.resource.held().unwrap_or(false);
-        self.health.healthy =
-            self.health.server_answers && self.health.read_only == Some(false) && held;
-        if self.health.healthy {
-            self.health.message = format!("master: serving, holds {}", self.resource.describe());
-        } else if self.health.message.is_empty() {
-            self.health.message = "master: not serving yet".into();
-        }
+        true
     }
 
     fn step_down(&mut self, peer_term: u64) {
@@ -346,7 +511,9 @@ impl Daemon {
 
     fn rejoin_tick(&mut self) {
         self.health = Health::default();
-        self.check_local();
+        if let Some(mut db) = self.check_local() {
+            self.semi_sync_master_off(&mut db);
+        }
         if self.health.read_only == Some(false) {
             self.set_local_read_only(true);
         }
@@ -385,6 +552,7 @@ impl Daemon {
             takeover_held: self.takeover_held(),
             message: self.health.message.clone(),
             recent_events: self.events.recent(),
+            vote: self.vote_snapshot(),
         };
         if let Err(err) = write_json(&state::status_path(), &status) {
             eprintln!("mysql-ha daemon: cannot write the status file: {err}");

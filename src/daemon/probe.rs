@@ -16,6 +16,10 @@ use crate::Error;
 pub enum Verdict {
     /// The master's server answered the query.
     Answers,
+    /// The master's server answered with an error (too many connections, a
+    /// blocked host, a resource limit, a refused login, a lock wait): it is
+    /// alive, and busy or misconfigured; never a reason to restart or take over.
+    Busy(String),
     /// The query failed but the host answered (the server refused or sent an
     /// error, or its port is closed while the ssh port answers): a sick server.
     ServerSick(String),
@@ -121,12 +125,23 @@ pub fn query_master(config: &ClusterConfig) -> crate::Result<()> {
         .map(|_| ())
 }
 
+/// Server errors that mean it is shutting down or not ready
+/// (ER_SERVER_SHUTDOWN, ER_NORMAL_SHUTDOWN, ER_SHUTDOWN_COMPLETE,
+/// ER_CONNECTION_KILLED).
+pub const SERVER_GOING_AWAY: [u16; 4] = [1053, 1077, 1079, 1927];
+
 /// Decides from the probes: the query, the server's port, the ssh port.
 pub fn classify(query: crate::Result<()>, mysql_port: Port, ssh_port: Port) -> Verdict {
     match query {
         Ok(()) => Verdict::Answers,
-        // A server error code means the server itself answered.
-        Err(err @ Error::Sql { code: Some(_), .. }) => Verdict::ServerSick(err.to_string()),
+        // A server error code means the server itself answered: alive,
+        // unless it says it is going away.
+        Err(
+            err @ Error::Sql {
+                code: Some(code), ..
+            },
+        ) if SERVER_GOING_AWAY.contains(&code) => Verdict::ServerSick(err.to_string()),
+        Err(err @ Error::Sql { code: Some(_), .. }) => Verdict::Busy(err.to_string()),
         Err(err) if mysql_port == Port::Open => Verdict::ServerSlow(err.to_string()),
         Err(err) if mysql_port == Port::Refused || ssh_port != Port::Silent => {
             Verdict::ServerSick(err.to_string())
@@ -185,14 +200,21 @@ mod tests {
             classify(Err(timeout()), Silent, Silent),
             Verdict::HostSilent(_)
         ));
-        let refused_by_server = Error::Sql {
+        let server_error = |code| Error::Sql {
             node: "192.0.2.11".into(),
             statement: "connect".into(),
-            code: Some(1040),
-            message: "Too many connections".into(),
+            code: Some(code),
+            message: "from the server".into(),
         };
+        // Too many connections, blocked host, user limit, access denied: alive.
+        for code in [1040, 1129, 1203, 1226, 1045, 1205] {
+            assert!(matches!(
+                classify(Err(server_error(code)), Open, Open),
+                Verdict::Busy(_)
+            ));
+        }
         assert!(matches!(
-            classify(Err(refused_by_server), Silent, Silent),
+            classify(Err(server_error(1053)), Open, Open),
             Verdict::ServerSick(_)
         ));
     }

@@ -127,6 +127,38 @@ pub struct DaemonStatus {
     /// One line for people.
     pub message: String,
     pub recent_events: Vec<EventRecord>,
+    /// The vote as this daemon sees it (absent in statuses of older daemons).
+    #[serde(default)]
+    pub vote: Option<VoteStatus>,
+}
+
+/// What a daemon knows of the vote, for `mysql-ha status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoteStatus {
+    /// The witness's address; empty: no witness (no automatic takeover).
+    pub witness: String,
+    /// Master: how long its lease still lets it take writes.
+    pub lease_remaining_ms: u64,
+    /// What each other voter answered last.
+    pub voters: Vec<VoterSeen>,
+    /// Whom this node's own vote backs, for which term and how long more.
+    pub backs: Option<String>,
+    pub backs_term: u64,
+    pub backs_remaining_ms: u64,
+    /// Slave: why the last takeover it wanted did not happen.
+    pub refusal: Option<String>,
+    /// "async" or "semi-sync", and (master, semi-sync) whether every
+    /// acknowledged write is on the slave.
+    pub durability: String,
+    pub in_sync: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoterSeen {
+    pub role: String,
+    pub address: String,
+    pub answer: String,
+    pub granted: bool,
 }
 
 impl DaemonStatus {

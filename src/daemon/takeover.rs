@@ -20,9 +20,39 @@ impl Daemon {
         self.health = Health::default();
         let local = self.check_local();
         let replica = local.and_then(|mut db| db.replica_status().ok().flatten());
-        let verdict = probe::check_master(&self.config);
+        let verdict = std::thread::scope(|scope| {
+            let config = &self.config;
+            let check = scope.spawn(move || probe::check_master(config));
+            let witness = self.witness_status();
+            let verdict = check
+                .join()
+                .unwrap_or_else(|_| Verdict::HostSilent("the check's thread failed".into()));
+            (verdict, witness)
+        });
+        let verdict = {
+            let (verdict, witness) = verdict;
+            self.note_witness_status(witness);
+            verdict
+        };
+        if let Verdict::Busy(cause) = &verdict {
+            if !self.master_busy {
+                self.master_busy = true;
+                self.emit(
+                    "master-busy",
+                    &format!(
+                        "the master's server answers with an error, so it is alive: no restart, no takeover ({cause})"
+                    ),
+                );
+            }
+        } else if self.master_busy && verdict == Verdict::Answers {
+            self.master_busy = false;
+            self.emit(
+                "master-not-busy",
+                "the master's server answers normally again",
+            );
+        }
         let err = match &verdict {
-            Verdict::Answers => None,
+            Verdict::Answers | Verdict::Busy(_) => None,
             Verdict::ServerSick(err) | Verdict::ServerSlow(err) | Verdict::HostSilent(err) => {
                 Some(err.clone())
             }
@@ -41,6 +71,9 @@ impl Daemon {
                     self.emit("master-back", "the master answers again");
                 }
                 self.streak.reset();
+                self.pending_takeover = None;
+                self.vote_status.refusal = None;
+                self.semi_sync_as_slave();
                 let replicating = replica.as_ref().is_some_and(|r| r.running());
                 self.health.healthy = self.health.server_answers && replicating;
                 self.health.message = match &replica {
@@ -63,7 +96,11 @@ impl Daemon {
                     self.streak.failures()
                 );
                 match decision {
-                    Decision::Wait => {}
+                    Decision::Wait => {
+                        if let Some((peer_answers, reason)) = self.pending_takeover.clone() {
+                            self.takeover(peer_answers, &reason);
+                        }
+                    }
                     Decision::SoftFailure => self.master_failed(&err, false),
                     Decision::HardFailure => self.master_failed(&err, true),
                 }
@@ -204,6 +241,7 @@ impl Daemon {
     /// Waits until everything received is applied, then stops replication.
     fn drain_relay_log(&mut self) -> Result<String, String> {
         let mut db = self.local_db().map_err(|e| e.to_string())?;
+        self.semi_sync_master_off(&mut db);
         db.exec("STOP SLAVE IO_THREAD").map_err(|e| e.to_string())?;
         let deadline = Instant::now() + Duration::from_millis(self.config.timings.apply_wait_ms);
         let outcome = loop {
@@ -281,6 +319,22 @@ impl Daemon {
         Err(last)
     }
 
+    /// A takeover the vote did not allow: nothing changed; said once per
+    /// reason, and tried again at the next check while the master fails.
+    fn refuse_takeover(&mut self, peer_answers: bool, reason: &str, why: &str) {
+        // Said again only when the reason changes, not its countdown.
+        let shape = |text: &str| text.replace(|c: char| c.is_ascii_digit(), "");
+        if self.vote_status.refusal.as_deref().map(shape) != Some(shape(why)) {
+            self.emit(
+                "takeover-refused",
+                &format!("{reason}, but no takeover: {why}"),
+            );
+        }
+        self.vote_status.refusal = Some(why.to_string());
+        self.pending_takeover = Some((peer_answers, reason.to_string()));
+        self.health.message = format!("slave: {reason}; no takeover: {why}");
+    }
+
     pub(super) fn takeover(&mut self, peer_answers: bool, reason: &str) {
         if self.takeover_held() {
             self.emit(
@@ -289,8 +343,20 @@ impl Daemon {
             );
             return;
         }
+        let term = match self.win_promotion() {
+            Ok(term) => term,
+            Err(why) => {
+                self.refuse_takeover(peer_answers, reason, &why);
+                return;
+            }
+        };
+        self.pending_takeover = None;
+        self.vote_status.refusal = None;
         let started = Instant::now();
-        self.emit("takeover", &format!("taking over: {reason}"));
+        self.emit(
+            "takeover",
+            &format!("taking over: {reason}; the witness and this node back it for term {term}"),
+        );
         let released_there = peer_answers && self.fence();
         let why = if released_there {
             Claim::FromFenced
@@ -301,13 +367,26 @@ impl Daemon {
             Ok(outcome) => self.emit("replication-stopped", &outcome),
             Err(err) => self.emit("error", &format!("stopping replication: {err}")),
         }
-        let peer_term = self.last_peer_state.as_ref().map(|p| p.term).unwrap_or(0);
-        self.state.term = self.state.term.max(peer_term) + 1;
+        self.state.term = term;
         self.state.role = Role::Master;
         self.state.last_takeover_at = Some(now());
         self.state.takeover_acked = false;
         self.save_state();
         self.confirmed = true;
+        // The drain may have outlasted the lease the promotion came with.
+        if !self.lease_ok() {
+            self.renew_lease(None);
+        }
+        if !self.lease_ok() {
+            let why = self.lease_refusal();
+            self.emit(
+                "error",
+                &format!("master of term {term} but not backed for a lease any more ({why}): stays read-only until it is"),
+            );
+            self.master_tick();
+            self.write_status();
+            return;
+        }
         if self.set_local_read_only(false) {
             self.emit("writable", "server made writable");
         } else {
@@ -316,31 +395,7 @@ impl Daemon {
         }
         // Clients first: the address is claimed as soon as the server is
         // writable; the option-file edit (sudo, backup, journal) follows.
-        match self.resource.claim(why) {
-            Ok(arp) => {
-                let message = format!(
-                    "claimed {}{}",
-                    self.resource.describe(),
-                    if arp { " (gratuitous ARP sent)" } else { "" }
-                );
-                self.emit("claimed", &message);
-            }
-            Err(err) => {
-                let message = format!("cannot claim {}: {err}", self.resource.describe());
-                self.emit("error", &message);
-            }
-        }
-        match self.persist_read_only(false) {
-            Ok(Some(run)) => self.emit(
-                "persisted",
-                &format!("read-only OFF written to the option files (run {run})"),
-            ),
-            Ok(None) => {}
-            Err(err) => self.emit(
-                "error",
-                &format!("cannot write read-only OFF to the option files: {err}"),
-            ),
-        }
+        self.claim_resource(why);
         match self.verify_write() {
             Ok(message) => self.emit("verified", &message),
             Err(err) => self.emit(
@@ -357,6 +412,10 @@ impl Daemon {
                 started.elapsed().as_secs_f64()
             ),
         );
+        // The write check can outlast the lease the promotion came with.
+        if self.votes_on() {
+            self.renew_lease(None);
+        }
         // The status tells the new story at once, not the last check's.
         self.master_tick();
         self.write_status();

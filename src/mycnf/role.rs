@@ -256,7 +256,13 @@ pub fn plan_edits(config: &Config, settings: &RoleSettings) -> Result<MycnfPlan>
     });
 
     match settings.role {
-        Role::Master => plan_master(&mut planner, settings)?,
+        Role::Master => {
+            plan_master(&mut planner, settings)?;
+            // Every node boots read-only: only the cluster daemon, while a
+            // majority backs it, makes the master writable (so a crashed
+            // master that boots again never takes writes on its own).
+            planner.set_bool("read-only", true);
+        }
         Role::Slave => plan_slave(&mut planner, settings)?,
     }
 

@@ -108,6 +108,12 @@ fn config_step(
         changes.push(Change::RestartServer {
             argv: member.profile.service.restart.clone(),
         });
+        if settings.role == Role::Master {
+            // It boots read-only (its option files say so); until the
+            // cluster daemon takes over at the end of the run, it keeps
+            // taking writes as it did before.
+            changes.push(Change::Sql(Statement::plain("SET GLOBAL read_only = OFF")));
+        }
     }
     Ok(StepPlan {
         name,

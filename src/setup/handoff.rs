@@ -9,8 +9,10 @@ use sha2::{Digest, Sha256};
 
 use super::pair::{Member, Pair};
 use super::plan::{Change, NodeFile, Side, Statement, StepPlan};
-use crate::answers::Resource;
-use crate::daemon::config::{ClusterConfig, Fence, Monitor, NodeSection, Role, Timings};
+use crate::answers::{ClusterAnswers, Resource};
+use crate::daemon::config::{
+    ClusterConfig, Fence, Monitor, NodeSection, Role, Timings, VoteConfig,
+};
 use crate::daemon::state::{now, DaemonStatus};
 use crate::mycnf::edit::FileEdit;
 use crate::sql::flavor::{account, quote_string};
@@ -32,9 +34,17 @@ fn sha256(bytes: &[u8]) -> Vec<u8> {
     Sha256::digest(bytes).to_vec()
 }
 
-/// The monitor password both nodes share: kept from an earlier run when a
-/// node has one, so a re-run changes nothing.
-fn monitor_password(pair: &Pair) -> Result<String> {
+/// What both nodes' cluster.toml share and setup generates.
+struct SharedSecrets {
+    monitor_password: String,
+    vote_key: String,
+}
+
+/// The monitor password and the vote key both nodes share: the vote key of
+/// the answers when given (a witness that already runs has its own), else
+/// kept from an earlier run when a node has them, so a re-run changes nothing.
+fn shared_secrets(pair: &Pair) -> Result<SharedSecrets> {
+    let mut existing: Option<ClusterConfig> = None;
     for member in [&pair.master, &pair.slave] {
         if let Some(bytes) = member
             .access
@@ -42,11 +52,27 @@ fn monitor_password(pair: &Pair) -> Result<String> {
             .read(Path::new(crate::daemon::config::DEFAULT_PATH))?
         {
             if let Ok(config) = ClusterConfig::parse(&String::from_utf8_lossy(&bytes)) {
-                return Ok(config.monitor.password);
+                existing = Some(config);
+                break;
             }
         }
     }
-    Ok(crate::answers::generate_password())
+    let monitor_password = existing
+        .as_ref()
+        .map(|c| c.monitor.password.clone())
+        .unwrap_or_else(crate::answers::generate_password);
+    let vote_key = if !pair.answers.cluster.vote_key.is_empty() {
+        pair.answers.cluster.vote_key.clone()
+    } else {
+        existing
+            .map(|c| c.vote.key)
+            .filter(|key| !key.is_empty())
+            .unwrap_or_else(crate::vote::wire::new_key)
+    };
+    Ok(SharedSecrets {
+        monitor_password,
+        vote_key,
+    })
 }
 
 fn peer_of(pair: &Pair, side: Side) -> &str {
@@ -85,7 +111,7 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         quote_string(MONITOR_USER)
     ))?;
     let local = conn.scalar(&format!(
-        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost' AND Reload_priv = 'Y'",
+        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost' AND Reload_priv = 'Y' AND Process_priv = 'Y'",
         quote_string(&daemon_account)
     ))?;
     let mut step = StepPlan {
@@ -108,14 +134,16 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     let (identified, privileges) = match family {
         Family::MariaDb => (
             "IDENTIFIED VIA unix_socket",
-            "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN, RELOAD",
+            "READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN, RELOAD, PROCESS",
         ),
         Family::MySql => (
             "IDENTIFIED WITH auth_socket",
-            "SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN, REPLICATION CLIENT, CONNECTION_ADMIN, RELOAD",
+            "SYSTEM_VARIABLES_ADMIN, REPLICATION_SLAVE_ADMIN, REPLICATION CLIENT, CONNECTION_ADMIN, RELOAD, PROCESS",
         ),
     };
-    // RELOAD: the takeover's RESET SLAVE ALL needs it. Each node gets its own
+    // RELOAD: the takeover's RESET SLAVE ALL needs it; REPLICATION MASTER
+    // ADMIN and PROCESS: semi-sync settings and ending the sessions that wait
+    // on it when the master stands aside. Each node gets its own
     // accounts, kept out of the binary log.
     let mut sql = vec![
         Statement::plain("SET SESSION sql_log_bin = 0"),
@@ -169,7 +197,7 @@ fn write_file(
     })
 }
 
-fn node_config(pair: &Pair, side: Side, profile: &str, password: &str) -> ClusterConfig {
+fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) -> ClusterConfig {
     let (own, peer, role) = match side {
         Side::Master => (&pair.answers.master, &pair.answers.slave, Role::Master),
         Side::Slave => (&pair.answers.slave, &pair.answers.master, Role::Slave),
@@ -189,7 +217,12 @@ fn node_config(pair: &Pair, side: Side, profile: &str, password: &str) -> Cluste
         timings: Timings::default(),
         monitor: Monitor {
             user: MONITOR_USER.into(),
-            password: password.to_string(),
+            password: secrets.monitor_password.clone(),
+        },
+        durability: pair.answers.replication.durability,
+        vote: VoteConfig {
+            key: secrets.vote_key.clone(),
+            ..VoteConfig::default()
         },
     }
 }
@@ -203,6 +236,9 @@ fn daemon_cluster(answers: &crate::answers::ClusterAnswers) -> crate::answers::C
         cluster.ddns.key_name.clear();
         cluster.ddns.key_secret.clear();
     }
+    // The key goes to [vote]; the daemon needs no ssh account on the witness.
+    cluster.vote_key.clear();
+    cluster.witness_ssh_user = ClusterAnswers::default().witness_ssh_user;
     cluster
 }
 
@@ -214,14 +250,25 @@ fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
         wanted.timings = old.timings;
         wanted.notify = old.notify;
         wanted.fence = old.fence;
+        let port = old.vote.port;
+        wanted.vote = VoteConfig {
+            key: wanted.vote.key,
+            ..old.vote
+        };
+        wanted.vote.port = port;
     }
     wanted
 }
 
-fn install_step(pair: &mut Pair, side: Side, password: &str, binary: &[u8]) -> Result<StepPlan> {
+fn install_step(
+    pair: &mut Pair,
+    side: Side,
+    secrets: &SharedSecrets,
+    binary: &[u8],
+) -> Result<StepPlan> {
     let account_name = pair.answers.cluster.account.clone();
     let profile_name = pair.member(side).profile.name.clone();
-    let wanted_config = node_config(pair, side, &profile_name, password);
+    let wanted_config = node_config(pair, side, &profile_name, secrets);
     let ddns_key = if pair.answers.cluster.resource == Resource::Ddns {
         Some(crate::ddns::TsigKey::from_answers(&pair.answers.cluster.ddns)?.to_key_file())
     } else {
@@ -390,12 +437,12 @@ fn install_step(pair: &mut Pair, side: Side, password: &str, binary: &[u8]) -> R
 pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
     let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
     let binary = std::fs::read(&exe).map_err(|e| Error::io(&exe, e))?;
-    let password = monitor_password(pair)?;
+    let secrets = shared_secrets(pair)?;
     Ok(vec![
-        accounts_step(pair, Side::Master, &password)?,
-        accounts_step(pair, Side::Slave, &password)?,
-        install_step(pair, Side::Master, &password, &binary)?,
-        install_step(pair, Side::Slave, &password, &binary)?,
+        accounts_step(pair, Side::Master, &secrets.monitor_password)?,
+        accounts_step(pair, Side::Slave, &secrets.monitor_password)?,
+        install_step(pair, Side::Master, &secrets, &binary)?,
+        install_step(pair, Side::Slave, &secrets, &binary)?,
     ])
 }
 

@@ -1,0 +1,168 @@
+//! Semi-synchronous durability (`durability = "semi-sync"`), run by the
+//! daemon rather than by the server's own timeout: the master waits for the
+//! slave's acknowledgement (AFTER_SYNC: before the commit is visible or
+//! acknowledged) with a timeout long enough never to fire, so a master that
+//! is cut off, frozen or deposed cannot acknowledge a write on its own. When
+//! the slave is away, the daemon lets the master go on alone only after a
+//! voter recorded that the slave no longer has every write (so the slave is
+//! not promoted over them), and turns the wait back on once it caught up.
+
+use std::time::{Duration, Instant};
+
+use super::db::Db;
+use crate::Result;
+
+/// The server's own timeout: 49 days, i.e. never (the daemon decides).
+pub const NEVER_MS: u64 = 4_294_967_295;
+
+/// The master's semi-sync state as the server reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MasterView {
+    pub enabled: bool,
+    /// Rpl_semi_sync_master_status: waiting for acknowledgements now.
+    pub active: bool,
+    pub clients: u64,
+    pub waiting_sessions: u64,
+    /// Rpl_semi_sync_master_yes_tx: commits the slave acknowledged.
+    pub acknowledged: u64,
+}
+
+fn status(db: &mut Db, name: &str) -> Result<u64> {
+    Ok(db
+        .status_value(name)?
+        .and_then(|v| if v == "ON" { Some(1) } else { v.parse().ok() })
+        .unwrap_or(0))
+}
+
+pub fn master_view(db: &mut Db) -> Result<MasterView> {
+    Ok(MasterView {
+        enabled: db
+            .scalar("SELECT @@GLOBAL.rpl_semi_sync_master_enabled")?
+            .as_deref()
+            == Some("1"),
+        active: status(db, "Rpl_semi_sync_master_status")? == 1,
+        clients: status(db, "Rpl_semi_sync_master_clients")?,
+        waiting_sessions: status(db, "Rpl_semi_sync_master_wait_sessions")?,
+        acknowledged: status(db, "Rpl_semi_sync_master_yes_tx")?,
+    })
+}
+
+/// Turns the master's wait on, with the settings that make it a guarantee.
+pub fn enable_master(db: &mut Db) -> Result<()> {
+    db.exec("SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC")?;
+    db.exec(&format!(
+        "SET GLOBAL rpl_semi_sync_master_timeout = {NEVER_MS}"
+    ))?;
+    db.exec("SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")?;
+    db.exec("SET GLOBAL rpl_semi_sync_master_enabled = ON")
+}
+
+/// Lets the master acknowledge without the slave.
+pub fn disable_master(db: &mut Db) -> Result<()> {
+    db.exec("SET GLOBAL rpl_semi_sync_master_enabled = OFF")
+}
+
+/// Makes this server acknowledge as a semi-synchronous slave; the I/O
+/// thread reads the setting when it connects, so it reconnects. Returns
+/// whether anything changed.
+pub fn ensure_slave(db: &mut Db, on: bool) -> Result<bool> {
+    let enabled = db
+        .scalar("SELECT @@GLOBAL.rpl_semi_sync_slave_enabled")?
+        .as_deref()
+        == Some("1");
+    if enabled == on {
+        return Ok(false);
+    }
+    db.exec(&format!(
+        "SET GLOBAL rpl_semi_sync_slave_enabled = {}",
+        if on { "ON" } else { "OFF" }
+    ))?;
+    if db.replica_status()?.is_some() {
+        db.exec("STOP SLAVE IO_THREAD")?;
+        db.exec("START SLAVE IO_THREAD")?;
+    }
+    Ok(true)
+}
+
+/// Ends the sessions that wait for a slave's acknowledgement (a master that
+/// lost its lease): their clients get an error, never an acknowledgement.
+/// Returns how many were ended.
+pub fn end_waiting_sessions(db: &mut Db) -> Result<usize> {
+    let ids = db.column(
+        "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%'",
+    )?;
+    let mut ended = 0;
+    for id in ids {
+        if id.chars().all(|c| c.is_ascii_digit())
+            && db.exec(&format!("KILL CONNECTION {id}")).is_ok()
+        {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
+/// The master's side over time: when the slave stopped acknowledging.
+#[derive(Debug, Clone, Default)]
+pub struct Watch {
+    stalled_since: Option<Instant>,
+    last_acknowledged: u64,
+}
+
+impl Watch {
+    /// Whether the wait has been stuck (no slave, or sessions waiting with
+    /// no acknowledgement coming) for at least `limit`.
+    pub fn stalled_for(&mut self, view: &MasterView, limit: Duration) -> bool {
+        let progressing = view.acknowledged != self.last_acknowledged;
+        self.last_acknowledged = view.acknowledged;
+        let stuck =
+            view.enabled && (view.clients == 0 || (view.waiting_sessions > 0 && !progressing));
+        if !stuck {
+            self.stalled_since = None;
+            return false;
+        }
+        let since = *self.stalled_since.get_or_insert_with(Instant::now);
+        since.elapsed() >= limit
+    }
+
+    pub fn reset(&mut self) {
+        self.stalled_since = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_is_stalled_only_without_a_slave_or_without_progress() {
+        let mut watch = Watch::default();
+        let healthy = MasterView {
+            enabled: true,
+            active: true,
+            clients: 1,
+            waiting_sessions: 0,
+            acknowledged: 10,
+        };
+        assert!(!watch.stalled_for(&healthy, Duration::ZERO));
+        let no_slave = MasterView {
+            clients: 0,
+            ..healthy
+        };
+        assert!(watch.stalled_for(&no_slave, Duration::ZERO));
+        assert!(!watch.stalled_for(&no_slave, Duration::from_secs(60)));
+        let progressing = MasterView {
+            waiting_sessions: 3,
+            acknowledged: 11,
+            ..healthy
+        };
+        assert!(!watch.stalled_for(&progressing, Duration::ZERO));
+        assert!(watch.stalled_for(&progressing, Duration::ZERO));
+        let off = MasterView {
+            enabled: false,
+            clients: 0,
+            ..healthy
+        };
+        assert!(!watch.stalled_for(&off, Duration::ZERO));
+    }
+}
