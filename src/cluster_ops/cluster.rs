@@ -213,6 +213,7 @@ impl Cluster {
             answers,
             mut master,
             mut slave,
+            witness,
         } = pair;
         master.side = Side::Slave;
         slave.side = Side::Master;
@@ -221,6 +222,7 @@ impl Cluster {
                 answers: swap_answers(&answers),
                 master: slave,
                 slave: master,
+                witness,
             },
             master_state: slave_state,
             slave_state: master_state,

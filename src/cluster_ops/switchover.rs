@@ -195,10 +195,7 @@ pub struct SwitchoverOutcome {
 
 fn set_read_only(member: &mut Member, journals: &mut Journals, on: bool) -> Result<()> {
     let value = if on { "ON" } else { "OFF" };
-    let journal = match member.side {
-        Side::Master => &mut journals.master,
-        Side::Slave => &mut journals.slave,
-    };
+    let journal = journals.of(member.side)?;
     let variables = member.sql().flavor().read_only_variables();
     // super_read_only follows read_only: set it last when on, first when off.
     let ordered: Vec<&str> = if on {

@@ -14,15 +14,19 @@ use crate::setup::plan::Side;
 use crate::{Error, Result};
 
 pub fn run(args: RollbackArgs) -> Result<()> {
-    let (targets, cluster): (Vec<(Side, NodeAnswers)>, Option<ClusterAnswers>) = match &args.answers
+    let all_answers = match &args.answers {
+        Some(path) => Some(Answers::from_file(path)?),
+        None => None,
+    };
+    let (targets, cluster): (Vec<(Side, NodeAnswers)>, Option<ClusterAnswers>) = match &all_answers
     {
-        Some(path) => {
-            let answers = Answers::from_file(path)?;
-            (
-                vec![(Side::Master, answers.master), (Side::Slave, answers.slave)],
-                Some(answers.cluster),
-            )
-        }
+        Some(answers) => (
+            vec![
+                (Side::Master, answers.master.clone()),
+                (Side::Slave, answers.slave.clone()),
+            ],
+            Some(answers.cluster.clone()),
+        ),
         None => (Vec::new(), None),
     };
     let mut text = String::new();
@@ -74,9 +78,65 @@ pub fn run(args: RollbackArgs) -> Result<()> {
             text.push_str(&stopped);
             text.push_str(&on_member(member, &args)?);
         }
+        if let (Some(answers), Some(run_id)) = (&all_answers, &args.run_id) {
+            if let Some(witness) = crate::setup::pair::WitnessHost::connect(answers)? {
+                text.push_str(&on_witness(&witness, run_id, args.force)?);
+            }
+        }
     }
     print!("{text}");
     Ok(())
+}
+
+/// Undoes what the run installed on the witness host: its service stops and
+/// is unregistered, then its files go back (or away, when the run made them).
+fn on_witness(
+    witness: &crate::setup::pair::WitnessHost,
+    run_id: &str,
+    force: bool,
+) -> Result<String> {
+    let node = witness.access.node();
+    // A witness the run did not touch has no journal of it.
+    let Ok(journal) = Journal::open(node, run_id) else {
+        return Ok(String::new());
+    };
+    let mut text = format!("on {} (witness):\n", witness.host);
+    let started = journal.records().iter().any(|r| {
+        matches!(&r.entry, JournalEntry::Command { argv, .. }
+            if argv.iter().any(|a| a.contains(crate::setup::witness::SERVICE)))
+    });
+    if started {
+        let systemd = node
+            .stat(Path::new(crate::setup::witness::SYSTEMD_UNIT))?
+            .is_some();
+        let undo: Vec<Vec<&str>> = if systemd {
+            vec![
+                vec!["systemctl", "stop", "mysql-ha-witness.service"],
+                vec!["systemctl", "disable", "mysql-ha-witness.service"],
+            ]
+        } else {
+            vec![
+                vec![crate::setup::witness::INIT_SCRIPT, "stop"],
+                vec![
+                    "update-rc.d",
+                    "-f",
+                    crate::setup::witness::SERVICE,
+                    "remove",
+                ],
+            ]
+        };
+        for argv in undo {
+            let out = crate::node::run_service(node, &argv)?;
+            text.push_str(&format!(
+                "{}: {}\n",
+                if out.success() { "undone" } else { "tried" },
+                argv.join(" ")
+            ));
+        }
+    }
+    let (restored, _, _) = restore_files(node, run_id, force)?;
+    text.push_str(&restored);
+    Ok(text)
 }
 
 /// This machine's server, reached through its socket as root.

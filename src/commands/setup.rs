@@ -229,7 +229,7 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
     let role = match (&replica, member.side) {
         (Some(_), _) => "slave",
         (None, Side::Master) => "master",
-        (None, Side::Slave) => "standalone",
+        (None, Side::Slave | Side::Witness) => "standalone",
     };
     Ok(match replica {
         Some(r) => NodeStatus {

@@ -96,9 +96,7 @@ fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
         prepare_first_boot(spec)?;
         write(Path::new(PREPARED_MARKER), "prepared by mysql-ha sandbox\n")?;
     }
-    if spec.database {
-        start_boot_services()?;
-    }
+    start_boot_services()?;
     Ok(())
 }
 
@@ -152,12 +150,18 @@ fn shell(line: &str) -> Result<()> {
 fn prepare_first_boot(spec: &HostSpec) -> Result<()> {
     shell("rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && ssh-keygen -A -q")?;
     shell("rm -rf /root/.ssh")?;
+    // A database host boots sshd and the server only, the client sshd only
+    // (setup installs the witness there): the machine's other services
+    // (its lower layer) are not part of the lab.
+    let kept = if spec.database {
+        "*ssh|*mariadb"
+    } else {
+        "*ssh"
+    };
+    shell(&format!(
+        "for link in /etc/rc2.d/S*; do case \"$link\" in {kept}) ;; *) rm -f \"$link\" ;; esac; done"
+    ))?;
     if spec.database {
-        // A database host boots sshd and the server only: the machine's
-        // other services (its lower layer) are not part of the lab.
-        shell(
-            "for link in /etc/rc2.d/S*; do case \"$link\" in *ssh|*mariadb) ;; *) rm -f \"$link\" ;; esac; done",
-        )?;
         shell(
             "rm -rf /var/lib/mysql && mkdir -p /var/lib/mysql && chown mysql:mysql /var/lib/mysql \
              && mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null",

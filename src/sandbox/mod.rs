@@ -9,7 +9,6 @@ mod network;
 mod prereq;
 pub mod sample_data;
 mod trust;
-pub mod witness;
 
 use std::path::PathBuf;
 
@@ -187,9 +186,8 @@ fn build(options: &UpOptions) -> Result<()> {
         None
     };
     sample_data::load(HOSTS[0].name, options.data_mb)?;
-    witness::up()?;
     let answers = sample_data::write_answers(&answers_path())?;
-    println!("sandbox is up: node1 192.0.2.11, node2 192.0.2.12, client 192.0.2.100 (also the cluster's witness; cluster address {CLUSTER_ADDRESS} left free)");
+    println!("sandbox is up: node1 192.0.2.11, node2 192.0.2.12, client 192.0.2.100 (the answers make it the cluster's witness; cluster address {CLUSTER_ADDRESS} left free)");
     if let Some(passwords) = passwords {
         println!("root passwords (shown once; ssh keys were left out):");
         for (host, password) in passwords {

@@ -104,15 +104,7 @@ key_passphrase = ""
 /// variant may hold a key).
 pub fn write_answers_with_cluster(path: &Path, cluster: &str) -> Result<PathBuf> {
     let databases: Vec<String> = REPLICATED.iter().map(|d| format!("\"{d}\"")).collect();
-    let cluster = cluster.replacen(
-        "[cluster]\n",
-        &format!(
-            "[cluster]\nwitness = \"{}\"\nvote_key = \"{}\"\n",
-            super::witness::ADDRESS,
-            super::witness::key()?
-        ),
-        1,
-    );
+    let cluster = cluster.replacen("[cluster]\n", "[cluster]\nwitness = \"192.0.2.100\"\n", 1);
     let text = format!(
         r#"# mysql-ha answers for the sandbox lab (written by `mysql-ha sandbox up`).
 # See docs/answers.md for every key.

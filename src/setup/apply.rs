@@ -2,6 +2,7 @@
 //! touches. A server that does not come back after a config change gets its
 //! previous config back and a second restart.
 
+use crate::access::Access;
 use std::time::{Duration, Instant};
 
 use super::pair::{Member, Pair};
@@ -20,6 +21,8 @@ pub const SNAPSHOT_PLACEHOLDER: &str = "<position of the snapshot>";
 pub struct Journals {
     pub master: Journal,
     pub slave: Journal,
+    /// On the witness host, when the run has one.
+    pub witness: Option<Journal>,
 }
 
 impl Journals {
@@ -27,13 +30,21 @@ impl Journals {
         Ok(Journals {
             master: Journal::create(pair.master.access.node(), run_id)?,
             slave: Journal::create(pair.slave.access.node(), run_id)?,
+            witness: match &pair.witness {
+                Some(witness) => Some(Journal::create(witness.access.node(), run_id)?),
+                None => None,
+            },
         })
     }
 
-    fn of(&mut self, side: Side) -> &mut Journal {
+    pub fn of(&mut self, side: Side) -> Result<&mut Journal> {
         match side {
-            Side::Master => &mut self.master,
-            Side::Slave => &mut self.slave,
+            Side::Master => Ok(&mut self.master),
+            Side::Slave => Ok(&mut self.slave),
+            Side::Witness => self
+                .witness
+                .as_mut()
+                .ok_or_else(|| Error::Other("no witness host in this run".into())),
         }
     }
 }
@@ -115,13 +126,13 @@ pub(crate) fn restart_or_restore(
 }
 
 /// Numeric id of a user or group on the node (`id -u NAME`, `getent group NAME`).
-fn resolve_id(member: &Member, kind: &str, name: &str) -> Result<u32> {
+fn resolve_id(access: &Access, label: &str, kind: &str, name: &str) -> Result<u32> {
     let argv: Vec<&str> = if kind == "user" {
         vec!["id", "-u", name]
     } else {
         vec!["getent", "group", name]
     };
-    let out = member.access.run_checked(&argv, None)?;
+    let out = access.run_checked(&argv, None)?;
     let text = out.stdout_text();
     let field = if kind == "user" {
         text.trim()
@@ -130,15 +141,15 @@ fn resolve_id(member: &Member, kind: &str, name: &str) -> Result<u32> {
     };
     field
         .parse()
-        .map_err(|_| Error::Other(format!("{}: no {kind} named `{name}`", member.label())))
+        .map_err(|_| Error::Other(format!("{label}: no {kind} named `{name}`")))
 }
 
 /// Writes a whole file: validated on a private temporary copy first, then
 /// backed up and replaced atomically.
-fn write_file(member: &Member, journal: &mut Journal, file: &NodeFile) -> Result<()> {
-    let uid = resolve_id(member, "user", &file.owner)?;
-    let gid = resolve_id(member, "group", &file.group)?;
-    let node = member.access.node();
+fn write_file(access: &Access, label: &str, journal: &mut Journal, file: &NodeFile) -> Result<()> {
+    let uid = resolve_id(access, label, "user", &file.owner)?;
+    let gid = resolve_id(access, label, "group", &file.group)?;
+    let node = access.node();
     if let Some(validate) = &file.validate {
         let probe = journal.dir.join("validate.tmp");
         node.write_atomic(&probe, &file.edit.after, 0o600, 0, 0)?;
@@ -153,7 +164,7 @@ fn write_file(member: &Member, journal: &mut Journal, file: &NodeFile) -> Result
         let out = out?;
         if !out.success() {
             return Err(Error::Command {
-                host: member.label().to_string(),
+                host: label.to_string(),
                 command: format!(
                     "{} (new {} refused, nothing written)",
                     argv.join(" "),
@@ -167,18 +178,18 @@ fn write_file(member: &Member, journal: &mut Journal, file: &NodeFile) -> Result
     backup::apply_file_edit_as(node, journal, &file.edit, Some((file.mode, uid, gid)))
 }
 
-fn run_command(member: &Member, journal: &mut Journal, argv: &[String]) -> Result<()> {
+fn run_command(access: &Access, label: &str, journal: &mut Journal, argv: &[String]) -> Result<()> {
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = member.access.node().run(&refs, None)?;
+    let out = access.node().run(&refs, None)?;
     journal.record(
-        member.access.node(),
+        access.node(),
         JournalEntry::Command {
-            node: member.label().to_string(),
+            node: label.to_string(),
             argv: argv.to_vec(),
             ok: out.success(),
         },
     )?;
-    out.checked(member.label(), &refs)?;
+    out.checked(label, &refs)?;
     Ok(())
 }
 
@@ -250,7 +261,7 @@ pub fn apply(
             }
             continue;
         }
-        let journal = journals.of(step.side);
+        let journal = journals.of(step.side)?;
         let mut summary = String::new();
         // Every file of the step is checked (readable, room for backups)
         // before the first one changes.
@@ -263,28 +274,30 @@ pub fn apply(
                 _ => None,
             })
             .collect();
-        backup::check_edits(pair.member(step.side).access.node(), journal, &edits)?;
+        backup::check_edits(pair.access(step.side)?.0.node(), journal, &edits)?;
         for change in &step.changes {
             match change {
                 Change::File(edit) => {
-                    backup::apply_file_edit(pair.member(step.side).access.node(), journal, edit)?;
+                    backup::apply_file_edit(pair.access(step.side)?.0.node(), journal, edit)?;
                     summary = "files changed".into();
                 }
                 Change::WriteFile(file) => {
-                    write_file(pair.member(step.side), journal, file)?;
+                    let (access, label) = pair.access(step.side)?;
+                    write_file(access, label, journal, file)?;
                     summary = "files written".into();
                 }
                 Change::Command { argv, .. } => {
-                    run_command(pair.member(step.side), journal, argv)?;
+                    let (access, label) = pair.access(step.side)?;
+                    run_command(access, label, journal, argv)?;
                     summary = "done".into();
                 }
                 Change::RestartServer { argv } => {
-                    restart_or_restore(pair.member(step.side), journal, argv, reporter)?;
+                    restart_or_restore(pair.member(step.side)?, journal, argv, reporter)?;
                     summary = "configuration changed and server restarted".into();
                 }
                 Change::Sql(statement) => {
                     run_sql(
-                        pair.member(step.side),
+                        pair.member(step.side)?,
                         journal,
                         &statement.shown,
                         &statement.real,

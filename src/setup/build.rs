@@ -391,6 +391,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         run_id: run_id.to_string(),
         master_label: pair.answers.master.host.clone(),
         slave_label: pair.answers.slave.host.clone(),
+        witness_label: pair.answers.cluster.witness.clone(),
         steps,
     })
 }

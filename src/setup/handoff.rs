@@ -61,11 +61,17 @@ fn shared_secrets(pair: &Pair) -> Result<SharedSecrets> {
         .as_ref()
         .map(|c| c.monitor.password.clone())
         .unwrap_or_else(crate::answers::generate_password);
+    // A witness that already runs (for this cluster or, shared, for
+    // others) keeps its key: the nodes get the same.
+    let witness_key = match &pair.witness {
+        Some(witness) => super::witness::current_config(witness)?.map(|c| c.vote_key),
+        None => None,
+    };
     let vote_key = if !pair.answers.cluster.vote_key.is_empty() {
         pair.answers.cluster.vote_key.clone()
     } else {
-        existing
-            .map(|c| c.vote.key)
+        witness_key
+            .or_else(|| existing.map(|c| c.vote.key))
             .filter(|key| !key.is_empty())
             .unwrap_or_else(crate::vote::wire::new_key)
     };
@@ -78,7 +84,8 @@ fn shared_secrets(pair: &Pair) -> Result<SharedSecrets> {
 fn peer_of(pair: &Pair, side: Side) -> &str {
     match side {
         Side::Master => &pair.answers.slave.host,
-        Side::Slave => &pair.answers.master.host,
+        // (The witness runs no daemon of a node: never asked.)
+        Side::Slave | Side::Witness => &pair.answers.master.host,
     }
 }
 
@@ -86,6 +93,7 @@ fn monitor_hosts(pair: &Pair, side: Side) -> Vec<String> {
     let own = match side {
         Side::Master => pair.answers.master.host.clone(),
         Side::Slave => pair.answers.slave.host.clone(),
+        Side::Witness => pair.answers.cluster.witness.clone(),
     };
     let mut hosts = vec![peer_of(pair, side).to_string(), own];
     if pair.answers.cluster.resource == Resource::Vip {
@@ -100,7 +108,7 @@ fn monitor_hosts(pair: &Pair, side: Side) -> Vec<String> {
 fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan> {
     let hosts = monitor_hosts(pair, side);
     let daemon_account = pair.answers.cluster.account.clone();
-    let member = pair.member(side);
+    let member = pair.member(side)?;
     let conn = member.sql();
     let family = conn.flavor().family;
     let table_exists = conn.scalar(
@@ -200,7 +208,7 @@ fn write_file(
 fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) -> ClusterConfig {
     let (own, peer, role) = match side {
         Side::Master => (&pair.answers.master, &pair.answers.slave, Role::Master),
-        Side::Slave => (&pair.answers.slave, &pair.answers.master, Role::Slave),
+        Side::Slave | Side::Witness => (&pair.answers.slave, &pair.answers.master, Role::Slave),
     };
     ClusterConfig {
         fence: Fence::StopServer,
@@ -267,14 +275,14 @@ fn install_step(
     binary: &[u8],
 ) -> Result<StepPlan> {
     let account_name = pair.answers.cluster.account.clone();
-    let profile_name = pair.member(side).profile.name.clone();
+    let profile_name = pair.member(side)?.profile.name.clone();
     let wanted_config = node_config(pair, side, &profile_name, secrets);
     let ddns_key = if pair.answers.cluster.resource == Resource::Ddns {
         Some(crate::ddns::TsigKey::from_answers(&pair.answers.cluster.ddns)?.to_key_file())
     } else {
         None
     };
-    let member = pair.member(side);
+    let member = pair.member(side)?;
     let node = member.access.node();
     // The cluster-access steps earlier in this plan create the account, so
     // on a first run it does not exist yet; its name is resolved at apply.
@@ -438,12 +446,15 @@ pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
     let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
     let binary = std::fs::read(&exe).map_err(|e| Error::io(&exe, e))?;
     let secrets = shared_secrets(pair)?;
-    Ok(vec![
+    let mut steps = vec![
         accounts_step(pair, Side::Master, &secrets.monitor_password)?,
         accounts_step(pair, Side::Slave, &secrets.monitor_password)?,
-        install_step(pair, Side::Master, &secrets, &binary)?,
-        install_step(pair, Side::Slave, &secrets, &binary)?,
-    ])
+    ];
+    // The witness answers before the daemons start asking it.
+    steps.extend(super::witness::step(pair, &secrets.vote_key, &binary)?);
+    steps.push(install_step(pair, Side::Master, &secrets, &binary)?);
+    steps.push(install_step(pair, Side::Slave, &secrets, &binary)?);
+    Ok(steps)
 }
 
 fn daemon_status(member: &Member) -> Option<DaemonStatus> {

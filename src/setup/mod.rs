@@ -14,3 +14,4 @@ pub mod seed;
 pub mod session;
 pub mod state;
 pub mod verify;
+pub mod witness;

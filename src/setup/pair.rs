@@ -122,23 +122,76 @@ pub struct Pair {
     pub answers: Answers,
     pub master: Member,
     pub slave: Member,
+    /// The witness host (`cluster.witness`), reached like the nodes; it has
+    /// no database server, only files and a service setup installs.
+    pub witness: Option<WitnessHost>,
+}
+
+pub struct WitnessHost {
+    pub host: String,
+    pub access: Access,
+}
+
+impl WitnessHost {
+    /// Opens the witness of `answers`, when there is one.
+    pub fn connect(answers: &Answers) -> Result<Option<WitnessHost>> {
+        let cluster = &answers.cluster;
+        if cluster.witness.is_empty() {
+            return Ok(None);
+        }
+        let node = NodeAnswers {
+            host: cluster.witness.clone(),
+            ssh_user: cluster.witness_ssh_user.clone(),
+            ..NodeAnswers::default()
+        };
+        let (access, _) = Access::open_bootstrapping(&node).map_err(|err| Error::Answers {
+            key: "cluster.witness".into(),
+            message: format!(
+                "cannot reach the witness {} as {}: {err}",
+                cluster.witness, cluster.witness_ssh_user
+            ),
+        })?;
+        Ok(Some(WitnessHost {
+            host: cluster.witness.clone(),
+            access,
+        }))
+    }
 }
 
 impl Pair {
     pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<Pair> {
         let master = Member::connect(Side::Master, &answers.master, forced_profile)?;
         let slave = Member::connect(Side::Slave, &answers.slave, forced_profile)?;
+        let witness = WitnessHost::connect(answers)?;
         Ok(Pair {
             answers: answers.clone(),
             master,
             slave,
+            witness,
         })
     }
 
-    pub fn member(&mut self, side: Side) -> &mut Member {
+    /// The node on `side`; the witness has no database server.
+    pub fn member(&mut self, side: Side) -> Result<&mut Member> {
         match side {
-            Side::Master => &mut self.master,
-            Side::Slave => &mut self.slave,
+            Side::Master => Ok(&mut self.master),
+            Side::Slave => Ok(&mut self.slave),
+            Side::Witness => Err(Error::Other(
+                "the witness host has no database server".into(),
+            )),
+        }
+    }
+
+    /// How `side` is reached, and its label.
+    pub fn access(&self, side: Side) -> Result<(&Access, &str)> {
+        match side {
+            Side::Master => Ok((&self.master.access, self.master.label())),
+            Side::Slave => Ok((&self.slave.access, self.slave.label())),
+            Side::Witness => self
+                .witness
+                .as_ref()
+                .map(|w| (&w.access, w.host.as_str()))
+                .ok_or_else(|| Error::Other("no witness host in this run".into())),
         }
     }
 }

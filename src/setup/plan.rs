@@ -13,6 +13,8 @@ pub const START_REPLICATION: &str = "start replication";
 pub enum Side {
     Master,
     Slave,
+    /// The witness host: files and a service only.
+    Witness,
 }
 
 impl Side {
@@ -20,6 +22,7 @@ impl Side {
         match self {
             Side::Master => "master",
             Side::Slave => "slave",
+            Side::Witness => "witness",
         }
     }
 }
@@ -112,6 +115,8 @@ pub struct Plan {
     pub run_id: String,
     pub master_label: String,
     pub slave_label: String,
+    /// The witness host; empty without one.
+    pub witness_label: String,
     pub steps: Vec<StepPlan>,
 }
 
@@ -124,6 +129,7 @@ impl Plan {
         match side {
             Side::Master => &self.master_label,
             Side::Slave => &self.slave_label,
+            Side::Witness => &self.witness_label,
         }
     }
 
