@@ -150,7 +150,8 @@ fn whole_flow_with_a_wrong_password_corrected_in_place() {
         other => panic!("expected a connection, got {other:?}"),
     }
     assert_eq!(d.question(), "replication.user");
-    d.enter(2);
+    // user, password, durability
+    d.enter(3);
     // Databases: pick crm and shop.
     assert_eq!(d.app.screen, Screen::Databases { cursor: 0 });
     d.enter(1);
@@ -175,12 +176,13 @@ fn whole_flow_with_a_wrong_password_corrected_in_place() {
     d.enter(1);
     assert!(d.app.message.as_deref().unwrap().contains("cluster.vip"));
     d.typed("/24");
-    d.enter(3);
+    // vip, device, arp, witness
+    d.enter(4);
     assert_eq!(d.app.answers.cluster.resource, Resource::Vip);
     assert_eq!(d.question(), "cluster.account");
     // Back and forward keep the answers.
     d.press(KeyCode::Esc);
-    assert_eq!(d.question(), "cluster.arp");
+    assert_eq!(d.question(), "cluster.witness");
     d.enter(1);
     d.enter(2);
     assert_eq!(d.question(), "cluster.check_interval_s");

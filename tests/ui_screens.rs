@@ -229,7 +229,9 @@ fn cluster_address_ddns_screen() {
 #[test]
 fn timings_screen() {
     let mut app = connected();
-    for _ in 0..6 {
+    // Replication (user, password, durability), databases, cluster address
+    // (kind, witness), cluster account (account, passphrase).
+    for _ in 0..8 {
         app.key(key(KeyCode::Enter));
     }
     snapshot("timings", &app);
@@ -237,7 +239,7 @@ fn timings_screen() {
 
 fn planned() -> App {
     let mut app = connected();
-    for _ in 0..9 {
+    for _ in 0..11 {
         app.key(key(KeyCode::Enter));
     }
     app.reply(Reply::Planned {

@@ -89,6 +89,7 @@ pub struct Question {
 
 const RESOURCES: &[&str] = &["vip", "ddns", "none"];
 const ARP_MODES: &[&str] = &["never", "when-needed", "always"];
+const DURABILITIES: &[&str] = &["semi-sync", "async"];
 
 pub const QUESTIONS: &[Question] = &[
     Question {
@@ -162,6 +163,13 @@ pub const QUESTIONS: &[Question] = &[
         kind: Kind::Secret,
     },
     Question {
+        key: "replication.durability",
+        group: Group::Replication,
+        label: "Durability",
+        help: "semi-sync: a commit returns once the slave has it (one round trip more; no acknowledged write lost in a takeover); async: faster, a takeover can lose the last writes.",
+        kind: Kind::Choice(DURABILITIES),
+    },
+    Question {
         key: "cluster.resource",
         group: Group::ClusterAddress,
         label: "Cluster address kind",
@@ -188,6 +196,13 @@ pub const QUESTIONS: &[Question] = &[
         label: "Gratuitous ARP",
         help: "Announce the address after a takeover: never, when-needed or always.",
         kind: Kind::Choice(ARP_MODES),
+    },
+    Question {
+        key: "cluster.witness",
+        group: Group::ClusterAddress,
+        label: "Witness host",
+        help: "A third host that votes on who is master (setup installs it there); empty: no automatic takeover.",
+        kind: Kind::Text,
     },
     Question {
         key: "cluster.ddns.server",
@@ -331,6 +346,8 @@ pub fn current(answers: &Answers, key: &str) -> String {
         "slave.mysql_admin_password" => s.mysql_admin_password.clone(),
         "replication.user" => r.user.clone(),
         "replication.password" => r.password.clone(),
+        "replication.durability" => r.durability.name().into(),
+        "cluster.witness" => c.witness.clone(),
         "cluster.resource" => resource_word(c.resource).into(),
         "cluster.vip" => c.vip.clone(),
         "cluster.device" => c.device.clone(),
@@ -435,6 +452,27 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
                 validate_password(key, value)?;
             }
             r.password = text;
+        }
+        "replication.durability" => {
+            r.durability = match word(key, value, DURABILITIES)? {
+                "async" => answers::Durability::Async,
+                _ => answers::Durability::SemiSync,
+            }
+        }
+        "cluster.witness" => {
+            let host = value.trim();
+            if !host.is_empty() {
+                validate_host(key, host)?;
+                for node in [&m.host, &s.host] {
+                    if host.eq_ignore_ascii_case(node) {
+                        return Err(bad(
+                            key,
+                            format!("`{host}` is a node: the witness must be a third host"),
+                        ));
+                    }
+                }
+            }
+            c.witness = host.into();
         }
         "cluster.resource" => {
             c.resource = match word(key, value, RESOURCES)? {
