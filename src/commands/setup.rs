@@ -185,7 +185,7 @@ pub fn setup(args: SetupArgs) -> Result<()> {
 
 pub fn check(args: CheckArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
-    let mut pair = Pair::connect(&answers, args.profile.as_deref())?;
+    let mut pair = Pair::connect(&answers, args.profile.as_deref())?.with_witness()?;
     let report = preflight::run(&mut pair)?;
     if args.json {
         println!(

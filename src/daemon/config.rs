@@ -176,6 +176,13 @@ pub struct ClusterConfig {
     /// Run with the event in its environment (MYSQL_HA_EVENT, ...); empty: none.
     #[serde(default)]
     pub notify: Vec<String>,
+    /// Run before a takeover from a master that does not answer (IPMI, a
+    /// cloud API): exit 0 only once the old master can no longer acknowledge
+    /// a write; anything else refuses the takeover (tried again at the next
+    /// check). Gets MYSQL_HA_PEER and MYSQL_HA_TERM in its environment; at
+    /// most 60 s. Empty: none (the lease and semi-sync are the fence).
+    #[serde(default)]
+    pub fence_command: Vec<String>,
     pub node: NodeSection,
     pub cluster: ClusterAnswers,
     /// What an acknowledged commit means (replication.durability).
@@ -292,6 +299,7 @@ mod tests {
             },
             fence: Fence::StopServer,
             notify: vec![],
+            fence_command: vec![],
             durability: crate::answers::Durability::SemiSync,
             vote: VoteConfig {
                 key: "00112233445566778899aabbccddeeff".into(),

@@ -319,6 +319,35 @@ impl Daemon {
         Err(last)
     }
 
+    /// The administrator's fence (`fence_command`) for a master that does
+    /// not answer; Ok when there is none or it says the master is off.
+    fn run_fence_command(&mut self, term: u64) -> Result<(), String> {
+        let Some((program, args)) = self.config.fence_command.split_first() else {
+            return Ok(());
+        };
+        let mut command = std::process::Command::new(program);
+        command
+            .args(args)
+            .env("MYSQL_HA_PEER", &self.config.node.peer)
+            .env("MYSQL_HA_TERM", term.to_string());
+        match super::exec::run_limited(command, Duration::from_secs(60)) {
+            Ok(out) if out.success() => {
+                self.emit(
+                    "fenced",
+                    &format!("fence command `{}` says {} is off", self.config.fence_command.join(" "), self.peer.host()),
+                );
+                Ok(())
+            }
+            Ok(out) => Err(format!(
+                "the fence command `{}` exited {:?}{}",
+                self.config.fence_command.join(" "),
+                out.code,
+                crate::error::stderr_detail(&out.stderr)
+            )),
+            Err(err) => Err(format!("the fence command failed: {err}")),
+        }
+    }
+
     /// A takeover the vote did not allow: nothing changed; said once per
     /// reason, and tried again at the next check while the master fails.
     fn refuse_takeover(&mut self, peer_answers: bool, reason: &str, why: &str) {
@@ -350,6 +379,12 @@ impl Daemon {
                 return;
             }
         };
+        if !peer_answers {
+            if let Err(why) = self.run_fence_command(term) {
+                self.refuse_takeover(peer_answers, reason, &why);
+                return;
+            }
+        }
         self.pending_takeover = None;
         self.vote_status.refusal = None;
         let started = Instant::now();

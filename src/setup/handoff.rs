@@ -213,6 +213,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
     ClusterConfig {
         fence: Fence::StopServer,
         notify: Vec::new(),
+        fence_command: Vec::new(),
         node: NodeSection {
             address: own.host.clone(),
             peer: peer.host.clone(),
@@ -258,12 +259,12 @@ fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
         wanted.timings = old.timings;
         wanted.notify = old.notify;
         wanted.fence = old.fence;
-        let port = old.vote.port;
+        wanted.fence_command = old.fence_command;
+        // The key is setup's (the witness's); the rest an administrator's.
         wanted.vote = VoteConfig {
             key: wanted.vote.key,
             ..old.vote
         };
-        wanted.vote.port = port;
     }
     wanted
 }

@@ -162,13 +162,19 @@ impl Pair {
     pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<Pair> {
         let master = Member::connect(Side::Master, &answers.master, forced_profile)?;
         let slave = Member::connect(Side::Slave, &answers.slave, forced_profile)?;
-        let witness = WitnessHost::connect(answers)?;
         Ok(Pair {
             answers: answers.clone(),
             master,
             slave,
-            witness,
+            witness: None,
         })
+    }
+
+    /// Also reaches the witness host, for the runs that install or check it
+    /// (setup, check); the others do not need it up.
+    pub fn with_witness(mut self) -> Result<Pair> {
+        self.witness = WitnessHost::connect(&self.answers)?;
+        Ok(self)
     }
 
     /// The node on `side`; the witness has no database server.
