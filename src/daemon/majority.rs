@@ -333,9 +333,21 @@ impl Daemon {
             return (Some(false), false);
         };
         let stalled = self.semi_sync_watch.stalled_for(&view, limit);
-        let in_sync = view.enabled && view.active && !stalled;
-        self.vote_status.in_sync = Some(in_sync);
-        (Some(in_sync), stalled)
+        if view.enabled && view.active && !stalled {
+            self.semi_sync_degraded = false;
+        }
+        // Some(false) only when the master surely acknowledged writes the
+        // slave lacks (it went on alone, or is about to); None while the
+        // wait is not on yet (a fresh start: acknowledged as async so far).
+        let in_sync = if self.semi_sync_degraded || stalled {
+            Some(false)
+        } else if view.enabled && view.active {
+            Some(true)
+        } else {
+            None
+        };
+        self.vote_status.in_sync = in_sync;
+        (in_sync, stalled)
     }
 
     /// Master, after a renewal: turns the wait on when a slave is there, and
@@ -359,6 +371,7 @@ impl Daemon {
             }
             match semisync::disable_master(&mut db) {
                 Ok(()) => {
+                    self.semi_sync_degraded = true;
                     self.semi_sync_off_at = Some(Instant::now());
                     self.semi_sync_watch.reset();
                     self.emit(

@@ -81,6 +81,9 @@ pub struct Daemon {
     announce_pending: Option<Claim>,
     semi_sync_watch: semisync::Watch,
     semi_sync_off_at: Option<Instant>,
+    /// The master went on without the slave: it lacks acknowledged writes
+    /// until semi-sync is on and caught up again.
+    semi_sync_degraded: bool,
     /// Slave: the master's server answers with errors (too many connections, ...).
     master_busy: bool,
     /// The witness answered the last question asked of it.
@@ -145,6 +148,7 @@ impl Daemon {
             announce_pending: None,
             semi_sync_watch: semisync::Watch::default(),
             semi_sync_off_at: None,
+            semi_sync_degraded: false,
             master_busy: false,
             witness_reachable: true,
             resource: resource::from_config(&config, allowlist(&config, &profile)),

@@ -334,7 +334,11 @@ impl Daemon {
             Ok(out) if out.success() => {
                 self.emit(
                     "fenced",
-                    &format!("fence command `{}` says {} is off", self.config.fence_command.join(" "), self.peer.host()),
+                    &format!(
+                        "fence command `{}` says {} is off",
+                        self.config.fence_command.join(" "),
+                        self.peer.host()
+                    ),
                 );
                 Ok(())
             }
