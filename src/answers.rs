@@ -12,6 +12,89 @@ use crate::{Error, Result};
 /// Schemas that belong to the server, never replicated by name.
 pub const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
 
+/// The database this tool creates on both nodes for the cluster daemon's
+/// write check: never offered or picked for replication.
+pub const TOOL_DATABASE: &str = "mysql_ha";
+
+/// Database account names the server, the distribution or this tool own:
+/// the replication account (whose password setup sets) and the cluster
+/// account (which gets a database account of the same name) may be none of
+/// them. `mysqlha_mon` is the daemon's monitor account, which the hand-off
+/// replaces on every run.
+pub const RESERVED_DB_ACCOUNTS: &[&str] = &[
+    "root",
+    "mysql",
+    "mariadb.sys",
+    "mysql.sys",
+    "mysql.session",
+    "mysql.infoschema",
+    "debian-sys-maint",
+    "PUBLIC",
+    crate::setup::handoff::MONITOR_USER,
+];
+
+/// Unix accounts that belong to the system or to other services (Debian,
+/// Red Hat): never the cluster account, whose ssh files, key and sudo rules
+/// setup writes. Any other account that exists and was not made by this
+/// tool is refused by preflight.
+pub const SYSTEM_UNIX_ACCOUNTS: &[&str] = &[
+    "root",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www-data",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "nobody",
+    "_apt",
+    "adm",
+    "operator",
+    "halt",
+    "shutdown",
+    "ftp",
+    "sshd",
+    "mysql",
+    "messagebus",
+    "polkitd",
+    "systemd-network",
+    "systemd-resolve",
+    "systemd-timesync",
+    "systemd-coredump",
+    "_chrony",
+    "chrony",
+    "ntp",
+    "postfix",
+    "Debian-exim",
+    "dbus",
+    "avahi",
+    "tss",
+    "rpc",
+    "rpcuser",
+    "nfsnobody",
+    "statd",
+    "uuidd",
+    "tcpdump",
+    "bind",
+    "named",
+    "sudo",
+    "wheel",
+];
+
+/// The longest replication password any supported server takes in
+/// `CHANGE MASTER TO MASTER_PASSWORD` (MariaDB: 96 bytes; MySQL takes 32,
+/// checked by preflight against the slave's server).
+pub const MAX_REPLICATION_PASSWORD_BYTES: usize = 96;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeAnswers {
@@ -221,25 +304,30 @@ pub struct Answers {
 
 impl Answers {
     /// Reads an answers file; unknown keys and wrong types are errors naming
-    /// the key and the file.
+    /// the key (with its section), the file and the line.
     pub fn from_file(path: &Path) -> Result<Answers> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_toml(&text).map_err(|message| Error::Answers {
-            key: message.0,
-            message: format!("{} (in {})", message.1, path.display()),
+        Self::from_toml(&text).map_err(|bad| Error::Answers {
+            key: bad.key,
+            message: match bad.line {
+                Some(line) => format!("{} ({}:{line})", bad.message, path.display()),
+                None => format!("{} (in {})", bad.message, path.display()),
+            },
         })
     }
 
-    fn from_toml(text: &str) -> std::result::Result<Answers, (String, String)> {
+    fn from_toml(text: &str) -> std::result::Result<Answers, FileError> {
         toml::from_str::<Answers>(text).map_err(|e| {
-            let message = e.message().to_string();
-            // toml names unknown fields in the message: "unknown field `x`, expected ..."
-            let key = message
-                .split('`')
-                .nth(1)
-                .map(str::to_string)
-                .unwrap_or_else(|| "answers file".to_string());
-            (key, message)
+            let place = e.span().map(|span| locate(text, span.start));
+            let (line, key) = match place {
+                Some((line, key)) => (Some(line), key),
+                None => (None, None),
+            };
+            FileError {
+                key: key.unwrap_or_else(|| "answers file".to_string()),
+                message: e.message().trim().to_string(),
+                line,
+            }
         })
     }
 
@@ -262,7 +350,18 @@ impl Answers {
                 ),
             ));
         }
-        validate_account("replication.user", &self.replication.user)?;
+        validate_replication_user("replication.user", &self.replication.user)?;
+        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+            if node.mysql_admin_user == self.replication.user {
+                return Err(answer_error(
+                    "replication.user",
+                    format!(
+                        "`{}` is also {section}.mysql_admin_user: setup would change the admin account's password; choose another name (e.g. repl)",
+                        self.replication.user
+                    ),
+                ));
+            }
+        }
         if !self.replication.password.is_empty() {
             validate_password("replication.password", &self.replication.password)?;
         }
@@ -279,7 +378,22 @@ impl Answers {
         if self.cluster.resource == Resource::Ddns {
             validate_ddns(&self.cluster.ddns)?;
         }
-        validate_account("cluster.account", &self.cluster.account)?;
+        validate_cluster_account("cluster.account", &self.cluster.account)?;
+        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+            for (what, name) in [
+                ("ssh_user", &node.ssh_user),
+                ("mysql_admin_user", &node.mysql_admin_user),
+            ] {
+                if *name == self.cluster.account {
+                    return Err(answer_error(
+                        "cluster.account",
+                        format!(
+                            "`{name}` is also {section}.{what}: the cluster account gets its own key, ssh settings and sudo rules; choose a name of its own (e.g. mysqlha)"
+                        ),
+                    ));
+                }
+            }
+        }
         if !self.cluster.key_passphrase.is_empty() {
             validate_passphrase("cluster.key_passphrase", &self.cluster.key_passphrase)?;
         }
@@ -359,6 +473,61 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
     file.write_all(bytes).map_err(|e| Error::io(path, e))
 }
 
+/// Why an answers file does not read: the key (`section.key`), what is
+/// wrong, and the line (1-based) it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileError {
+    key: String,
+    message: String,
+    line: Option<usize>,
+}
+
+/// The line (1-based) of a byte offset in a TOML text, and the full key
+/// written there: the last `[table]` header above it joined to the key of
+/// the `key = value` line the offset falls in (for a value over several
+/// lines, the nearest such line above).
+fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let lines: Vec<&str> = text.lines().collect();
+    let upto = line.min(lines.len());
+    let mut key = None;
+    let mut section = String::new();
+    for raw in lines[..upto].iter().rev() {
+        let trimmed = raw.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            break;
+        }
+        if key.is_none() {
+            if let Some((name, _)) = trimmed.split_once('=') {
+                let name = name.trim().trim_matches('"');
+                let bare = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+                if bare && !trimmed.starts_with('#') {
+                    key = Some(name.to_string());
+                }
+            }
+        }
+    }
+    let key = match (key, section.is_empty()) {
+        (Some(key), true) => Some(key),
+        (Some(key), false) => Some(format!("{section}.{key}")),
+        (None, false) => Some(section),
+        (None, true) => None,
+    };
+    (line, key)
+}
+
 fn answer_error(key: &str, message: impl Into<String>) -> Error {
     Error::Answers {
         key: key.to_string(),
@@ -415,6 +584,46 @@ pub fn validate_account(key: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The replication account: a valid name that the server, the
+/// distribution and this tool do not own.
+pub fn validate_replication_user(key: &str, name: &str) -> Result<()> {
+    validate_account(key, name)?;
+    if let Some(reserved) = RESERVED_DB_ACCOUNTS
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(name))
+    {
+        let whose = if *reserved == crate::setup::handoff::MONITOR_USER {
+            "the cluster daemon's monitor account, which setup replaces on every run"
+        } else {
+            "an account of the server or the distribution"
+        };
+        return Err(answer_error(
+            key,
+            format!("`{name}` is {whose}; choose another name (e.g. repl)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The cluster account: a valid name that is no system or service account
+/// and no database account the server or this tool owns.
+pub fn validate_cluster_account(key: &str, name: &str) -> Result<()> {
+    validate_account(key, name)?;
+    let reserved = SYSTEM_UNIX_ACCOUNTS
+        .iter()
+        .chain(RESERVED_DB_ACCOUNTS)
+        .any(|r| r.eq_ignore_ascii_case(name));
+    if reserved || name.starts_with("systemd-") {
+        return Err(answer_error(
+            key,
+            format!(
+                "`{name}` is a system or service account (or one the server owns): setup would replace its ssh settings, keys and sudo rules; choose an account of its own (e.g. mysqlha)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Empty (no passphrase) or one ssh-keygen accepts: at least 8 characters
 /// on one line.
 pub fn validate_key_passphrase(key: &str, passphrase: &str) -> Result<()> {
@@ -438,6 +647,15 @@ pub fn validate_password(key: &str, password: &str) -> Result<()> {
         return Err(answer_error(
             key,
             "too short: use at least 12 characters, or leave it empty to generate one",
+        ));
+    }
+    if password.len() > MAX_REPLICATION_PASSWORD_BYTES {
+        return Err(answer_error(
+            key,
+            format!(
+                "too long: {} bytes, the server takes at most {MAX_REPLICATION_PASSWORD_BYTES} in CHANGE MASTER TO; use a shorter one, or leave it empty to generate one",
+                password.len()
+            ),
         ));
     }
     if password.chars().any(|c| c.is_control()) {
@@ -475,6 +693,12 @@ pub fn validate_database_name(key: &str, name: &str) -> Result<()> {
         return Err(answer_error(
             key,
             format!("`{name}` is a system schema; it is never replicated by name"),
+        ));
+    }
+    if name.eq_ignore_ascii_case(TOOL_DATABASE) {
+        return Err(answer_error(
+            key,
+            format!("`{name}` is the cluster daemon's own database, kept apart on each node; it is never replicated"),
         ));
     }
     Ok(())
@@ -699,9 +923,57 @@ databases = ["shop", "web-stats"]
     }
 
     #[test]
-    fn unknown_key_is_named() {
-        let (key, _) = Answers::from_toml("[master]\nhots = \"x\"\n").unwrap_err();
-        assert_eq!(key, "hots");
+    fn unknown_key_is_named_with_its_section_and_line() {
+        let bad = Answers::from_toml("[master]\nhots = \"x\"\n").unwrap_err();
+        assert_eq!(bad.key, "master.hots");
+        assert_eq!(bad.line, Some(2));
+        let text = format!("{LAB}datbases = [\"shop\"]\n");
+        let bad = Answers::from_toml(&text).unwrap_err();
+        assert_eq!(bad.key, "replication.datbases", "{bad:?}");
+        assert_eq!(bad.line, Some(text.lines().count()));
+    }
+
+    #[test]
+    fn type_errors_name_the_key_and_line_not_the_value() {
+        let cases = [
+            (
+                "[master]\nhost = \"a\"\nssh_port = \"twenty-two\"\n",
+                "master.ssh_port",
+                3,
+            ),
+            (
+                "[replication]\ndatabases = \"shop\"\n",
+                "replication.databases",
+                2,
+            ),
+            (
+                "[replication]\nuser = \"r\"\nseed = \"rsync\"\n",
+                "replication.seed",
+                3,
+            ),
+            (
+                "[replication]\ndatabases = [\n  \"shop\",\n  3,\n]\n",
+                "replication.databases",
+                4,
+            ),
+            ("[cluster.ddns]\nttl = \"long\"\n", "cluster.ddns.ttl", 2),
+        ];
+        for (text, key, line) in cases {
+            let bad = Answers::from_toml(text).unwrap_err();
+            assert_eq!(bad.key, key, "{text}: {bad:?}");
+            assert_eq!(bad.line, Some(line), "{text}: {bad:?}");
+            assert!(!bad.message.contains('\n'), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn file_errors_give_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        std::fs::write(&path, "[replication]\nseed = \"rsync\"\n").unwrap();
+        let text = Answers::from_file(&path).unwrap_err().to_string();
+        assert!(text.contains("`replication.seed`"), "{text}");
+        assert!(text.contains(&format!("{}:2", path.display())), "{text}");
     }
 
     #[test]
@@ -738,6 +1010,81 @@ databases = ["shop", "web-stats"]
             .unwrap_err()
             .to_string()
             .contains("cluster.vip"));
+    }
+
+    fn key_of(answers: &Answers) -> String {
+        match answers.validate() {
+            Err(Error::Answers { key, .. }) => key,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reserved_database_accounts_are_refused_as_replication_user() {
+        for name in [
+            "mysqlha_mon",
+            "root",
+            "ROOT",
+            "mysql",
+            "mariadb.sys",
+            "debian-sys-maint",
+        ] {
+            let mut answers = Answers::from_toml(LAB).unwrap();
+            answers.replication.user = name.into();
+            assert_eq!(key_of(&answers), "replication.user", "{name}");
+        }
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.master.mysql_admin_user = "admin".into();
+        answers.replication.user = "admin".into();
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(text.contains("master.mysql_admin_user"), "{text}");
+    }
+
+    #[test]
+    fn system_and_service_accounts_are_refused_as_cluster_account() {
+        for name in [
+            "root",
+            "mysql",
+            "sshd",
+            "daemon",
+            "www-data",
+            "nobody",
+            "systemd-network",
+            "mysqlha_mon",
+        ] {
+            let mut answers = Answers::from_toml(LAB).unwrap();
+            answers.cluster.account = name.into();
+            assert_eq!(key_of(&answers), "cluster.account", "{name}");
+        }
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.master.ssh_user = "admin".into();
+        answers.cluster.account = "admin".into();
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(text.contains("master.ssh_user"), "{text}");
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.cluster.account = "mysqlha".into();
+        answers.validate().unwrap();
+    }
+
+    #[test]
+    fn the_tools_own_database_is_never_replicated_by_name() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.replication.databases = vec!["mysql_ha".into()];
+        assert_eq!(key_of(&answers), "replication.databases");
+    }
+
+    #[test]
+    fn a_replication_password_over_the_servers_limit_is_refused() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.replication.password = "p".repeat(MAX_REPLICATION_PASSWORD_BYTES);
+        answers.validate().unwrap();
+        answers.replication.password.push('x');
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(
+            text.contains("replication.password") && text.contains("too long"),
+            "{text}"
+        );
+        assert!(!text.contains("ppppp"), "no part of the secret: {text}");
     }
 
     #[test]

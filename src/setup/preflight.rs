@@ -207,7 +207,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     }
 
     // Databases: exist on the master, none is a system schema.
-    let master_databases = state::user_databases(pair.master.sql())?;
+    let master_databases = state::replicable_databases(pair.master.sql())?;
     let wanted = &pair.answers.replication.databases;
     let databases: Vec<String> = if wanted.iter().any(|d| d == "*") {
         master_databases.clone()

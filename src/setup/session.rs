@@ -168,7 +168,7 @@ impl SetupSession {
         let slave = facts(&mut self.pair.slave);
         let conn = self.pair.master.sql();
         let mut databases = Vec::new();
-        for name in state::user_databases(conn)? {
+        for name in state::replicable_databases(conn)? {
             let bytes = state::databases_size(conn, std::slice::from_ref(&name))?;
             databases.push(DatabaseInfo { name, bytes });
         }

@@ -427,7 +427,7 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
         "master.mysql_admin_password" => m.mysql_admin_password = text,
         "slave.mysql_admin_password" => s.mysql_admin_password = text,
         "replication.user" => {
-            validate_account(key, value)?;
+            crate::answers::validate_replication_user(key, value)?;
             r.user = text;
         }
         "replication.password" => {
@@ -501,7 +501,7 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
             c.ddns.key_secret = value.trim().into();
         }
         "cluster.account" => {
-            validate_account(key, value)?;
+            crate::answers::validate_cluster_account(key, value)?;
             c.account = text;
         }
         "cluster.key_passphrase" => {
