@@ -206,6 +206,22 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         );
     }
 
+    // The replication password must fit the slave's CHANGE MASTER TO: a
+    // longer one would fail only after both servers were restarted and seeded.
+    let password = &pair.answers.replication.password;
+    let limit = slave_flavor.max_replication_password_bytes();
+    if password.len() > limit {
+        report.push(
+            Severity::Fatal,
+            &slave_label,
+            "replication password",
+            format!(
+                "replication.password has {} bytes; {slave_flavor} takes at most {limit} in CHANGE MASTER TO: use a shorter one, or leave it empty to generate one",
+                password.len()
+            ),
+        );
+    }
+
     // Databases: exist on the master, none is a system schema.
     let master_databases = state::replicable_databases(pair.master.sql())?;
     let wanted = &pair.answers.replication.databases;
