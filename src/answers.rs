@@ -426,6 +426,108 @@ impl Answers {
         Ok(())
     }
 
+    /// Checks that need the nodes' addresses, as `resolve` gives them (the
+    /// system resolver in the tool, a table in tests): each host resolves;
+    /// the two hosts are two machines (`node1` and `192.0.2.11` are one);
+    /// a virtual IP is neither node's address and lies in the nodes'
+    /// network.
+    pub fn check_addresses(
+        &self,
+        resolve: &dyn Fn(&str) -> std::io::Result<Vec<IpAddr>>,
+    ) -> Result<()> {
+        let mut addresses = Vec::new();
+        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+            let key = format!("{section}.host");
+            let found = match node.host.parse::<IpAddr>() {
+                Ok(ip) => vec![ip],
+                Err(_) => resolve(&node.host).map_err(|e| {
+                    answer_error(
+                        &key,
+                        format!(
+                            "`{}` does not resolve on this machine ({e}): check the name, or give the node's address",
+                            node.host
+                        ),
+                    )
+                })?,
+            };
+            if found.is_empty() {
+                return Err(answer_error(
+                    &key,
+                    format!(
+                        "`{}` resolves to no address on this machine: check the name, or give the node's address",
+                        node.host
+                    ),
+                ));
+            }
+            addresses.push(found);
+        }
+        if let Some(shared) = addresses[1].iter().find(|a| addresses[0].contains(a)) {
+            return Err(answer_error(
+                "slave.host",
+                format!(
+                    "`{}` and master.host `{}` are the same machine (both {shared}); give two different servers",
+                    self.slave.host, self.master.host
+                ),
+            ));
+        }
+        if self.cluster.resource == Resource::Vip {
+            validate_vip("cluster.vip", &self.cluster.vip)?;
+            let (address, prefix) = self.cluster.vip.split_once('/').unwrap_or_default();
+            let (Ok(vip), Ok(prefix)) = (address.parse::<IpAddr>(), prefix.parse::<u8>()) else {
+                return Ok(());
+            };
+            for ((section, node), found) in [("master", &self.master), ("slave", &self.slave)]
+                .into_iter()
+                .zip(&addresses)
+            {
+                if found.contains(&vip) {
+                    return Err(answer_error(
+                        "cluster.vip",
+                        format!(
+                            "{vip} is {section}.host's own address (`{}`): the cluster address must be a free one that moves between the nodes",
+                            node.host
+                        ),
+                    ));
+                }
+                let same_family: Vec<&IpAddr> = found
+                    .iter()
+                    .filter(|a| a.is_ipv4() == vip.is_ipv4())
+                    .collect();
+                if !same_family.is_empty()
+                    && !same_family.iter().any(|a| same_network(**a, vip, prefix))
+                {
+                    return Err(answer_error(
+                        "cluster.vip",
+                        format!(
+                            "{} is outside the network of {section}.host `{}` ({}): the cluster address must be in the nodes' network, or nothing reaches it",
+                            self.cluster.vip,
+                            node.host,
+                            same_family
+                                .iter()
+                                .map(|a| a.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+            if let IpAddr::V4(v4) = vip {
+                let bits = u32::from(v4);
+                let host_bits = if prefix >= 32 { 0 } else { u32::MAX >> prefix };
+                if prefix < 31 && (bits & host_bits == 0 || bits & host_bits == host_bits) {
+                    return Err(answer_error(
+                        "cluster.vip",
+                        format!(
+                            "{} is the network's own or broadcast address: give a free host address",
+                            self.cluster.vip
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The answers as a TOML answers file; secrets left empty unless asked.
     pub fn to_toml(&self, include_secrets: bool) -> Result<String> {
         let mut copy = self.clone();
@@ -526,6 +628,74 @@ fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
         (None, true) => None,
     };
     (line, key)
+}
+
+/// Whether two addresses share the first `prefix` bits.
+fn same_network(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix.min(32)))
+            };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix.min(128)))
+            };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+/// A host's addresses as this machine's resolver gives them.
+pub fn resolve_host(host: &str) -> std::io::Result<Vec<IpAddr>> {
+    use std::net::ToSocketAddrs;
+    let mut found: Vec<IpAddr> = (host, 0).to_socket_addrs()?.map(|a| a.ip()).collect();
+    found.dedup();
+    Ok(found)
+}
+
+/// A warning for an answers file that holds secrets and that others may
+/// read (as ssh warns about a private key): None when it is private or
+/// holds no secret.
+pub fn permission_warning(path: &Path, answers: &Answers) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let secrets = [
+        (
+            "master.mysql_admin_password",
+            &answers.master.mysql_admin_password,
+        ),
+        (
+            "slave.mysql_admin_password",
+            &answers.slave.mysql_admin_password,
+        ),
+        ("master.ssh_password", &answers.master.ssh_password),
+        ("slave.ssh_password", &answers.slave.ssh_password),
+        ("replication.password", &answers.replication.password),
+        ("cluster.key_passphrase", &answers.cluster.key_passphrase),
+        ("cluster.ddns.key_secret", &answers.cluster.ddns.key_secret),
+    ];
+    let held: Vec<&str> = secrets
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, _)| *key)
+        .collect();
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    if held.is_empty() || mode & 0o077 == 0 {
+        return None;
+    }
+    Some(format!(
+        "{} holds secrets ({}) and has mode {mode:04o}: others on this machine can read them; run `chmod 600 {}`",
+        path.display(),
+        held.join(", "),
+        path.display()
+    ))
 }
 
 fn answer_error(key: &str, message: impl Into<String>) -> Error {
@@ -1085,6 +1255,83 @@ databases = ["shop", "web-stats"]
             "{text}"
         );
         assert!(!text.contains("ppppp"), "no part of the secret: {text}");
+    }
+
+    fn lab_resolver(host: &str) -> std::io::Result<Vec<IpAddr>> {
+        match host {
+            "node1" => Ok(vec!["192.0.2.11".parse().unwrap()]),
+            "node2" => Ok(vec!["192.0.2.12".parse().unwrap()]),
+            _ => Err(std::io::Error::other("Name or service not known")),
+        }
+    }
+
+    fn address_error(answers: &Answers) -> (String, String) {
+        match answers.check_addresses(&lab_resolver) {
+            Err(Error::Answers { key, message }) => (key, message),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_same_node_under_two_names_is_refused() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.check_addresses(&lab_resolver).unwrap();
+        answers.master.host = "node1".into();
+        answers.slave.host = "192.0.2.11".into();
+        let (key, message) = address_error(&answers);
+        assert_eq!(key, "slave.host");
+        assert!(message.contains("same machine"), "{message}");
+    }
+
+    #[test]
+    fn an_unresolvable_host_names_its_key() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.slave.host = "nosuchnode".into();
+        let (key, message) = address_error(&answers);
+        assert_eq!(key, "slave.host");
+        assert!(message.contains("nosuchnode"), "{message}");
+    }
+
+    #[test]
+    fn a_cluster_address_must_be_free_and_in_the_nodes_network() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.cluster.resource = Resource::Vip;
+        answers.cluster.vip = "192.0.2.10/24".into();
+        answers.check_addresses(&lab_resolver).unwrap();
+        for vip in [
+            "192.0.2.12/24",
+            "198.51.100.10/24",
+            "192.0.2.255/24",
+            "192.0.2.0/24",
+        ] {
+            answers.cluster.vip = vip.into();
+            let (key, message) = address_error(&answers);
+            assert_eq!(key, "cluster.vip", "{vip}: {message}");
+        }
+        answers.master.host = "node1".into();
+        answers.cluster.vip = "192.0.2.11/24".into();
+        let (_, message) = address_error(&answers);
+        assert!(message.contains("master.host"), "{message}");
+    }
+
+    #[test]
+    fn an_answers_file_with_secrets_readable_by_others_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("answers.toml");
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        std::fs::write(&path, LAB).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(permission_warning(&path, &answers), None, "no secret in it");
+        answers.replication.password = "a-secret-of-enough-length".into();
+        let warning = permission_warning(&path, &answers).unwrap();
+        assert!(
+            warning.contains("0644") && warning.contains("replication.password"),
+            "{warning}"
+        );
+        assert!(!warning.contains("a-secret"), "{warning}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(permission_warning(&path, &answers), None);
     }
 
     #[test]

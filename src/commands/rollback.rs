@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::answers::{Answers, ClusterAnswers, NodeAnswers};
+use crate::answers::{ClusterAnswers, NodeAnswers};
 use crate::backup::{self, Journal, JournalEntry};
 use crate::cli::RollbackArgs;
 use crate::node::{LocalNode, Node};
@@ -17,7 +17,7 @@ pub fn run(args: RollbackArgs) -> Result<()> {
     let (targets, cluster): (Vec<(Side, NodeAnswers)>, Option<ClusterAnswers>) = match &args.answers
     {
         Some(path) => {
-            let answers = Answers::from_file(path)?;
+            let answers = super::setup::read_answers(path)?;
             (
                 vec![(Side::Master, answers.master), (Side::Slave, answers.slave)],
                 Some(answers.cluster),

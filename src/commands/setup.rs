@@ -26,8 +26,18 @@ pub(crate) fn load_answers(path: Option<&Path>) -> Result<Answers> {
             message: "give an answers file (see docs/answers.md)".into(),
         });
     };
-    let answers = Answers::from_file(path)?;
+    let answers = read_answers(path)?;
     answers.validate()?;
+    Ok(answers)
+}
+
+/// Reads an answers file, warning on stderr when it holds secrets that
+/// others may read.
+pub(crate) fn read_answers(path: &Path) -> Result<Answers> {
+    let answers = Answers::from_file(path)?;
+    if let Some(warning) = crate::answers::permission_warning(path, &answers) {
+        eprintln!("mysql-ha: warning: {warning}");
+    }
     Ok(answers)
 }
 
@@ -113,7 +123,7 @@ fn run_unattended(
 /// The wizard: answers from the file (if any) pre-fill the questions.
 fn wizard(args: &SetupArgs) -> Result<()> {
     let mut answers = match &args.answers {
-        Some(path) => Answers::from_file(path)?,
+        Some(path) => read_answers(path)?,
         None => Answers::default(),
     };
     questions::fill_defaults(&mut answers, session::local_address());

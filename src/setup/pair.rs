@@ -126,6 +126,7 @@ pub struct Pair {
 
 impl Pair {
     pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<Pair> {
+        answers.check_addresses(&crate::answers::resolve_host)?;
         let master = Member::connect(Side::Master, &answers.master, forced_profile)?;
         let slave = Member::connect(Side::Slave, &answers.slave, forced_profile)?;
         Ok(Pair {

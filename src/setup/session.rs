@@ -195,6 +195,7 @@ impl SetupSession {
             ));
         }
         answers.validate()?;
+        answers.check_addresses(&crate::answers::resolve_host)?;
         self.pair.answers = answers.clone();
         let report = preflight::run(&mut self.pair)?;
         if report.has_fatal() {
