@@ -506,7 +506,7 @@ fn swap_datadir_back(node: &dyn Node, datadir: &Path, before: &Path) -> Result<S
         return Err(Error::Command {
             host: node.label().to_string(),
             command: format!("move {before} back to {datadir} (the current one to {set_aside})"),
-            status: format!("exit {:?}", out.code),
+            status: crate::error::exit_status(out.code),
             detail: crate::error::stderr_detail(&out.stderr),
         });
     }

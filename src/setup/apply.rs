@@ -159,7 +159,7 @@ fn write_file(member: &Member, journal: &mut Journal, file: &NodeFile) -> Result
                     argv.join(" "),
                     file.edit.path.display()
                 ),
-                status: format!("exit {:?}", out.code),
+                status: crate::error::exit_status(out.code),
                 detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
             });
         }
