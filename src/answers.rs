@@ -90,6 +90,10 @@ pub const SYSTEM_UNIX_ACCOUNTS: &[&str] = &[
     "wheel",
 ];
 
+/// Bounds of `cluster.check_interval_ms` and `cluster.check_timeout_ms`.
+pub const CHECK_INTERVAL_MS: (u32, u32) = (100, 3_600_000);
+pub const CHECK_TIMEOUT_MS: (u32, u32) = (100, 600_000);
+
 /// The longest replication password any supported server takes in
 /// `CHANGE MASTER TO MASTER_PASSWORD` (MariaDB: 96 bytes; MySQL takes 32,
 /// checked by preflight against the slave's server).
@@ -212,12 +216,21 @@ pub struct ClusterAnswers {
     pub arp: ArpMode,
     pub account: String,
     pub key_passphrase: String,
-    /// Daemon timings: seconds between two checks of the master.
-    pub check_interval_s: u32,
+    /// Daemon timings (cluster.toml's `[timings]`): milliseconds between
+    /// two checks of the master.
+    pub check_interval_ms: u32,
     /// Daemon timings: failed checks in a row before a takeover.
     pub failure_threshold: u32,
-    /// Daemon timings: seconds a check may take before it counts as failed.
-    pub check_timeout_s: u32,
+    /// Daemon timings: milliseconds a check may take before it counts as
+    /// failed.
+    pub check_timeout_ms: u32,
+    /// The seconds keys of earlier versions (they never reached the
+    /// daemon): read so that older answers files and cluster.toml still
+    /// load; an answers file that sets them is refused by `validate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_interval_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_timeout_s: Option<u32>,
     /// With `resource = "ddns"`: the name, its zone and the TSIG key.
     pub ddns: DdnsAnswers,
 }
@@ -231,9 +244,13 @@ impl Default for ClusterAnswers {
             arp: ArpMode::WhenNeeded,
             account: "mysqlha".into(),
             key_passphrase: String::new(),
-            check_interval_s: 5,
+            // The daemon's own defaults (daemon::config::Timings), measured
+            // on the sandbox: a dead master is declared in about 3 s.
+            check_interval_ms: 1000,
             failure_threshold: 3,
-            check_timeout_s: 10,
+            check_timeout_ms: 800,
+            check_interval_s: None,
+            check_timeout_s: None,
             ddns: DdnsAnswers::default(),
         }
     }
@@ -323,11 +340,9 @@ impl Answers {
                 Some((line, key)) => (Some(line), key),
                 None => (None, None),
             };
-            FileError {
-                key: key.unwrap_or_else(|| "answers file".to_string()),
-                message: e.message().trim().to_string(),
-                line,
-            }
+            let key = key.unwrap_or_else(|| "answers file".to_string());
+            let message = e.message().trim().to_string();
+            FileError { key, message, line }
         })
     }
 
@@ -397,11 +412,33 @@ impl Answers {
         if !self.cluster.key_passphrase.is_empty() {
             validate_passphrase("cluster.key_passphrase", &self.cluster.key_passphrase)?;
         }
+        for (old, new, value) in [
+            (
+                "cluster.check_interval_s",
+                "check_interval_ms",
+                self.cluster.check_interval_s,
+            ),
+            (
+                "cluster.check_timeout_s",
+                "check_timeout_ms",
+                self.cluster.check_timeout_s,
+            ),
+        ] {
+            if let Some(seconds) = value {
+                return Err(answer_error(
+                    old,
+                    format!(
+                        "replaced by cluster.{new}, in milliseconds (the seconds keys never reached the daemon): write `{new} = {}` if you meant {seconds} s, or remove it for the daemon's default",
+                        u64::from(seconds) * 1000
+                    ),
+                ));
+            }
+        }
         validate_seconds(
-            "cluster.check_interval_s",
-            self.cluster.check_interval_s,
-            1,
-            3600,
+            "cluster.check_interval_ms",
+            self.cluster.check_interval_ms,
+            CHECK_INTERVAL_MS.0,
+            CHECK_INTERVAL_MS.1,
         )?;
         validate_seconds(
             "cluster.failure_threshold",
@@ -410,10 +447,10 @@ impl Answers {
             100,
         )?;
         validate_seconds(
-            "cluster.check_timeout_s",
-            self.cluster.check_timeout_s,
-            1,
-            600,
+            "cluster.check_timeout_ms",
+            self.cluster.check_timeout_ms,
+            CHECK_TIMEOUT_MS.0,
+            CHECK_TIMEOUT_MS.1,
         )?;
         for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
             if node.ssh_password.contains(['\n', '\r', '\0']) {
@@ -1354,12 +1391,18 @@ databases = ["shop", "web-stats"]
     #[test]
     fn timings_and_ddns_are_checked() {
         let mut answers = Answers::from_toml(LAB).unwrap();
-        answers.cluster.check_interval_s = 0;
+        answers.cluster.check_interval_ms = 0;
         assert!(answers
             .validate()
             .unwrap_err()
             .to_string()
-            .contains("cluster.check_interval_s"));
+            .contains("cluster.check_interval_ms"));
+        let old = Answers::from_toml(&format!("{LAB}[cluster]\ncheck_interval_s = 5\n")).unwrap();
+        let text = old.validate().unwrap_err().to_string();
+        assert!(
+            text.contains("cluster.check_interval_s") && text.contains("check_interval_ms = 5000"),
+            "{text}"
+        );
         let mut answers = Answers::from_toml(LAB).unwrap();
         answers.cluster.resource = Resource::Ddns;
         let error_key = |a: &Answers| match a.validate() {
