@@ -15,6 +15,7 @@ pub mod mycnf;
 pub mod node;
 pub mod privileged;
 pub mod profile;
+pub mod run_lock;
 pub mod sandbox;
 pub mod setup;
 pub mod sql;

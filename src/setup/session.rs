@@ -86,6 +86,30 @@ pub struct SetupSession {
     planned: Option<Planned>,
     /// Replication proved during the last apply, right after it started.
     verified: Option<verify::Verified>,
+    /// The run lock on both nodes, from the start of apply to the end of
+    /// verify (or the session's end).
+    lock: Option<crate::run_lock::RunLock>,
+}
+
+impl SetupSession {
+    fn nodes(&self) -> [&dyn crate::node::Node; 2] {
+        [
+            self.pair.master.access.node(),
+            self.pair.slave.access.node(),
+        ]
+    }
+
+    fn release_lock(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            lock.release(&self.nodes());
+        }
+    }
+}
+
+impl Drop for SetupSession {
+    fn drop(&mut self) {
+        self.release_lock();
+    }
 }
 
 /// The "verify replication" step: both threads running and a canary row
@@ -158,6 +182,7 @@ impl SetupSession {
             },
             planned: None,
             verified: None,
+            lock: None,
         })
     }
 
@@ -196,6 +221,8 @@ impl SetupSession {
         }
         answers.validate()?;
         answers.check_addresses(&crate::answers::resolve_host)?;
+        // A plan made while another run changes the nodes would be stale.
+        crate::run_lock::check_free(&self.nodes())?;
         self.pair.answers = answers.clone();
         let report = preflight::run(&mut self.pair)?;
         if report.has_fatal() {
@@ -240,6 +267,15 @@ impl SetupSession {
             return Err(Error::Other("no plan to apply: plan first".into()));
         };
         let run_id = planned.plan.run_id.clone();
+        // One mutating run per cluster: taken before the first change.
+        if self.lock.is_none() {
+            let path = std::path::PathBuf::from(crate::run_lock::LOCK_PATH);
+            let [master, slave] = self.nodes();
+            self.lock = Some(crate::run_lock::RunLock::acquire(
+                &[(master, path.clone()), (slave, path)],
+                crate::run_lock::Owner::this_process(&run_id, "setup"),
+            )?);
+        }
         let mut journals = Journals::create(&self.pair, &run_id)?;
         let databases = planned.preflight.databases.clone();
         let mut verified = None;
@@ -278,6 +314,7 @@ impl SetupSession {
         for line in super::handoff::wait_healthy(&self.pair)? {
             reporter.event(Event::Note { message: line });
         }
+        self.release_lock();
         Ok(Outcome {
             changed: !plan.unchanged(),
             master: self.pair.master.label().to_string(),
