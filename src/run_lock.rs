@@ -138,15 +138,15 @@ fn held_error(node: &str, path: &Path, owner: &Owner, here: &str) -> Error {
 
 /// Fails when a live run holds the lock on one of these nodes (a check
 /// before planning; `acquire` is what excludes).
-pub fn check_free(nodes: &[&dyn Node]) -> Result<()> {
+pub fn check_free(nodes: &[(&str, &dyn Node)]) -> Result<()> {
     let here = this_host();
     let path = Path::new(LOCK_PATH);
-    for node in nodes {
+    for (label, node) in nodes {
         if let Some(bytes) = node.read(path)? {
             if let Found::Held(owner) = judge(&String::from_utf8_lossy(&bytes), &here, &alive_here)
             {
                 if owner.pid != std::process::id() || owner.host != here {
-                    return Err(held_error(node.label(), path, &owner, &here));
+                    return Err(held_error(label, path, &owner, &here));
                 }
             }
         }
@@ -170,26 +170,28 @@ impl RunLock {
 
     /// Takes the lock on every node, in order; when one is held by a live
     /// run, releases those taken and fails naming that run.
-    pub fn acquire(targets: &[(&dyn Node, PathBuf)], owner: Owner) -> Result<RunLock> {
+    /// Each target is (label for messages, node, lock path).
+    pub fn acquire(targets: &[(&str, &dyn Node, PathBuf)], owner: Owner) -> Result<RunLock> {
         let mut lock = RunLock {
             owner,
             taken: Vec::new(),
         };
-        for (node, path) in targets {
-            if let Err(err) = take(*node, path, &lock.owner) {
-                let nodes: Vec<&dyn Node> = targets.iter().map(|(n, _)| *n).collect();
+        for (label, node, path) in targets {
+            if let Err(err) = take(label, *node, path, &lock.owner) {
+                let nodes: Vec<(&str, &dyn Node)> =
+                    targets.iter().map(|(l, n, _)| (*l, *n)).collect();
                 lock.release(&nodes);
                 return Err(err);
             }
-            lock.taken.push((node.label().to_string(), path.clone()));
+            lock.taken.push((label.to_string(), path.clone()));
         }
         Ok(lock)
     }
 
     /// Removes the locks this run took (only while they are still its own).
-    pub fn release(self, nodes: &[&dyn Node]) {
+    pub fn release(self, nodes: &[(&str, &dyn Node)]) {
         for (label, path) in &self.taken {
-            let Some(node) = nodes.iter().find(|n| n.label() == label) else {
+            let Some((_, node)) = nodes.iter().find(|(l, _)| l == label) else {
                 continue;
             };
             let ours = node
@@ -207,7 +209,7 @@ impl RunLock {
 
 /// Creates the lock file only if it does not exist (the shell's noclobber
 /// is an O_EXCL open); a stale one is removed and the creation tried again.
-fn take(node: &dyn Node, path: &Path, owner: &Owner) -> Result<()> {
+fn take(label: &str, node: &dyn Node, path: &Path, owner: &Owner) -> Result<()> {
     let here = this_host();
     let path_text = path.to_string_lossy().into_owned();
     if let Some(parent) = path.parent() {
@@ -234,7 +236,7 @@ fn take(node: &dyn Node, path: &Path, owner: &Owner) -> Result<()> {
             continue;
         };
         match judge(&String::from_utf8_lossy(&bytes), &here, &alive_here) {
-            Found::Held(held) => return Err(held_error(node.label(), path, &held, &here)),
+            Found::Held(held) => return Err(held_error(label, path, &held, &here)),
             Found::Stale(_) | Found::Unreadable => node.remove_file(path)?,
         }
     }
@@ -242,7 +244,7 @@ fn take(node: &dyn Node, path: &Path, owner: &Owner) -> Result<()> {
         message: format!(
             "cannot take the run lock {} on {}: another run keeps taking it; run again",
             path.display(),
-            node.label()
+            label
         ),
     })
 }
@@ -286,9 +288,10 @@ mod tests {
         let (a, b) = (dir.path().join("a/run.lock"), dir.path().join("b/run.lock"));
         let node = LocalNode::new();
         let targets = vec![
-            (&node as &dyn Node, a.clone()),
-            (&node as &dyn Node, b.clone()),
+            ("node1", &node as &dyn Node, a.clone()),
+            ("node2", &node as &dyn Node, b.clone()),
         ];
+        let nodes = [("node1", &node as &dyn Node), ("node2", &node as &dyn Node)];
         let first = RunLock::acquire(&targets, Owner::this_process("run-1", "setup")).unwrap();
         let err = RunLock::acquire(&targets, Owner::this_process("run-2", "setup")).unwrap_err();
         let text = err.to_string();
@@ -301,7 +304,7 @@ mod tests {
             "{text}"
         );
         assert!(a.exists() && b.exists(), "the first run's locks stay");
-        first.release(&[&node]);
+        first.release(&nodes);
         assert!(!a.exists() && !b.exists());
 
         // A killed run's lock (its pid is gone) is taken over.
@@ -311,7 +314,7 @@ mod tests {
         let second = RunLock::acquire(&targets, Owner::this_process("run-3", "setup")).unwrap();
         assert!(std::fs::read_to_string(&a).unwrap().contains("run-3"));
         // The second node's lock being held by a live run releases the first.
-        second.release(&[&node]);
+        second.release(&nodes);
         std::fs::create_dir_all(b.parent().unwrap()).unwrap();
         std::fs::write(&b, owner("run-elsewhere", "another-host", 1).to_text()).unwrap();
         let err = RunLock::acquire(&targets, Owner::this_process("run-4", "setup")).unwrap_err();

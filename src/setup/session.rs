@@ -92,10 +92,10 @@ pub struct SetupSession {
 }
 
 impl SetupSession {
-    fn nodes(&self) -> [&dyn crate::node::Node; 2] {
+    fn nodes(&self) -> [(&str, &dyn crate::node::Node); 2] {
         [
-            self.pair.master.access.node(),
-            self.pair.slave.access.node(),
+            (self.pair.master.label(), self.pair.master.access.node()),
+            (self.pair.slave.label(), self.pair.slave.access.node()),
         ]
     }
 
@@ -270,9 +270,12 @@ impl SetupSession {
         // One mutating run per cluster: taken before the first change.
         if self.lock.is_none() {
             let path = std::path::PathBuf::from(crate::run_lock::LOCK_PATH);
-            let [master, slave] = self.nodes();
+            let [(master_label, master), (slave_label, slave)] = self.nodes();
             self.lock = Some(crate::run_lock::RunLock::acquire(
-                &[(master, path.clone()), (slave, path)],
+                &[
+                    (master_label, master, path.clone()),
+                    (slave_label, slave, path),
+                ],
                 crate::run_lock::Owner::this_process(&run_id, "setup"),
             )?);
         }
