@@ -65,6 +65,37 @@ fn refused(answers: &str, extra: &[&str], needle: &str) -> String {
     all
 }
 
+fn run_id_of(report: &str) -> String {
+    report
+        .split("; run ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no run id in:\n{report}"))
+        .to_string()
+}
+
+/// Option files, database accounts, running daemons and the replica's
+/// source on both nodes: what a refused rollback must leave as it was.
+fn cluster_state() -> String {
+    let mut seen = String::new();
+    for host in ["node1", "node2"] {
+        seen.push_str(&on_ok(
+            host,
+            &[
+                "sh",
+                "-c",
+                "find /etc/mysql /etc/mysql-ha -type f -print0 | sort -z | xargs -0 sha256sum; pgrep -f 'mysql-ha daemon' >/dev/null && echo daemon running",
+            ],
+        ));
+        seen.push_str(&sql(
+            host,
+            "SELECT User, Host FROM mysql.user ORDER BY 1, 2",
+        ));
+        seen.push_str(&sql(host, "SELECT @@log_bin, @@bind_address"));
+    }
+    seen
+}
+
 fn slave_status(field: &str) -> String {
     let status = on_ok("node2", &["mariadb", "-e", "SHOW SLAVE STATUS\\G"]);
     status
@@ -213,6 +244,7 @@ fn hostile_answers_hand_loaded_slave_concurrent_runs_and_a_refused_slave() {
     );
     let first_text = text(&first);
     assert!(first_text.contains("no copy"), "{first_text}");
+    let first_run = run_id_of(&first_text);
     for host in ["node1", "node2"] {
         let lock = on(host, &["test", "-e", "/var/lib/mysql-ha/run.lock"]);
         assert!(!lock.status.success(), "the lock stayed on {host}");
@@ -257,5 +289,83 @@ fn hostile_answers_hand_loaded_slave_concurrent_runs_and_a_refused_slave() {
         assert!(Instant::now() < deadline, "the row never reached node2");
         std::thread::sleep(Duration::from_millis(200));
     }
+
+    // A rollback refused on the slave changes nothing on either node
+    // (defect 5): a later run (add-db) built on the first run's files there.
+    put_file(
+        "node1",
+        "/root/hostile.toml",
+        answers_with(&[]).as_bytes(),
+        "600",
+    );
+    let added = on(
+        "node1",
+        &[
+            NODE_BIN,
+            "add-db",
+            "hr",
+            "--answers",
+            "/root/hostile.toml",
+            "--yes",
+        ],
+    );
+    assert!(added.status.success(), "add-db failed:\n{}", text(&added));
+    let added_run = run_id_of(&text(&added));
+    let rollback = |run: &str| {
+        on(
+            "node1",
+            &[NODE_BIN, "rollback", run, "--answers", "/root/hostile.toml"],
+        )
+    };
+    let state = cluster_state();
+    assert!(state.contains("daemon running"), "{state}");
+    let refused_rollback = rollback(&first_run);
+    let refusal = text(&refused_rollback);
+    assert!(!refused_rollback.status.success(), "{refusal}");
+    assert!(
+        refusal.contains(&format!("run {added_run} changed")),
+        "{refusal}"
+    );
+    assert_eq!(
+        cluster_state(),
+        state,
+        "a refused rollback changed something"
+    );
+
+    // A run killed before its first change left a folder and no journal
+    // (defect 6): its rollback says so instead of "no run".
+    let killed = "20261130-000001-dead";
+    for host in ["node1", "node2"] {
+        on_ok(
+            host,
+            &["mkdir", "-p", &format!("/var/lib/mysql-ha/runs/{killed}")],
+        );
+    }
+    let out = rollback(killed);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("recorded no change"), "{}", text(&out));
+
+    // Undone in order, the first run takes the daemon's monitor accounts
+    // with it and restarts the servers on their restored files (defect 6).
+    let out = rollback(&added_run);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = rollback(&first_run);
+    let undone = text(&out);
+    assert!(out.status.success(), "{undone}");
+    assert!(undone.contains("restarted the server"), "{undone}");
+    for host in ["node1", "node2"] {
+        assert_eq!(
+            sql(
+                host,
+                "SELECT COUNT(*) FROM mysql.user WHERE User = 'mysqlha_mon'"
+            ),
+            "0",
+            "monitor accounts left on {host}"
+        );
+    }
+    assert_eq!(
+        sql("node1", "SELECT @@log_bin, @@bind_address"),
+        "0\t127.0.0.1"
+    );
     mysql_ha(&["sandbox", "down"]);
 }
