@@ -79,7 +79,7 @@ pub fn run(args: RollbackArgs) -> Result<()> {
     } else {
         let mut members = Vec::new();
         for (side, answers) in targets {
-            members.push((side, Member::connect(side, &answers, None)?));
+            members.push((side, Member::connect_for_change(side, &answers)?));
         }
         text.push_str(&on_both(members, &args, cluster.as_ref())?);
     }

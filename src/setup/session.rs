@@ -174,7 +174,7 @@ impl SetupSession {
     /// users, admin credentials). A refused password is an
     /// `Error::Answers` naming the key to correct.
     pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<SetupSession> {
-        let pair = Pair::connect(answers, forced_profile)?;
+        let pair = Pair::connect_for_change(answers, forced_profile)?;
         Ok(SetupSession {
             pair,
             secrets: Secrets {
