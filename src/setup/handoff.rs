@@ -195,9 +195,13 @@ fn node_config(pair: &Pair, side: Side, profile: &str, password: &str) -> Cluste
 }
 
 /// The cluster answers as the daemon gets them: a dynamic-DNS key through
-/// the key file setup installs, its secret left out of cluster.toml.
+/// the key file setup installs, its secret and the key passphrase left out
+/// of cluster.toml.
 fn daemon_cluster(answers: &crate::answers::ClusterAnswers) -> crate::answers::ClusterAnswers {
     let mut cluster = answers.clone();
+    // The passphrase stays in the root-only passphrase file: cluster.toml is
+    // readable by the cluster account (docs/cluster-access.md).
+    cluster.key_passphrase.clear();
     cluster.check_interval_s = None;
     cluster.check_timeout_s = None;
     if cluster.resource == Resource::Ddns {
@@ -496,6 +500,25 @@ mod tests {
             },
             fence: Fence::StopServer,
             notify: vec![],
+        }
+    }
+
+    #[test]
+    fn the_key_passphrase_never_reaches_cluster_toml() {
+        let mut answers = crate::answers::ClusterAnswers::default();
+        answers.key_passphrase = "simplepassphrase".into();
+        let mut wanted = config(Timings::default());
+        wanted.cluster = daemon_cluster(&answers);
+        let text = wanted.to_toml().unwrap();
+        assert!(!text.contains("simplepassphrase"), "{text}");
+    }
+
+    #[test]
+    fn the_service_starts_the_accounts_agent_for_an_encrypted_key() {
+        for template in [INIT_TEMPLATE, UNIT_TEMPLATE] {
+            assert!(template.contains("cluster-agent --account"), "{template}");
+            assert!(template.contains("/etc/mysql-ha/key-passphrase"), "{template}");
+            assert!(template.contains("/run/mysql-ha/agent.env"), "{template}");
         }
     }
 
