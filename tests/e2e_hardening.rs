@@ -182,7 +182,14 @@ fn hostile_answers_hand_loaded_slave_concurrent_runs_and_a_refused_slave() {
         "node2",
         &["sh", "-c", "mariadb < /root/hand.sql && rm /root/hand.sql"],
     );
-    let none = answers_with(&[("seed = \"dump\"", "seed = \"none\"")]);
+    // The cluster key encrypted (defect 1): the daemons reach each other
+    // through their own ssh-agent, and the passphrase stays out of
+    // cluster.toml.
+    let passphrase = (
+        "key_passphrase = \"\"",
+        "key_passphrase = \"simplepassphrase\"",
+    );
+    let none = answers_with(&[("seed = \"dump\"", "seed = \"none\""), passphrase]);
 
     // Two setups at once: the second is refused at once naming the first,
     // which completes (defect 4).
@@ -245,6 +252,12 @@ fn hostile_answers_hand_loaded_slave_concurrent_runs_and_a_refused_slave() {
     let first_text = text(&first);
     assert!(first_text.contains("no copy"), "{first_text}");
     let first_run = run_id_of(&first_text);
+    for host in ["node1", "node2"] {
+        let config = on_ok(host, &["cat", "/etc/mysql-ha/cluster.toml"]);
+        assert!(!config.contains("simplepassphrase"), "{host}: {config}");
+        let agent = on(host, &["pgrep", "-u", "mysqlha", "ssh-agent"]);
+        assert!(agent.status.success(), "no ssh-agent of mysqlha on {host}");
+    }
     for host in ["node1", "node2"] {
         let lock = on(host, &["test", "-e", "/var/lib/mysql-ha/run.lock"]);
         assert!(!lock.status.success(), "the lock stayed on {host}");

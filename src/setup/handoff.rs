@@ -505,8 +505,10 @@ mod tests {
 
     #[test]
     fn the_key_passphrase_never_reaches_cluster_toml() {
-        let mut answers = crate::answers::ClusterAnswers::default();
-        answers.key_passphrase = "simplepassphrase".into();
+        let answers = crate::answers::ClusterAnswers {
+            key_passphrase: "simplepassphrase".into(),
+            ..Default::default()
+        };
         let mut wanted = config(Timings::default());
         wanted.cluster = daemon_cluster(&answers);
         let text = wanted.to_toml().unwrap();
@@ -517,7 +519,10 @@ mod tests {
     fn the_service_starts_the_accounts_agent_for_an_encrypted_key() {
         for template in [INIT_TEMPLATE, UNIT_TEMPLATE] {
             assert!(template.contains("cluster-agent --account"), "{template}");
-            assert!(template.contains("/etc/mysql-ha/key-passphrase"), "{template}");
+            assert!(
+                template.contains("/etc/mysql-ha/key-passphrase"),
+                "{template}"
+            );
             assert!(template.contains("/run/mysql-ha/agent.env"), "{template}");
         }
     }
