@@ -77,18 +77,50 @@ pub fn this_host() -> String {
         .unwrap_or_default()
 }
 
-/// When a process started (field 22 of /proc/PID/stat), if it runs.
-fn process_start(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+/// The start time (field 22) in the text of a /proc/PID/stat.
+fn start_of_stat(stat: &str) -> Option<u64> {
     // The command name (field 2) may hold spaces: count after its ')'.
     let (_, rest) = stat.rsplit_once(')')?;
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// When a process of this machine started, if it runs.
+fn process_start(pid: u32) -> Option<u64> {
+    start_of_stat(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn same_process(owner: &Owner, start: Option<u64>) -> bool {
+    start.is_some_and(|start| owner.pid_start == 0 || start == owner.pid_start)
+}
+
 /// Whether the lock's process still runs on this machine (the same pid,
 /// started at the same time).
 pub fn alive_here(owner: &Owner) -> bool {
-    process_start(owner.pid).is_some_and(|start| owner.pid_start == 0 || start == owner.pid_start)
+    same_process(owner, process_start(owner.pid))
+}
+
+/// Whether the lock's process runs, asked where it ran: this machine, or
+/// one of `nodes` whose host name is the lock's host. None: no way to tell
+/// from here (a run from a machine outside the pair).
+fn alive(owner: &Owner, nodes: &[(&str, &dyn Node)]) -> Option<bool> {
+    if owner.host == this_host() {
+        return Some(alive_here(owner));
+    }
+    for (_, node) in nodes {
+        let name = node
+            .read(Path::new("/proc/sys/kernel/hostname"))
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).trim().to_string());
+        if name.as_deref() == Some(owner.host.as_str()) {
+            let stat = node
+                .read(Path::new(&format!("/proc/{}/stat", owner.pid)))
+                .ok()?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            return Some(same_process(owner, stat.as_deref().and_then(start_of_stat)));
+        }
+    }
+    None
 }
 
 /// What a lock found on a node means for a new run.
@@ -102,13 +134,15 @@ pub enum Found {
     Unreadable,
 }
 
-/// Judges a lock's contents: a lock from this machine whose process is gone
-/// is stale; one from another machine cannot be checked from here and is
-/// held.
-pub fn judge(text: &str, here: &str, alive: &dyn Fn(&Owner) -> bool) -> Found {
+/// Judges a lock's contents: a lock whose process is known gone is stale,
+/// and so is the lock of `undoing` (the run a rollback undoes: it cannot be
+/// running while it is undone); a lock whose process cannot be checked from
+/// here is held.
+pub fn judge(text: &str, undoing: Option<&str>, alive: &dyn Fn(&Owner) -> Option<bool>) -> Found {
     match Owner::parse(text) {
         None => Found::Unreadable,
-        Some(owner) if owner.host == here && !alive(&owner) => Found::Stale(owner),
+        Some(owner) if undoing == Some(owner.run_id.as_str()) => Found::Stale(owner),
+        Some(owner) if alive(&owner) == Some(false) => Found::Stale(owner),
         Some(owner) => Found::Held(owner),
     }
 }
@@ -143,8 +177,8 @@ pub fn check_free(nodes: &[(&str, &dyn Node)]) -> Result<()> {
     let path = Path::new(LOCK_PATH);
     for (label, node) in nodes {
         if let Some(bytes) = node.read(path)? {
-            if let Found::Held(owner) = judge(&String::from_utf8_lossy(&bytes), &here, &alive_here)
-            {
+            let found = judge(&String::from_utf8_lossy(&bytes), None, &|o| alive(o, nodes));
+            if let Found::Held(owner) = found {
                 if owner.pid != std::process::id() || owner.host != here {
                     return Err(held_error(label, path, &owner, &here));
                 }
@@ -172,14 +206,23 @@ impl RunLock {
     /// run, releases those taken and fails naming that run.
     /// Each target is (label for messages, node, lock path).
     pub fn acquire(targets: &[(&str, &dyn Node, PathBuf)], owner: Owner) -> Result<RunLock> {
+        Self::acquire_undoing(targets, owner, None)
+    }
+
+    /// `acquire` for the rollback of `undoing`, whose own lock (left by it
+    /// when it was killed) is taken over.
+    pub fn acquire_undoing(
+        targets: &[(&str, &dyn Node, PathBuf)],
+        owner: Owner,
+        undoing: Option<&str>,
+    ) -> Result<RunLock> {
         let mut lock = RunLock {
             owner,
             taken: Vec::new(),
         };
+        let nodes: Vec<(&str, &dyn Node)> = targets.iter().map(|(l, n, _)| (*l, *n)).collect();
         for (label, node, path) in targets {
-            if let Err(err) = take(label, *node, path, &lock.owner) {
-                let nodes: Vec<(&str, &dyn Node)> =
-                    targets.iter().map(|(l, n, _)| (*l, *n)).collect();
+            if let Err(err) = take(label, *node, path, &lock.owner, undoing, &nodes) {
                 lock.release(&nodes);
                 return Err(err);
             }
@@ -209,7 +252,14 @@ impl RunLock {
 
 /// Creates the lock file only if it does not exist (the shell's noclobber
 /// is an O_EXCL open); a stale one is removed and the creation tried again.
-fn take(label: &str, node: &dyn Node, path: &Path, owner: &Owner) -> Result<()> {
+fn take(
+    label: &str,
+    node: &dyn Node,
+    path: &Path,
+    owner: &Owner,
+    undoing: Option<&str>,
+    nodes: &[(&str, &dyn Node)],
+) -> Result<()> {
     let here = this_host();
     let path_text = path.to_string_lossy().into_owned();
     if let Some(parent) = path.parent() {
@@ -235,7 +285,9 @@ fn take(label: &str, node: &dyn Node, path: &Path, owner: &Owner) -> Result<()> 
             // Released between the two calls: try again.
             continue;
         };
-        match judge(&String::from_utf8_lossy(&bytes), &here, &alive_here) {
+        match judge(&String::from_utf8_lossy(&bytes), undoing, &|o| {
+            alive(o, nodes)
+        }) {
             Found::Held(held) => return Err(held_error(label, path, &held, &here)),
             Found::Stale(_) | Found::Unreadable => node.remove_file(path)?,
         }
@@ -270,16 +322,25 @@ mod tests {
     fn a_lock_of_a_dead_process_here_is_stale() {
         let text = owner("r1", "node1", 4242).to_text();
         assert_eq!(
-            judge(&text, "node1", &|_| false),
+            judge(&text, None, &|_| Some(false)),
             Found::Stale(owner("r1", "node1", 4242))
         );
         assert_eq!(
-            judge(&text, "node1", &|_| true),
+            judge(&text, None, &|_| Some(true)),
             Found::Held(owner("r1", "node1", 4242))
         );
-        // Another machine's process cannot be checked from here.
-        assert!(matches!(judge(&text, "other", &|_| false), Found::Held(_)));
-        assert_eq!(judge("garbage", "node1", &|_| true), Found::Unreadable);
+        // A process that cannot be checked from here holds its lock...
+        assert!(matches!(judge(&text, None, &|_| None), Found::Held(_)));
+        // ...unless its run is the one being rolled back.
+        assert!(matches!(
+            judge(&text, Some("r1"), &|_| None),
+            Found::Stale(_)
+        ));
+        assert!(matches!(
+            judge(&text, Some("r2"), &|_| None),
+            Found::Held(_)
+        ));
+        assert_eq!(judge("garbage", None, &|_| Some(true)), Found::Unreadable);
     }
 
     #[test]

@@ -54,9 +54,10 @@ pub fn run(args: RollbackArgs) -> Result<()> {
                 };
                 check_restorable(node, &journal, args.force)?;
                 let path = PathBuf::from(crate::run_lock::LOCK_PATH);
-                let lock = crate::run_lock::RunLock::acquire(
+                let lock = crate::run_lock::RunLock::acquire_undoing(
                     &[(member.label(), node, path)],
                     crate::run_lock::Owner::this_process(run_id, "rollback"),
+                    Some(run_id),
                 )?;
                 let mut member = member;
                 let done = stop_daemon(&member, &journal, None).and_then(|stopped| {
@@ -79,7 +80,9 @@ pub fn run(args: RollbackArgs) -> Result<()> {
     } else {
         let mut members = Vec::new();
         for (side, answers) in targets {
-            members.push((side, Member::connect_for_change(side, &answers)?));
+            // Not connect_for_change: the run lock may be the undone run's own
+            // (killed), which acquire_undoing below takes over.
+            members.push((side, Member::connect(side, &answers, None)?));
         }
         text.push_str(&on_both(members, &args, cluster.as_ref())?);
     }
@@ -155,9 +158,10 @@ fn on_both(
                 )
             })
             .collect();
-        crate::run_lock::RunLock::acquire(
+        crate::run_lock::RunLock::acquire_undoing(
             &locked,
             crate::run_lock::Owner::this_process(run_id, "rollback"),
+            Some(run_id),
         )?
     };
     let mut members = members;

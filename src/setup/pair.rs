@@ -32,11 +32,6 @@ impl Member {
         Self::connect_with(side, answers, forced_profile, false)
     }
 
-    /// For a run that will change the node (see `connect_with`).
-    pub fn connect_for_change(side: Side, answers: &NodeAnswers) -> Result<Member> {
-        Self::connect_with(side, answers, None, true)
-    }
-
     /// `exclusive`: for a run that will change the node, a run lock held by
     /// another live run is an error right after ssh, before the server is
     /// asked anything (that run may be restarting it).
