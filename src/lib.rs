@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod ddns;
 pub mod error;
 pub mod events;
+pub mod interrupt;
 pub mod mycnf;
 pub mod node;
 pub mod privileged;

@@ -97,6 +97,7 @@ fn run_unattended(
     save: Option<(&Path, bool)>,
     profile: Option<&str>,
 ) -> Result<()> {
+    crate::interrupt::install();
     let reporter = LineReporter::new();
     let mut session = SetupSession::connect(answers, profile)?;
     let planned = session.plan(answers)?;
@@ -141,8 +142,12 @@ fn wizard(args: &SetupArgs) -> Result<()> {
     };
     let outcome = match frontend {
         Frontend::Tui => return full_screen(args, answers),
-        Frontend::Prompt => flow::run(&mut PromptAsker, answers, &options)?,
+        Frontend::Prompt => {
+            crate::interrupt::install();
+            flow::run(&mut PromptAsker, answers, &options)?
+        }
         Frontend::Plain => {
+            crate::interrupt::install();
             let stdin = std::io::stdin();
             let mut asker = PlainAsker::new(stdin.lock(), std::io::stdout());
             flow::run(&mut asker, answers, &options)?

@@ -279,6 +279,7 @@ impl SetupSession {
                 crate::run_lock::Owner::this_process(&run_id, "setup"),
             )?);
         }
+        crate::interrupt::arm(&run_id, &run_dir(&run_id));
         let mut journals = Journals::create(&self.pair, &run_id)?;
         let databases = planned.preflight.databases.clone();
         let mut verified = None;
