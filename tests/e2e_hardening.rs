@@ -303,6 +303,25 @@ fn hostile_answers_hand_loaded_slave_concurrent_runs_and_a_refused_slave() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // A daemon killed outright is started again by its service (defect 9:
+    // nothing restarted a dead daemon).
+    let daemon_pid = || on_ok("node1", &["sh", "-c", "pgrep -x mysql-ha || true"]);
+    let killed_pid = daemon_pid();
+    assert!(!killed_pid.trim().is_empty(), "no daemon on node1");
+    on_ok("node1", &["pkill", "-9", "-x", "mysql-ha"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now = daemon_pid();
+        if !now.trim().is_empty() && now != killed_pid {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the killed daemon was not started again"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
     // A rollback refused on the slave changes nothing on either node
     // (defect 5): a later run (add-db) built on the first run's files there.
     put_file(

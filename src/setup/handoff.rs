@@ -525,6 +525,9 @@ mod tests {
             );
             assert!(template.contains("/run/mysql-ha/agent.env"), "{template}");
         }
+        // A SysV service has no manager to start a dead daemon again.
+        assert!(INIT_TEMPLATE.contains("supervise) supervise"));
+        assert!(UNIT_TEMPLATE.contains("Restart=on-failure"));
     }
 
     #[test]
