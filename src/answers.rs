@@ -667,6 +667,54 @@ fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
     (line, key)
 }
 
+/// The line (1-based) where a file sets `key` (`section.key`, the section
+/// possibly dotted: `cluster.ddns.ttl`), if it does.
+pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let (section, leaf) = key.rsplit_once('.')?;
+    let mut current = String::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('[') {
+            current = line
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            continue;
+        }
+        let Some((name, _)) = line.split_once('=') else {
+            continue;
+        };
+        if current == section && name.trim().trim_matches('"') == leaf {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
+/// An answers error from a file's values, with the file and the line that
+/// sets the key (a key the file leaves out names the file only).
+pub fn in_file(err: Error, path: &Path) -> Error {
+    match err {
+        Error::Answers { key, message } => {
+            let line = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| line_of_key(&text, &key));
+            let place = match line {
+                Some(line) => format!("{}:{line}", path.display()),
+                None => format!("in {}", path.display()),
+            };
+            Error::Answers {
+                message: format!("{message} ({place})"),
+                key,
+            }
+        }
+        other => other,
+    }
+}
+
 /// Whether two addresses share the first `prefix` bits.
 fn same_network(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
     match (a, b) {
@@ -1171,6 +1219,20 @@ databases = ["shop", "web-stats"]
             assert_eq!(bad.line, Some(line), "{text}: {bad:?}");
             assert!(!bad.message.contains('\n'), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_bad_value_is_found_on_its_line() {
+        let text = "[master]\nhost = \"192.0.2.11\"\n[replication]\n# who\nuser = \"root\"\n[cluster.ddns]\nttl = 0\n";
+        assert_eq!(line_of_key(text, "replication.user"), Some(5));
+        assert_eq!(line_of_key(text, "cluster.ddns.ttl"), Some(7));
+        assert_eq!(line_of_key(text, "master.host"), Some(2));
+        assert_eq!(line_of_key(text, "slave.host"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        std::fs::write(&path, text).unwrap();
+        let err = in_file(answer_error("replication.user", "reserved"), &path).to_string();
+        assert!(err.contains(&format!("{}:5", path.display())), "{err}");
     }
 
     #[test]

@@ -114,11 +114,12 @@ fn hostile_answers_hand_loaded_slave_concurrent_runs_and_a_refused_slave() {
     let before = untouched();
 
     // Refused before any change (issue 18, defects 2, 3, 7).
-    refused(
+    let out = refused(
         &answers_with(&[("user = \"repl\"", "user = \"mysqlha_mon\"")]),
         &["--yes"],
         "replication.user",
     );
+    assert!(out.contains("hostile.toml:"), "no line number: {out}");
     refused(
         &answers_with(&[("account = \"mysqlha\"", "account = \"sshd\"")]),
         &["--yes"],

@@ -27,7 +27,9 @@ pub(crate) fn load_answers(path: Option<&Path>) -> Result<Answers> {
         });
     };
     let answers = read_answers(path)?;
-    answers.validate()?;
+    answers
+        .validate()
+        .map_err(|err| crate::answers::in_file(err, path))?;
     Ok(answers)
 }
 
@@ -49,7 +51,13 @@ fn unattended(args: &SetupArgs) -> Result<()> {
         .save_answers
         .as_deref()
         .map(|path| (path, args.include_secrets));
-    run_unattended(&answers, args.dry_run, true, save, args.profile.as_deref())
+    run_unattended(&answers, args.dry_run, true, save, args.profile.as_deref()).map_err(|err| {
+        // A value the nodes refuse (an address, a password) is on a line too.
+        match args.answers.as_deref() {
+            Some(path) => crate::answers::in_file(err, path),
+            None => err,
+        }
+    })
 }
 
 /// `add-db DB...`: the answers' databases plus these; the engine sees a
