@@ -12,6 +12,93 @@ use crate::{Error, Result};
 /// Schemas that belong to the server, never replicated by name.
 pub const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
 
+/// The database this tool creates on both nodes for the cluster daemon's
+/// write check: never offered or picked for replication.
+pub const TOOL_DATABASE: &str = "mysql_ha";
+
+/// Database account names the server, the distribution or this tool own:
+/// the replication account (whose password setup sets) and the cluster
+/// account (which gets a database account of the same name) may be none of
+/// them. `mysqlha_mon` is the daemon's monitor account, which the hand-off
+/// replaces on every run.
+pub const RESERVED_DB_ACCOUNTS: &[&str] = &[
+    "root",
+    "mysql",
+    "mariadb.sys",
+    "mysql.sys",
+    "mysql.session",
+    "mysql.infoschema",
+    "debian-sys-maint",
+    "PUBLIC",
+    crate::setup::handoff::MONITOR_USER,
+];
+
+/// Unix accounts that belong to the system or to other services (Debian,
+/// Red Hat): never the cluster account, whose ssh files, key and sudo rules
+/// setup writes. Any other account that exists and was not made by this
+/// tool is refused by preflight.
+pub const SYSTEM_UNIX_ACCOUNTS: &[&str] = &[
+    "root",
+    "daemon",
+    "bin",
+    "sys",
+    "sync",
+    "games",
+    "man",
+    "lp",
+    "mail",
+    "news",
+    "uucp",
+    "proxy",
+    "www-data",
+    "backup",
+    "list",
+    "irc",
+    "gnats",
+    "nobody",
+    "_apt",
+    "adm",
+    "operator",
+    "halt",
+    "shutdown",
+    "ftp",
+    "sshd",
+    "mysql",
+    "messagebus",
+    "polkitd",
+    "systemd-network",
+    "systemd-resolve",
+    "systemd-timesync",
+    "systemd-coredump",
+    "_chrony",
+    "chrony",
+    "ntp",
+    "postfix",
+    "Debian-exim",
+    "dbus",
+    "avahi",
+    "tss",
+    "rpc",
+    "rpcuser",
+    "nfsnobody",
+    "statd",
+    "uuidd",
+    "tcpdump",
+    "bind",
+    "named",
+    "sudo",
+    "wheel",
+];
+
+/// Bounds of `cluster.check_interval_ms` and `cluster.check_timeout_ms`.
+pub const CHECK_INTERVAL_MS: (u32, u32) = (100, 3_600_000);
+pub const CHECK_TIMEOUT_MS: (u32, u32) = (100, 600_000);
+
+/// The longest replication password any supported server takes in
+/// `CHANGE MASTER TO MASTER_PASSWORD` (MariaDB: 96 bytes; MySQL takes 32,
+/// checked by preflight against the slave's server).
+pub const MAX_REPLICATION_PASSWORD_BYTES: usize = 96;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeAnswers {
@@ -156,12 +243,21 @@ pub struct ClusterAnswers {
     pub arp: ArpMode,
     pub account: String,
     pub key_passphrase: String,
-    /// Daemon timings: seconds between two checks of the master.
-    pub check_interval_s: u32,
+    /// Daemon timings (cluster.toml's `[timings]`): milliseconds between
+    /// two checks of the master.
+    pub check_interval_ms: u32,
     /// Daemon timings: failed checks in a row before a takeover.
     pub failure_threshold: u32,
-    /// Daemon timings: seconds a check may take before it counts as failed.
-    pub check_timeout_s: u32,
+    /// Daemon timings: milliseconds a check may take before it counts as
+    /// failed.
+    pub check_timeout_ms: u32,
+    /// The seconds keys of earlier versions (they never reached the
+    /// daemon): read so that older answers files and cluster.toml still
+    /// load; an answers file that sets them is refused by `validate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_interval_s: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check_timeout_s: Option<u32>,
     /// With `resource = "ddns"`: the name, its zone and the TSIG key.
     pub ddns: DdnsAnswers,
     /// The third vote: a host that runs `mysql-ha witness` (setup installs
@@ -184,9 +280,13 @@ impl Default for ClusterAnswers {
             arp: ArpMode::WhenNeeded,
             account: "mysqlha".into(),
             key_passphrase: String::new(),
-            check_interval_s: 5,
+            // The daemon's own defaults (daemon::config::Timings), measured
+            // on the sandbox: a dead master is declared in about 3 s.
+            check_interval_ms: 1000,
             failure_threshold: 3,
-            check_timeout_s: 10,
+            check_timeout_ms: 800,
+            check_interval_s: None,
+            check_timeout_s: None,
             ddns: DdnsAnswers::default(),
             witness: String::new(),
             witness_ssh_user: "root".into(),
@@ -260,25 +360,28 @@ pub struct Answers {
 
 impl Answers {
     /// Reads an answers file; unknown keys and wrong types are errors naming
-    /// the key and the file.
+    /// the key (with its section), the file and the line.
     pub fn from_file(path: &Path) -> Result<Answers> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_toml(&text).map_err(|message| Error::Answers {
-            key: message.0,
-            message: format!("{} (in {})", message.1, path.display()),
+        Self::from_toml(&text).map_err(|bad| Error::Answers {
+            key: bad.key,
+            message: match bad.line {
+                Some(line) => format!("{} ({}:{line})", bad.message, path.display()),
+                None => format!("{} (in {})", bad.message, path.display()),
+            },
         })
     }
 
-    fn from_toml(text: &str) -> std::result::Result<Answers, (String, String)> {
+    fn from_toml(text: &str) -> std::result::Result<Answers, FileError> {
         toml::from_str::<Answers>(text).map_err(|e| {
-            let message = e.message().to_string();
-            // toml names unknown fields in the message: "unknown field `x`, expected ..."
-            let key = message
-                .split('`')
-                .nth(1)
-                .map(str::to_string)
-                .unwrap_or_else(|| "answers file".to_string());
-            (key, message)
+            let place = e.span().map(|span| locate(text, span.start));
+            let (line, key) = match place {
+                Some((line, key)) => (Some(line), key),
+                None => (None, None),
+            };
+            let key = key.unwrap_or_else(|| "answers file".to_string());
+            let message = e.message().trim().to_string();
+            FileError { key, message, line }
         })
     }
 
@@ -301,7 +404,18 @@ impl Answers {
                 ),
             ));
         }
-        validate_account("replication.user", &self.replication.user)?;
+        validate_replication_user("replication.user", &self.replication.user)?;
+        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+            if node.mysql_admin_user == self.replication.user {
+                return Err(answer_error(
+                    "replication.user",
+                    format!(
+                        "`{}` is also {section}.mysql_admin_user: setup would change the admin account's password; choose another name (e.g. repl)",
+                        self.replication.user
+                    ),
+                ));
+            }
+        }
         if !self.replication.password.is_empty() {
             validate_password("replication.password", &self.replication.password)?;
         }
@@ -318,7 +432,6 @@ impl Answers {
         if self.cluster.resource == Resource::Ddns {
             validate_ddns(&self.cluster.ddns)?;
         }
-        validate_account("cluster.account", &self.cluster.account)?;
         if !self.cluster.witness.is_empty() {
             validate_host("cluster.witness", &self.cluster.witness)?;
             validate_account("cluster.witness_ssh_user", &self.cluster.witness_ssh_user)?;
@@ -338,14 +451,52 @@ impl Answers {
                 }
             }
         }
+        validate_cluster_account("cluster.account", &self.cluster.account)?;
+        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+            for (what, name) in [
+                ("ssh_user", &node.ssh_user),
+                ("mysql_admin_user", &node.mysql_admin_user),
+            ] {
+                if *name == self.cluster.account {
+                    return Err(answer_error(
+                        "cluster.account",
+                        format!(
+                            "`{name}` is also {section}.{what}: the cluster account gets its own key, ssh settings and sudo rules; choose a name of its own (e.g. mysqlha)"
+                        ),
+                    ));
+                }
+            }
+        }
         if !self.cluster.key_passphrase.is_empty() {
             validate_passphrase("cluster.key_passphrase", &self.cluster.key_passphrase)?;
         }
+        for (old, new, value) in [
+            (
+                "cluster.check_interval_s",
+                "check_interval_ms",
+                self.cluster.check_interval_s,
+            ),
+            (
+                "cluster.check_timeout_s",
+                "check_timeout_ms",
+                self.cluster.check_timeout_s,
+            ),
+        ] {
+            if let Some(seconds) = value {
+                return Err(answer_error(
+                    old,
+                    format!(
+                        "replaced by cluster.{new}, in milliseconds (the seconds keys never reached the daemon): write `{new} = {}` if you meant {seconds} s, or remove it for the daemon's default",
+                        u64::from(seconds) * 1000
+                    ),
+                ));
+            }
+        }
         validate_seconds(
-            "cluster.check_interval_s",
-            self.cluster.check_interval_s,
-            1,
-            3600,
+            "cluster.check_interval_ms",
+            self.cluster.check_interval_ms,
+            CHECK_INTERVAL_MS.0,
+            CHECK_INTERVAL_MS.1,
         )?;
         validate_seconds(
             "cluster.failure_threshold",
@@ -354,10 +505,10 @@ impl Answers {
             100,
         )?;
         validate_seconds(
-            "cluster.check_timeout_s",
-            self.cluster.check_timeout_s,
-            1,
-            600,
+            "cluster.check_timeout_ms",
+            self.cluster.check_timeout_ms,
+            CHECK_TIMEOUT_MS.0,
+            CHECK_TIMEOUT_MS.1,
         )?;
         for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
             if node.ssh_password.contains(['\n', '\r', '\0']) {
@@ -365,6 +516,108 @@ impl Answers {
                     &format!("{section}.ssh_password"),
                     "contains a line break",
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks that need the nodes' addresses, as `resolve` gives them (the
+    /// system resolver in the tool, a table in tests): each host resolves;
+    /// the two hosts are two machines (`node1` and `192.0.2.11` are one);
+    /// a virtual IP is neither node's address and lies in the nodes'
+    /// network.
+    pub fn check_addresses(
+        &self,
+        resolve: &dyn Fn(&str) -> std::io::Result<Vec<IpAddr>>,
+    ) -> Result<()> {
+        let mut addresses = Vec::new();
+        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+            let key = format!("{section}.host");
+            let found = match node.host.parse::<IpAddr>() {
+                Ok(ip) => vec![ip],
+                Err(_) => resolve(&node.host).map_err(|e| {
+                    answer_error(
+                        &key,
+                        format!(
+                            "`{}` does not resolve on this machine ({e}): check the name, or give the node's address",
+                            node.host
+                        ),
+                    )
+                })?,
+            };
+            if found.is_empty() {
+                return Err(answer_error(
+                    &key,
+                    format!(
+                        "`{}` resolves to no address on this machine: check the name, or give the node's address",
+                        node.host
+                    ),
+                ));
+            }
+            addresses.push(found);
+        }
+        if let Some(shared) = addresses[1].iter().find(|a| addresses[0].contains(a)) {
+            return Err(answer_error(
+                "slave.host",
+                format!(
+                    "`{}` and master.host `{}` are the same machine (both {shared}); give two different servers",
+                    self.slave.host, self.master.host
+                ),
+            ));
+        }
+        if self.cluster.resource == Resource::Vip {
+            validate_vip("cluster.vip", &self.cluster.vip)?;
+            let (address, prefix) = self.cluster.vip.split_once('/').unwrap_or_default();
+            let (Ok(vip), Ok(prefix)) = (address.parse::<IpAddr>(), prefix.parse::<u8>()) else {
+                return Ok(());
+            };
+            for ((section, node), found) in [("master", &self.master), ("slave", &self.slave)]
+                .into_iter()
+                .zip(&addresses)
+            {
+                if found.contains(&vip) {
+                    return Err(answer_error(
+                        "cluster.vip",
+                        format!(
+                            "{vip} is {section}.host's own address (`{}`): the cluster address must be a free one that moves between the nodes",
+                            node.host
+                        ),
+                    ));
+                }
+                let same_family: Vec<&IpAddr> = found
+                    .iter()
+                    .filter(|a| a.is_ipv4() == vip.is_ipv4())
+                    .collect();
+                if !same_family.is_empty()
+                    && !same_family.iter().any(|a| same_network(**a, vip, prefix))
+                {
+                    return Err(answer_error(
+                        "cluster.vip",
+                        format!(
+                            "{} is outside the network of {section}.host `{}` ({}): the cluster address must be in the nodes' network, or nothing reaches it",
+                            self.cluster.vip,
+                            node.host,
+                            same_family
+                                .iter()
+                                .map(|a| a.to_string())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ));
+                }
+            }
+            if let IpAddr::V4(v4) = vip {
+                let bits = u32::from(v4);
+                let host_bits = if prefix >= 32 { 0 } else { u32::MAX >> prefix };
+                if prefix < 31 && (bits & host_bits == 0 || bits & host_bits == host_bits) {
+                    return Err(answer_error(
+                        "cluster.vip",
+                        format!(
+                            "{} is the network's own or broadcast address: give a free host address",
+                            self.cluster.vip
+                        ),
+                    ));
+                }
             }
         }
         Ok(())
@@ -416,6 +669,177 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| Error::io(path, e))?;
     file.write_all(bytes).map_err(|e| Error::io(path, e))
+}
+
+/// Why an answers file does not read: the key (`section.key`), what is
+/// wrong, and the line (1-based) it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileError {
+    key: String,
+    message: String,
+    line: Option<usize>,
+}
+
+/// The line (1-based) of a byte offset in a TOML text, and the full key
+/// written there: the last `[table]` header above it joined to the key of
+/// the `key = value` line the offset falls in (for a value over several
+/// lines, the nearest such line above).
+fn locate(text: &str, offset: usize) -> (usize, Option<String>) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let lines: Vec<&str> = text.lines().collect();
+    let upto = line.min(lines.len());
+    let mut key = None;
+    let mut section = String::new();
+    for raw in lines[..upto].iter().rev() {
+        let trimmed = raw.trim();
+        if trimmed.starts_with('[') {
+            section = trimmed
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            break;
+        }
+        if key.is_none() {
+            if let Some((name, _)) = trimmed.split_once('=') {
+                let name = name.trim().trim_matches('"');
+                let bare = !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c));
+                if bare && !trimmed.starts_with('#') {
+                    key = Some(name.to_string());
+                }
+            }
+        }
+    }
+    let key = match (key, section.is_empty()) {
+        (Some(key), true) => Some(key),
+        (Some(key), false) => Some(format!("{section}.{key}")),
+        (None, false) => Some(section),
+        (None, true) => None,
+    };
+    (line, key)
+}
+
+/// The line (1-based) where a file sets `key` (`section.key`, the section
+/// possibly dotted: `cluster.ddns.ttl`), if it does.
+pub fn line_of_key(text: &str, key: &str) -> Option<usize> {
+    let (section, leaf) = key.rsplit_once('.')?;
+    let mut current = String::new();
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('[') {
+            current = line
+                .trim_start_matches('[')
+                .split(']')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            continue;
+        }
+        let Some((name, _)) = line.split_once('=') else {
+            continue;
+        };
+        if current == section && name.trim().trim_matches('"') == leaf {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
+/// An answers error from a file's values, with the file and the line that
+/// sets the key (a key the file leaves out names the file only).
+pub fn in_file(err: Error, path: &Path) -> Error {
+    match err {
+        Error::Answers { key, message } => {
+            let line = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|text| line_of_key(&text, &key));
+            let place = match line {
+                Some(line) => format!("{}:{line}", path.display()),
+                None => format!("in {}", path.display()),
+            };
+            Error::Answers {
+                message: format!("{message} ({place})"),
+                key,
+            }
+        }
+        other => other,
+    }
+}
+
+/// Whether two addresses share the first `prefix` bits.
+fn same_network(a: IpAddr, b: IpAddr, prefix: u8) -> bool {
+    match (a, b) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(prefix.min(32)))
+            };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let mask = if prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(prefix.min(128)))
+            };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+/// A host's addresses as this machine's resolver gives them.
+pub fn resolve_host(host: &str) -> std::io::Result<Vec<IpAddr>> {
+    use std::net::ToSocketAddrs;
+    let mut found: Vec<IpAddr> = (host, 0).to_socket_addrs()?.map(|a| a.ip()).collect();
+    found.dedup();
+    Ok(found)
+}
+
+/// A warning for an answers file that holds secrets and that others may
+/// read (as ssh warns about a private key): None when it is private or
+/// holds no secret.
+pub fn permission_warning(path: &Path, answers: &Answers) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let secrets = [
+        (
+            "master.mysql_admin_password",
+            &answers.master.mysql_admin_password,
+        ),
+        (
+            "slave.mysql_admin_password",
+            &answers.slave.mysql_admin_password,
+        ),
+        ("master.ssh_password", &answers.master.ssh_password),
+        ("slave.ssh_password", &answers.slave.ssh_password),
+        ("replication.password", &answers.replication.password),
+        ("cluster.key_passphrase", &answers.cluster.key_passphrase),
+        ("cluster.ddns.key_secret", &answers.cluster.ddns.key_secret),
+    ];
+    let held: Vec<&str> = secrets
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(key, _)| *key)
+        .collect();
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    if held.is_empty() || mode & 0o077 == 0 {
+        return None;
+    }
+    Some(format!(
+        "{} holds secrets ({}) and has mode {mode:04o}: others on this machine can read them; run `chmod 600 {}`",
+        path.display(),
+        held.join(", "),
+        path.display()
+    ))
 }
 
 fn answer_error(key: &str, message: impl Into<String>) -> Error {
@@ -474,6 +898,46 @@ pub fn validate_account(key: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// The replication account: a valid name that the server, the
+/// distribution and this tool do not own.
+pub fn validate_replication_user(key: &str, name: &str) -> Result<()> {
+    validate_account(key, name)?;
+    if let Some(reserved) = RESERVED_DB_ACCOUNTS
+        .iter()
+        .find(|r| r.eq_ignore_ascii_case(name))
+    {
+        let whose = if *reserved == crate::setup::handoff::MONITOR_USER {
+            "the cluster daemon's monitor account, which setup replaces on every run"
+        } else {
+            "an account of the server or the distribution"
+        };
+        return Err(answer_error(
+            key,
+            format!("`{name}` is {whose}; choose another name (e.g. repl)"),
+        ));
+    }
+    Ok(())
+}
+
+/// The cluster account: a valid name that is no system or service account
+/// and no database account the server or this tool owns.
+pub fn validate_cluster_account(key: &str, name: &str) -> Result<()> {
+    validate_account(key, name)?;
+    let reserved = SYSTEM_UNIX_ACCOUNTS
+        .iter()
+        .chain(RESERVED_DB_ACCOUNTS)
+        .any(|r| r.eq_ignore_ascii_case(name));
+    if reserved || name.starts_with("systemd-") {
+        return Err(answer_error(
+            key,
+            format!(
+                "`{name}` is a system or service account (or one the server owns): setup would replace its ssh settings, keys and sudo rules; choose an account of its own (e.g. mysqlha)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Empty (no passphrase) or one ssh-keygen accepts: at least 8 characters
 /// on one line.
 pub fn validate_key_passphrase(key: &str, passphrase: &str) -> Result<()> {
@@ -497,6 +961,15 @@ pub fn validate_password(key: &str, password: &str) -> Result<()> {
         return Err(answer_error(
             key,
             "too short: use at least 12 characters, or leave it empty to generate one",
+        ));
+    }
+    if password.len() > MAX_REPLICATION_PASSWORD_BYTES {
+        return Err(answer_error(
+            key,
+            format!(
+                "too long: {} bytes, the server takes at most {MAX_REPLICATION_PASSWORD_BYTES} in CHANGE MASTER TO; use a shorter one, or leave it empty to generate one",
+                password.len()
+            ),
         ));
     }
     if password.chars().any(|c| c.is_control()) {
@@ -534,6 +1007,12 @@ pub fn validate_database_name(key: &str, name: &str) -> Result<()> {
         return Err(answer_error(
             key,
             format!("`{name}` is a system schema; it is never replicated by name"),
+        ));
+    }
+    if name.eq_ignore_ascii_case(TOOL_DATABASE) {
+        return Err(answer_error(
+            key,
+            format!("`{name}` is the cluster daemon's own database, kept apart on each node; it is never replicated"),
         ));
     }
     Ok(())
@@ -758,9 +1237,71 @@ databases = ["shop", "web-stats"]
     }
 
     #[test]
-    fn unknown_key_is_named() {
-        let (key, _) = Answers::from_toml("[master]\nhots = \"x\"\n").unwrap_err();
-        assert_eq!(key, "hots");
+    fn unknown_key_is_named_with_its_section_and_line() {
+        let bad = Answers::from_toml("[master]\nhots = \"x\"\n").unwrap_err();
+        assert_eq!(bad.key, "master.hots");
+        assert_eq!(bad.line, Some(2));
+        let text = format!("{LAB}datbases = [\"shop\"]\n");
+        let bad = Answers::from_toml(&text).unwrap_err();
+        assert_eq!(bad.key, "replication.datbases", "{bad:?}");
+        assert_eq!(bad.line, Some(text.lines().count()));
+    }
+
+    #[test]
+    fn type_errors_name_the_key_and_line_not_the_value() {
+        let cases = [
+            (
+                "[master]\nhost = \"a\"\nssh_port = \"twenty-two\"\n",
+                "master.ssh_port",
+                3,
+            ),
+            (
+                "[replication]\ndatabases = \"shop\"\n",
+                "replication.databases",
+                2,
+            ),
+            (
+                "[replication]\nuser = \"r\"\nseed = \"rsync\"\n",
+                "replication.seed",
+                3,
+            ),
+            (
+                "[replication]\ndatabases = [\n  \"shop\",\n  3,\n]\n",
+                "replication.databases",
+                4,
+            ),
+            ("[cluster.ddns]\nttl = \"long\"\n", "cluster.ddns.ttl", 2),
+        ];
+        for (text, key, line) in cases {
+            let bad = Answers::from_toml(text).unwrap_err();
+            assert_eq!(bad.key, key, "{text}: {bad:?}");
+            assert_eq!(bad.line, Some(line), "{text}: {bad:?}");
+            assert!(!bad.message.contains('\n'), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_value_is_found_on_its_line() {
+        let text = "[master]\nhost = \"192.0.2.11\"\n[replication]\n# who\nuser = \"root\"\n[cluster.ddns]\nttl = 0\n";
+        assert_eq!(line_of_key(text, "replication.user"), Some(5));
+        assert_eq!(line_of_key(text, "cluster.ddns.ttl"), Some(7));
+        assert_eq!(line_of_key(text, "master.host"), Some(2));
+        assert_eq!(line_of_key(text, "slave.host"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        std::fs::write(&path, text).unwrap();
+        let err = in_file(answer_error("replication.user", "reserved"), &path).to_string();
+        assert!(err.contains(&format!("{}:5", path.display())), "{err}");
+    }
+
+    #[test]
+    fn file_errors_give_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.toml");
+        std::fs::write(&path, "[replication]\nseed = \"rsync\"\n").unwrap();
+        let text = Answers::from_file(&path).unwrap_err().to_string();
+        assert!(text.contains("`replication.seed`"), "{text}");
+        assert!(text.contains(&format!("{}:2", path.display())), "{text}");
     }
 
     #[test]
@@ -799,6 +1340,158 @@ databases = ["shop", "web-stats"]
             .contains("cluster.vip"));
     }
 
+    fn key_of(answers: &Answers) -> String {
+        match answers.validate() {
+            Err(Error::Answers { key, .. }) => key,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn reserved_database_accounts_are_refused_as_replication_user() {
+        for name in [
+            "mysqlha_mon",
+            "root",
+            "ROOT",
+            "mysql",
+            "mariadb.sys",
+            "debian-sys-maint",
+        ] {
+            let mut answers = Answers::from_toml(LAB).unwrap();
+            answers.replication.user = name.into();
+            assert_eq!(key_of(&answers), "replication.user", "{name}");
+        }
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.master.mysql_admin_user = "admin".into();
+        answers.replication.user = "admin".into();
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(text.contains("master.mysql_admin_user"), "{text}");
+    }
+
+    #[test]
+    fn system_and_service_accounts_are_refused_as_cluster_account() {
+        for name in [
+            "root",
+            "mysql",
+            "sshd",
+            "daemon",
+            "www-data",
+            "nobody",
+            "systemd-network",
+            "mysqlha_mon",
+        ] {
+            let mut answers = Answers::from_toml(LAB).unwrap();
+            answers.cluster.account = name.into();
+            assert_eq!(key_of(&answers), "cluster.account", "{name}");
+        }
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.master.ssh_user = "admin".into();
+        answers.cluster.account = "admin".into();
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(text.contains("master.ssh_user"), "{text}");
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.cluster.account = "mysqlha".into();
+        answers.validate().unwrap();
+    }
+
+    #[test]
+    fn the_tools_own_database_is_never_replicated_by_name() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.replication.databases = vec!["mysql_ha".into()];
+        assert_eq!(key_of(&answers), "replication.databases");
+    }
+
+    #[test]
+    fn a_replication_password_over_the_servers_limit_is_refused() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.replication.password = "p".repeat(MAX_REPLICATION_PASSWORD_BYTES);
+        answers.validate().unwrap();
+        answers.replication.password.push('x');
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(
+            text.contains("replication.password") && text.contains("too long"),
+            "{text}"
+        );
+        assert!(!text.contains("ppppp"), "no part of the secret: {text}");
+    }
+
+    fn lab_resolver(host: &str) -> std::io::Result<Vec<IpAddr>> {
+        match host {
+            "node1" => Ok(vec!["192.0.2.11".parse().unwrap()]),
+            "node2" => Ok(vec!["192.0.2.12".parse().unwrap()]),
+            _ => Err(std::io::Error::other("Name or service not known")),
+        }
+    }
+
+    fn address_error(answers: &Answers) -> (String, String) {
+        match answers.check_addresses(&lab_resolver) {
+            Err(Error::Answers { key, message }) => (key, message),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_same_node_under_two_names_is_refused() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.check_addresses(&lab_resolver).unwrap();
+        answers.master.host = "node1".into();
+        answers.slave.host = "192.0.2.11".into();
+        let (key, message) = address_error(&answers);
+        assert_eq!(key, "slave.host");
+        assert!(message.contains("same machine"), "{message}");
+    }
+
+    #[test]
+    fn an_unresolvable_host_names_its_key() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.slave.host = "nosuchnode".into();
+        let (key, message) = address_error(&answers);
+        assert_eq!(key, "slave.host");
+        assert!(message.contains("nosuchnode"), "{message}");
+    }
+
+    #[test]
+    fn a_cluster_address_must_be_free_and_in_the_nodes_network() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        answers.cluster.resource = Resource::Vip;
+        answers.cluster.vip = "192.0.2.10/24".into();
+        answers.check_addresses(&lab_resolver).unwrap();
+        for vip in [
+            "192.0.2.12/24",
+            "198.51.100.10/24",
+            "192.0.2.255/24",
+            "192.0.2.0/24",
+        ] {
+            answers.cluster.vip = vip.into();
+            let (key, message) = address_error(&answers);
+            assert_eq!(key, "cluster.vip", "{vip}: {message}");
+        }
+        answers.master.host = "node1".into();
+        answers.cluster.vip = "192.0.2.11/24".into();
+        let (_, message) = address_error(&answers);
+        assert!(message.contains("master.host"), "{message}");
+    }
+
+    #[test]
+    fn an_answers_file_with_secrets_readable_by_others_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("answers.toml");
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        std::fs::write(&path, LAB).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(permission_warning(&path, &answers), None, "no secret in it");
+        answers.replication.password = "a-secret-of-enough-length".into();
+        let warning = permission_warning(&path, &answers).unwrap();
+        assert!(
+            warning.contains("0644") && warning.contains("replication.password"),
+            "{warning}"
+        );
+        assert!(!warning.contains("a-secret"), "{warning}");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(permission_warning(&path, &answers), None);
+    }
+
     #[test]
     fn saved_answers_leave_secrets_out_unless_asked() {
         let mut answers = Answers::from_toml(LAB).unwrap();
@@ -819,12 +1512,18 @@ databases = ["shop", "web-stats"]
     #[test]
     fn timings_and_ddns_are_checked() {
         let mut answers = Answers::from_toml(LAB).unwrap();
-        answers.cluster.check_interval_s = 0;
+        answers.cluster.check_interval_ms = 0;
         assert!(answers
             .validate()
             .unwrap_err()
             .to_string()
-            .contains("cluster.check_interval_s"));
+            .contains("cluster.check_interval_ms"));
+        let old = Answers::from_toml(&format!("{LAB}[cluster]\ncheck_interval_s = 5\n")).unwrap();
+        let text = old.validate().unwrap_err().to_string();
+        assert!(
+            text.contains("cluster.check_interval_s") && text.contains("check_interval_ms = 5000"),
+            "{text}"
+        );
         let mut answers = Answers::from_toml(LAB).unwrap();
         answers.cluster.resource = Resource::Ddns;
         let error_key = |a: &Answers| match a.validate() {

@@ -169,6 +169,15 @@ impl Error {
     }
 }
 
+/// How a command ended, in words: `exit 1`, or `killed by a signal` when
+/// it has no exit code (never Rust's `Some(1)` / `None`).
+pub fn exit_status(code: Option<i32>) -> String {
+    match code {
+        Some(code) => format!("exit {code}"),
+        None => "killed by a signal".to_string(),
+    }
+}
+
 /// Formats the tail of a failed command's stderr for an error message.
 pub fn stderr_detail(stderr: &[u8]) -> String {
     let text = String::from_utf8_lossy(stderr);
@@ -178,5 +187,16 @@ pub fn stderr_detail(stderr: &[u8]) -> String {
     } else {
         let lines: Vec<&str> = tail.into_iter().rev().collect();
         format!(": {}", lines.join(" | "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_status_is_words_not_debug_text() {
+        assert_eq!(exit_status(Some(1)), "exit 1");
+        assert_eq!(exit_status(None), "killed by a signal");
     }
 }

@@ -265,7 +265,7 @@ fn line_mode_through_a_pipe_sets_up_replication() {
         "{text}"
     );
     assert!(
-        text.contains("generated replication password (shown only now"),
+        text.contains("a strong replication password was generated (never printed"),
         "{text}"
     );
     assert!(

@@ -185,7 +185,7 @@ fn whole_flow_with_a_wrong_password_corrected_in_place() {
     assert_eq!(d.question(), "cluster.witness");
     d.enter(1);
     d.enter(2);
-    assert_eq!(d.question(), "cluster.check_interval_s");
+    assert_eq!(d.question(), "cluster.check_interval_ms");
     d.enter(3);
     assert!(matches!(d.app.screen, Screen::Review { .. }));
     match &d.engine.jobs[2] {

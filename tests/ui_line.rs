@@ -91,3 +91,25 @@ fn include_secrets_needs_save_answers() {
     assert_eq!(code, 2);
     assert!(err.contains("--save-answers"), "{err}");
 }
+
+#[test]
+fn ctrl_c_in_line_mode_says_what_it_stopped_and_exits_130() {
+    let child = Command::new(BIN)
+        .args(["setup", "--ui", "plain"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Waiting for the first answer: the handler is installed by then.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+}

@@ -194,7 +194,8 @@ fn databases_screen() {
 #[test]
 fn cluster_address_screen() {
     let mut app = connected();
-    for _ in 0..3 {
+    // Replication (user, password, durability), databases.
+    for _ in 0..4 {
         app.key(key(KeyCode::Enter));
     }
     app.key(key(KeyCode::Right));
@@ -204,7 +205,7 @@ fn cluster_address_screen() {
 #[test]
 fn cluster_address_ddns_screen() {
     let mut app = connected();
-    for _ in 0..3 {
+    for _ in 0..4 {
         app.key(key(KeyCode::Enter));
     }
     app.key(key(KeyCode::Right));

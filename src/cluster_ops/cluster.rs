@@ -23,6 +23,57 @@ pub struct Cluster {
     pub pair: Pair,
     pub master_state: TermState,
     pub slave_state: TermState,
+    /// The run lock a changing run (rejoin, switchover) holds on both
+    /// nodes from `begin_run` until the cluster value goes.
+    pub run_lock: Option<ClusterLock>,
+}
+
+/// A run lock that releases itself: when it goes, it reaches the nodes
+/// again (ssh as the answers say) and removes its lock files. A run that
+/// dies leaves them behind, recognised as stale by the next run.
+pub struct ClusterLock {
+    lock: Option<crate::run_lock::RunLock>,
+    nodes: Vec<crate::answers::NodeAnswers>,
+}
+
+impl ClusterLock {
+    /// Takes the lock on both nodes of the pair (master first).
+    pub fn take(pair: &Pair, run_id: &str, command: &str) -> Result<ClusterLock> {
+        let path = std::path::PathBuf::from(crate::run_lock::LOCK_PATH);
+        let lock = crate::run_lock::RunLock::acquire(
+            &[
+                (pair.master.label(), pair.master.access.node(), path.clone()),
+                (pair.slave.label(), pair.slave.access.node(), path),
+            ],
+            crate::run_lock::Owner::this_process(run_id, command),
+        )?;
+        Ok(ClusterLock {
+            lock: Some(lock),
+            nodes: vec![pair.master.answers.clone(), pair.slave.answers.clone()],
+        })
+    }
+}
+
+impl Drop for ClusterLock {
+    fn drop(&mut self) {
+        let Some(lock) = self.lock.take() else {
+            return;
+        };
+        let reached: Vec<(String, crate::access::Access)> = self
+            .nodes
+            .iter()
+            .filter_map(|n| {
+                crate::access::Access::open(n)
+                    .ok()
+                    .map(|a| (n.host.clone(), a))
+            })
+            .collect();
+        let nodes: Vec<(&str, &dyn crate::node::Node)> = reached
+            .iter()
+            .map(|(label, access)| (label.as_str(), access.node()))
+            .collect();
+        lock.release(&nodes);
+    }
 }
 
 fn cluster_error(message: String) -> Error {
@@ -152,6 +203,7 @@ impl Cluster {
             pair,
             master_state: first,
             slave_state: second,
+            run_lock: None,
         };
         Ok(if first_leads {
             as_connected
@@ -208,6 +260,7 @@ impl Cluster {
             pair,
             master_state,
             slave_state,
+            run_lock,
         } = self;
         let Pair {
             answers,
@@ -226,6 +279,7 @@ impl Cluster {
             },
             master_state: slave_state,
             slave_state: master_state,
+            run_lock,
         }
     }
 }
@@ -233,8 +287,11 @@ impl Cluster {
 /// Opens a run on both nodes, says in each journal what it is for, and stops
 /// both daemons so neither reacts while the roles change (the slave's comes
 /// back when the master's cannot be stopped).
-pub fn begin_run(cluster: &Cluster, what: &str, reporter: &dyn Reporter) -> Result<Journals> {
+pub fn begin_run(cluster: &mut Cluster, what: &str, reporter: &dyn Reporter) -> Result<Journals> {
     let run_id = backup::new_run_id();
+    // One changing run per cluster: taken before the first change.
+    let command = what.split_whitespace().next().unwrap_or("run");
+    cluster.run_lock = Some(ClusterLock::take(&cluster.pair, &run_id, command)?);
     let mut journals = Journals::create(&cluster.pair, &run_id)?;
     for (member, journal) in [
         (&cluster.pair.master, &mut journals.master),

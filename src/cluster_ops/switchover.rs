@@ -307,7 +307,7 @@ pub fn apply(
     }
     let started = Instant::now();
     let mut journals = cluster::begin_run(
-        &cluster,
+        &mut cluster,
         &format!("switchover from {} to {}", plan.master, plan.target),
         reporter,
     )?;

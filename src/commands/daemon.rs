@@ -76,7 +76,17 @@ fn ago(at: u64) -> String {
 }
 
 fn describe(status: &DaemonStatus, label: &str) -> String {
-    let running = if status.fresh(now()) {
+    describe_at(status, label, now())
+}
+
+/// A status whose daemon stopped writing it says what was true when it was
+/// last written, never what is true now: its flags are marked so, and it
+/// cannot claim the cluster resource (which "resource held by" counts from
+/// fresh statuses only).
+fn describe_at(status: &DaemonStatus, label: &str, now: u64) -> String {
+    let fresh = status.fresh(now);
+    let ago = |at: u64| format!("{} s ago", now.saturating_sub(at));
+    let running = if fresh {
         format!(
             "daemon pid {} (updated {})",
             status.pid,
@@ -95,7 +105,11 @@ fn describe(status: &DaemonStatus, label: &str) -> String {
         flags.push("NOT healthy".to_string());
     }
     if status.holds_resource {
-        flags.push("holds the cluster resource".into());
+        flags.push(if fresh {
+            "holds the cluster resource".to_string()
+        } else {
+            "held the cluster resource".to_string()
+        });
     }
     match status.read_only {
         Some(true) => flags.push("read-only".into()),
@@ -108,11 +122,16 @@ fn describe(status: &DaemonStatus, label: &str) -> String {
     if status.takeover_held {
         flags.push("takeovers held until `mysql-ha ack`".into());
     }
+    let flags = if fresh {
+        flags.join(", ")
+    } else {
+        format!("when last seen: {}", flags.join(", "))
+    };
     let mut text = format!(
         "{label:<22} {:<12} term {:<3} {}\n{:<22} {running}\n{:<22} {}\n",
         status.role.name(),
         status.term,
-        flags.join(", "),
+        flags,
         "",
         "",
         status.message
@@ -170,6 +189,26 @@ fn vote_lines(role: Role, vote: &crate::daemon::state::VoteStatus) -> Vec<String
         lines.push(format!("vote: takeover refused: {refusal}"));
     }
     lines
+}
+
+/// Who holds the cluster resource: daemons that say so now, and those that
+/// said so before they stopped (their node may still carry it).
+fn holders_line(holders: &[&str], silent: &[&str]) -> String {
+    let mut line = format!(
+        "resource held by: {}",
+        if holders.is_empty() {
+            "no running daemon".to_string()
+        } else {
+            holders.join(", ")
+        }
+    );
+    if !silent.is_empty() {
+        line.push_str(&format!(
+            " ({} held it when its daemon was last seen; that daemon is not running: start it with `/etc/init.d/mysql-ha start` or `systemctl start mysql-ha` on that node)",
+            silent.join(", ")
+        ));
+    }
+    line
 }
 
 pub fn status(json: bool) -> Result<()> {
@@ -256,14 +295,13 @@ pub fn status(json: bool) -> Result<()> {
         .filter(|s| s.holds_resource && s.fresh(now()))
         .map(|s| s.node.as_str())
         .collect();
-    println!(
-        "resource held by: {}",
-        if holders.is_empty() {
-            "nobody".to_string()
-        } else {
-            holders.join(", ")
-        }
-    );
+    let silent: Vec<&str> = [&local, &remote]
+        .iter()
+        .filter_map(|s| s.as_ref())
+        .filter(|s| s.holds_resource && !s.fresh(now()))
+        .map(|s| s.node.as_str())
+        .collect();
+    println!("{}", holders_line(&holders, &silent));
     events.sort_by_key(|e| e.at);
     println!("last events:");
     for event in events.iter().rev().take(12).rev() {
@@ -336,4 +374,50 @@ fn local_gtids(config: &ClusterConfig) -> Option<Gtids> {
 fn peer_gtids(config: &ClusterConfig) -> Option<Gtids> {
     let mut db = crate::daemon::db::Db::tcp(config, &config.node.peer).ok()?;
     gtids_of(&mut db)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn status(updated_at: u64) -> DaemonStatus {
+        DaemonStatus {
+            node: "192.0.2.11".into(),
+            pid: 42,
+            updated_at,
+            role: Role::Master,
+            term: 1,
+            healthy: true,
+            holds_resource: true,
+            server_answers: true,
+            read_only: Some(false),
+            paused: false,
+            takeover_held: false,
+            message: "master, serving".into(),
+            recent_events: Vec::new(),
+            vote: None,
+        }
+    }
+
+    #[test]
+    fn a_dead_daemon_never_claims_the_resource_now() {
+        let now = 10_000;
+        let dead = describe_at(&status(now - 600), "192.0.2.11", now);
+        assert!(dead.contains("NOT RUNNING"), "{dead}");
+        assert!(!dead.contains("holds the cluster resource"), "{dead}");
+        assert!(
+            dead.contains("when last seen: ") && dead.contains("held the cluster resource"),
+            "{dead}"
+        );
+        let alive = describe_at(&status(now - 1), "192.0.2.11", now);
+        assert!(alive.contains("holds the cluster resource"), "{alive}");
+        let line = holders_line(&[], &["192.0.2.11"]);
+        assert!(!line.contains("nobody"), "{line}");
+        assert!(line.contains("192.0.2.11 held it"), "{line}");
+        assert_eq!(
+            holders_line(&["192.0.2.12"], &[]),
+            "resource held by: 192.0.2.12"
+        );
+    }
 }

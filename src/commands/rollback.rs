@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::answers::{Answers, ClusterAnswers, NodeAnswers};
+use crate::answers::{ClusterAnswers, NodeAnswers};
 use crate::backup::{self, Journal, JournalEntry};
 use crate::cli::RollbackArgs;
 use crate::node::{LocalNode, Node};
@@ -15,7 +15,7 @@ use crate::{Error, Result};
 
 pub fn run(args: RollbackArgs) -> Result<()> {
     let all_answers = match &args.answers {
-        Some(path) => Some(Answers::from_file(path)?),
+        Some(path) => Some(super::setup::read_answers(path)?),
         None => None,
     };
     let (targets, cluster): (Vec<(Side, NodeAnswers)>, Option<ClusterAnswers>) = match &all_answers
@@ -38,11 +38,37 @@ pub fn run(args: RollbackArgs) -> Result<()> {
         };
         match member {
             Some(member) => {
-                if let Some(run_id) = &args.run_id {
-                    let journal = Journal::open(member.access.node(), run_id)?;
-                    text.push_str(&stop_daemon(&member, &journal, None)?);
-                }
-                text.push_str(&on_member(member, &args)?);
+                let Some(run_id) = &args.run_id else {
+                    print!("{}", on_member(member, &args)?);
+                    return Ok(());
+                };
+                let node = member.access.node();
+                let Some(journal) = journal_if_any(node, run_id)? else {
+                    if node.stat(&Journal::run_dir(run_id))?.is_some() {
+                        println!(
+                            "run {run_id} recorded no change on this node (it stopped before its first change here): nothing to undo"
+                        );
+                        return Ok(());
+                    }
+                    return Err(Error::RunNotFound {
+                        node: node.label().to_string(),
+                        run_id: run_id.clone(),
+                        runs_dir: PathBuf::from(backup::RUNS_DIR),
+                    });
+                };
+                check_restorable(node, &journal, args.force)?;
+                let path = PathBuf::from(crate::run_lock::LOCK_PATH);
+                let lock = crate::run_lock::RunLock::acquire_undoing(
+                    &[(member.label(), node, path)],
+                    crate::run_lock::Owner::this_process(run_id, "rollback"),
+                    Some(run_id),
+                )?;
+                let mut member = member;
+                let done = stop_daemon(&member, &journal, None).and_then(|stopped| {
+                    Ok(stopped + &undo_member(&mut member, run_id, args.force)?)
+                });
+                lock.release(&[(member.label(), member.access.node())]);
+                text.push_str(&done?);
             }
             None => {
                 let node = match &args.root {
@@ -58,30 +84,25 @@ pub fn run(args: RollbackArgs) -> Result<()> {
     } else {
         let mut members = Vec::new();
         for (side, answers) in targets {
+            // Not connect_for_change: the run lock may be the undone run's own
+            // (killed), which acquire_undoing below takes over.
             members.push((side, Member::connect(side, &answers, None)?));
         }
-        // Both daemons stop before anything changes, so neither reacts to
-        // the other node's restart by restarting, fencing or taking over.
-        let mut stopped = Vec::new();
-        for (_, member) in &members {
-            stopped.push(match &args.run_id {
-                Some(run_id) => stop_daemon(
-                    member,
-                    &Journal::open(member.access.node(), run_id)?,
-                    cluster.as_ref(),
-                )?,
-                None => String::new(),
-            });
-        }
-        for ((side, member), stopped) in members.into_iter().zip(stopped) {
-            text.push_str(&format!("on {} ({}):\n", member.label(), side.name()));
-            text.push_str(&stopped);
-            text.push_str(&on_member(member, &args)?);
-        }
-        if let (Some(answers), Some(run_id)) = (&all_answers, &args.run_id) {
-            if let Some(witness) = crate::setup::pair::WitnessHost::connect(answers)? {
-                text.push_str(&on_witness(&witness, run_id, args.force)?);
+        // The witness's files are checked with the nodes', before any change.
+        let witness = match (&all_answers, &args.run_id) {
+            (Some(answers), Some(run_id)) => {
+                crate::setup::pair::WitnessHost::connect(answers)?.map(|w| (w, run_id.clone()))
             }
+            _ => None,
+        };
+        if let Some((witness, run_id)) = &witness {
+            if let Some(journal) = journal_if_any(witness.access.node(), run_id)? {
+                check_restorable(witness.access.node(), &journal, args.force)?;
+            }
+        }
+        text.push_str(&on_both(members, &args, cluster.as_ref())?);
+        if let Some((witness, run_id)) = &witness {
+            text.push_str(&on_witness(witness, run_id, args.force)?);
         }
     }
     print!("{text}");
@@ -139,6 +160,122 @@ fn on_witness(
     Ok(text)
 }
 
+/// A run's journal on a node, or None when the run left none there (killed
+/// before its first change on that node: its folder may exist, empty).
+fn journal_if_any(node: &dyn Node, run_id: &str) -> Result<Option<Journal>> {
+    match Journal::open(node, run_id) {
+        Ok(journal) => Ok(Some(journal)),
+        Err(Error::RunNotFound { .. }) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+/// The two-node form: every check on both nodes before anything changes
+/// (a refusal on the slave must not find the master half undone), under
+/// the cluster's run lock; then both daemons stop, then each node is undone.
+fn on_both(
+    members: Vec<(Side, Member)>,
+    args: &RollbackArgs,
+    cluster: Option<&ClusterAnswers>,
+) -> Result<String> {
+    let mut text = String::new();
+    let Some(run_id) = &args.run_id else {
+        for (side, member) in members {
+            text.push_str(&format!("on {} ({}):\n", member.label(), side.name()));
+            text.push_str(&list_runs(member.access.node())?);
+        }
+        return Ok(text);
+    };
+    let mut journals = Vec::new();
+    for (_, member) in &members {
+        let journal = journal_if_any(member.access.node(), run_id)?;
+        if let Some(journal) = &journal {
+            check_restorable(member.access.node(), journal, args.force)?;
+        }
+        journals.push(journal);
+    }
+    if journals.iter().all(Option::is_none) {
+        let (_, first) = &members[0];
+        // Neither node has a journal: a run id that was never there, or a
+        // run killed before its first change anywhere.
+        let ran_somewhere = members.iter().any(|(_, m)| {
+            m.access
+                .node()
+                .stat(&Journal::run_dir(run_id))
+                .ok()
+                .flatten()
+                .is_some()
+        });
+        if !ran_somewhere {
+            return Err(Error::RunNotFound {
+                node: first.label().to_string(),
+                run_id: run_id.clone(),
+                runs_dir: PathBuf::from(backup::RUNS_DIR),
+            });
+        }
+        return Ok(format!(
+            "run {run_id} recorded no change on either node (it stopped before its first change): nothing to undo\n"
+        ));
+    }
+    let lock = {
+        let locked: Vec<(&str, &dyn Node, PathBuf)> = members
+            .iter()
+            .map(|(_, m)| {
+                (
+                    m.label(),
+                    m.access.node(),
+                    PathBuf::from(crate::run_lock::LOCK_PATH),
+                )
+            })
+            .collect();
+        crate::run_lock::RunLock::acquire_undoing(
+            &locked,
+            crate::run_lock::Owner::this_process(run_id, "rollback"),
+            Some(run_id),
+        )?
+    };
+    let mut members = members;
+    let result = undo_both(&mut members, &journals, args, cluster);
+    let nodes: Vec<(&str, &dyn Node)> = members
+        .iter()
+        .map(|(_, m)| (m.label(), m.access.node()))
+        .collect();
+    lock.release(&nodes);
+    text.push_str(&result?);
+    Ok(text)
+}
+
+fn undo_both(
+    members: &mut [(Side, Member)],
+    journals: &[Option<Journal>],
+    args: &RollbackArgs,
+    cluster: Option<&ClusterAnswers>,
+) -> Result<String> {
+    // Both daemons stop before anything changes, so neither reacts to the
+    // other node's restart by restarting, fencing or taking over.
+    let mut stopped = Vec::new();
+    for ((_, member), journal) in members.iter().zip(journals) {
+        stopped.push(match journal {
+            Some(journal) => stop_daemon(member, journal, cluster)?,
+            None => String::new(),
+        });
+    }
+    let mut text = String::new();
+    let run_id = args.run_id.clone().unwrap_or_default();
+    for (((side, member), journal), stopped) in members.iter_mut().zip(journals).zip(stopped) {
+        text.push_str(&format!("on {} ({}):\n", member.label(), side.name()));
+        if journal.is_none() {
+            text.push_str(&format!(
+                "run {run_id} recorded no change here (it stopped before its first change on this node)\n"
+            ));
+            continue;
+        }
+        text.push_str(&stopped);
+        text.push_str(&undo_member(member, &run_id, args.force)?);
+    }
+    Ok(text)
+}
+
 /// This machine's server, reached through its socket as root.
 fn local_member() -> Result<Member> {
     let answers = NodeAnswers {
@@ -154,8 +291,12 @@ fn on_member(mut member: Member, args: &RollbackArgs) -> Result<String> {
     let Some(run_id) = &args.run_id else {
         return list_runs(member.access.node());
     };
-    let (mut text, journal, restored) = restore_files(member.access.node(), run_id, args.force)?;
-    text.push_str(&undo_server(&mut member, &journal, restored)?);
+    undo_member(&mut member, run_id, args.force)
+}
+
+fn undo_member(member: &mut Member, run_id: &str, force: bool) -> Result<String> {
+    let (mut text, journal, restored) = restore_files(member.access.node(), run_id, force)?;
+    text.push_str(&undo_server(member, &journal, &restored)?);
     Ok(text)
 }
 
@@ -246,10 +387,12 @@ fn changed_paths(journal: &Journal) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Puts the run's files back, after making sure no later run built on them.
-fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, Journal, bool)> {
-    let journal = Journal::open(node, run_id)?;
-    let paths = changed_paths(&journal);
+/// Everything that would make the rollback of a run on this node refuse:
+/// a later run built on its files, or a file changed since (by hand or
+/// another tool). Checked on every node before anything changes.
+fn check_restorable(node: &dyn Node, journal: &Journal, force: bool) -> Result<()> {
+    let run_id = journal.run_id.as_str();
+    let paths = changed_paths(journal);
     if !force {
         for later in backup::runs(node)?
             .into_iter()
@@ -280,14 +423,21 @@ fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, 
     if !force {
         // The run's own result must still be what is there: an edit made by
         // hand since then would be lost.
+        // A file an earlier pass of this rollback already put back is no
+        // hand edit: that pass must not block its own retry.
         let mut last_after: Vec<(PathBuf, String)> = Vec::new();
         for record in journal.records() {
-            if let JournalEntry::FileChanged {
-                path, after_sha256, ..
-            } = &record.entry
-            {
-                last_after.retain(|(p, _)| p != path);
-                last_after.push((path.clone(), after_sha256.clone()));
+            match &record.entry {
+                JournalEntry::FileChanged {
+                    path, after_sha256, ..
+                } => {
+                    last_after.retain(|(p, _)| p != path);
+                    last_after.push((path.clone(), after_sha256.clone()));
+                }
+                JournalEntry::FileRestored { path, .. } => {
+                    last_after.retain(|(p, _)| p != path);
+                }
+                _ => {}
             }
         }
         for (path, after) in last_after {
@@ -301,6 +451,18 @@ fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, 
             }
         }
     }
+    Ok(())
+}
+
+/// Puts the run's files back, after making sure no later run built on them.
+/// Returns what it did, the journal, and the restored paths.
+fn restore_files(
+    node: &dyn Node,
+    run_id: &str,
+    force: bool,
+) -> Result<(String, Journal, Vec<PathBuf>)> {
+    let journal = Journal::open(node, run_id)?;
+    check_restorable(node, &journal, force)?;
     let restored = backup::rollback(node, run_id)?;
     let mut text = String::new();
     for item in &restored {
@@ -324,7 +486,16 @@ fn restore_files(node: &dyn Node, run_id: &str, force: bool) -> Result<(String, 
         restored.len(),
         node.label()
     ));
-    Ok((text, journal, !restored.is_empty()))
+    let paths = restored.iter().map(|r| r.path.clone()).collect();
+    Ok((text, journal, paths))
+}
+
+/// Whether a path is one of the database server's option files (the run's
+/// my.cnf edits), whose restoring needs a restart to take effect.
+fn is_server_option_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "cnf")
+        || path.starts_with("/etc/mysql")
+        || path.file_name().is_some_and(|n| n == "my.cnf")
 }
 
 /// Stops and unregisters the cluster daemon a run started, and releases the
@@ -393,14 +564,18 @@ fn stop_daemon(
 fn undo_for(statement: &str) -> Option<Vec<String>> {
     let words: Vec<&str> = statement.split_whitespace().collect();
     match words.as_slice() {
-        ["CREATE", "USER", "IF", "NOT", "EXISTS", who, ..] | ["CREATE", "USER", who, ..] => {
-            Some(vec![
-                "SET SESSION sql_log_bin = 0".into(),
-                format!("DROP USER IF EXISTS {who}"),
-                "SET SESSION sql_log_bin = 1".into(),
-            ])
-        }
-        ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..] => {
+        ["CREATE", "USER", "IF", "NOT", "EXISTS", who, ..]
+        | ["CREATE", "USER", who, ..]
+        | ["CREATE", "OR", "REPLACE", "USER", who, ..] => Some(vec![
+            "SET SESSION sql_log_bin = 0".into(),
+            format!("DROP USER IF EXISTS {who}"),
+            "SET SESSION sql_log_bin = 1".into(),
+        ]),
+        // Pointing the slave somewhere is undone by forgetting the source; a
+        // change of its login alone (a re-run's repair) has nothing to undo.
+        ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..]
+            if statement.contains("_HOST=") =>
+        {
             Some(vec!["STOP SLAVE".into(), "RESET SLAVE ALL".into()])
         }
         _ => None,
@@ -423,8 +598,8 @@ fn is_session_or_control(statement: &str) -> bool {
 }
 
 /// Undoes accounts and replication the run set up, then restarts the server
-/// when its configuration files were restored.
-fn undo_server(member: &mut Member, journal: &Journal, files_restored: bool) -> Result<String> {
+/// when its option files were restored.
+fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> Result<String> {
     let mut text = String::new();
     let statements: Vec<String> = journal
         .records()
@@ -475,13 +650,13 @@ fn undo_server(member: &mut Member, journal: &Journal, files_restored: bool) -> 
     for statement in kept {
         text.push_str(&format!("not undone: {statement}\n"));
     }
-    let restarted = journal
-        .records()
-        .iter()
-        .any(|r| matches!(r.entry, JournalEntry::Command { .. }));
+    // Decided on the files put back, not on the journal: a run killed while
+    // its restart ran has no record of it, yet its server reads the run's
+    // settings (log_bin, bind-address) until restarted.
+    let options_restored = restored.iter().any(|p| is_server_option_file(p));
     if let Some(done) = restore_datadir(member, journal)? {
         text.push_str(&done);
-    } else if files_restored && restarted {
+    } else if options_restored {
         let argv = member.profile.service.restart.clone();
         service(member, &argv)?;
         text.push_str(&format!(
@@ -566,7 +741,7 @@ fn swap_datadir_back(node: &dyn Node, datadir: &Path, before: &Path) -> Result<S
         return Err(Error::Command {
             host: node.label().to_string(),
             command: format!("move {before} back to {datadir} (the current one to {set_aside})"),
-            status: format!("exit {:?}", out.code),
+            status: crate::error::exit_status(out.code),
             detail: crate::error::stderr_detail(&out.stderr),
         });
     }
@@ -602,7 +777,34 @@ fn not_undone(journal: &Journal) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::undo_for;
+    use super::{is_server_option_file, undo_for};
+    use std::path::Path;
+
+    #[test]
+    fn the_daemons_monitor_accounts_are_dropped_and_a_login_repair_kept() {
+        let undo =
+            undo_for("CREATE OR REPLACE USER 'mysqlha_mon'@'192.0.2.12' IDENTIFIED BY '********'")
+                .unwrap_or_default();
+        assert!(
+            undo.contains(&"DROP USER IF EXISTS 'mysqlha_mon'@'192.0.2.12'".to_string()),
+            "{undo:?}"
+        );
+        assert!(
+            undo_for("CHANGE MASTER TO MASTER_USER='repl', MASTER_PASSWORD='********'").is_none()
+        );
+    }
+
+    #[test]
+    fn restoring_an_option_file_needs_a_restart_whatever_the_journal_says() {
+        assert!(is_server_option_file(Path::new(
+            "/etc/mysql/mariadb.conf.d/60-mysql-ha.cnf"
+        )));
+        assert!(is_server_option_file(Path::new("/etc/my.cnf")));
+        assert!(!is_server_option_file(Path::new("/etc/sudoers.d/mysql-ha")));
+        assert!(!is_server_option_file(Path::new(
+            "/etc/mysql-ha/cluster.toml"
+        )));
+    }
 
     #[test]
     fn undoes_accounts_and_replication_only() {

@@ -26,8 +26,20 @@ pub(crate) fn load_answers(path: Option<&Path>) -> Result<Answers> {
             message: "give an answers file (see docs/answers.md)".into(),
         });
     };
+    let answers = read_answers(path)?;
+    answers
+        .validate()
+        .map_err(|err| crate::answers::in_file(err, path))?;
+    Ok(answers)
+}
+
+/// Reads an answers file, warning on stderr when it holds secrets that
+/// others may read.
+pub(crate) fn read_answers(path: &Path) -> Result<Answers> {
     let answers = Answers::from_file(path)?;
-    answers.validate()?;
+    if let Some(warning) = crate::answers::permission_warning(path, &answers) {
+        eprintln!("mysql-ha: warning: {warning}");
+    }
     Ok(answers)
 }
 
@@ -39,7 +51,13 @@ fn unattended(args: &SetupArgs) -> Result<()> {
         .save_answers
         .as_deref()
         .map(|path| (path, args.include_secrets));
-    run_unattended(&answers, args.dry_run, true, save, args.profile.as_deref())
+    run_unattended(&answers, args.dry_run, true, save, args.profile.as_deref()).map_err(|err| {
+        // A value the nodes refuse (an address, a password) is on a line too.
+        match args.answers.as_deref() {
+            Some(path) => crate::answers::in_file(err, path),
+            None => err,
+        }
+    })
 }
 
 /// `add-db DB...`: the answers' databases plus these; the engine sees a
@@ -87,6 +105,7 @@ fn run_unattended(
     save: Option<(&Path, bool)>,
     profile: Option<&str>,
 ) -> Result<()> {
+    crate::interrupt::install();
     let reporter = LineReporter::new();
     let mut session = SetupSession::connect(answers, profile)?;
     let planned = session.plan(answers)?;
@@ -113,7 +132,7 @@ fn run_unattended(
 /// The wizard: answers from the file (if any) pre-fill the questions.
 fn wizard(args: &SetupArgs) -> Result<()> {
     let mut answers = match &args.answers {
-        Some(path) => Answers::from_file(path)?,
+        Some(path) => read_answers(path)?,
         None => Answers::default(),
     };
     questions::fill_defaults(&mut answers, session::local_address());
@@ -131,8 +150,12 @@ fn wizard(args: &SetupArgs) -> Result<()> {
     };
     let outcome = match frontend {
         Frontend::Tui => return full_screen(args, answers),
-        Frontend::Prompt => flow::run(&mut PromptAsker, answers, &options)?,
+        Frontend::Prompt => {
+            crate::interrupt::install();
+            flow::run(&mut PromptAsker, answers, &options)?
+        }
         Frontend::Plain => {
+            crate::interrupt::install();
             let stdin = std::io::stdin();
             let mut asker = PlainAsker::new(stdin.lock(), std::io::stdout());
             flow::run(&mut asker, answers, &options)?

@@ -28,9 +28,9 @@ pub fn lookup(settings: &DdnsAnswers, run: &mut Runner) -> Result<Vec<IpAddr>> {
         return Err(Error::Dns {
             server: format!("{} port {}", settings.server, settings.port),
             message: format!(
-                "no answer for {} (dig exit {:?}): {}",
+                "no answer for {} (dig: {}): {}",
                 settings.name,
-                out.code,
+                crate::error::exit_status(out.code),
                 out.stdout_text().trim()
             ),
         });

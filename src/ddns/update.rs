@@ -116,7 +116,7 @@ pub fn outcome(out: &Output) -> Outcome {
         }
     }
     Outcome::Failed(if words.is_empty() {
-        format!("nsupdate exit {:?}", out.code)
+        format!("nsupdate: {}", crate::error::exit_status(out.code))
     } else {
         words.join("; ")
     })

@@ -145,7 +145,7 @@ fn installer_public_key() -> Result<String> {
         return Err(Error::Command {
             host: "local".into(),
             command: format!("ssh-keygen -f {key_text}"),
-            status: format!("exit {:?}", out.code),
+            status: crate::error::exit_status(out.code),
             detail: crate::error::stderr_detail(&out.stderr),
         });
     }

@@ -42,7 +42,7 @@ impl Output {
         Err(crate::Error::Command {
             host: host.to_string(),
             command: argv.join(" "),
-            status: format!("exit {:?}", self.code),
+            status: crate::error::exit_status(self.code),
             detail: crate::error::stderr_detail(&[self.stdout, self.stderr].concat()),
         })
     }

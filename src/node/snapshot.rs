@@ -147,7 +147,7 @@ impl<'a> Snapshot<'a> {
         let entries = entries.ok_or_else(|| Error::Command {
             host: node.label().to_string(),
             command: format!("read {}", root_texts.join(" ")),
-            status: format!("exit {:?}", out.code),
+            status: crate::error::exit_status(out.code),
             detail: crate::error::stderr_detail(&out.stderr),
         })?;
         Ok(Snapshot {

@@ -305,7 +305,7 @@ impl SshNode {
             Err(Error::Command {
                 host: self.label.clone(),
                 command: what.to_string(),
-                status: format!("exit {:?}", out.code),
+                status: crate::error::exit_status(out.code),
                 detail: stderr_detail(&out.stderr),
             })
         }
@@ -404,7 +404,7 @@ impl Node for SshNode {
             _ => Err(Error::Command {
                 host: self.label.clone(),
                 command: format!("cat {p}"),
-                status: format!("exit {:?}", out.code),
+                status: crate::error::exit_status(out.code),
                 detail: stderr_detail(&out.stderr),
             }),
         }
@@ -449,7 +449,7 @@ impl Node for SshNode {
             _ => Err(Error::Command {
                 host: self.label.clone(),
                 command: format!("stat {p}"),
-                status: format!("exit {:?}", out.code),
+                status: crate::error::exit_status(out.code),
                 detail: stderr_detail(&out.stderr),
             }),
         }

@@ -217,7 +217,7 @@ pub fn exec_checked(name: &str, argv: &[&str], stdin: Option<&[u8]>) -> Result<O
         Err(Error::Command {
             host: name.to_string(),
             command: argv.join(" "),
-            status: format!("exit {:?}", out.code),
+            status: crate::error::exit_status(out.code),
             detail: stderr_detail(&out.stderr),
         })
     }

@@ -20,7 +20,7 @@ fn ip(args: &[&str]) -> Result<String> {
         Err(Error::Command {
             host: "local".into(),
             command: argv.join(" "),
-            status: format!("exit {:?}", out.code),
+            status: crate::error::exit_status(out.code),
             detail: stderr_detail(&out.stderr),
         })
     }

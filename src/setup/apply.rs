@@ -170,7 +170,7 @@ fn write_file(access: &Access, label: &str, journal: &mut Journal, file: &NodeFi
                     argv.join(" "),
                     file.edit.path.display()
                 ),
-                status: format!("exit {:?}", out.code),
+                status: crate::error::exit_status(out.code),
                 detail: crate::error::stderr_detail(&[out.stdout, out.stderr].concat()),
             });
         }

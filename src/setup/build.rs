@@ -191,6 +191,72 @@ pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> 
     })
 }
 
+/// What the replication account step does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AccountAction {
+    /// The slave points at this master and logs in with the account.
+    InUse,
+    /// The slave points here and logs in, but the account lacks the
+    /// privilege: grant it, keep the password the slave has.
+    GrantOnly,
+    /// The slave points here but cannot log in with the account (refused,
+    /// or it logs in as another user): the account gets this run's
+    /// password and the slave gets the same login.
+    ResetLogin { why: String },
+    /// A slave not replicating from this master yet: the account is made
+    /// (or altered) with this run's password.
+    Create,
+}
+
+/// Decides on what the servers say, not on "the slave uses it": a slave
+/// whose I/O thread was refused (error 1045, or 1698 for an account with no
+/// password) does not log in, whatever its settings name.
+pub(crate) fn account_action(
+    ours: bool,
+    exists: bool,
+    has_privilege: bool,
+    replica: Option<&state::ReplicaState>,
+    user: &str,
+) -> AccountAction {
+    let Some(replica) = replica.filter(|_| ours) else {
+        return AccountAction::Create;
+    };
+    let refused = replica
+        .last_io_errno
+        .as_deref()
+        .and_then(|e| e.trim().parse::<u16>().ok())
+        .filter(|code| {
+            [
+                crate::sql::codes::ACCESS_DENIED,
+                crate::sql::codes::ACCESS_DENIED_NO_PASSWORD,
+            ]
+            .contains(code)
+        });
+    if let Some(code) = refused {
+        return AccountAction::ResetLogin {
+            why: format!("the slave's I/O thread is refused by the master (error {code})"),
+        };
+    }
+    if replica.master_user != user {
+        return AccountAction::ResetLogin {
+            why: format!(
+                "the slave logs in as `{}`, not replication.user `{user}`",
+                replica.master_user
+            ),
+        };
+    }
+    if !exists {
+        return AccountAction::ResetLogin {
+            why: format!("the account `{user}` the slave logs in as does not exist on the master"),
+        };
+    }
+    if has_privilege {
+        AccountAction::InUse
+    } else {
+        AccountAction::GrantOnly
+    }
+}
+
 pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) -> Result<Plan> {
     let databases = report.databases.clone();
     let master_config = pair.master.config()?;
@@ -252,46 +318,78 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             .iter()
             .any(|p| p == "REPLICATION SLAVE")
     });
+    let action = account_action(
+        ours,
+        grants.is_some(),
+        has_privilege,
+        replica.as_ref(),
+        &repl.user,
+    );
     let password_sql = quote_string(&secrets.replication_password);
-    if ours && has_privilege {
-        grant
+    let mut login = None;
+    match action {
+        AccountAction::InUse => grant
             .summary
-            .push(format!("{who} exists and the slave uses it"));
-    } else if ours {
-        // The slave logs in with the password it has: never change it here.
-        grant
-            .changes
-            .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
-        grant.changes.push(Change::Sql(Statement::plain(format!(
-            "GRANT REPLICATION SLAVE ON *.* TO {who}"
-        ))));
-        grant
-            .changes
-            .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
-    } else {
-        // Kept out of the binary log: the slave gets accounts from nobody.
-        grant
-            .changes
-            .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
-        let verb = if grants.is_some() {
-            "ALTER USER"
-        } else {
-            "CREATE USER"
-        };
-        grant.changes.push(Change::Sql(Statement {
-            shown: format!("{verb} {who} IDENTIFIED BY '********'"),
-            real: format!("{verb} {who} IDENTIFIED BY {password_sql}"),
-        }));
-        if !has_privilege {
+            .push(format!("{who} exists and the slave logs in with it")),
+        AccountAction::GrantOnly => {
+            // The slave logs in with the password it has: never change it here.
+            grant
+                .changes
+                .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
             grant.changes.push(Change::Sql(Statement::plain(format!(
                 "GRANT REPLICATION SLAVE ON *.* TO {who}"
             ))));
+            grant
+                .changes
+                .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
         }
-        grant
-            .changes
-            .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
+        AccountAction::Create | AccountAction::ResetLogin { .. } => {
+            if let AccountAction::ResetLogin { why } = &action {
+                grant.summary.push(format!(
+                    "{why}: the account gets this run's password and the slave logs in with it"
+                ));
+            }
+            // Kept out of the binary log: the slave gets accounts from nobody.
+            grant
+                .changes
+                .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
+            let verb = if grants.is_some() {
+                "ALTER USER"
+            } else {
+                "CREATE USER"
+            };
+            grant.changes.push(Change::Sql(Statement {
+                shown: format!("{verb} {who} IDENTIFIED BY '********'"),
+                real: format!("{verb} {who} IDENTIFIED BY {password_sql}"),
+            }));
+            if !has_privilege {
+                grant.changes.push(Change::Sql(Statement::plain(format!(
+                    "GRANT REPLICATION SLAVE ON *.* TO {who}"
+                ))));
+            }
+            grant
+                .changes
+                .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
+            if matches!(action, AccountAction::ResetLogin { .. }) {
+                let flavor = pair.slave.sql().flavor();
+                login = Some(StepPlan {
+                    name: "replication login",
+                    side: Side::Slave,
+                    changes: flavor
+                        .replica_credentials(&repl.user, &secrets.replication_password)
+                        .into_iter()
+                        .map(|(shown, real)| Change::Sql(Statement { shown, real }))
+                        .collect(),
+                    summary: vec![format!(
+                        "the slave logs in to the master as {who} with this run's password (position kept)"
+                    )],
+                });
+            }
+        }
     }
     steps.push(grant);
+    let login_restarts = login.is_some();
+    steps.extend(login);
 
     let mut seed = StepPlan {
         name: if report.adding {
@@ -342,6 +440,10 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 "already replicating from {}",
                 pair.answers.master.host
             ));
+        } else if login_restarts {
+            start
+                .summary
+                .push("started again by the replication login step".into());
         } else {
             // Pointed at this master by an earlier run that did not start it.
             start.changes.push(Change::StartReplication {
@@ -394,4 +496,73 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         witness_label: pair.answers.cluster.witness.clone(),
         steps,
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn replica(user: &str, errno: &str) -> state::ReplicaState {
+        state::ReplicaState {
+            master_host: "192.0.2.11".into(),
+            master_user: user.into(),
+            io_running: if errno == "0" { "Yes" } else { "Connecting" }.into(),
+            sql_running: "Yes".into(),
+            last_io_errno: Some(errno.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_slave_refused_by_the_master_gets_a_new_login() {
+        let refused = replica("repl", "1045");
+        let action = account_action(true, true, true, Some(&refused), "repl");
+        match action {
+            AccountAction::ResetLogin { why } => assert!(why.contains("1045"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            account_action(true, true, true, Some(&replica("repl", "1698")), "repl"),
+            AccountAction::ResetLogin { .. }
+        ));
+    }
+
+    #[test]
+    fn a_slave_that_logs_in_keeps_its_password() {
+        let fine = replica("repl", "0");
+        assert_eq!(
+            account_action(true, true, true, Some(&fine), "repl"),
+            AccountAction::InUse
+        );
+        assert_eq!(
+            account_action(true, true, false, Some(&fine), "repl"),
+            AccountAction::GrantOnly
+        );
+        // A network error is not a refused login.
+        assert_eq!(
+            account_action(true, true, true, Some(&replica("repl", "2003")), "repl"),
+            AccountAction::InUse
+        );
+    }
+
+    #[test]
+    fn another_login_or_a_missing_account_is_reset() {
+        assert!(matches!(
+            account_action(true, true, true, Some(&replica("old", "0")), "repl"),
+            AccountAction::ResetLogin { .. }
+        ));
+        assert!(matches!(
+            account_action(true, false, false, Some(&replica("repl", "0")), "repl"),
+            AccountAction::ResetLogin { .. }
+        ));
+        assert_eq!(
+            account_action(false, true, true, Some(&replica("repl", "0")), "repl"),
+            AccountAction::Create
+        );
+        assert_eq!(
+            account_action(false, false, false, None, "repl"),
+            AccountAction::Create
+        );
+    }
 }

@@ -223,7 +223,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
             mysql_port: peer.mysql_port,
         },
         cluster: daemon_cluster(&pair.answers.cluster),
-        timings: Timings::default(),
+        timings: answered_timings(&pair.answers.cluster, Timings::default()),
         monitor: Monitor {
             user: MONITOR_USER.into(),
             password: secrets.monitor_password.clone(),
@@ -237,9 +237,15 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
 }
 
 /// The cluster answers as the daemon gets them: a dynamic-DNS key through
-/// the key file setup installs, its secret left out of cluster.toml.
+/// the key file setup installs, its secret and the key passphrase left out
+/// of cluster.toml.
 fn daemon_cluster(answers: &crate::answers::ClusterAnswers) -> crate::answers::ClusterAnswers {
     let mut cluster = answers.clone();
+    // The passphrase stays in the root-only passphrase file: cluster.toml is
+    // readable by the cluster account (docs/cluster-access.md).
+    cluster.key_passphrase.clear();
+    cluster.check_interval_s = None;
+    cluster.check_timeout_s = None;
     if cluster.resource == Resource::Ddns {
         cluster.ddns.key_file = DDNS_KEY_PATH.into();
         cluster.ddns.key_name.clear();
@@ -251,12 +257,28 @@ fn daemon_cluster(answers: &crate::answers::ClusterAnswers) -> crate::answers::C
     cluster
 }
 
-/// Keeps what an administrator tuned in an existing config (timings,
-/// notify, fence); setup owns the rest.
+/// The timings the answers give (check interval, failure threshold, check
+/// timeout) over `base`, which keeps the others.
+fn answered_timings(answers: &crate::answers::ClusterAnswers, base: Timings) -> Timings {
+    Timings {
+        check_interval_ms: u64::from(answers.check_interval_ms),
+        failure_threshold: answers.failure_threshold,
+        query_timeout_ms: u64::from(answers.check_timeout_ms),
+        ..base
+    }
+}
+
+/// Keeps what an administrator tuned in an existing config (the timings
+/// the answers do not give, notify, fence); setup owns the rest.
 fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
     if let Some(old) = existing.and_then(|b| ClusterConfig::parse(&String::from_utf8_lossy(b)).ok())
     {
-        wanted.timings = old.timings;
+        wanted.timings = Timings {
+            check_interval_ms: wanted.timings.check_interval_ms,
+            failure_threshold: wanted.timings.failure_threshold,
+            query_timeout_ms: wanted.timings.query_timeout_ms,
+            ..old.timings
+        };
         wanted.notify = old.notify;
         wanted.fence = old.fence;
         wanted.fence_command = old.fence_command;
@@ -512,4 +534,92 @@ pub fn wait_healthy(pair: &Pair) -> Result<Vec<String>> {
 
 fn started_epoch(started: Instant) -> u64 {
     now().saturating_sub(started.elapsed().as_secs() + 1)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn config(timings: Timings) -> ClusterConfig {
+        ClusterConfig {
+            node: NodeSection {
+                address: "192.0.2.11".into(),
+                peer: "192.0.2.12".into(),
+                initial_role: Role::Master,
+                profile: "debian-12".into(),
+                peer_ssh_port: 22,
+                mysql_port: 3306,
+            },
+            cluster: crate::answers::ClusterAnswers::default(),
+            timings,
+            monitor: Monitor {
+                user: MONITOR_USER.into(),
+                password: "secret-secret-1".into(),
+            },
+            fence: Fence::StopServer,
+            notify: vec![],
+            fence_command: vec![],
+            durability: crate::answers::Durability::SemiSync,
+            vote: VoteConfig::default(),
+        }
+    }
+
+    #[test]
+    fn the_key_passphrase_never_reaches_cluster_toml() {
+        let answers = crate::answers::ClusterAnswers {
+            key_passphrase: "simplepassphrase".into(),
+            ..Default::default()
+        };
+        let mut wanted = config(Timings::default());
+        wanted.cluster = daemon_cluster(&answers);
+        let text = wanted.to_toml().unwrap();
+        assert!(!text.contains("simplepassphrase"), "{text}");
+    }
+
+    #[test]
+    fn the_service_starts_the_accounts_agent_for_an_encrypted_key() {
+        for template in [INIT_TEMPLATE, UNIT_TEMPLATE] {
+            assert!(template.contains("cluster-agent --account"), "{template}");
+            assert!(
+                template.contains("/etc/mysql-ha/key-passphrase"),
+                "{template}"
+            );
+            assert!(template.contains("/run/mysql-ha/agent.env"), "{template}");
+        }
+        // A SysV service has no manager to start a dead daemon again.
+        assert!(INIT_TEMPLATE.contains("supervise) supervise"));
+        assert!(UNIT_TEMPLATE.contains("Restart=on-failure"));
+    }
+
+    #[test]
+    fn the_answered_timings_reach_cluster_toml() {
+        let mut answers = crate::answers::ClusterAnswers::default();
+        let defaults = answered_timings(&answers, Timings::default());
+        assert_eq!(
+            defaults,
+            Timings::default(),
+            "answers' defaults are the daemon's"
+        );
+        answers.check_interval_ms = 2500;
+        answers.failure_threshold = 5;
+        answers.check_timeout_ms = 1500;
+        let wanted = config(answered_timings(&answers, Timings::default()));
+        let text = wanted.to_toml().unwrap();
+        let written = ClusterConfig::parse(&text).unwrap().timings;
+        assert_eq!(written.check_interval_ms, 2500);
+        assert_eq!(written.failure_threshold, 5);
+        assert_eq!(written.query_timeout_ms, 1500);
+        // What an administrator tuned by hand and the answers do not give stays.
+        let tuned = config(Timings {
+            recheck_interval_ms: 333,
+            check_interval_ms: 9999,
+            ..Timings::default()
+        })
+        .to_toml()
+        .unwrap();
+        let merged = merged(Some(tuned.as_bytes()), wanted).timings;
+        assert_eq!(merged.recheck_interval_ms, 333);
+        assert_eq!(merged.check_interval_ms, 2500);
+    }
 }

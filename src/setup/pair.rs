@@ -29,7 +29,22 @@ impl Member {
         answers: &NodeAnswers,
         forced_profile: Option<&str>,
     ) -> Result<Member> {
+        Self::connect_with(side, answers, forced_profile, false)
+    }
+
+    /// `exclusive`: for a run that will change the node, a run lock held by
+    /// another live run is an error right after ssh, before the server is
+    /// asked anything (that run may be restarting it).
+    fn connect_with(
+        side: Side,
+        answers: &NodeAnswers,
+        forced_profile: Option<&str>,
+        exclusive: bool,
+    ) -> Result<Member> {
         let (access, trust) = Access::open_bootstrapping(answers)?;
+        if exclusive {
+            crate::run_lock::check_free(&[(answers.host.as_str(), access.node())])?;
+        }
         let profile = profile::detect(access.node(), forced_profile)?;
         let session = Self::open_sql(&access, &profile, answers).map_err(|err| {
             let code = crate::sql::conn::error_code(&err);
@@ -160,8 +175,24 @@ impl WitnessHost {
 
 impl Pair {
     pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<Pair> {
-        let master = Member::connect(Side::Master, &answers.master, forced_profile)?;
-        let slave = Member::connect(Side::Slave, &answers.slave, forced_profile)?;
+        Self::connect_with(answers, forced_profile, false)
+    }
+
+    /// For a run that will change the nodes: a node another live run holds
+    /// is refused at once (see run_lock).
+    pub fn connect_for_change(answers: &Answers, forced_profile: Option<&str>) -> Result<Pair> {
+        Self::connect_with(answers, forced_profile, true)
+    }
+
+    fn connect_with(
+        answers: &Answers,
+        forced_profile: Option<&str>,
+        exclusive: bool,
+    ) -> Result<Pair> {
+        answers.check_addresses(&crate::answers::resolve_host)?;
+        let master =
+            Member::connect_with(Side::Master, &answers.master, forced_profile, exclusive)?;
+        let slave = Member::connect_with(Side::Slave, &answers.slave, forced_profile, exclusive)?;
         Ok(Pair {
             answers: answers.clone(),
             master,

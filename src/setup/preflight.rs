@@ -116,6 +116,26 @@ fn cluster_roles(pair: &Pair, report: &mut Report) {
     }
 }
 
+/// With `seed = "none"`: the slave must hold each database already.
+fn seed_none_finding(db: &str, on_master: u64, on_slave: u64) -> (Severity, String) {
+    if on_slave == 0 && on_master > 0 {
+        (
+            Severity::Fatal,
+            format!("replication.seed = \"none\" but `{db}` has no tables on the slave ({on_master} on the master): load it there first, or choose another seed method"),
+        )
+    } else if on_slave != on_master {
+        (
+            Severity::Warning,
+            format!("replication.seed = \"none\": `{db}` has {on_slave} tables on the slave and {on_master} on the master; replication stops at the first change to a table the slave lacks"),
+        )
+    } else {
+        (
+            Severity::Ok,
+            format!("replication.seed = \"none\": the slave holds `{db}` ({on_slave} tables, as on the master); no copy"),
+        )
+    }
+}
+
 /// How many bytes of free space the slave needs per byte of data seeded.
 const SEED_SPACE_FACTOR: f64 = 1.5;
 
@@ -206,8 +226,24 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         );
     }
 
+    // The replication password must fit the slave's CHANGE MASTER TO: a
+    // longer one would fail only after both servers were restarted and seeded.
+    let password = &pair.answers.replication.password;
+    let limit = slave_flavor.max_replication_password_bytes();
+    if password.len() > limit {
+        report.push(
+            Severity::Fatal,
+            &slave_label,
+            "replication password",
+            format!(
+                "replication.password has {} bytes; {slave_flavor} takes at most {limit} in CHANGE MASTER TO: use a shorter one, or leave it empty to generate one",
+                password.len()
+            ),
+        );
+    }
+
     // Databases: exist on the master, none is a system schema.
-    let master_databases = state::user_databases(pair.master.sql())?;
+    let master_databases = state::replicable_databases(pair.master.sql())?;
     let wanted = &pair.answers.replication.databases;
     let databases: Vec<String> = if wanted.iter().any(|d| d == "*") {
         master_databases.clone()
@@ -295,8 +331,22 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         }
     }
     report.adding = already_ours && !report.to_copy.is_empty();
+    let no_copy =
+        pair.answers.replication.seed == crate::answers::SeedMethod::None && !report.adding;
+    if no_copy {
+        // seed = "none": the slave must already hold the data (docs/answers.md);
+        // tables there are what is expected, not something to protect.
+        for db in report.to_copy.clone() {
+            let (on_master, on_slave) = (
+                state::table_count(pair.master.sql(), &db)?,
+                state::table_count(pair.slave.sql(), &db)?,
+            );
+            let (severity, message) = seed_none_finding(&db, on_master, on_slave);
+            report.push(severity, &slave_label, "databases", message);
+        }
+    }
     for db in report.to_copy.clone() {
-        if state::table_count(pair.slave.sql(), &db)? == 0 {
+        if no_copy || state::table_count(pair.slave.sql(), &db)? == 0 {
             continue;
         }
         match seeded_before.iter().find(|(name, _)| *name == db) {
@@ -367,7 +417,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     }
 
     // Room on the slave for the copy.
-    if !report.to_copy.is_empty() {
+    if !report.to_copy.is_empty() && !no_copy {
         let size = state::databases_size(pair.master.sql(), &report.to_copy)?;
         let datadir = pair.slave.profile.paths.datadir.clone();
         let free = pair.slave.access.node().free_bytes(&datadir)?;
@@ -432,4 +482,20 @@ fn reachability(pair: &mut Pair, report: &mut Report) -> Result<()> {
         report.push(Severity::Fatal, &slave_label, "network", format!("cannot reach {master} on port {mysql_port} nor ssh: check routing and firewalls between the nodes"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_none_expects_the_data_on_the_slave() {
+        assert_eq!(seed_none_finding("shop", 3, 3).0, Severity::Ok);
+        assert_eq!(seed_none_finding("shop", 3, 2).0, Severity::Warning);
+        let (severity, message) = seed_none_finding("shop", 3, 0);
+        assert_eq!(severity, Severity::Fatal);
+        assert!(message.contains("replication.seed"), "{message}");
+        assert_eq!(seed_none_finding("empty", 0, 0).0, Severity::Ok);
+    }
 }

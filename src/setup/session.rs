@@ -86,6 +86,30 @@ pub struct SetupSession {
     planned: Option<Planned>,
     /// Replication proved during the last apply, right after it started.
     verified: Option<verify::Verified>,
+    /// The run lock on both nodes, from the start of apply to the end of
+    /// verify (or the session's end).
+    lock: Option<crate::run_lock::RunLock>,
+}
+
+impl SetupSession {
+    fn nodes(&self) -> [(&str, &dyn crate::node::Node); 2] {
+        [
+            (self.pair.master.label(), self.pair.master.access.node()),
+            (self.pair.slave.label(), self.pair.slave.access.node()),
+        ]
+    }
+
+    fn release_lock(&mut self) {
+        if let Some(lock) = self.lock.take() {
+            lock.release(&self.nodes());
+        }
+    }
+}
+
+impl Drop for SetupSession {
+    fn drop(&mut self) {
+        self.release_lock();
+    }
 }
 
 /// The "verify replication" step: both threads running and a canary row
@@ -150,7 +174,7 @@ impl SetupSession {
     /// users, admin credentials). A refused password is an
     /// `Error::Answers` naming the key to correct.
     pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<SetupSession> {
-        let pair = Pair::connect(answers, forced_profile)?.with_witness()?;
+        let pair = Pair::connect_for_change(answers, forced_profile)?.with_witness()?;
         Ok(SetupSession {
             pair,
             secrets: Secrets {
@@ -158,6 +182,7 @@ impl SetupSession {
             },
             planned: None,
             verified: None,
+            lock: None,
         })
     }
 
@@ -168,7 +193,7 @@ impl SetupSession {
         let slave = facts(&mut self.pair.slave);
         let conn = self.pair.master.sql();
         let mut databases = Vec::new();
-        for name in state::user_databases(conn)? {
+        for name in state::replicable_databases(conn)? {
             let bytes = state::databases_size(conn, std::slice::from_ref(&name))?;
             databases.push(DatabaseInfo { name, bytes });
         }
@@ -195,6 +220,9 @@ impl SetupSession {
             ));
         }
         answers.validate()?;
+        answers.check_addresses(&crate::answers::resolve_host)?;
+        // A plan made while another run changes the nodes would be stale.
+        crate::run_lock::check_free(&self.nodes())?;
         self.pair.answers = answers.clone();
         let report = preflight::run(&mut self.pair)?;
         if report.has_fatal() {
@@ -239,6 +267,19 @@ impl SetupSession {
             return Err(Error::Other("no plan to apply: plan first".into()));
         };
         let run_id = planned.plan.run_id.clone();
+        // One mutating run per cluster: taken before the first change.
+        if self.lock.is_none() {
+            let path = std::path::PathBuf::from(crate::run_lock::LOCK_PATH);
+            let [(master_label, master), (slave_label, slave)] = self.nodes();
+            self.lock = Some(crate::run_lock::RunLock::acquire(
+                &[
+                    (master_label, master, path.clone()),
+                    (slave_label, slave, path),
+                ],
+                crate::run_lock::Owner::this_process(&run_id, "setup"),
+            )?);
+        }
+        crate::interrupt::arm(&run_id, &run_dir(&run_id));
         let mut journals = Journals::create(&self.pair, &run_id)?;
         let databases = planned.preflight.databases.clone();
         let mut verified = None;
@@ -277,6 +318,7 @@ impl SetupSession {
         for line in super::handoff::wait_healthy(&self.pair)? {
             reporter.event(Event::Note { message: line });
         }
+        self.release_lock();
         Ok(Outcome {
             changed: !plan.unchanged(),
             master: self.pair.master.label().to_string(),

@@ -79,6 +79,14 @@ pub fn user_databases(conn: &mut SqlConn) -> Result<Vec<String>> {
     Ok(names)
 }
 
+/// Databases a cluster may replicate: the user databases without this
+/// tool's own `mysql_ha` (each node keeps its own write-check row there).
+pub fn replicable_databases(conn: &mut SqlConn) -> Result<Vec<String>> {
+    let mut names = user_databases(conn)?;
+    names.retain(|n| !n.eq_ignore_ascii_case(crate::answers::TOOL_DATABASE));
+    Ok(names)
+}
+
 /// Bytes of data and indexes in these databases.
 pub fn databases_size(conn: &mut SqlConn, databases: &[String]) -> Result<u64> {
     if databases.is_empty() {

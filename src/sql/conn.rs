@@ -76,10 +76,18 @@ impl SqlConn {
 
     /// Runs a statement that returns no rows. `shown` is what errors display
     /// (the statement with secrets masked).
+    /// The server's message is masked too: a server may quote the value it
+    /// refused (`String '...' is too long for MASTER_PASSWORD`).
     pub fn exec_masked(&mut self, statement: &str, shown: &str) -> Result<()> {
-        self.conn
-            .query_drop(statement)
-            .map_err(|e| sql_error(&self.node, shown, e))
+        self.conn.query_drop(statement).map_err(|e| {
+            let mut err = sql_error(&self.node, shown, e);
+            if statement != shown {
+                if let Error::Sql { message, .. } = &mut err {
+                    *message = mask_secrets(message, &hidden_literals(statement, shown));
+                }
+            }
+            err
+        })
     }
 
     pub fn exec(&mut self, statement: &str) -> Result<()> {
@@ -140,7 +148,150 @@ fn sql_error(node: &str, statement: &str, err: mysql::Error) -> Error {
             node: node.to_string(),
             statement: statement.to_string(),
             code: None,
-            message: other.to_string(),
+            message: driver_message(&other),
         },
+    }
+}
+
+/// A client-side error in words for people: the driver's own Display
+/// wraps it in Rust-like text (`IoError { server disconnected }`).
+pub fn driver_message(err: &mysql::Error) -> String {
+    match err {
+        mysql::Error::IoError(e) => format!(
+            "the connection to the server broke ({e}); check that the server is running and run again"
+        ),
+        mysql::Error::CodecError(e) => format!(
+            "the connection to the server broke ({e}); check that the server is running and run again"
+        ),
+        mysql::Error::MySqlError(e) => e.message.clone(),
+        mysql::Error::DriverError(e) => format!("{e}"),
+        mysql::Error::UrlError(e) => format!("{e}"),
+        mysql::Error::FromValueError(_) | mysql::Error::FromRowError(_) => {
+            "the server answered with a value of an unexpected type".to_string()
+        }
+        #[allow(unreachable_patterns)]
+        other => other.to_string(),
+    }
+}
+
+/// The contents of the quoted strings of `statement` that `shown` does not
+/// hold: the secrets the masked form hides.
+fn hidden_literals(statement: &str, shown: &str) -> Vec<String> {
+    let visible = string_literals(shown);
+    string_literals(statement)
+        .into_iter()
+        .filter(|l| !l.is_empty() && !visible.contains(l))
+        .collect()
+}
+
+/// The contents of the '...' and "..." literals of a statement, unescaped
+/// as MariaDB reads them (backslash escapes and doubled quotes).
+fn string_literals(sql: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\'' && c != '"' {
+            continue;
+        }
+        let quote = c;
+        let mut text = String::new();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                if let Some(next) = chars.next() {
+                    text.push(next);
+                }
+            } else if c == quote {
+                if chars.peek() == Some(&quote) {
+                    chars.next();
+                    text.push(quote);
+                } else {
+                    break;
+                }
+            } else {
+                text.push(c);
+            }
+        }
+        found.push(text);
+    }
+    found
+}
+
+/// Shortest run of a secret's characters that is masked where a message
+/// repeats it (servers quote a truncated prefix of a value they refuse).
+const MIN_MASKED_RUN: usize = 4;
+
+/// Replaces every run of at least MIN_MASKED_RUN characters (or the whole
+/// secret, when shorter) that also occurs in a secret with `********`.
+pub fn mask_secrets(message: &str, secrets: &[String]) -> String {
+    let chars: Vec<char> = message.chars().collect();
+    let secrets: Vec<Vec<char>> = secrets.iter().map(|s| s.chars().collect()).collect();
+    let contains = |secret: &[char], run: &[char]| secret.windows(run.len()).any(|w| w == run);
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let mut longest = 0;
+        for secret in &secrets {
+            let least = MIN_MASKED_RUN.min(secret.len()).max(1);
+            let mut len = 0;
+            while i + len < chars.len() && contains(secret, &chars[i..=i + len]) {
+                len += 1;
+            }
+            if len >= least && len > longest {
+                longest = len;
+            }
+        }
+        if longest > 0 {
+            out.push_str("********");
+            i += longest;
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_secret_quoted_by_the_server_is_masked() {
+        let password = "Zq9-Xv7#Kp3!Wm5_Hd2%Tr8^Bn4Lc6*Gs1(Fy0)Je9+Uo3=".repeat(3);
+        let real = format!(
+            "CHANGE MASTER TO MASTER_HOST='192.0.2.11', MASTER_USER='repl', MASTER_PASSWORD='{password}'"
+        );
+        let shown = "CHANGE MASTER TO MASTER_HOST='192.0.2.11', MASTER_USER='repl', MASTER_PASSWORD='********'";
+        let secrets = hidden_literals(&real, shown);
+        assert_eq!(secrets, vec![password.clone()]);
+        // MariaDB quotes the first 64 characters of the value it refuses.
+        let message = format!(
+            "String '{}' is too long for MASTER_PASSWORD (should be no longer than 96)",
+            &password[..64]
+        );
+        let masked = mask_secrets(&message, &secrets);
+        assert_eq!(
+            masked,
+            "String '********' is too long for MASTER_PASSWORD (should be no longer than 96)"
+        );
+        for window in password.as_bytes().windows(MIN_MASKED_RUN) {
+            let run = std::str::from_utf8(window).unwrap();
+            assert!(!masked.contains(run), "{run} leaked: {masked}");
+        }
+    }
+
+    #[test]
+    fn escaped_quotes_in_a_secret_are_read_as_the_server_reads_them() {
+        let real = r"ALTER USER 'repl'@'h' IDENTIFIED BY 'it''s a \'secret\' pw'";
+        let shown = "ALTER USER 'repl'@'h' IDENTIFIED BY '********'";
+        assert_eq!(hidden_literals(real, shown), vec!["it's a 'secret' pw"]);
+    }
+
+    #[test]
+    fn messages_without_the_secret_are_kept() {
+        let secrets = vec!["Qw7zX0pLm2Rt8yVb".to_string()];
+        let message = "Access denied for user 'repl'@'192.0.2.12' (using password: YES)";
+        assert_eq!(mask_secrets(message, &secrets), message);
     }
 }

@@ -218,6 +218,39 @@ impl Flavor {
         statements
     }
 
+    /// The longest password `CHANGE MASTER TO ... MASTER_PASSWORD` takes
+    /// (MariaDB: 96 bytes; MySQL: 32 characters).
+    pub fn max_replication_password_bytes(&self) -> usize {
+        match self.family {
+            Family::MariaDb => 96,
+            Family::MySql => 32,
+        }
+    }
+
+    /// Statements that give a replica pointed at its source new login
+    /// credentials, keeping its position; masked form first.
+    pub fn replica_credentials(&self, user: &str, password: &str) -> Vec<(String, String)> {
+        let (verb, p) = if self.replica_words() {
+            ("CHANGE REPLICATION SOURCE TO", "SOURCE")
+        } else {
+            ("CHANGE MASTER TO", "MASTER")
+        };
+        let stop = self.stop_replica().to_string();
+        let start = self.start_replica().to_string();
+        let template = format!(
+            "{verb} {p}_USER={}, {p}_PASSWORD=@@PASSWORD@@",
+            quote_string(user)
+        );
+        vec![
+            (stop.clone(), stop),
+            (
+                template.replace("@@PASSWORD@@", "'********'"),
+                template.replace("@@PASSWORD@@", &quote_string(password)),
+            ),
+            (start.clone(), start),
+        ]
+    }
+
     /// Read-only settings for a replica (super_read_only where it exists).
     pub fn read_only_variables(&self) -> &'static [&'static str] {
         if self.family == Family::MySql && self.at_least(5, 7, 8) {

@@ -53,11 +53,12 @@ fn ask_group(asker: &mut dyn Asker, answers: &mut Answers, group: Group) -> Resu
     // questions follow (the virtual IP only for a vip cluster address).
     while let Some(question) = questions::of_group(group, answers).get(index).copied() {
         if question.key == "replication.password" && answers.replication.password.is_empty() {
-            let generated = generate_password();
-            asker.say(&format!(
-                "  generated replication password (shown only now, note it): {generated}"
-            ));
-            answers.replication.password = generated;
+            // Never printed: line mode's output is often captured (logs,
+            // scripts). The slave keeps it; nobody needs to type it.
+            answers.replication.password = generate_password();
+            asker.say(
+                "  a strong replication password was generated (never printed; the slave keeps it, and `--save-answers FILE --include-secrets` writes it to FILE); Enter keeps it",
+            );
         }
         ask_one(asker, answers, question)?;
         index += 1;
@@ -180,4 +181,26 @@ pub fn run(
     let reporter = asker.reporter();
     let outcome = session.apply_and_verify(reporter.as_ref())?;
     Ok(Some(outcome))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_replication_password_is_never_printed_in_line_mode() {
+        let input = "\n".repeat(20);
+        let mut output = Vec::new();
+        let mut answers = Answers::default();
+        {
+            let mut asker = crate::ui::plain::PlainAsker::new(input.as_bytes(), &mut output);
+            ask_group(&mut asker, &mut answers, Group::Replication).unwrap();
+        }
+        let password = answers.replication.password.clone();
+        assert!(password.len() >= 20, "a password was generated");
+        let printed = String::from_utf8(output).unwrap();
+        assert!(printed.contains("generated"), "{printed}");
+        assert!(!printed.contains(&password), "printed: {printed}");
+    }
 }

@@ -198,13 +198,6 @@ pub const QUESTIONS: &[Question] = &[
         kind: Kind::Choice(ARP_MODES),
     },
     Question {
-        key: "cluster.witness",
-        group: Group::ClusterAddress,
-        label: "Witness host",
-        help: "A third host that votes on who is master (setup installs it there); empty: no automatic takeover.",
-        kind: Kind::Text,
-    },
-    Question {
         key: "cluster.ddns.server",
         group: Group::ClusterAddress,
         label: "DNS server",
@@ -255,6 +248,13 @@ pub const QUESTIONS: &[Question] = &[
         kind: Kind::Secret,
     },
     Question {
+        key: "cluster.witness",
+        group: Group::ClusterAddress,
+        label: "Witness host",
+        help: "A third host that votes on who is master (setup installs it there); empty: no automatic takeover.",
+        kind: Kind::Text,
+    },
+    Question {
         key: "cluster.account",
         group: Group::ClusterAccount,
         label: "Cluster account",
@@ -269,10 +269,10 @@ pub const QUESTIONS: &[Question] = &[
         kind: Kind::Secret,
     },
     Question {
-        key: "cluster.check_interval_s",
+        key: "cluster.check_interval_ms",
         group: Group::Timings,
-        label: "Check every (s)",
-        help: "Seconds between two checks of the master.",
+        label: "Check every (ms)",
+        help: "Milliseconds between two checks of the master.",
         kind: Kind::Number,
     },
     Question {
@@ -283,10 +283,10 @@ pub const QUESTIONS: &[Question] = &[
         kind: Kind::Number,
     },
     Question {
-        key: "cluster.check_timeout_s",
+        key: "cluster.check_timeout_ms",
         group: Group::Timings,
-        label: "Check timeout (s)",
-        help: "Seconds a check may take before it counts as failed.",
+        label: "Check timeout (ms)",
+        help: "Milliseconds a check may take before it counts as failed.",
         kind: Kind::Number,
     },
 ];
@@ -361,9 +361,9 @@ pub fn current(answers: &Answers, key: &str) -> String {
         "cluster.ddns.key_secret" => c.ddns.key_secret.clone(),
         "cluster.account" => c.account.clone(),
         "cluster.key_passphrase" => c.key_passphrase.clone(),
-        "cluster.check_interval_s" => c.check_interval_s.to_string(),
+        "cluster.check_interval_ms" => c.check_interval_ms.to_string(),
         "cluster.failure_threshold" => c.failure_threshold.to_string(),
-        "cluster.check_timeout_s" => c.check_timeout_s.to_string(),
+        "cluster.check_timeout_ms" => c.check_timeout_ms.to_string(),
         _ => String::new(),
     }
 }
@@ -444,7 +444,7 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
         "master.mysql_admin_password" => m.mysql_admin_password = text,
         "slave.mysql_admin_password" => s.mysql_admin_password = text,
         "replication.user" => {
-            validate_account(key, value)?;
+            crate::answers::validate_replication_user(key, value)?;
             r.user = text;
         }
         "replication.password" => {
@@ -539,7 +539,7 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
             c.ddns.key_secret = value.trim().into();
         }
         "cluster.account" => {
-            validate_account(key, value)?;
+            crate::answers::validate_cluster_account(key, value)?;
             c.account = text;
         }
         "cluster.key_passphrase" => {
@@ -548,9 +548,15 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
             }
             c.key_passphrase = text;
         }
-        "cluster.check_interval_s" => c.check_interval_s = number(key, value, 1, 3600)?,
+        "cluster.check_interval_ms" => {
+            let (min, max) = crate::answers::CHECK_INTERVAL_MS;
+            c.check_interval_ms = number(key, value, min, max)?
+        }
         "cluster.failure_threshold" => c.failure_threshold = number(key, value, 1, 100)?,
-        "cluster.check_timeout_s" => c.check_timeout_s = number(key, value, 1, 600)?,
+        "cluster.check_timeout_ms" => {
+            let (min, max) = crate::answers::CHECK_TIMEOUT_MS;
+            c.check_timeout_ms = number(key, value, min, max)?
+        }
         _ => return Err(bad(key, "no such question")),
     }
     Ok(())

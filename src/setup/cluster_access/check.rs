@@ -1,7 +1,9 @@
 //! Preflight checks of the cluster account: it logs in to the peer by key
 //! with no prompt, and `sudo -n -l` lists exactly the allowlist.
 
-use super::{account_home, address_of, sudoers, AccountPaths, PASSPHRASE_FILE, SUDOERS_FILE};
+use super::{
+    account_home, address_of, sudoers, AccountPaths, ACCOUNT_COMMENT, PASSPHRASE_FILE, SUDOERS_FILE,
+};
 use crate::privileged;
 use crate::setup::pair::{Member, Pair};
 use crate::setup::preflight::{Finding, Severity};
@@ -29,6 +31,18 @@ const SUDO_CHECK: &str = r#"command -v sudo >/dev/null || { echo "sudo is not in
 command -v visudo >/dev/null || [ -x /usr/sbin/visudo ] || { echo "visudo is not installed"; exit 1; }
 [ -d /etc/sudoers.d ] || { echo "/etc/sudoers.d does not exist"; exit 1; }
 grep -Eq '^[[:space:]]*[@#]includedir[[:space:]]+/etc/sudoers.d' /etc/sudoers || { echo "/etc/sudoers does not include /etc/sudoers.d"; exit 1; }"#;
+
+/// The comment (GECOS field) of an account that exists.
+fn account_comment(node: &dyn crate::node::Node, account: &str) -> Result<String> {
+    let out = node.run(&["getent", "passwd", account], None)?;
+    Ok(out
+        .stdout_text()
+        .trim()
+        .split(':')
+        .nth(4)
+        .unwrap_or_default()
+        .to_string())
+}
 
 fn check_member(
     member: &Member,
@@ -66,6 +80,17 @@ fn check_member(
         );
         return Ok(());
     };
+    let comment = account_comment(node, account)?;
+    if comment != ACCOUNT_COMMENT {
+        push(
+            Severity::Fatal,
+            "cluster account",
+            format!(
+                "{account} exists and was not made by mysql-ha (its comment is `{comment}`, not `{ACCOUNT_COMMENT}`): setup would replace its ssh settings, key and sudo rules; choose another cluster.account, or if you made this account for mysql-ha, mark it with `usermod -c '{ACCOUNT_COMMENT}' {account}`"
+            ),
+        );
+        return Ok(());
+    }
     let paths = AccountPaths { home };
     if node.stat(&paths.private_key())?.is_none() {
         push(

@@ -28,6 +28,9 @@ pub use sudoers::SUDOERS_FILE;
 /// Where a new cluster account's home goes (`/var/lib/ACCOUNT`).
 pub const HOME_PARENT: &str = "/var/lib";
 pub(crate) const HOST_KEY: &str = "/etc/ssh/ssh_host_ed25519_key.pub";
+/// The comment setup gives the cluster account it creates: preflight
+/// refuses an existing account without it (someone else's account).
+pub const ACCOUNT_COMMENT: &str = "mysql-ha cluster daemon";
 
 /// The account's paths on one node.
 pub struct AccountPaths {
@@ -110,7 +113,7 @@ fn account_step(
                 "--shell",
                 "/bin/sh",
                 "--comment",
-                "mysql-ha cluster daemon",
+                ACCOUNT_COMMENT,
                 account,
             ],
             "the cluster account: system account, no password (locked), its own home",

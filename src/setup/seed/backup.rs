@@ -288,8 +288,8 @@ fn checked(member: &Member, what: &str, argv: &[&str]) -> Result<crate::node::Ou
         Err(Error::Seed {
             node: member.label().to_string(),
             message: format!(
-                "{what} failed ({:?}){}",
-                out.code,
+                "{what} failed ({}){}",
+                crate::error::exit_status(out.code),
                 crate::error::stderr_detail(&[out.stdout, out.stderr].concat())
             ),
         })

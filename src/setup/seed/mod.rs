@@ -244,7 +244,8 @@ pub struct StreamEnd<'a> {
 
 /// Streams `producer`'s output (after `prefix`) into `consumer`'s input
 /// through this process, counting the bytes, and waits for both. An error
-/// names the end that failed, the producer first.
+/// names the end that stopped first: the consumer when it failed or stopped
+/// reading (the producer's broken pipe follows from it), else the producer.
 pub fn stream_between(
     mut producer: StreamEnd<'_>,
     mut consumer: StreamEnd<'_>,
@@ -269,25 +270,57 @@ pub fn stream_between(
     let producer_stderr = producer_err.and_then(|h| h.join().ok()).unwrap_or_default();
     let consumer_stderr = consumer_err.and_then(|h| h.join().ok()).unwrap_or_default();
     let _ = consumer_out.and_then(|h| h.join().ok());
-    for (end, status, stderr) in [
-        (&producer, produced, producer_stderr),
-        (&consumer, consumed, consumer_stderr),
-    ] {
-        let status = status.map_err(|e| crate::Error::io(&end.command, e))?;
-        if !status.success() {
+    let produced = produced.map_err(|e| crate::Error::io(&producer.command, e))?;
+    let consumed = consumed.map_err(|e| crate::Error::io(&consumer.command, e))?;
+    // The end that stopped first is named: a slave that stops reading makes
+    // the master's dump fail too ("Got errno 32 on write"), which is no
+    // fault of the master.
+    if blame_consumer_first(consumed.success(), &copied) {
+        if !consumed.success() {
+            let mut detail = crate::error::stderr_detail(&consumer_stderr);
+            if !produced.success() {
+                detail.push_str(&format!(
+                    " (then `{}` on {} stopped too: it could no longer write)",
+                    producer.command, producer.host
+                ));
+            }
             return Err(crate::Error::Command {
-                host: end.host.to_string(),
-                command: end.command.clone(),
-                status: status.to_string(),
-                detail: crate::error::stderr_detail(&stderr),
+                host: consumer.host.to_string(),
+                command: consumer.command.clone(),
+                status: crate::error::exit_status(consumed.code()),
+                detail,
             });
         }
+        let message = copied.err().unwrap_or_default();
+        return Err(crate::Error::Seed {
+            node: consumer.host.to_string(),
+            message: format!("{message} ({})", consumer.command),
+        });
+    }
+    if !produced.success() {
+        return Err(crate::Error::Command {
+            host: producer.host.to_string(),
+            command: producer.command.clone(),
+            status: crate::error::exit_status(produced.code()),
+            detail: crate::error::stderr_detail(&producer_stderr),
+        });
     }
     copied.map_err(|message| crate::Error::Seed {
-        node: consumer.host.to_string(),
-        message: format!("{message} ({})", consumer.command),
+        node: producer.host.to_string(),
+        message: format!("{message} ({})", producer.command),
     })
 }
+
+/// Whether the receiving end is the one to name: it failed, or the copy
+/// broke writing to it (it stopped reading).
+fn blame_consumer_first(consumer_ok: bool, copied: &std::result::Result<(), String>) -> bool {
+    !consumer_ok
+        || copied
+            .as_ref()
+            .is_err_and(|m| m.starts_with(WRITING_TO_SLAVE))
+}
+
+const WRITING_TO_SLAVE: &str = "writing to the slave";
 
 /// Copies `from` into `into` (after `prefix`), counting the bytes. Returns
 /// an error message when either side fails.
@@ -298,7 +331,7 @@ fn pump(
     progress: &Progress,
 ) -> std::result::Result<(), String> {
     into.write_all(prefix)
-        .map_err(|e| format!("writing to the slave: {e}"))?;
+        .map_err(|e| format!("{WRITING_TO_SLAVE}: {e}"))?;
     progress.add(prefix.len() as u64);
     let mut buffer = vec![0u8; 1024 * 1024];
     loop {
@@ -309,7 +342,7 @@ fn pump(
             Err(e) => return Err(format!("reading from the master: {e}")),
         };
         into.write_all(&buffer[..n])
-            .map_err(|e| format!("writing to the slave: {e}"))?;
+            .map_err(|e| format!("{WRITING_TO_SLAVE}: {e}"))?;
         progress.add(n as u64);
     }
 }
@@ -377,6 +410,62 @@ mod tests {
         assert_eq!(
             with_options(&argv, &["--user=root".to_string()]),
             vec!["mariadb-dump", "--user=root", "shop"]
+        );
+    }
+
+    fn spawn(script: &str) -> std::process::Child {
+        std::process::Command::new("sh")
+            .args(["-c", script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_slave_that_stops_reading_is_blamed_not_the_master() {
+        let producer = StreamEnd {
+            child: spawn(
+                "head -c 50000000 /dev/zero || { echo 'mariadb-dump: Got errno 32 on write' >&2; exit 2; }",
+            ),
+            host: "192.0.2.11",
+            command: "mariadb-dump shop".into(),
+        };
+        let consumer = StreamEnd {
+            child: spawn(
+                "head -c 10 >/dev/null; echo 'ERROR 2013: Lost connection to server' >&2; exit 1",
+            ),
+            host: "192.0.2.12",
+            command: "mariadb shop".into(),
+        };
+        let err = stream_between(producer, consumer, b"", &Progress::new("seed", 0)).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("on 192.0.2.12: `mariadb shop` failed (exit 1)"),
+            "{text}"
+        );
+        assert!(text.contains("Lost connection"), "{text}");
+        assert!(!text.contains("Some("), "{text}");
+    }
+
+    #[test]
+    fn a_failing_master_is_blamed_when_the_slave_read_everything() {
+        let producer = StreamEnd {
+            child: spawn("echo data; echo 'mariadb-dump: Got error 2013' >&2; exit 2"),
+            host: "192.0.2.11",
+            command: "mariadb-dump shop".into(),
+        };
+        let consumer = StreamEnd {
+            child: spawn("cat >/dev/null"),
+            host: "192.0.2.12",
+            command: "mariadb shop".into(),
+        };
+        let err = stream_between(producer, consumer, b"", &Progress::new("seed", 0)).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("on 192.0.2.11: `mariadb-dump shop` failed (exit 2)"),
+            "{err}"
         );
     }
 
