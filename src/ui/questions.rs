@@ -653,7 +653,8 @@ mod tests {
                 .map(|q| q.key)
                 .collect()
         };
-        assert_eq!(keys(&answers), vec!["cluster.resource"]);
+        // The witness is asked whatever the resource, after its questions.
+        assert_eq!(keys(&answers), vec!["cluster.resource", "cluster.witness"]);
         set(&mut answers, "cluster.resource", "vip").unwrap();
         assert_eq!(
             keys(&answers),
@@ -661,7 +662,8 @@ mod tests {
                 "cluster.resource",
                 "cluster.vip",
                 "cluster.device",
-                "cluster.arp"
+                "cluster.arp",
+                "cluster.witness"
             ]
         );
         set(&mut answers, "cluster.resource", "ddns").unwrap();
@@ -675,7 +677,8 @@ mod tests {
                 "cluster.ddns.ttl",
                 "cluster.ddns.key_file",
                 "cluster.ddns.key_name",
-                "cluster.ddns.key_secret"
+                "cluster.ddns.key_secret",
+                "cluster.witness"
             ]
         );
         set(&mut answers, "cluster.ddns.key_file", "/etc/ha.key").unwrap();
