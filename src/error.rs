@@ -105,7 +105,7 @@ pub enum Error {
         dir: PathBuf,
     },
 
-    #[error("database name {name:?} cannot be written as a replicate-do-db option: {reason}; rename the database or leave it out")]
+    #[error("database name {name:?} cannot be written as a replication filter option: {reason}; rename the database or leave it out")]
     BadDatabaseName { name: String, reason: String },
 
     #[error("invalid value for {key}: {reason}")]

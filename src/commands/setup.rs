@@ -243,7 +243,7 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
             sql_running: Some(r.sql_running),
             seconds_behind: r.seconds_behind,
             master_host: Some(r.master_host),
-            replicated_databases: r.replicate_do_db,
+            replicated_databases: r.replicated_databases,
             read_only,
         },
         None => NodeStatus {

@@ -10,6 +10,7 @@ use super::seed;
 use super::state;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::Reporter;
+use crate::mycnf::filters;
 use crate::sql::flavor::quote_string;
 use crate::sql::Position;
 use crate::{Error, Result};
@@ -67,8 +68,28 @@ fn wait_until_stopped(member: &mut Member) -> Result<()> {
     }
 }
 
-/// Journal note prefix recording the slave's filter before a run changed it.
+/// Journal note prefix recording the slave's `replicate_do_db` before a run
+/// changed it.
 pub const PREVIOUS_FILTER_NOTE: &str = "replicate_do_db before: ";
+/// Journal note prefix recording the slave's `replicate_wild_do_table`
+/// before a run changed it (runs before the table-level filters wrote only
+/// the note above).
+pub const PREVIOUS_WILD_FILTER_NOTE: &str = "replicate_wild_do_table before: ";
+
+/// The statements that make the running slave replicate `databases` (one
+/// `DB.%` pattern each, the hand-made patterns of `previous_wild` kept) and
+/// drop the `replicate_do_db` list of older runs. The SQL thread must be
+/// stopped.
+pub fn set_filters(databases: &[&str], previous_wild: &str) -> Vec<String> {
+    let others = filters::other_patterns(previous_wild);
+    vec![
+        "SET GLOBAL replicate_do_db = ''".to_string(),
+        format!(
+            "SET GLOBAL replicate_wild_do_table = {}",
+            quote_string(&filters::wild_list(databases, &others))
+        ),
+    ]
+}
 
 pub fn run(
     pair: &mut Pair,
@@ -115,15 +136,17 @@ fn add(
             "the copy carries no GTID position; cannot line it up with the running slave".into(),
         ));
     };
-    let previous = pair
-        .slave
-        .sql()
-        .scalar("SELECT @@GLOBAL.replicate_do_db")?
-        .unwrap_or_default();
+    let (previous, previous_wild) = state::filter_lists(pair.slave.sql())?;
     journal.record(
         pair.slave.access.node(),
         JournalEntry::Note {
             text: format!("{PREVIOUS_FILTER_NOTE}{previous}"),
+        },
+    )?;
+    journal.record(
+        pair.slave.access.node(),
+        JournalEntry::Note {
+            text: format!("{PREVIOUS_WILD_FILTER_NOTE}{previous_wild}"),
         },
     )?;
     // Up to the snapshot, the slave applies only the databases not copied:
@@ -142,14 +165,9 @@ fn add(
             &format!("SET GLOBAL gtid_slave_pos = {}", quote_string(&gtid)),
         )?;
     } else if !gtid.is_empty() {
-        sql(
-            &mut pair.slave,
-            journal,
-            &format!(
-                "SET GLOBAL replicate_do_db = {}",
-                quote_string(&not_copied.join(","))
-            ),
-        )?;
+        for statement in set_filters(&not_copied, &previous_wild) {
+            sql(&mut pair.slave, journal, &statement)?;
+        }
         // UNTIL needs both threads stopped; both stop at the position.
         sql(
             &mut pair.slave,
@@ -163,14 +181,9 @@ fn add(
         sql(&mut pair.slave, journal, "STOP SLAVE")?;
     }
     let filters: Vec<&str> = all.iter().map(String::as_str).collect();
-    sql(
-        &mut pair.slave,
-        journal,
-        &format!(
-            "SET GLOBAL replicate_do_db = {}",
-            quote_string(&filters.join(","))
-        ),
-    )?;
+    for statement in set_filters(&filters, &previous_wild) {
+        sql(&mut pair.slave, journal, &statement)?;
+    }
     sql(&mut pair.slave, journal, "START SLAVE")?;
     journal.record(
         pair.slave.access.node(),

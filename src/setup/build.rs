@@ -99,6 +99,9 @@ fn config_step(
                 .unwrap_or_default()
         ));
     }
+    if settings.role == Role::Slave {
+        summary.push(format!("filters: {}", crate::mycnf::filters::WHY));
+    }
     let mut changes: Vec<Change> = mycnf.file_edits.into_iter().map(Change::File).collect();
     let stale = changes.is_empty() && running_differs(member, settings)?;
     if stale {
@@ -310,7 +313,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             // Every database the slave replicates now stays replicated.
             let mut all: Vec<String> = replica
                 .as_ref()
-                .map(|r| r.replicate_do_db.clone())
+                .map(|r| r.replicated_databases.clone())
                 .unwrap_or_default();
             for db in &databases {
                 if !all.contains(db) {

@@ -217,8 +217,11 @@ impl Plan {
                         let _ = writeln!(out, "     sql: STOP SLAVE; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';");
                         let _ = writeln!(
                             out,
-                            "     sql: STOP SLAVE; SET GLOBAL replicate_do_db = '{}'; START SLAVE;",
-                            all.join(",")
+                            "     sql: STOP SLAVE; SET GLOBAL replicate_do_db = ''; SET GLOBAL replicate_wild_do_table = '{}'; START SLAVE;",
+                            crate::mycnf::filters::wild_list(
+                                &all.iter().map(String::as_str).collect::<Vec<_>>(),
+                                &[]
+                            )
                         );
                     }
                     Change::StartReplication { statements } => {
