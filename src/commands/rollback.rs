@@ -56,21 +56,45 @@ pub fn run(args: RollbackArgs) -> Result<()> {
         for (side, answers) in targets {
             members.push((side, Member::connect(side, &answers, None)?));
         }
+        // A run that changed one node only (a re-run that converted the
+        // slave's filters, say) has no journal on the other: that node is
+        // left alone. A run found on neither node is an error.
+        let mut journals = Vec::new();
+        let mut missing = None;
+        for (_, member) in &members {
+            journals.push(match &args.run_id {
+                Some(run_id) => match Journal::open(member.access.node(), run_id) {
+                    Ok(journal) => Some(journal),
+                    Err(err @ Error::RunNotFound { .. }) => {
+                        missing.get_or_insert(err);
+                        None
+                    }
+                    Err(err) => return Err(err),
+                },
+                None => None,
+            });
+        }
+        if let Some(err) = missing {
+            if journals.iter().all(Option::is_none) {
+                return Err(err);
+            }
+        }
         // Both daemons stop before anything changes, so neither reacts to
         // the other node's restart by restarting, fencing or taking over.
         let mut stopped = Vec::new();
-        for (_, member) in &members {
-            stopped.push(match &args.run_id {
-                Some(run_id) => stop_daemon(
-                    member,
-                    &Journal::open(member.access.node(), run_id)?,
-                    cluster.as_ref(),
-                )?,
+        for ((_, member), journal) in members.iter().zip(&journals) {
+            stopped.push(match journal {
+                Some(journal) => stop_daemon(member, journal, cluster.as_ref())?,
                 None => String::new(),
             });
         }
-        for ((side, member), stopped) in members.into_iter().zip(stopped) {
+        for (((side, member), stopped), journal) in members.into_iter().zip(stopped).zip(&journals)
+        {
             text.push_str(&format!("on {} ({}):\n", member.label(), side.name()));
+            if let (Some(run_id), None) = (&args.run_id, journal) {
+                text.push_str(&format!("  run {run_id} changed nothing here\n"));
+                continue;
+            }
             text.push_str(&stopped);
             text.push_str(&on_member(member, &args)?);
         }
