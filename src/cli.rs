@@ -164,6 +164,17 @@ pub struct JsonArgs {
 pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
+    /// Compare the replicated tables of master and slave (chunked
+    /// checksums at one point of history) instead of the preflight checks.
+    #[arg(long)]
+    pub consistency: bool,
+    /// With --consistency: these databases only (comma-separated; default:
+    /// the ones the slave replicates).
+    #[arg(long, value_delimiter = ',', requires = "consistency")]
+    pub databases: Vec<String>,
+    /// With --consistency: rows per checksum chunk.
+    #[arg(long, default_value_t = 1000, requires = "consistency")]
+    pub chunk_rows: u64,
     #[arg(long)]
     pub answers: Option<PathBuf>,
     #[arg(long)]

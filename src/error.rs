@@ -58,6 +58,13 @@ pub enum Error {
     #[error("seeding {node}: {message}")]
     Seed { node: String, message: String },
 
+    #[error("{count} table(s) differ between the master and {slave}, or are missing there: {tables}; copy them again from the master (`mysql-ha add-db` for a whole database after removing it on the slave), then check again")]
+    Inconsistent {
+        count: usize,
+        slave: String,
+        tables: String,
+    },
+
     #[error("preflight stopped the run before any change ({count} fatal): {findings}")]
     Preflight { count: usize, findings: String },
 
@@ -164,6 +171,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::NotBuilt { .. } => 3,
+            Error::Inconsistent { .. } => 2,
             _ => 1,
         }
     }

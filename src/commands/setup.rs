@@ -186,6 +186,9 @@ pub fn setup(args: SetupArgs) -> Result<()> {
 pub fn check(args: CheckArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
     let mut pair = Pair::connect(&answers, args.profile.as_deref())?;
+    if args.consistency {
+        return consistency(&mut pair, &args);
+    }
     let report = preflight::run(&mut pair)?;
     if args.json {
         println!(
@@ -203,6 +206,31 @@ pub fn check(args: CheckArgs) -> Result<()> {
                 .map(|f| format!("{}: {}", f.node, f.message))
                 .collect::<Vec<_>>()
                 .join("; "),
+        });
+    }
+    Ok(())
+}
+
+fn consistency(pair: &mut Pair, args: &CheckArgs) -> Result<()> {
+    let report = crate::cluster_ops::consistency::check(pair, &args.databases, args.chunk_rows)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Other(e.to_string()))?
+        );
+    } else {
+        print!("{}", report.render());
+    }
+    let differing = report.differing();
+    if !differing.is_empty() {
+        return Err(Error::Inconsistent {
+            count: differing.len(),
+            slave: report.slave.clone(),
+            tables: differing
+                .iter()
+                .map(|t| format!("{}.{}", t.database, t.table))
+                .collect::<Vec<_>>()
+                .join(", "),
         });
     }
     Ok(())
