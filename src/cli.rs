@@ -21,6 +21,9 @@ pub enum Command {
     Setup(SetupArgs),
     /// Add databases to the replication of a running cluster.
     AddDb(AddDbArgs),
+    /// Copy replicated databases again from the master into the slave while
+    /// the others keep replicating; proved by the consistency check.
+    Resync(ResyncArgs),
     /// Show each node's role, version and replication state.
     Status(JsonArgs),
     /// Run the preflight checks alone; exit 0 only when nothing is fatal.
@@ -100,6 +103,19 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args)]
 pub struct AddDbArgs {
+    #[arg(required = true)]
+    pub databases: Vec<String>,
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ResyncArgs {
+    /// Databases to copy again (each replicated now).
     #[arg(required = true)]
     pub databases: Vec<String>,
     #[arg(long)]

@@ -379,18 +379,54 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
     assert!(out.contains("MISSING on the slave"), "{out}");
     assert!(out.contains("2 table(s) differ"), "{out}");
     assert!(!out.contains("web-stats"), "{out}");
-    // Mended by hand, so the rest of the test compares equal pairs.
-    sql(
-        "node2",
-        &format!(
-            "SET SESSION sql_log_bin = 0; UPDATE shop.orders SET items = '{before}' WHERE id = 700"
-        ),
+    // A table the slave lost: its SQL thread stops on the next row, and
+    // status names the table and the command that mends it.
+    sql("node2", "SET SESSION sql_log_bin = 0; DROP TABLE shop.s1");
+    sql("node1", "INSERT INTO shop.s1 VALUES (6, 6, 6)");
+    wait_until(
+        "node2's SQL thread stopped",
+        Duration::from_secs(20),
+        || sql("node2", "SHOW SLAVE STATUS").contains("shop.s1"),
     );
+    let status = on_ok(
+        "node1",
+        &[NODE_BIN, "status", "--answers", "/root/answers.toml"],
+    );
+    assert!(
+        status.contains("replication stopped on shop.s1: copy its database again with `mysql-ha resync shop --answers /root/answers.toml`"),
+        "{status}"
+    );
+
+    // resync mends the three while web-stats keeps replicating, and proves
+    // it with the consistency check.
+    let resync = tool_on_node1(&["resync", "shop", "crm"]);
+    assert!(
+        resync.contains("DROP DATABASE IF EXISTS `shop`"),
+        "{resync}"
+    );
+    assert!(resync.contains("tables equal"), "{resync}");
+    assert!(resync.contains("done: shop, crm copied again"), "{resync}");
+    assert_eq!(
+        sql("node2", "SELECT items FROM shop.orders WHERE id = 700"),
+        before
+    );
+    assert_eq!(sql("node2", "SELECT COUNT(*) FROM crm.only_here"), "1");
     sql(
         "node1",
-        "SET SESSION sql_log_bin = 0; DROP TABLE crm.only_here",
+        "INSERT INTO `web-stats`.hits VALUES (9000001, '/after', NOW(), 'resync')",
     );
-    synced();
+    assert_pair_equal("after resync");
+    let check = on(
+        "node1",
+        &[
+            NODE_BIN,
+            "check",
+            "--consistency",
+            "--answers",
+            "/root/answers.toml",
+        ],
+    );
+    assert!(check.status.success(), "{}", text(&check));
 
     // A cluster made by an older version: a re-run of setup converts it.
     make_old_style_filters();

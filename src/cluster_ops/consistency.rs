@@ -422,7 +422,7 @@ fn compare_table(
 
 /// Which member is the slave of the other: the answers' order, or the
 /// other way round after a switchover.
-fn orient(pair: &mut Pair) -> Result<()> {
+pub fn orient(pair: &mut Pair) -> Result<()> {
     let slave_follows = state::replica_state(pair.slave.sql())?
         .is_some_and(|r| r.master_host == pair.master.label());
     if slave_follows {

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::answers::Answers;
-use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, SetupArgs};
+use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, ResyncArgs, SetupArgs};
 use crate::setup::pair::{Member, Pair};
 use crate::setup::plan::Side;
 use crate::setup::session::{self, SetupSession};
@@ -60,6 +60,65 @@ pub fn add_db(args: AddDbArgs) -> Result<()> {
     }
     answers.validate()?;
     run_unattended(&answers, args.dry_run, args.yes, None, None)
+}
+
+pub fn resync(args: ResyncArgs) -> Result<()> {
+    use crate::cluster_ops::consistency;
+    use crate::setup::apply::{self, Journals};
+    let answers = load_answers(args.answers.as_deref())?;
+    let mut pair = Pair::connect(&answers, None)?;
+    consistency::orient(&mut pair)?;
+    let run_id = crate::backup::new_run_id();
+    let plan = crate::setup::resync::plan(&mut pair, &args.databases, &run_id)?;
+    print!("{}", plan.render());
+    if args.dry_run {
+        println!("\ndry run: nothing was changed");
+        return Ok(());
+    }
+    if !args.yes && !confirm("\nApply this plan?")? {
+        return Err(Error::Aborted("not applied; nothing was changed".into()));
+    }
+    println!();
+    let reporter = LineReporter::new();
+    let mut journals = Journals::create(&pair, &run_id)?;
+    apply::apply(&mut pair, &plan, &mut journals, &reporter, &mut |_| Ok(())).map_err(|err| {
+        Error::Other(format!(
+            "{err}\nrun {run_id} stopped part way; its journal on each node ({}) says what was applied; run the same resync again to copy again",
+            session::run_dir(&run_id)
+        ))
+    })?;
+    let databases: Vec<String> = plan
+        .steps
+        .iter()
+        .flat_map(|s| &s.changes)
+        .filter_map(|c| match c {
+            crate::setup::plan::Change::AddDatabases { databases, .. } => Some(databases.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    println!("\nproving the copy with the consistency check:");
+    let report = consistency::check(&mut pair, &databases, 1000)?;
+    print!("{}", report.render());
+    let differing = report.differing();
+    if !differing.is_empty() {
+        return Err(Error::Inconsistent {
+            count: differing.len(),
+            slave: report.slave.clone(),
+            tables: differing
+                .iter()
+                .map(|t| format!("{}.{}", t.database, t.table))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    println!(
+        "\ndone: {} copied again into {} and equal to {} (run {run_id})",
+        databases.join(", "),
+        report.slave,
+        report.master
+    );
+    Ok(())
 }
 
 /// Asks y/N on the terminal; without one, the run stops unchanged.
@@ -248,9 +307,13 @@ pub struct NodeStatus {
     pub master_host: Option<String>,
     pub replicated_databases: Vec<String>,
     pub read_only: bool,
+    /// The table the stopped SQL thread names in its error, when it does.
+    pub stopped_on_table: Option<String>,
+    /// The command that mends it (`mysql-ha resync DB ...`).
+    pub suggestion: Option<String>,
 }
 
-fn node_status(member: &mut Member) -> Result<NodeStatus> {
+fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus> {
     let version = member.sql().flavor().to_string();
     let read_only = member.sql().scalar("SELECT @@GLOBAL.read_only")?.as_deref() == Some("1");
     let replica = state::replica_state(member.sql())?;
@@ -260,20 +323,41 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
         (None, Side::Slave) => "standalone",
     };
     Ok(match replica {
-        Some(r) => NodeStatus {
-            host: member.label().to_string(),
-            role: role.into(),
-            version,
-            last_error: [r.last_io_error.clone(), r.last_sql_error.clone()]
-                .into_iter()
-                .find(|e| !e.is_empty()),
-            io_running: Some(r.io_running),
-            sql_running: Some(r.sql_running),
-            seconds_behind: r.seconds_behind,
-            master_host: Some(r.master_host),
-            replicated_databases: r.replicated_databases,
-            read_only,
-        },
+        Some(r) => {
+            let stopped_on_table = (r.sql_running != "Yes")
+                .then(|| crate::setup::resync::table_of_sql_error(&r.last_sql_error))
+                .flatten();
+            let suggestion = stopped_on_table.as_ref().and_then(|table| {
+                crate::setup::resync::database_of_table(table, &r.replicated_databases).map(|db| {
+                    format!(
+                        "mysql-ha resync {}{}",
+                        crate::node::ssh::shell_quote(db),
+                        answers
+                            .map(|p| format!(
+                                " --answers {}",
+                                crate::node::ssh::shell_quote(&p.display().to_string())
+                            ))
+                            .unwrap_or_default()
+                    )
+                })
+            });
+            NodeStatus {
+                host: member.label().to_string(),
+                role: role.into(),
+                version,
+                last_error: [r.last_io_error.clone(), r.last_sql_error.clone()]
+                    .into_iter()
+                    .find(|e| !e.is_empty()),
+                io_running: Some(r.io_running),
+                sql_running: Some(r.sql_running),
+                seconds_behind: r.seconds_behind,
+                master_host: Some(r.master_host),
+                replicated_databases: r.replicated_databases,
+                read_only,
+                stopped_on_table,
+                suggestion,
+            }
+        }
         None => NodeStatus {
             host: member.label().to_string(),
             role: role.into(),
@@ -285,6 +369,8 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
             master_host: None,
             replicated_databases: Vec::new(),
             read_only,
+            stopped_on_table: None,
+            suggestion: None,
         },
     })
 }
@@ -296,8 +382,8 @@ pub fn status(args: JsonArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
     let mut pair = Pair::connect(&answers, None)?;
     let nodes = vec![
-        node_status(&mut pair.master)?,
-        node_status(&mut pair.slave)?,
+        node_status(&mut pair.master, args.answers.as_deref())?,
+        node_status(&mut pair.slave, args.answers.as_deref())?,
     ];
     if args.json {
         println!(
@@ -323,6 +409,12 @@ pub fn status(args: JsonArgs) -> Result<()> {
         );
         if let Some(error) = &node.last_error {
             println!("{:<16} last error: {error}", "");
+        }
+        if let (Some(table), Some(command)) = (&node.stopped_on_table, &node.suggestion) {
+            println!(
+                "{:<16} replication stopped on {table}: copy its database again with `{command}`",
+                ""
+            );
         }
     }
     Ok(())

@@ -11,7 +11,7 @@ use super::state;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::Reporter;
 use crate::mycnf::filters;
-use crate::sql::flavor::quote_string;
+use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::Position;
 use crate::{Error, Result};
 
@@ -97,9 +97,10 @@ pub fn run(
     databases: &[String],
     all: &[String],
     copy: &seed::CopyPlan,
+    replace: bool,
     reporter: &dyn Reporter,
 ) -> Result<Added> {
-    let result = add(pair, journal, databases, all, copy, reporter);
+    let result = add(pair, journal, databases, all, copy, replace, reporter);
     if result.is_err() {
         // Leave the running slave replicating what it replicated before.
         let _ = pair.slave.sql().exec("START SLAVE");
@@ -113,6 +114,7 @@ fn add(
     databases: &[String],
     all: &[String],
     copy: &seed::CopyPlan,
+    replace: bool,
     reporter: &dyn Reporter,
 ) -> Result<Added> {
     let flavor = pair.slave.sql().flavor();
@@ -130,6 +132,19 @@ fn add(
             text: backup::seed_note(databases, pair.master.label()),
         },
     )?;
+    if replace {
+        // resync: the slave's own copy goes (never to the binary log, so
+        // nothing of it reaches a node that replicates from this one).
+        sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 0")?;
+        for db in databases {
+            sql(
+                &mut pair.slave,
+                journal,
+                &format!("DROP DATABASE IF EXISTS {}", quote_ident(db)),
+            )?;
+        }
+        sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 1")?;
+    }
     let copied = seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
     let Position::MariaDbGtid(gtid) = copied.position else {
         return Err(Error::Other(

@@ -73,7 +73,7 @@ fn running_differs(member: &mut Member, settings: &RoleSettings) -> Result<bool>
     })
 }
 
-fn config_step(
+pub(crate) fn config_step(
     member: &mut Member,
     config: &Config,
     settings: &RoleSettings,
@@ -325,6 +325,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 databases: report.to_copy.clone(),
                 all,
                 copy,
+                replace: false,
             });
         } else {
             seed.summary

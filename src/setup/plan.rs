@@ -72,6 +72,9 @@ pub enum Change {
         /// Every replicated database once added (the new filter list).
         all: Vec<String>,
         copy: super::seed::CopyPlan,
+        /// `resync`: the databases are replicated already and the slave's
+        /// copy is dropped (kept out of the binary log) before the new one.
+        replace: bool,
     },
     /// Point the slave at the master at the snapshot's position and start it.
     StartReplication { statements: Vec<Statement> },
@@ -200,10 +203,12 @@ impl Plan {
                         databases,
                         all,
                         copy,
+                        replace,
                     } => {
                         let _ = writeln!(
                             out,
-                            "   add {} (about {}) while replication of the others goes on:",
+                            "   {} {} (about {}) while replication of the others goes on:",
+                            if *replace { "copy again" } else { "add" },
                             databases.join(", "),
                             human_bytes(copy.estimated_bytes)
                         );
@@ -211,6 +216,15 @@ impl Plan {
                             out,
                             "     sql: STOP SLAVE SQL_THREAD;   (the IO thread keeps fetching)"
                         );
+                        if *replace {
+                            for db in databases {
+                                let _ = writeln!(
+                                    out,
+                                    "     sql: SET SESSION sql_log_bin = 0; DROP DATABASE IF EXISTS {};   (the slave's copy; not undone by rollback)",
+                                    crate::sql::flavor::quote_ident(db)
+                                );
+                            }
+                        }
                         for line in copy.describe() {
                             let _ = writeln!(out, "     {line}");
                         }

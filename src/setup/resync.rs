@@ -1,0 +1,183 @@
+//! `mysql-ha resync DB...`: copies replicated databases again from the
+//! master into the slave while replication of the others goes on, through
+//! add-db's machinery (the slave's SQL thread pauses, the copy is taken at
+//! a snapshot, the others catch up exactly to it, replication starts again)
+//! with the slave's own copy dropped first. The result is proved with the
+//! consistency check.
+
+use super::build::{config_step, copy_plan};
+use super::pair::Pair;
+use super::plan::{Change, Plan, Side, StepPlan};
+use super::state;
+use crate::mycnf::role::{Role, RoleSettings};
+use crate::sql::flavor::quote_ident;
+use crate::{Error, Result};
+
+/// The step's name in the plan and the run's report.
+pub const STEP: &str = "copy again from the master";
+
+/// The plan that copies `databases` again; they must be replicated now.
+pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan> {
+    let replica = state::replica_state(pair.slave.sql())?
+        .filter(|r| r.master_host == pair.master.label())
+        .ok_or_else(|| {
+            Error::Other(format!(
+                "{} does not replicate from {}: nothing to copy again (see `mysql-ha status`)",
+                pair.slave.label(),
+                pair.master.label()
+            ))
+        })?;
+    let all = replica.replicated_databases.clone();
+    let mut wanted: Vec<String> = Vec::new();
+    for db in databases {
+        if db.contains('.') && !all.contains(db) {
+            return Err(Error::Answers {
+                key: "resync".into(),
+                message: format!(
+                    "`{db}`: copying single tables again is not supported yet; name its database"
+                ),
+            });
+        }
+        if !all.contains(db) {
+            return Err(Error::Answers {
+                key: "resync".into(),
+                message: format!(
+                    "`{db}` is not replicated to {} (it replicates {}): add it with `mysql-ha add-db {db}`",
+                    pair.slave.label(),
+                    all.join(", ")
+                ),
+            });
+        }
+        if !wanted.contains(db) {
+            wanted.push(db.clone());
+        }
+    }
+    let copy = copy_plan(pair, &wanted, true)?;
+    let summary = vec![
+        format!(
+            "replication threads now: io={} sql={}{}",
+            replica.io_running,
+            replica.sql_running,
+            if replica.last_sql_error.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", replica.last_sql_error)
+            }
+        ),
+        format!(
+            "the slave's {} dropped (kept out of the binary log) and copied again from {}; {} go on replicating and catch up after the copy",
+            wanted
+                .iter()
+                .map(|d| quote_ident(d))
+                .collect::<Vec<_>>()
+                .join(", "),
+            pair.master.label(),
+            if all.len() > wanted.len() {
+                "the other databases"
+            } else {
+                "no other database"
+            }
+        ),
+    ];
+    // The slave's files name the same databases with the same filter lines
+    // the copy sets at run time (an older run's replicate-do-db lines are
+    // converted here too); no restart: the running filters are set live.
+    let server_id = pair
+        .slave
+        .sql()
+        .scalar("SELECT @@GLOBAL.server_id")?
+        .and_then(|v| v.parse::<u32>().ok())
+        .unwrap_or(0);
+    let config = pair.slave.config()?;
+    let mut files = config_step(
+        &mut pair.slave,
+        &config,
+        &RoleSettings {
+            role: Role::Slave,
+            server_id,
+            databases: all.clone(),
+            bind_address: None,
+            run_id: run_id.to_string(),
+        },
+        "slave option files",
+    )?;
+    files
+        .changes
+        .retain(|c| !matches!(c, Change::RestartServer { .. }));
+    let mut steps = Vec::new();
+    if !files.changes.is_empty() {
+        files
+            .summary
+            .push("no restart: the copy sets the same filters on the running slave".into());
+        steps.push(files);
+    }
+    steps.push(StepPlan {
+        name: STEP,
+        side: Side::Slave,
+        changes: vec![Change::AddDatabases {
+            databases: wanted,
+            all,
+            copy,
+            replace: true,
+        }],
+        summary,
+    });
+    Ok(Plan {
+        run_id: run_id.to_string(),
+        master_label: pair.master.label().to_string(),
+        slave_label: pair.slave.label().to_string(),
+        steps,
+    })
+}
+
+/// The table a stopped SQL thread names in its error (`Last_SQL_Error`):
+/// "... event on table shop.orders; ..." (rows missing or duplicated) or
+/// "Table 'shop.t' doesn't exist". Returns `db.table`.
+pub fn table_of_sql_error(error: &str) -> Option<String> {
+    let name = if let Some(rest) = error.split("event on table ").nth(1) {
+        rest.split(';').next()
+    } else if let Some(rest) = error.split("Table '").nth(1) {
+        rest.split("' doesn't exist").next()
+    } else {
+        None
+    }?;
+    let name = name.trim();
+    (name.contains('.') && !name.contains(char::is_whitespace)).then(|| name.to_string())
+}
+
+/// The replicated database a `db.table` belongs to (the longest that
+/// matches, for names with dots).
+pub fn database_of_table<'a>(table: &str, replicated: &'a [String]) -> Option<&'a String> {
+    replicated
+        .iter()
+        .filter(|db| table.starts_with(&format!("{db}.")))
+        .max_by_key(|db| db.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_named_by_replication_errors() {
+        assert_eq!(
+            table_of_sql_error("Error executing row event: 'Table 'shop.ddl_probe' doesn't exist'")
+                .as_deref(),
+            Some("shop.ddl_probe")
+        );
+        assert_eq!(
+            table_of_sql_error("Could not execute Update_rows_v1 event on table web-stats.hits; Can't find record in 'hits', Error_code: 1032; handler error HA_ERR_KEY_NOT_FOUND; the event's master log mysql-bin.000001, end_log_pos 7745").as_deref(),
+            Some("web-stats.hits")
+        );
+        assert_eq!(
+            table_of_sql_error("Error 'Unknown database 'hr'' on query. Default database: ''."),
+            None
+        );
+        let replicated = ["shop".to_string(), "web-stats".to_string()];
+        assert_eq!(
+            database_of_table("web-stats.hits", &replicated).map(String::as_str),
+            Some("web-stats")
+        );
+        assert_eq!(database_of_table("hr.x", &replicated), None);
+    }
+}
