@@ -416,6 +416,20 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
         "INSERT INTO `web-stats`.hits VALUES (9000001, '/after', NOW(), 'resync')",
     );
     assert_pair_equal("after resync");
+    // Its rollback keeps replication as it is and says what it cannot undo.
+    let resync_run = resync
+        .rsplit("(run ")
+        .next()
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+    let undone = tool_on_node1(&["rollback", &resync_run]);
+    assert!(
+        undone.contains("not undone: DROP DATABASE IF EXISTS `shop`"),
+        "{undone}"
+    );
+    assert_eq!(filters_of_node2(), "do-db= wild=shop.%,crm.%,web-stats.%");
+    assert_pair_equal("after the rollback of resync");
     let check = on(
         "node1",
         &[
