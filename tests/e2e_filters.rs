@@ -393,19 +393,26 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
         &[NODE_BIN, "status", "--answers", "/root/answers.toml"],
     );
     assert!(
-        status.contains("replication stopped on shop.s1: copy its database again with `mysql-ha resync shop --answers /root/answers.toml`"),
+        status.contains("replication stopped on shop.s1: copy it again with `mysql-ha resync shop.s1 --answers /root/answers.toml`"),
         "{status}"
     );
 
-    // resync mends the three while web-stats keeps replicating, and proves
-    // it with the consistency check.
-    let resync = tool_on_node1(&["resync", "shop", "crm"]);
-    assert!(
-        resync.contains("DROP DATABASE IF EXISTS `shop`"),
-        "{resync}"
-    );
+    // resync mends them while the rest keeps replicating, and proves it
+    // with the consistency check: single tables, then a whole database.
+    let tables = tool_on_node1(&["resync", "shop.s1", "shop.orders"]);
+    for expected in [
+        "DROP TABLE IF EXISTS `shop`.`s1`",
+        "SET GLOBAL replicate_ignore_table = 'shop.s1,shop.orders'",
+        "tables equal",
+        "done: shop.s1, shop.orders copied again",
+    ] {
+        assert!(tables.contains(expected), "{expected:?}:\n{tables}");
+    }
+    assert_eq!(sql("node2", "SELECT @@GLOBAL.replicate_ignore_table"), "");
+    let resync = tool_on_node1(&["resync", "crm"]);
+    assert!(resync.contains("DROP DATABASE IF EXISTS `crm`"), "{resync}");
     assert!(resync.contains("tables equal"), "{resync}");
-    assert!(resync.contains("done: shop, crm copied again"), "{resync}");
+    assert!(resync.contains("done: crm copied again"), "{resync}");
     assert_eq!(
         sql("node2", "SELECT items FROM shop.orders WHERE id = 700"),
         before
@@ -425,7 +432,7 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
         .to_string();
     let undone = tool_on_node1(&["rollback", &resync_run]);
     assert!(
-        undone.contains("not undone: DROP DATABASE IF EXISTS `shop`"),
+        undone.contains("not undone: DROP DATABASE IF EXISTS `crm`"),
         "{undone}"
     );
     assert_eq!(filters_of_node2(), "do-db= wild=shop.%,crm.%,web-stats.%");

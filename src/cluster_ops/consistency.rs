@@ -452,8 +452,19 @@ pub fn check(pair: &mut Pair, databases: &[String], chunk_rows: u64) -> Result<R
             pair.slave.label(),
         )));
     }
-    let replica = state::replica_state(pair.slave.sql())?
-        .ok_or_else(|| Error::Other(format!("{} replicates from nobody", pair.slave.label())))?;
+    // An I/O thread just started (by resync, say) connects first.
+    let started = Instant::now();
+    let replica = loop {
+        let replica = state::replica_state(pair.slave.sql())?.ok_or_else(|| {
+            Error::Other(format!("{} replicates from nobody", pair.slave.label()))
+        })?;
+        let connecting = replica.sql_running == "Yes"
+            && matches!(replica.io_running.as_str(), "Preparing" | "Connecting");
+        if !connecting || started.elapsed() > Duration::from_secs(15) {
+            break replica;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     if !replica.running() {
         return Err(Error::Verify {
             node: pair.slave.label().to_string(),

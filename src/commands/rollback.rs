@@ -382,6 +382,7 @@ fn is_session_or_control(statement: &str) -> bool {
         "SET GLOBAL gtid_slave_pos",
         "SET GLOBAL replicate_do_db",
         "SET GLOBAL replicate_wild_do_table",
+        "SET GLOBAL replicate_ignore_table",
     ]
     .iter()
     .any(|prefix| statement.starts_with(prefix))

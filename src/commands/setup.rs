@@ -87,16 +87,27 @@ pub fn resync(args: ResyncArgs) -> Result<()> {
             session::run_dir(&run_id)
         ))
     })?;
-    let databases: Vec<String> = plan
+    let (databases, copied): (Vec<String>, Vec<String>) = plan
         .steps
         .iter()
         .flat_map(|s| &s.changes)
-        .filter_map(|c| match c {
-            crate::setup::plan::Change::AddDatabases { databases, .. } => Some(databases.clone()),
+        .find_map(|c| match c {
+            crate::setup::plan::Change::AddDatabases {
+                databases, copy, ..
+            } => Some((
+                databases.clone(),
+                if copy.tables.is_empty() {
+                    databases.clone()
+                } else {
+                    copy.tables
+                        .iter()
+                        .map(|(d, t)| format!("{d}.{t}"))
+                        .collect()
+                },
+            )),
             _ => None,
         })
-        .flatten()
-        .collect();
+        .unwrap_or_default();
     println!("\nproving the copy with the consistency check:");
     let report = consistency::check(&mut pair, &databases, 1000)?;
     print!("{}", report.render());
@@ -114,7 +125,7 @@ pub fn resync(args: ResyncArgs) -> Result<()> {
     }
     println!(
         "\ndone: {} copied again into {} and equal to {} (run {run_id})",
-        databases.join(", "),
+        copied.join(", "),
         report.slave,
         report.master
     );
@@ -328,10 +339,10 @@ fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus
                 .then(|| crate::setup::resync::table_of_sql_error(&r.last_sql_error))
                 .flatten();
             let suggestion = stopped_on_table.as_ref().and_then(|table| {
-                crate::setup::resync::database_of_table(table, &r.replicated_databases).map(|db| {
+                crate::setup::resync::database_of_table(table, &r.replicated_databases).map(|_| {
                     format!(
                         "mysql-ha resync {}{}",
-                        crate::node::ssh::shell_quote(db),
+                        crate::node::ssh::shell_quote(table),
                         answers
                             .map(|p| format!(
                                 " --answers {}",
@@ -412,7 +423,7 @@ pub fn status(args: JsonArgs) -> Result<()> {
         }
         if let (Some(table), Some(command)) = (&node.stopped_on_table, &node.suggestion) {
             println!(
-                "{:<16} replication stopped on {table}: copy its database again with `{command}`",
+                "{:<16} replication stopped on {table}: copy it again with `{command}`",
                 ""
             );
         }

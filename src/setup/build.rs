@@ -182,6 +182,7 @@ pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> 
         method,
         why,
         databases: databases.to_vec(),
+        tables: Vec::new(),
         estimated_bytes,
         verify: repl.verify,
         kind,

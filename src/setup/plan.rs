@@ -205,18 +205,35 @@ impl Plan {
                         copy,
                         replace,
                     } => {
+                        let names: Vec<String> = if copy.tables.is_empty() {
+                            databases.clone()
+                        } else {
+                            copy.tables
+                                .iter()
+                                .map(|(d, t)| format!("{d}.{t}"))
+                                .collect()
+                        };
                         let _ = writeln!(
                             out,
                             "   {} {} (about {}) while replication of the others goes on:",
                             if *replace { "copy again" } else { "add" },
-                            databases.join(", "),
+                            names.join(", "),
                             human_bytes(copy.estimated_bytes)
                         );
                         let _ = writeln!(
                             out,
                             "     sql: STOP SLAVE SQL_THREAD;   (the IO thread keeps fetching)"
                         );
-                        if *replace {
+                        if *replace && !copy.tables.is_empty() {
+                            for (db, table) in &copy.tables {
+                                let _ = writeln!(
+                                    out,
+                                    "     sql: SET SESSION sql_log_bin = 0; DROP TABLE IF EXISTS {}.{};   (the slave's copy; not undone by rollback)",
+                                    crate::sql::flavor::quote_ident(db),
+                                    crate::sql::flavor::quote_ident(table)
+                                );
+                            }
+                        } else if *replace {
                             for db in databases {
                                 let _ = writeln!(
                                     out,
@@ -228,7 +245,11 @@ impl Plan {
                         for line in copy.describe() {
                             let _ = writeln!(out, "     {line}");
                         }
-                        let _ = writeln!(out, "     sql: STOP SLAVE; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';");
+                        if copy.tables.is_empty() {
+                            let _ = writeln!(out, "     sql: STOP SLAVE; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';");
+                        } else {
+                            let _ = writeln!(out, "     sql: STOP SLAVE; SET GLOBAL replicate_ignore_table = '{}'; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';   (the others catch up to the copy)", names.join(","));
+                        }
                         let _ = writeln!(
                             out,
                             "     sql: STOP SLAVE; SET GLOBAL replicate_do_db = ''; SET GLOBAL replicate_wild_do_table = '{}'; START SLAVE;",

@@ -8,9 +8,11 @@
 use super::build::{config_step, copy_plan};
 use super::pair::Pair;
 use super::plan::{Change, Plan, Side, StepPlan};
+use super::seed::{logical, CopyKind, CopyPlan};
 use super::state;
+use crate::answers::SeedMethod;
 use crate::mycnf::role::{Role, RoleSettings};
-use crate::sql::flavor::quote_ident;
+use crate::sql::flavor::{quote_ident, quote_string};
 use crate::{Error, Result};
 
 /// The step's name in the plan and the run's report.
@@ -29,30 +31,61 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
         })?;
     let all = replica.replicated_databases.clone();
     let mut wanted: Vec<String> = Vec::new();
-    for db in databases {
-        if db.contains('.') && !all.contains(db) {
-            return Err(Error::Answers {
-                key: "resync".into(),
-                message: format!(
-                    "`{db}`: copying single tables again is not supported yet; name its database"
-                ),
-            });
+    let mut tables: Vec<(String, String)> = Vec::new();
+    for name in databases {
+        if all.contains(name) {
+            if !wanted.contains(name) {
+                wanted.push(name.clone());
+            }
+            continue;
         }
-        if !all.contains(db) {
+        let Some(db) = super::resync::database_of_table(name, &all) else {
             return Err(Error::Answers {
                 key: "resync".into(),
                 message: format!(
-                    "`{db}` is not replicated to {} (it replicates {}): add it with `mysql-ha add-db {db}`",
+                    "`{name}` is neither a database nor a table of one that {} replicates ({}): add a database with `mysql-ha add-db DB`",
                     pair.slave.label(),
                     all.join(", ")
                 ),
             });
+        };
+        let table = name[db.len() + 1..].to_string();
+        let exists = pair.master.sql().scalar(&format!(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {} AND TABLE_TYPE = 'BASE TABLE'",
+            quote_string(db),
+            quote_string(&table)
+        ))?;
+        if exists.as_deref() != Some("1") {
+            return Err(Error::Answers {
+                key: "resync".into(),
+                message: format!(
+                    "`{name}`: {} has no table `{table}` in `{db}` to copy",
+                    pair.master.label()
+                ),
+            });
         }
-        if !wanted.contains(db) {
-            wanted.push(db.clone());
+        let entry = (db.clone(), table);
+        if !tables.contains(&entry) {
+            tables.push(entry);
         }
     }
-    let copy = copy_plan(pair, &wanted, true)?;
+    if !wanted.is_empty() && !tables.is_empty() {
+        return Err(Error::Answers {
+            key: "resync".into(),
+            message: "name whole databases or single tables in one run, not both: run resync twice"
+                .into(),
+        });
+    }
+    let copy = if tables.is_empty() {
+        copy_plan(pair, &wanted, true)?
+    } else {
+        for (db, _) in &tables {
+            if !wanted.contains(db) {
+                wanted.push(db.clone());
+            }
+        }
+        tables_copy_plan(pair, &wanted, tables)?
+    };
     let summary = vec![
         format!(
             "replication threads now: io={} sql={}{}",
@@ -66,14 +99,22 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
         ),
         format!(
             "the slave's {} dropped (kept out of the binary log) and copied again from {}; {} go on replicating and catch up after the copy",
-            wanted
-                .iter()
-                .map(|d| quote_ident(d))
-                .collect::<Vec<_>>()
-                .join(", "),
+            if copy.tables.is_empty() {
+                wanted
+                    .iter()
+                    .map(|d| quote_ident(d))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            } else {
+                copy.tables
+                    .iter()
+                    .map(|(d, t)| format!("{}.{}", quote_ident(d), quote_ident(t)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
             pair.master.label(),
-            if all.len() > wanted.len() {
-                "the other databases"
+            if !copy.tables.is_empty() || all.len() > wanted.len() {
+                "the other tables"
             } else {
                 "no other database"
             }
@@ -127,6 +168,37 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
         master_label: pair.master.label().to_string(),
         slave_label: pair.slave.label().to_string(),
         steps,
+    })
+}
+
+/// One dump per database of just `tables`, verified table by table.
+fn tables_copy_plan(
+    pair: &mut Pair,
+    databases: &[String],
+    tables: Vec<(String, String)>,
+) -> Result<CopyPlan> {
+    let mut estimated_bytes = 0u64;
+    for (db, table) in &tables {
+        estimated_bytes += pair
+            .master
+            .sql()
+            .scalar(&format!(
+                "SELECT COALESCE(DATA_LENGTH + INDEX_LENGTH, 0) FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_NAME = {}",
+                quote_string(db),
+                quote_string(table)
+            ))?
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+    }
+    let plan = logical::plan_tables(&mut pair.master, &mut pair.slave, &tables)?;
+    Ok(CopyPlan {
+        method: SeedMethod::Dump,
+        why: "single tables: one dump per database".into(),
+        databases: databases.to_vec(),
+        tables,
+        estimated_bytes,
+        verify: pair.answers.replication.verify,
+        kind: CopyKind::Logical(plan),
     })
 }
 
