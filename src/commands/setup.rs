@@ -320,8 +320,11 @@ pub struct NodeStatus {
     pub read_only: bool,
     /// The table the stopped SQL thread names in its error, when it does.
     pub stopped_on_table: Option<String>,
-    /// The command that mends it (`mysql-ha resync DB ...`).
+    /// The command that mends it (`mysql-ha resync DB.TABLE ...`, or the
+    /// SQL that skips a statement no filter could skip).
     pub suggestion: Option<String>,
+    /// Both, in one sentence.
+    pub advice: Option<String>,
 }
 
 fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus> {
@@ -335,23 +338,15 @@ fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus
     };
     Ok(match replica {
         Some(r) => {
-            let stopped_on_table = (r.sql_running != "Yes")
-                .then(|| crate::setup::resync::table_of_sql_error(&r.last_sql_error))
-                .flatten();
-            let suggestion = stopped_on_table.as_ref().and_then(|table| {
-                crate::setup::resync::database_of_table(table, &r.replicated_databases).map(|_| {
-                    format!(
-                        "mysql-ha resync {}{}",
-                        crate::node::ssh::shell_quote(table),
-                        answers
-                            .map(|p| format!(
-                                " --answers {}",
-                                crate::node::ssh::shell_quote(&p.display().to_string())
-                            ))
-                            .unwrap_or_default()
+            let advice = (r.sql_running != "Yes")
+                .then(|| {
+                    crate::setup::resync::advice(
+                        &r.last_sql_error,
+                        &r.replicated_databases,
+                        answers.map(|p| p.display().to_string()).as_deref(),
                     )
                 })
-            });
+                .flatten();
             NodeStatus {
                 host: member.label().to_string(),
                 role: role.into(),
@@ -365,8 +360,9 @@ fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus
                 master_host: Some(r.master_host),
                 replicated_databases: r.replicated_databases,
                 read_only,
-                stopped_on_table,
-                suggestion,
+                stopped_on_table: advice.as_ref().and_then(|a| a.table.clone()),
+                suggestion: advice.as_ref().map(|a| a.command.clone()),
+                advice: advice.map(|a| a.text),
             }
         }
         None => NodeStatus {
@@ -382,6 +378,7 @@ fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus
             read_only,
             stopped_on_table: None,
             suggestion: None,
+            advice: None,
         },
     })
 }
@@ -421,11 +418,8 @@ pub fn status(args: JsonArgs) -> Result<()> {
         if let Some(error) = &node.last_error {
             println!("{:<16} last error: {error}", "");
         }
-        if let (Some(table), Some(command)) = (&node.stopped_on_table, &node.suggestion) {
-            println!(
-                "{:<16} replication stopped on {table}: copy it again with `{command}`",
-                ""
-            );
+        if let Some(advice) = &node.advice {
+            println!("{:<16} {advice}", "");
         }
     }
     Ok(())

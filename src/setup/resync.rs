@@ -226,7 +226,69 @@ pub fn database_of_table<'a>(table: &str, replicated: &'a [String]) -> Option<&'
         .max_by_key(|db| db.len())
 }
 
+/// The database a stopped SQL thread's error says is unknown (1049).
+pub fn unknown_database_of_sql_error(error: &str) -> Option<String> {
+    let rest = error.split("Unknown database '").nth(1)?;
+    let name = rest.split('\'').next()?;
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// What `status` tells about a stopped SQL thread, when its error names
+/// something it can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advice {
+    /// `db.table` the error names.
+    pub table: Option<String>,
+    /// What to run.
+    pub command: String,
+    /// One sentence for people.
+    pub text: String,
+}
+
+/// Advice for a slave whose SQL thread stopped with `error`; `answers` is
+/// the answers file to name in a `mysql-ha` command.
+pub fn advice(error: &str, replicated: &[String], answers: Option<&str>) -> Option<Advice> {
+    let tail = answers
+        .map(|p| format!(" --answers {}", crate::node::ssh::shell_quote(p)))
+        .unwrap_or_default();
+    if let Some(table) = table_of_sql_error(error) {
+        database_of_table(&table, replicated)?;
+        let command = format!(
+            "mysql-ha resync {}{tail}",
+            crate::node::ssh::shell_quote(&table)
+        );
+        return Some(Advice {
+            text: format!("replication stopped on {table}: copy it again with `{command}`"),
+            table: Some(table),
+            command,
+        });
+    }
+    let db = unknown_database_of_sql_error(error)?;
+    if replicated.contains(&db) {
+        let command = format!(
+            "mysql-ha resync {}{tail}",
+            crate::node::ssh::shell_quote(&db)
+        );
+        return Some(Advice {
+            text: format!(
+                "replication stopped: database {db} is missing on the slave: copy it again with `{command}`"
+            ),
+            table: None,
+            command,
+        });
+    }
+    let command = "STOP SLAVE; SET GLOBAL sql_slave_skip_counter = 1; START SLAVE;".to_string();
+    Some(Advice {
+        text: format!(
+            "replication stopped on a statement for {db}, which is not replicated (stored routines, events, views reading it and tables moved into it are DDL no filter can skip: docs/guide.md, \"What the slave replicates\"); skip it with `{command}` on the slave, or replicate {db} too"
+        ),
+        table: None,
+        command,
+    })
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -251,5 +313,46 @@ mod tests {
             Some("web-stats")
         );
         assert_eq!(database_of_table("hr.x", &replicated), None);
+    }
+
+    #[test]
+    fn advice_for_a_stopped_slave() {
+        let replicated = ["shop".to_string(), "web-stats".to_string()];
+        let table = advice(
+            "Error executing row event: 'Table 'shop.t1' doesn't exist'",
+            &replicated,
+            Some("/root/answers.toml"),
+        )
+        .unwrap();
+        assert_eq!(table.table.as_deref(), Some("shop.t1"));
+        assert_eq!(
+            table.command,
+            "mysql-ha resync shop.t1 --answers /root/answers.toml"
+        );
+        let other = advice(
+            "Error 'Unknown database 'hr'' on query. Default database: ''. Query: 'CREATE DEFINER=`root`@`localhost` PROCEDURE `hr`.`p`() SELECT 1'",
+            &replicated,
+            None,
+        )
+        .unwrap();
+        assert_eq!(other.table, None);
+        assert!(other.command.contains("sql_slave_skip_counter = 1"));
+        assert!(other.text.contains("for hr, which is not replicated"));
+        let missing = advice(
+            "Error 'Unknown database 'shop'' on query.",
+            &replicated,
+            None,
+        )
+        .unwrap();
+        assert_eq!(missing.command, "mysql-ha resync shop");
+        assert_eq!(
+            advice(
+                "Error 'Table 'hr.x' doesn't exist' on query",
+                &replicated,
+                None
+            ),
+            None
+        );
+        assert_eq!(advice("Some other error", &replicated, None), None);
     }
 }
