@@ -255,10 +255,12 @@ pub fn setup(args: SetupArgs) -> Result<()> {
 
 pub fn check(args: CheckArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
-    let mut pair = Pair::connect(&answers, args.profile.as_deref())?;
     if args.consistency {
+        // Comparing the copies needs the two servers only.
+        let mut pair = Pair::connect(&answers, args.profile.as_deref())?;
         return consistency(&mut pair, &args);
     }
+    let mut pair = Pair::connect(&answers, args.profile.as_deref())?;
     let report = preflight::run(&mut pair)?;
     if args.json {
         println!(
