@@ -399,7 +399,38 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
 
     // resync mends them while the rest keeps replicating, and proves it
     // with the consistency check: single tables, then a whole database.
+    // A writer keeps writing into a table being copied and into another
+    // database the whole time.
+    on_ok("node1", &["rm", "-f", "/tmp/stop-writer"]);
+    let writer = "i=0; while [ ! -e /tmp/stop-writer ]; do i=$((i+1)); \
+        mariadb -e \"INSERT INTO shop.orders VALUES (7500000+$i, 1, 1.00, NOW(), 'during resync'); \
+        INSERT INTO \\`web-stats\\`.hits VALUES (7500000+$i, '/during', NOW(), 'resync')\"; done";
+    let mut writer = std::process::Command::new(BIN)
+        .args(["sandbox", "exec", "node1", "--", "sh", "-c", writer])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(1));
     let tables = tool_on_node1(&["resync", "shop.s1", "shop.orders"]);
+    std::thread::sleep(Duration::from_secs(1));
+    on_ok("node1", &["touch", "/tmp/stop-writer"]);
+    writer.wait().unwrap();
+    let during = sql(
+        "node1",
+        "SELECT COUNT(*) FROM `web-stats`.hits WHERE id > 7500000",
+    );
+    assert!(
+        during.parse::<u32>().unwrap() > 5,
+        "the writer wrote {during} rows"
+    );
+    synced();
+    let copied = ["shop.orders", "shop.s1", "`web-stats`.hits"];
+    assert_eq!(
+        checksums("node1", &copied),
+        checksums("node2", &copied),
+        "after resync of single tables under writes"
+    );
     for expected in [
         "DROP TABLE IF EXISTS `shop`.`s1`",
         "SET GLOBAL replicate_ignore_table = 'shop.s1,shop.orders'",
