@@ -58,7 +58,7 @@ pub enum Error {
     #[error("seeding {node}: {message}")]
     Seed { node: String, message: String },
 
-    #[error("{count} table(s) differ between the master and {slave}, or are missing there: {tables}; copy them again from the master (`mysql-ha add-db` for a whole database after removing it on the slave), then check again")]
+    #[error("{count} table(s) differ between the master and {slave}, or are missing or extra there: {tables}; copy them again from the master with `mysql-ha resync DB.TABLE` (an extra table: `mysql-ha resync DB`), then check again")]
     Inconsistent {
         count: usize,
         slave: String,

@@ -355,6 +355,10 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
         "node1",
         "SET SESSION sql_log_bin = 0; CREATE TABLE crm.only_here (id INT PRIMARY KEY); INSERT INTO crm.only_here VALUES (1)",
     );
+    sql(
+        "node2",
+        "SET SESSION sql_log_bin = 0; CREATE TABLE crm.only_there (id INT PRIMARY KEY); INSERT INTO crm.only_there VALUES (1), (2)",
+    );
     let check = on(
         "node1",
         &[
@@ -377,7 +381,9 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
     );
     assert!(out.contains("crm.only_here"), "{out}");
     assert!(out.contains("MISSING on the slave"), "{out}");
-    assert!(out.contains("2 table(s) differ"), "{out}");
+    assert!(out.contains("crm.only_there"), "{out}");
+    assert!(out.contains("EXTRA on the slave"), "{out}");
+    assert!(out.contains("3 table(s) differ"), "{out}");
     assert!(!out.contains("web-stats"), "{out}");
     // A table the slave lost: its SQL thread stops on the next row, and
     // status names the table and the command that mends it.

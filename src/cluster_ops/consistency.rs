@@ -33,6 +33,8 @@ pub enum Verdict {
     Different,
     /// On the master, not on the slave.
     Missing,
+    /// On the slave only (in a replicated database).
+    Extra,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +77,7 @@ impl Report {
                 Verdict::Equal => "equal",
                 Verdict::Different => "DIFFERENT",
                 Verdict::Missing => "MISSING on the slave",
+                Verdict::Extra => "EXTRA on the slave",
             };
             out.push_str(&format!(
                 "  {name:<40} {verdict:<20} rows: master {}, slave {} ({} chunk{})\n",
@@ -94,7 +97,7 @@ impl Report {
             out.push_str(&format!("all {} tables equal\n", self.tables.len()));
         } else {
             out.push_str(&format!(
-                "{bad} of {} tables differ or are missing\n",
+                "{bad} of {} tables differ, are missing or are extra\n",
                 self.tables.len()
             ));
         }
@@ -495,22 +498,33 @@ pub fn check(pair: &mut Pair, databases: &[String], chunk_rows: u64) -> Result<R
     let mut slave_snap = pair.slave.open_sql_session()?;
     let mut tables = Vec::new();
     for database in &databases {
-        let names = list(
-            pair.master.sql(),
-            &format!(
-                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
-                quote_string(database)
-            ),
-        )?;
-        for table in names {
+        let query = format!(
+            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
+            quote_string(database)
+        );
+        let names = list(pair.master.sql(), &query)?;
+        let on_slave = list(pair.slave.sql(), &query)?;
+        for table in &names {
             tables.push(compare_table(
                 &mut master_snap.conn,
                 &mut pair.slave,
                 &mut slave_snap.conn,
                 database,
-                &table,
+                table,
                 chunk_rows.max(1),
             )?);
+        }
+        for table in on_slave.iter().filter(|t| !names.contains(t)) {
+            let (rows, _) = single(pair.slave.sql(), &checksum_query(database, table, &[], ""))?;
+            tables.push(TableReport {
+                database: database.clone(),
+                table: table.clone(),
+                verdict: Verdict::Extra,
+                master_rows: 0,
+                slave_rows: Some(rows),
+                chunks: 0,
+                first_difference: None,
+            });
         }
     }
     Ok(Report {
