@@ -1000,7 +1000,7 @@ pub fn validate_database_name(key: &str, name: &str) -> Result<()> {
     {
         return Err(answer_error(
             key,
-            format!("`{name}` cannot be written in an option file (replicate-do-db); rename it or replicate it by hand"),
+            format!("`{name}` cannot be written in an option file (replicate-wild-do-table); rename it or replicate it by hand"),
         ));
     }
     if SYSTEM_SCHEMAS.iter().any(|s| s.eq_ignore_ascii_case(name)) {

@@ -21,6 +21,9 @@ pub enum Command {
     Setup(SetupArgs),
     /// Add databases to the replication of a running cluster.
     AddDb(AddDbArgs),
+    /// Copy replicated databases again from the master into the slave while
+    /// the others keep replicating; proved by the consistency check.
+    Resync(ResyncArgs),
     /// Show each node's role, version and replication state.
     Status(JsonArgs),
     /// Run the preflight checks alone; exit 0 only when nothing is fatal.
@@ -116,6 +119,19 @@ pub struct AddDbArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ResyncArgs {
+    /// Databases to copy again (each replicated now).
+    #[arg(required = true)]
+    pub databases: Vec<String>,
+    #[arg(long)]
+    pub answers: Option<PathBuf>,
+    #[arg(long)]
+    pub yes: bool,
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct RejoinArgs {
     /// The node to rejoin: its address in the answers file, or its host name.
     pub node: String,
@@ -169,6 +185,17 @@ pub struct JsonArgs {
 pub struct CheckArgs {
     #[arg(long)]
     pub json: bool,
+    /// Compare the replicated tables of master and slave (chunked
+    /// checksums at one point of history) instead of the preflight checks.
+    #[arg(long)]
+    pub consistency: bool,
+    /// With --consistency: these databases only (comma-separated; default:
+    /// the ones the slave replicates).
+    #[arg(long, value_delimiter = ',', requires = "consistency")]
+    pub databases: Vec<String>,
+    /// With --consistency: rows per checksum chunk.
+    #[arg(long, default_value_t = 1000, requires = "consistency")]
+    pub chunk_rows: u64,
     #[arg(long)]
     pub answers: Option<PathBuf>,
     #[arg(long)]

@@ -58,6 +58,13 @@ pub enum Error {
     #[error("seeding {node}: {message}")]
     Seed { node: String, message: String },
 
+    #[error("{count} table(s) differ between the master and {slave}, or are missing or extra there: {tables}; copy them again from the master with `mysql-ha resync DB.TABLE` (an extra table: `mysql-ha resync DB`), then check again")]
+    Inconsistent {
+        count: usize,
+        slave: String,
+        tables: String,
+    },
+
     #[error("preflight stopped the run before any change ({count} fatal): {findings}")]
     Preflight { count: usize, findings: String },
 
@@ -105,7 +112,7 @@ pub enum Error {
         dir: PathBuf,
     },
 
-    #[error("database name {name:?} cannot be written as a replicate-do-db option: {reason}; rename the database or leave it out")]
+    #[error("database name {name:?} cannot be written as a replication filter option: {reason}; rename the database or leave it out")]
     BadDatabaseName { name: String, reason: String },
 
     #[error("invalid value for {key}: {reason}")]
@@ -164,6 +171,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::NotBuilt { .. } => 3,
+            Error::Inconsistent { .. } => 2,
             _ => 1,
         }
     }

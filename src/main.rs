@@ -8,6 +8,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::ClusterAgent(args) => commands::cluster_agent::run(args),
         Command::Setup(args) => commands::setup::setup(args),
         Command::AddDb(args) => commands::setup::add_db(args),
+        Command::Resync(args) => commands::setup::resync(args),
         Command::Status(args) => commands::setup::status(args),
         Command::Check(args) => commands::setup::check(args),
         Command::Rollback(args) => commands::rollback::run(args),

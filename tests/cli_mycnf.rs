@@ -64,7 +64,10 @@ fn show_edit_dry_run_edit_and_rollback() {
     dry.push("--dry-run");
     let (ok, out, err) = mysql_ha(&dry);
     assert!(ok, "{err}");
-    assert!(out.contains("+replicate-do-db = my-db"), "{out}");
+    assert!(
+        out.contains("+replicate-wild-do-table = \"my-db.%\""),
+        "{out}"
+    );
     assert!(out.contains("dry run"), "{out}");
     assert!(!root
         .join("etc/mysql/mariadb.conf.d/60-mysql-ha.cnf")

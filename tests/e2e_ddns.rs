@@ -207,7 +207,6 @@ fn ddns_name_follows_the_master_and_a_wrong_key_changes_nothing() {
     create_app_account(APP_SECRET);
     sql(
         "node1",
-        // replicate-do-db filters DDL by the default database.
         "USE shop; CREATE TABLE by_name (n INT PRIMARY KEY, host VARCHAR(64))",
     );
     put_file(

@@ -113,7 +113,8 @@ fn rejoin_after_a_takeover_switchover_back_under_writes_and_a_refused_rejoin() {
         "the takeover is still unacknowledged:\n{whole}"
     );
     assert_eq!(sql("node1", "SELECT @@read_only"), "1");
-    assert!(on_ok("node1", &["my_print_defaults", "mysqld"]).contains("--replicate-do-db=shop"));
+    assert!(on_ok("node1", &["my_print_defaults", "mysqld"])
+        .contains("--replicate-wild-do-table=shop.%"));
     // A write through the cluster address reaches node1 by replication.
     on_ok(
         "client",

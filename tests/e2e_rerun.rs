@@ -152,7 +152,7 @@ fn add_a_database_while_writes_flow() {
         &[
             "grep",
             "-c",
-            "^replicate-do-db",
+            "^replicate-wild-do-table",
             "/etc/mysql/mariadb.conf.d/60-mysql-ha.cnf",
         ],
     );
@@ -217,7 +217,7 @@ fn a_killed_run_is_finished_by_running_it_again() {
             &[
                 "grep",
                 "-c",
-                "^replicate-do-db",
+                "^replicate-wild-do-table",
                 "/etc/mysql/mariadb.conf.d/60-mysql-ha.cnf",
             ],
         );

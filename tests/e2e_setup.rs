@@ -143,7 +143,7 @@ fn setup_from_the_master_then_from_a_third_host() {
     for expected in [
         "bind-address",
         "+binlog-format = ROW",
-        "+replicate-do-db = web-stats",
+        "+replicate-wild-do-table = \"web-stats.%\"",
         "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'192.0.2.12'",
         "MASTER_PASSWORD='********'",
         "mariadb-dump --single-transaction",

@@ -175,7 +175,8 @@ fn full_screen_wizard_in_tmux_sets_up_replication() {
         screen.contains("slave 192.0.2.12: debian-12, MariaDB"),
         "{screen}"
     );
-    tui.keys(&["Enter", "Enter"]);
+    // Replication: user, password, durability.
+    tui.keys(&["Enter", "Enter", "Enter"]);
     let screen = tui.wait_for("system schemas", 10);
     for db in ["crm", "hr", "shop", "web-stats"] {
         assert!(screen.contains(&format!("[ ] {db} ")), "{screen}");
@@ -186,8 +187,11 @@ fn full_screen_wizard_in_tmux_sets_up_replication() {
     );
     tui.keys(&["Space", "Down", "Down", "Space", "Enter"]);
     tui.wait_for("Cluster address kind", 10);
-    // Defaults: no cluster address, the default account, the default timings.
-    tui.keys(&["Enter", "Enter", "Enter", "Enter", "Enter", "Enter"]);
+    // Defaults: no cluster address, no witness, the default account, the
+    // default timings.
+    tui.keys(&[
+        "Enter", "Enter", "Enter", "Enter", "Enter", "Enter", "Enter",
+    ]);
     let screen = tui.wait_for("Plan: line", 180);
     assert!(!screen.contains(ADMIN_PASSWORD));
     tui.keys(&["Enter"]);
@@ -239,9 +243,9 @@ fn full_screen_wizard_in_tmux_sets_up_replication() {
 fn line_mode_through_a_pipe_sets_up_replication() {
     let _lock = lock_sandbox();
     fresh_lab();
-    // Nodes (4), credentials (4), replication (2), databases, cluster
-    // address, account (2), timings (3), then the confirmation.
-    let answers = "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\ny\\n";
+    // Nodes (4), credentials (4), replication (3), databases, cluster
+    // address (kind, witness), account (2), timings (3), then the confirmation.
+    let answers = "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
     let out = on(
         "node1",
         &[
@@ -304,7 +308,7 @@ fn ctrl_c_during_apply_stops_at_a_safe_point() {
     // Every answer comes from the file: Enter through the questions.
     tui.keys(&["Enter"; 8]);
     tui.wait_for("Connected:", 120);
-    tui.keys(&["Enter", "Enter"]);
+    tui.keys(&["Enter", "Enter", "Enter"]);
     let screen = tui.wait_for("system schemas", 10);
     assert!(
         screen.contains("[x] shop "),
@@ -312,7 +316,8 @@ fn ctrl_c_during_apply_stops_at_a_safe_point() {
     );
     tui.keys(&["Enter"]);
     tui.wait_for("Cluster address kind", 10);
-    tui.keys(&["Enter"; 9]);
+    // kind, address, device, arp, witness, account (2), timings (3)
+    tui.keys(&["Enter"; 10]);
     tui.wait_for("Plan: line", 180);
     tui.keys(&["Enter", "C-c"]);
     let screen = tui.wait_for("Stop the run?", 10);

@@ -229,17 +229,24 @@ fn check_slave(a: &Applied, dbs: &[&str]) {
         Some(true)
     );
     assert!(a.after.get("relay_log").is_some());
+    // Table-level filters only: replicate-do-db judged DDL by the default
+    // database (USE) and skipped `CREATE TABLE shop.t` typed without it.
+    assert!(
+        a.after.all("replicate_do_db").is_empty(),
+        "a replicate-do-db line is left"
+    );
     let listed: Vec<String> = a
         .after
-        .all("replicate_do_db")
+        .all("replicate_wild_do_table")
         .iter()
         .filter_map(|e| e.value.clone())
         .collect();
     for db in dbs {
+        let pattern = mysql_ha::mycnf::filters::wild_pattern(db);
         assert_eq!(
-            listed.iter().filter(|l| l == db).count(),
+            listed.iter().filter(|l| **l == pattern).count(),
             1,
-            "{db} in {listed:?}"
+            "{pattern} in {listed:?}"
         );
     }
 }
@@ -458,9 +465,22 @@ fn hostile_mixed() {
         |a| {
             check_slave(a, &["shop", "my-db", "crm", "new-db", "a#b"]);
             assert_eq!(value_of(&a.after, "read_only").unwrap().1, "/etc/my.cnf:28");
-            let added = a.after.all("replicate_do_db");
-            assert_eq!(added[3].location(), "/etc/my.cnf.d/extra.cnf:4");
-            assert_eq!(added[4].location(), "/etc/my.cnf.d/extra.cnf:5");
+            // The old replicate-do-db lines (shop, my-db, crm) are comments
+            // now; their databases stay replicated by a pattern, written
+            // after the last of them.
+            let added = a.after.all("replicate_wild_do_table");
+            let at: Vec<String> = added.iter().map(|e| e.location()).collect();
+            assert_eq!(
+                at,
+                (4..=8)
+                    .map(|n| format!("/etc/my.cnf.d/extra.cnf:{n}"))
+                    .collect::<Vec<_>>()
+            );
+            let text = std::fs::read_to_string(a.root.join("etc/my.cnf")).unwrap();
+            assert!(
+                text.contains("#replicate-do-db = shop  # mysql-ha run"),
+                "{text}"
+            );
         },
     );
 }

@@ -231,16 +231,8 @@ impl Cluster {
     /// else the answers' list.
     pub fn databases(&mut self) -> Result<Vec<String>> {
         for member in [&mut self.pair.master, &mut self.pair.slave] {
-            let filter = member
-                .sql()
-                .scalar("SELECT @@GLOBAL.replicate_do_db")?
-                .unwrap_or_default();
-            let list: Vec<String> = filter
-                .split(',')
-                .map(str::trim)
-                .filter(|d| !d.is_empty())
-                .map(String::from)
-                .collect();
+            let (do_db, wild) = crate::setup::state::filter_lists(member.sql())?;
+            let list = crate::mycnf::filters::replicated_databases(&do_db, &wild);
             if !list.is_empty() {
                 return Ok(list);
             }
@@ -248,7 +240,7 @@ impl Cluster {
         let list = &self.pair.answers.replication.databases;
         if list.iter().any(|d| d == "*") {
             return Err(cluster_error(
-                "no node has a replicate-do-db filter and replication.databases is [\"*\"]: cannot tell which databases to replicate".into(),
+                "no node has a replication filter (replicate-wild-do-table) and replication.databases is [\"*\"]: cannot tell which databases to replicate".into(),
             ));
         }
         Ok(list.clone())

@@ -7,6 +7,7 @@
 
 pub mod binlog;
 pub mod cluster;
+pub mod consistency;
 pub mod gtid;
 pub mod pair_state;
 pub mod rejoin;

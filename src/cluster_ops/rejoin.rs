@@ -123,7 +123,7 @@ impl RejoinPlan {
             ));
         }
         steps.push(format!(
-            "option files of {}: read-only, relay log, one replicate-do-db per database (backed up; restart when changed)",
+            "option files of {}: read-only, relay log, one replicate-wild-do-table = DB.% per database (older replicate-do-db lines commented out) (backed up; restart when changed)",
             self.node
         ));
         steps.push(format!(

@@ -45,7 +45,7 @@ fn server_id(member: &mut Member) -> Result<u32> {
 }
 
 /// Makes the option files those of a slave replicating `databases`
-/// (read-only, relay log, one replicate-do-db each); restarts the server
+/// (read-only, relay log, one replicate-wild-do-table = DB.% each); restarts the server
 /// when a file changed, restoring the files if it does not come back.
 /// Returns whether anything changed.
 pub fn configure_slave(

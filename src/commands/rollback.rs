@@ -592,6 +592,8 @@ fn is_session_or_control(statement: &str) -> bool {
         "GRANT ",
         "SET GLOBAL gtid_slave_pos",
         "SET GLOBAL replicate_do_db",
+        "SET GLOBAL replicate_wild_do_table",
+        "SET GLOBAL replicate_ignore_table",
     ]
     .iter()
     .any(|prefix| statement.starts_with(prefix))
@@ -629,22 +631,36 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
         }
         text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; ")));
     }
-    let previous_filter = journal.records().iter().rev().find_map(|r| match &r.entry {
-        JournalEntry::Note { text } => text
-            .strip_prefix(crate::setup::add_databases::PREVIOUS_FILTER_NOTE)
-            .map(str::to_string),
-        _ => None,
-    });
+    let note = |prefix: &str| {
+        journal.records().iter().rev().find_map(|r| match &r.entry {
+            JournalEntry::Note { text } => text.strip_prefix(prefix).map(str::to_string),
+            _ => None,
+        })
+    };
+    let previous_filter = note(crate::setup::add_databases::PREVIOUS_FILTER_NOTE);
+    // Runs before the table-level filters recorded only replicate_do_db.
+    let previous_wild = note(crate::setup::add_databases::PREVIOUS_WILD_FILTER_NOTE);
     if let Some(filter) = previous_filter {
-        let set = format!(
+        let mut sql = vec!["STOP SLAVE".to_string()];
+        sql.push(format!(
             "SET GLOBAL replicate_do_db = {}",
             crate::sql::flavor::quote_string(&filter)
-        );
-        for sql in ["STOP SLAVE", set.as_str(), "START SLAVE"] {
-            member.sql().exec(sql)?;
+        ));
+        if let Some(wild) = &previous_wild {
+            sql.push(format!(
+                "SET GLOBAL replicate_wild_do_table = {}",
+                crate::sql::flavor::quote_string(wild)
+            ));
+        }
+        sql.push("START SLAVE".to_string());
+        for statement in &sql {
+            member.sql().exec(statement)?;
         }
         text.push_str(&format!(
-            "undone: the slave's filter is back to '{filter}'\n"
+            "undone: the slave's filters are back to replicate_do_db = '{filter}'{}\n",
+            previous_wild
+                .map(|w| format!(", replicate_wild_do_table = '{w}'"))
+                .unwrap_or_default()
         ));
     }
     for statement in kept {

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::answers::Answers;
-use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, SetupArgs};
+use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, ResyncArgs, SetupArgs};
 use crate::setup::pair::{Member, Pair};
 use crate::setup::plan::Side;
 use crate::setup::session::{self, SetupSession};
@@ -78,6 +78,76 @@ pub fn add_db(args: AddDbArgs) -> Result<()> {
     }
     answers.validate()?;
     run_unattended(&answers, args.dry_run, args.yes, None, None)
+}
+
+pub fn resync(args: ResyncArgs) -> Result<()> {
+    use crate::cluster_ops::consistency;
+    use crate::setup::apply::{self, Journals};
+    let answers = load_answers(args.answers.as_deref())?;
+    let mut pair = Pair::connect(&answers, None)?;
+    consistency::orient(&mut pair)?;
+    let run_id = crate::backup::new_run_id();
+    let plan = crate::setup::resync::plan(&mut pair, &args.databases, &run_id)?;
+    print!("{}", plan.render());
+    if args.dry_run {
+        println!("\ndry run: nothing was changed");
+        return Ok(());
+    }
+    if !args.yes && !confirm("\nApply this plan?")? {
+        return Err(Error::Aborted("not applied; nothing was changed".into()));
+    }
+    println!();
+    let reporter = LineReporter::new();
+    let mut journals = Journals::create(&pair, &run_id)?;
+    apply::apply(&mut pair, &plan, &mut journals, &reporter, &mut |_| Ok(())).map_err(|err| {
+        Error::Other(format!(
+            "{err}\nrun {run_id} stopped part way; its journal on each node ({}) says what was applied; run the same resync again to copy again",
+            session::run_dir(&run_id)
+        ))
+    })?;
+    let (databases, copied): (Vec<String>, Vec<String>) = plan
+        .steps
+        .iter()
+        .flat_map(|s| &s.changes)
+        .find_map(|c| match c {
+            crate::setup::plan::Change::AddDatabases {
+                databases, copy, ..
+            } => Some((
+                databases.clone(),
+                if copy.tables.is_empty() {
+                    databases.clone()
+                } else {
+                    copy.tables
+                        .iter()
+                        .map(|(d, t)| format!("{d}.{t}"))
+                        .collect()
+                },
+            )),
+            _ => None,
+        })
+        .unwrap_or_default();
+    println!("\nproving the copy with the consistency check:");
+    let report = consistency::check(&mut pair, &databases, 1000)?;
+    print!("{}", report.render());
+    let differing = report.differing();
+    if !differing.is_empty() {
+        return Err(Error::Inconsistent {
+            count: differing.len(),
+            slave: report.slave.clone(),
+            tables: differing
+                .iter()
+                .map(|t| format!("{}.{}", t.database, t.table))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    println!(
+        "\ndone: {} copied again into {} and equal to {} (run {run_id})",
+        copied.join(", "),
+        report.slave,
+        report.master
+    );
+    Ok(())
 }
 
 /// Asks y/N on the terminal; without one, the run stops unchanged.
@@ -208,6 +278,11 @@ pub fn setup(args: SetupArgs) -> Result<()> {
 
 pub fn check(args: CheckArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
+    if args.consistency {
+        // Comparing the copies needs the two servers only.
+        let mut pair = Pair::connect(&answers, args.profile.as_deref())?;
+        return consistency(&mut pair, &args);
+    }
     let mut pair = Pair::connect(&answers, args.profile.as_deref())?.with_witness()?;
     let report = preflight::run(&mut pair)?;
     if args.json {
@@ -231,6 +306,31 @@ pub fn check(args: CheckArgs) -> Result<()> {
     Ok(())
 }
 
+fn consistency(pair: &mut Pair, args: &CheckArgs) -> Result<()> {
+    let report = crate::cluster_ops::consistency::check(pair, &args.databases, args.chunk_rows)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Error::Other(e.to_string()))?
+        );
+    } else {
+        print!("{}", report.render());
+    }
+    let differing = report.differing();
+    if !differing.is_empty() {
+        return Err(Error::Inconsistent {
+            count: differing.len(),
+            slave: report.slave.clone(),
+            tables: differing
+                .iter()
+                .map(|t| format!("{}.{}", t.database, t.table))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(())
+}
+
 #[derive(Debug, Serialize)]
 pub struct NodeStatus {
     pub host: String,
@@ -243,9 +343,16 @@ pub struct NodeStatus {
     pub master_host: Option<String>,
     pub replicated_databases: Vec<String>,
     pub read_only: bool,
+    /// The table the stopped SQL thread names in its error, when it does.
+    pub stopped_on_table: Option<String>,
+    /// The command that mends it (`mysql-ha resync DB.TABLE ...`, or the
+    /// SQL that skips a statement no filter could skip).
+    pub suggestion: Option<String>,
+    /// Both, in one sentence.
+    pub advice: Option<String>,
 }
 
-fn node_status(member: &mut Member) -> Result<NodeStatus> {
+fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus> {
     let version = member.sql().flavor().to_string();
     let read_only = member.sql().scalar("SELECT @@GLOBAL.read_only")?.as_deref() == Some("1");
     let replica = state::replica_state(member.sql())?;
@@ -255,20 +362,34 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
         (None, Side::Slave | Side::Witness) => "standalone",
     };
     Ok(match replica {
-        Some(r) => NodeStatus {
-            host: member.label().to_string(),
-            role: role.into(),
-            version,
-            last_error: [r.last_io_error.clone(), r.last_sql_error.clone()]
-                .into_iter()
-                .find(|e| !e.is_empty()),
-            io_running: Some(r.io_running),
-            sql_running: Some(r.sql_running),
-            seconds_behind: r.seconds_behind,
-            master_host: Some(r.master_host),
-            replicated_databases: r.replicate_do_db,
-            read_only,
-        },
+        Some(r) => {
+            let advice = (r.sql_running != "Yes")
+                .then(|| {
+                    crate::setup::resync::advice(
+                        &r.last_sql_error,
+                        &r.replicated_databases,
+                        answers.map(|p| p.display().to_string()).as_deref(),
+                    )
+                })
+                .flatten();
+            NodeStatus {
+                host: member.label().to_string(),
+                role: role.into(),
+                version,
+                last_error: [r.last_io_error.clone(), r.last_sql_error.clone()]
+                    .into_iter()
+                    .find(|e| !e.is_empty()),
+                io_running: Some(r.io_running),
+                sql_running: Some(r.sql_running),
+                seconds_behind: r.seconds_behind,
+                master_host: Some(r.master_host),
+                replicated_databases: r.replicated_databases,
+                read_only,
+                stopped_on_table: advice.as_ref().and_then(|a| a.table.clone()),
+                suggestion: advice.as_ref().map(|a| a.command.clone()),
+                advice: advice.map(|a| a.text),
+            }
+        }
         None => NodeStatus {
             host: member.label().to_string(),
             role: role.into(),
@@ -280,6 +401,9 @@ fn node_status(member: &mut Member) -> Result<NodeStatus> {
             master_host: None,
             replicated_databases: Vec::new(),
             read_only,
+            stopped_on_table: None,
+            suggestion: None,
+            advice: None,
         },
     })
 }
@@ -291,8 +415,8 @@ pub fn status(args: JsonArgs) -> Result<()> {
     let answers = load_answers(args.answers.as_deref())?;
     let mut pair = Pair::connect(&answers, None)?;
     let nodes = vec![
-        node_status(&mut pair.master)?,
-        node_status(&mut pair.slave)?,
+        node_status(&mut pair.master, args.answers.as_deref())?,
+        node_status(&mut pair.slave, args.answers.as_deref())?,
     ];
     if args.json {
         println!(
@@ -318,6 +442,9 @@ pub fn status(args: JsonArgs) -> Result<()> {
         );
         if let Some(error) = &node.last_error {
             println!("{:<16} last error: {error}", "");
+        }
+        if let Some(advice) = &node.advice {
+            println!("{:<16} {advice}", "");
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 
 pub mod edit;
 pub mod effective;
+pub mod filters;
 pub mod names;
 pub mod parse;
 pub mod role;

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::mycnf::edit::{Editor, FileEdit};
 use crate::mycnf::effective::{Config, OptionEntry};
+use crate::mycnf::filters;
 use crate::mycnf::names::key_of;
 use crate::{Error, Result};
 
@@ -27,7 +28,7 @@ pub struct RoleSettings {
     pub role: Role,
     /// 1 to 4294967295, different on each node.
     pub server_id: u32,
-    /// Databases the slave replicates (one `replicate-do-db` each).
+    /// Databases the slave replicates (one `replicate-wild-do-table = DB.%` each).
     pub databases: Vec<String>,
     /// Address the master listens on; None: any address (0.0.0.0) when the
     /// current one is loopback only.
@@ -102,7 +103,7 @@ impl MycnfPlan {
     }
 }
 
-/// Checks that a database name can be written as a `replicate-do-db` line
+/// Checks that a database name can be written as a replication filter line
 /// and read back by the server as the same name.
 pub fn check_database_name(name: &str) -> Result<()> {
     let bad = |reason: &str| {
@@ -124,7 +125,7 @@ pub fn check_database_name(name: &str) -> Result<()> {
         return bad("it starts or ends with a space, which the server trims");
     }
     if name.contains(',') {
-        return bad("it holds a comma, which the server's replicate_do_db list splits on");
+        return bad("it holds a comma, which the server's filter lists split on");
     }
     if name == "*" {
         return bad("`*` must be expanded into the list of databases first");
@@ -301,7 +302,7 @@ fn plan_master(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()>
             new: None,
             status: ChangeStatus::Skipped(format!(
                 "{} {} has no binlog_format (statement-based only): \
-                 replicate-do-db then filters by the default database",
+                 the slave's table filters judge each statement by the tables it writes",
                 match profile.flavor {
                     crate::profile::Flavor::Mysql => "MySQL",
                     crate::profile::Flavor::Mariadb => "MariaDB",
@@ -395,57 +396,97 @@ fn plan_slave(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()> 
     planner.set_bool("read-only", true);
     planner.set_bool("log-slave-updates", true);
 
-    let existing: Vec<OptionEntry> = config.all("replicate_do_db").into_iter().cloned().collect();
-    let anchor: Option<(PathBuf, usize)> = existing.last().map(|e| (e.file.clone(), e.line));
-    let mut seen: Vec<&str> = Vec::new();
-    for name in &settings.databases {
-        if seen.contains(&name.as_str()) {
-            continue;
+    plan_filters(planner, &settings.databases);
+    Ok(())
+}
+
+/// The slave's filters: one `replicate-wild-do-table = DB.%` per database
+/// (see [`filters`]); the `replicate-do-db` lines of older runs are
+/// commented out and their databases keep being replicated by a pattern.
+fn plan_filters(planner: &mut Planner<'_>, databases: &[String]) {
+    let config = planner.config;
+    let old: Vec<OptionEntry> = config.all("replicate_do_db").into_iter().cloned().collect();
+    let existing: Vec<OptionEntry> = config
+        .all("replicate_wild_do_table")
+        .into_iter()
+        .cloned()
+        .collect();
+    let mut wanted: Vec<String> = Vec::new();
+    for name in databases
+        .iter()
+        .cloned()
+        .chain(old.iter().filter_map(|e| e.value.clone()))
+    {
+        let name = name.trim().to_string();
+        if !name.is_empty() && !wanted.contains(&name) {
+            wanted.push(name);
         }
-        seen.push(name);
-        let option = format!("replicate-do-db[{name}]");
+    }
+    // New lines go after the last filter line (a pattern, else an old
+    // replicate-do-db line), else into the settings group.
+    let anchor: Option<(PathBuf, usize)> = existing
+        .last()
+        .or(old.last())
+        .map(|e| (e.file.clone(), e.line));
+    for name in &wanted {
+        let pattern = filters::wild_pattern(name);
+        let option = format!("replicate-wild-do-table[{name}]");
         if let Some(entry) = existing
             .iter()
-            .find(|e| e.value.as_deref() == Some(name.as_str()))
+            .find(|e| e.value.as_deref().map(str::trim) == Some(pattern.as_str()))
         {
             planner.unchanged(&option, Some(entry));
             continue;
         }
-        match &anchor {
+        let location = match &anchor {
             Some((file, line)) => {
-                let file = file.clone();
                 planner.editor.add_after(
-                    &file,
+                    file,
                     *line,
-                    "replicate-do-db",
-                    name,
+                    "replicate-wild-do-table",
+                    &pattern,
                     "added for replication",
                 );
-                planner.changes.push(SettingChange {
-                    option,
-                    old: None,
-                    new: Some(name.clone()),
-                    status: ChangeStatus::Changed,
-                    location: Some(file.display().to_string()),
-                });
+                file.display().to_string()
             }
             None => {
                 planner.editor.add_to_group(
                     &planner.settings_file,
                     &planner.settings_group,
-                    "replicate-do-db",
-                    name,
+                    "replicate-wild-do-table",
+                    &pattern,
                     "added for replication",
                 );
-                planner.changes.push(SettingChange {
-                    option,
-                    old: None,
-                    new: Some(name.clone()),
-                    status: ChangeStatus::Changed,
-                    location: Some(planner.settings_file.display().to_string()),
-                });
+                planner.settings_file.display().to_string()
             }
-        }
+        };
+        planner.changes.push(SettingChange {
+            option,
+            old: None,
+            new: Some(pattern),
+            status: ChangeStatus::Changed,
+            location: Some(location),
+        });
     }
-    Ok(())
+    for entry in &old {
+        let name = entry.value.clone().unwrap_or_default();
+        planner.editor.comment_out(
+            &entry.file,
+            entry.line,
+            &format!(
+                "replaced by replicate-wild-do-table = {} (replicate-do-db skips DDL typed without USE)",
+                filters::wild_pattern(name.trim())
+            ),
+        );
+        planner.changes.push(SettingChange {
+            option: format!("replicate-do-db[{}]", name.trim()),
+            old: Some(name.clone()),
+            new: Some(format!(
+                "commented out: replaced by replicate-wild-do-table = {}",
+                filters::wild_pattern(name.trim())
+            )),
+            status: ChangeStatus::Changed,
+            location: Some(entry.location()),
+        });
+    }
 }

@@ -10,7 +10,8 @@ use super::seed;
 use super::state;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::Reporter;
-use crate::sql::flavor::quote_string;
+use crate::mycnf::filters;
+use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::Position;
 use crate::{Error, Result};
 
@@ -67,8 +68,46 @@ fn wait_until_stopped(member: &mut Member) -> Result<()> {
     }
 }
 
-/// Journal note prefix recording the slave's filter before a run changed it.
+/// Journal note prefix recording the slave's `replicate_do_db` before a run
+/// changed it.
 pub const PREVIOUS_FILTER_NOTE: &str = "replicate_do_db before: ";
+/// Journal note prefix recording the slave's `replicate_wild_do_table`
+/// before a run changed it (runs before the table-level filters wrote only
+/// the note above).
+pub const PREVIOUS_WILD_FILTER_NOTE: &str = "replicate_wild_do_table before: ";
+
+/// `@@replicate_ignore_table` with these tables added (`db.table`, as the
+/// server lists them).
+pub fn tables_list(previous: &str, tables: &[(String, String)]) -> String {
+    let mut out: Vec<String> = previous
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    for (db, table) in tables {
+        let name = format!("{db}.{table}");
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out.join(",")
+}
+
+/// The statements that make the running slave replicate `databases` (one
+/// `DB.%` pattern each, the hand-made patterns of `previous_wild` kept) and
+/// drop the `replicate_do_db` list of older runs. The SQL thread must be
+/// stopped.
+pub fn set_filters(databases: &[&str], previous_wild: &str) -> Vec<String> {
+    let others = filters::other_patterns(previous_wild);
+    vec![
+        "SET GLOBAL replicate_do_db = ''".to_string(),
+        format!(
+            "SET GLOBAL replicate_wild_do_table = {}",
+            quote_string(&filters::wild_list(databases, &others))
+        ),
+    ]
+}
 
 pub fn run(
     pair: &mut Pair,
@@ -76,11 +115,26 @@ pub fn run(
     databases: &[String],
     all: &[String],
     copy: &seed::CopyPlan,
+    replace: bool,
     reporter: &dyn Reporter,
 ) -> Result<Added> {
-    let result = add(pair, journal, databases, all, copy, reporter);
+    // Single tables copied again are kept out of the catch-up with
+    // replicate_ignore_table; it goes back to this afterwards, or on error.
+    let previous_ignore = pair
+        .slave
+        .sql()
+        .scalar("SELECT @@GLOBAL.replicate_ignore_table")?
+        .unwrap_or_default();
+    let result = add(pair, journal, databases, all, copy, replace, reporter);
     if result.is_err() {
         // Leave the running slave replicating what it replicated before.
+        if !copy.tables.is_empty() {
+            let _ = pair.slave.sql().exec("STOP SLAVE SQL_THREAD");
+            let _ = pair.slave.sql().exec(&format!(
+                "SET GLOBAL replicate_ignore_table = {}",
+                quote_string(&previous_ignore)
+            ));
+        }
         let _ = pair.slave.sql().exec("START SLAVE");
     }
     result
@@ -92,8 +146,16 @@ fn add(
     databases: &[String],
     all: &[String],
     copy: &seed::CopyPlan,
+    replace: bool,
     reporter: &dyn Reporter,
 ) -> Result<Added> {
+    let tables = &copy.tables;
+    let previous_ignore = pair
+        .slave
+        .sql()
+        .scalar("SELECT @@GLOBAL.replicate_ignore_table")?
+        .unwrap_or_default();
+    let previous_ignore = previous_ignore.as_str();
     let flavor = pair.slave.sql().flavor();
     if flavor.family != crate::sql::Family::MariaDb {
         return Err(Error::Other(format!(
@@ -103,36 +165,70 @@ fn add(
     // From here the slave applies nothing; the new databases' events up to
     // the snapshot are in the copy, the old ones' are applied below.
     sql(&mut pair.slave, journal, "STOP SLAVE SQL_THREAD")?;
-    journal.record(
-        pair.slave.access.node(),
-        JournalEntry::Note {
-            text: backup::seed_note(databases, pair.master.label()),
-        },
-    )?;
+    if tables.is_empty() {
+        journal.record(
+            pair.slave.access.node(),
+            JournalEntry::Note {
+                text: backup::seed_note(databases, pair.master.label()),
+            },
+        )?;
+    }
+    if replace && !tables.is_empty() {
+        sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 0")?;
+        for (db, table) in tables {
+            sql(
+                &mut pair.slave,
+                journal,
+                &format!(
+                    "DROP TABLE IF EXISTS {}.{}",
+                    quote_ident(db),
+                    quote_ident(table)
+                ),
+            )?;
+        }
+        sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 1")?;
+    } else if replace {
+        // resync: the slave's own copy goes (never to the binary log, so
+        // nothing of it reaches a node that replicates from this one).
+        sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 0")?;
+        for db in databases {
+            sql(
+                &mut pair.slave,
+                journal,
+                &format!("DROP DATABASE IF EXISTS {}", quote_ident(db)),
+            )?;
+        }
+        sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 1")?;
+    }
     let copied = seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
     let Position::MariaDbGtid(gtid) = copied.position else {
         return Err(Error::Other(
             "the copy carries no GTID position; cannot line it up with the running slave".into(),
         ));
     };
-    let previous = pair
-        .slave
-        .sql()
-        .scalar("SELECT @@GLOBAL.replicate_do_db")?
-        .unwrap_or_default();
+    let (previous, previous_wild) = state::filter_lists(pair.slave.sql())?;
     journal.record(
         pair.slave.access.node(),
         JournalEntry::Note {
             text: format!("{PREVIOUS_FILTER_NOTE}{previous}"),
         },
     )?;
+    journal.record(
+        pair.slave.access.node(),
+        JournalEntry::Note {
+            text: format!("{PREVIOUS_WILD_FILTER_NOTE}{previous_wild}"),
+        },
+    )?;
     // Up to the snapshot, the slave applies only the databases not copied:
     // the copy holds everything before it for the others.
+    // Single tables: every database catches up, those tables excepted
+    // (replicate_ignore_table is checked before the wild patterns).
     let not_copied: Vec<&str> = all
         .iter()
-        .filter(|d| !databases.contains(d))
+        .filter(|d| !tables.is_empty() || !databases.contains(d))
         .map(String::as_str)
         .collect();
+    let ignored = tables_list(previous_ignore, tables);
     sql(&mut pair.slave, journal, "STOP SLAVE")?;
     if not_copied.is_empty() {
         // Nothing else to catch up: the slave starts at the snapshot.
@@ -142,14 +238,19 @@ fn add(
             &format!("SET GLOBAL gtid_slave_pos = {}", quote_string(&gtid)),
         )?;
     } else if !gtid.is_empty() {
-        sql(
-            &mut pair.slave,
-            journal,
-            &format!(
-                "SET GLOBAL replicate_do_db = {}",
-                quote_string(&not_copied.join(","))
-            ),
-        )?;
+        for statement in set_filters(&not_copied, &previous_wild) {
+            sql(&mut pair.slave, journal, &statement)?;
+        }
+        if !tables.is_empty() {
+            sql(
+                &mut pair.slave,
+                journal,
+                &format!(
+                    "SET GLOBAL replicate_ignore_table = {}",
+                    quote_string(&ignored)
+                ),
+            )?;
+        }
         // UNTIL needs both threads stopped; both stop at the position.
         sql(
             &mut pair.slave,
@@ -161,23 +262,30 @@ fn add(
         )?;
         wait_until_stopped(&mut pair.slave)?;
         sql(&mut pair.slave, journal, "STOP SLAVE")?;
+        if !tables.is_empty() {
+            sql(
+                &mut pair.slave,
+                journal,
+                &format!(
+                    "SET GLOBAL replicate_ignore_table = {}",
+                    quote_string(previous_ignore)
+                ),
+            )?;
+        }
     }
     let filters: Vec<&str> = all.iter().map(String::as_str).collect();
-    sql(
-        &mut pair.slave,
-        journal,
-        &format!(
-            "SET GLOBAL replicate_do_db = {}",
-            quote_string(&filters.join(","))
-        ),
-    )?;
+    for statement in set_filters(&filters, &previous_wild) {
+        sql(&mut pair.slave, journal, &statement)?;
+    }
     sql(&mut pair.slave, journal, "START SLAVE")?;
-    journal.record(
-        pair.slave.access.node(),
-        JournalEntry::Note {
-            text: backup::seed_done_note(databases, pair.master.label()),
-        },
-    )?;
+    if tables.is_empty() {
+        journal.record(
+            pair.slave.access.node(),
+            JournalEntry::Note {
+                text: backup::seed_done_note(databases, pair.master.label()),
+            },
+        )?;
+    }
     Ok(Added {
         bytes: copied.bytes,
         seconds: copied.seconds,

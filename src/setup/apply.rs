@@ -329,9 +329,11 @@ pub fn apply(
                     databases,
                     all,
                     copy,
+                    replace,
                 } => {
-                    let added =
-                        super::add_databases::run(pair, journal, databases, all, copy, reporter)?;
+                    let added = super::add_databases::run(
+                        pair, journal, databases, all, copy, *replace, reporter,
+                    )?;
                     summary = format!(
                         "copied {} in {:.1} s at {}; the slave replicates {}",
                         super::plan::human_bytes(added.bytes),

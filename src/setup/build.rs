@@ -73,7 +73,7 @@ fn running_differs(member: &mut Member, settings: &RoleSettings) -> Result<bool>
     })
 }
 
-fn config_step(
+pub(crate) fn config_step(
     member: &mut Member,
     config: &Config,
     settings: &RoleSettings,
@@ -98,6 +98,9 @@ fn config_step(
                 .map(|l| format!(", {l}"))
                 .unwrap_or_default()
         ));
+    }
+    if settings.role == Role::Slave {
+        summary.push(format!("filters: {}", crate::mycnf::filters::WHY));
     }
     let mut changes: Vec<Change> = mycnf.file_edits.into_iter().map(Change::File).collect();
     let stale = changes.is_empty() && running_differs(member, settings)?;
@@ -185,6 +188,7 @@ pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> 
         method,
         why,
         databases: databases.to_vec(),
+        tables: Vec::new(),
         estimated_bytes,
         verify: repl.verify,
         kind,
@@ -414,7 +418,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             // Every database the slave replicates now stays replicated.
             let mut all: Vec<String> = replica
                 .as_ref()
-                .map(|r| r.replicate_do_db.clone())
+                .map(|r| r.replicated_databases.clone())
                 .unwrap_or_default();
             for db in &databases {
                 if !all.contains(db) {
@@ -426,6 +430,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 databases: report.to_copy.clone(),
                 all,
                 copy,
+                replace: false,
             });
         } else {
             seed.summary

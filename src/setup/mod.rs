@@ -10,6 +10,7 @@ pub mod handoff;
 pub mod pair;
 pub mod plan;
 pub mod preflight;
+pub mod resync;
 pub mod seed;
 pub mod session;
 pub mod state;

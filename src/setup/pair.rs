@@ -81,6 +81,12 @@ impl Member {
         )
     }
 
+    /// A second SQL session to the same server (for a snapshot held while
+    /// the first one runs other statements).
+    pub fn open_sql_session(&self) -> Result<SqlSession> {
+        Self::open_sql(&self.access, &self.profile, &self.answers)
+    }
+
     /// Connects again (after a restart).
     pub fn reconnect(&mut self) -> Result<()> {
         self.session = Self::open_sql(&self.access, &self.profile, &self.answers)?;

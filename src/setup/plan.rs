@@ -75,6 +75,9 @@ pub enum Change {
         /// Every replicated database once added (the new filter list).
         all: Vec<String>,
         copy: super::seed::CopyPlan,
+        /// `resync`: the databases are replicated already and the slave's
+        /// copy is dropped (kept out of the binary log) before the new one.
+        replace: bool,
     },
     /// Point the slave at the master at the snapshot's position and start it.
     StartReplication { statements: Vec<Statement> },
@@ -206,25 +209,60 @@ impl Plan {
                         databases,
                         all,
                         copy,
+                        replace,
                     } => {
+                        let names: Vec<String> = if copy.tables.is_empty() {
+                            databases.clone()
+                        } else {
+                            copy.tables
+                                .iter()
+                                .map(|(d, t)| format!("{d}.{t}"))
+                                .collect()
+                        };
                         let _ = writeln!(
                             out,
-                            "   add {} (about {}) while replication of the others goes on:",
-                            databases.join(", "),
+                            "   {} {} (about {}) while replication of the others goes on:",
+                            if *replace { "copy again" } else { "add" },
+                            names.join(", "),
                             human_bytes(copy.estimated_bytes)
                         );
                         let _ = writeln!(
                             out,
                             "     sql: STOP SLAVE SQL_THREAD;   (the IO thread keeps fetching)"
                         );
+                        if *replace && !copy.tables.is_empty() {
+                            for (db, table) in &copy.tables {
+                                let _ = writeln!(
+                                    out,
+                                    "     sql: SET SESSION sql_log_bin = 0; DROP TABLE IF EXISTS {}.{};   (the slave's copy; not undone by rollback)",
+                                    crate::sql::flavor::quote_ident(db),
+                                    crate::sql::flavor::quote_ident(table)
+                                );
+                            }
+                        } else if *replace {
+                            for db in databases {
+                                let _ = writeln!(
+                                    out,
+                                    "     sql: SET SESSION sql_log_bin = 0; DROP DATABASE IF EXISTS {};   (the slave's copy; not undone by rollback)",
+                                    crate::sql::flavor::quote_ident(db)
+                                );
+                            }
+                        }
                         for line in copy.describe() {
                             let _ = writeln!(out, "     {line}");
                         }
-                        let _ = writeln!(out, "     sql: STOP SLAVE; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';");
+                        if copy.tables.is_empty() {
+                            let _ = writeln!(out, "     sql: STOP SLAVE; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';");
+                        } else {
+                            let _ = writeln!(out, "     sql: STOP SLAVE; SET GLOBAL replicate_ignore_table = '{}'; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';   (the others catch up to the copy)", names.join(","));
+                        }
                         let _ = writeln!(
                             out,
-                            "     sql: STOP SLAVE; SET GLOBAL replicate_do_db = '{}'; START SLAVE;",
-                            all.join(",")
+                            "     sql: STOP SLAVE; SET GLOBAL replicate_do_db = ''; SET GLOBAL replicate_wild_do_table = '{}'; START SLAVE;",
+                            crate::mycnf::filters::wild_list(
+                                &all.iter().map(String::as_str).collect::<Vec<_>>(),
+                                &[]
+                            )
                         );
                     }
                     Change::StartReplication { statements } => {

@@ -269,6 +269,15 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         );
     }
     report.databases = databases.clone();
+    if !databases.is_empty() {
+        filter_limits(
+            pair,
+            &master_label,
+            &databases,
+            &master_databases,
+            &mut report,
+        )?;
+    }
 
     // The slave: an existing setup must point at this master.
     let replica = state::replica_state(pair.slave.sql())?;
@@ -298,7 +307,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     report.to_copy = match (&replica, already_ours) {
         (Some(r), true) => databases
             .iter()
-            .filter(|d| !r.replicate_do_db.contains(d))
+            .filter(|d| !r.replicated_databases.contains(d))
             .cloned()
             .collect(),
         _ => databases.clone(),
@@ -313,7 +322,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
                 "replicated now: {}; to add: {}",
                 replica
                     .as_ref()
-                    .map(|r| r.replicate_do_db.join(", "))
+                    .map(|r| r.replicated_databases.join(", "))
                     .unwrap_or_default(),
                 report.to_copy.join(", ")
             ),
@@ -482,6 +491,147 @@ fn reachability(pair: &mut Pair, report: &mut Report) -> Result<()> {
         report.push(Severity::Fatal, &slave_label, "network", format!("cannot reach {master} on port {mysql_port} nor ssh: check routing and firewalls between the nodes"));
     }
     Ok(())
+}
+
+/// Databases not chosen whose stored routines or events the master holds:
+/// their DDL writes no table, so no table filter skips it, and the slave
+/// (which lacks the database) stops on it (guide.md, "What the slave
+/// replicates").
+pub fn with_routines_not_chosen(owners: &[String], chosen: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = owners
+        .iter()
+        .filter(|db| !chosen.contains(db))
+        .filter(|db| {
+            !crate::answers::SYSTEM_SCHEMAS
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(db))
+        })
+        .cloned()
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Views of chosen databases that read a database not chosen (the server
+/// writes every name in a view's definition as `` `db`.`table` ``): the
+/// slave lacks that table and cannot create the view. Returns
+/// `db.view -> other db` pairs.
+pub fn views_reading_others(
+    views: &[(String, String, String)],
+    others: &[String],
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (db, name, definition) in views {
+        for other in others {
+            let needle = format!("{}.", crate::sql::flavor::quote_ident(other));
+            if definition.contains(&needle) {
+                out.push((format!("{db}.{name}"), other.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Warns about what the slave's table filters cannot get right, so the
+/// administrator hears it before the first such statement stops the slave.
+fn filter_limits(
+    pair: &mut Pair,
+    master_label: &str,
+    chosen: &[String],
+    master_databases: &[String],
+    report: &mut Report,
+) -> Result<()> {
+    let conn = pair.master.sql();
+    let owners = conn.column(
+        "SELECT ROUTINE_SCHEMA FROM information_schema.ROUTINES UNION SELECT EVENT_SCHEMA FROM information_schema.EVENTS",
+    )?;
+    let routines = with_routines_not_chosen(&owners, chosen);
+    if !routines.is_empty() {
+        report.push(
+            Severity::Warning,
+            master_label,
+            "filters",
+            format!(
+                "{} not replicated but holding stored routines or events: creating, changing or dropping one there stops the slave (error 1049, no table filter applies to them); replicate it too, or run such DDL with sql_log_bin = 0 (docs/guide.md, \"What the slave replicates\")",
+                routines.join(", ")
+            ),
+        );
+    }
+    let list = chosen
+        .iter()
+        .map(|d| crate::sql::flavor::quote_string(d))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = conn.rows(&format!(
+        "SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA IN ({list})"
+    ))?;
+    let views: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|row| {
+            let get = |k: &str| row.get(k).cloned().flatten().unwrap_or_default();
+            (
+                get("TABLE_SCHEMA"),
+                get("TABLE_NAME"),
+                get("VIEW_DEFINITION"),
+            )
+        })
+        .collect();
+    let others: Vec<String> = master_databases
+        .iter()
+        .filter(|d| !chosen.contains(d))
+        .cloned()
+        .collect();
+    let needing = views_reading_others(&views, &others);
+    if !needing.is_empty() {
+        report.push(
+            Severity::Warning,
+            master_label,
+            "filters",
+            format!(
+                "views that read a database not replicated: {}; the slave lacks those tables, so the copy or a later CREATE/ALTER of such a view stops it (error 1146); replicate those databases too (docs/guide.md, \"What the slave replicates\")",
+                needing
+                    .iter()
+                    .map(|(view, other)| format!("{view} reads {other}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn routines_of_databases_not_chosen() {
+        let owners = ["hr", "shop", "mysql", "hr", "sys", "crm"].map(String::from);
+        let chosen = ["shop".to_string()];
+        assert_eq!(with_routines_not_chosen(&owners, &chosen), ["crm", "hr"]);
+    }
+
+    #[test]
+    fn views_that_read_other_databases() {
+        let views = vec![
+            (
+                "shop".to_string(),
+                "v1".to_string(),
+                "select `hr`.`src`.`id` AS `id` from `hr`.`src`".to_string(),
+            ),
+            (
+                "shop".to_string(),
+                "v2".to_string(),
+                "select `shop`.`a`.`id` AS `id` from `shop`.`a`".to_string(),
+            ),
+        ];
+        let others = ["hr".to_string(), "hr2".to_string()];
+        assert_eq!(
+            views_reading_others(&views, &others),
+            [("shop.v1".to_string(), "hr".to_string())]
+        );
+    }
 }
 
 #[cfg(test)]

@@ -201,7 +201,7 @@ impl SetupSession {
         // reads its answers from there; until then the slave's own filter
         // says what is replicated.
         let replicated = state::replica_state(self.pair.slave.sql())?
-            .map(|r| r.replicate_do_db)
+            .map(|r| r.replicated_databases)
             .unwrap_or_default();
         Ok(Survey {
             master,

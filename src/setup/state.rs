@@ -16,7 +16,9 @@ pub struct ReplicaState {
     pub seconds_behind: Option<String>,
     pub last_io_error: String,
     pub last_sql_error: String,
-    pub replicate_do_db: Vec<String>,
+    /// The databases its filters replicate by name: `Replicate_Wild_Do_Table`
+    /// patterns `DB.%` and the `Replicate_Do_DB` of older runs.
+    pub replicated_databases: Vec<String>,
     pub gtid_io_pos: Option<String>,
     /// Error code of the I/O thread's last error ("0": none).
     pub last_io_errno: Option<String>,
@@ -53,15 +55,10 @@ pub fn replica_state(conn: &mut SqlConn) -> Result<Option<ReplicaState>> {
         ),
         last_io_error: field(&row, &["Last_IO_Error".to_string()]).unwrap_or_default(),
         last_sql_error: field(&row, &["Last_SQL_Error".to_string()]).unwrap_or_default(),
-        replicate_do_db: field(&row, &["Replicate_Do_DB".to_string()])
-            .map(|list| {
-                list.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default(),
+        replicated_databases: crate::mycnf::filters::replicated_databases(
+            &field(&row, &["Replicate_Do_DB".to_string()]).unwrap_or_default(),
+            &field(&row, &["Replicate_Wild_Do_Table".to_string()]).unwrap_or_default(),
+        ),
         gtid_io_pos: field(&row, &["Gtid_IO_Pos".to_string()]),
         last_io_errno: field(&row, &["Last_IO_Errno".to_string()]),
     };
@@ -161,6 +158,18 @@ pub fn global_privileges(grants: &[String]) -> Vec<String> {
     }
     privileges.retain(|p| p != "USAGE");
     privileges
+}
+
+/// The slave's running filter lists (MariaDB): `@@replicate_do_db` and
+/// `@@replicate_wild_do_table`, comma-separated as the server shows them.
+pub fn filter_lists(conn: &mut SqlConn) -> Result<(String, String)> {
+    let do_db = conn
+        .scalar("SELECT @@GLOBAL.replicate_do_db")?
+        .unwrap_or_default();
+    let wild = conn
+        .scalar("SELECT @@GLOBAL.replicate_wild_do_table")?
+        .unwrap_or_default();
+    Ok((do_db, wild))
 }
 
 #[cfg(test)]

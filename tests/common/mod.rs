@@ -265,7 +265,6 @@ pub fn setup_on_node1() -> String {
 /// committed but not confirmed does not stop it).
 pub fn prepare_writer(secret: &str) {
     create_app_account(secret);
-    // replicate-do-db filters DDL by the default database: USE it.
     sql(
         "node1",
         "USE shop; CREATE TABLE ha_writer (n INT PRIMARY KEY, at DATETIME(6) NOT NULL)",

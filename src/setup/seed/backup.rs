@@ -656,7 +656,13 @@ fn verify_if_unchanged(
                     .to_string(),
             );
         }
-        super::verify::compare(conn, &mut slave.session.conn, &copy.databases, copy.verify)
+        super::verify::compare(
+            conn,
+            &mut slave.session.conn,
+            &copy.databases,
+            &copy.tables,
+            copy.verify,
+        )
     })();
     let _ = conn.exec("ROLLBACK");
     outcome

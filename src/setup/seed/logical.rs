@@ -161,6 +161,58 @@ pub fn plan_dump(
     })
 }
 
+/// One dump per database of just these tables (resync of single tables),
+/// each loaded into its database; the dumps drop and create each table.
+pub fn plan_tables(
+    master: &mut Member,
+    slave: &mut Member,
+    tables: &[(String, String)],
+) -> Result<LogicalPlan> {
+    let mut databases: Vec<String> = Vec::new();
+    for (db, _) in tables {
+        if !databases.contains(db) {
+            databases.push(db.clone());
+        }
+    }
+    let hold_lock = super::super::state::non_transactional_tables(master.sql(), &databases)? > 0;
+    let streams = databases
+        .iter()
+        .map(|db| {
+            let mut argv = vec![
+                master.profile.programs.dump.clone(),
+                "--single-transaction".into(),
+                "--triggers".into(),
+                "--hex-blob".into(),
+                db.clone(),
+            ];
+            let names: Vec<String> = tables
+                .iter()
+                .filter(|(d, _)| d == db)
+                .map(|(_, t)| t.clone())
+                .collect();
+            argv.extend(names.iter().cloned());
+            Stream {
+                label: names
+                    .iter()
+                    .map(|t| format!("{db}.{t}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                phase: Phase::Data,
+                dump_argv: argv,
+                database: Some(db.clone()),
+                reads_rows: true,
+            }
+        })
+        .collect();
+    Ok(LogicalPlan {
+        streams,
+        load_argv: load_argv(slave),
+        workers: 1,
+        hold_lock,
+        deferred: Vec::new(),
+    })
+}
+
 /// A table to copy, as the plan sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableInfo {
@@ -572,8 +624,13 @@ pub fn run(
         loaded?;
         progress.mark_in_place();
         progress.report(reporter);
-        let verified =
-            super::verify::compare(conn, &mut slave.session.conn, &copy.databases, copy.verify)?;
+        let verified = super::verify::compare(
+            conn,
+            &mut slave.session.conn,
+            &copy.databases,
+            &copy.tables,
+            copy.verify,
+        )?;
         Ok(SeedResult {
             position: Position::MariaDbGtid(gtid),
             bytes: progress.bytes(),

@@ -33,6 +33,9 @@ pub struct CopyPlan {
     /// Why this method (the choice of `auto`, or "asked for").
     pub why: String,
     pub databases: Vec<String>,
+    /// Only these tables of `databases` (resync of single tables); empty:
+    /// the whole databases.
+    pub tables: Vec<(String, String)>,
     pub estimated_bytes: u64,
     pub verify: SeedVerify,
     pub kind: CopyKind,

@@ -67,10 +67,14 @@ pub fn compare(
     master: &mut SqlConn,
     slave: &mut SqlConn,
     databases: &[String],
+    only: &[(String, String)],
     how: SeedVerify,
 ) -> Result<String> {
     let checksum = how == SeedVerify::Checksum;
-    let tables = base_tables(master, databases)?;
+    let mut tables = base_tables(master, databases)?;
+    if !only.is_empty() {
+        tables.retain(|t| only.contains(t));
+    }
     let mut queries = Vec::with_capacity(tables.len());
     for (database, table) in &tables {
         let columns = columns(master, database, table)?;
