@@ -2,19 +2,17 @@
 //! binary, configuration and service on both nodes, started; then setup
 //! waits until both daemons report healthy.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use super::pair::{Member, Pair};
-use super::plan::{Change, NodeFile, Side, Statement, StepPlan};
+use super::plan::{Change, Side, Statement, StepPlan};
+use super::service_install::{self, write_file, Registrar, Service};
 use crate::answers::{ClusterAnswers, Resource};
 use crate::daemon::config::{
     ClusterConfig, Fence, Monitor, NodeSection, Role, Timings, VoteConfig,
 };
 use crate::daemon::state::{now, DaemonStatus};
-use crate::mycnf::edit::FileEdit;
 use crate::sql::flavor::{account, quote_string};
 use crate::sql::Family;
 use crate::{Error, Result};
@@ -29,10 +27,6 @@ pub const DDNS_KEY_PATH: &str = "/etc/mysql-ha/ddns.key";
 const INIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha.init");
 const UNIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha.service");
 const HEALTH_WAIT: Duration = Duration::from_secs(90);
-
-fn sha256(bytes: &[u8]) -> Vec<u8> {
-    Sha256::digest(bytes).to_vec()
-}
 
 /// What both nodes' cluster.toml share and setup generates.
 struct SharedSecrets {
@@ -183,28 +177,6 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     Ok(step)
 }
 
-fn write_file(
-    path: &str,
-    before: Option<Vec<u8>>,
-    after: Vec<u8>,
-    mode: u32,
-    group: &str,
-    secret: bool,
-) -> Change {
-    Change::WriteFile(NodeFile {
-        edit: FileEdit {
-            path: PathBuf::from(path),
-            before,
-            after,
-        },
-        mode,
-        owner: "root".into(),
-        group: group.into(),
-        secret,
-        validate: None,
-    })
-}
-
 fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) -> ClusterConfig {
     let (own, peer, role) = match side {
         Side::Master => (&pair.answers.master, &pair.answers.slave, Role::Master),
@@ -318,21 +290,7 @@ fn install_step(
     };
     let mut changed = false;
 
-    let current = node.read(Path::new(BINARY_PATH))?;
-    if current.as_deref().map(sha256) == Some(sha256(binary)) {
-        step.summary
-            .push(format!("{BINARY_PATH} is this build (sha256 matches)"));
-    } else {
-        step.changes.push(write_file(
-            BINARY_PATH,
-            current,
-            binary.to_vec(),
-            0o755,
-            "root",
-            false,
-        ));
-        changed = true;
-    }
+    changed |= service_install::binary(node, &mut step, BINARY_PATH, binary)?;
 
     node.create_dir_all(Path::new("/etc/mysql-ha"), 0o755)?;
     let existing = node.read(Path::new(crate::daemon::config::DEFAULT_PATH))?;
@@ -370,97 +328,23 @@ fn install_step(
         }
     }
 
-    let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
     let profile = member.profile.clone();
-    if systemd {
-        let unit = UNIT_TEMPLATE.replace("@USER@", &account_name).replace(
+    let service = Service {
+        name: "mysql-ha",
+        what: "the cluster daemon",
+        init_script: INIT_SCRIPT,
+        init_text: INIT_TEMPLATE.replace("@ACCOUNT@", &account_name),
+        unit: SYSTEMD_UNIT,
+        unit_text: UNIT_TEMPLATE.replace("@USER@", &account_name).replace(
             "@SERVER_UNIT@",
             profile.service.systemd_unit.as_deref().unwrap_or(""),
-        );
-        let current = node.read(Path::new(SYSTEMD_UNIT))?;
-        if current.as_deref() != Some(unit.as_bytes()) {
-            step.changes.push(write_file(
-                SYSTEMD_UNIT,
-                current,
-                unit.into_bytes(),
-                0o644,
-                "root",
-                false,
-            ));
-            step.changes.push(Change::Command {
-                argv: vec!["systemctl".into(), "daemon-reload".into()],
-                why: "read the new unit".into(),
-            });
-            step.changes.push(Change::Command {
-                argv: vec![
-                    "systemctl".into(),
-                    "enable".into(),
-                    "mysql-ha.service".into(),
-                ],
-                why: "start the daemon at boot".into(),
-            });
-            changed = true;
-        }
-    } else {
-        let script = INIT_TEMPLATE.replace("@ACCOUNT@", &account_name);
-        let current = node.read(Path::new(INIT_SCRIPT))?;
-        if current.as_deref() != Some(script.as_bytes()) {
-            step.changes.push(write_file(
-                INIT_SCRIPT,
-                current,
-                script.into_bytes(),
-                0o755,
-                "root",
-                false,
-            ));
-            changed = true;
-        }
-        let registered = node
-            .list_dir(Path::new("/etc/rc2.d"))?
-            .iter()
-            .any(|n| n.starts_with('S') && n.ends_with("mysql-ha"));
-        if !registered {
-            let argv: Vec<String> = match profile.service.enable.first().map(String::as_str) {
-                Some("chkconfig") => vec!["chkconfig".into(), "--add".into(), "mysql-ha".into()],
-                _ => vec!["update-rc.d".into(), "mysql-ha".into(), "defaults".into()],
-            };
-            step.changes.push(Change::Command {
-                argv,
-                why: "start the daemon at boot".into(),
-            });
-        }
-    }
-    let control: Vec<String> = if systemd {
-        vec![
-            "systemctl".into(),
-            "restart".into(),
-            "mysql-ha.service".into(),
-        ]
-    } else {
-        vec![INIT_SCRIPT.into(), "restart".into()]
+        ),
+        registrar: match profile.service.enable.first().map(String::as_str) {
+            Some("chkconfig") => Registrar::Chkconfig,
+            _ => Registrar::UpdateRcD,
+        },
     };
-    let running = {
-        let status: Vec<&str> = if systemd {
-            vec!["systemctl", "is-active", "--quiet", "mysql-ha.service"]
-        } else {
-            vec![INIT_SCRIPT, "status"]
-        };
-        node.stat(Path::new(if systemd { SYSTEMD_UNIT } else { INIT_SCRIPT }))?
-            .is_some()
-            && node
-                .run(&status, None)
-                .map(|o| o.success())
-                .unwrap_or(false)
-    };
-    if changed || !running {
-        step.changes.push(Change::Command {
-            argv: control,
-            why: "(re)start the cluster daemon".into(),
-        });
-    } else {
-        step.summary
-            .push("the daemon runs this build and configuration".into());
-    }
+    service_install::plan(node, &service, changed, &mut step)?;
     Ok(step)
 }
 

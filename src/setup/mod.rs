@@ -12,6 +12,7 @@ pub mod plan;
 pub mod preflight;
 pub mod resync;
 pub mod seed;
+pub mod service_install;
 pub mod session;
 pub mod state;
 pub mod verify;

@@ -1,0 +1,188 @@
+//! Installing one of the tool's own services on a host, as plan changes:
+//! the whole files setup writes (backed up, journaled like every edit), the
+//! systemd unit where systemd runs or the init script registered for boot
+//! elsewhere, and a (re)start when anything changed or it does not run.
+//! The cluster daemon on the nodes and the witness both go through here.
+
+use std::path::{Path, PathBuf};
+
+use super::plan::{Change, NodeFile, StepPlan};
+use crate::mycnf::edit::FileEdit;
+use crate::node::Node;
+use crate::Result;
+
+/// A whole file setup writes, owned by root.
+pub fn write_file(
+    path: &str,
+    before: Option<Vec<u8>>,
+    after: Vec<u8>,
+    mode: u32,
+    group: &str,
+    secret: bool,
+) -> Change {
+    Change::WriteFile(NodeFile {
+        edit: FileEdit {
+            path: PathBuf::from(path),
+            before,
+            after,
+        },
+        mode,
+        owner: "root".into(),
+        group: group.into(),
+        secret,
+        validate: None,
+    })
+}
+
+/// Writes `path` when its contents differ; says whether it did.
+pub fn write_if_changed(
+    node: &dyn Node,
+    step: &mut StepPlan,
+    path: &str,
+    contents: Vec<u8>,
+    mode: u32,
+    group: &str,
+    secret: bool,
+) -> Result<bool> {
+    let current = node.read(Path::new(path))?;
+    if current.as_deref() == Some(contents.as_slice()) {
+        step.summary.push(format!("{path} unchanged"));
+        return Ok(false);
+    }
+    step.changes
+        .push(write_file(path, current, contents, mode, group, secret));
+    Ok(true)
+}
+
+/// Puts this build at `path` unless it is there (compared by sha256: a
+/// host never runs the build tree); says whether it changes.
+pub fn binary(node: &dyn Node, step: &mut StepPlan, path: &str, binary: &[u8]) -> Result<bool> {
+    use sha2::{Digest, Sha256};
+    let current = node.read(Path::new(path))?;
+    if current.as_deref().map(Sha256::digest) == Some(Sha256::digest(binary)) {
+        step.summary
+            .push(format!("{path} is this build (sha256 matches)"));
+        return Ok(false);
+    }
+    step.changes.push(write_file(
+        path,
+        current,
+        binary.to_vec(),
+        0o755,
+        "root",
+        false,
+    ));
+    Ok(true)
+}
+
+fn command(argv: &[&str], why: &str) -> Change {
+    Change::Command {
+        argv: argv.iter().map(|a| a.to_string()).collect(),
+        why: why.into(),
+    }
+}
+
+/// How a host registers an init script for boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Registrar {
+    UpdateRcD,
+    Chkconfig,
+}
+
+/// One service: its name, both forms of its files, and what it is for.
+pub struct Service<'a> {
+    /// "mysql-ha": `/etc/init.d/NAME`, `NAME.service`.
+    pub name: &'a str,
+    /// For the plan's words: "the cluster daemon".
+    pub what: &'a str,
+    pub init_script: &'a str,
+    pub init_text: String,
+    pub unit: &'a str,
+    pub unit_text: String,
+    pub registrar: Registrar,
+}
+
+/// Adds the service's changes to `step`; `changed`: something it runs
+/// (binary, configuration) changes in this step, so it restarts.
+pub fn plan(
+    node: &dyn Node,
+    service: &Service,
+    mut changed: bool,
+    step: &mut StepPlan,
+) -> Result<()> {
+    let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
+    let unit_name = format!("{}.service", service.name);
+    let at_boot = format!("start {} at boot", service.what);
+    if systemd {
+        let current = node.read(Path::new(service.unit))?;
+        if current.as_deref() != Some(service.unit_text.as_bytes()) {
+            step.changes.push(write_file(
+                service.unit,
+                current,
+                service.unit_text.clone().into_bytes(),
+                0o644,
+                "root",
+                false,
+            ));
+            step.changes.push(command(
+                &["systemctl", "daemon-reload"],
+                "read the new unit",
+            ));
+            step.changes
+                .push(command(&["systemctl", "enable", &unit_name], &at_boot));
+            changed = true;
+        }
+    } else {
+        let current = node.read(Path::new(service.init_script))?;
+        if current.as_deref() != Some(service.init_text.as_bytes()) {
+            step.changes.push(write_file(
+                service.init_script,
+                current,
+                service.init_text.clone().into_bytes(),
+                0o755,
+                "root",
+                false,
+            ));
+            changed = true;
+        }
+        let registered = node
+            .list_dir(Path::new("/etc/rc2.d"))?
+            .iter()
+            .any(|n| n.starts_with('S') && n.get(3..) == Some(service.name));
+        if !registered {
+            let argv = match service.registrar {
+                Registrar::Chkconfig => vec!["chkconfig", "--add", service.name],
+                Registrar::UpdateRcD => vec!["update-rc.d", service.name, "defaults"],
+            };
+            step.changes.push(command(&argv, &at_boot));
+        }
+    }
+    let (file, status): (&str, Vec<&str>) = if systemd {
+        (
+            service.unit,
+            vec!["systemctl", "is-active", "--quiet", &unit_name],
+        )
+    } else {
+        (service.init_script, vec![service.init_script, "status"])
+    };
+    let running = node.stat(Path::new(file))?.is_some()
+        && node
+            .run(&status, None)
+            .map(|o| o.success())
+            .unwrap_or(false);
+    if changed || !running {
+        let restart: Vec<&str> = if systemd {
+            vec!["systemctl", "restart", &unit_name]
+        } else {
+            vec![service.init_script, "restart"]
+        };
+        step.changes
+            .push(command(&restart, &format!("(re)start {}", service.what)));
+    } else {
+        step.summary.push(format!(
+            "{} runs this build and configuration",
+            service.what
+        ));
+    }
+    Ok(())
+}
