@@ -90,6 +90,8 @@ pub struct Timings {
     /// After a takeover, no other automatic takeover until `mysql-ha ack`
     /// or this many seconds.
     pub hold_after_takeover_s: u64,
+    /// A slave this many seconds behind is an event (0: never).
+    pub lag_alert_s: u64,
 }
 
 impl Default for Timings {
@@ -107,6 +109,7 @@ impl Default for Timings {
             restart_wait_ms: 30_000,
             apply_wait_ms: 60_000,
             hold_after_takeover_s: 3600,
+            lag_alert_s: 60,
         }
     }
 }
@@ -183,6 +186,9 @@ pub struct ClusterConfig {
     /// most 60 s. Empty: none (the lease and semi-sync are the fence).
     #[serde(default)]
     pub fence_command: Vec<String>,
+    /// Whether a slave whose SQL thread stopped on an error may be promoted.
+    #[serde(default)]
+    pub broken_slave: super::replication_watch::BrokenSlave,
     pub node: NodeSection,
     pub cluster: ClusterAnswers,
     /// What an acknowledged commit means (replication.durability).
@@ -300,6 +306,7 @@ mod tests {
             fence: Fence::StopServer,
             notify: vec![],
             fence_command: vec![],
+            broken_slave: Default::default(),
             durability: crate::answers::Durability::SemiSync,
             vote: VoteConfig {
                 key: "00112233445566778899aabbccddeeff".into(),

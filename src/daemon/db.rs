@@ -147,6 +147,8 @@ impl Db {
             read_pos: text("Read_Master_Log_Pos").parse().unwrap_or(0),
             relay_master_log_file: text("Relay_Master_Log_File"),
             exec_pos: text("Exec_Master_Log_Pos").parse().unwrap_or(0),
+            seconds_behind: text("Seconds_Behind_Master").parse().ok(),
+            sql_error: text("Last_SQL_Error"),
             last_error: [text("Last_IO_Error"), text("Last_SQL_Error")]
                 .into_iter()
                 .find(|e| !e.is_empty())
@@ -165,6 +167,10 @@ pub struct ReplicaProgress {
     pub relay_master_log_file: String,
     pub exec_pos: u64,
     pub last_error: String,
+    /// Seconds_Behind_Master; None while a thread does not run.
+    pub seconds_behind: Option<u64>,
+    /// Last_SQL_Error: the SQL thread stopped on it.
+    pub sql_error: String,
 }
 
 impl ReplicaProgress {

@@ -12,6 +12,7 @@ mod majority;
 pub mod peer;
 pub mod persist;
 pub mod probe;
+pub mod replication_watch;
 pub mod resource;
 pub mod semisync;
 pub mod state;
@@ -88,6 +89,10 @@ pub struct Daemon {
     master_busy: bool,
     /// The witness answered the last question asked of it.
     witness_reachable: bool,
+    /// Slave: its replication threads and lag, as last seen.
+    replication: replication_watch::ReplicationWatch,
+    /// Slave: the SQL thread's error when it stopped on one.
+    sql_broken: Option<String>,
 }
 
 /// Starts this node's own vote on its port, on a thread of its own.
@@ -151,6 +156,8 @@ impl Daemon {
             semi_sync_degraded: false,
             master_busy: false,
             witness_reachable: true,
+            replication: replication_watch::ReplicationWatch::default(),
+            sql_broken: None,
             resource: resource::from_config(&config, allowlist(&config, &profile)),
             peer: Peer::new(&config),
             events: EventLog::new(&config.node.address, config.notify.clone(), earlier),

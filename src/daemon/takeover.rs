@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use super::config::{Fence, Role};
 use super::db::Db;
 use super::probe::{self, Decision, Verdict};
+use super::replication_watch::BrokenSlave;
 use super::resource::Claim;
 use super::state::now;
 use super::{Daemon, Health};
@@ -74,6 +75,7 @@ impl Daemon {
                 self.pending_takeover = None;
                 self.vote_status.refusal = None;
                 self.semi_sync_as_slave();
+                self.watch_replication(replica.as_ref());
                 let replicating = replica.as_ref().is_some_and(|r| r.running());
                 self.health.healthy = self.health.server_answers && replicating;
                 self.health.message = match &replica {
@@ -82,8 +84,14 @@ impl Daemon {
                         self.peer.host()
                     ),
                     Some(r) => format!(
-                        "slave: replication not running (io={}, sql={}) {}",
-                        r.io_running, r.sql_running, r.last_error
+                        "slave: replication not running (io={}, sql={}) {}{}",
+                        r.io_running,
+                        r.sql_running,
+                        r.last_error,
+                        self.replication
+                            .stopped()
+                            .map(|(at, _)| format!(" (since {} s ago)", now().saturating_sub(*at)))
+                            .unwrap_or_default()
                     ),
                     None => "slave: this server replicates from nobody".into(),
                 };
@@ -319,6 +327,36 @@ impl Daemon {
         Err(last)
     }
 
+    /// Events for replication that stopped or lags, once per change; the
+    /// SQL thread's error is kept for the takeover rule.
+    fn watch_replication(&mut self, replica: Option<&super::db::ReplicaProgress>) {
+        use super::replication_watch::{ReplicationWatch, Seen};
+        self.sql_broken = ReplicationWatch::sql_broken(replica);
+        let changes = self
+            .replication
+            .observe(replica, self.config.timings.lag_alert_s, now());
+        for change in changes {
+            match change {
+                Seen::Stopped(why) => self.emit(
+                    "replication-broken",
+                    &format!("replication on this slave does not run: {why}"),
+                ),
+                Seen::Running => self.emit("replication-running", "replication runs again"),
+                Seen::Lagging(lag) => self.emit(
+                    "replication-lagging",
+                    &format!(
+                        "this slave is {lag} s behind its master (more than lag_alert_s = {})",
+                        self.config.timings.lag_alert_s
+                    ),
+                ),
+                Seen::CaughtUp => self.emit(
+                    "replication-caught-up",
+                    "this slave caught up with its master",
+                ),
+            }
+        }
+    }
+
     /// The administrator's fence (`fence_command`) for a master that does
     /// not answer; Ok when there is none or it says the master is off.
     fn run_fence_command(&mut self, term: u64) -> Result<(), String> {
@@ -374,6 +412,13 @@ impl Daemon {
                 "takeover-held",
                 &format!("{reason}, but a takeover happened less than {} s ago and is not acknowledged: no automatic takeover (mysql-ha ack)", self.config.timings.hold_after_takeover_s),
             );
+            return;
+        }
+        if let (Some(error), BrokenSlave::Refuse) = (&self.sql_broken, self.config.broken_slave) {
+            let why = format!(
+                "this slave's SQL thread stopped on an error ({error}): it lacks every write since, so it is not promoted (broken_slave = \"refuse\"; repair it with `mysql-ha resync`, or set broken_slave = \"promote\" to promote what it has)"
+            );
+            self.refuse_takeover(peer_answers, reason, &why);
             return;
         }
         let term = match self.win_promotion() {

@@ -186,6 +186,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
         fence: Fence::StopServer,
         notify: Vec::new(),
         fence_command: Vec::new(),
+        broken_slave: Default::default(),
         node: NodeSection {
             address: own.host.clone(),
             peer: peer.host.clone(),
@@ -254,6 +255,7 @@ fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
         wanted.notify = old.notify;
         wanted.fence = old.fence;
         wanted.fence_command = old.fence_command;
+        wanted.broken_slave = old.broken_slave;
         // The key is setup's (the witness's); the rest an administrator's.
         wanted.vote = VoteConfig {
             key: wanted.vote.key,
@@ -444,6 +446,7 @@ mod tests {
             fence: Fence::StopServer,
             notify: vec![],
             fence_command: vec![],
+            broken_slave: Default::default(),
             durability: crate::answers::Durability::SemiSync,
             vote: VoteConfig::default(),
         }
