@@ -402,6 +402,15 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
         status.contains("replication stopped on shop.s1: copy it again with `mysql-ha resync shop.s1 --answers /root/answers.toml`"),
         "{status}"
     );
+    // node2's daemon said so, with the server's error, and would not be
+    // promoted over it.
+    wait_until(
+        "node2's daemon to report the broken replication",
+        Duration::from_secs(10),
+        || daemon_log("node2").contains("replication-broken"),
+    );
+    let log = daemon_log("node2");
+    assert!(log.contains("shop.s1"), "{log}");
 
     // resync mends them while the rest keeps replicating, and proves it
     // with the consistency check: single tables, then a whole database.
@@ -419,6 +428,11 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
         .unwrap();
     std::thread::sleep(Duration::from_secs(1));
     let tables = tool_on_node1(&["resync", "shop.s1", "shop.orders"]);
+    wait_until(
+        "node2's daemon to see replication running again",
+        Duration::from_secs(10),
+        || daemon_log("node2").contains("replication-running"),
+    );
     std::thread::sleep(Duration::from_secs(1));
     on_ok("node1", &["touch", "/tmp/stop-writer"]);
     writer.wait().unwrap();
