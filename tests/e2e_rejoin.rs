@@ -257,13 +257,33 @@ fn rejoin_after_a_takeover_switchover_back_under_writes_and_a_refused_rejoin() {
     println!("every one of {last} acknowledged rows is on both nodes");
 
     // 4. node1 holds a transaction node2 never received: node2's slave is
-    //    stopped when it is written, then node1 crashes and node2 takes over.
+    //    stopped when it is written, so node1 commits it but (semi-sync)
+    //    waits for an acknowledgement that never comes; node1 crashes while
+    //    it waits, and node2 takes over (it lacks no acknowledged write).
     sql("node2", "STOP SLAVE");
-    sql(
-        "node1",
-        "INSERT INTO shop.customers VALUES (880001, 'never sent', 'lost@example.com', NOW(), 'e2e')",
-    );
+    let mut waiting = std::process::Command::new(BIN)
+        .args([
+            "sandbox",
+            "exec",
+            "node1",
+            "--",
+            "mariadb",
+            "-e",
+            "INSERT INTO shop.customers VALUES (880001, 'never sent', 'lost@example.com', NOW(), 'e2e')",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("the write to wait for node2", Duration::from_secs(10), || {
+        sql(
+            "node1",
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%'",
+        ) == "1"
+    });
     crash_node1_and_wait_for_takeover();
+    let _ = waiting.wait();
     let fingerprint = node1_fingerprint();
     let out = tool_on_node1(&["rejoin", "node1", "--yes"]);
     let said = text(&out);
