@@ -276,12 +276,16 @@ fn rejoin_after_a_takeover_switchover_back_under_writes_and_a_refused_rejoin() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    wait_until("the write to wait for node2", Duration::from_secs(10), || {
-        sql(
+    wait_until(
+        "the write to wait for node2",
+        Duration::from_secs(10),
+        || {
+            sql(
             "node1",
             "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%'",
         ) == "1"
-    });
+        },
+    );
     crash_node1_and_wait_for_takeover();
     let _ = waiting.wait();
     let fingerprint = node1_fingerprint();
