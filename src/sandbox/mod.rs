@@ -253,8 +253,20 @@ pub fn status_report() -> Result<String> {
                             .unwrap_or(false);
                         services.push(format!("{label} {}", if up { "up" } else { "down" }));
                     }
-                } else if dns::running() {
-                    services.push("named up".into());
+                } else {
+                    // The client: sshd, and the witness once setup installed it.
+                    for (label, argv) in [
+                        ("sshd", &["pgrep", "-x", "sshd"][..]),
+                        ("witness", &["pgrep", "-f", "mysql-ha witness"][..]),
+                    ] {
+                        let up = host::exec(spec.name, argv, None)
+                            .map(|o| o.success())
+                            .unwrap_or(false);
+                        services.push(format!("{label} {}", if up { "up" } else { "down" }));
+                    }
+                    if dns::running() {
+                        services.push("named up".into());
+                    }
                 }
                 format!("up (init pid {pid}) {}", services.join(", "))
             }
