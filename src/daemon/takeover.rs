@@ -337,10 +337,19 @@ impl Daemon {
             .observe(replica, self.config.timings.lag_alert_s, now());
         for change in changes {
             match change {
-                Seen::Stopped(why) => self.emit(
-                    "replication-broken",
-                    &format!("replication on this slave does not run: {why}"),
-                ),
+                // Stopped with an error it is broken; without one, someone
+                // (a person, `check --consistency`, add-db) stopped it.
+                Seen::Stopped(why) => {
+                    let broken = replica.is_some_and(|r| !r.last_error.is_empty());
+                    self.emit(
+                        if broken {
+                            "replication-broken"
+                        } else {
+                            "replication-not-running"
+                        },
+                        &format!("replication on this slave does not run: {why}"),
+                    )
+                }
                 Seen::Running => self.emit("replication-running", "replication runs again"),
                 Seen::Lagging(lag) => self.emit(
                     "replication-lagging",
