@@ -66,6 +66,23 @@ impl Report {
             .collect()
     }
 
+    /// Ok when every table is equal; else the error that names them.
+    pub fn ensure_equal(&self) -> Result<()> {
+        let differing = self.differing();
+        if differing.is_empty() {
+            return Ok(());
+        }
+        Err(Error::Inconsistent {
+            count: differing.len(),
+            slave: self.slave.clone(),
+            tables: differing
+                .iter()
+                .map(|t| format!("{}.{}", t.database, t.table))
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
     pub fn render(&self) -> String {
         let mut out = format!(
             "consistency of {} (slave) against {} (master):\n",
@@ -244,24 +261,7 @@ fn synchronised_snapshots(
     let restart = Restart { conn: slave.sql() };
     restart.conn.exec("STOP SLAVE")?;
     master_snap.exec("START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
-    let rows = master_snap.rows(
-        "SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')",
-    )?;
-    let value = |name: &str| {
-        rows.iter()
-            .find(|r| {
-                r.get("Variable_name")
-                    .cloned()
-                    .flatten()
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
-            .and_then(|r| r.get("Value").cloned().flatten())
-            .unwrap_or_default()
-    };
-    let (file, position) = (
-        value("binlog_snapshot_file"),
-        value("binlog_snapshot_position"),
-    );
+    let (file, position) = master_snap.binlog_snapshot()?;
     let position: u64 = match position.parse() {
         Ok(p) if !file.is_empty() => p,
         _ => {

@@ -129,18 +129,7 @@ pub fn resync(args: ResyncArgs) -> Result<()> {
     println!("\nproving the copy with the consistency check:");
     let report = consistency::check(&mut pair, &databases, 1000)?;
     print!("{}", report.render());
-    let differing = report.differing();
-    if !differing.is_empty() {
-        return Err(Error::Inconsistent {
-            count: differing.len(),
-            slave: report.slave.clone(),
-            tables: differing
-                .iter()
-                .map(|t| format!("{}.{}", t.database, t.table))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
+    report.ensure_equal()?;
     println!(
         "\ndone: {} copied again into {} and equal to {} (run {run_id})",
         copied.join(", "),
@@ -316,18 +305,7 @@ fn consistency(pair: &mut Pair, args: &CheckArgs) -> Result<()> {
     } else {
         print!("{}", report.render());
     }
-    let differing = report.differing();
-    if !differing.is_empty() {
-        return Err(Error::Inconsistent {
-            count: differing.len(),
-            slave: report.slave.clone(),
-            tables: differing
-                .iter()
-                .map(|t| format!("{}.{}", t.database, t.table))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
+    report.ensure_equal()?;
     Ok(())
 }
 

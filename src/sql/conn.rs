@@ -118,6 +118,30 @@ impl SqlConn {
     }
 
     /// First column of the first row.
+    /// Where the binary log stood when this session's consistent snapshot
+    /// was taken (MariaDB's `binlog_snapshot_file` and `_position`, empty
+    /// when the server reports none).
+    pub fn binlog_snapshot(&mut self) -> Result<(String, String)> {
+        let rows = self.rows(
+            "SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')",
+        )?;
+        let value = |name: &str| {
+            rows.iter()
+                .find(|r| {
+                    r.get("Variable_name")
+                        .cloned()
+                        .flatten()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+                .and_then(|r| r.get("Value").cloned().flatten())
+                .unwrap_or_default()
+        };
+        Ok((
+            value("binlog_snapshot_file"),
+            value("binlog_snapshot_position"),
+        ))
+    }
+
     pub fn scalar(&mut self, query: &str) -> Result<Option<String>> {
         let value: Option<mysql::Value> = self
             .conn

@@ -634,23 +634,8 @@ fn verify_if_unchanged(
     let conn = &mut master.session.conn;
     conn.exec("START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
     let outcome = (|| {
-        let rows = conn.rows(
-            "SHOW STATUS WHERE Variable_name IN ('binlog_snapshot_file', 'binlog_snapshot_position')",
-        )?;
-        let value = |name: &str| {
-            rows.iter()
-                .find(|r| {
-                    r.get("Variable_name")
-                        .cloned()
-                        .flatten()
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
-                .and_then(|r| r.get("Value").cloned().flatten())
-                .unwrap_or_default()
-        };
-        if value("binlog_snapshot_file") != file
-            || value("binlog_snapshot_position") != offset.to_string()
-        {
+        let (snapshot_file, snapshot_position) = conn.binlog_snapshot()?;
+        if snapshot_file != file || snapshot_position != offset.to_string() {
             return Ok(
                 "the master wrote since the copy: checked by mariadb-backup's page checks only"
                     .to_string(),
