@@ -90,13 +90,26 @@ impl Db {
         }))
     }
 
-    /// A global status variable's value; None when the server has none.
-    pub fn status_value(&mut self, name: &str) -> Result<Option<String>> {
-        let query = format!(
-            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = {}",
-            crate::sql::flavor::quote_string(name)
-        );
-        self.scalar(&query)
+    /// The values of the first row (None for NULL); empty without a row.
+    pub fn row(&mut self, query: &str) -> Result<Vec<Option<String>>> {
+        let row: Option<mysql::Row> = self
+            .conn
+            .query_first(query)
+            .map_err(|e| sql_error(&self.label, query, e))?;
+        Ok(row
+            .map(|row| {
+                row.unwrap()
+                    .into_iter()
+                    .map(|v| match v {
+                        mysql::Value::NULL => None,
+                        mysql::Value::Bytes(b) => Some(String::from_utf8_lossy(&b).into_owned()),
+                        mysql::Value::Int(i) => Some(i.to_string()),
+                        mysql::Value::UInt(u) => Some(u.to_string()),
+                        other => Some(other.as_sql(true)),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// The first column of every row.

@@ -6,12 +6,22 @@
 
 use std::time::{Duration, Instant};
 
-use super::semisync;
+use super::db::Db;
+use super::semisync::{self, MasterView};
 use super::state::{VoteStatus, VoterSeen};
 use super::Daemon;
 use crate::answers::Durability;
 use crate::vote::lease::{ask_all, Answer, VoterAddress};
-use crate::vote::voter::{Reply, Request};
+use crate::vote::voter::{Reply, Request, VoterView};
+use crate::vote::wire;
+
+/// The master's semi-sync wait as read before a renewal.
+pub(super) struct SemiSyncRead {
+    view: Option<MasterView>,
+    /// What the renewal tells the voters about the slave.
+    pub(super) in_sync: Option<bool>,
+    go_alone: bool,
+}
 
 impl Daemon {
     /// Votes decide who is master: a vote key and a witness are configured.
@@ -47,31 +57,46 @@ impl Daemon {
 
     fn note_answers(&mut self, voters: &[VoterAddress], answers: &[Answer]) {
         for (voter, answer) in voters.iter().zip(answers) {
-            if voter.role == "witness" {
-                self.note_witness(answer);
-            }
-            let seen = VoterSeen {
-                role: voter.role.to_string(),
-                address: voter.address.clone(),
-                answer: answer.describe(),
-                granted: matches!(answer, Answer::Granted { .. }),
-            };
-            match self
-                .vote_status
-                .voters
-                .iter_mut()
-                .find(|v| v.role == seen.role)
-            {
-                Some(slot) => *slot = seen,
-                None => self.vote_status.voters.push(seen),
-            }
+            let reachable = !matches!(answer, Answer::Unreachable(_));
+            self.record_voter(
+                voter,
+                answer.describe(),
+                matches!(answer, Answer::Granted { .. }),
+                reachable,
+            );
         }
     }
 
-    /// Says once when the witness stops answering and when it is back: a
-    /// pair without it runs on, but cannot take over on its own.
-    fn note_witness(&mut self, answer: &Answer) {
-        let reachable = !matches!(answer, Answer::Unreachable(_));
+    /// What a voter said last, for the status; the witness's reachability
+    /// is also an event when it changes.
+    fn record_voter(
+        &mut self,
+        voter: &VoterAddress,
+        answer: String,
+        granted: bool,
+        reachable: bool,
+    ) {
+        if voter.role == "witness" {
+            self.note_witness(reachable, &answer);
+        }
+        let seen = VoterSeen {
+            role: voter.role.to_string(),
+            address: voter.address.clone(),
+            answer,
+            granted,
+        };
+        match self
+            .vote_status
+            .voters
+            .iter_mut()
+            .find(|v| v.role == seen.role)
+        {
+            Some(slot) => *slot = seen,
+            None => self.vote_status.voters.push(seen),
+        }
+    }
+
+    fn note_witness(&mut self, reachable: bool, answer: &str) {
         if reachable == self.witness_reachable {
             return;
         }
@@ -86,8 +111,7 @@ impl Daemon {
                 "witness-unreachable",
                 &format!(
                     "the witness {} {}: the pair has lost its tie-breaker; it runs on as it is, but a failed master will not be taken over automatically until the witness is back",
-                    self.config.cluster.witness,
-                    answer.describe()
+                    self.config.cluster.witness, answer
                 ),
             );
         }
@@ -95,58 +119,43 @@ impl Daemon {
 
     /// Slave: asks the witness what it backs (no change), to see it is there.
     /// Runs beside the check of the master, so it borrows nothing mutably.
-    pub(super) fn witness_status(&self) -> Option<(VoterAddress, Answer)> {
+    pub(super) fn witness_status(&self) -> Option<(VoterAddress, Result<VoterView, String>)> {
         let key = self.vote_key.as_ref()?;
         let witness = self.config.witness_voter()?;
-        let answer = match crate::vote::wire::ask(
-            &witness.address,
-            key,
-            &Request::Status,
-            self.ask_timeout(),
-        ) {
-            Ok(Reply::Status(view)) => Answer::Refused {
-                reason: format!(
+        let view = match wire::ask(&witness.address, key, &Request::Status, self.ask_timeout()) {
+            Ok(Reply::Status(view)) => Ok(view),
+            Ok(other) => Err(format!("unexpected answer {other:?}")),
+            Err(why) => Err(why),
+        };
+        Some((witness, view))
+    }
+
+    pub(super) fn note_witness_status(
+        &mut self,
+        status: Option<(VoterAddress, Result<VoterView, String>)>,
+    ) {
+        let Some((witness, view)) = status else {
+            return;
+        };
+        match view {
+            Ok(view) => {
+                let answer = format!(
                     "backs {} (term {}) for {} ms more",
                     view.holder.as_deref().unwrap_or("nobody"),
                     view.term,
                     view.remaining_ms
-                ),
-                holder: view.holder,
-                term: view.term,
-            },
-            Ok(other) => Answer::Unreachable(format!("unexpected answer {other:?}")),
-            Err(why) => Answer::Unreachable(why),
-        };
-        Some((witness, answer))
-    }
-
-    pub(super) fn note_witness_status(&mut self, status: Option<(VoterAddress, Answer)>) {
-        let Some((witness, answer)) = status else {
-            return;
-        };
-        self.note_witness(&answer);
-        let seen = VoterSeen {
-            role: "witness".into(),
-            address: witness.address,
-            answer: match &answer {
-                Answer::Refused { reason, .. } => reason.clone(),
-                other => other.describe(),
-            },
-            granted: false,
-        };
-        match self
-            .vote_status
-            .voters
-            .iter_mut()
-            .find(|v| v.role == "witness")
-        {
-            Some(slot) => *slot = seen,
-            None => self.vote_status.voters.push(seen),
+                );
+                self.record_voter(&witness, answer, false, true);
+            }
+            Err(why) => {
+                let answer = Answer::Unreachable(why).describe();
+                self.record_voter(&witness, answer, false, false);
+            }
         }
     }
 
     /// Turns a (former) master's wait off on a node that is not master.
-    pub(super) fn semi_sync_master_off(&mut self, db: &mut super::db::Db) {
+    pub(super) fn semi_sync_master_off(&mut self, db: &mut Db) {
         if let Ok(view) = semisync::master_view(db) {
             if view.enabled {
                 match semisync::disable_master(db) {
@@ -318,22 +327,28 @@ impl Daemon {
         Some(status)
     }
 
-    /// Master, semi-sync: what to tell the voters about the slave (None:
-    /// asynchronous), and whether the master wants to go on without it.
-    pub(super) fn semi_sync_before_renewal(&mut self) -> (Option<bool>, bool) {
+    /// Master: its semi-sync wait as read once before a renewal, and what
+    /// to tell the voters about the slave (None: nothing to claim, as with
+    /// asynchronous durability).
+    pub(super) fn semi_sync_before_renewal(&mut self, db: Option<&mut Db>) -> SemiSyncRead {
+        let view = db.and_then(|db| semisync::master_view(db).ok());
         if self.config.durability != Durability::SemiSync {
-            return (None, false);
+            return SemiSyncRead {
+                view,
+                in_sync: None,
+                go_alone: false,
+            };
         }
-        let limit = Duration::from_millis(self.config.vote.semi_sync_wait_ms);
-        let Some(view) = self
-            .local_db()
-            .ok()
-            .and_then(|mut db| semisync::master_view(&mut db).ok())
-        else {
-            return (Some(false), false);
+        let Some(seen) = view else {
+            return SemiSyncRead {
+                view,
+                in_sync: Some(false),
+                go_alone: false,
+            };
         };
-        let stalled = self.semi_sync_watch.stalled_for(&view, limit);
-        if view.enabled && view.active && !stalled {
+        let limit = Duration::from_millis(self.config.vote.semi_sync_wait_ms);
+        let stalled = self.semi_sync_watch.stalled_for(&seen, limit);
+        if seen.enabled && seen.active && !stalled {
             self.semi_sync_degraded = false;
         }
         // Some(false) only when the master surely acknowledged writes the
@@ -341,35 +356,39 @@ impl Daemon {
         // wait is not on yet (a fresh start: acknowledged as async so far).
         let in_sync = if self.semi_sync_degraded || stalled {
             Some(false)
-        } else if view.enabled && view.active {
+        } else if seen.enabled && seen.active {
             Some(true)
         } else {
             None
         };
         self.vote_status.in_sync = in_sync;
-        (in_sync, stalled)
+        SemiSyncRead {
+            view,
+            in_sync,
+            go_alone: stalled,
+        }
     }
 
     /// Master, after a renewal: turns the wait on when a slave is there, and
     /// off when it stalled and a voter recorded that the slave fell behind.
-    pub(super) fn semi_sync_after_renewal(&mut self, go_alone: bool) {
-        let Ok(mut db) = self.local_db() else { return };
+    pub(super) fn semi_sync_after_renewal(&mut self, db: Option<&mut Db>, read: SemiSyncRead) {
+        let (Some(db), Some(view)) = (db, read.view) else {
+            return;
+        };
         if self.config.durability != Durability::SemiSync {
-            if let Ok(view) = semisync::master_view(&mut db) {
-                if view.enabled && semisync::disable_master(&mut db).is_ok() {
-                    self.emit("semi-sync-off", "asynchronous durability configured: the master no longer waits for the slave");
-                }
+            if view.enabled && semisync::disable_master(db).is_ok() {
+                self.emit(
+                    "semi-sync-off",
+                    "asynchronous durability configured: the master no longer waits for the slave",
+                );
             }
             return;
         }
-        let Ok(view) = semisync::master_view(&mut db) else {
-            return;
-        };
-        if go_alone && view.enabled {
+        if read.go_alone && view.enabled {
             if !self.granted_last {
                 return;
             }
-            match semisync::disable_master(&mut db) {
+            match semisync::disable_master(db) {
                 Ok(()) => {
                     self.semi_sync_degraded = true;
                     self.semi_sync_off_at = Some(Instant::now());
@@ -392,7 +411,7 @@ impl Daemon {
         // A slave the peer's daemon cannot be reached beside is not back,
         // whatever the server's count of its (possibly dead) connection says.
         if !view.enabled && view.clients > 0 && waited && self.peer_answered_last {
-            match semisync::enable_master(&mut db) {
+            match semisync::enable_master(db) {
                 Ok(()) => {
                     self.semi_sync_off_at = None;
                     self.emit(
@@ -408,11 +427,11 @@ impl Daemon {
     /// Slave: acknowledges as a semi-synchronous slave when durability asks,
     /// and never waits as a master itself: with log-slave-updates its SQL
     /// thread would wait for an acknowledgement nobody sends.
-    pub(super) fn semi_sync_as_slave(&mut self) {
+    pub(super) fn semi_sync_as_slave(&mut self, db: Option<&mut Db>) {
         let on = self.config.durability == Durability::SemiSync;
-        let Ok(mut db) = self.local_db() else { return };
-        self.semi_sync_master_off(&mut db);
-        match semisync::ensure_slave(&mut db, on) {
+        let Some(db) = db else { return };
+        self.semi_sync_master_off(db);
+        match semisync::ensure_slave(db, on) {
             Ok(true) => self.emit(
                 "semi-sync-slave",
                 if on {

@@ -270,14 +270,16 @@ impl Daemon {
             return;
         }
         match ClusterConfig::load(&self.config_path).and_then(|c| c.profile().map(|p| (c, p))) {
-            Ok((config, profile)) => {
+            Ok((mut config, profile)) => {
+                // The vote's server thread runs with the key and port it
+                // started with: the asking side keeps them too.
                 if config.vote != self.config.vote {
                     self.emit(
                         "error",
                         "the [vote] section changed: restart the daemon for it to apply (a reload keeps the running vote)",
                     );
+                    config.vote = self.config.vote.clone();
                 }
-                self.vote_key = config.vote_key().or(self.vote_key.take());
                 self.resource = resource::from_config(&config, allowlist(&config, &profile));
                 self.peer = Peer::new(&config);
                 self.events.set_notify(config.notify.clone());
@@ -338,9 +340,9 @@ impl Daemon {
 
     fn master_tick(&mut self) {
         self.health = Health::default();
-        let local = self.check_local();
+        let mut local = self.check_local();
         if self.votes_on() {
-            if !self.vote_allows_serving(local.is_some()) {
+            if !self.vote_allows_serving(local.as_mut()) {
                 return;
             }
         } else if !self.peer_allows_serving() {
@@ -406,7 +408,8 @@ impl Daemon {
 
     /// With votes: renews the lease; stands aside (and says why) when the
     /// master may not serve. Steps down when a newer term exists.
-    fn vote_allows_serving(&mut self, server_answers: bool) -> bool {
+    fn vote_allows_serving(&mut self, mut local: Option<&mut Db>) -> bool {
+        let server_answers = local.is_some();
         // Renewing can take the whole ask timeout: a lease that could run
         // out meanwhile is given up first, so the address is never held
         // past it. (Ticks come often enough for this to happen only after
@@ -418,11 +421,11 @@ impl Daemon {
             let why = format!("lease about to run out; {}", self.lease_refusal());
             self.stand_aside(&why);
         }
-        let (in_sync, go_alone) = self.semi_sync_before_renewal();
+        let semi_sync = self.semi_sync_before_renewal(local.as_deref_mut());
         // A master whose own server does not answer does not ask for a
         // lease: it could not serve it, and the slave should not wait on it.
         let newer = if server_answers {
-            self.renew_lease(in_sync)
+            self.renew_lease(semi_sync.in_sync)
         } else {
             self.lease.clear();
             None
@@ -457,7 +460,7 @@ impl Daemon {
                 ),
             );
         }
-        self.semi_sync_after_renewal(go_alone);
+        self.semi_sync_after_renewal(local, semi_sync);
         true
     }
 

@@ -27,23 +27,34 @@ pub struct MasterView {
     pub acknowledged: u64,
 }
 
-fn status(db: &mut Db, name: &str) -> Result<u64> {
-    Ok(db
-        .status_value(name)?
-        .and_then(|v| if v == "ON" { Some(1) } else { v.parse().ok() })
-        .unwrap_or(0))
-}
-
+/// One round trip: the setting and the four status counters.
 pub fn master_view(db: &mut Db) -> Result<MasterView> {
+    let status = |name: &str| {
+        format!(
+            "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '{name}')"
+        )
+    };
+    let query = format!(
+        "SELECT @@GLOBAL.rpl_semi_sync_master_enabled, {}, {}, {}, {}",
+        status("Rpl_semi_sync_master_status"),
+        status("Rpl_semi_sync_master_clients"),
+        status("Rpl_semi_sync_master_wait_sessions"),
+        status("Rpl_semi_sync_master_yes_tx"),
+    );
+    let values = db.row(&query)?;
+    let number = |i: usize| -> u64 {
+        match values.get(i).cloned().flatten().as_deref() {
+            Some("ON") => 1,
+            Some(v) => v.parse().unwrap_or(0),
+            None => 0,
+        }
+    };
     Ok(MasterView {
-        enabled: db
-            .scalar("SELECT @@GLOBAL.rpl_semi_sync_master_enabled")?
-            .as_deref()
-            == Some("1"),
-        active: status(db, "Rpl_semi_sync_master_status")? == 1,
-        clients: status(db, "Rpl_semi_sync_master_clients")?,
-        waiting_sessions: status(db, "Rpl_semi_sync_master_wait_sessions")?,
-        acknowledged: status(db, "Rpl_semi_sync_master_yes_tx")?,
+        enabled: number(0) == 1,
+        active: number(1) == 1,
+        clients: number(2),
+        waiting_sessions: number(3),
+        acknowledged: number(4),
     })
 }
 

@@ -19,8 +19,10 @@ fn master_answers(daemon: &Daemon) -> Result<(), String> {
 impl Daemon {
     pub(super) fn slave_tick(&mut self) {
         self.health = Health::default();
-        let local = self.check_local();
-        let replica = local.and_then(|mut db| db.replica_status().ok().flatten());
+        let mut local = self.check_local();
+        let replica = local
+            .as_mut()
+            .and_then(|db| db.replica_status().ok().flatten());
         let verdict = std::thread::scope(|scope| {
             let config = &self.config;
             let check = scope.spawn(move || probe::check_master(config));
@@ -74,7 +76,7 @@ impl Daemon {
                 self.streak.reset();
                 self.pending_takeover = None;
                 self.vote_status.refusal = None;
-                self.semi_sync_as_slave();
+                self.semi_sync_as_slave(local.as_mut());
                 self.watch_replication(replica.as_ref());
                 let replicating = replica.as_ref().is_some_and(|r| r.running());
                 self.health.healthy = self.health.server_answers && replicating;
@@ -486,8 +488,8 @@ impl Daemon {
             let message = format!("cannot make the server writable: {}", self.health.message);
             self.emit("error", &message);
         }
-        // Clients first: the address is claimed as soon as the server is
-        // writable; the option-file edit (sudo, backup, journal) follows.
+        // The address is claimed as soon as the server is writable; the
+        // option files keep read-only ON (every node boots read-only).
         self.claim_resource(why);
         match self.verify_write() {
             Ok(message) => self.emit("verified", &message),

@@ -32,6 +32,9 @@ const HEALTH_WAIT: Duration = Duration::from_secs(90);
 struct SharedSecrets {
     monitor_password: String,
     vote_key: String,
+    /// The port every voter listens on: the nodes' (an administrator may
+    /// have changed it in cluster.toml), so the witness listens there too.
+    vote_port: u16,
 }
 
 /// The monitor password and the vote key both nodes share: the vote key of
@@ -55,6 +58,10 @@ fn shared_secrets(pair: &Pair) -> Result<SharedSecrets> {
         .as_ref()
         .map(|c| c.monitor.password.clone())
         .unwrap_or_else(crate::answers::generate_password);
+    let vote_port = existing
+        .as_ref()
+        .map(|c| c.vote.port)
+        .unwrap_or(crate::vote::wire::DEFAULT_PORT);
     // A witness that already runs (for this cluster or, shared, for
     // others) keeps its key: the nodes get the same.
     let witness_key = match &pair.witness {
@@ -72,6 +79,7 @@ fn shared_secrets(pair: &Pair) -> Result<SharedSecrets> {
     Ok(SharedSecrets {
         monitor_password,
         vote_key,
+        vote_port,
     })
 }
 
@@ -360,7 +368,12 @@ pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
         accounts_step(pair, Side::Slave, &secrets.monitor_password)?,
     ];
     // The witness answers before the daemons start asking it.
-    steps.extend(super::witness::step(pair, &secrets.vote_key, &binary)?);
+    steps.extend(super::witness::step(
+        pair,
+        &secrets.vote_key,
+        secrets.vote_port,
+        &binary,
+    )?);
     steps.push(install_step(pair, Side::Master, &secrets, &binary)?);
     steps.push(install_step(pair, Side::Slave, &secrets, &binary)?);
     Ok(steps)

@@ -35,7 +35,7 @@ fn command(argv: &[&str], why: &str) -> Change {
 }
 
 /// The step that installs or updates the witness; None without one.
-pub fn step(pair: &Pair, vote_key: &str, binary: &[u8]) -> Result<Option<StepPlan>> {
+pub fn step(pair: &Pair, vote_key: &str, port: u16, binary: &[u8]) -> Result<Option<StepPlan>> {
     let Some(witness) = &pair.witness else {
         return Ok(None);
     };
@@ -46,9 +46,8 @@ pub fn step(pair: &Pair, vote_key: &str, binary: &[u8]) -> Result<Option<StepPla
         side: Side::Witness,
         changes: Vec::new(),
         summary: vec![format!(
-            "{} votes with both nodes on who may be master (port {})",
+            "{} votes with both nodes on who may be master (port {port})",
             witness.host,
-            crate::vote::wire::DEFAULT_PORT
         )],
     };
     let mut changed = false;
@@ -82,10 +81,13 @@ pub fn step(pair: &Pair, vote_key: &str, binary: &[u8]) -> Result<Option<StepPla
         .as_deref()
         .and_then(|b| WitnessConfig::parse(&String::from_utf8_lossy(b)).ok());
     let config = WitnessConfig {
-        listen: kept
-            .as_ref()
-            .map(|c| c.listen.clone())
-            .unwrap_or_else(|| format!("0.0.0.0:{}", crate::vote::wire::DEFAULT_PORT)),
+        // Its own listening address kept, on the port the nodes ask.
+        listen: format!(
+            "{}:{port}",
+            kept.as_ref()
+                .and_then(|c| c.listen.rsplit_once(':').map(|(host, _)| host.to_string()))
+                .unwrap_or_else(|| "0.0.0.0".into())
+        ),
         vote_key: vote_key.to_string(),
         lease_ms: kept
             .as_ref()
