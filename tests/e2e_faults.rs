@@ -439,7 +439,21 @@ fn no_split_brain_on_partitions_isolation_freezes_and_a_lost_witness() {
     std::thread::sleep(Duration::from_secs(4));
 
     // 5. The witness is down and then the master crashes: no takeover; the
-    // witness comes back and the slave takes over.
+    // witness comes back and the slave takes over, running the
+    // administrator's fence command (set in cluster.toml, reloaded) first.
+    on_ok(
+        "node2",
+        &[
+            "sed",
+            "-i",
+            r#"s|^fence_command = \[\]|fence_command = ["/bin/sh", "-c", "echo $MYSQL_HA_PEER $MYSQL_HA_TERM >> /tmp/fenced"]|"#,
+            "/etc/mysql-ha/cluster.toml",
+        ],
+    );
+    on_ok("node2", &["/etc/init.d/mysql-ha", "reload"]);
+    wait_until("node2's daemon to reload", Duration::from_secs(10), || {
+        events("node2", "reloaded") > 0
+    });
     stop_witness();
     std::thread::sleep(Duration::from_secs(2));
     let t0 = now();
@@ -455,6 +469,11 @@ fn no_split_brain_on_partitions_isolation_freezes_and_a_lost_witness() {
         || role("node2") == "master",
     );
     address_back(&writers, t0, &[id2], "after the witness came back");
+    assert_eq!(
+        on_ok("node2", &["cat", "/tmp/fenced"]).trim(),
+        "192.0.2.11 2",
+        "the fence command ran once, before the takeover of term 2"
+    );
     let acks = writers.acks();
     never_two_masters(&acks, id1, id2, t0, "witness down, then the master crashed");
     mysql_ha(&["sandbox", "boot", "node1"]);
