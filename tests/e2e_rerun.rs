@@ -278,6 +278,20 @@ fn rollback_puts_both_nodes_back() {
     );
     assert!(undone.contains("undone: CHANGE MASTER TO"), "{undone}");
     assert!(undone.contains("restarted the server"), "{undone}");
+    // The witness the run installed on client is stopped and its files gone.
+    assert!(undone.contains("(witness)"), "{undone}");
+    for path in ["/etc/init.d/mysql-ha-witness", "/etc/mysql-ha/witness.toml"] {
+        assert!(
+            !on("client", &["test", "-e", path]).status.success(),
+            "{path} is still on the witness:\n{undone}"
+        );
+    }
+    assert!(
+        !on("client", &["pgrep", "-f", "mysql-ha witness"])
+            .status
+            .success(),
+        "the witness still runs:\n{undone}"
+    );
     assert_eq!(
         (configs("node1"), configs("node2")),
         before,
