@@ -179,6 +179,39 @@ pub struct ReplicationAnswers {
     pub verify: SeedVerify,
     /// Whether the master waits for the slave before acknowledging a commit.
     pub durability: Durability,
+    /// Encryption of the connections between the nodes (replication and the
+    /// daemons' checks).
+    pub tls: TlsMode,
+    /// `tls = "files"`: the administrator's own CA certificate(s), the
+    /// node's certificate and its private key, at these paths on each node.
+    pub tls_ca_file: String,
+    pub tls_cert_file: String,
+    pub tls_key_file: String,
+}
+
+/// `replication.tls`: how the nodes' connections are encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Each node makes its own key and a certificate (see src/tls.rs); the
+    /// accounts require TLS and clients verify the server's certificate.
+    #[default]
+    Generate,
+    /// The administrator's files (tls_ca_file, tls_cert_file, tls_key_file).
+    Files,
+    /// Plain text, as before (the replication password's handshake and the
+    /// replicated rows cross the network readable).
+    Off,
+}
+
+impl TlsMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            TlsMode::Generate => "generate",
+            TlsMode::Files => "files",
+            TlsMode::Off => "off",
+        }
+    }
 }
 
 /// `replication.durability`: what a commit acknowledged by the master means.
@@ -214,6 +247,10 @@ impl Default for ReplicationAnswers {
             seed: SeedMethod::Auto,
             verify: SeedVerify::Rows,
             durability: Durability::default(),
+            tls: TlsMode::default(),
+            tls_ca_file: String::new(),
+            tls_cert_file: String::new(),
+            tls_key_file: String::new(),
         }
     }
 }
@@ -420,6 +457,7 @@ impl Answers {
             validate_password("replication.password", &self.replication.password)?;
         }
         validate_databases(&self.replication.databases)?;
+        validate_tls(&self.replication)?;
         if self.cluster.resource == Resource::Vip {
             validate_vip("cluster.vip", &self.cluster.vip)?;
             if self.cluster.device.is_empty() {
@@ -1042,6 +1080,43 @@ pub fn validate_databases(databases: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// `replication.tls`: own files need all three absolute paths; the paths
+/// are for `files` only.
+pub fn validate_tls(r: &ReplicationAnswers) -> Result<()> {
+    let paths = [
+        ("replication.tls_ca_file", &r.tls_ca_file),
+        ("replication.tls_cert_file", &r.tls_cert_file),
+        ("replication.tls_key_file", &r.tls_key_file),
+    ];
+    for (key, path) in paths {
+        match r.tls {
+            TlsMode::Files if path.trim().is_empty() => {
+                return Err(answer_error(
+                    key,
+                    "replication.tls = \"files\" needs the path of this file on the nodes (the same path on both)",
+                ))
+            }
+            TlsMode::Files if !path.starts_with('/') || path.chars().any(char::is_control) => {
+                return Err(answer_error(
+                    key,
+                    format!("`{path}` is not an absolute path; give the file's full path on the nodes"),
+                ))
+            }
+            TlsMode::Generate | TlsMode::Off if !path.is_empty() => {
+                return Err(answer_error(
+                    key,
+                    format!(
+                        "used only with replication.tls = \"files\" (it is \"{}\"): set tls = \"files\" or remove the key",
+                        r.tls.name()
+                    ),
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub fn validate_vip(key: &str, vip: &str) -> Result<()> {
     let Some((address, prefix)) = vip.split_once('/') else {
         return Err(answer_error(
@@ -1566,6 +1641,27 @@ databases = ["shop", "web-stats"]
             Answers::from_toml(&answers.to_toml(true).unwrap()).unwrap(),
             answers
         );
+    }
+
+    #[test]
+    fn tls_files_need_all_three_paths_and_only_with_files() {
+        let mut answers = Answers::default();
+        answers.replication.tls = TlsMode::Files;
+        answers.replication.tls_ca_file = "/etc/ssl/db/ca.pem".into();
+        answers.replication.tls_cert_file = "etc/ssl/db/node.pem".into();
+        let err = validate_tls(&answers.replication).unwrap_err().to_string();
+        assert!(err.contains("replication.tls_cert_file"), "{err}");
+        answers.replication.tls_cert_file = "/etc/ssl/db/node.pem".into();
+        let err = validate_tls(&answers.replication).unwrap_err().to_string();
+        assert!(err.contains("replication.tls_key_file"), "{err}");
+        answers.replication.tls_key_file = "/etc/ssl/db/node.key".into();
+        validate_tls(&answers.replication).unwrap();
+        answers.replication.tls = TlsMode::Generate;
+        let err = validate_tls(&answers.replication).unwrap_err().to_string();
+        assert!(err.contains("replication.tls_ca_file"), "{err}");
+        assert!(err.contains("only with"), "{err}");
+        let parsed = Answers::from_toml("[replication]\ntls = \"maybe\"\n").unwrap_err();
+        assert_eq!(parsed.key, "replication.tls");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod run_lock;
 pub mod sandbox;
 pub mod setup;
 pub mod sql;
+pub mod tls;
 pub mod ui;
 pub mod vote;
 

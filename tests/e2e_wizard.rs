@@ -175,8 +175,8 @@ fn full_screen_wizard_in_tmux_sets_up_replication() {
         screen.contains("slave 192.0.2.12: debian-12, MariaDB"),
         "{screen}"
     );
-    // Replication: user, password, durability.
-    tui.keys(&["Enter", "Enter", "Enter"]);
+    // Replication: user, password, durability, encryption.
+    tui.keys(&["Enter", "Enter", "Enter", "Enter"]);
     let screen = tui.wait_for("system schemas", 10);
     for db in ["crm", "hr", "shop", "web-stats"] {
         assert!(screen.contains(&format!("[ ] {db} ")), "{screen}");
@@ -243,9 +243,10 @@ fn full_screen_wizard_in_tmux_sets_up_replication() {
 fn line_mode_through_a_pipe_sets_up_replication() {
     let _lock = lock_sandbox();
     fresh_lab();
-    // Nodes (4), credentials (4), replication (3), databases, cluster
+    // Nodes (4), credentials (4), replication (4), databases, cluster
     // address (kind, witness), account (2), timings (3), then the confirmation.
-    let answers = "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
+    let answers =
+        "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
     let out = on(
         "node1",
         &[
@@ -308,7 +309,8 @@ fn ctrl_c_during_apply_stops_at_a_safe_point() {
     // Every answer comes from the file: Enter through the questions.
     tui.keys(&["Enter"; 8]);
     tui.wait_for("Connected:", 120);
-    tui.keys(&["Enter", "Enter", "Enter"]);
+    // user, password, durability, encryption
+    tui.keys(&["Enter", "Enter", "Enter", "Enter"]);
     let screen = tui.wait_for("system schemas", 10);
     assert!(
         screen.contains("[x] shop "),

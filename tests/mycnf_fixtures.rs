@@ -85,6 +85,7 @@ fn settings(role: Role, server_id: u32, databases: &[&str]) -> RoleSettings {
         databases: databases.iter().map(|s| s.to_string()).collect(),
         bind_address: None,
         run_id: backup::new_run_id(),
+        tls: None,
     }
 }
 

@@ -150,8 +150,8 @@ fn whole_flow_with_a_wrong_password_corrected_in_place() {
         other => panic!("expected a connection, got {other:?}"),
     }
     assert_eq!(d.question(), "replication.user");
-    // user, password, durability
-    d.enter(3);
+    // user, password, durability, encryption
+    d.enter(4);
     // Databases: pick crm and shop.
     assert_eq!(d.app.screen, Screen::Databases { cursor: 0 });
     d.enter(1);

@@ -314,6 +314,8 @@ fn start_replication(
     let master_host = cluster.pair.master.label().to_string();
     let port = cluster.pair.answers.master.mysql_port;
     let user = cluster.pair.answers.replication.user.clone();
+    let tls_ca =
+        crate::tls::TlsFiles::from_answers(&cluster.pair.answers.replication).map(|f| f.ca_text());
     replica::point_and_start(
         &mut cluster.pair.slave,
         &mut journals.slave,
@@ -322,6 +324,7 @@ fn start_replication(
             port,
             user: &user,
             password,
+            tls_ca: tls_ca.as_deref(),
         },
         position,
     )?;
@@ -361,6 +364,7 @@ fn steps(
         &mut journals.master,
         &user,
         &node_host,
+        crate::tls::TlsFiles::from_answers(&cluster.pair.answers.replication).is_some(),
     )?;
     let mut reseeded = plan.reseed;
     let mut position = if plan.reseed {

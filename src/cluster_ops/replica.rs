@@ -61,6 +61,7 @@ pub fn configure_slave(
         databases: databases.to_vec(),
         bind_address: None,
         run_id: journal.run_id.clone(),
+        tls: None,
     };
     let plan = plan_edits(&config, &settings)?;
     if plan.is_unchanged() {
@@ -123,6 +124,7 @@ pub fn replication_account(
     journal: &mut Journal,
     user: &str,
     slave_host: &str,
+    require_tls: bool,
 ) -> Result<String> {
     let password = crate::answers::generate_password();
     let who = account(user, slave_host);
@@ -141,6 +143,9 @@ pub fn replication_account(
             &format!("ALTER USER {who} IDENTIFIED BY {secret}"),
             &format!("ALTER USER {who} IDENTIFIED BY '********'"),
         )?;
+        if require_tls {
+            exec_plain(master, journal, &format!("ALTER USER {who} REQUIRE SSL"))?;
+        }
         exec_plain(
             master,
             journal,
@@ -156,6 +161,8 @@ pub struct Source<'a> {
     pub port: u16,
     pub user: &'a str,
     pub password: &'a str,
+    /// The CA file the replica verifies the source with; None: plain text.
+    pub tls_ca: Option<&'a str>,
 }
 
 /// Points `slave` at `source` from GTID `position` and starts it.
@@ -177,6 +184,7 @@ pub fn point_and_start(
         user: source.user,
         password: source.password,
         position: &position,
+        tls_ca: source.tls_ca,
     }) {
         exec(slave, journal, &real, &shown)?;
     }

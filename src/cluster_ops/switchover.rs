@@ -460,9 +460,12 @@ fn finish_old_master(
         &mut journals.slave,
         &user,
         &old_master,
+        crate::tls::TlsFiles::from_answers(&cluster.pair.answers.replication).is_some(),
     )?;
     let new_master = cluster.pair.master.label().to_string();
     let port = cluster.pair.answers.master.mysql_port;
+    let tls_ca =
+        crate::tls::TlsFiles::from_answers(&cluster.pair.answers.replication).map(|f| f.ca_text());
     replica::point_and_start(
         &mut cluster.pair.slave,
         &mut journals.master,
@@ -471,6 +474,7 @@ fn finish_old_master(
             port,
             user: &user,
             password: &password,
+            tls_ca: tls_ca.as_deref(),
         },
         promoted,
     )?;

@@ -53,6 +53,7 @@ pub fn run(command: MycnfCommand) -> Result<()> {
                 databases,
                 bind_address,
                 run_id: backup::new_run_id(),
+                tls: None,
             };
             let plan = plan_edits(&config, &settings)?;
             let mut text = plan.render_diff();

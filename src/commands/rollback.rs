@@ -578,6 +578,23 @@ fn undo_for(statement: &str) -> Option<Vec<String>> {
         {
             Some(vec!["STOP SLAVE".into(), "RESET SLAVE ALL".into()])
         }
+        // A slave moved onto TLS by the run goes back to plain text (the
+        // restored option files take the servers' TLS away again).
+        ["CHANGE", "MASTER", "TO", "MASTER_SSL=1,", ..] => Some(vec![
+            "STOP SLAVE".into(),
+            "CHANGE MASTER TO MASTER_SSL=0, MASTER_SSL_VERIFY_SERVER_CERT=0".into(),
+            "START SLAVE".into(),
+        ]),
+        ["CHANGE", "REPLICATION", "SOURCE", "TO", "SOURCE_SSL=1,", ..] => Some(vec![
+            "STOP SLAVE".into(),
+            "CHANGE REPLICATION SOURCE TO SOURCE_SSL=0, SOURCE_SSL_VERIFY_SERVER_CERT=0".into(),
+            "START SLAVE".into(),
+        ]),
+        ["ALTER", "USER", who, "REQUIRE", "SSL"] => Some(vec![
+            "SET SESSION sql_log_bin = 0".into(),
+            format!("ALTER USER {who} REQUIRE NONE"),
+            "SET SESSION sql_log_bin = 1".into(),
+        ]),
         _ => None,
     }
 }
@@ -594,6 +611,8 @@ fn is_session_or_control(statement: &str) -> bool {
         "SET GLOBAL replicate_do_db",
         "SET GLOBAL replicate_wild_do_table",
         "SET GLOBAL replicate_ignore_table",
+        "FLUSH SSL",
+        "ALTER INSTANCE RELOAD TLS",
     ]
     .iter()
     .any(|prefix| statement.starts_with(prefix))
@@ -679,6 +698,29 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
             "restarted the server ({}) so it reads the restored configuration\n",
             argv.join(" ")
         ));
+    } else if restored
+        .iter()
+        .any(|p| p.starts_with(crate::tls::GENERATED_DIR))
+    {
+        // Certificates put back: the running server reads them again.
+        let serving = member
+            .sql()
+            .scalar("SELECT @@GLOBAL.have_ssl")
+            .ok()
+            .flatten();
+        if serving.as_deref() == Some("YES") {
+            let sql = member.sql().flavor().reload_tls();
+            match member.sql().exec(sql) {
+                Ok(()) => text.push_str(&format!(
+                    "the server serves the restored certificates again ({sql})\n"
+                )),
+                // The run made the node's first certificate: with it gone the
+                // server keeps the one it loaded until its next restart.
+                Err(e) => text.push_str(&format!(
+                    "left in place: the server keeps serving the certificate it loaded ({sql} refused: {e}); it drops it at its next restart\n"
+                )),
+            }
+        }
     }
     let copied: Vec<&str> = journal
         .records()

@@ -199,6 +199,18 @@ pub struct ClusterConfig {
     pub monitor: Monitor,
     #[serde(default)]
     pub vote: VoteConfig,
+    #[serde(default)]
+    pub tls: DaemonTls,
+}
+
+/// `[tls]`: how the daemon's checks reach the peer and the cluster address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonTls {
+    /// CA certificates the peer's server certificate must chain to (its name
+    /// or address checked too). Empty: plain text (a configuration from
+    /// before TLS, or replication.tls = "off").
+    pub ca_file: String,
 }
 
 /// A configuration written before durability existed ran asynchronously.
@@ -311,6 +323,9 @@ mod tests {
             vote: VoteConfig {
                 key: "00112233445566778899aabbccddeeff".into(),
                 ..VoteConfig::default()
+            },
+            tls: DaemonTls {
+                ca_file: "/etc/ssl/mysql-ha/ca.pem".into(),
             },
         };
         let text = config.to_toml().unwrap();

@@ -65,6 +65,16 @@ impl Db {
             .tcp_connect_timeout(Some(timeout))
             .read_timeout(Some(timeout))
             .write_timeout(Some(timeout));
+        // The monitor account requires TLS; the server's certificate must
+        // chain to the pair's CA file and name `host`.
+        let opts =
+            if config.tls.ca_file.is_empty() {
+                opts
+            } else {
+                opts.ssl_opts(mysql::SslOpts::default().with_root_cert_path(Some(
+                    std::path::PathBuf::from(config.tls.ca_file.clone()),
+                )))
+            };
         let label = host.to_string();
         let conn = mysql::Conn::new(opts).map_err(|e| sql_error(&label, "connect", e))?;
         Ok(Db { label, conn })

@@ -35,6 +35,17 @@ pub struct RoleSettings {
     pub bind_address: Option<String>,
     /// Named in the marker comment of every changed line.
     pub run_id: String,
+    /// The server's TLS files; None leaves its TLS settings as they are.
+    #[serde(default)]
+    pub tls: Option<ServerTls>,
+}
+
+/// `ssl-ca`, `ssl-cert`, `ssl-key` of the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerTls {
+    pub ca: String,
+    pub cert: String,
+    pub key: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,6 +350,20 @@ fn plan_master(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()>
                 None => is_wildcard(&value) || !is_loopback(&value),
             }
         }),
+    }
+
+    // The server offers TLS with these files (the accounts of the pair
+    // require it; the admin's other clients may use it too).
+    if let Some(tls) = &settings.tls {
+        for (option, value) in [
+            ("ssl-ca", &tls.ca),
+            ("ssl-cert", &tls.cert),
+            ("ssl-key", &tls.key),
+        ] {
+            planner.set(option, value, |entry| {
+                entry.value.as_deref().map(str::trim) == Some(value.as_str())
+            });
+        }
     }
 
     // skip-networking: every line that turns networking off goes, so no

@@ -261,6 +261,16 @@ pub fn apply(
             }
             continue;
         }
+        // New certificates touch both nodes and both journals at once.
+        if let [Change::Certificates(certs)] = step.changes.as_slice() {
+            let summary = super::tls_step::apply(pair, journals, certs)?;
+            reporter.event(Event::StepFinished {
+                step: step.name.into(),
+                changed: true,
+                summary,
+            });
+            continue;
+        }
         let journal = journals.of(step.side)?;
         let mut summary = String::new();
         // Every file of the step is checked (readable, room for backups)
@@ -341,6 +351,12 @@ pub fn apply(
                         added.position,
                         all.join(", ")
                     );
+                }
+                Change::Certificates(_) => {
+                    return Err(Error::Other(format!(
+                        "step `{}`: certificates are a step of their own",
+                        step.name
+                    )))
                 }
                 Change::StartReplication { statements } => {
                     let position = match snapshot.clone() {

@@ -11,6 +11,7 @@ use crate::mycnf::effective::Config;
 use crate::mycnf::role::{plan_edits, ChangeStatus, Role, RoleSettings};
 use crate::sql::flavor::{account, quote_string, SourceSpec};
 use crate::sql::Position;
+use crate::tls::TlsFiles;
 use crate::{Error, Result};
 
 /// The secret the run uses for the replication account (generated or given).
@@ -54,6 +55,13 @@ fn running_differs(member: &mut Member, settings: &RoleSettings) -> Result<bool>
     let server_id = member.sql().scalar("SELECT @@GLOBAL.server_id")?;
     if server_id.as_deref() != Some(settings.server_id.to_string().as_str()) {
         return Ok(true);
+    }
+    if let Some(tls) = &settings.tls {
+        // Started before its settings named these files (or without TLS).
+        let cert = member.sql().scalar("SELECT @@GLOBAL.ssl_cert")?;
+        if cert.as_deref() != Some(tls.cert.as_str()) {
+            return Ok(true);
+        }
     }
     Ok(match settings.role {
         Role::Master => {
@@ -267,6 +275,14 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     let slave_config = pair.slave.config()?;
     let (master_id, slave_id) = server_ids(&master_config, &slave_config);
     let mut steps = Vec::new();
+    // The certificates come first: the servers read them when they restart
+    // with the settings below.
+    let tls = TlsFiles::from_answers(&pair.answers.replication);
+    if let Some(files) = &tls {
+        steps.push(super::tls_step::step(pair, files, run_id)?);
+    }
+    let server_tls = tls.as_ref().map(TlsFiles::server_settings);
+    let tls_ca = tls.as_ref().map(TlsFiles::ca_text);
 
     steps.push(config_step(
         &mut pair.master,
@@ -277,6 +293,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             databases: Vec::new(),
             bind_address: None,
             run_id: run_id.to_string(),
+            tls: server_tls.clone(),
         },
         "configure the master",
     )?);
@@ -289,6 +306,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             databases: databases.clone(),
             bind_address: None,
             run_id: run_id.to_string(),
+            tls: server_tls.clone(),
         },
         "configure the slave",
     )?);
@@ -330,6 +348,10 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         &repl.user,
     );
     let password_sql = quote_string(&secrets.replication_password);
+    // With TLS the account refuses a connection in plain text.
+    let require = if tls.is_some() { " REQUIRE SSL" } else { "" };
+    let requires_tls = grants.is_some()
+        && state::account_requires_tls(pair.master.sql(), &repl.user, &pair.answers.slave.host)?;
     let mut login = None;
     match action {
         AccountAction::InUse => grant
@@ -363,8 +385,8 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 "CREATE USER"
             };
             grant.changes.push(Change::Sql(Statement {
-                shown: format!("{verb} {who} IDENTIFIED BY '********'"),
-                real: format!("{verb} {who} IDENTIFIED BY {password_sql}"),
+                shown: format!("{verb} {who} IDENTIFIED BY '********'{require}"),
+                real: format!("{verb} {who} IDENTIFIED BY {password_sql}{require}"),
             }));
             if !has_privilege {
                 grant.changes.push(Change::Sql(Statement::plain(format!(
@@ -391,9 +413,43 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             }
         }
     }
+    if tls.is_some()
+        && !requires_tls
+        && matches!(action, AccountAction::InUse | AccountAction::GrantOnly)
+    {
+        grant.summary.push(format!(
+            "{who} accepts plain-text logins: it will require TLS"
+        ));
+        grant.changes.extend([
+            Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")),
+            Change::Sql(Statement::plain(format!("ALTER USER {who} REQUIRE SSL"))),
+            Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")),
+        ]);
+    }
     steps.push(grant);
     let login_restarts = login.is_some();
     steps.extend(login);
+    // A slave of this master that connects in plain text (or trusts other
+    // files) moves onto TLS, keeping its position.
+    let mut tls_restarts = false;
+    if let (Some(ca), Some(r), true) = (&tls_ca, &replica, ours) {
+        if !r.uses_tls(ca) {
+            let flavor = pair.slave.sql().flavor();
+            tls_restarts = true;
+            steps.push(StepPlan {
+                name: "replication over TLS",
+                side: Side::Slave,
+                changes: flavor
+                    .replica_tls(ca)
+                    .into_iter()
+                    .map(|sql| Change::Sql(Statement::plain(sql)))
+                    .collect(),
+                summary: vec![format!(
+                    "the slave connects to the master over TLS, verifying its certificate with {ca}"
+                )],
+            });
+        }
+    }
 
     let mut seed = StepPlan {
         name: if report.adding {
@@ -445,10 +501,10 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 "already replicating from {}",
                 pair.answers.master.host
             ));
-        } else if login_restarts {
+        } else if login_restarts || tls_restarts {
             start
                 .summary
-                .push("started again by the replication login step".into());
+                .push("started again by the replication login or TLS step".into());
         } else {
             // Pointed at this master by an earlier run that did not start it.
             start.changes.push(Change::StartReplication {
@@ -483,6 +539,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             user: &repl.user,
             password: &secrets.replication_password,
             position: &position,
+            tls_ca: tls_ca.as_deref(),
         }) {
             statements.push(Statement { shown, real });
         }

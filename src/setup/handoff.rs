@@ -10,7 +10,7 @@ use super::plan::{Change, Side, Statement, StepPlan};
 use super::service_install::{self, write_file, Registrar, Service};
 use crate::answers::{ClusterAnswers, Resource};
 use crate::daemon::config::{
-    ClusterConfig, Fence, Monitor, NodeSection, Role, Timings, VoteConfig,
+    ClusterConfig, DaemonTls, Fence, Monitor, NodeSection, Role, Timings, VoteConfig,
 };
 use crate::daemon::state::{now, DaemonStatus};
 use crate::sql::flavor::{account, quote_string};
@@ -110,6 +110,12 @@ fn monitor_hosts(pair: &Pair, side: Side) -> Vec<String> {
 fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan> {
     let hosts = monitor_hosts(pair, side);
     let daemon_account = pair.answers.cluster.account.clone();
+    // With TLS the monitor account refuses plain-text logins.
+    let require = if crate::tls::TlsFiles::from_answers(&pair.answers.replication).is_some() {
+        " REQUIRE SSL"
+    } else {
+        ""
+    };
     let member = pair.member(side)?;
     let conn = member.sql();
     let family = conn.flavor().family;
@@ -130,7 +136,13 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         changes: Vec::new(),
         summary: Vec::new(),
     };
+    let plain_monitors = conn.scalar(&format!(
+        "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND ssl_type = ''",
+        quote_string(MONITOR_USER)
+    ))?;
+    let tls_in_place = require.is_empty() || plain_monitors.as_deref() == Some("0");
     let in_place = table_exists.as_deref() == Some("1")
+        && tls_in_place
         && monitors.as_deref() == Some(&hosts.len().to_string())
         && local.as_deref() == Some("1");
     if in_place {
@@ -170,9 +182,9 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     for host in &hosts {
         let who = account(MONITOR_USER, host);
         sql.push(Statement {
-            shown: format!("CREATE OR REPLACE USER {who} IDENTIFIED BY '********'"),
+            shown: format!("CREATE OR REPLACE USER {who} IDENTIFIED BY '********'{require}"),
             real: format!(
-                "CREATE OR REPLACE USER {who} IDENTIFIED BY {}",
+                "CREATE OR REPLACE USER {who} IDENTIFIED BY {}{require}",
                 quote_string(password)
             ),
         });
@@ -213,6 +225,11 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
         vote: VoteConfig {
             key: secrets.vote_key.clone(),
             ..VoteConfig::default()
+        },
+        tls: DaemonTls {
+            ca_file: crate::tls::TlsFiles::from_answers(&pair.answers.replication)
+                .map(|f| f.ca_text())
+                .unwrap_or_default(),
         },
     }
 }
@@ -462,6 +479,7 @@ mod tests {
             broken_slave: Default::default(),
             durability: crate::answers::Durability::SemiSync,
             vote: VoteConfig::default(),
+            tls: DaemonTls::default(),
         }
     }
 

@@ -15,5 +15,6 @@ pub mod seed;
 pub mod service_install;
 pub mod session;
 pub mod state;
+pub mod tls_step;
 pub mod verify;
 pub mod witness;

@@ -81,6 +81,8 @@ pub enum Change {
     },
     /// Point the slave at the master at the snapshot's position and start it.
     StartReplication { statements: Vec<Statement> },
+    /// New TLS certificates for both nodes (see src/tls.rs).
+    Certificates(crate::tls::CertPlan),
 }
 
 /// A whole file to write on a node.
@@ -268,6 +270,11 @@ impl Plan {
                     Change::StartReplication { statements } => {
                         for statement in statements {
                             let _ = writeln!(out, "   sql: {};", statement.shown);
+                        }
+                    }
+                    Change::Certificates(certs) => {
+                        for line in certs.describe(&self.master_label, &self.slave_label) {
+                            let _ = writeln!(out, "   {line}");
                         }
                     }
                 }

@@ -454,6 +454,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
 
     report.findings.extend(super::cluster_access::check(pair)?);
     report.findings.extend(super::ddns_check::check(pair)?);
+    report.findings.extend(super::tls_step::check(pair)?);
     Ok(report)
 }
 

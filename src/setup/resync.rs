@@ -139,6 +139,7 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
             databases: all.clone(),
             bind_address: None,
             run_id: run_id.to_string(),
+            tls: None,
         },
         "slave option files",
     )?;

@@ -22,6 +22,18 @@ pub struct ReplicaState {
     pub gtid_io_pos: Option<String>,
     /// Error code of the I/O thread's last error ("0": none).
     pub last_io_errno: Option<String>,
+    /// The connection's TLS: whether it is used, the CA file it trusts, and
+    /// whether the source's certificate is verified.
+    pub ssl_allowed: String,
+    pub ssl_ca_file: String,
+    pub ssl_verify: String,
+}
+
+impl ReplicaState {
+    /// Connects over TLS with the source's certificate verified against `ca`.
+    pub fn uses_tls(&self, ca: &str) -> bool {
+        self.ssl_allowed == "Yes" && self.ssl_ca_file == ca && self.ssl_verify == "Yes"
+    }
 }
 
 impl ReplicaState {
@@ -61,11 +73,33 @@ pub fn replica_state(conn: &mut SqlConn) -> Result<Option<ReplicaState>> {
         ),
         gtid_io_pos: field(&row, &["Gtid_IO_Pos".to_string()]),
         last_io_errno: field(&row, &["Last_IO_Errno".to_string()]),
+        ssl_allowed: field(&row, &either("Master_SSL_Allowed", "Source_SSL_Allowed"))
+            .unwrap_or_default(),
+        ssl_ca_file: field(&row, &either("Master_SSL_CA_File", "Source_SSL_CA_File"))
+            .unwrap_or_default(),
+        ssl_verify: field(
+            &row,
+            &either(
+                "Master_SSL_Verify_Server_Cert",
+                "Source_SSL_Verify_Server_Cert",
+            ),
+        )
+        .unwrap_or_default(),
     };
     if state.master_host.is_empty() {
         return Ok(None);
     }
     Ok(Some(state))
+}
+
+/// Whether `user`@`host` refuses plain-text logins (REQUIRE SSL, X509, ...).
+pub fn account_requires_tls(conn: &mut SqlConn, user: &str, host: &str) -> Result<bool> {
+    let ssl_type = conn.scalar(&format!(
+        "SELECT ssl_type FROM mysql.user WHERE User = {} AND Host = {}",
+        crate::sql::flavor::quote_string(user),
+        crate::sql::flavor::quote_string(host)
+    ))?;
+    Ok(ssl_type.is_some_and(|t| !t.is_empty()))
 }
 
 /// Databases of a server, system schemas left out.

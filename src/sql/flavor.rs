@@ -59,6 +59,9 @@ pub struct SourceSpec<'a> {
     pub user: &'a str,
     pub password: &'a str,
     pub position: &'a Position,
+    /// Connect over TLS, verifying the source's certificate (its name or
+    /// address) against this CA file on the replica; None: plain text.
+    pub tls_ca: Option<&'a str>,
 }
 
 /// Escapes a string for a single-quoted SQL literal.
@@ -206,6 +209,9 @@ impl Flavor {
                 options.push(format!("{p}_LOG_POS={offset}"));
             }
         }
+        if let Some(ca) = source.tls_ca {
+            options.extend(self.tls_options(ca));
+        }
         if self.family == Family::MySql && self.at_least(8, 0, 0) {
             // caching_sha2_password over an unencrypted link needs the key.
             options.push(format!("GET_{p}_PUBLIC_KEY=1"));
@@ -216,6 +222,45 @@ impl Flavor {
             template.replace("@@PASSWORD@@", &quote_string(source.password)),
         ));
         statements
+    }
+
+    /// The options of a replica connection over TLS that verifies the
+    /// source's certificate.
+    fn tls_options(&self, ca: &str) -> Vec<String> {
+        let p = if self.replica_words() {
+            "SOURCE"
+        } else {
+            "MASTER"
+        };
+        vec![
+            format!("{p}_SSL=1"),
+            format!("{p}_SSL_CA={}", quote_string(ca)),
+            format!("{p}_SSL_VERIFY_SERVER_CERT=1"),
+        ]
+    }
+
+    /// Statements that move a replica already pointed at its source onto
+    /// TLS, keeping its position and login.
+    pub fn replica_tls(&self, ca: &str) -> Vec<String> {
+        let verb = if self.replica_words() {
+            "CHANGE REPLICATION SOURCE TO"
+        } else {
+            "CHANGE MASTER TO"
+        };
+        vec![
+            self.stop_replica().to_string(),
+            format!("{verb} {}", self.tls_options(ca).join(", ")),
+            self.start_replica().to_string(),
+        ]
+    }
+
+    /// Makes a running server read its certificate files again (a renewal
+    /// without a restart).
+    pub fn reload_tls(&self) -> &'static str {
+        match self.family {
+            Family::MariaDb => "FLUSH SSL",
+            Family::MySql => "ALTER INSTANCE RELOAD TLS",
+        }
     }
 
     /// The longest password `CHANGE MASTER TO ... MASTER_PASSWORD` takes
@@ -277,7 +322,31 @@ mod tests {
             user: "repl",
             password: "s3cret'pw",
             position,
+            tls_ca: None,
         }
+    }
+
+    #[test]
+    fn tls_verifies_the_source_in_both_dialects() {
+        let position = Position::MariaDbGtid("0-1-5".into());
+        let with_tls = SourceSpec {
+            tls_ca: Some("/etc/ssl/mysql-ha/ca.pem"),
+            ..spec(&position)
+        };
+        let (_, real) = flavor("10.11.6-MariaDB")
+            .point_replica(&with_tls)
+            .pop()
+            .unwrap();
+        assert!(real.contains(
+            "MASTER_SSL=1, MASTER_SSL_CA='/etc/ssl/mysql-ha/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT=1"
+        ));
+        let moved = flavor("8.4.2").replica_tls("/etc/ssl/mysql-ha/ca.pem");
+        assert_eq!(moved[0], "STOP REPLICA");
+        assert!(moved[1].starts_with("CHANGE REPLICATION SOURCE TO SOURCE_SSL=1"));
+        assert!(moved[1].ends_with("SOURCE_SSL_VERIFY_SERVER_CERT=1"));
+        assert_eq!(moved[2], "START REPLICA");
+        assert_eq!(flavor("10.11.6-MariaDB").reload_tls(), "FLUSH SSL");
+        assert_eq!(flavor("8.0.36").reload_tls(), "ALTER INSTANCE RELOAD TLS");
     }
 
     #[test]

@@ -90,6 +90,7 @@ pub struct Question {
 const RESOURCES: &[&str] = &["vip", "ddns", "none"];
 const ARP_MODES: &[&str] = &["never", "when-needed", "always"];
 const DURABILITIES: &[&str] = &["semi-sync", "async"];
+const TLS_MODES: &[&str] = &["generate", "files", "off"];
 
 pub const QUESTIONS: &[Question] = &[
     Question {
@@ -168,6 +169,34 @@ pub const QUESTIONS: &[Question] = &[
         label: "Durability",
         help: "semi-sync: a commit returns once the slave has it (one round trip more; no acknowledged write lost in a takeover); async: faster, a takeover can lose the last writes.",
         kind: Kind::Choice(DURABILITIES),
+    },
+    Question {
+        key: "replication.tls",
+        group: Group::Replication,
+        label: "Encryption (TLS)",
+        help: "generate: each node makes its own key and certificate, accounts require TLS and the server's certificate is verified; files: your own CA, certificate and key on the nodes; off: plain text on the network.",
+        kind: Kind::Choice(TLS_MODES),
+    },
+    Question {
+        key: "replication.tls_ca_file",
+        group: Group::Replication,
+        label: "TLS CA file",
+        help: "Path on both nodes of the CA certificate(s) that signed both nodes' certificates.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "replication.tls_cert_file",
+        group: Group::Replication,
+        label: "TLS certificate file",
+        help: "Path on each node of its own certificate (same path on both), naming its address.",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "replication.tls_key_file",
+        group: Group::Replication,
+        label: "TLS key file",
+        help: "Path on each node of its certificate's private key, readable by the database server.",
+        kind: Kind::Text,
     },
     Question {
         key: "cluster.resource",
@@ -306,6 +335,9 @@ pub fn of_group(group: Group, answers: &Answers) -> Vec<&'static Question> {
                     && answers.cluster.ddns.key_file.is_empty()
             }
             k if k.starts_with("cluster.ddns.") => answers.cluster.resource == Resource::Ddns,
+            k if k.starts_with("replication.tls_") => {
+                answers.replication.tls == answers::TlsMode::Files
+            }
             _ => true,
         })
         .collect()
@@ -347,6 +379,10 @@ pub fn current(answers: &Answers, key: &str) -> String {
         "replication.user" => r.user.clone(),
         "replication.password" => r.password.clone(),
         "replication.durability" => r.durability.name().into(),
+        "replication.tls" => r.tls.name().into(),
+        "replication.tls_ca_file" => r.tls_ca_file.clone(),
+        "replication.tls_cert_file" => r.tls_cert_file.clone(),
+        "replication.tls_key_file" => r.tls_key_file.clone(),
         "cluster.witness" => c.witness.clone(),
         "cluster.resource" => resource_word(c.resource).into(),
         "cluster.vip" => c.vip.clone(),
@@ -458,6 +494,35 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
                 "async" => answers::Durability::Async,
                 _ => answers::Durability::SemiSync,
             }
+        }
+        "replication.tls" => {
+            r.tls = match word(key, value, TLS_MODES)? {
+                "files" => answers::TlsMode::Files,
+                "off" => answers::TlsMode::Off,
+                _ => answers::TlsMode::Generate,
+            };
+            if r.tls != answers::TlsMode::Files {
+                r.tls_ca_file.clear();
+                r.tls_cert_file.clear();
+                r.tls_key_file.clear();
+            }
+        }
+        "replication.tls_ca_file" | "replication.tls_cert_file" | "replication.tls_key_file" => {
+            let path = value.trim();
+            if !path.starts_with('/') || path.chars().any(char::is_control) {
+                return Err(bad(
+                    key,
+                    format!(
+                        "`{path}` is not an absolute path; give the file's full path on the nodes"
+                    ),
+                ));
+            }
+            let slot = match key {
+                "replication.tls_ca_file" => &mut r.tls_ca_file,
+                "replication.tls_cert_file" => &mut r.tls_cert_file,
+                _ => &mut r.tls_key_file,
+            };
+            *slot = path.into();
         }
         "cluster.witness" => {
             let host = value.trim();
@@ -617,6 +682,10 @@ mod tests {
                 "cluster.ddns.key_name" => "ha-key".into(),
                 "cluster.ddns.key_secret" => "c2VjcmV0LXNlY3JldC1zZWNyZXQ=".into(),
                 "cluster.ddns.key_file" => String::new(),
+                "replication.tls" => "files".into(),
+                "replication.tls_ca_file" => "/etc/ssl/db/ca.pem".into(),
+                "replication.tls_cert_file" => "/etc/ssl/db/node.pem".into(),
+                "replication.tls_key_file" => "/etc/ssl/db/node.key".into(),
                 _ => value,
             };
             set(&mut answers, q.key, &value).unwrap_or_else(|e| panic!("{}: {e}", q.key));

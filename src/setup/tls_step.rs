@@ -1,0 +1,479 @@
+//! The plan's TLS step: the nodes' certificates made, renewed or (the
+//! administrator's own) checked, before the servers are configured to use
+//! them. See src/tls.rs for how a node's files are made.
+
+use std::path::{Path, PathBuf};
+
+use super::apply::Journals;
+use super::pair::{Member, Pair};
+use super::plan::{Change, Side, StepPlan};
+use super::preflight::{Finding, Severity};
+use crate::backup::{self, JournalEntry};
+use crate::mycnf::edit::FileEdit;
+use crate::node::Node;
+use crate::tls::{self, CertPlan, CertState, NodeCert, TlsFiles};
+use crate::{Error, Result};
+
+pub const STEP_NAME: &str = "TLS certificates";
+
+/// The names a member's certificate carries: its address as the answers
+/// give it, what that resolves to, its host name, and the cluster address.
+fn wanted_names(pair: &mut Pair, side: Side) -> Result<Vec<String>> {
+    let cluster = pair.answers.cluster.clone();
+    let member = pair.member(side)?;
+    let mut names = vec![member.label().to_string()];
+    if let Ok(addresses) = crate::answers::resolve_host(member.label()) {
+        names.extend(addresses.iter().map(|a| a.to_string()));
+    }
+    if let Some(host) = member.sql().scalar("SELECT @@hostname")? {
+        names.push(host);
+    }
+    match cluster.resource {
+        crate::answers::Resource::Vip => names.push(cluster.vip.clone()),
+        crate::answers::Resource::Ddns => names.push(cluster.ddns.name.clone()),
+        crate::answers::Resource::None => {}
+    }
+    Ok(names)
+}
+
+/// The subjectAltName a certificate carries, in `IP:…,DNS:…` form.
+fn cert_names(node: &dyn Node, cert: &Path) -> Result<String> {
+    let out = node.run(
+        &[
+            "openssl",
+            "x509",
+            "-noout",
+            "-ext",
+            "subjectAltName",
+            "-in",
+            &cert.to_string_lossy(),
+        ],
+        None,
+    )?;
+    let text = out.stdout_text();
+    let mut names: Vec<String> = text
+        .lines()
+        .skip(1)
+        .flat_map(|l| l.split(','))
+        .map(|n| n.trim().replace("IP Address:", "IP:"))
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    Ok(names.join(","))
+}
+
+fn name_set(names: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = names.split(',').filter(|n| !n.is_empty()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+fn same_names(a: &str, b: &str) -> bool {
+    name_set(a) == name_set(b)
+}
+
+struct Survey {
+    state: CertState,
+    alt_names: String,
+    has_key: bool,
+}
+
+fn survey(pair: &mut Pair, side: Side, files: &TlsFiles) -> Result<Survey> {
+    let alt_names = tls::subject_alt_names(&wanted_names(pair, side)?);
+    let member = pair.member(side)?;
+    let node = member.access.node();
+    let address = member.label().to_string();
+    let mut state = tls::cert_state(node, files, &address)?;
+    if files.generated {
+        if let CertState::Good { .. } = &state {
+            let carried = cert_names(node, &files.cert)?;
+            if !same_names(&carried, &alt_names) {
+                state = CertState::Needs(format!(
+                    "the certificate names {carried}, the pair now needs {alt_names}"
+                ));
+            }
+        }
+    }
+    let has_key = node.stat(&files.key)?.is_some()
+        && node
+            .run(
+                &[
+                    "openssl",
+                    "pkey",
+                    "-noout",
+                    "-in",
+                    &files.key.to_string_lossy(),
+                ],
+                None,
+            )?
+            .success();
+    Ok(Survey {
+        state,
+        alt_names,
+        has_key,
+    })
+}
+
+/// Whether each node's CA file trusts the other's certificate.
+fn cross_trust(pair: &mut Pair, files: &TlsFiles) -> Result<Option<String>> {
+    for (from, to) in [(Side::Master, Side::Slave), (Side::Slave, Side::Master)] {
+        let (to_access, to_label) = pair.access(to)?;
+        let Some(cert) = to_access.node().read(&files.cert)? else {
+            return Ok(Some(format!("{to_label} has no {}", files.cert.display())));
+        };
+        let to_label = to_label.to_string();
+        let (from_access, from_label) = pair.access(from)?;
+        if let Err(why) = tls::trusts_peer(from_access.node(), &files.ca, &cert, &to_label)? {
+            return Ok(Some(format!(
+                "{from_label} does not trust the certificate of {to_label} ({}): {why}",
+                files.ca.display()
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// The step: unchanged while both certificates serve and each node trusts
+/// the other's; else new certificates for both.
+pub fn step(pair: &mut Pair, files: &TlsFiles, run_id: &str) -> Result<StepPlan> {
+    let mut step = StepPlan {
+        name: STEP_NAME,
+        side: Side::Master,
+        changes: Vec::new(),
+        summary: Vec::new(),
+    };
+    let master = survey(pair, Side::Master, files)?;
+    let slave = survey(pair, Side::Slave, files)?;
+    let labels = [
+        pair.master.label().to_string(),
+        pair.slave.label().to_string(),
+    ];
+    let mut reasons = Vec::new();
+    for (label, s) in labels.iter().zip([&master, &slave]) {
+        match &s.state {
+            CertState::Good { expires } => step.summary.push(format!(
+                "{label}: {} valid until {expires}",
+                files.cert.display()
+            )),
+            CertState::Needs(why) => reasons.push(format!("{label}: {why}")),
+        }
+    }
+    if reasons.is_empty() {
+        if let Some(why) = cross_trust(pair, files)? {
+            reasons.push(why);
+        } else {
+            step.summary
+                .push("each node trusts the other's certificate".into());
+        }
+    }
+    if reasons.is_empty() {
+        return Ok(step);
+    }
+    if !files.generated {
+        return Err(Error::Answers {
+            key: "replication.tls_cert_file".into(),
+            message: format!(
+                "the given TLS files do not serve: {}; fix the files on the nodes or set replication.tls = \"generate\"",
+                reasons.join("; ")
+            ),
+        });
+    }
+    step.summary = reasons;
+    step.summary.push(
+        "both nodes get new certificates (keys stay on their node; each CA signs one certificate and its key is deleted)"
+            .into(),
+    );
+    let datadir = |m: &Member| m.profile.paths.datadir.clone();
+    let plan = CertPlan {
+        run_id: run_id.to_string(),
+        master: NodeCert {
+            address: labels[0].clone(),
+            alt_names: master.alt_names,
+            new_key: !master.has_key,
+            datadir: datadir(&pair.master),
+            serial: tls::random_serial(),
+        },
+        slave: NodeCert {
+            address: labels[1].clone(),
+            alt_names: slave.alt_names,
+            new_key: !slave.has_key,
+            datadir: datadir(&pair.slave),
+            serial: tls::random_serial(),
+        },
+    };
+    step.changes.push(Change::Certificates(plan));
+    Ok(step)
+}
+
+/// The node's own SHA-256 of a file (a private key is never read here).
+fn node_sha256(node: &dyn Node, path: &Path) -> Result<String> {
+    let text = path.to_string_lossy();
+    let out = node.run(&["sha256sum", &text], None)?;
+    let out = out.checked(node.label(), &["sha256sum", &text])?;
+    Ok(out
+        .stdout_text()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string())
+}
+
+fn run_journaled(node: &dyn Node, journal: &mut backup::Journal, argv: &[String]) -> Result<()> {
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let out = node.run(&refs, None)?;
+    journal.record(
+        node,
+        JournalEntry::Command {
+            node: node.label().to_string(),
+            argv: argv.to_vec(),
+            ok: out.success(),
+        },
+    )?;
+    out.checked(node.label(), &refs)?;
+    Ok(())
+}
+
+/// Makes a node's key (journaled so a rollback removes it, or puts back the
+/// unusable one it replaced, from a copy made on the node) and certificate.
+fn make_on_node(
+    node: &dyn Node,
+    journal: &mut backup::Journal,
+    cert: &NodeCert,
+    plan: &CertPlan,
+) -> Result<()> {
+    let key = Path::new(tls::GENERATED_DIR).join("server-key.pem");
+    let mut key_before = None;
+    if cert.new_key {
+        let stat = node.stat(&key)?;
+        let (backup, sha) = match &stat {
+            Some(_) => {
+                let copy = journal.backup_path(&key);
+                let parent = copy.parent().unwrap_or(Path::new("/")).to_path_buf();
+                node.create_dir_all(&parent, 0o700)?;
+                run_journaled(
+                    node,
+                    journal,
+                    &[
+                        "cp".into(),
+                        "-p".into(),
+                        key.to_string_lossy().into_owned(),
+                        copy.to_string_lossy().into_owned(),
+                    ],
+                )?;
+                let sha = node_sha256(node, &key)?;
+                key_before = Some(sha.clone());
+                (Some(copy), Some(sha))
+            }
+            None => (None, None),
+        };
+        journal.record(
+            node,
+            JournalEntry::FileBackedUp {
+                path: key.clone(),
+                existed: stat.is_some(),
+                backup,
+                mode: stat.as_ref().map(|s| s.mode).unwrap_or(0o640),
+                uid: stat.as_ref().map(|s| s.uid).unwrap_or(0),
+                gid: stat.as_ref().map(|s| s.gid).unwrap_or(0),
+                sha256: sha,
+            },
+        )?;
+        if stat.is_some() {
+            node.remove_file(&key)?;
+        }
+    }
+    for argv in cert.commands(&plan.work_dir(), &plan.run_id) {
+        run_journaled(node, journal, &argv)?;
+    }
+    if cert.new_key {
+        let after = node_sha256(node, &key)?;
+        journal.record(
+            node,
+            JournalEntry::FileChanged {
+                path: key,
+                before_sha256: key_before,
+                after_sha256: after,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+fn read_made(node: &dyn Node, path: PathBuf) -> Result<Vec<u8>> {
+    node.read(&path)?.ok_or_else(|| Error::Command {
+        host: node.label().to_string(),
+        command: format!("openssl (made no {})", path.display()),
+        status: "missing file".into(),
+        detail: String::new(),
+    })
+}
+
+fn install(
+    node: &dyn Node,
+    journal: &mut backup::Journal,
+    path: PathBuf,
+    bytes: Vec<u8>,
+) -> Result<()> {
+    let before = node.read(&path)?;
+    if before.as_deref() == Some(bytes.as_slice()) {
+        return Ok(());
+    }
+    let edit = FileEdit {
+        path,
+        before,
+        after: bytes,
+    };
+    backup::apply_file_edit_as(node, journal, &edit, Some((0o644, 0, 0)))
+}
+
+/// Applies the certificate change: each node makes its key (when new) and
+/// certificate; then both get their certificate and the bundle of both CAs;
+/// a server already serving TLS reloads its files.
+pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Result<String> {
+    let work = plan.work_dir();
+    let mut made = Vec::new();
+    for (side, cert) in [(Side::Master, &plan.master), (Side::Slave, &plan.slave)] {
+        let journal = journals.of(side)?;
+        let (access, _) = pair.access(side)?;
+        let node = access.node();
+        make_on_node(node, journal, cert, plan)?;
+        made.push((
+            read_made(node, work.join("ca.pem"))?,
+            read_made(node, work.join("server-cert.pem"))?,
+        ));
+    }
+    let mut bundle = Vec::new();
+    for (ca, _) in &made {
+        bundle.extend_from_slice(ca);
+        if !bundle.ends_with(b"\n") {
+            bundle.push(b'\n');
+        }
+    }
+    for (side, (_, cert)) in [Side::Master, Side::Slave].into_iter().zip(made) {
+        let journal = journals.of(side)?;
+        let (access, _) = pair.access(side)?;
+        let node = access.node();
+        install(node, journal, CertPlan::cert_path(), cert)?;
+        install(node, journal, CertPlan::bundle_path(), bundle.clone())?;
+        run_journaled(
+            node,
+            journal,
+            &[
+                "rm".into(),
+                "-rf".into(),
+                work.to_string_lossy().into_owned(),
+            ],
+        )?;
+    }
+    let mut reloaded = Vec::new();
+    for side in [Side::Master, Side::Slave] {
+        let member = pair.member(side)?;
+        let serving = member
+            .sql()
+            .scalar("SELECT @@GLOBAL.have_ssl")
+            .ok()
+            .flatten();
+        if serving.as_deref() == Some("YES") {
+            let sql = member.sql().flavor().reload_tls();
+            let label = member.label().to_string();
+            journals.of(side)?.record(
+                member.access.node(),
+                JournalEntry::Sql {
+                    node: label.clone(),
+                    statement_masked: sql.to_string(),
+                },
+            )?;
+            member.sql().exec(sql)?;
+            reloaded.push(label);
+        }
+    }
+    Ok(if reloaded.is_empty() {
+        "new certificates on both nodes".into()
+    } else {
+        format!(
+            "new certificates on both nodes; {} serve them already",
+            reloaded.join(" and ")
+        )
+    })
+}
+
+/// Preflight: the servers can speak TLS, `openssl` is there to make the
+/// certificates, and given files serve.
+pub fn check(pair: &mut Pair) -> Result<Vec<Finding>> {
+    let Some(files) = TlsFiles::from_answers(&pair.answers.replication) else {
+        return Ok(vec![Finding {
+            severity: Severity::Warning,
+            node: pair.master.label().to_string(),
+            check: "tls",
+            message: "replication.tls = \"off\": the replication password's handshake, the replicated rows and the daemons' checks cross the network readable".into(),
+        }]);
+    };
+    let mut findings = Vec::new();
+    for side in [Side::Master, Side::Slave] {
+        let member = pair.member(side)?;
+        let label = member.label().to_string();
+        let compiled = member
+            .sql()
+            .rows("SHOW GLOBAL VARIABLES LIKE 'have_ssl'")?
+            .first()
+            .and_then(|r| r.get("Value").cloned().flatten());
+        if compiled.as_deref() == Some("NO") {
+            findings.push(Finding {
+                severity: Severity::Fatal,
+                node: label.clone(),
+                check: "tls",
+                message: "the server is built without TLS (have_ssl = NO): install a build with TLS, or set replication.tls = \"off\"".into(),
+            });
+            continue;
+        }
+        if files.generated {
+            if let Some(problem) = tls::openssl_problem(member.access.node()) {
+                findings.push(Finding {
+                    severity: Severity::Fatal,
+                    node: label,
+                    check: "tls",
+                    message: problem,
+                });
+                continue;
+            }
+        }
+        let state = tls::cert_state(member.access.node(), &files, &label)?;
+        let message = match (&state, files.generated) {
+            (CertState::Good { expires }, _) => {
+                format!("{} valid until {expires}", files.cert.display())
+            }
+            (CertState::Needs(why), true) => format!("new certificates will be made: {why}"),
+            (CertState::Needs(why), false) => {
+                findings.push(Finding {
+                    severity: Severity::Fatal,
+                    node: label,
+                    check: "tls",
+                    message: format!(
+                        "{why}: fix the files (replication.tls_ca_file, tls_cert_file, tls_key_file) or set replication.tls = \"generate\""
+                    ),
+                });
+                continue;
+            }
+        };
+        findings.push(Finding {
+            severity: Severity::Ok,
+            node: label,
+            check: "tls",
+            message,
+        });
+    }
+    if !files.generated && !findings.iter().any(|f| f.severity == Severity::Fatal) {
+        if let Some(why) = cross_trust(pair, &files)? {
+            findings.push(Finding {
+                severity: Severity::Fatal,
+                node: pair.master.label().to_string(),
+                check: "tls",
+                message: format!(
+                    "{why}: both certificates must be signed by a CA in replication.tls_ca_file"
+                ),
+            });
+        }
+    }
+    Ok(findings)
+}
