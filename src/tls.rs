@@ -333,30 +333,9 @@ pub fn cert_state(node: &dyn Node, files: &TlsFiles, address: &str) -> Result<Ce
             "{cert} is not the certificate of {key}"
         )));
     }
-    let host_flag = if address.parse::<IpAddr>().is_ok() {
-        "-verify_ip"
-    } else {
-        "-verify_hostname"
-    };
-    let (ok, verdict) = run_ok(
-        node,
-        &[
-            "openssl",
-            "verify",
-            "-CAfile",
-            &ca,
-            "-purpose",
-            "sslserver",
-            host_flag,
-            address,
-            &cert,
-        ],
-        None,
-    )?;
-    if !ok {
+    if let Err(why) = verify_as_server(node, &files.ca, address, &cert, None)? {
         return Ok(CertState::Needs(format!(
-            "{cert} is not trusted by {ca} as {address}: {}",
-            last_line(&verdict)
+            "{cert} is not trusted by {ca} as {address}: {why}"
         )));
     }
     let seconds = u64::from(RENEW_BEFORE_DAYS) * 86_400;
@@ -395,7 +374,19 @@ pub fn trusts_peer(
     peer_cert: &[u8],
     peer_address: &str,
 ) -> Result<std::result::Result<(), String>> {
-    let host_flag = if peer_address.parse::<IpAddr>().is_ok() {
+    verify_as_server(node, ca, peer_address, "/dev/stdin", Some(peer_cert))
+}
+
+/// `openssl verify` on the node: `cert` (a path there, or /dev/stdin with
+/// `stdin`) chains to `ca` and may serve as `address`. Err: openssl's reason.
+fn verify_as_server(
+    node: &dyn Node,
+    ca: &Path,
+    address: &str,
+    cert: &str,
+    stdin: Option<&[u8]>,
+) -> Result<std::result::Result<(), String>> {
+    let host_flag = if address.parse::<IpAddr>().is_ok() {
         "-verify_ip"
     } else {
         "-verify_hostname"
@@ -411,16 +402,25 @@ pub fn trusts_peer(
             "-purpose",
             "sslserver",
             host_flag,
-            peer_address,
-            "/dev/stdin",
+            address,
+            cert,
         ],
-        Some(peer_cert),
+        stdin,
     )?;
     Ok(if ok {
         Ok(())
     } else {
         Err(last_line(&verdict).to_string())
     })
+}
+
+/// Whether a running server serves TLS now (so it can reload its files).
+pub fn serving_tls(conn: &mut crate::sql::SqlConn) -> bool {
+    conn.scalar("SELECT @@GLOBAL.have_ssl")
+        .ok()
+        .flatten()
+        .as_deref()
+        == Some("YES")
 }
 
 fn last_line(text: &str) -> &str {

@@ -703,12 +703,7 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
         .any(|p| p.starts_with(crate::tls::GENERATED_DIR))
     {
         // Certificates put back: the running server reads them again.
-        let serving = member
-            .sql()
-            .scalar("SELECT @@GLOBAL.have_ssl")
-            .ok()
-            .flatten();
-        if serving.as_deref() == Some("YES") {
+        if crate::tls::serving_tls(member.sql()) {
             let sql = member.sql().flavor().reload_tls();
             match member.sql().exec(sql) {
                 Ok(()) => text.push_str(&format!(

@@ -178,7 +178,12 @@ fn write_file(access: &Access, label: &str, journal: &mut Journal, file: &NodeFi
     backup::apply_file_edit_as(node, journal, &file.edit, Some((file.mode, uid, gid)))
 }
 
-fn run_command(access: &Access, label: &str, journal: &mut Journal, argv: &[String]) -> Result<()> {
+pub(super) fn run_command(
+    access: &Access,
+    label: &str,
+    journal: &mut Journal,
+    argv: &[String],
+) -> Result<()> {
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
     let out = access.node().run(&refs, None)?;
     journal.record(

@@ -4,10 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::apply::Journals;
+use super::apply::{run_command, Journals};
 use super::pair::{Member, Pair};
 use super::plan::{Change, Side, StepPlan};
 use super::preflight::{Finding, Severity};
+use crate::access::Access;
 use crate::backup::{self, JournalEntry};
 use crate::mycnf::edit::FileEdit;
 use crate::node::Node;
@@ -219,29 +220,16 @@ fn node_sha256(node: &dyn Node, path: &Path) -> Result<String> {
         .to_string())
 }
 
-fn run_journaled(node: &dyn Node, journal: &mut backup::Journal, argv: &[String]) -> Result<()> {
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = node.run(&refs, None)?;
-    journal.record(
-        node,
-        JournalEntry::Command {
-            node: node.label().to_string(),
-            argv: argv.to_vec(),
-            ok: out.success(),
-        },
-    )?;
-    out.checked(node.label(), &refs)?;
-    Ok(())
-}
-
 /// Makes a node's key (journaled so a rollback removes it, or puts back the
 /// unusable one it replaced, from a copy made on the node) and certificate.
 fn make_on_node(
-    node: &dyn Node,
+    access: &Access,
     journal: &mut backup::Journal,
     cert: &NodeCert,
     plan: &CertPlan,
 ) -> Result<()> {
+    let node = access.node();
+    let label = node.label();
     let key = Path::new(tls::GENERATED_DIR).join("server-key.pem");
     let mut key_before = None;
     if cert.new_key {
@@ -251,8 +239,9 @@ fn make_on_node(
                 let copy = journal.backup_path(&key);
                 let parent = copy.parent().unwrap_or(Path::new("/")).to_path_buf();
                 node.create_dir_all(&parent, 0o700)?;
-                run_journaled(
-                    node,
+                run_command(
+                    access,
+                    label,
                     journal,
                     &[
                         "cp".into(),
@@ -284,7 +273,7 @@ fn make_on_node(
         }
     }
     for argv in cert.commands(&plan.work_dir(), &plan.run_id) {
-        run_journaled(node, journal, &argv)?;
+        run_command(access, label, journal, &argv)?;
     }
     if cert.new_key {
         let after = node_sha256(node, &key)?;
@@ -337,7 +326,7 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
         let journal = journals.of(side)?;
         let (access, _) = pair.access(side)?;
         let node = access.node();
-        make_on_node(node, journal, cert, plan)?;
+        make_on_node(access, journal, cert, plan)?;
         made.push((
             read_made(node, work.join("ca.pem"))?,
             read_made(node, work.join("server-cert.pem"))?,
@@ -356,8 +345,9 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
         let node = access.node();
         install(node, journal, CertPlan::cert_path(), cert)?;
         install(node, journal, CertPlan::bundle_path(), bundle.clone())?;
-        run_journaled(
-            node,
+        run_command(
+            access,
+            node.label(),
             journal,
             &[
                 "rm".into(),
@@ -369,12 +359,7 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
     let mut reloaded = Vec::new();
     for side in [Side::Master, Side::Slave] {
         let member = pair.member(side)?;
-        let serving = member
-            .sql()
-            .scalar("SELECT @@GLOBAL.have_ssl")
-            .ok()
-            .flatten();
-        if serving.as_deref() == Some("YES") {
+        if tls::serving_tls(member.sql()) {
             let sql = member.sql().flavor().reload_tls();
             let label = member.label().to_string();
             journals.of(side)?.record(
