@@ -252,6 +252,12 @@ impl Daemon {
     fn drain_relay_log(&mut self) -> Result<String, String> {
         let mut db = self.local_db().map_err(|e| e.to_string())?;
         self.semi_sync_master_off(&mut db);
+        // A MariaDB semi-sync slave that stops first connects to its master
+        // to end the dump thread there, waiting up to
+        // rpl_semi_sync_slave_kill_conn_timeout (5 s) on a dead one: measured
+        // 2 s of a takeover on the sandbox, 1 s with this. Servers without
+        // the variable (MySQL) refuse it, which changes nothing.
+        let _ = db.exec("SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1");
         db.exec("STOP SLAVE IO_THREAD").map_err(|e| e.to_string())?;
         let deadline = Instant::now() + Duration::from_millis(self.config.timings.apply_wait_ms);
         let outcome = loop {
