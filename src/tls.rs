@@ -414,13 +414,16 @@ fn verify_as_server(
     })
 }
 
-/// Whether a running server serves TLS now (so it can reload its files).
+/// Whether a running server serves TLS now (so it can reload its files):
+/// its certificate's end date is a status value on MariaDB and MySQL alike
+/// (MySQL 8.4 has no `have_ssl` any more).
 pub fn serving_tls(conn: &mut crate::sql::SqlConn) -> bool {
-    conn.scalar("SELECT @@GLOBAL.have_ssl")
-        .ok()
-        .flatten()
-        .as_deref()
-        == Some("YES")
+    let rows = conn
+        .rows("SHOW GLOBAL STATUS LIKE 'Ssl_server_not_after'")
+        .unwrap_or_default();
+    rows.first()
+        .and_then(|r| r.get("Value").cloned().flatten())
+        .is_some_and(|v| !v.trim().is_empty())
 }
 
 fn last_line(text: &str) -> &str {

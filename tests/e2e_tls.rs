@@ -50,7 +50,20 @@ fn start_capture(path: &str) -> Child {
     let _ = std::fs::remove_file(path);
     let child = Command::new("ip")
         .args(["netns", "exec", &mysql_ha::sandbox::bridge_netns()])
-        .args(["tcpdump", "-i", "br0", "-n", "-U", "-s", "0", "-w", path])
+        // Immediate mode: packets reach the file as they come, not in
+        // blocks that a stop could leave unread.
+        .args([
+            "tcpdump",
+            "-i",
+            "br0",
+            "-n",
+            "--immediate-mode",
+            "-U",
+            "-s",
+            "0",
+            "-w",
+            path,
+        ])
         .args(["tcp", "port", "3306"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -165,7 +178,7 @@ fn replication_moves_onto_verified_tls_and_renews() {
             "SELECT 1",
         ],
     );
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(1500));
     let captured = stop_capture(capture, &capture_path);
     let _ = std::fs::remove_file(&capture_path);
     assert!(
