@@ -222,8 +222,12 @@ pub struct RollbackArgs {
     /// Undo the run even when a later run built on its changes.
     #[arg(long)]
     pub force: bool,
+    /// Undo without asking (no terminal needed).
     #[arg(long)]
     pub yes: bool,
+    /// Show what the undo would do, after every check, and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Undo a run on both nodes of this answers file instead of this machine only.
     #[arg(long)]
     pub answers: Option<PathBuf>,

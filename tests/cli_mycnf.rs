@@ -88,7 +88,7 @@ fn show_edit_dry_run_edit_and_rollback() {
     assert!(ok);
     assert!(out.contains("nothing to change"), "{out}");
 
-    let (ok, out, err) = mysql_ha(&["rollback", &run_id, "--root", root_arg]);
+    let (ok, out, err) = mysql_ha(&["rollback", &run_id, "--root", root_arg, "--yes"]);
     assert!(ok, "{err}");
     assert!(
         out.contains("removed /etc/mysql/mariadb.conf.d/60-mysql-ha.cnf"),
@@ -99,7 +99,13 @@ fn show_edit_dry_run_edit_and_rollback() {
         .exists());
     assert_eq!(fs::read(&server_cnf).unwrap(), original);
 
-    let (ok, _, err) = mysql_ha(&["rollback", "20000101-000000-0000", "--root", root_arg]);
+    let (ok, _, err) = mysql_ha(&[
+        "rollback",
+        "20000101-000000-0000",
+        "--root",
+        root_arg,
+        "--yes",
+    ]);
     assert!(!ok);
     assert!(err.contains("no run"), "{err}");
 }

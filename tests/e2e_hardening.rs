@@ -347,7 +347,14 @@ fn hostile_answers_hand_loaded_slave_concurrent_runs_and_a_refused_slave() {
     let rollback = |run: &str| {
         on(
             "node1",
-            &[NODE_BIN, "rollback", run, "--answers", "/root/hostile.toml"],
+            &[
+                NODE_BIN,
+                "rollback",
+                run,
+                "--answers",
+                "/root/hostile.toml",
+                "--yes",
+            ],
         )
     };
     let state = cluster_state();

@@ -262,6 +262,47 @@ fn rollback_puts_both_nodes_back() {
     );
     assert!(listed.contains(&run_id), "{listed}");
 
+    // The undo is shown first; a dry run and a run without --yes and
+    // without a terminal change nothing.
+    let settings = "/etc/mysql/mariadb.conf.d/60-mysql-ha.cnf";
+    let settings_sum = on_ok("node2", &["sha256sum", settings]);
+    let shown = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "rollback",
+            &run_id,
+            "--answers",
+            "/root/answers.toml",
+            "--dry-run",
+        ],
+    );
+    assert!(shown.contains("dry run: nothing was changed"), "{shown}");
+    assert!(
+        shown.contains(&format!("remove {settings} (the run created it)")),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("undo: CREATE USER 'repl'@'192.0.2.12'"),
+        "{shown}"
+    );
+    assert!(shown.contains("(witness)"), "{shown}");
+    let unasked = on(
+        "node1",
+        &[
+            NODE_BIN,
+            "rollback",
+            &run_id,
+            "--answers",
+            "/root/answers.toml",
+        ],
+    );
+    assert!(!unasked.status.success(), "{}", text(&unasked));
+    assert!(text(&unasked).contains("--yes"), "{}", text(&unasked));
+    assert_eq!(on_ok("node2", &["sha256sum", settings]), settings_sum);
+    let state = on_ok("node2", &["pgrep", "-f", "mysql-ha daemon"]);
+    assert!(!state.trim().is_empty(), "the daemon was stopped");
+
     let undone = on_ok(
         "node1",
         &[
@@ -270,6 +311,7 @@ fn rollback_puts_both_nodes_back() {
             &run_id,
             "--answers",
             "/root/answers.toml",
+            "--yes",
         ],
     );
     assert!(

@@ -262,6 +262,7 @@ fn parallel_then_physical_copy() {
             &run_id,
             "--answers",
             "/root/answers.toml",
+            "--yes",
         ],
     );
     assert!(
@@ -323,7 +324,7 @@ fn parallel_then_physical_copy() {
     // What was running on the slave when the tool died finishes alone.
     std::thread::sleep(Duration::from_secs(3));
     let run_id = on_ok("node2", &["ls", "/var/lib/mysql-ha/runs"]);
-    let undone = on("node2", &[NODE_BIN, "rollback", run_id.trim()]);
+    let undone = on("node2", &[NODE_BIN, "rollback", run_id.trim(), "--yes"]);
     assert!(undone.status.success(), "{}", text(&undone));
     let undone = text(&undone);
     // Killed with the server down: rollback starts it; killed once the

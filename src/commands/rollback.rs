@@ -57,13 +57,19 @@ pub fn run(args: RollbackArgs) -> Result<()> {
                     });
                 };
                 check_restorable(node, &journal, args.force)?;
+                let mut member = member;
+                let family = member.sql().flavor().family;
+                let plan = preview(&journal, Some((&member.profile, family)));
+                if !approve(&args, run_id, &format!("on {}:\n{plan}", member.label()))? {
+                    return Ok(());
+                }
+                let node = member.access.node();
                 let path = PathBuf::from(crate::run_lock::LOCK_PATH);
                 let lock = crate::run_lock::RunLock::acquire_undoing(
                     &[(member.label(), node, path)],
                     crate::run_lock::Owner::this_process(run_id, "rollback"),
                     Some(run_id),
                 )?;
-                let mut member = member;
                 let done = stop_daemon(&member, &journal, None).and_then(|stopped| {
                     Ok(stopped + &undo_member(&mut member, run_id, args.force)?)
                 });
@@ -95,12 +101,21 @@ pub fn run(args: RollbackArgs) -> Result<()> {
             }
             _ => None,
         };
+        let mut witness_plan = String::new();
         if let Some((witness, run_id)) = &witness {
             if let Some(journal) = journal_if_any(witness.access.node(), run_id)? {
                 check_restorable(witness.access.node(), &journal, args.force)?;
+                witness_plan = format!("on {} (witness):\n", witness.host);
+                witness_plan.push_str("  stop and unregister the witness service\n");
+                for line in file_restores(&journal).1 {
+                    witness_plan.push_str(&format!("  {line}\n"));
+                }
             }
         }
-        text.push_str(&on_both(members, &args, cluster.as_ref())?);
+        let Some(done) = on_both(members, &args, cluster.as_ref(), &witness_plan)? else {
+            return Ok(());
+        };
+        text.push_str(&done);
         if let Some((witness, run_id)) = &witness {
             text.push_str(&on_witness(witness, run_id, args.force)?);
         }
@@ -160,6 +175,117 @@ fn on_witness(
     Ok(text)
 }
 
+/// What undoing the run does on one node, from its journal, as it is shown
+/// before any change (`--dry-run`, or the question without `--yes`).
+/// `server`: the node's profile and server family when its server answers
+/// (else only its files are undone).
+fn preview(
+    journal: &Journal,
+    server: Option<(&crate::profile::Profile, crate::sql::Family)>,
+) -> String {
+    let mut lines: Vec<String> = daemon_stop_commands(journal)
+        .iter()
+        .map(|argv| format!("run: {}", argv.join(" ")))
+        .collect();
+    let records = journal.records();
+    let (files, file_lines) = file_restores(journal);
+    lines.extend(file_lines);
+    match server {
+        Some((profile, family)) => {
+            let sql = sql_undo_plan(journal, family);
+            for (statement, undo) in &sql.undone {
+                lines.push(format!("undo: {statement}  (by {})", undo.join("; ")));
+            }
+            let filter = records.iter().rev().find_map(|r| match &r.entry {
+                JournalEntry::Note { text } => text
+                    .strip_prefix(crate::setup::add_databases::PREVIOUS_FILTER_NOTE)
+                    .map(str::to_string),
+                _ => None,
+            });
+            if let Some(filter) = filter {
+                lines.push(format!(
+                    "set the slave's filters back to replicate_do_db = '{filter}' (STOP SLAVE, SET GLOBAL, START SLAVE)"
+                ));
+            }
+            for statement in &sql.kept {
+                lines.push(format!("not undone: {statement}"));
+            }
+            if let Some((datadir, before)) = replaced_datadir(journal) {
+                lines.push(format!(
+                    "move the server's own datadir {} back to {} (the copy is set aside) and restart it",
+                    before.display(),
+                    datadir.display()
+                ));
+            } else if files.iter().any(|p| is_server_option_file(p)) {
+                lines.push(format!(
+                    "run: {}    # the server reads the restored configuration",
+                    profile.service.restart.join(" ")
+                ));
+            } else if files
+                .iter()
+                .any(|p| p.starts_with(crate::tls::GENERATED_DIR))
+            {
+                lines.push("the server reloads the restored certificates".into());
+            }
+        }
+        None => {
+            let rest = not_undone(journal);
+            if !rest.is_empty() {
+                lines.push(rest.trim_end().to_string());
+            }
+        }
+    }
+    if lines.is_empty() {
+        return "  nothing recorded to undo\n".into();
+    }
+    lines.iter().map(|l| format!("  {l}\n")).collect()
+}
+
+/// The files a rollback puts back or removes (not those an earlier pass
+/// put back already), with the plan's line for each.
+fn file_restores(journal: &Journal) -> (Vec<PathBuf>, Vec<String>) {
+    let records = journal.records();
+    let restored_already = |path: &PathBuf| {
+        records
+            .iter()
+            .any(|r| matches!(&r.entry, JournalEntry::FileRestored { path: p, .. } if p == path))
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut lines = Vec::new();
+    for record in records.iter().rev() {
+        if let JournalEntry::FileBackedUp { path, existed, .. } = &record.entry {
+            if files.contains(path) || restored_already(path) {
+                continue;
+            }
+            files.push(path.clone());
+            lines.push(if *existed {
+                format!("put back {}", path.display())
+            } else {
+                format!("remove {} (the run created it)", path.display())
+            });
+        }
+    }
+    (files, lines)
+}
+
+/// Shows the undo plan; with `--dry-run` stops there, without `--yes` asks
+/// (on a terminal only). Ok(false): nothing is to change.
+fn approve(args: &RollbackArgs, run_id: &str, plan: &str) -> Result<bool> {
+    println!("Undo of run {run_id}:\n{plan}");
+    if args.dry_run {
+        println!("dry run: nothing was changed");
+        return Ok(false);
+    }
+    if args.yes {
+        return Ok(true);
+    }
+    if super::setup::confirm(&format!("Undo run {run_id}?"))? {
+        Ok(true)
+    } else {
+        Err(Error::Aborted("not undone; nothing was changed".into()))
+    }
+}
+
 /// A run's journal on a node, or None when the run left none there (killed
 /// before its first change on that node: its folder may exist, empty).
 fn journal_if_any(node: &dyn Node, run_id: &str) -> Result<Option<Journal>> {
@@ -173,18 +299,20 @@ fn journal_if_any(node: &dyn Node, run_id: &str) -> Result<Option<Journal>> {
 /// The two-node form: every check on both nodes before anything changes
 /// (a refusal on the slave must not find the master half undone), under
 /// the cluster's run lock; then both daemons stop, then each node is undone.
+/// Ok(None): shown only (`--dry-run`), nothing changed.
 fn on_both(
     members: Vec<(Side, Member)>,
     args: &RollbackArgs,
     cluster: Option<&ClusterAnswers>,
-) -> Result<String> {
+    witness_plan: &str,
+) -> Result<Option<String>> {
     let mut text = String::new();
     let Some(run_id) = &args.run_id else {
         for (side, member) in members {
             text.push_str(&format!("on {} ({}):\n", member.label(), side.name()));
             text.push_str(&list_runs(member.access.node())?);
         }
-        return Ok(text);
+        return Ok(Some(text));
     };
     let mut journals = Vec::new();
     for (_, member) in &members {
@@ -213,9 +341,25 @@ fn on_both(
                 runs_dir: PathBuf::from(backup::RUNS_DIR),
             });
         }
-        return Ok(format!(
+        return Ok(Some(format!(
             "run {run_id} recorded no change on either node (it stopped before its first change): nothing to undo\n"
-        ));
+        )));
+    }
+    let mut plan = String::new();
+    let mut members = members;
+    for ((side, member), journal) in members.iter_mut().zip(&journals) {
+        plan.push_str(&format!("on {} ({}):\n", member.label(), side.name()));
+        match journal {
+            Some(journal) => {
+                let family = member.sql().flavor().family;
+                plan.push_str(&preview(journal, Some((&member.profile, family))));
+            }
+            None => plan.push_str("  nothing: the run recorded no change here\n"),
+        }
+    }
+    plan.push_str(witness_plan);
+    if !approve(args, run_id, &plan)? {
+        return Ok(None);
     }
     let lock = {
         let locked: Vec<(&str, &dyn Node, PathBuf)> = members
@@ -234,7 +378,6 @@ fn on_both(
             Some(run_id),
         )?
     };
-    let mut members = members;
     let result = undo_both(&mut members, &journals, args, cluster);
     let nodes: Vec<(&str, &dyn Node)> = members
         .iter()
@@ -242,7 +385,7 @@ fn on_both(
         .collect();
     lock.release(&nodes);
     text.push_str(&result?);
-    Ok(text)
+    Ok(Some(text))
 }
 
 fn undo_both(
@@ -304,6 +447,15 @@ fn files_only(node: &dyn Node, args: &RollbackArgs) -> Result<String> {
     let Some(run_id) = &args.run_id else {
         return list_runs(node);
     };
+    let journal = Journal::open(node, run_id)?;
+    check_restorable(node, &journal, args.force)?;
+    if !approve(
+        args,
+        run_id,
+        &format!("on {}:\n{}", node.label(), preview(&journal, None)),
+    )? {
+        return Ok(String::new());
+    }
     let (mut text, journal, _) = restore_files(node, run_id, args.force)?;
     text.push_str(&not_undone(&journal));
     Ok(text)
@@ -498,13 +650,9 @@ fn is_server_option_file(path: &Path) -> bool {
         || path.file_name().is_some_and(|n| n == "my.cnf")
 }
 
-/// Stops and unregisters the cluster daemon a run started, and releases the
-/// cluster address if this node holds it (a stopped daemon keeps it).
-fn stop_daemon(
-    member: &Member,
-    journal: &Journal,
-    cluster: Option<&ClusterAnswers>,
-) -> Result<String> {
+/// The commands that stop and unregister the cluster daemon the run
+/// installed (none when it installed none).
+fn daemon_stop_commands(journal: &Journal) -> Vec<Vec<&'static str>> {
     let commands: Vec<&Vec<String>> = journal
         .records()
         .iter()
@@ -518,11 +666,10 @@ fn stop_daemon(
             .iter()
             .any(|argv| argv.iter().any(|a| a.contains(word)))
     };
+    let mut undo: Vec<Vec<&'static str>> = Vec::new();
     if !ran("mysql-ha") {
-        return Ok(String::new());
+        return undo;
     }
-    let node = member.access.node();
-    let mut undo: Vec<Vec<&str>> = Vec::new();
     if ran("mysql-ha.service") {
         undo.push(vec!["systemctl", "stop", "mysql-ha.service"]);
         undo.push(vec!["systemctl", "disable", "mysql-ha.service"]);
@@ -535,6 +682,21 @@ fn stop_daemon(
     if ran("chkconfig") {
         undo.push(vec!["chkconfig", "--del", "mysql-ha"]);
     }
+    undo
+}
+
+/// Stops and unregisters the cluster daemon a run started, and releases the
+/// cluster address if this node holds it (a stopped daemon keeps it).
+fn stop_daemon(
+    member: &Member,
+    journal: &Journal,
+    cluster: Option<&ClusterAnswers>,
+) -> Result<String> {
+    let undo = daemon_stop_commands(journal);
+    if undo.is_empty() {
+        return Ok(String::new());
+    }
+    let node = member.access.node();
     let mut text = String::new();
     for argv in undo {
         let out = crate::node::run_service(node, &argv)?;
@@ -620,8 +782,9 @@ fn is_session_or_control(statement: &str) -> bool {
 
 /// Undoes accounts and replication the run set up, then restarts the server
 /// when its option files were restored.
-fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> Result<String> {
-    let mut text = String::new();
+/// The run's statements, last first: each with what undoes it, and those
+/// that stay (not undone).
+fn sql_undo_plan(journal: &Journal, family: crate::sql::Family) -> SqlUndo {
     let statements: Vec<String> = journal
         .records()
         .iter()
@@ -632,19 +795,36 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
             _ => None,
         })
         .collect();
-    let mut kept = Vec::new();
+    let mut plan = SqlUndo::default();
     for statement in statements.iter().rev() {
         let Some(undo) = undo_for(statement) else {
             if !is_session_or_control(statement) {
-                kept.push(statement.clone());
+                plan.kept.push(statement.clone());
             }
             continue;
         };
-        let undo = if member.sql().flavor().family == crate::sql::Family::MySql {
+        let undo = if family == crate::sql::Family::MySql {
             undo.iter().map(|s| s.replace("SLAVE", "REPLICA")).collect()
         } else {
             undo
         };
+        plan.undone.push((statement.clone(), undo));
+    }
+    plan
+}
+
+#[derive(Default)]
+struct SqlUndo {
+    /// A statement of the run and the statements that undo it.
+    undone: Vec<(String, Vec<String>)>,
+    kept: Vec<String>,
+}
+
+fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> Result<String> {
+    let mut text = String::new();
+    let family = member.sql().flavor().family;
+    let SqlUndo { undone, kept } = sql_undo_plan(journal, family);
+    for (statement, undo) in undone {
         for sql in &undo {
             member.sql().exec(sql)?;
         }
