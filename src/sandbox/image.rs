@@ -102,7 +102,10 @@ impl Image {
     pub fn recipe(&self) -> Option<Recipe> {
         let (suite, server): (&'static str, &[&'static str]) = match self {
             Image::Host => return None,
-            Image::Debian13 => ("trixie", &["mariadb-server", "mariadb-client"]),
+            Image::Debian13 => (
+                "trixie",
+                &["mariadb-server", "mariadb-client", "mariadb-backup"],
+            ),
             Image::DebianSidMysql => ("sid", &["mysql-server", "mysql-client"]),
         };
         let mut packages: Vec<&'static str> = server.to_vec();
