@@ -314,6 +314,7 @@ fn start_replication(
     let master_host = cluster.pair.master.label().to_string();
     let port = cluster.pair.answers.master.mysql_port;
     let user = cluster.pair.answers.replication.user.clone();
+    let tls = replica::offers_tls(&mut cluster.pair.master)?;
     replica::point_and_start(
         &mut cluster.pair.slave,
         &mut journals.slave,
@@ -322,6 +323,7 @@ fn start_replication(
             port,
             user: &user,
             password,
+            tls,
         },
         position,
     )?;

@@ -156,6 +156,14 @@ pub struct Source<'a> {
     pub port: u16,
     pub user: &'a str,
     pub password: &'a str,
+    /// The source server accepts TLS.
+    pub tls: bool,
+}
+
+/// Whether a server accepts TLS connections (a replica of it may use TLS).
+pub fn offers_tls(member: &mut Member) -> Result<bool> {
+    let query = member.sql().flavor().offers_tls_query();
+    Ok(member.sql().scalar(query)?.as_deref() == Some("1"))
 }
 
 /// Points `slave` at `source` from GTID `position` and starts it.
@@ -177,6 +185,7 @@ pub fn point_and_start(
         user: source.user,
         password: source.password,
         position: &position,
+        source_tls: source.tls,
     }) {
         exec(slave, journal, &real, &shown)?;
     }

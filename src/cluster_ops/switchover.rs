@@ -463,6 +463,7 @@ fn finish_old_master(
     )?;
     let new_master = cluster.pair.master.label().to_string();
     let port = cluster.pair.answers.master.mysql_port;
+    let tls = replica::offers_tls(&mut cluster.pair.master)?;
     replica::point_and_start(
         &mut cluster.pair.slave,
         &mut journals.master,
@@ -471,6 +472,7 @@ fn finish_old_master(
             port,
             user: &user,
             password: &password,
+            tls,
         },
         promoted,
     )?;

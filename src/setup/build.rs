@@ -473,6 +473,10 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         } else {
             Position::MySqlGtidAuto
         };
+        let master_tls = {
+            let query = pair.master.sql().flavor().offers_tls_query();
+            pair.master.sql().scalar(query)?.as_deref() == Some("1")
+        };
         let mut statements = Vec::new();
         if replica.is_some() {
             statements.push(Statement::plain(flavor.stop_replica()));
@@ -483,6 +487,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             user: &repl.user,
             password: &secrets.replication_password,
             position: &position,
+            source_tls: master_tls,
         }) {
             statements.push(Statement { shown, real });
         }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::pair::Pair;
 use super::state;
+use crate::sql::Flavor;
 use crate::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -139,6 +140,35 @@ fn seed_none_finding(db: &str, on_master: u64, on_slave: u64) -> (Severity, Stri
 /// How many bytes of free space the slave needs per byte of data seeded.
 const SEED_SPACE_FACTOR: f64 = 1.5;
 
+/// Whether this slave can follow this master, and after a switchover the
+/// master this slave: one family, and the slave no older than the master.
+fn version_pairing(master: &Flavor, slave: &Flavor) -> (Severity, String) {
+    if master.family != slave.family {
+        return (
+            Severity::Fatal,
+            format!(
+                "master runs {master}, slave {slave}: MariaDB and MySQL do not replicate into each other reliably \
+                 (different GTIDs, binary log events and replication statements), and a takeover would have to \
+                 replicate back the other way: pair two servers of one family (MariaDB with MariaDB, MySQL with MySQL); \
+                 to move data between the families, dump and load it once"
+            ),
+        );
+    }
+    let major_minor = |f: &Flavor| (f.version.major, f.version.minor);
+    if major_minor(slave) < major_minor(master) {
+        return (
+            Severity::Fatal,
+            format!(
+                "slave runs {slave}, older than the master's {master}: a slave replays its master's binary log, \
+                 and a server only reads logs of its own or older versions: upgrade the slave to {}.{} or later first, \
+                 or swap [master] and [slave] in the answers (the newer server as slave is the upgrade path)",
+                master.version.major, master.version.minor
+            ),
+        );
+    }
+    (Severity::Ok, format!("slave {slave} >= master {master}"))
+}
+
 pub fn run(pair: &mut Pair) -> Result<Report> {
     let mut report = Report::default();
     let master_label = pair.master.label().to_string();
@@ -203,28 +233,8 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     }
 
     let (master_flavor, slave_flavor) = (pair.master.sql().flavor(), pair.slave.sql().flavor());
-    if master_flavor.family != slave_flavor.family {
-        report.push(
-            Severity::Warning,
-            &slave_label,
-            "versions",
-            format!(
-                "master runs {master_flavor}, slave {slave_flavor}: mixed families are not tested"
-            ),
-        );
-    }
-    if (slave_flavor.version.major, slave_flavor.version.minor)
-        < (master_flavor.version.major, master_flavor.version.minor)
-    {
-        report.push(Severity::Fatal, &slave_label, "versions", format!("slave runs {slave_flavor}, older than the master's {master_flavor}: upgrade the slave first"));
-    } else {
-        report.push(
-            Severity::Ok,
-            &slave_label,
-            "versions",
-            format!("slave {slave_flavor} >= master {master_flavor}"),
-        );
-    }
+    let (severity, text) = version_pairing(&master_flavor, &slave_flavor);
+    report.push(severity, &slave_label, "versions", text);
 
     // The replication password must fit the slave's CHANGE MASTER TO: a
     // longer one would fail only after both servers were restarted and seeded.
@@ -638,6 +648,36 @@ mod filter_tests {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_pair_within_a_family_and_never_to_an_older_slave() {
+        let flavor = |text| Flavor::from_version_string(text).unwrap();
+        let (severity, text) = version_pairing(
+            &flavor("10.11.6-MariaDB-0+deb12u1"),
+            &flavor("11.8.3-MariaDB-0+deb13u1"),
+        );
+        assert_eq!(severity, Severity::Ok, "{text}");
+        let (severity, text) = version_pairing(
+            &flavor("11.8.3-MariaDB-0+deb13u1"),
+            &flavor("10.11.6-MariaDB-0+deb12u1"),
+        );
+        assert_eq!(severity, Severity::Fatal);
+        assert!(
+            text.contains("older than the master's MariaDB 11.8.3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("upgrade the slave to 11.8 or later first"),
+            "{text}"
+        );
+        let (severity, text) =
+            version_pairing(&flavor("10.11.6-MariaDB-0+deb12u1"), &flavor("9.7.4-2"));
+        assert_eq!(severity, Severity::Fatal);
+        assert!(text.contains("pair two servers of one family"), "{text}");
+        // 9.7 > 10.11 would be meaningless across families: refused anyway.
+        let (severity, _) = version_pairing(&flavor("9.7.4"), &flavor("10.11.6-MariaDB"));
+        assert_eq!(severity, Severity::Fatal);
+    }
 
     #[test]
     fn seed_none_expects_the_data_on_the_slave() {

@@ -59,6 +59,9 @@ pub struct SourceSpec<'a> {
     pub user: &'a str,
     pub password: &'a str,
     pub position: &'a Position,
+    /// The source accepts TLS (`offers_tls_query`): a replica that would
+    /// insist on TLS by default is told not to when it does not.
+    pub source_tls: bool,
 }
 
 /// Escapes a string for a single-quoted SQL literal.
@@ -206,6 +209,11 @@ impl Flavor {
                 options.push(format!("{p}_LOG_POS={offset}"));
             }
         }
+        if self.replica_requires_tls_by_default() && !source.source_tls {
+            // Measured: an 11.8 slave of a 10.11 master without certificates
+            // stopped with "SSL is required, but the server does not support it".
+            options.push(format!("{p}_SSL=0"));
+        }
         if self.family == Family::MySql && self.at_least(8, 0, 0) {
             // caching_sha2_password over an unencrypted link needs the key.
             options.push(format!("GET_{p}_PUBLIC_KEY=1"));
@@ -216,6 +224,20 @@ impl Flavor {
             template.replace("@@PASSWORD@@", &quote_string(source.password)),
         ));
         statements
+    }
+
+    /// MariaDB 11.4 and later connect to their master with TLS unless told
+    /// otherwise (MASTER_SSL defaults to 1).
+    pub fn replica_requires_tls_by_default(&self) -> bool {
+        self.family == Family::MariaDb && self.at_least(11, 4, 0)
+    }
+
+    /// One row, one column: 1 when this server accepts TLS connections.
+    pub fn offers_tls_query(&self) -> &'static str {
+        match self.family {
+            Family::MariaDb => "SELECT @@GLOBAL.have_ssl = 'YES'",
+            Family::MySql => "SELECT @@GLOBAL.tls_version <> ''",
+        }
     }
 
     /// The longest password `CHANGE MASTER TO ... MASTER_PASSWORD` takes
@@ -277,6 +299,7 @@ mod tests {
             user: "repl",
             password: "s3cret'pw",
             position,
+            source_tls: false,
         }
     }
 
@@ -309,6 +332,19 @@ mod tests {
             flavor("10.11.6-MariaDB").status_column("IO_Running"),
             "Slave_IO_Running"
         );
+    }
+
+    #[test]
+    fn a_mariadb_11_4_slave_is_told_its_master_has_no_tls() {
+        let position = Position::MariaDbGtid("0-1-42".into());
+        let (_, real) = &flavor("11.8.9-MariaDB-0+deb13u1").point_replica(&spec(&position))[1];
+        assert!(real.contains(", MASTER_SSL=0"), "{real}");
+        let mut with_tls = spec(&position);
+        with_tls.source_tls = true;
+        let (_, real) = &flavor("11.8.9-MariaDB").point_replica(&with_tls)[1];
+        assert!(!real.contains("MASTER_SSL"), "{real}");
+        let (_, real) = &flavor("10.11.6-MariaDB").point_replica(&spec(&position))[1];
+        assert!(!real.contains("MASTER_SSL"), "{real}");
     }
 
     #[test]
