@@ -337,6 +337,11 @@ impl Profile {
         }
     }
 
+    /// Whether the distribution's server is at least major.minor.
+    pub fn version_at_least(&self, major: u32, minor: u32) -> bool {
+        version_at_least(&self.server_version, major, minor)
+    }
+
     /// Whether the server reads `binlog_format` (MySQL/MariaDB 5.1 and later).
     pub fn has_binlog_format(&self) -> bool {
         match self.flavor {

@@ -370,7 +370,10 @@ fn debian_mysql() {
         None,
         "debian-mysql",
         &slave(2, &["shop"]),
-        |a| check_slave(a, &["shop"]),
+        |a| {
+            check_slave(a, &["shop"]);
+            assert_eq!(value(&a.after, "gtid_mode").as_deref(), Some("ON"));
+        },
     );
 }
 

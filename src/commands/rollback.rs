@@ -571,6 +571,7 @@ fn undo_for(statement: &str) -> Option<Vec<String>> {
             format!("DROP USER IF EXISTS {who}"),
             "SET SESSION sql_log_bin = 1".into(),
         ]),
+        ["INSTALL", "PLUGIN", name, ..] => Some(vec![format!("UNINSTALL PLUGIN {name}")]),
         // Pointing the slave somewhere is undone by forgetting the source; a
         // change of its login alone (a re-run's repair) has nothing to undo.
         ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..]
@@ -614,6 +615,17 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
         })
         .collect();
     let mut kept = Vec::new();
+    // MySQL's super_read_only (a slave's, set by the daemon) refuses even
+    // root; the undo lifts it for its own statements (read_only stays on).
+    let super_read_only = member.sql().flavor().family == crate::sql::Family::MySql
+        && member
+            .sql()
+            .scalar("SELECT @@GLOBAL.super_read_only")?
+            .as_deref()
+            == Some("1");
+    if super_read_only {
+        member.sql().exec("SET GLOBAL super_read_only = OFF")?;
+    }
     for statement in statements.iter().rev() {
         let Some(undo) = undo_for(statement) else {
             if !is_session_or_control(statement) {
@@ -630,6 +642,9 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
             member.sql().exec(sql)?;
         }
         text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; ")));
+    }
+    if super_read_only {
+        member.sql().exec("SET GLOBAL super_read_only = ON")?;
     }
     let note = |prefix: &str| {
         journal.records().iter().rev().find_map(|r| match &r.entry {
@@ -795,6 +810,14 @@ fn not_undone(journal: &Journal) -> String {
 mod tests {
     use super::{is_server_option_file, undo_for};
     use std::path::Path;
+
+    #[test]
+    fn an_installed_plugin_is_uninstalled() {
+        assert_eq!(
+            undo_for("INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'"),
+            Some(vec!["UNINSTALL PLUGIN rpl_semi_sync_source".to_string()])
+        );
+    }
 
     #[test]
     fn the_daemons_monitor_accounts_are_dropped_and_a_login_repair_kept() {

@@ -45,7 +45,8 @@ pub fn load(host: &str, image: Image, data_mb: u32) -> Result<()> {
 }
 
 /// MySQL has no `seq_1_to_N` tables (MariaDB's Sequence engine): the same
-/// numbers from a recursive common table expression.
+/// numbers from a recursive common table expression (and SHA2 for the
+/// digests MySQL 9 dropped).
 fn numbers_without_sequence_engine(sql: &str, rows: u64) -> String {
     let mut out = format!("SET SESSION cte_max_recursion_depth = {};\n", rows + 1000);
     let mut rest = sql;
@@ -59,7 +60,9 @@ fn numbers_without_sequence_engine(sql: &str, rows: u64) -> String {
         rest = &after[digits.len()..];
     }
     out.push_str(rest);
-    out
+    // MySQL 9 has neither MD5() nor SHA1(): hex digits of the same lengths.
+    out.replace("MD5(seq)", "LEFT(SHA2(seq, 256), 32)")
+        .replace("SHA1(seq)", "LEFT(SHA2(seq, 256), 40)")
 }
 
 fn sample_sql(total_rows: u64) -> String {
@@ -171,5 +174,6 @@ mod tests {
         assert!(sql.starts_with("SET SESSION cte_max_recursion_depth = 2000;"));
         assert!(sql.contains("WHERE seq < 100) SELECT seq FROM numbers) AS numbers;"));
         assert_eq!(sql.matches("WITH RECURSIVE").count(), 5);
+        assert!(!sql.contains("MD5(") && !sql.contains("SHA1("), "{sql}");
     }
 }

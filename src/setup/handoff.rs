@@ -112,7 +112,8 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     let daemon_account = pair.answers.cluster.account.clone();
     let member = pair.member(side)?;
     let conn = member.sql();
-    let family = conn.flavor().family;
+    let flavor = conn.flavor();
+    let family = flavor.family;
     let table_exists = conn.scalar(
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql_ha' AND TABLE_NAME = 'write_check'",
     )?;
@@ -130,9 +131,26 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         changes: Vec::new(),
         summary: Vec::new(),
     };
+    // MySQL's semi-sync is a pair of plugins; installed here, while the
+    // server is writable (super_read_only refuses INSTALL PLUGIN), so the
+    // daemon finds them on either node whatever role it gets.
+    let mut missing_plugins = Vec::new();
+    for (plugin, library) in flavor.semi_sync().plugins {
+        let present = conn.scalar(&format!(
+            "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = {}",
+            quote_string(plugin)
+        ))?;
+        if present.as_deref() != Some("1") {
+            missing_plugins.push(format!(
+                "INSTALL PLUGIN {plugin} SONAME {}",
+                quote_string(library)
+            ));
+        }
+    }
     let in_place = table_exists.as_deref() == Some("1")
         && monitors.as_deref() == Some(&hosts.len().to_string())
-        && local.as_deref() == Some("1");
+        && local.as_deref() == Some("1")
+        && missing_plugins.is_empty();
     if in_place {
         step.summary.push(format!(
             "{MONITOR_USER} ({} hosts), {daemon_account}@localhost and mysql_ha.write_check exist",
@@ -169,18 +187,15 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     ];
     for host in &hosts {
         let who = account(MONITOR_USER, host);
-        sql.push(Statement {
-            shown: format!("CREATE OR REPLACE USER {who} IDENTIFIED BY '********'"),
-            real: format!(
-                "CREATE OR REPLACE USER {who} IDENTIFIED BY {}",
-                quote_string(password)
-            ),
-        });
+        for (shown, real) in flavor.replace_user(&who, password) {
+            sql.push(Statement { shown, real });
+        }
         sql.push(Statement::plain(format!(
             "GRANT SELECT, INSERT, UPDATE ON mysql_ha.* TO {who}"
         )));
     }
     sql.push(Statement::plain("SET SESSION sql_log_bin = 1"));
+    sql.extend(missing_plugins.into_iter().map(Statement::plain));
     step.changes = sql.into_iter().map(Change::Sql).collect();
     Ok(step)
 }

@@ -140,6 +140,38 @@ fn seed_none_finding(db: &str, on_master: u64, on_slave: u64) -> (Severity, Stri
 /// How many bytes of free space the slave needs per byte of data seeded.
 const SEED_SPACE_FACTOR: f64 = 1.5;
 
+/// Whether SHOW GRANTS shows every privilege on *.*: `ALL PRIVILEGES`, or
+/// (MySQL 8+, which lists them one by one) one global grant with what
+/// setup uses, given with GRANT OPTION.
+fn has_all_privileges(grants: &[String]) -> bool {
+    const NEEDED: &[&str] = &[
+        "SELECT",
+        "INSERT",
+        "CREATE",
+        "DROP",
+        "RELOAD",
+        "PROCESS",
+        "SUPER",
+        "LOCK TABLES",
+        "REPLICATION SLAVE",
+        "REPLICATION CLIENT",
+        "CREATE USER",
+    ];
+    grants.iter().any(|grant| {
+        if grant.starts_with("GRANT ALL PRIVILEGES ON *.*") {
+            return true;
+        }
+        let Some((privileges, rest)) = grant
+            .strip_prefix("GRANT ")
+            .and_then(|g| g.split_once(" ON *.* TO "))
+        else {
+            return false;
+        };
+        let held: Vec<&str> = privileges.split(", ").collect();
+        rest.ends_with("WITH GRANT OPTION") && NEEDED.iter().all(|p| held.contains(p))
+    })
+}
+
 /// Whether this slave can follow this master, and after a switchover the
 /// master this slave: one family, and the slave no older than the master.
 fn version_pairing(master: &Flavor, slave: &Flavor) -> (Severity, String) {
@@ -198,9 +230,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     for member in [&mut pair.master, &mut pair.slave] {
         let label = member.label().to_string();
         let grants = member.sql().column("SHOW GRANTS")?;
-        let all = grants
-            .iter()
-            .any(|g| g.starts_with("GRANT ALL PRIVILEGES ON *.*"));
+        let all = has_all_privileges(&grants);
         if all {
             report.push(
                 Severity::Ok,
@@ -214,20 +244,6 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
                 &label,
                 "admin account",
                 format!("{} lacks ALL PRIVILEGES ON *.* (needed to configure replication and create accounts): use an admin account (mysql_admin_user)", member.answers.mysql_admin_user),
-            );
-        }
-    }
-
-    for member in [&mut pair.master, &mut pair.slave] {
-        let flavor = member.sql().flavor();
-        if flavor.family == crate::sql::Family::MySql {
-            report.push(
-                Severity::Fatal,
-                member.label(),
-                "versions",
-                format!(
-                    "{flavor} is MySQL: this version sets up MariaDB pairs only (MySQL statements are written but not yet proven on live servers)"
-                ),
             );
         }
     }
@@ -648,6 +664,19 @@ mod filter_tests {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mysql_lists_all_privileges_one_by_one() {
+        let root = "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, SHUTDOWN, PROCESS, FILE, REFERENCES, INDEX, ALTER, SHOW DATABASES, SUPER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, CREATE TABLESPACE, CREATE ROLE, DROP ROLE ON *.* TO `root`@`localhost` WITH GRANT OPTION";
+        assert!(has_all_privileges(&[root.to_string()]));
+        assert!(has_all_privileges(&[
+            "GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` IDENTIFIED VIA unix_socket WITH GRANT OPTION".to_string()
+        ]));
+        let no_grant_option = root.replace(" WITH GRANT OPTION", "");
+        assert!(!has_all_privileges(&[no_grant_option]));
+        let no_super = root.replace(" SUPER,", "");
+        assert!(!has_all_privileges(&[no_super]));
+    }
 
     #[test]
     fn versions_pair_within_a_family_and_never_to_an_older_slave() {

@@ -1,0 +1,169 @@
+//! The life cycle on sandbox nodes booted from other Debian releases
+//! (`sandbox up --node1-image/--node2-image`, docs/sandbox.md): a MariaDB
+//! 10.11 master with a MariaDB 11.8 slave (the upgrade path) is set up,
+//! fails over under an acknowledged-write writer and switches back; a slave
+//! older than its master, and MariaDB paired with Oracle MySQL, are refused
+//! before any change. A missing image is built first (debootstrap).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const APP_SECRET: &str = "App-Secret-81c2-never-shown";
+
+fn tool_on_node1(args: &[&str]) -> std::process::Output {
+    let mut argv = vec![NODE_BIN];
+    argv.extend_from_slice(args);
+    let out = on("node1", &argv);
+    println!("--- mysql-ha {}:\n{}", args.join(" "), text(&out));
+    out
+}
+
+/// What a refused setup must leave alone on both nodes.
+fn fingerprint() -> String {
+    ["node1", "node2"]
+        .iter()
+        .map(|node| {
+            format!(
+                "{node}:\n{}\n{}",
+                on_ok(node, &["my_print_defaults", "mysqld"]),
+                text(&on(node, &["ls", "/var/lib/mysql-ha/runs"]))
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The lab's answers with master and slave swapped, on node1.
+fn swapped_answers() -> &'static str {
+    let answers = std::fs::read_to_string(lab_answers()).unwrap();
+    let swapped = answers
+        .replace("host = \"192.0.2.11\"", "host = \"@SLAVE@\"")
+        .replace("host = \"192.0.2.12\"", "host = \"192.0.2.11\"")
+        .replace("@SLAVE@", "192.0.2.12");
+    put_file("node1", "/root/swapped.toml", swapped.as_bytes(), "600");
+    "/root/swapped.toml"
+}
+
+fn refused_before_any_change(answers: &str, why: &[&str]) {
+    let before = fingerprint();
+    let out = tool_on_node1(&["setup", "--answers", answers, "--yes"]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("preflight stopped the run before any change"),
+        "{said}"
+    );
+    for words in why {
+        assert!(said.contains(words), "`{words}` not said:\n{said}");
+    }
+    assert_eq!(fingerprint(), before, "a refused setup changed a node");
+}
+
+#[test]
+fn mariadb_10_11_master_and_11_8_slave_set_up_fail_over_and_switch_over() {
+    let _lock = lock_sandbox();
+    let started = Instant::now();
+    fresh_lab("host", "debian-13");
+    assert!(sql("node1", "SELECT VERSION()").starts_with("10.11."));
+    assert!(sql("node2", "SELECT VERSION()").starts_with("11.8."));
+
+    // The newer server as master of the older one is refused.
+    refused_before_any_change(
+        swapped_answers(),
+        &[
+            "slave runs MariaDB 10.11",
+            "older than the master's MariaDB 11.8",
+            "upgrade the slave to 11.8 or later first",
+        ],
+    );
+
+    let said = setup_with_lab_answers();
+    assert!(said.contains("verified: both threads running"), "{said}");
+
+    // Takeover by the 11.8 slave under the writer: nothing acknowledged lost.
+    let dir = tempfile::tempdir().unwrap();
+    prepare_writer(APP_SECRET);
+    let writer = Writer::start(dir.path());
+    wait_until("40 acknowledged rows", Duration::from_secs(60), || {
+        writer.acks().len() >= 40
+    });
+    crash_and_wait_for_takeover("node1", "node2");
+    let after_takeover = writer.acks().len();
+    wait_until(
+        "writes through the address after the takeover",
+        Duration::from_secs(30),
+        || writer.acks().len() >= after_takeover + 20,
+    );
+
+    // The 10.11 node rejoins as slave of 11.8, then becomes master again.
+    let out = tool_on_node1(&[
+        "rejoin",
+        "node1",
+        "--yes",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    assert!(out.status.success());
+    assert!(text(&out).contains("done: 192.0.2.11 is the slave of 192.0.2.12"));
+    let out = tool_on_node1(&[
+        "switchover",
+        "--to",
+        "node1",
+        "--yes",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    assert!(out.status.success());
+    let switched = writer.acks().len();
+    wait_until(
+        "writes after the switchover",
+        Duration::from_secs(30),
+        || writer.acks().len() >= switched + 20,
+    );
+    let acks = writer.stop();
+    acknowledged_rows_on("node1", &acks, "after takeover, rejoin and switchover");
+    let last = acks.last().unwrap().0;
+    wait_until("node2 to hold every row", Duration::from_secs(30), || {
+        sql(
+            "node2",
+            &format!("SELECT COUNT(*) FROM shop.ha_writer WHERE n <= {last}"),
+        ) == sql(
+            "node1",
+            &format!("SELECT COUNT(*) FROM shop.ha_writer WHERE n <= {last}"),
+        )
+    });
+    assert_eq!(sql("node1", "SELECT @@read_only"), "0");
+    assert_eq!(sql("node2", "SELECT @@read_only"), "1");
+    println!(
+        "mixed 10.11 -> 11.8: {} acknowledged rows, none lost; test took {:.0} s",
+        acks.len(),
+        started.elapsed().as_secs_f64()
+    );
+    mysql_ha(&["sandbox", "down"]);
+}
+
+#[test]
+fn mariadb_with_mysql_is_refused_before_any_change() {
+    let _lock = lock_sandbox();
+    fresh_lab("host", "debian-sid-mysql");
+    assert!(sql("node2", "SELECT VERSION()").starts_with("9."));
+    put_file(
+        "node1",
+        "/root/answers.toml",
+        &std::fs::read(lab_answers()).unwrap(),
+        "600",
+    );
+    refused_before_any_change(
+        "/root/answers.toml",
+        &[
+            "master runs MariaDB 10.11",
+            "slave MySQL 9.7",
+            "pair two servers of one family",
+        ],
+    );
+    mysql_ha(&["sandbox", "down"]);
+}
