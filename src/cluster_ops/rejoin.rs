@@ -16,6 +16,7 @@ use crate::daemon::state::TermState;
 use crate::events::Reporter;
 use crate::setup::apply::Journals;
 use crate::setup::plan::Side;
+use crate::sql::flavor::quote_string;
 use crate::{Error, Result};
 
 const REPLICATION_WAIT: Duration = Duration::from_secs(30);
@@ -168,6 +169,49 @@ fn or_none(text: &str) -> &str {
     }
 }
 
+/// MySQL: a node whose GTID set holds transactions the master's lacks
+/// (errant transactions: written on it after the master changed) cannot
+/// follow the master without losing them; auto-positioning would even ask
+/// the master for them. Refused, naming the set, before any change.
+fn refuse_errant_mysql_transactions(cluster: &mut Cluster, master_host: &str) -> Result<()> {
+    let node = cluster.pair.slave.label().to_string();
+    let executed = cluster.pair.slave.sql().flavor().executed_gtids_query();
+    let node_set = cluster
+        .pair
+        .slave
+        .sql()
+        .scalar(executed)?
+        .unwrap_or_default();
+    let master_set = cluster
+        .pair
+        .master
+        .sql()
+        .scalar(executed)?
+        .unwrap_or_default();
+    let errant = cluster
+        .pair
+        .master
+        .sql()
+        .scalar(&format!(
+            "SELECT GTID_SUBTRACT({}, {})",
+            quote_string(&node_set),
+            quote_string(&master_set)
+        ))?
+        .unwrap_or_default();
+    if errant.trim().is_empty() {
+        return Ok(());
+    }
+    Err(Error::Cluster {
+        message: format!(
+            "{node} logged transactions {master_host} never received (errant GTIDs {}): rejoining it as slave would lose them. \
+             Look at them with `mysqlbinlog --include-gtids='{}'` on {node}'s binary logs, apply what must be kept on {master_host}, \
+             then copy the databases again (`mysql-ha setup` with {node} as slave) — nothing was changed",
+            errant.replace('\n', ""),
+            errant.replace('\n', "")
+        ),
+    })
+}
+
 /// Looks at both nodes and computes what rejoining `node` takes.
 pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<RejoinPlan> {
     if cluster.side_of(node)? == Side::Master {
@@ -179,8 +223,16 @@ pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<
         });
     }
     let master_host = cluster.pair.master.label().to_string();
-    let node_positions = cluster::positions(&mut cluster.pair.slave)?;
-    let master_positions = cluster::positions(&mut cluster.pair.master)?;
+    let mysql = cluster.pair.slave.sql().flavor().family == crate::sql::Family::MySql;
+    let (node_positions, master_positions) = if mysql {
+        refuse_errant_mysql_transactions(cluster, &master_host)?;
+        (Positions::default(), Positions::default())
+    } else {
+        (
+            cluster::positions(&mut cluster.pair.slave)?,
+            cluster::positions(&mut cluster.pair.master)?,
+        )
+    };
     let databases = cluster.databases()?;
     let unsent = gtid::unsent(&node_positions, &master_positions);
     let listing = binlog::read_unsent(&mut cluster.pair.slave, &unsent)?;

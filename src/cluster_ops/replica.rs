@@ -176,9 +176,13 @@ pub fn point_and_start(
     let flavor = slave.sql().flavor();
     if state::replica_state(slave.sql())?.is_some() {
         exec_plain(slave, journal, flavor.stop_replica())?;
-        exec_plain(slave, journal, "RESET SLAVE ALL")?;
+        exec_plain(slave, journal, flavor.reset_replica_all())?;
     }
-    let position = Position::MariaDbGtid(position.to_string());
+    // A MySQL node that already holds its history auto-positions from it.
+    let position = match flavor.family {
+        crate::sql::Family::MariaDb => Position::MariaDbGtid(position.to_string()),
+        crate::sql::Family::MySql => Position::MySqlGtidAuto,
+    };
     for (shown, real) in flavor.point_replica(&SourceSpec {
         host: source.host,
         port: source.port,

@@ -571,7 +571,10 @@ fn undo_for(statement: &str) -> Option<Vec<String>> {
             format!("DROP USER IF EXISTS {who}"),
             "SET SESSION sql_log_bin = 1".into(),
         ]),
-        ["INSTALL", "PLUGIN", name, ..] => Some(vec![format!("UNINSTALL PLUGIN {name}")]),
+        ["INSTALL", "PLUGIN", name, ..] => Some(vec![
+            format!("SET GLOBAL {name}_enabled = OFF"),
+            format!("UNINSTALL PLUGIN {name}"),
+        ]),
         // Pointing the slave somewhere is undone by forgetting the source; a
         // change of its login alone (a re-run's repair) has nothing to undo.
         ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..]
@@ -626,7 +629,12 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
     if super_read_only {
         member.sql().exec("SET GLOBAL super_read_only = OFF")?;
     }
-    for statement in statements.iter().rev() {
+    // Plugins last: semi-sync's cannot go while replication uses them.
+    let (plugins, others): (Vec<&String>, Vec<&String>) = statements
+        .iter()
+        .rev()
+        .partition(|s| s.starts_with("INSTALL PLUGIN"));
+    for statement in others.into_iter().chain(plugins) {
         let Some(undo) = undo_for(statement) else {
             if !is_session_or_control(statement) {
                 kept.push(statement.clone());
@@ -638,10 +646,30 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
         } else {
             undo
         };
+        let mut left = None;
         for sql in &undo {
+            if sql.starts_with("UNINSTALL PLUGIN") {
+                // A source keeps its semi-sync plugin while a replica is
+                // connected (error 1883); a replica that just stopped is
+                // seen gone within seconds. Still there: harmless, and said.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                left = loop {
+                    match member.sql().exec(sql) {
+                        Ok(()) => break None,
+                        Err(err) if std::time::Instant::now() > deadline => break Some(err),
+                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(500)),
+                    }
+                };
+                continue;
+            }
             member.sql().exec(sql)?;
         }
-        text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; ")));
+        match left {
+            None => text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; "))),
+            Some(err) => text.push_str(&format!(
+                "left installed (disabled): {statement}: {err}; roll back the slave first, or uninstall it later\n"
+            )),
+        }
     }
     if super_read_only {
         member.sql().exec("SET GLOBAL super_read_only = ON")?;
@@ -815,7 +843,10 @@ mod tests {
     fn an_installed_plugin_is_uninstalled() {
         assert_eq!(
             undo_for("INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'"),
-            Some(vec!["UNINSTALL PLUGIN rpl_semi_sync_source".to_string()])
+            Some(vec![
+                "SET GLOBAL rpl_semi_sync_source_enabled = OFF".to_string(),
+                "UNINSTALL PLUGIN rpl_semi_sync_source".to_string()
+            ])
         );
     }
 

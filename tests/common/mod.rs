@@ -293,7 +293,11 @@ pub fn prepare_writer(secret: &str) {
         || {
             on(
                 "node2",
-                &["mariadb", "-e", "SELECT 1 FROM shop.ha_writer LIMIT 0"],
+                &[
+                    sql_client("node2"),
+                    "-e",
+                    "SELECT 1 FROM shop.ha_writer LIMIT 0",
+                ],
             )
             .status
             .success()
@@ -366,13 +370,24 @@ impl Writer {
 /// allowed to read, insert and update in shop from the client.
 pub fn create_app_account(secret: &str) {
     for host in ["node1", "node2"] {
-        sql(
-            host,
-            &format!(
-                "SET SESSION sql_log_bin = 0; CREATE USER 'app'@'192.0.2.100' IDENTIFIED BY '{secret}'; \
-                 GRANT SELECT, INSERT, UPDATE ON shop.* TO 'app'@'192.0.2.100'"
-            ),
+        let create = format!(
+            "SET SESSION sql_log_bin = 0; CREATE USER 'app'@'192.0.2.100' IDENTIFIED BY '{secret}'; \
+             GRANT SELECT, INSERT, UPDATE ON shop.* TO 'app'@'192.0.2.100'"
         );
+        // A MySQL slave is super_read_only (even root cannot write): lifted
+        // for this one local account, read_only stays on.
+        let super_read_only =
+            sql_client(host) == "mysql" && sql(host, "SELECT @@GLOBAL.super_read_only") == "1";
+        if super_read_only {
+            sql(
+                host,
+                &format!(
+                    "SET GLOBAL super_read_only = OFF; {create}; SET GLOBAL super_read_only = ON"
+                ),
+            );
+        } else {
+            sql(host, &create);
+        }
     }
 }
 
