@@ -190,13 +190,12 @@ fn run_id(setup_output: &str) -> String {
 }
 
 #[test]
-fn oracle_mysql_set_up_rolled_back_set_up_again_and_taken_over_under_writes() {
+fn oracle_mysql_set_up_rollback_takeover_rejoin_switchover_and_errant_gtids() {
     let _lock = lock_sandbox();
     let started = Instant::now();
     fresh_lab("debian-sid-mysql", "debian-sid-mysql");
     let version = sql("node1", "SELECT VERSION()");
     assert!(version.starts_with("9."), "{version}");
-    let pristine = fingerprint();
 
     // Setup, then rollback: both nodes as they were (data copied to the
     // slave is left, as the rollback says).
@@ -224,7 +223,6 @@ fn oracle_mysql_set_up_rolled_back_set_up_again_and_taken_over_under_writes() {
             "{node} keeps the run's options"
         );
     }
-    let _ = pristine;
     sql(
         "node2",
         "DROP DATABASE shop; DROP DATABASE crm; DROP DATABASE `web-stats`",
@@ -260,8 +258,7 @@ fn oracle_mysql_set_up_rolled_back_set_up_again_and_taken_over_under_writes() {
         Duration::from_secs(30),
         || writer.acks().len() >= after_takeover + 20,
     );
-    let acks = writer.stop();
-    acknowledged_rows_on("node2", &acks, "after the takeover");
+    acknowledged_rows_on("node2", &writer.acks(), "after the takeover");
     assert_eq!(sql("node2", "SELECT @@GLOBAL.read_only"), "0");
     assert_eq!(sql("node2", "SHOW REPLICA STATUS"), "");
     // The old master boots and stays out of the way: no writes, not even SUPER.
@@ -270,8 +267,67 @@ fn oracle_mysql_set_up_rolled_back_set_up_again_and_taken_over_under_writes() {
         Duration::from_secs(20),
         || sql("node1", "SELECT @@GLOBAL.super_read_only") == "1",
     );
+
+    // Rejoin: node1 follows node2 by auto-position from its own GTIDs.
+    let out = tool_on_node1(&[
+        "rejoin",
+        "node1",
+        "--yes",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    assert!(out.status.success());
+    assert!(text(&out).contains("done: 192.0.2.11 is the slave of 192.0.2.12"));
+    assert!(!text(&out).contains("copying"), "a clean rejoin copied");
+
+    // Switchover back to node1 while the client writes.
+    let switched = writer.acks().len();
+    let out = tool_on_node1(&[
+        "switchover",
+        "--to",
+        "node1",
+        "--yes",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    assert!(out.status.success());
+    wait_until(
+        "writes after the switchover",
+        Duration::from_secs(30),
+        || writer.acks().len() >= switched + 20,
+    );
+    let acks = writer.stop();
+    acknowledged_rows_on("node1", &acks, "after takeover, rejoin and switchover");
+    assert_eq!(sql("node1", "SELECT @@GLOBAL.read_only"), "0");
+    wait_until(
+        "node2 to be super_read_only",
+        Duration::from_secs(20),
+        || sql("node2", "SELECT @@GLOBAL.super_read_only") == "1",
+    );
+
+    // A transaction written on the slave behind the master's back (an
+    // errant GTID): rejoining it is refused, naming the set, nothing changed.
+    sql(
+        "node2",
+        "SET GLOBAL super_read_only = OFF; SET GLOBAL read_only = OFF; \
+         INSERT INTO shop.ha_writer VALUES (990001, NOW(6)); SET GLOBAL super_read_only = ON",
+    );
+    let node2_uuid = sql("node2", "SELECT @@GLOBAL.server_uuid");
+    let before = fingerprint();
+    let out = tool_on_node1(&[
+        "rejoin",
+        "node2",
+        "--yes",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(said.contains("errant GTIDs"), "{said}");
+    assert!(said.contains(&node2_uuid), "{said}");
+    assert_eq!(fingerprint(), before, "a refused rejoin changed a node");
     println!(
-        "MySQL {version}: {} acknowledged rows, none lost; test took {:.0} s",
+        "MySQL {version}: {} acknowledged rows through takeover, rejoin and switchover, none lost; test took {:.0} s",
         acks.len(),
         started.elapsed().as_secs_f64()
     );

@@ -649,15 +649,25 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
         let mut left = None;
         for sql in &undo {
             if sql.starts_with("UNINSTALL PLUGIN") {
-                // A source keeps its semi-sync plugin while a replica is
-                // connected (error 1883); a replica that just stopped is
-                // seen gone within seconds. Still there: harmless, and said.
+                // A source keeps its semi-sync plugin while a replica's
+                // dump thread lives (error 1883), and a dump thread notices
+                // a replica that stopped only at its next heartbeat: the
+                // run's replica is gone, so its dump threads are ended.
+                // Still refused: harmless, and said.
                 let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
                 left = loop {
                     match member.sql().exec(sql) {
                         Ok(()) => break None,
                         Err(err) if std::time::Instant::now() > deadline => break Some(err),
-                        Err(_) => std::thread::sleep(std::time::Duration::from_millis(500)),
+                        Err(_) => {
+                            let dumps = member.sql().column(
+                                "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'",
+                            )?;
+                            for id in dumps {
+                                let _ = member.sql().exec(&format!("KILL CONNECTION {id}"));
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(500));
+                        }
                     }
                 };
                 continue;
