@@ -68,6 +68,18 @@ fn mariadb_10_11_master_and_11_8_slave_set_up_fail_over_and_switch_over() {
     let _lock = lock_sandbox();
     let started = Instant::now();
     fresh_lab("host", "debian-13");
+    // The lab's folder reaches every node as it is now, on either image: a
+    // file written there after the nodes booted (the flaky lab of #20).
+    let probe = format!("{}/probe-{}", lab_dir(), std::process::id());
+    std::fs::write(&probe, "written after boot\n").unwrap();
+    for node in ["node1", "node2"] {
+        assert_eq!(on_ok(node, &["cat", &probe]), "written after boot\n");
+        assert_eq!(
+            on_ok(node, &["cat", &lab_answers()]),
+            std::fs::read_to_string(lab_answers()).unwrap()
+        );
+    }
+    std::fs::remove_file(&probe).unwrap();
     assert!(sql("node1", "SELECT VERSION()").starts_with("10.11."));
     assert!(sql("node2", "SELECT VERSION()").starts_with("11.8."));
 
@@ -197,9 +209,31 @@ fn oracle_mysql_set_up_rollback_takeover_rejoin_switchover_and_errant_gtids() {
     let version = sql("node1", "SELECT VERSION()");
     assert!(version.starts_with("9."), "{version}");
 
+    // Servers that run without GTIDs, as many do: setup turns them on.
+    for node in ["node1", "node2"] {
+        on_ok(
+            node,
+            &[
+                "sh",
+                "-c",
+                "printf '[mysqld]\\ngtid_mode = OFF\\nenforce_gtid_consistency = OFF\\n' \
+                 > /etc/mysql/mysql.conf.d/50-gtid-off.cnf && service mysql restart",
+            ],
+        );
+        assert_eq!(sql(node, "SELECT @@GLOBAL.gtid_mode"), "OFF");
+    }
+    // A transaction without a GTID in node1's binary log.
+    sql(
+        "node1",
+        "INSERT INTO hr.employees VALUES (100001, 'anonymous', 1)",
+    );
+
     // Setup, then rollback: both nodes as they were (data copied to the
     // slave is left, as the rollback says).
     let said = setup_with_lab_answers();
+    for node in ["node1", "node2"] {
+        assert_eq!(sql(node, "SELECT @@GLOBAL.gtid_mode"), "ON", "{node}");
+    }
     assert!(said.contains("at GTID set "), "{said}");
     assert!(said.contains("verified: both threads running"), "{said}");
     let status = sql("node2", "SHOW REPLICA STATUS");
@@ -218,8 +252,9 @@ fn oracle_mysql_set_up_rollback_takeover_rejoin_switchover_and_errant_gtids() {
         "0"
     );
     for node in ["node1", "node2"] {
+        assert_eq!(sql(node, "SELECT @@GLOBAL.gtid_mode"), "OFF", "{node}");
         assert!(
-            !on_ok(node, &["my_print_defaults", "mysqld"]).contains("--gtid-mode"),
+            !on_ok(node, &["my_print_defaults", "mysqld"]).contains("--gtid-mode=ON"),
             "{node} keeps the run's options"
         );
     }

@@ -31,6 +31,9 @@ pub struct RejoinPlan {
     pub node_role: Role,
     pub node_positions: Positions,
     pub master_positions: Positions,
+    /// MySQL: the node's and the master's `gtid_executed` (MariaDB's lists
+    /// above stay empty).
+    pub gtid_sets: Option<(String, String)>,
     pub databases: Vec<String>,
     pub unsent: Vec<Unsent>,
     pub listing: Listing,
@@ -76,6 +79,15 @@ impl RejoinPlan {
         out
     }
 
+    /// Where the node starts from without a copy: its MariaDB GTID list, or
+    /// its MySQL GTID set (auto-positioning sends what it lacks).
+    fn own_position(&self) -> String {
+        match &self.gtid_sets {
+            Some((node_set, _)) => format!("{} (auto-position)", node_set.replace('\n', "")),
+            None => render_list(&self.node_positions.binlog_pos),
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut out = format!(
             "Rejoin {} ({}) as the slave of {} (master of term {})\n",
@@ -84,14 +96,23 @@ impl RejoinPlan {
             self.master,
             self.master_term
         );
-        out.push_str(&format!(
-            "  GTID positions: {} logged {}; {} logged {}, applied as slave {}\n",
-            self.node,
-            or_none(&render_list(&self.node_positions.binlog_pos)),
-            self.master,
-            or_none(&render_list(&self.master_positions.binlog_pos)),
-            or_none(&render_list(&self.master_positions.slave_pos)),
-        ));
+        match &self.gtid_sets {
+            Some((node_set, master_set)) => out.push_str(&format!(
+                "  GTID sets: {} executed {}; {} executed {}\n",
+                self.node,
+                or_none(node_set),
+                self.master,
+                or_none(master_set),
+            )),
+            None => out.push_str(&format!(
+                "  GTID positions: {} logged {}; {} logged {}, applied as slave {}\n",
+                self.node,
+                or_none(&render_list(&self.node_positions.binlog_pos)),
+                self.master,
+                or_none(&render_list(&self.master_positions.binlog_pos)),
+                or_none(&render_list(&self.master_positions.slave_pos)),
+            )),
+        }
         out.push_str(&format!(
             "  replicated databases: {}\n",
             self.databases.join(", ")
@@ -146,7 +167,7 @@ impl RejoinPlan {
             if self.reseed {
                 "the copy's position".to_string()
             } else {
-                format!("its own position {}", or_none(&render_list(&self.node_positions.binlog_pos)))
+                format!("its own position {}", or_none(&self.own_position()))
             }
         ));
         steps.push(format!(
@@ -173,7 +194,11 @@ fn or_none(text: &str) -> &str {
 /// (errant transactions: written on it after the master changed) cannot
 /// follow the master without losing them; auto-positioning would even ask
 /// the master for them. Refused, naming the set, before any change.
-fn refuse_errant_mysql_transactions(cluster: &mut Cluster, master_host: &str) -> Result<()> {
+/// Returns both sets (node's, master's).
+fn refuse_errant_mysql_transactions(
+    cluster: &mut Cluster,
+    master_host: &str,
+) -> Result<(String, String)> {
     let node = cluster.pair.slave.label().to_string();
     let executed = cluster.pair.slave.sql().flavor().executed_gtids_query();
     let node_set = cluster
@@ -199,7 +224,7 @@ fn refuse_errant_mysql_transactions(cluster: &mut Cluster, master_host: &str) ->
         ))?
         .unwrap_or_default();
     if errant.trim().is_empty() {
-        return Ok(());
+        return Ok((node_set, master_set));
     }
     Err(Error::Cluster {
         message: format!(
@@ -224,13 +249,14 @@ pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<
     }
     let master_host = cluster.pair.master.label().to_string();
     let mysql = cluster.pair.slave.sql().flavor().family == crate::sql::Family::MySql;
-    let (node_positions, master_positions) = if mysql {
-        refuse_errant_mysql_transactions(cluster, &master_host)?;
-        (Positions::default(), Positions::default())
+    let (node_positions, master_positions, gtid_sets) = if mysql {
+        let sets = refuse_errant_mysql_transactions(cluster, &master_host)?;
+        (Positions::default(), Positions::default(), Some(sets))
     } else {
         (
             cluster::positions(&mut cluster.pair.slave)?,
             cluster::positions(&mut cluster.pair.master)?,
+            None,
         )
     };
     let databases = cluster.databases()?;
@@ -249,6 +275,7 @@ pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<
         node_role: cluster.slave_state.role,
         node_positions,
         master_positions,
+        gtid_sets,
         databases,
         reseed: save_and_reseed && !unsent.is_empty(),
         unsent,
@@ -420,7 +447,7 @@ fn steps(
     let mut position = if plan.reseed {
         reseed(cluster, plan, journals, reporter)?
     } else {
-        render_list(&plan.node_positions.binlog_pos)
+        plan.own_position()
     };
     note(
         reporter,

@@ -471,6 +471,20 @@ impl Flavor {
         statements
     }
 
+    /// One row, one column: a global replication filter as a comma-separated
+    /// list, by its MariaDB variable (`replicate_do_db`,
+    /// `replicate_wild_do_table`). MySQL shows its filters in a table.
+    pub fn replication_filter_query(&self, variable: &str) -> String {
+        match self.family {
+            Family::MariaDb => format!("SELECT @@GLOBAL.{variable}"),
+            Family::MySql => format!(
+                "SELECT COALESCE((SELECT FILTER_RULE FROM performance_schema.replication_applier_global_filters \
+                 WHERE FILTER_NAME = {}), '')",
+                quote_string(&variable.to_ascii_uppercase())
+            ),
+        }
+    }
+
     /// Read-only settings for a replica (super_read_only where it exists).
     pub fn read_only_variables(&self) -> &'static [&'static str] {
         if self.family == Family::MySql && self.at_least(5, 7, 8) {
@@ -632,6 +646,9 @@ mod tests {
             mysql.global_status_table(),
             "performance_schema.global_status"
         );
+        assert!(mysql
+            .replication_filter_query("replicate_wild_do_table")
+            .contains("WHERE FILTER_NAME = 'REPLICATE_WILD_DO_TABLE'"));
         let replaced = mysql.replace_user("'m'@'h'", "pw");
         assert_eq!(replaced[0].1, "DROP USER IF EXISTS 'm'@'h'");
         assert_eq!(replaced[1].1, "CREATE USER 'm'@'h' IDENTIFIED BY 'pw'");
