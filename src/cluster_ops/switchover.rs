@@ -286,7 +286,7 @@ fn undo(cluster: &mut Cluster, journals: &mut Journals, replication_stopped: boo
 /// MASTER_GTID_WAIT, MySQL's WAIT_FOR_EXECUTED_GTID_SET).
 fn wait_applied(target: &mut Member, position: &str, limit: Duration) -> Result<bool> {
     let flavor = target.sql().flavor();
-    let (query, done) = flavor.wait_for_gtids(position, limit.as_secs().max(1));
+    let (query, done) = flavor.wait_for_gtids(position, limit.as_secs_f64());
     let answer = target.sql().scalar(&query)?;
     Ok(answer.as_deref() == Some(done))
 }

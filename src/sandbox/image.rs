@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
@@ -478,7 +477,6 @@ pub fn prune() -> Result<String> {
     if out.is_empty() {
         out.push_str("no built images\n");
     }
-    let _ = std::io::stdout().flush();
     Ok(out)
 }
 

@@ -358,7 +358,7 @@ impl Flavor {
 
     /// A query that waits up to `seconds` until this server applied `gtids`,
     /// and the value it returns when it did.
-    pub fn wait_for_gtids(&self, gtids: &str, seconds: u64) -> (String, &'static str) {
+    pub fn wait_for_gtids(&self, gtids: &str, seconds: f64) -> (String, &'static str) {
         match self.family {
             Family::MariaDb => (
                 format!(
@@ -627,7 +627,7 @@ mod tests {
             "SELECT @@GLOBAL.gtid_executed"
         );
         assert_eq!(
-            mysql.wait_for_gtids("u:1-5", 3).0,
+            mysql.wait_for_gtids("u:1-5", 3.0).0,
             "SELECT WAIT_FOR_EXECUTED_GTID_SET('u:1-5', 3)"
         );
         assert_eq!(
@@ -668,7 +668,7 @@ mod tests {
         assert_eq!(maria.semi_sync().source, "rpl_semi_sync_master");
         assert!(maria.semi_sync().plugins.is_empty());
         assert_eq!(
-            maria.wait_for_gtids("0-1-5", 3).0,
+            maria.wait_for_gtids("0-1-5", 3.0).0,
             "SELECT MASTER_GTID_WAIT('0-1-5', 3)"
         );
     }
