@@ -461,6 +461,10 @@ pub fn prune() -> Result<String> {
             }
             continue;
         }
+        // Not while it is being built (ensure_built holds this lock).
+        let lock_path = Path::new(CACHE_DIR).join(format!("{}.lock", image.name()));
+        let lock = fs::File::create(&lock_path).map_err(|e| Error::io(&lock_path, e))?;
+        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
         let users = hosts_using(image);
         if !users.is_empty() {
             out.push_str(&format!("{image}: kept (in use by {})\n", users.join(" ")));

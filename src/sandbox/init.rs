@@ -89,13 +89,22 @@ fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
         .map_err(|e| mount_err("tmpfs", &path, e))?;
     }
     // The lab's state folder (answers files) reaches the host through a
-    // bind mount, not through the overlay: the lab writes there while the
+    // read-only bind mount, not through the overlay: the lab writes there while the
     // host runs, and a lower layer must never change under a mounted
     // overlay (on the `host` image the folder is part of the lower layer).
     let state_view = root.join(state_dir.strip_prefix("/").unwrap_or(state_dir));
     fs::create_dir_all(&state_view).map_err(|e| Error::io(&state_view, e))?;
     mount(Some(state_dir), &state_view, none, MsFlags::MS_BIND, none)
         .map_err(|e| mount_err("the lab's state folder", &state_view, e))?;
+    // Read-only there: the lab's state is the lab's, not a node's to change.
+    mount(
+        none,
+        &state_view,
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+        none,
+    )
+    .map_err(|e| mount_err("the lab's state folder (read-only)", &state_view, e))?;
     nix::unistd::sethostname(spec.name)
         .map_err(|e| Error::Sandbox(format!("sethostname {}: {e}", spec.name)))?;
     write(&root.join("etc/hostname"), &format!("{}\n", spec.name))?;
