@@ -80,6 +80,17 @@ fn mariadb_10_11_master_and_11_8_slave_set_up_fail_over_and_switch_over() {
         );
     }
     std::fs::remove_file(&probe).unwrap();
+    // The image is listed as built and used by this lab's node2.
+    let images = mysql_ha(&["sandbox", "images"]);
+    let line = images
+        .lines()
+        .find(|l| l.starts_with("debian-13 "))
+        .unwrap_or_else(|| panic!("{images}"));
+    assert!(line.contains("built, "), "{images}");
+    assert!(
+        line.contains(&format!("in use by {}/node2", lab_dir())),
+        "{images}"
+    );
     assert!(sql("node1", "SELECT VERSION()").starts_with("10.11."));
     assert!(sql("node2", "SELECT VERSION()").starts_with("11.8."));
 
