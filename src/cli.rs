@@ -301,6 +301,26 @@ pub enum SandboxCommand {
         /// Run an authoritative DNS server on the client host.
         #[arg(long)]
         dns: bool,
+        /// Image of both database nodes: host (this machine, the default),
+        /// debian-13 (MariaDB 11.8) or debian-sid-mysql (Oracle MySQL);
+        /// built with debootstrap on first use.
+        #[arg(long, value_name = "IMAGE")]
+        image: Option<String>,
+        /// Image of node1 only (overrides --image).
+        #[arg(long, value_name = "IMAGE")]
+        node1_image: Option<String>,
+        /// Image of node2 only (overrides --image).
+        #[arg(long, value_name = "IMAGE")]
+        node2_image: Option<String>,
+    },
+    /// List the node images (state, size, age), or remove the built ones.
+    Images {
+        /// Remove every built image no lab host runs on.
+        #[arg(long, conflicts_with = "build")]
+        prune: bool,
+        /// Build these images now unless a current one is cached.
+        #[arg(long, value_name = "IMAGE", num_args = 1..)]
+        build: Vec<String>,
     },
     /// Remove every namespace, mount, process and directory of the lab.
     Down,

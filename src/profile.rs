@@ -10,10 +10,20 @@ use crate::node::{resolve_symlinks, Node};
 use crate::{Error, Result};
 
 /// The profiles built into the binary, as (file name, TOML text).
+/// Detection takes the first that matches: a profile that needs a file
+/// comes before the release-only ones it refines.
 const BUILT_IN: &[(&str, &str)] = &[
+    (
+        "debian-mysql",
+        include_str!("../distro-profiles/debian-mysql.toml"),
+    ),
     (
         "debian-12",
         include_str!("../distro-profiles/debian-12.toml"),
+    ),
+    (
+        "debian-13",
+        include_str!("../distro-profiles/debian-13.toml"),
     ),
     (
         "ubuntu-24.04",
@@ -83,6 +93,10 @@ pub struct Detect {
     /// Prefixes of /etc/debian_version ("4.0").
     #[serde(default)]
     pub debian_version_prefix: Vec<String>,
+    /// Files that must also exist for a rule to count: they tell which
+    /// server a release has installed (Debian ships MariaDB and MySQL).
+    #[serde(default)]
+    pub files_present: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -323,6 +337,11 @@ impl Profile {
         }
     }
 
+    /// Whether the distribution's server is at least major.minor.
+    pub fn version_at_least(&self, major: u32, minor: u32) -> bool {
+        version_at_least(&self.server_version, major, minor)
+    }
+
     /// Whether the server reads `binlog_format` (MySQL/MariaDB 5.1 and later).
     pub fn has_binlog_format(&self) -> bool {
         match self.flavor {
@@ -359,6 +378,15 @@ fn version_at_least(version: &str, major: u32, minor: u32) -> bool {
     have >= (major, minor)
 }
 
+fn files_present(node: &dyn Node, files: &[PathBuf]) -> Result<bool> {
+    for file in files {
+        if node.stat(file)?.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// The profile of `node`: the forced one when given, else the first built-in
 /// profile whose detection rules match the node's release files.
 pub fn detect(node: &dyn Node, forced: Option<&str>) -> Result<Profile> {
@@ -367,7 +395,7 @@ pub fn detect(node: &dyn Node, forced: Option<&str>) -> Result<Profile> {
     }
     let facts = SystemFacts::read(node)?;
     for profile in Profile::all()? {
-        if profile.detect.matches(&facts)? {
+        if profile.detect.matches(&facts)? && files_present(node, &profile.detect.files_present)? {
             return Ok(profile);
         }
     }
@@ -453,15 +481,36 @@ mod tests {
             detected(&[("/etc/debian_version", "4.0\n")]).unwrap().name,
             "debian-etch"
         );
+        let trixie = "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nID=debian\nVERSION_ID=\"13\"\n";
+        assert_eq!(
+            detected(&[("/etc/os-release", trixie)]).unwrap().name,
+            "debian-13"
+        );
+        // Unstable has no VERSION_ID; its server decides, not its release.
+        let sid = "PRETTY_NAME=\"Debian GNU/Linux forky/sid\"\nID=debian\n";
+        let mysqld_cnf = ("/etc/mysql/mysql.conf.d/mysqld.cnf", "[mysqld]\n");
+        assert_eq!(
+            detected(&[("/etc/os-release", sid), mysqld_cnf])
+                .unwrap()
+                .name,
+            "debian-mysql"
+        );
+        assert_eq!(
+            detected(&[("/etc/os-release", debian12), mysqld_cnf])
+                .unwrap()
+                .name,
+            "debian-mysql"
+        );
+        assert!(detected(&[("/etc/os-release", sid)]).is_err());
     }
 
     #[test]
     fn unknown_system_lists_profiles_and_says_how_to_force_one() {
-        let err = detected(&[("/etc/os-release", "ID=debian\nVERSION_ID=\"13\"\n")]).unwrap_err();
+        let err = detected(&[("/etc/os-release", "ID=debian\nVERSION_ID=\"14\"\n")]).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("debian-12"), "{text}");
         assert!(text.contains("--profile"), "{text}");
-        assert!(text.contains("VERSION_ID=13"), "{text}");
+        assert!(text.contains("VERSION_ID=14"), "{text}");
         let err = Profile::by_name("slackware").unwrap_err().to_string();
         assert!(err.contains("rhel-9"), "{err}");
     }

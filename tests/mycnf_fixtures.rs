@@ -323,6 +323,61 @@ fn ubuntu_24_04() {
     );
 }
 
+/// Copied from the sandbox's debian-13 image (debootstrap trixie,
+/// mariadb-server 1:11.8): the server groups are now `[mariadbd]`.
+#[test]
+fn debian_13() {
+    let node = LocalNode::with_root(fixture("debian-13"));
+    let profile = profile::detect(&node, None).unwrap();
+    assert_eq!(profile.name, "debian-13");
+    let config = Config::load(&node, &profile).unwrap();
+    let (bind, at) = value_of(&config, "bind_address").unwrap();
+    assert_eq!(bind, "127.0.0.1");
+    assert_eq!(at, "/etc/mysql/mariadb.conf.d/50-server.cnf:27");
+    apply_and_roll_back("debian-13", None, "debian-13", &master(1), |a| {
+        check_master(a, Some("mysql-bin"));
+        let (_, at) = value_of(&a.after, "bind_address").unwrap();
+        assert_eq!(at, "/etc/mysql/mariadb.conf.d/50-server.cnf:27");
+    });
+    apply_and_roll_back("debian-13", None, "debian-13", &slave(2, &["shop"]), |a| {
+        check_slave(a, &["shop"])
+    });
+}
+
+/// Copied from the sandbox's debian-sid-mysql image (debootstrap sid,
+/// Debian's mysql-server 9.7.4): my.cnf -> alternatives -> mysql.cnf, which
+/// includes mysql.conf.d/mysqld.cnf.
+#[test]
+fn debian_mysql() {
+    let node = LocalNode::with_root(fixture("debian-sid-mysql"));
+    let profile = profile::detect(&node, None).unwrap();
+    assert_eq!(profile.name, "debian-mysql");
+    let config = Config::load(&node, &profile).unwrap();
+    assert_eq!(config.sources[0].real, Path::new("/etc/mysql/mysql.cnf"));
+    apply_and_roll_back("debian-sid-mysql", None, "debian-mysql", &master(1), |a| {
+        check_master(a, Some("mysql-bin"));
+        assert_eq!(value(&a.after, "binlog_format").as_deref(), Some("ROW"));
+        assert_eq!(
+            value_of(&a.after, "bind_address").unwrap().1,
+            "/etc/mysql/mysql.conf.d/mysqld.cnf:31"
+        );
+        assert!(a
+            .root
+            .join("etc/mysql/mysql.conf.d/60-mysql-ha.cnf")
+            .exists());
+    });
+    apply_and_roll_back(
+        "debian-sid-mysql",
+        None,
+        "debian-mysql",
+        &slave(2, &["shop"]),
+        |a| {
+            check_slave(a, &["shop"]);
+            assert_eq!(value(&a.after, "gtid_mode").as_deref(), Some("ON"));
+        },
+    );
+}
+
 #[test]
 fn rhel_9() {
     let node = LocalNode::with_root(fixture("rhel-9"));
@@ -725,6 +780,8 @@ fn effective_options_match_my_print_defaults() {
     }
     let cases = [
         ("debian-12", None),
+        ("debian-13", None),
+        ("debian-sid-mysql", None),
         ("ubuntu-24.04", None),
         ("rhel-9", None),
         ("fedora-core-5", None),

@@ -16,6 +16,7 @@ use crate::daemon::state::TermState;
 use crate::events::Reporter;
 use crate::setup::apply::Journals;
 use crate::setup::plan::Side;
+use crate::sql::flavor::quote_string;
 use crate::{Error, Result};
 
 const REPLICATION_WAIT: Duration = Duration::from_secs(30);
@@ -30,6 +31,9 @@ pub struct RejoinPlan {
     pub node_role: Role,
     pub node_positions: Positions,
     pub master_positions: Positions,
+    /// MySQL: the node's and the master's `gtid_executed` (MariaDB's lists
+    /// above stay empty).
+    pub gtid_sets: Option<(String, String)>,
     pub databases: Vec<String>,
     pub unsent: Vec<Unsent>,
     pub listing: Listing,
@@ -75,6 +79,15 @@ impl RejoinPlan {
         out
     }
 
+    /// Where the node starts from without a copy: its MariaDB GTID list, or
+    /// its MySQL GTID set (auto-positioning sends what it lacks).
+    fn own_position(&self) -> String {
+        match &self.gtid_sets {
+            Some((node_set, _)) => format!("{} (auto-position)", node_set.replace('\n', "")),
+            None => render_list(&self.node_positions.binlog_pos),
+        }
+    }
+
     pub fn render(&self) -> String {
         let mut out = format!(
             "Rejoin {} ({}) as the slave of {} (master of term {})\n",
@@ -83,14 +96,23 @@ impl RejoinPlan {
             self.master,
             self.master_term
         );
-        out.push_str(&format!(
-            "  GTID positions: {} logged {}; {} logged {}, applied as slave {}\n",
-            self.node,
-            or_none(&render_list(&self.node_positions.binlog_pos)),
-            self.master,
-            or_none(&render_list(&self.master_positions.binlog_pos)),
-            or_none(&render_list(&self.master_positions.slave_pos)),
-        ));
+        match &self.gtid_sets {
+            Some((node_set, master_set)) => out.push_str(&format!(
+                "  GTID sets: {} executed {}; {} executed {}\n",
+                self.node,
+                or_none(node_set),
+                self.master,
+                or_none(master_set),
+            )),
+            None => out.push_str(&format!(
+                "  GTID positions: {} logged {}; {} logged {}, applied as slave {}\n",
+                self.node,
+                or_none(&render_list(&self.node_positions.binlog_pos)),
+                self.master,
+                or_none(&render_list(&self.master_positions.binlog_pos)),
+                or_none(&render_list(&self.master_positions.slave_pos)),
+            )),
+        }
         out.push_str(&format!(
             "  replicated databases: {}\n",
             self.databases.join(", ")
@@ -145,7 +167,7 @@ impl RejoinPlan {
             if self.reseed {
                 "the copy's position".to_string()
             } else {
-                format!("its own position {}", or_none(&render_list(&self.node_positions.binlog_pos)))
+                format!("its own position {}", or_none(&self.own_position()))
             }
         ));
         steps.push(format!(
@@ -168,6 +190,53 @@ fn or_none(text: &str) -> &str {
     }
 }
 
+/// MySQL: a node whose GTID set holds transactions the master's lacks
+/// (errant transactions: written on it after the master changed) cannot
+/// follow the master without losing them; auto-positioning would even ask
+/// the master for them. Refused, naming the set, before any change.
+/// Returns both sets (node's, master's).
+fn refuse_errant_mysql_transactions(
+    cluster: &mut Cluster,
+    master_host: &str,
+) -> Result<(String, String)> {
+    let node = cluster.pair.slave.label().to_string();
+    let executed = cluster.pair.slave.sql().flavor().executed_gtids_query();
+    let node_set = cluster
+        .pair
+        .slave
+        .sql()
+        .scalar(executed)?
+        .unwrap_or_default();
+    let master_set = cluster
+        .pair
+        .master
+        .sql()
+        .scalar(executed)?
+        .unwrap_or_default();
+    let errant = cluster
+        .pair
+        .master
+        .sql()
+        .scalar(&format!(
+            "SELECT GTID_SUBTRACT({}, {})",
+            quote_string(&node_set),
+            quote_string(&master_set)
+        ))?
+        .unwrap_or_default();
+    if errant.trim().is_empty() {
+        return Ok((node_set, master_set));
+    }
+    Err(Error::Cluster {
+        message: format!(
+            "{node} logged transactions {master_host} never received (errant GTIDs {}): rejoining it as slave would lose them. \
+             Look at them with `mysqlbinlog --include-gtids='{}'` on {node}'s binary logs, apply what must be kept on {master_host}, \
+             then copy the databases again (`mysql-ha setup` with {node} as slave) — nothing was changed",
+            errant.replace('\n', ""),
+            errant.replace('\n', "")
+        ),
+    })
+}
+
 /// Looks at both nodes and computes what rejoining `node` takes.
 pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<RejoinPlan> {
     if cluster.side_of(node)? == Side::Master {
@@ -179,8 +248,17 @@ pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<
         });
     }
     let master_host = cluster.pair.master.label().to_string();
-    let node_positions = cluster::positions(&mut cluster.pair.slave)?;
-    let master_positions = cluster::positions(&mut cluster.pair.master)?;
+    let mysql = cluster.pair.slave.sql().flavor().family == crate::sql::Family::MySql;
+    let (node_positions, master_positions, gtid_sets) = if mysql {
+        let sets = refuse_errant_mysql_transactions(cluster, &master_host)?;
+        (Positions::default(), Positions::default(), Some(sets))
+    } else {
+        (
+            cluster::positions(&mut cluster.pair.slave)?,
+            cluster::positions(&mut cluster.pair.master)?,
+            None,
+        )
+    };
     let databases = cluster.databases()?;
     let unsent = gtid::unsent(&node_positions, &master_positions);
     let listing = binlog::read_unsent(&mut cluster.pair.slave, &unsent)?;
@@ -197,6 +275,7 @@ pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<
         node_role: cluster.slave_state.role,
         node_positions,
         master_positions,
+        gtid_sets,
         databases,
         reseed: save_and_reseed && !unsent.is_empty(),
         unsent,
@@ -316,6 +395,7 @@ fn start_replication(
     let user = cluster.pair.answers.replication.user.clone();
     let tls_ca =
         crate::tls::TlsFiles::from_answers(&cluster.pair.answers.replication).map(|f| f.ca_text());
+    let tls = replica::offers_tls(&mut cluster.pair.master)?;
     replica::point_and_start(
         &mut cluster.pair.slave,
         &mut journals.slave,
@@ -325,6 +405,7 @@ fn start_replication(
             user: &user,
             password,
             tls_ca: tls_ca.as_deref(),
+            tls,
         },
         position,
     )?;
@@ -370,7 +451,7 @@ fn steps(
     let mut position = if plan.reseed {
         reseed(cluster, plan, journals, reporter)?
     } else {
-        render_list(&plan.node_positions.binlog_pos)
+        plan.own_position()
     };
     note(
         reporter,

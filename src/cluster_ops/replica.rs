@@ -163,6 +163,14 @@ pub struct Source<'a> {
     pub password: &'a str,
     /// The CA file the replica verifies the source with; None: plain text.
     pub tls_ca: Option<&'a str>,
+    /// The source server accepts TLS.
+    pub tls: bool,
+}
+
+/// Whether a server accepts TLS connections (a replica of it may use TLS).
+pub fn offers_tls(member: &mut Member) -> Result<bool> {
+    let query = member.sql().flavor().offers_tls_query();
+    Ok(member.sql().scalar(query)?.as_deref() == Some("1"))
 }
 
 /// Points `slave` at `source` from GTID `position` and starts it.
@@ -175,9 +183,13 @@ pub fn point_and_start(
     let flavor = slave.sql().flavor();
     if state::replica_state(slave.sql())?.is_some() {
         exec_plain(slave, journal, flavor.stop_replica())?;
-        exec_plain(slave, journal, "RESET SLAVE ALL")?;
+        exec_plain(slave, journal, flavor.reset_replica_all())?;
     }
-    let position = Position::MariaDbGtid(position.to_string());
+    // A MySQL node that already holds its history auto-positions from it.
+    let position = match flavor.family {
+        crate::sql::Family::MariaDb => Position::MariaDbGtid(position.to_string()),
+        crate::sql::Family::MySql => Position::MySqlGtidAuto,
+    };
     for (shown, real) in flavor.point_replica(&SourceSpec {
         host: source.host,
         port: source.port,
@@ -185,6 +197,7 @@ pub fn point_and_start(
         password: source.password,
         position: &position,
         tls_ca: source.tls_ca,
+        source_tls: source.tls,
     }) {
         exec(slave, journal, &real, &shown)?;
     }

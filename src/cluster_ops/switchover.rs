@@ -282,14 +282,13 @@ fn undo(cluster: &mut Cluster, journals: &mut Journals, replication_stopped: boo
     problems
 }
 
-/// Waits until `target` applied up to `position` (MASTER_GTID_WAIT).
+/// Waits until `target` applied up to `position` (MariaDB's
+/// MASTER_GTID_WAIT, MySQL's WAIT_FOR_EXECUTED_GTID_SET).
 fn wait_applied(target: &mut Member, position: &str, limit: Duration) -> Result<bool> {
-    let answer = target.sql().scalar(&format!(
-        "SELECT MASTER_GTID_WAIT({}, {})",
-        quote_string(position),
-        limit.as_secs_f64()
-    ))?;
-    Ok(answer.as_deref() == Some("0"))
+    let flavor = target.sql().flavor();
+    let (query, done) = flavor.wait_for_gtids(position, limit.as_secs_f64());
+    let answer = target.sql().scalar(&query)?;
+    Ok(answer.as_deref() == Some(done))
 }
 
 pub fn apply(
@@ -315,6 +314,7 @@ pub fn apply(
 
     // Before the address moves: any failure is undone.
     let mut replication_stopped = false;
+    let executed_gtids = cluster.pair.master.sql().flavor().executed_gtids_query();
     let before_move = (|| -> Result<(Instant, Instant, String)> {
         set_read_only(&mut cluster.pair.master, &mut journals, true)?;
         let pause_started = Instant::now();
@@ -326,7 +326,7 @@ pub fn apply(
             .pair
             .master
             .sql()
-            .scalar("SELECT @@GLOBAL.gtid_binlog_pos")?
+            .scalar(executed_gtids)?
             .unwrap_or_default();
         if !wait_applied(&mut cluster.pair.slave, &position, options.apply_wait)? {
             return Err(Error::Other(format!(
@@ -354,7 +354,7 @@ pub fn apply(
             .pair
             .slave
             .sql()
-            .scalar("SELECT @@GLOBAL.gtid_binlog_pos")?
+            .scalar(executed_gtids)?
             .unwrap_or_default();
         set_read_only(&mut cluster.pair.slave, &mut journals, false)?;
         let held = move_resource(&cluster, reporter)?;
@@ -438,11 +438,8 @@ fn finish_old_master(
     promoted: &str,
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    replica::exec_plain(
-        &mut cluster.pair.master,
-        &mut journals.slave,
-        "RESET SLAVE ALL",
-    )?;
+    let reset = cluster.pair.master.sql().flavor().reset_replica_all();
+    replica::exec_plain(&mut cluster.pair.master, &mut journals.slave, reset)?;
     // Its option files keep read-only ON: every node boots read-only and the
     // daemon makes the master writable while a majority backs it.
     cluster::start_daemon(&cluster.pair.master)?;
@@ -466,6 +463,7 @@ fn finish_old_master(
     let port = cluster.pair.answers.master.mysql_port;
     let tls_ca =
         crate::tls::TlsFiles::from_answers(&cluster.pair.answers.replication).map(|f| f.ca_text());
+    let tls = replica::offers_tls(&mut cluster.pair.master)?;
     replica::point_and_start(
         &mut cluster.pair.slave,
         &mut journals.master,
@@ -475,6 +473,7 @@ fn finish_old_master(
             user: &user,
             password: &password,
             tls_ca: tls_ca.as_deref(),
+            tls,
         },
         promoted,
     )?;

@@ -352,15 +352,18 @@ struct Gtids {
 }
 
 fn gtids_of(db: &mut crate::daemon::db::Db) -> Option<Gtids> {
+    let flavor = db.flavor();
+    // MySQL has one GTID set for what was logged and applied alike.
+    let applied = match flavor.family {
+        crate::sql::Family::MariaDb => "SELECT @@GLOBAL.gtid_slave_pos",
+        crate::sql::Family::MySql => flavor.executed_gtids_query(),
+    };
     Some(Gtids {
         binlog_pos: db
-            .scalar("SELECT @@GLOBAL.gtid_binlog_pos")
+            .scalar(flavor.executed_gtids_query())
             .ok()?
             .unwrap_or_default(),
-        slave_pos: db
-            .scalar("SELECT @@GLOBAL.gtid_slave_pos")
-            .ok()?
-            .unwrap_or_default(),
+        slave_pos: db.scalar(applied).ok()?.unwrap_or_default(),
     })
 }
 

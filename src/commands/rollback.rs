@@ -733,6 +733,10 @@ fn undo_for(statement: &str) -> Option<Vec<String>> {
             format!("DROP USER IF EXISTS {who}"),
             "SET SESSION sql_log_bin = 1".into(),
         ]),
+        ["INSTALL", "PLUGIN", name, ..] => Some(vec![
+            format!("SET GLOBAL {name}_enabled = OFF"),
+            format!("UNINSTALL PLUGIN {name}"),
+        ]),
         // Pointing the slave somewhere is undone by forgetting the source; a
         // change of its login alone (a re-run's repair) has nothing to undo.
         ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..]
@@ -796,7 +800,12 @@ fn sql_undo_plan(journal: &Journal, family: crate::sql::Family) -> SqlUndo {
         })
         .collect();
     let mut plan = SqlUndo::default();
-    for statement in statements.iter().rev() {
+    // Plugins last: semi-sync's cannot go while replication uses them.
+    let (plugins, others): (Vec<&String>, Vec<&String>) = statements
+        .iter()
+        .rev()
+        .partition(|s| s.starts_with("INSTALL PLUGIN"));
+    for statement in others.into_iter().chain(plugins) {
         let Some(undo) = undo_for(statement) else {
             if !is_session_or_control(statement) {
                 plan.kept.push(statement.clone());
@@ -824,11 +833,55 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
     let mut text = String::new();
     let family = member.sql().flavor().family;
     let SqlUndo { undone, kept } = sql_undo_plan(journal, family);
+    // MySQL's super_read_only (a slave's, set by the daemon) refuses even
+    // root; the undo lifts it for its own statements (read_only stays on).
+    let super_read_only = family == crate::sql::Family::MySql
+        && member
+            .sql()
+            .scalar("SELECT @@GLOBAL.super_read_only")?
+            .as_deref()
+            == Some("1");
+    if super_read_only {
+        member.sql().exec("SET GLOBAL super_read_only = OFF")?;
+    }
     for (statement, undo) in undone {
+        let mut left = None;
         for sql in &undo {
+            if sql.starts_with("UNINSTALL PLUGIN") {
+                // A source keeps its semi-sync plugin while a replica's
+                // dump thread lives (error 1883), and a dump thread notices
+                // a replica that stopped only at its next heartbeat: the
+                // run's replica is gone, so its dump threads are ended.
+                // Still refused: harmless, and said.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                left = loop {
+                    match member.sql().exec(sql) {
+                        Ok(()) => break None,
+                        Err(err) if std::time::Instant::now() > deadline => break Some(err),
+                        Err(_) => {
+                            let dumps = member.sql().column(
+                                "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'",
+                            )?;
+                            for id in dumps {
+                                let _ = member.sql().exec(&format!("KILL CONNECTION {id}"));
+                            }
+                            std::thread::sleep(std::time::Duration::from_millis(500));
+                        }
+                    }
+                };
+                continue;
+            }
             member.sql().exec(sql)?;
         }
-        text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; ")));
+        match left {
+            None => text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; "))),
+            Some(err) => text.push_str(&format!(
+                "left installed (disabled): {statement}: {err}; roll back the slave first, or uninstall it later\n"
+            )),
+        }
+    }
+    if super_read_only {
+        member.sql().exec("SET GLOBAL super_read_only = ON")?;
     }
     let note = |prefix: &str| {
         journal.records().iter().rev().find_map(|r| match &r.entry {
@@ -1012,6 +1065,17 @@ fn not_undone(journal: &Journal) -> String {
 mod tests {
     use super::{is_server_option_file, undo_for};
     use std::path::Path;
+
+    #[test]
+    fn an_installed_plugin_is_uninstalled() {
+        assert_eq!(
+            undo_for("INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'"),
+            Some(vec![
+                "SET GLOBAL rpl_semi_sync_source_enabled = OFF".to_string(),
+                "UNINSTALL PLUGIN rpl_semi_sync_source".to_string()
+            ])
+        );
+    }
 
     #[test]
     fn the_daemons_monitor_accounts_are_dropped_and_a_login_repair_kept() {

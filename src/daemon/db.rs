@@ -9,11 +9,14 @@ use mysql::prelude::Queryable;
 
 use super::config::ClusterConfig;
 use super::exec::is_root;
+use crate::sql::Flavor;
 use crate::{Error, Result};
 
 pub struct Db {
     label: String,
     conn: mysql::Conn,
+    /// The server's dialect (from VERSION() at connect).
+    flavor: Flavor,
 }
 
 fn sql_error(label: &str, statement: &str, err: mysql::Error) -> Error {
@@ -50,7 +53,7 @@ impl Db {
             .write_timeout(Some(timeout));
         let label = format!("{} (local)", config.node.address);
         let conn = mysql::Conn::new(opts).map_err(|e| sql_error(&label, "connect", e))?;
-        Ok(Db { label, conn })
+        Db::with_flavor(label, conn)
     }
 
     /// A server over TCP with the monitor account (the peer, or the cluster address).
@@ -77,7 +80,51 @@ impl Db {
             };
         let label = host.to_string();
         let conn = mysql::Conn::new(opts).map_err(|e| sql_error(&label, "connect", e))?;
-        Ok(Db { label, conn })
+        Db::with_flavor(label, conn)
+    }
+
+    fn with_flavor(label: String, mut conn: mysql::Conn) -> Result<Db> {
+        let version: Option<String> = conn
+            .query_first("SELECT VERSION()")
+            .map_err(|e| sql_error(&label, "SELECT VERSION()", e))?;
+        let version = version.unwrap_or_default();
+        let flavor = Flavor::from_version_string(&version).ok_or_else(|| Error::Sql {
+            node: label.clone(),
+            statement: "SELECT VERSION()".into(),
+            code: None,
+            message: format!("cannot read the server version `{version}`"),
+        })?;
+        Ok(Db {
+            label,
+            conn,
+            flavor,
+        })
+    }
+
+    pub fn flavor(&self) -> Flavor {
+        self.flavor
+    }
+
+    /// On MySQL, a read-only server that accounts with SUPER (root, the
+    /// daemon) can still write to is made super_read_only. Returns whether
+    /// it changed anything.
+    pub fn ensure_super_read_only(&mut self) -> Result<bool> {
+        if !self
+            .flavor
+            .read_only_variables()
+            .contains(&"super_read_only")
+            || self.scalar("SELECT @@GLOBAL.super_read_only")?.as_deref() == Some("1")
+        {
+            return Ok(false);
+        }
+        self.set_read_only(true)?;
+        Ok(true)
+    }
+
+    /// Makes the server read-only or writable (super_read_only on MySQL).
+    pub fn set_read_only(&mut self, on: bool) -> Result<()> {
+        let statement = self.flavor.set_read_only(on);
+        self.exec(&statement)
     }
 
     pub fn exec(&mut self, statement: &str) -> Result<()> {
@@ -145,15 +192,18 @@ impl Db {
 
     /// The replica status row by column name; None when not a replica.
     pub fn replica_status(&mut self) -> Result<Option<ReplicaProgress>> {
+        let show = self.flavor.show_replica_status();
         let rows: Vec<mysql::Row> = self
             .conn
-            .query("SHOW SLAVE STATUS")
-            .map_err(|e| sql_error(&self.label, "SHOW SLAVE STATUS", e))?;
+            .query(show)
+            .map_err(|e| sql_error(&self.label, show, e))?;
+        let flavor = self.flavor;
         let Some(row) = rows.into_iter().next() else {
             return Ok(None);
         };
         let text = |name: &str| -> String {
-            row.get_opt::<mysql::Value, &str>(name)
+            let name = flavor.replica_column(name);
+            row.get_opt::<mysql::Value, &str>(name.as_str())
                 .and_then(|r| r.ok())
                 .map(|v| match v {
                     mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),

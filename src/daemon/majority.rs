@@ -210,9 +210,7 @@ impl Daemon {
         let mut read_only = Err(String::from("the local server does not answer"));
         if let Ok(mut db) = self.local_db() {
             ended = semisync::end_waiting_sessions(&mut db).unwrap_or(0);
-            read_only = db
-                .exec("SET GLOBAL read_only = ON")
-                .map_err(|e| e.to_string());
+            read_only = db.set_read_only(true).map_err(|e| e.to_string());
         }
         if !self.standing_aside {
             self.standing_aside = true;

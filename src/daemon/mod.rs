@@ -247,10 +247,7 @@ impl Daemon {
 
     fn set_local_read_only(&mut self, on: bool) -> bool {
         let value = if on { "ON" } else { "OFF" };
-        match self
-            .local_db()
-            .and_then(|mut db| db.exec(&format!("SET GLOBAL read_only = {value}")))
-        {
+        match self.local_db().and_then(|mut db| db.set_read_only(on)) {
             Ok(()) => true,
             Err(err) => {
                 self.health.message = format!("cannot set read_only {value}: {err}");

@@ -29,17 +29,22 @@ pub struct MasterView {
 
 /// One round trip: the setting and the four status counters.
 pub fn master_view(db: &mut Db) -> Result<MasterView> {
-    let status = |name: &str| {
+    let flavor = db.flavor();
+    let names = flavor.semi_sync();
+    let table = flavor.global_status_table();
+    let status = |suffix: &str| {
         format!(
-            "(SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '{name}')"
+            "(SELECT VARIABLE_VALUE FROM {table} WHERE VARIABLE_NAME = '{}_{suffix}')",
+            names.status
         )
     };
     let query = format!(
-        "SELECT @@GLOBAL.rpl_semi_sync_master_enabled, {}, {}, {}, {}",
-        status("Rpl_semi_sync_master_status"),
-        status("Rpl_semi_sync_master_clients"),
-        status("Rpl_semi_sync_master_wait_sessions"),
-        status("Rpl_semi_sync_master_yes_tx"),
+        "SELECT @@GLOBAL.{}_enabled, {}, {}, {}, {}",
+        names.source,
+        status("status"),
+        status("clients"),
+        status("wait_sessions"),
+        status("yes_tx"),
     );
     let values = db.row(&query)?;
     let number = |i: usize| -> u64 {
@@ -60,37 +65,40 @@ pub fn master_view(db: &mut Db) -> Result<MasterView> {
 
 /// Turns the master's wait on, with the settings that make it a guarantee.
 pub fn enable_master(db: &mut Db) -> Result<()> {
-    db.exec("SET GLOBAL rpl_semi_sync_master_wait_point = AFTER_SYNC")?;
-    db.exec(&format!(
-        "SET GLOBAL rpl_semi_sync_master_timeout = {NEVER_MS}"
-    ))?;
-    db.exec("SET GLOBAL rpl_semi_sync_master_wait_no_slave = ON")?;
-    db.exec("SET GLOBAL rpl_semi_sync_master_enabled = ON")
+    let names = db.flavor().semi_sync();
+    let source = names.source;
+    db.exec(&format!("SET GLOBAL {source}_wait_point = AFTER_SYNC"))?;
+    db.exec(&format!("SET GLOBAL {source}_timeout = {NEVER_MS}"))?;
+    db.exec(&format!("SET GLOBAL {} = ON", names.wait_no_replica))?;
+    db.exec(&format!("SET GLOBAL {source}_enabled = ON"))
 }
 
 /// Lets the master acknowledge without the slave.
 pub fn disable_master(db: &mut Db) -> Result<()> {
-    db.exec("SET GLOBAL rpl_semi_sync_master_enabled = OFF")
+    let source = db.flavor().semi_sync().source;
+    db.exec(&format!("SET GLOBAL {source}_enabled = OFF"))
 }
 
 /// Makes this server acknowledge as a semi-synchronous slave; the I/O
 /// thread reads the setting when it connects, so it reconnects. Returns
 /// whether anything changed.
 pub fn ensure_slave(db: &mut Db, on: bool) -> Result<bool> {
+    let flavor = db.flavor();
+    let replica = flavor.semi_sync().replica;
     let enabled = db
-        .scalar("SELECT @@GLOBAL.rpl_semi_sync_slave_enabled")?
+        .scalar(&format!("SELECT @@GLOBAL.{replica}_enabled"))?
         .as_deref()
         == Some("1");
     if enabled == on {
         return Ok(false);
     }
     db.exec(&format!(
-        "SET GLOBAL rpl_semi_sync_slave_enabled = {}",
+        "SET GLOBAL {replica}_enabled = {}",
         if on { "ON" } else { "OFF" }
     ))?;
     if db.replica_status()?.is_some() {
-        db.exec("STOP SLAVE IO_THREAD")?;
-        db.exec("START SLAVE IO_THREAD")?;
+        db.exec(flavor.stop_replica_io())?;
+        db.exec(flavor.start_replica_io())?;
     }
     Ok(true)
 }

@@ -20,6 +20,14 @@ impl Daemon {
     pub(super) fn slave_tick(&mut self) {
         self.health = Health::default();
         let mut local = self.check_local();
+        if let Some(db) = local.as_mut() {
+            if db.ensure_super_read_only().unwrap_or(false) {
+                self.emit(
+                    "super-read-only",
+                    "server made super_read_only (a slave takes no writes, not even from SUPER accounts)",
+                );
+            }
+        }
         let replica = local
             .as_mut()
             .and_then(|db| db.replica_status().ok().flatten());
@@ -195,8 +203,8 @@ impl Daemon {
     /// master's server is back, it reconnects now.
     fn reconnect_replication(&mut self) {
         let result = self.local_db().and_then(|mut db| {
-            db.exec("STOP SLAVE IO_THREAD")?;
-            db.exec("START SLAVE IO_THREAD")
+            db.exec(db.flavor().stop_replica_io())?;
+            db.exec(db.flavor().start_replica_io())
         });
         match result {
             Ok(()) => self.emit(
@@ -255,10 +263,11 @@ impl Daemon {
         // A MariaDB semi-sync slave that stops first connects to its master
         // to end the dump thread there, waiting up to
         // rpl_semi_sync_slave_kill_conn_timeout (5 s) on a dead one: measured
-        // 2 s of a takeover on the sandbox, 1 s with this. Servers without
-        // the variable (MySQL) refuse it, which changes nothing.
+        // 2 s of a takeover on the sandbox, 1 s with this. MySQL has no such
+        // variable and refuses it, which changes nothing.
         let _ = db.exec("SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1");
-        db.exec("STOP SLAVE IO_THREAD").map_err(|e| e.to_string())?;
+        db.exec(db.flavor().stop_replica_io())
+            .map_err(|e| e.to_string())?;
         let deadline = Instant::now() + Duration::from_millis(self.config.timings.apply_wait_ms);
         let outcome = loop {
             let progress = db.replica_status().map_err(|e| e.to_string())?;
@@ -293,8 +302,10 @@ impl Daemon {
                 Some(_) => std::thread::sleep(Duration::from_millis(100)),
             }
         };
-        db.exec("STOP SLAVE").map_err(|e| e.to_string())?;
-        db.exec("RESET SLAVE ALL").map_err(|e| e.to_string())?;
+        db.exec(db.flavor().stop_replica())
+            .map_err(|e| e.to_string())?;
+        db.exec(db.flavor().reset_replica_all())
+            .map_err(|e| e.to_string())?;
         Ok(outcome)
     }
 

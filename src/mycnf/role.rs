@@ -324,6 +324,20 @@ fn plan_master(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()>
         });
     }
 
+    // MySQL replicas follow their source by GTID auto-positioning (a
+    // takeover and a rejoin need no file positions). The restart that
+    // follows these edits turns them on; the slave is seeded afterwards
+    // from a snapshot, so no transaction without a GTID is ever replicated.
+    if profile.flavor == crate::profile::Flavor::Mysql && profile.version_at_least(5, 6) {
+        planner.set("gtid-mode", "ON", |entry| {
+            entry
+                .value
+                .as_deref()
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("on"))
+        });
+        planner.set_bool("enforce-gtid-consistency", true);
+    }
+
     // Listen where the slave can reach the server.
     let wanted = settings.bind_address.clone();
     if let Some(address) = &wanted {

@@ -7,6 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::image::Image;
 use super::network::netns_name;
 use super::{host_dir, state_dir, HostSpec};
 use crate::error::stderr_detail;
@@ -68,6 +69,36 @@ pub fn init_pid(name: &str) -> Result<Option<u32>> {
     Ok(None)
 }
 
+const IMAGE_FILE: &str = "image";
+
+/// The image a host was first booted from (its upper layer belongs to it);
+/// `host` when none is recorded.
+pub fn recorded_image(dir: &std::path::Path) -> Result<Image> {
+    match fs::read_to_string(dir.join(IMAGE_FILE)) {
+        Ok(text) => text.trim().parse(),
+        Err(_) => Ok(Image::Host),
+    }
+}
+
+/// Records the image of a host that has never booted; a host that has
+/// keeps its own (its upper layer was made on it).
+pub fn choose_image(spec: &HostSpec, image: Image) -> Result<()> {
+    let dir = host_dir(spec.name);
+    let path = dir.join(IMAGE_FILE);
+    if path.exists() {
+        let current = recorded_image(&dir)?;
+        if current != image {
+            return Err(Error::Sandbox(format!(
+                "{} was built from image {current}, not {image}; `mysql-ha sandbox down` first to change images",
+                spec.name
+            )));
+        }
+        return Ok(());
+    }
+    fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    fs::write(&path, format!("{image}\n")).map_err(|e| Error::io(&path, e))
+}
+
 /// Starts the host's pid 1 (see init.rs) in its network namespace, with new
 /// mount, PID and UTS namespaces.
 pub fn boot(spec: &HostSpec) -> Result<()> {
@@ -75,6 +106,14 @@ pub fn boot(spec: &HostSpec) -> Result<()> {
     for sub in ["upper", "work", "root"] {
         let path = dir.join(sub);
         fs::create_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+    }
+    // An image that is not current would be rebuilt: never under a host.
+    let image = recorded_image(&dir)?;
+    if !image.is_current() {
+        return Err(Error::Sandbox(format!(
+            "{}'s image {image} is not built or its recipe changed; `mysql-ha sandbox down`, then `up --image {image}` again",
+            spec.name
+        )));
     }
     let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
     let log_path = console_log(spec.name);

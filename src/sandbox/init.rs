@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use nix::mount::{mount, MsFlags};
 
-use super::host::{FAILED_PREFIX, HOST_ENV, READY_LINE};
+use super::host::{recorded_image, FAILED_PREFIX, HOST_ENV, READY_LINE};
+use super::image::Image;
 use super::{host_spec, HostSpec, HOSTS};
 use crate::{Error, Result};
 
@@ -34,9 +35,11 @@ fn mount_err(what: &str, target: &Path, err: nix::Error) -> Error {
 
 fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
     let dir = state_dir.join("hosts").join(spec.name);
+    let image = recorded_image(&dir)?;
     let root = dir.join("root");
     let overlay_options = format!(
-        "lowerdir=/,upperdir={},workdir={}",
+        "lowerdir={},upperdir={},workdir={}",
+        image.lower_dir().display(),
         dir.join("upper").display(),
         dir.join("work").display()
     );
@@ -85,6 +88,23 @@ fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
         )
         .map_err(|e| mount_err("tmpfs", &path, e))?;
     }
+    // The lab's state folder (answers files) reaches the host through a
+    // read-only bind mount, not through the overlay: the lab writes there while the
+    // host runs, and a lower layer must never change under a mounted
+    // overlay (on the `host` image the folder is part of the lower layer).
+    let state_view = root.join(state_dir.strip_prefix("/").unwrap_or(state_dir));
+    fs::create_dir_all(&state_view).map_err(|e| Error::io(&state_view, e))?;
+    mount(Some(state_dir), &state_view, none, MsFlags::MS_BIND, none)
+        .map_err(|e| mount_err("the lab's state folder", &state_view, e))?;
+    // Read-only there: the lab's state is the lab's, not a node's to change.
+    mount(
+        none,
+        &state_view,
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+        none,
+    )
+    .map_err(|e| mount_err("the lab's state folder (read-only)", &state_view, e))?;
     nix::unistd::sethostname(spec.name)
         .map_err(|e| Error::Sandbox(format!("sethostname {}: {e}", spec.name)))?;
     write(&root.join("etc/hostname"), &format!("{}\n", spec.name))?;
@@ -93,7 +113,7 @@ fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
     std::env::set_current_dir("/").map_err(|e| Error::io("/", e))?;
 
     if !Path::new(PREPARED_MARKER).exists() {
-        prepare_first_boot(spec)?;
+        prepare_first_boot(spec, image)?;
         write(Path::new(PREPARED_MARKER), "prepared by mysql-ha sandbox\n")?;
     }
     start_boot_services()?;
@@ -146,26 +166,31 @@ fn shell(line: &str) -> Result<()> {
 }
 
 /// What makes this host its own: its ssh host keys and, on database hosts,
-/// a fresh datadir (Debian's default configuration is left as shipped).
-fn prepare_first_boot(spec: &HostSpec) -> Result<()> {
+/// a datadir of its own (Debian's default configuration is left as shipped).
+fn prepare_first_boot(spec: &HostSpec, image: Image) -> Result<()> {
     shell("rm -f /etc/ssh/ssh_host_*_key /etc/ssh/ssh_host_*_key.pub && ssh-keygen -A -q")?;
     shell("rm -rf /root/.ssh")?;
     // A database host boots sshd and the server only, the client sshd only
     // (setup installs the witness there): the machine's other services
     // (its lower layer) are not part of the lab.
     let kept = if spec.database {
-        "*ssh|*mariadb"
+        format!("*ssh|*{}", image.server_service())
     } else {
-        "*ssh"
+        "*ssh".to_string()
     };
     shell(&format!(
         "for link in /etc/rc2.d/S*; do case \"$link\" in {kept}) ;; *) rm -f \"$link\" ;; esac; done"
     ))?;
-    if spec.database {
-        shell(
+    match image {
+        _ if !spec.database => {}
+        Image::Host | Image::Debian13 => shell(
             "rm -rf /var/lib/mysql && mkdir -p /var/lib/mysql && chown mysql:mysql /var/lib/mysql \
              && mariadb-install-db --user=mysql --datadir=/var/lib/mysql --skip-test-db >/dev/null",
-        )?;
+        )?,
+        // The package's own datadir (root by auth_socket), minus what must
+        // differ per server: its UUID (GTIDs name it) and its TLS keys;
+        // mysqld makes new ones at start.
+        Image::DebianSidMysql => shell("rm -f /var/lib/mysql/auto.cnf /var/lib/mysql/*.pem")?,
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 mod dns;
 mod host;
+pub mod image;
 mod init;
 mod network;
 mod prereq;
@@ -14,6 +15,7 @@ use std::path::PathBuf;
 
 use crate::cli::SandboxCommand;
 use crate::{Error, Result};
+use image::Image;
 
 pub use host::{exec, exec_checked, init_pid};
 
@@ -116,11 +118,38 @@ pub fn run(command: SandboxCommand) -> Result<()> {
             data_mb,
             no_trust,
             dns,
-        } => up(&UpOptions {
-            data_mb,
-            no_trust,
-            dns,
-        }),
+            image,
+            node1_image,
+            node2_image,
+        } => {
+            let both: Image = image.as_deref().unwrap_or("host").parse()?;
+            let pick = |one: Option<String>| -> Result<Image> {
+                one.map_or(Ok(both), |name| name.parse())
+            };
+            up(&UpOptions {
+                data_mb,
+                no_trust,
+                dns,
+                images: [pick(node1_image)?, pick(node2_image)?],
+            })
+        }
+        SandboxCommand::Images { prune, build } => {
+            if !build.is_empty() {
+                prereq::require_root("sandbox images --build")?;
+                prereq::require_image_programs()?;
+                for name in &build {
+                    let image: Image = name.parse()?;
+                    image.ensure_built()?;
+                }
+                print!("{}", image::list_report());
+            } else if prune {
+                prereq::require_root("sandbox images --prune")?;
+                print!("{}", image::prune()?);
+            } else {
+                print!("{}", image::list_report());
+            }
+            Ok(())
+        }
         SandboxCommand::Down => {
             prereq::require_root("sandbox down")?;
             down()
@@ -152,6 +181,19 @@ pub struct UpOptions {
     pub no_trust: bool,
     /// Also an authoritative DNS server on the client (dns.rs).
     pub dns: bool,
+    /// Images of node1 and node2 (the client runs on `host`).
+    pub images: [Image; 2],
+}
+
+impl UpOptions {
+    /// The image a lab host runs on.
+    pub fn image_of(&self, spec: &HostSpec) -> Image {
+        match spec.name {
+            "node1" => self.images[0],
+            "node2" => self.images[1],
+            _ => Image::Host,
+        }
+    }
 }
 
 /// Builds whatever part of the lab is missing; safe to run again.
@@ -160,6 +202,9 @@ pub fn up(options: &UpOptions) -> Result<()> {
     prereq::require_programs()?;
     if options.dns {
         prereq::require_dns_programs()?;
+    }
+    if options.images.iter().any(|image| image.recipe().is_some()) {
+        prereq::require_image_programs()?;
     }
     let result = build(options);
     if result.is_err() {
@@ -170,6 +215,12 @@ pub fn up(options: &UpOptions) -> Result<()> {
 
 fn build(options: &UpOptions) -> Result<()> {
     std::fs::create_dir_all(state_dir()).map_err(|e| Error::io(state_dir(), e))?;
+    for spec in &HOSTS {
+        host::choose_image(spec, options.image_of(spec))?;
+    }
+    for image in options.images {
+        image.ensure_built()?;
+    }
     network::create(&HOSTS)?;
     for spec in &HOSTS {
         if host::init_pid(spec.name)?.is_none() {
@@ -185,9 +236,13 @@ fn build(options: &UpOptions) -> Result<()> {
         trust::exchange_keys(&HOSTS)?;
         None
     };
-    sample_data::load(HOSTS[0].name, options.data_mb)?;
+    sample_data::load(HOSTS[0].name, options.images[0], options.data_mb)?;
     let answers = sample_data::write_answers(&answers_path())?;
     println!("sandbox is up: node1 192.0.2.11, node2 192.0.2.12, client 192.0.2.100 (the answers make it the cluster's witness; cluster address {CLUSTER_ADDRESS} left free)");
+    println!(
+        "images: node1 {}, node2 {}, client host",
+        options.images[0], options.images[1]
+    );
     if let Some(passwords) = passwords {
         println!("root passwords (shown once; ssh keys were left out):");
         for (host, password) in passwords {
@@ -240,11 +295,12 @@ pub fn status_report() -> Result<String> {
             None => "down".to_string(),
             Some(pid) => {
                 let mut services = Vec::new();
+                let image = host::recorded_image(&host_dir(spec.name))?;
                 if spec.database {
                     for (label, argv) in [
                         (
-                            "mariadb",
-                            &["mariadb-admin", "ping", "--connect-timeout=2"][..],
+                            image.server_service(),
+                            &[image.admin_program(), "ping", "--connect-timeout=2"][..],
                         ),
                         ("sshd", &["pgrep", "-x", "sshd"][..]),
                     ] {
@@ -268,7 +324,7 @@ pub fn status_report() -> Result<String> {
                         services.push("named up".into());
                     }
                 }
-                format!("up (init pid {pid}) {}", services.join(", "))
+                format!("up (init pid {pid}, image {image}) {}", services.join(", "))
             }
         };
         out.push_str(&format!("{:<7} {:<12} {line}\n", spec.name, spec.address));

@@ -26,6 +26,18 @@ const DNS_PROGRAMS: &[(&str, &str)] = &[
     ("nsupdate", "bind9-dnsutils"),
 ];
 
+/// What building a node image needs.
+const IMAGE_PROGRAMS: &[(&str, &str)] = &[("debootstrap", "debootstrap")];
+
+pub fn require_image_programs() -> Result<()> {
+    for (program, package) in IMAGE_PROGRAMS {
+        if find_program(program).is_none() {
+            return Err(Error::MissingProgram { program, package });
+        }
+    }
+    Ok(())
+}
+
 pub fn require_dns_programs() -> Result<()> {
     for (program, package) in DNS_PROGRAMS {
         if find_program(program).is_none() {

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use super::host::exec_checked;
+use super::image::Image;
+use crate::sql::flavor::Family;
 use crate::Result;
 
 /// Replicated by the lab's answers file; `web-stats` needs quoting in SQL.
@@ -13,27 +15,54 @@ pub const NOT_REPLICATED: &str = "hr";
 /// Stored size of one generated row, measured on InnoDB with these tables.
 const BYTES_PER_ROW: u64 = 420;
 
-fn mariadb(host: &str, sql: &str) -> Result<String> {
+fn client(host: &str, image: Image, sql: &str) -> Result<String> {
     Ok(exec_checked(
         host,
-        &["mariadb", "--batch", "--skip-column-names"],
+        &[image.client_program(), "--batch", "--skip-column-names"],
         Some(sql.as_bytes()),
     )?
     .stdout_text())
 }
 
 /// Creates the sample databases unless they are already there.
-pub fn load(host: &str, data_mb: u32) -> Result<()> {
-    let present = mariadb(
+pub fn load(host: &str, image: Image, data_mb: u32) -> Result<()> {
+    let present = client(
         host,
+        image,
         "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('shop','crm','web-stats','hr');",
     )?;
     if present.trim() == "4" {
         return Ok(());
     }
     let rows = (u64::from(data_mb.max(1)) * 1024 * 1024 / BYTES_PER_ROW).max(1000);
-    mariadb(host, &sample_sql(rows))?;
+    let sql = sample_sql(rows);
+    let sql = match image.flavor() {
+        Family::MariaDb => sql,
+        Family::MySql => numbers_without_sequence_engine(&sql, rows),
+    };
+    client(host, image, &sql)?;
     Ok(())
+}
+
+/// MySQL has no `seq_1_to_N` tables (MariaDB's Sequence engine): the same
+/// numbers from a recursive common table expression (and SHA2 for the
+/// digests MySQL 9 dropped).
+fn numbers_without_sequence_engine(sql: &str, rows: u64) -> String {
+    let mut out = format!("SET SESSION cte_max_recursion_depth = {};\n", rows + 1000);
+    let mut rest = sql;
+    while let Some(at) = rest.find("FROM seq_1_to_") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + "FROM seq_1_to_".len()..];
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        out.push_str(&format!(
+            "FROM (WITH RECURSIVE numbers (seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM numbers WHERE seq < {digits}) SELECT seq FROM numbers) AS numbers"
+        ));
+        rest = &after[digits.len()..];
+    }
+    out.push_str(rest);
+    // MySQL 9 has neither MD5() nor SHA1(): hex digits of the same lengths.
+    out.replace("MD5(seq)", "LEFT(SHA2(seq, 256), 32)")
+        .replace("SHA1(seq)", "LEFT(SHA2(seq, 256), 40)")
 }
 
 fn sample_sql(total_rows: u64) -> String {
@@ -132,4 +161,19 @@ seed = "dump"
     );
     crate::answers::write_private_file(path, text.as_bytes())?;
     Ok(path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mysql_gets_every_sequence_table_as_a_recursive_query() {
+        let sql = numbers_without_sequence_engine(&sample_sql(1000), 1000);
+        assert!(!sql.contains("seq_1_to_"), "{sql}");
+        assert!(sql.starts_with("SET SESSION cte_max_recursion_depth = 2000;"));
+        assert!(sql.contains("WHERE seq < 100) SELECT seq FROM numbers) AS numbers;"));
+        assert_eq!(sql.matches("WITH RECURSIVE").count(), 5);
+        assert!(!sql.contains("MD5(") && !sql.contains("SHA1("), "{sql}");
+    }
 }

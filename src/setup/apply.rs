@@ -215,6 +215,10 @@ fn position_text(position: &Position) -> String {
             "the start of the binary log (empty GTID)".into()
         }
         Position::MariaDbGtid(gtid) => format!("GTID {gtid}"),
+        Position::MySqlGtidSet(gtids) if gtids.is_empty() => {
+            "the start of the binary log (empty GTID set)".into()
+        }
+        Position::MySqlGtidSet(gtids) => format!("GTID set {gtids}"),
         Position::File { file, offset } => format!("{file}:{offset}"),
         Position::MySqlGtidAuto => "auto".into(),
     }
@@ -222,8 +226,9 @@ fn position_text(position: &Position) -> String {
 
 /// The master's current position, for `seed = "none"`.
 fn current_position(member: &mut Member) -> Result<Position> {
-    let gtid = member.sql().scalar("SELECT @@GLOBAL.gtid_binlog_pos")?;
-    Ok(Position::MariaDbGtid(gtid.unwrap_or_default()))
+    let flavor = member.sql().flavor();
+    let gtid = member.sql().scalar(flavor.executed_gtids_query())?;
+    Ok(Position::snapshot(flavor, gtid.unwrap_or_default()))
 }
 
 /// Applies every step; `replicating` runs right after the step that
@@ -368,10 +373,7 @@ pub fn apply(
                         Some(p) => p,
                         None => current_position(&mut pair.master)?,
                     };
-                    let gtid = match &position {
-                        Position::MariaDbGtid(gtid) => gtid.clone(),
-                        _ => String::new(),
-                    };
+                    let gtid = position.gtids().unwrap_or_default().to_string();
                     let position = position_text(&position);
                     for statement in statements {
                         let shown = statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid);

@@ -75,7 +75,10 @@ fn running_differs(member: &mut Member, settings: &RoleSettings) -> Result<bool>
             } else {
                 true
             };
-            log_bin.as_deref() != Some("1") || !row_format
+            let gtids = member.profile.flavor != crate::profile::Flavor::Mysql
+                || !member.profile.version_at_least(5, 6)
+                || member.sql().scalar("SELECT @@GLOBAL.gtid_mode")?.as_deref() == Some("ON");
+            log_bin.as_deref() != Some("1") || !row_format || !gtids
         }
         Role::Slave => member.sql().scalar("SELECT @@GLOBAL.read_only")?.as_deref() != Some("1"),
     })
@@ -529,9 +532,16 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         } else {
             Position::MySqlGtidAuto
         };
+        let master_tls = {
+            let query = pair.master.sql().flavor().offers_tls_query();
+            pair.master.sql().scalar(query)?.as_deref() == Some("1")
+        };
         let mut statements = Vec::new();
         if replica.is_some() {
             statements.push(Statement::plain(flavor.stop_replica()));
+        }
+        for adopt in flavor.adopt_snapshot_gtids(super::apply::SNAPSHOT_PLACEHOLDER) {
+            statements.push(Statement::plain(adopt));
         }
         for (shown, real) in flavor.point_replica(&SourceSpec {
             host: &pair.answers.master.host,
@@ -540,6 +550,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             password: &secrets.replication_password,
             position: &position,
             tls_ca: tls_ca.as_deref(),
+            source_tls: master_tls,
         }) {
             statements.push(Statement { shown, real });
         }

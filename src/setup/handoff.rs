@@ -118,7 +118,8 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     };
     let member = pair.member(side)?;
     let conn = member.sql();
-    let family = conn.flavor().family;
+    let flavor = conn.flavor();
+    let family = flavor.family;
     let table_exists = conn.scalar(
         "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'mysql_ha' AND TABLE_NAME = 'write_check'",
     )?;
@@ -141,10 +142,27 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         quote_string(MONITOR_USER)
     ))?;
     let tls_in_place = require.is_empty() || plain_monitors.as_deref() == Some("0");
+    // MySQL's semi-sync is a pair of plugins; installed here, while the
+    // server is writable (super_read_only refuses INSTALL PLUGIN), so the
+    // daemon finds them on either node whatever role it gets.
+    let mut missing_plugins = Vec::new();
+    for (plugin, library) in flavor.semi_sync().plugins {
+        let present = conn.scalar(&format!(
+            "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = {}",
+            quote_string(plugin)
+        ))?;
+        if present.as_deref() != Some("1") {
+            missing_plugins.push(format!(
+                "INSTALL PLUGIN {plugin} SONAME {}",
+                quote_string(library)
+            ));
+        }
+    }
     let in_place = table_exists.as_deref() == Some("1")
         && tls_in_place
         && monitors.as_deref() == Some(&hosts.len().to_string())
-        && local.as_deref() == Some("1");
+        && local.as_deref() == Some("1")
+        && missing_plugins.is_empty();
     if in_place {
         step.summary.push(format!(
             "{MONITOR_USER} ({} hosts), {daemon_account}@localhost and mysql_ha.write_check exist",
@@ -181,18 +199,15 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     ];
     for host in &hosts {
         let who = account(MONITOR_USER, host);
-        sql.push(Statement {
-            shown: format!("CREATE OR REPLACE USER {who} IDENTIFIED BY '********'{require}"),
-            real: format!(
-                "CREATE OR REPLACE USER {who} IDENTIFIED BY {}{require}",
-                quote_string(password)
-            ),
-        });
+        for (shown, real) in flavor.replace_user(&who, password, require) {
+            sql.push(Statement { shown, real });
+        }
         sql.push(Statement::plain(format!(
             "GRANT SELECT, INSERT, UPDATE ON mysql_ha.* TO {who}"
         )));
     }
     sql.push(Statement::plain("SET SESSION sql_log_bin = 1"));
+    sql.extend(missing_plugins.into_iter().map(Statement::plain));
     step.changes = sql.into_iter().map(Change::Sql).collect();
     Ok(step)
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::pair::Pair;
 use super::state;
+use crate::sql::Flavor;
 use crate::Result;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -139,6 +140,67 @@ fn seed_none_finding(db: &str, on_master: u64, on_slave: u64) -> (Severity, Stri
 /// How many bytes of free space the slave needs per byte of data seeded.
 const SEED_SPACE_FACTOR: f64 = 1.5;
 
+/// Whether SHOW GRANTS shows every privilege on *.*: `ALL PRIVILEGES`, or
+/// (MySQL 8+, which lists them one by one) one global grant with what
+/// setup uses, given with GRANT OPTION.
+fn has_all_privileges(grants: &[String]) -> bool {
+    const NEEDED: &[&str] = &[
+        "SELECT",
+        "INSERT",
+        "CREATE",
+        "DROP",
+        "RELOAD",
+        "PROCESS",
+        "SUPER",
+        "LOCK TABLES",
+        "REPLICATION SLAVE",
+        "REPLICATION CLIENT",
+        "CREATE USER",
+    ];
+    grants.iter().any(|grant| {
+        if grant.starts_with("GRANT ALL PRIVILEGES ON *.*") {
+            return true;
+        }
+        let Some((privileges, rest)) = grant
+            .strip_prefix("GRANT ")
+            .and_then(|g| g.split_once(" ON *.* TO "))
+        else {
+            return false;
+        };
+        let held: Vec<&str> = privileges.split(", ").collect();
+        rest.ends_with("WITH GRANT OPTION") && NEEDED.iter().all(|p| held.contains(p))
+    })
+}
+
+/// Whether this slave can follow this master, and after a switchover the
+/// master this slave: one family, and the slave no older than the master.
+fn version_pairing(master: &Flavor, slave: &Flavor) -> (Severity, String) {
+    if master.family != slave.family {
+        return (
+            Severity::Fatal,
+            format!(
+                "master runs {master}, slave {slave}: MariaDB and MySQL do not replicate into each other reliably \
+                 (different GTIDs, binary log events and replication statements), and a takeover would have to \
+                 replicate back the other way: pair two servers of one family (MariaDB with MariaDB, MySQL with MySQL); \
+                 to move data between the families, dump and load it once"
+            ),
+        );
+    }
+    let major_minor = |f: &Flavor| (f.version.major, f.version.minor);
+    if major_minor(slave) < major_minor(master) {
+        return (
+            Severity::Fatal,
+            format!(
+                "slave runs {slave}, older than the master's {master}: a slave replays its master's binary log, \
+                 and a server only reads logs of its own or older versions: upgrade the slave to {}.{} or later first, \
+                 or swap [master] and [slave] in the answers (the newer server as slave is the upgrade path)",
+                master.version.major, master.version.minor
+            ),
+        );
+    }
+    (Severity::Ok, format!("slave {slave} >= master {master}"))
+}
+
 pub fn run(pair: &mut Pair) -> Result<Report> {
     let mut report = Report::default();
     let master_label = pair.master.label().to_string();
@@ -168,9 +230,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     for member in [&mut pair.master, &mut pair.slave] {
         let label = member.label().to_string();
         let grants = member.sql().column("SHOW GRANTS")?;
-        let all = grants
-            .iter()
-            .any(|g| g.starts_with("GRANT ALL PRIVILEGES ON *.*"));
+        let all = has_all_privileges(&grants);
         if all {
             report.push(
                 Severity::Ok,
@@ -188,43 +248,9 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         }
     }
 
-    for member in [&mut pair.master, &mut pair.slave] {
-        let flavor = member.sql().flavor();
-        if flavor.family == crate::sql::Family::MySql {
-            report.push(
-                Severity::Fatal,
-                member.label(),
-                "versions",
-                format!(
-                    "{flavor} is MySQL: this version sets up MariaDB pairs only (MySQL statements are written but not yet proven on live servers)"
-                ),
-            );
-        }
-    }
-
     let (master_flavor, slave_flavor) = (pair.master.sql().flavor(), pair.slave.sql().flavor());
-    if master_flavor.family != slave_flavor.family {
-        report.push(
-            Severity::Warning,
-            &slave_label,
-            "versions",
-            format!(
-                "master runs {master_flavor}, slave {slave_flavor}: mixed families are not tested"
-            ),
-        );
-    }
-    if (slave_flavor.version.major, slave_flavor.version.minor)
-        < (master_flavor.version.major, master_flavor.version.minor)
-    {
-        report.push(Severity::Fatal, &slave_label, "versions", format!("slave runs {slave_flavor}, older than the master's {master_flavor}: upgrade the slave first"));
-    } else {
-        report.push(
-            Severity::Ok,
-            &slave_label,
-            "versions",
-            format!("slave {slave_flavor} >= master {master_flavor}"),
-        );
-    }
+    let (severity, text) = version_pairing(&master_flavor, &slave_flavor);
+    report.push(severity, &slave_label, "versions", text);
 
     // The replication password must fit the slave's CHANGE MASTER TO: a
     // longer one would fail only after both servers were restarted and seeded.
@@ -340,6 +366,21 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         }
     }
     report.adding = already_ours && !report.to_copy.is_empty();
+    if report.adding && slave_flavor.family == crate::sql::Family::MySql {
+        // Caught here, before any change: the catch-up below uses MariaDB's
+        // START SLAVE UNTIL master_gtid_pos and its filter variables.
+        report.push(
+            Severity::Fatal,
+            &slave_label,
+            "add databases",
+            format!(
+                "adding {} to a running {slave_flavor} slave is not supported yet: \
+                 replicate them from the start with a new setup (a fresh slave), or copy them and \
+                 change the slave's replicate-wild-do-table by hand",
+                report.to_copy.join(", ")
+            ),
+        );
+    }
     let no_copy =
         pair.answers.replication.seed == crate::answers::SeedMethod::None && !report.adding;
     if no_copy {
@@ -639,6 +680,49 @@ mod filter_tests {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mysql_lists_all_privileges_one_by_one() {
+        let root = "GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, RELOAD, SHUTDOWN, PROCESS, FILE, REFERENCES, INDEX, ALTER, SHOW DATABASES, SUPER, CREATE TEMPORARY TABLES, LOCK TABLES, EXECUTE, REPLICATION SLAVE, REPLICATION CLIENT, CREATE VIEW, SHOW VIEW, CREATE ROUTINE, ALTER ROUTINE, CREATE USER, EVENT, TRIGGER, CREATE TABLESPACE, CREATE ROLE, DROP ROLE ON *.* TO `root`@`localhost` WITH GRANT OPTION";
+        assert!(has_all_privileges(&[root.to_string()]));
+        assert!(has_all_privileges(&[
+            "GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` IDENTIFIED VIA unix_socket WITH GRANT OPTION".to_string()
+        ]));
+        let no_grant_option = root.replace(" WITH GRANT OPTION", "");
+        assert!(!has_all_privileges(&[no_grant_option]));
+        let no_super = root.replace(" SUPER,", "");
+        assert!(!has_all_privileges(&[no_super]));
+    }
+
+    #[test]
+    fn versions_pair_within_a_family_and_never_to_an_older_slave() {
+        let flavor = |text| Flavor::from_version_string(text).unwrap();
+        let (severity, text) = version_pairing(
+            &flavor("10.11.6-MariaDB-0+deb12u1"),
+            &flavor("11.8.3-MariaDB-0+deb13u1"),
+        );
+        assert_eq!(severity, Severity::Ok, "{text}");
+        let (severity, text) = version_pairing(
+            &flavor("11.8.3-MariaDB-0+deb13u1"),
+            &flavor("10.11.6-MariaDB-0+deb12u1"),
+        );
+        assert_eq!(severity, Severity::Fatal);
+        assert!(
+            text.contains("older than the master's MariaDB 11.8.3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("upgrade the slave to 11.8 or later first"),
+            "{text}"
+        );
+        let (severity, text) =
+            version_pairing(&flavor("10.11.6-MariaDB-0+deb12u1"), &flavor("9.7.4-2"));
+        assert_eq!(severity, Severity::Fatal);
+        assert!(text.contains("pair two servers of one family"), "{text}");
+        // 9.7 > 10.11 would be meaningless across families: refused anyway.
+        let (severity, _) = version_pairing(&flavor("9.7.4"), &flavor("10.11.6-MariaDB"));
+        assert_eq!(severity, Severity::Fatal);
+    }
 
     #[test]
     fn seed_none_expects_the_data_on_the_slave() {

@@ -194,14 +194,15 @@ pub fn global_privileges(grants: &[String]) -> Vec<String> {
     privileges
 }
 
-/// The slave's running filter lists (MariaDB): `@@replicate_do_db` and
-/// `@@replicate_wild_do_table`, comma-separated as the server shows them.
+/// The slave's running filter lists: `replicate_do_db` and
+/// `replicate_wild_do_table`, comma-separated as the server shows them.
 pub fn filter_lists(conn: &mut SqlConn) -> Result<(String, String)> {
+    let flavor = conn.flavor();
     let do_db = conn
-        .scalar("SELECT @@GLOBAL.replicate_do_db")?
+        .scalar(&flavor.replication_filter_query("replicate_do_db"))?
         .unwrap_or_default();
     let wild = conn
-        .scalar("SELECT @@GLOBAL.replicate_wild_do_table")?
+        .scalar(&flavor.replication_filter_query("replicate_wild_do_table"))?
         .unwrap_or_default();
     Ok((do_db, wild))
 }

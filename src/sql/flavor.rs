@@ -45,6 +45,9 @@ pub enum Position {
     MariaDbGtid(String),
     /// MySQL GTID set; replica uses auto-positioning.
     MySqlGtidAuto,
+    /// MySQL: the source's `gtid_executed` at a snapshot; the seeded replica
+    /// takes it as its `gtid_purged`, then auto-positions.
+    MySqlGtidSet(String),
     File {
         file: String,
         offset: u64,
@@ -62,6 +65,22 @@ pub struct SourceSpec<'a> {
     /// Connect over TLS, verifying the source's certificate (its name or
     /// address) against this CA file on the replica; None: plain text.
     pub tls_ca: Option<&'a str>,
+    /// The source accepts TLS (`offers_tls_query`): a replica that would
+    /// insist on TLS by default is told not to when it does not.
+    pub source_tls: bool,
+}
+
+/// Semi-synchronous replication's variable, status and plugin names:
+/// `{source}_enabled`, `{source}_timeout`, `{source}_wait_point`,
+/// `{replica}_enabled`, status `{status}_clients`, ...
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SemiSync {
+    pub source: &'static str,
+    pub replica: &'static str,
+    pub status: &'static str,
+    pub wait_no_replica: &'static str,
+    /// (plugin name, library) to install; empty when built in.
+    pub plugins: &'static [(&'static str, &'static str)],
 }
 
 /// Escapes a string for a single-quoted SQL literal.
@@ -88,6 +107,25 @@ pub fn quote_ident(name: &str) -> String {
 /// `'user'@'host'`
 pub fn account(user: &str, host: &str) -> String {
     format!("{}@{}", quote_string(user), quote_string(host))
+}
+
+impl Position {
+    /// The position of a snapshot whose transactions are `gtids` (as read
+    /// with `executed_gtids_query`).
+    pub fn snapshot(flavor: Flavor, gtids: String) -> Position {
+        match flavor.family {
+            Family::MariaDb => Position::MariaDbGtid(gtids),
+            Family::MySql => Position::MySqlGtidSet(gtids),
+        }
+    }
+
+    /// The GTIDs of a snapshot position, when it has any.
+    pub fn gtids(&self) -> Option<&str> {
+        match self {
+            Position::MariaDbGtid(gtids) | Position::MySqlGtidSet(gtids) => Some(gtids),
+            Position::MySqlGtidAuto | Position::File { .. } => None,
+        }
+    }
 }
 
 impl Flavor {
@@ -203,7 +241,9 @@ impl Flavor {
         ];
         match source.position {
             Position::MariaDbGtid(_) => options.push("MASTER_USE_GTID=slave_pos".into()),
-            Position::MySqlGtidAuto => options.push(format!("{p}_AUTO_POSITION=1")),
+            Position::MySqlGtidAuto | Position::MySqlGtidSet(_) => {
+                options.push(format!("{p}_AUTO_POSITION=1"))
+            }
             Position::File { file, offset } => {
                 options.push(format!("{p}_LOG_FILE={}", quote_string(file)));
                 options.push(format!("{p}_LOG_POS={offset}"));
@@ -211,6 +251,10 @@ impl Flavor {
         }
         if let Some(ca) = source.tls_ca {
             options.extend(self.tls_options(ca));
+        } else if self.replica_requires_tls_by_default() && !source.source_tls {
+            // Measured: an 11.8 slave of a 10.11 master without certificates
+            // stopped with "SSL is required, but the server does not support it".
+            options.push(format!("{p}_SSL=0"));
         }
         if self.family == Family::MySql && self.at_least(8, 0, 0) {
             // caching_sha2_password over an unencrypted link needs the key.
@@ -263,6 +307,20 @@ impl Flavor {
         }
     }
 
+    /// MariaDB 11.4 and later connect to their master with TLS unless told
+    /// otherwise (MASTER_SSL defaults to 1).
+    pub fn replica_requires_tls_by_default(&self) -> bool {
+        self.family == Family::MariaDb && self.at_least(11, 4, 0)
+    }
+
+    /// One row, one column: 1 when this server accepts TLS connections.
+    pub fn offers_tls_query(&self) -> &'static str {
+        match self.family {
+            Family::MariaDb => "SELECT @@GLOBAL.have_ssl = 'YES'",
+            Family::MySql => "SELECT @@GLOBAL.tls_version <> ''",
+        }
+    }
+
     /// The longest password `CHANGE MASTER TO ... MASTER_PASSWORD` takes
     /// (MariaDB: 96 bytes; MySQL: 32 characters).
     pub fn max_replication_password_bytes(&self) -> usize {
@@ -296,6 +354,185 @@ impl Flavor {
         ]
     }
 
+    /// `RESET SLAVE ALL`: forget the source entirely.
+    pub fn reset_replica_all(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 0, 22) {
+            "RESET REPLICA ALL"
+        } else {
+            "RESET SLAVE ALL"
+        }
+    }
+
+    pub fn stop_replica_io(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 0, 22) {
+            "STOP REPLICA IO_THREAD"
+        } else {
+            "STOP SLAVE IO_THREAD"
+        }
+    }
+
+    pub fn start_replica_io(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 0, 22) {
+            "START REPLICA IO_THREAD"
+        } else {
+            "START SLAVE IO_THREAD"
+        }
+    }
+
+    /// A replica status column by its MariaDB name (`Master_Log_File`,
+    /// `Slave_IO_Running`, `Seconds_Behind_Master`, ...): MySQL 8.0.22+
+    /// names the same columns after source and replica.
+    pub fn replica_column(&self, mariadb_name: &str) -> String {
+        if !(self.family == Family::MySql && self.at_least(8, 0, 22)) {
+            return mariadb_name.to_string();
+        }
+        mariadb_name
+            .replace("Slave", "Replica")
+            .replace("Master", "Source")
+    }
+
+    /// One row, one column: the transactions this server has in its binary
+    /// log (MariaDB: the GTID position list; MySQL: the GTID set).
+    pub fn executed_gtids_query(&self) -> &'static str {
+        match self.family {
+            Family::MariaDb => "SELECT @@GLOBAL.gtid_binlog_pos",
+            Family::MySql => "SELECT @@GLOBAL.gtid_executed",
+        }
+    }
+
+    /// A query that waits up to `seconds` until this server applied `gtids`,
+    /// and the value it returns when it did.
+    pub fn wait_for_gtids(&self, gtids: &str, seconds: f64) -> (String, &'static str) {
+        match self.family {
+            Family::MariaDb => (
+                format!(
+                    "SELECT MASTER_GTID_WAIT({}, {seconds})",
+                    quote_string(gtids)
+                ),
+                "0",
+            ),
+            Family::MySql => (
+                format!(
+                    "SELECT WAIT_FOR_EXECUTED_GTID_SET({}, {seconds})",
+                    quote_string(gtids)
+                ),
+                "0",
+            ),
+        }
+    }
+
+    /// Statements that give a freshly seeded MySQL replica the source's
+    /// history up to the snapshot (`gtids`), so auto-positioning asks for
+    /// what follows. Empty for MariaDB (its position goes into CHANGE MASTER).
+    pub fn adopt_snapshot_gtids(&self, gtids: &str) -> Vec<String> {
+        if self.family != Family::MySql {
+            return Vec::new();
+        }
+        let reset = if self.at_least(8, 4, 0) {
+            "RESET BINARY LOGS AND GTIDS"
+        } else {
+            "RESET MASTER"
+        };
+        let mut statements = vec![reset.to_string()];
+        if !gtids.trim().is_empty() {
+            statements.push(format!("SET GLOBAL gtid_purged = {}", quote_string(gtids)));
+        }
+        statements
+    }
+
+    /// Makes the server read-only (`on`) or writable. MySQL: super_read_only
+    /// also stops accounts with SUPER (it implies read_only), and turning
+    /// read_only off turns it off too.
+    pub fn set_read_only(&self, on: bool) -> String {
+        let value = if on { "ON" } else { "OFF" };
+        if on && self.read_only_variables().contains(&"super_read_only") {
+            format!("SET GLOBAL super_read_only = {value}")
+        } else {
+            format!("SET GLOBAL read_only = {value}")
+        }
+    }
+
+    /// Where global status variables are queried from.
+    pub fn global_status_table(&self) -> &'static str {
+        match self.family {
+            Family::MariaDb => "information_schema.GLOBAL_STATUS",
+            Family::MySql => "performance_schema.global_status",
+        }
+    }
+
+    /// Semi-synchronous replication's names on this server.
+    pub fn semi_sync(&self) -> SemiSync {
+        if self.family == Family::MySql && self.at_least(8, 0, 26) {
+            SemiSync {
+                source: "rpl_semi_sync_source",
+                replica: "rpl_semi_sync_replica",
+                status: "Rpl_semi_sync_source",
+                wait_no_replica: "rpl_semi_sync_source_wait_no_replica",
+                plugins: &[
+                    ("rpl_semi_sync_source", "semisync_source.so"),
+                    ("rpl_semi_sync_replica", "semisync_replica.so"),
+                ],
+            }
+        } else if self.family == Family::MySql {
+            SemiSync {
+                source: "rpl_semi_sync_master",
+                replica: "rpl_semi_sync_slave",
+                status: "Rpl_semi_sync_master",
+                wait_no_replica: "rpl_semi_sync_master_wait_no_slave",
+                plugins: &[
+                    ("rpl_semi_sync_master", "semisync_master.so"),
+                    ("rpl_semi_sync_slave", "semisync_slave.so"),
+                ],
+            }
+        } else {
+            // Built into MariaDB since 10.3.
+            SemiSync {
+                source: "rpl_semi_sync_master",
+                replica: "rpl_semi_sync_slave",
+                status: "Rpl_semi_sync_master",
+                wait_no_replica: "rpl_semi_sync_master_wait_no_slave",
+                plugins: &[],
+            }
+        }
+    }
+
+    /// Statements that (re)create `who` with this password, masked form
+    /// first. MySQL has no CREATE OR REPLACE USER.
+    /// `require`: an account option such as " REQUIRE SSL" (or empty).
+    pub fn replace_user(&self, who: &str, password: &str, require: &str) -> Vec<(String, String)> {
+        let create = match self.family {
+            Family::MariaDb => "CREATE OR REPLACE USER",
+            Family::MySql => "CREATE USER",
+        };
+        let mut statements = Vec::new();
+        if self.family == Family::MySql {
+            let drop = format!("DROP USER IF EXISTS {who}");
+            statements.push((drop.clone(), drop));
+        }
+        statements.push((
+            format!("{create} {who} IDENTIFIED BY '********'{require}"),
+            format!(
+                "{create} {who} IDENTIFIED BY {}{require}",
+                quote_string(password)
+            ),
+        ));
+        statements
+    }
+
+    /// One row, one column: a global replication filter as a comma-separated
+    /// list, by its MariaDB variable (`replicate_do_db`,
+    /// `replicate_wild_do_table`). MySQL shows its filters in a table.
+    pub fn replication_filter_query(&self, variable: &str) -> String {
+        match self.family {
+            Family::MariaDb => format!("SELECT @@GLOBAL.{variable}"),
+            Family::MySql => format!(
+                "SELECT COALESCE((SELECT FILTER_RULE FROM performance_schema.replication_applier_global_filters \
+                 WHERE FILTER_NAME = {}), '')",
+                quote_string(&variable.to_ascii_uppercase())
+            ),
+        }
+    }
+
     /// Read-only settings for a replica (super_read_only where it exists).
     pub fn read_only_variables(&self) -> &'static [&'static str] {
         if self.family == Family::MySql && self.at_least(5, 7, 8) {
@@ -323,6 +560,7 @@ mod tests {
             password: "s3cret'pw",
             position,
             tls_ca: None,
+            source_tls: false,
         }
     }
 
@@ -381,6 +619,19 @@ mod tests {
     }
 
     #[test]
+    fn a_mariadb_11_4_slave_is_told_its_master_has_no_tls() {
+        let position = Position::MariaDbGtid("0-1-42".into());
+        let (_, real) = &flavor("11.8.9-MariaDB-0+deb13u1").point_replica(&spec(&position))[1];
+        assert!(real.contains(", MASTER_SSL=0"), "{real}");
+        let mut with_tls = spec(&position);
+        with_tls.source_tls = true;
+        let (_, real) = &flavor("11.8.9-MariaDB").point_replica(&with_tls)[1];
+        assert!(!real.contains("MASTER_SSL"), "{real}");
+        let (_, real) = &flavor("10.11.6-MariaDB").point_replica(&spec(&position))[1];
+        assert!(!real.contains("MASTER_SSL"), "{real}");
+    }
+
+    #[test]
     fn mysql_5_0_uses_file_positions() {
         let position = Position::File {
             file: "mysql-bin.000003".into(),
@@ -424,6 +675,74 @@ mod tests {
         // 8.0.22 has REPLICA statements but not yet the SOURCE options.
         let (_, real) = &flavor("8.0.22").point_replica(&spec(&position))[0];
         assert!(real.starts_with("CHANGE MASTER TO"));
+    }
+
+    #[test]
+    fn mysql_9_names_for_status_gtids_read_only_and_semi_sync() {
+        let mysql = flavor("9.7.4-2");
+        assert_eq!(mysql.reset_replica_all(), "RESET REPLICA ALL");
+        assert_eq!(mysql.stop_replica_io(), "STOP REPLICA IO_THREAD");
+        assert_eq!(
+            mysql.replica_column("Slave_IO_Running"),
+            "Replica_IO_Running"
+        );
+        assert_eq!(
+            mysql.replica_column("Exec_Master_Log_Pos"),
+            "Exec_Source_Log_Pos"
+        );
+        assert_eq!(
+            mysql.replica_column("Seconds_Behind_Master"),
+            "Seconds_Behind_Source"
+        );
+        assert_eq!(
+            mysql.executed_gtids_query(),
+            "SELECT @@GLOBAL.gtid_executed"
+        );
+        assert_eq!(
+            mysql.wait_for_gtids("u:1-5", 3.0).0,
+            "SELECT WAIT_FOR_EXECUTED_GTID_SET('u:1-5', 3)"
+        );
+        assert_eq!(
+            mysql.adopt_snapshot_gtids("u:1-5"),
+            vec![
+                "RESET BINARY LOGS AND GTIDS",
+                "SET GLOBAL gtid_purged = 'u:1-5'"
+            ]
+        );
+        assert_eq!(flavor("8.0.36").adopt_snapshot_gtids("")[0], "RESET MASTER");
+        assert_eq!(mysql.set_read_only(true), "SET GLOBAL super_read_only = ON");
+        assert_eq!(mysql.set_read_only(false), "SET GLOBAL read_only = OFF");
+        assert_eq!(mysql.semi_sync().source, "rpl_semi_sync_source");
+        assert_eq!(mysql.semi_sync().plugins[1].1, "semisync_replica.so");
+        assert_eq!(
+            mysql.global_status_table(),
+            "performance_schema.global_status"
+        );
+        assert!(mysql
+            .replication_filter_query("replicate_wild_do_table")
+            .contains("WHERE FILTER_NAME = 'REPLICATE_WILD_DO_TABLE'"));
+        let replaced = mysql.replace_user("'m'@'h'", "pw", "");
+        assert_eq!(replaced[0].1, "DROP USER IF EXISTS 'm'@'h'");
+        assert_eq!(replaced[1].1, "CREATE USER 'm'@'h' IDENTIFIED BY 'pw'");
+        assert_eq!(
+            replaced[1].0,
+            "CREATE USER 'm'@'h' IDENTIFIED BY '********'"
+        );
+
+        let maria = flavor("10.11.6-MariaDB");
+        assert_eq!(maria.reset_replica_all(), "RESET SLAVE ALL");
+        assert_eq!(
+            maria.replica_column("Exec_Master_Log_Pos"),
+            "Exec_Master_Log_Pos"
+        );
+        assert!(maria.adopt_snapshot_gtids("0-1-5").is_empty());
+        assert_eq!(maria.set_read_only(true), "SET GLOBAL read_only = ON");
+        assert_eq!(maria.semi_sync().source, "rpl_semi_sync_master");
+        assert!(maria.semi_sync().plugins.is_empty());
+        assert_eq!(
+            maria.wait_for_gtids("0-1-5", 3.0).0,
+            "SELECT MASTER_GTID_WAIT('0-1-5', 3)"
+        );
     }
 
     #[test]

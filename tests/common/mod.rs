@@ -87,10 +87,28 @@ pub fn on_ok(host: &str, argv: &[&str]) -> String {
 pub fn sql(host: &str, query: &str) -> String {
     on_ok(
         host,
-        &["mariadb", "--batch", "--skip-column-names", "-e", query],
+        &[
+            sql_client(host),
+            "--batch",
+            "--skip-column-names",
+            "-e",
+            query,
+        ],
     )
     .trim_end()
     .to_string()
+}
+
+/// The command-line client of a lab host's server: `mysql` on the
+/// debian-sid-mysql image (no MariaDB client there), else `mariadb`.
+pub fn sql_client(host: &str) -> &'static str {
+    let image =
+        std::fs::read_to_string(format!("{}/hosts/{host}/image", lab_dir())).unwrap_or_default();
+    if image.trim() == "debian-sid-mysql" {
+        "mysql"
+    } else {
+        "mariadb"
+    }
 }
 
 pub fn netns_list() -> Vec<String> {
@@ -275,7 +293,11 @@ pub fn prepare_writer(secret: &str) {
         || {
             on(
                 "node2",
-                &["mariadb", "-e", "SELECT 1 FROM shop.ha_writer LIMIT 0"],
+                &[
+                    sql_client("node2"),
+                    "-e",
+                    "SELECT 1 FROM shop.ha_writer LIMIT 0",
+                ],
             )
             .status
             .success()
@@ -348,12 +370,91 @@ impl Writer {
 /// allowed to read, insert and update in shop from the client.
 pub fn create_app_account(secret: &str) {
     for host in ["node1", "node2"] {
-        sql(
-            host,
-            &format!(
-                "SET SESSION sql_log_bin = 0; CREATE USER 'app'@'192.0.2.100' IDENTIFIED BY '{secret}'; \
-                 GRANT SELECT, INSERT, UPDATE ON shop.* TO 'app'@'192.0.2.100'"
-            ),
+        let create = format!(
+            "SET SESSION sql_log_bin = 0; CREATE USER 'app'@'192.0.2.100' IDENTIFIED BY '{secret}'; \
+             GRANT SELECT, INSERT, UPDATE ON shop.* TO 'app'@'192.0.2.100'"
         );
+        // A MySQL slave is super_read_only (even root cannot write): lifted
+        // for this one local account, read_only stays on.
+        let super_read_only =
+            sql_client(host) == "mysql" && sql(host, "SELECT @@GLOBAL.super_read_only") == "1";
+        if super_read_only {
+            sql(
+                host,
+                &format!(
+                    "SET GLOBAL super_read_only = OFF; {create}; SET GLOBAL super_read_only = ON"
+                ),
+            );
+        } else {
+            sql(host, &create);
+        }
     }
+}
+
+/// A fresh lab whose database nodes boot these sandbox images (`host`,
+/// `debian-13`, `debian-sid-mysql`); `sandbox up` builds a missing image
+/// first (about 2 minutes each, said on stderr) and caches it.
+pub fn fresh_lab(node1_image: &str, node2_image: &str) {
+    mysql_ha(&["sandbox", "down"]);
+    let started = std::time::Instant::now();
+    let out = mysql_ha_output(&[
+        "sandbox",
+        "up",
+        "--node1-image",
+        node1_image,
+        "--node2-image",
+        node2_image,
+    ]);
+    assert!(out.status.success(), "sandbox up failed:\n{}", text(&out));
+    println!(
+        "sandbox up --node1-image {node1_image} --node2-image {node2_image}: {:.1} s\n{}",
+        started.elapsed().as_secs_f64(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    install_binary("node1");
+}
+
+/// The lab's answers on node1 (/root/answers.toml), then `setup --yes`.
+pub fn setup_with_lab_answers() -> String {
+    let answers = std::fs::read(lab_answers()).unwrap();
+    put_file("node1", "/root/answers.toml", &answers, "600");
+    setup_on_node1()
+}
+
+/// Every acknowledged row of the writer (`prepare_writer`) is on `node`.
+pub fn acknowledged_rows_on(node: &str, acks: &[(u64, f64)], what: &str) {
+    let present: std::collections::HashSet<u64> = sql(node, "SELECT n FROM shop.ha_writer")
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let missing: Vec<u64> = acks
+        .iter()
+        .map(|(n, _)| *n)
+        .filter(|n| !present.contains(n))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{what}: {} acknowledged rows, missing on {node}: {missing:?}",
+        acks.len()
+    );
+}
+
+/// Crashes `master`, waits for `slave` to take over, boots `master` again
+/// and waits for it to step down (its /tmp, and so the tool, is gone).
+pub fn crash_and_wait_for_takeover(master: &str, slave: &str) {
+    let takeovers = daemon_log(slave).matches("took-over").count();
+    let step_downs = daemon_log(master).matches("stepped-down").count();
+    mysql_ha(&["sandbox", "crash", master]);
+    wait_until(
+        &format!("{slave} to take over"),
+        std::time::Duration::from_secs(90),
+        || daemon_log(slave).matches("took-over").count() > takeovers,
+    );
+    mysql_ha(&["sandbox", "boot", master]);
+    wait_until(
+        &format!("{master} to step down"),
+        std::time::Duration::from_secs(60),
+        || daemon_log(master).matches("stepped-down").count() > step_downs,
+    );
+    install_binary(master);
 }

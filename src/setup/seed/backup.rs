@@ -88,6 +88,12 @@ pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<
         master.profile.programs.backup.clone(),
         slave.profile.programs.backup_stream.clone(),
     ) else {
+        if master.sql().flavor().family == crate::sql::Family::MySql {
+            return Ok(Some(
+                "a physical copy of MySQL needs its clone plugin, which this version does not use yet"
+                    .into(),
+            ));
+        }
         return Ok(Some(format!(
             "the {} profile names no physical backup program",
             master.profile.name

@@ -120,6 +120,14 @@ pub fn load_argv(member: &mut Member) -> Vec<String> {
     argv
 }
 
+/// MySQL's dump would set the slave's gtid_purged itself (a global, in the
+/// middle of the copy); the start of replication does it from the
+/// snapshot's GTID set instead. MariaDB's dump writes no GTID by default.
+fn gtid_option(member: &mut Member) -> Option<String> {
+    (member.sql().flavor().family == crate::sql::Family::MySql)
+        .then(|| "--set-gtid-purged=OFF".to_string())
+}
+
 fn events_supported(member: &mut Member) -> bool {
     let flavor = member.sql().flavor();
     flavor.family == crate::sql::Family::MariaDb
@@ -141,6 +149,7 @@ pub fn plan_dump(
         "--triggers".into(),
         "--hex-blob".into(),
     ];
+    argv.extend(gtid_option(master));
     if events_supported(master) {
         argv.push("--events".into());
     }
@@ -175,6 +184,7 @@ pub fn plan_tables(
         }
     }
     let hold_lock = super::super::state::non_transactional_tables(master.sql(), &databases)? > 0;
+    let gtids = gtid_option(master);
     let streams = databases
         .iter()
         .map(|db| {
@@ -185,6 +195,7 @@ pub fn plan_tables(
                 "--hex-blob".into(),
                 db.clone(),
             ];
+            argv.splice(2..2, gtids.clone());
             let names: Vec<String> = tables
                 .iter()
                 .filter(|(d, _)| d == db)
@@ -318,8 +329,10 @@ pub fn plan_parallel(
 ) -> Result<LogicalPlan> {
     let hold_lock = super::super::state::non_transactional_tables(master.sql(), databases)? > 0;
     let dump = master.profile.programs.dump.clone();
+    let gtids = gtid_option(master);
     let base = |extra: &[&str]| -> Vec<String> {
         let mut argv = vec![dump.clone(), "--single-transaction".to_string()];
+        argv.extend(gtids.clone());
         argv.extend(extra.iter().map(|s| s.to_string()));
         argv
     };
@@ -556,9 +569,8 @@ pub fn run(
     let outcome = (|| -> Result<SeedResult> {
         conn.exec("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")?;
         conn.exec("START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
-        let gtid = conn
-            .scalar("SELECT @@GLOBAL.gtid_binlog_pos")?
-            .unwrap_or_default();
+        let gtid_query = conn.flavor().executed_gtids_query();
+        let gtid = conn.scalar(gtid_query)?.unwrap_or_default();
         let progress = Progress::new(STEP, copy.estimated_bytes);
         let mut dumps = Vec::new();
         for stream in &plan.streams {
@@ -632,7 +644,7 @@ pub fn run(
             copy.verify,
         )?;
         Ok(SeedResult {
-            position: Position::MariaDbGtid(gtid),
+            position: Position::snapshot(conn.flavor(), gtid),
             bytes: progress.bytes(),
             copy_seconds: progress.copy_seconds(),
             seconds: progress.seconds(),
