@@ -256,6 +256,22 @@ fn oracle_mysql_set_up_rollback_takeover_rejoin_switchover_and_errant_gtids() {
         ),
         "1"
     );
+    // Over verified TLS with the pair's own certificates (the default).
+    assert!(said.contains("==> TLS certificates"), "{said}");
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT CONCAT(SSL_ALLOWED, ' ', SSL_CA_FILE, ' ', SSL_VERIFY_SERVER_CERTIFICATE) FROM performance_schema.replication_connection_configuration"
+        ),
+        "YES /etc/ssl/mysql-ha/ca.pem YES"
+    );
+    assert_eq!(
+        sql(
+            "node1",
+            "SELECT ssl_type FROM mysql.user WHERE User = 'repl'"
+        ),
+        "ANY"
+    );
     roll_back_on_both(&run_id(&said));
     assert_eq!(sql("node2", "SHOW REPLICA STATUS"), "");
     assert_eq!(
