@@ -170,6 +170,38 @@ impl std::fmt::Debug for VoteConfig {
     }
 }
 
+/// `[metrics]`: the daemon's Prometheus endpoint (`GET /metrics`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Off: no listener at all.
+    pub enabled: bool,
+    /// Loopback by default: a scraper elsewhere needs this changed (and a
+    /// firewall rule), since the endpoint has no authentication.
+    pub address: String,
+    pub port: u16,
+}
+
+/// The endpoint's default port (Prometheus' exporter range; any free port works).
+pub const DEFAULT_METRICS_PORT: u16 = 9407;
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            address: "127.0.0.1".into(),
+            port: DEFAULT_METRICS_PORT,
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// host:port to listen on, with brackets around an IPv6 address.
+    pub fn listen_address(&self) -> String {
+        voter_address(&self.address, self.port)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
@@ -199,6 +231,8 @@ pub struct ClusterConfig {
     pub monitor: Monitor,
     #[serde(default)]
     pub vote: VoteConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
 }
 
 /// A configuration written before durability existed ran asynchronously.
@@ -312,6 +346,11 @@ mod tests {
                 key: "00112233445566778899aabbccddeeff".into(),
                 ..VoteConfig::default()
             },
+            metrics: MetricsConfig {
+                enabled: false,
+                address: "::1".into(),
+                port: 9999,
+            },
         };
         let text = config.to_toml().unwrap();
         assert_eq!(ClusterConfig::parse(&text).unwrap(), config);
@@ -322,5 +361,11 @@ mod tests {
         let parsed = ClusterConfig::parse(&without_timings).unwrap();
         assert_eq!(parsed.timings.failure_threshold, 3);
         assert!(ClusterConfig::parse("[node]\naddress = 1\n").is_err());
+        assert_eq!(parsed.metrics, config.metrics);
+        let without_metrics = text.split("[metrics]").next().unwrap();
+        let parsed = ClusterConfig::parse(without_metrics).unwrap();
+        assert_eq!(parsed.metrics, MetricsConfig::default());
+        assert_eq!(parsed.metrics.listen_address(), "127.0.0.1:9407");
+        assert_eq!(config.metrics.listen_address(), "[::1]:9999");
     }
 }

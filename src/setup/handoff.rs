@@ -214,6 +214,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
             key: secrets.vote_key.clone(),
             ..VoteConfig::default()
         },
+        metrics: Default::default(),
     }
 }
 
@@ -250,7 +251,7 @@ fn answered_timings(answers: &crate::answers::ClusterAnswers, base: Timings) -> 
 }
 
 /// Keeps what an administrator tuned in an existing config (the timings
-/// the answers do not give, notify, fence); setup owns the rest.
+/// the answers do not give, notify, fence, metrics); setup owns the rest.
 fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
     if let Some(old) = existing.and_then(|b| ClusterConfig::parse(&String::from_utf8_lossy(b)).ok())
     {
@@ -264,6 +265,7 @@ fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
         wanted.fence = old.fence;
         wanted.fence_command = old.fence_command;
         wanted.broken_slave = old.broken_slave;
+        wanted.metrics = old.metrics;
         // The key is setup's (the witness's); the rest an administrator's.
         wanted.vote = VoteConfig {
             key: wanted.vote.key,
@@ -462,6 +464,7 @@ mod tests {
             broken_slave: Default::default(),
             durability: crate::answers::Durability::SemiSync,
             vote: VoteConfig::default(),
+            metrics: Default::default(),
         }
     }
 
@@ -511,15 +514,18 @@ mod tests {
         assert_eq!(written.failure_threshold, 5);
         assert_eq!(written.query_timeout_ms, 1500);
         // What an administrator tuned by hand and the answers do not give stays.
-        let tuned = config(Timings {
+        let mut tuned = config(Timings {
             recheck_interval_ms: 333,
             check_interval_ms: 9999,
             ..Timings::default()
-        })
-        .to_toml()
-        .unwrap();
-        let merged = merged(Some(tuned.as_bytes()), wanted).timings;
-        assert_eq!(merged.recheck_interval_ms, 333);
-        assert_eq!(merged.check_interval_ms, 2500);
+        });
+        tuned.metrics.port = 9999;
+        tuned.metrics.enabled = false;
+        let tuned = tuned.to_toml().unwrap();
+        let merged = merged(Some(tuned.as_bytes()), wanted);
+        assert_eq!(merged.timings.recheck_interval_ms, 333);
+        assert_eq!(merged.timings.check_interval_ms, 2500);
+        assert_eq!(merged.metrics.port, 9999);
+        assert!(!merged.metrics.enabled);
     }
 }

@@ -1,0 +1,153 @@
+//! The daemons' Prometheus endpoints on the sandbox, for real: after setup
+//! both nodes serve `GET /metrics` on 127.0.0.1 (checked by `promtool check
+//! metrics`), and after a crash of the master the new master's takeover
+//! counter has risen.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const ENDPOINT: &str = "http://127.0.0.1:9407/metrics";
+
+/// The page a node's daemon serves, fetched on that node.
+fn scrape(host: &str) -> Option<String> {
+    let out = on(host, &["curl", "-sf", "--max-time", "3", ENDPOINT]);
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn promtool_check(page: &str) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (scripts/install-deps)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(page.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "promtool check metrics:\n{}\n{page}",
+        text(&out)
+    );
+}
+
+/// The value of a sample line that starts with `series ` (name and labels).
+fn value(page: &str, series: &str) -> Option<f64> {
+    page.lines()
+        .find_map(|line| line.strip_prefix(&format!("{series} ")))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[test]
+fn both_daemons_serve_metrics_that_promtool_accepts_and_count_the_takeover() {
+    let _lock = lock_sandbox();
+    let started = Instant::now();
+    fresh_cluster_from_node1();
+    println!("setup: {:.1} s", started.elapsed().as_secs_f64());
+
+    let mut pages = Vec::new();
+    for host in ["node1", "node2"] {
+        let mut page = String::new();
+        // A fresh page: the daemon's first checks after the hand-off.
+        wait_until(
+            &format!("metrics on {host}"),
+            Duration::from_secs(20),
+            || {
+                page = scrape(host).unwrap_or_default();
+                value(&page, "mysql_ha_healthy") == Some(1.0)
+            },
+        );
+        println!("{host}:\n{page}");
+        promtool_check(&page);
+        pages.push(page);
+    }
+    let (node1, node2) = (&pages[0], &pages[1]);
+    assert_eq!(value(node1, "mysql_ha_role{role=\"master\"}"), Some(1.0));
+    assert_eq!(value(node1, "mysql_ha_resource_held"), Some(1.0));
+    assert_eq!(value(node1, "mysql_ha_read_only"), Some(0.0));
+    assert_eq!(value(node1, "mysql_ha_vote_enabled"), Some(1.0));
+    assert!(value(node1, "mysql_ha_lease_remaining_seconds").unwrap() > 0.0);
+    assert_eq!(value(node2, "mysql_ha_role{role=\"slave\"}"), Some(1.0));
+    assert_eq!(value(node2, "mysql_ha_read_only"), Some(1.0));
+    assert_eq!(value(node2, "mysql_ha_peer_reachable"), Some(1.0));
+    assert_eq!(value(node2, "mysql_ha_witness_reachable"), Some(1.0));
+    for thread in ["io", "sql"] {
+        let series = format!("mysql_ha_replication_running{{thread=\"{thread}\"}}");
+        assert_eq!(value(node2, &series), Some(1.0), "{series}");
+        let series = format!("mysql_ha_replication_last_error_number{{thread=\"{thread}\"}}");
+        assert_eq!(value(node2, &series), Some(0.0), "{series}");
+    }
+    assert!(value(node2, "mysql_ha_replication_lag_seconds").is_some());
+    assert_eq!(value(node2, "mysql_ha_takeovers_total"), Some(0.0));
+    // The server's own directories, as the daemon's account sees them.
+    for page in [node1, node2] {
+        let free = value(
+            page,
+            "mysql_ha_filesystem_avail_bytes{dir=\"datadir\",path=\"/var/lib/mysql/\"}",
+        );
+        assert!(free.is_some_and(|b| b > 0.0), "{page}");
+        assert!(
+            page.contains("mysql_ha_filesystem_avail_bytes{dir=\"binlog\""),
+            "{page}"
+        );
+    }
+    // Only on loopback: the client host cannot reach it.
+    let outside = on(
+        "client",
+        &[
+            "curl",
+            "-sf",
+            "--max-time",
+            "2",
+            "http://192.0.2.12:9407/metrics",
+        ],
+    );
+    assert!(
+        !outside.status.success(),
+        "reachable from outside: {}",
+        text(&outside)
+    );
+
+    mysql_ha(&["sandbox", "crash", "node1"]);
+    let crash = Instant::now();
+    let mut page = String::new();
+    wait_until(
+        "the takeover counted on node2",
+        Duration::from_secs(60),
+        || {
+            page = scrape("node2").unwrap_or_default();
+            value(&page, "mysql_ha_takeovers_total") == Some(1.0)
+        },
+    );
+    println!(
+        "takeover counted {:.1} s after the crash:\n{page}",
+        crash.elapsed().as_secs_f64()
+    );
+    promtool_check(&page);
+    assert_eq!(value(&page, "mysql_ha_role{role=\"master\"}"), Some(1.0));
+    assert_eq!(
+        value(&page, "mysql_ha_events_total{event=\"took-over\"}"),
+        Some(1.0)
+    );
+    assert_eq!(value(&page, "mysql_ha_takeover_unacknowledged"), Some(1.0));
+    assert_eq!(value(&page, "mysql_ha_term"), Some(2.0));
+    assert!(!page.contains("mysql_ha_replication_running"), "{page}");
+    wait_until("node2 sees node1 gone", Duration::from_secs(20), || {
+        page = scrape("node2").unwrap_or_default();
+        value(&page, "mysql_ha_peer_reachable") == Some(0.0)
+    });
+    mysql_ha(&["sandbox", "down"]);
+}
