@@ -21,6 +21,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Resume => commands::daemon::resume(),
         Command::Ack => commands::daemon::ack(),
         Command::Privileged { command } => commands::privileged::run(command),
+        Command::Completions { shell } => commands::reference::completions(shell),
+        Command::Manpages { dir } => commands::reference::man_pages(&dir),
     }
 }
 
