@@ -57,6 +57,14 @@ pub struct NodeSection {
     pub peer_ssh_port: u16,
     #[serde(default = "default_mysql_port")]
     pub mysql_port: u16,
+    /// The tool's binary on this node (the package's or setup's copy): the
+    /// sudo allowlist names it.
+    #[serde(default = "default_binary")]
+    pub binary: String,
+}
+
+fn default_binary() -> String {
+    crate::privileged::BINARY.to_string()
 }
 
 fn default_ssh_port() -> u16 {
@@ -330,6 +338,7 @@ mod tests {
                 profile: "debian-12".into(),
                 peer_ssh_port: 22,
                 mysql_port: 3306,
+                binary: "/usr/sbin/mysql-ha".into(),
             },
             cluster: ClusterAnswers::default(),
             timings: Timings::default(),

@@ -127,7 +127,7 @@ fn allowlist(
     config: &ClusterConfig,
     profile: &Profile,
 ) -> Vec<crate::privileged::PrivilegedCommand> {
-    crate::privileged::allowlist(profile, &config.cluster)
+    crate::privileged::allowlist(profile, &config.cluster, &config.node.binary)
 }
 
 impl Daemon {
@@ -289,7 +289,12 @@ impl Daemon {
     /// Writes read_only to the option files (through the allowlisted helper
     /// when this daemon is not root).
     fn persist_read_only(&self, on: bool) -> Result<Option<String>> {
-        persist::persist_read_only(&self.profile, &allowlist(&self.config, &self.profile), on)
+        persist::persist_read_only(
+            &self.profile,
+            &allowlist(&self.config, &self.profile),
+            &self.config.node.binary,
+            on,
+        )
     }
 
     fn reload_if_asked(&mut self) {

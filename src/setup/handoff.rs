@@ -202,6 +202,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
             profile: profile.to_string(),
             peer_ssh_port: peer.ssh_port,
             mysql_port: peer.mysql_port,
+            binary: pair.answers.install.node_binary().to_string(),
         },
         cluster: daemon_cluster(&pair.answers.cluster),
         timings: answered_timings(&pair.answers.cluster, Timings::default()),
@@ -282,6 +283,8 @@ fn install_step(
     binary: &[u8],
 ) -> Result<StepPlan> {
     let account_name = pair.answers.cluster.account.clone();
+    let install = pair.answers.install.clone();
+    let node_binary = install.node_binary();
     let profile_name = pair.member(side)?.profile.name.clone();
     let wanted_config = node_config(pair, side, &profile_name, secrets);
     let ddns_key = if pair.answers.cluster.resource == Resource::Ddns {
@@ -302,7 +305,11 @@ fn install_step(
     };
     let mut changed = false;
 
-    changed |= service_install::binary(node, &mut step, BINARY_PATH, binary)?;
+    changed |= if install.package.is_empty() {
+        service_install::binary(node, &mut step, BINARY_PATH, binary)?
+    } else {
+        service_install::package(node, &mut step, &install)?
+    };
 
     node.create_dir_all(Path::new("/etc/mysql-ha"), 0o755)?;
     let existing = node.read(Path::new(crate::daemon::config::DEFAULT_PATH))?;
@@ -345,12 +352,17 @@ fn install_step(
         name: "mysql-ha",
         what: "the cluster daemon",
         init_script: INIT_SCRIPT,
-        init_text: INIT_TEMPLATE.replace("@ACCOUNT@", &account_name),
+        init_text: INIT_TEMPLATE
+            .replace("@ACCOUNT@", &account_name)
+            .replace("@BINARY@", node_binary),
         unit: SYSTEMD_UNIT,
-        unit_text: UNIT_TEMPLATE.replace("@USER@", &account_name).replace(
-            "@SERVER_UNIT@",
-            profile.service.systemd_unit.as_deref().unwrap_or(""),
-        ),
+        unit_text: UNIT_TEMPLATE
+            .replace("@USER@", &account_name)
+            .replace("@BINARY@", node_binary)
+            .replace(
+                "@SERVER_UNIT@",
+                profile.service.systemd_unit.as_deref().unwrap_or(""),
+            ),
         registrar: match profile.service.enable.first().map(String::as_str) {
             Some("chkconfig") => Registrar::Chkconfig,
             _ => Registrar::UpdateRcD,
@@ -451,6 +463,7 @@ mod tests {
                 profile: "debian-12".into(),
                 peer_ssh_port: 22,
                 mysql_port: 3306,
+                binary: "/usr/sbin/mysql-ha".into(),
             },
             cluster: crate::answers::ClusterAnswers::default(),
             timings,
@@ -478,6 +491,22 @@ mod tests {
         wanted.cluster = daemon_cluster(&answers);
         let text = wanted.to_toml().unwrap();
         assert!(!text.contains("simplepassphrase"), "{text}");
+    }
+
+    #[test]
+    fn the_service_runs_the_binary_of_the_install_method() {
+        for binary in [
+            crate::privileged::BINARY,
+            crate::privileged::PACKAGED_BINARY,
+        ] {
+            for template in [INIT_TEMPLATE, UNIT_TEMPLATE] {
+                let text = template.replace("@BINARY@", binary);
+                assert!(text.contains(binary), "{text}");
+                assert!(!text.contains("@BINARY@"));
+            }
+        }
+        assert!(!INIT_TEMPLATE.contains("/usr/local/sbin"));
+        assert!(!UNIT_TEMPLATE.contains("/usr/local/sbin"));
     }
 
     #[test]
