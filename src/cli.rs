@@ -25,7 +25,7 @@ pub enum Command {
     /// the others keep replicating; proved by the consistency check.
     Resync(ResyncArgs),
     /// Show each node's role, version and replication state.
-    Status(JsonArgs),
+    Status(StatusArgs),
     /// Run the preflight checks alone; exit 0 only when nothing is fatal.
     Check(CheckArgs),
     /// Put back every file a run changed, exactly as it was.
@@ -192,11 +192,23 @@ pub struct SwitchoverArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: JsonArgs,
+    /// Full screen, refreshed every second: both daemons, the slave's lag,
+    /// the events as they happen; keys p, r, a, s (switchover, with
+    /// --answers) and q. Needs a terminal.
+    #[arg(long, conflicts_with = "json")]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct JsonArgs {
     /// Print one JSON document (stable keys, for scripts).
     #[arg(long)]
     pub json: bool,
-    /// Answers file naming both nodes (default: this node's cluster.toml).
+    /// Answers file naming both nodes (default: this node's cluster.toml);
+    /// with --watch, the file a switchover from the screen uses.
     #[arg(long)]
     pub answers: Option<PathBuf>,
 }

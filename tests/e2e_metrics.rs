@@ -1,7 +1,8 @@
-//! The daemons' Prometheus endpoints on the sandbox, for real: after setup
-//! both nodes serve `GET /metrics` on 127.0.0.1 (checked by `promtool check
-//! metrics`), and after a crash of the master the new master's takeover
-//! counter has risen.
+//! The daemons' Prometheus endpoints and the watch screen on the sandbox,
+//! for real: after setup both nodes serve `GET /metrics` on 127.0.0.1
+//! (checked by `promtool check metrics`); `mysql-ha status --watch` runs on
+//! node2 in a tmux session; after a crash of the master the new master's
+//! takeover counter has risen and the watch screen shows the takeover.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -42,6 +43,83 @@ fn promtool_check(page: &str) {
         "promtool check metrics:\n{}\n{page}",
         text(&out)
     );
+}
+
+/// `mysql-ha status --watch` on node2 in a detached tmux session of its own
+/// server (so no other tmux on this machine is touched).
+struct WatchScreen {
+    socket: String,
+}
+
+impl WatchScreen {
+    fn start() -> WatchScreen {
+        let socket = format!("mysql-ha-watch{}", lab_name());
+        let watch = WatchScreen { socket };
+        let _ = watch.tmux(&["kill-server"]);
+        let command =
+            format!("{BIN} sandbox exec node2 -- /usr/local/sbin/mysql-ha status --watch");
+        let out = watch.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "watch",
+            "-x",
+            "100",
+            "-y",
+            "32",
+            &command,
+        ]);
+        assert!(out.status.success(), "tmux: {}", text(&out));
+        watch
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("tmux (scripts/install-deps)")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "watch"]).stdout)
+            .into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        assert!(self
+            .tmux(&["send-keys", "-t", "watch", keys])
+            .status
+            .success());
+    }
+
+    /// Waits until every one of `texts` is on screen; returns the screen.
+    fn wait_for(&self, what: &str, texts: &[&str], limit: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if texts.iter().all(|t| screen.contains(t)) {
+                return screen;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "timed out after {} s waiting for {what}:\n{screen}",
+                limit.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.tmux(&["has-session", "-t", "watch"]).status.success()
+    }
+}
+
+impl Drop for WatchScreen {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
 }
 
 /// The value of a sample line that starts with `series ` (name and labels).
@@ -121,6 +199,33 @@ fn both_daemons_serve_metrics_that_promtool_accepts_and_count_the_takeover() {
         text(&outside)
     );
 
+    // The watch screen on node2: the whole pair, then pause and resume by key.
+    let watch = WatchScreen::start();
+    let screen = watch.wait_for(
+        "the watch screen showing the pair",
+        &[
+            "pair whole",
+            "192.0.2.12 (this node)",
+            "SLAVE  term 1",
+            "MASTER  term 1",
+            "replication: io yes sql yes",
+        ],
+        Duration::from_secs(20),
+    );
+    println!("watch before the crash:\n{screen}");
+    watch.keys("p");
+    watch.wait_for(
+        "paused on screen",
+        &["PAUSED", "paused: the daemon"],
+        Duration::from_secs(10),
+    );
+    watch.keys("r");
+    watch.wait_for(
+        "resumed on screen",
+        &["pair whole", "resumed:"],
+        Duration::from_secs(10),
+    );
+
     mysql_ha(&["sandbox", "crash", "node1"]);
     let crash = Instant::now();
     let mut page = String::new();
@@ -148,6 +253,22 @@ fn both_daemons_serve_metrics_that_promtool_accepts_and_count_the_takeover() {
     wait_until("node2 sees node1 gone", Duration::from_secs(20), || {
         page = scrape("node2").unwrap_or_default();
         value(&page, "mysql_ha_peer_reachable") == Some(0.0)
+    });
+    let screen = watch.wait_for(
+        "the takeover on the watch screen",
+        &[
+            "MASTER  term 2",
+            "took-over",
+            "takeover not",
+            "held by 192.0.2.12",
+            "unreachable, or no daemon status",
+        ],
+        Duration::from_secs(30),
+    );
+    println!("watch after the crash:\n{screen}");
+    watch.keys("q");
+    wait_until("the watch to quit on q", Duration::from_secs(10), || {
+        !watch.running()
     });
     mysql_ha(&["sandbox", "down"]);
 }

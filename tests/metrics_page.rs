@@ -56,6 +56,7 @@ fn status(role: Role, vote: Option<VoteStatus>) -> DaemonStatus {
         message: String::new(),
         recent_events: vec![],
         vote,
+        replication: None,
     }
 }
 

@@ -611,6 +611,18 @@ impl Daemon {
             message: self.health.message.clone(),
             recent_events: self.events.recent(),
             vote: self.vote_snapshot(),
+            replication: match (&self.last_replica, self.state.role) {
+                (Some(replica), Role::Slave) => Some(state::ReplicationStatus {
+                    io_running: replica.as_ref().is_some_and(|r| r.io_running == "Yes"),
+                    sql_running: replica.as_ref().is_some_and(|r| r.sql_running == "Yes"),
+                    lag_s: replica.as_ref().and_then(|r| r.seconds_behind),
+                    last_error: replica
+                        .as_ref()
+                        .map(|r| r.last_error.clone())
+                        .unwrap_or_else(|| "this server replicates from nobody".into()),
+                }),
+                _ => None,
+            },
         };
         if let Err(err) = write_json(&state::status_path(), &status) {
             eprintln!("mysql-ha daemon: cannot write the status file: {err}");
