@@ -198,10 +198,9 @@ mod tests {
             });
         }
         assert_eq!(watch.lag.len(), LAG_SAMPLES);
-        assert_eq!(
-            watch.lag.back(),
-            Some(&(1000 + LAG_SAMPLES as u64 + 4, Some(3)))
-        );
+        let last = LAG_SAMPLES as u64 + 4;
+        assert_eq!(watch.lag.back(), Some(&(1000 + last, Some(last % 7))));
+        assert_eq!(watch.lag.front(), Some(&(1005, Some(5))));
         assert_eq!(watch.view.as_ref().unwrap().holder(), Some("a"));
         // A slave whose status went stale gives no lag.
         watch.update(PairView {
