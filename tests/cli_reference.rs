@@ -122,3 +122,15 @@ fn man_pages_render_one_per_subcommand() {
         assert!(plain.contains(expected), "{expected} in\n{plain}");
     }
 }
+
+#[test]
+fn the_watch_screen_refuses_to_draw_without_a_terminal() {
+    let out = Command::new(BIN)
+        .args(["status", "--watch"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("status --watch needs a terminal"), "{said}");
+    assert!(out.stdout.is_empty(), "drew something: {:?}", out.stdout);
+}
