@@ -1,8 +1,10 @@
 //! The daemons' Prometheus endpoints and the watch screen on the sandbox,
 //! for real: after setup both nodes serve `GET /metrics` on 127.0.0.1
 //! (checked by `promtool check metrics`); `mysql-ha status --watch` runs on
-//! node2 in a tmux session; after a crash of the master the new master's
-//! takeover counter has risen and the watch screen shows the takeover.
+//! node1 in a tmux session, pauses and resumes by key, and swaps the roles
+//! with a switchover confirmed on screen; after a crash of the new master
+//! (node2), node1's takeover counter has risen and its watch screen shows
+//! the takeover.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -45,8 +47,9 @@ fn promtool_check(page: &str) {
     );
 }
 
-/// `mysql-ha status --watch` on node2 in a detached tmux session of its own
-/// server (so no other tmux on this machine is touched).
+/// `mysql-ha status --watch --answers /root/answers.toml` on node1 in a
+/// detached tmux session of its own server (no other tmux on this machine
+/// is touched).
 struct WatchScreen {
     socket: String,
 }
@@ -56,8 +59,9 @@ impl WatchScreen {
         let socket = format!("mysql-ha-watch{}", lab_name());
         let watch = WatchScreen { socket };
         let _ = watch.tmux(&["kill-server"]);
-        let command =
-            format!("{BIN} sandbox exec node2 -- /usr/local/sbin/mysql-ha status --watch");
+        let command = format!(
+            "{BIN} sandbox exec node1 -- /usr/local/sbin/mysql-ha status --watch --answers /root/answers.toml"
+        );
         let out = watch.tmux(&[
             "new-session",
             "-d",
@@ -199,13 +203,13 @@ fn both_daemons_serve_metrics_that_promtool_accepts_and_count_the_takeover() {
         text(&outside)
     );
 
-    // The watch screen on node2: the whole pair, then pause and resume by key.
+    // The watch screen on node1: the whole pair, then pause and resume by key.
     let watch = WatchScreen::start();
     let screen = watch.wait_for(
         "the watch screen showing the pair",
         &[
-            "pair whole",
-            "192.0.2.12 (this node)",
+            "pair whole: 192.0.2.12 replicates from 192.0.2.11",
+            "192.0.2.11 (this node)",
             "SLAVE  term 1",
             "MASTER  term 1",
             "replication: io yes sql yes",
@@ -225,15 +229,51 @@ fn both_daemons_serve_metrics_that_promtool_accepts_and_count_the_takeover() {
         &["pair whole", "resumed:"],
         Duration::from_secs(10),
     );
+    // A switchover from the screen: asked first, then run on the normal
+    // screen, then back to the watch with the roles swapped.
+    watch.keys("s");
+    watch.wait_for(
+        "the switchover confirmation",
+        &["Make 192.0.2.12 the master?", "y: switch over"],
+        Duration::from_secs(10),
+    );
+    watch.keys("y");
+    let screen = watch.wait_for(
+        "the switchover to run and end",
+        &["press Enter to return to the watch"],
+        Duration::from_secs(120),
+    );
+    println!("the switchover on the normal screen:\n{screen}");
+    watch.keys("Enter");
+    let screen = watch.wait_for(
+        "the swapped roles on the watch screen",
+        &[
+            "switchover done",
+            "pair whole: 192.0.2.11 replicates from 192.0.2.12",
+            "held by 192.0.2.12",
+        ],
+        Duration::from_secs(60),
+    );
+    println!("watch after the switchover:\n{screen}");
+    let term_before: f64 = {
+        let mut term = 0.0;
+        wait_until("node1 a healthy slave", Duration::from_secs(30), || {
+            let page = scrape("node1").unwrap_or_default();
+            term = value(&page, "mysql_ha_term").unwrap_or(0.0);
+            value(&page, "mysql_ha_role{role=\"slave\"}") == Some(1.0)
+                && value(&page, "mysql_ha_healthy") == Some(1.0)
+        });
+        term
+    };
 
-    mysql_ha(&["sandbox", "crash", "node1"]);
+    mysql_ha(&["sandbox", "crash", "node2"]);
     let crash = Instant::now();
     let mut page = String::new();
     wait_until(
-        "the takeover counted on node2",
+        "the takeover counted on node1",
         Duration::from_secs(60),
         || {
-            page = scrape("node2").unwrap_or_default();
+            page = scrape("node1").unwrap_or_default();
             value(&page, "mysql_ha_takeovers_total") == Some(1.0)
         },
     );
@@ -248,19 +288,24 @@ fn both_daemons_serve_metrics_that_promtool_accepts_and_count_the_takeover() {
         Some(1.0)
     );
     assert_eq!(value(&page, "mysql_ha_takeover_unacknowledged"), Some(1.0));
-    assert_eq!(value(&page, "mysql_ha_term"), Some(2.0));
+    let term_after = value(&page, "mysql_ha_term").unwrap();
+    assert!(
+        term_after > term_before,
+        "term {term_before} -> {term_after}"
+    );
     assert!(!page.contains("mysql_ha_replication_running"), "{page}");
-    wait_until("node2 sees node1 gone", Duration::from_secs(20), || {
-        page = scrape("node2").unwrap_or_default();
+    wait_until("node1 sees node2 gone", Duration::from_secs(20), || {
+        page = scrape("node1").unwrap_or_default();
         value(&page, "mysql_ha_peer_reachable") == Some(0.0)
     });
+    let master_line = format!("MASTER  term {term_after}");
     let screen = watch.wait_for(
         "the takeover on the watch screen",
         &[
-            "MASTER  term 2",
+            master_line.as_str(),
             "took-over",
             "takeover not",
-            "held by 192.0.2.12",
+            "held by 192.0.2.11",
             "unreachable, or no daemon status",
         ],
         Duration::from_secs(30),
