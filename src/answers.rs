@@ -393,6 +393,75 @@ pub struct Answers {
     pub slave: NodeAnswers,
     pub replication: ReplicationAnswers,
     pub cluster: ClusterAnswers,
+    pub install: InstallAnswers,
+}
+
+/// `[install]`: how setup puts the tool on the nodes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct InstallAnswers {
+    /// A .deb or .rpm of this tool (`scripts/package`) on the machine
+    /// running setup: installed on each node with its package manager, so
+    /// the node's daemon is the package's /usr/sbin/mysql-ha. Empty: setup
+    /// copies its own binary to /usr/local/sbin/mysql-ha.
+    pub package: String,
+}
+
+/// The kind of package `install.package` names, by its file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageKind {
+    Deb,
+    Rpm,
+}
+
+impl InstallAnswers {
+    pub fn package_kind(&self) -> Option<PackageKind> {
+        if self.package.ends_with(".deb") {
+            Some(PackageKind::Deb)
+        } else if self.package.ends_with(".rpm") {
+            Some(PackageKind::Rpm)
+        } else {
+            None
+        }
+    }
+
+    /// Where the tool runs from on a node: the package's binary, or the copy.
+    pub fn node_binary(&self) -> &'static str {
+        if self.package.is_empty() {
+            crate::privileged::BINARY
+        } else {
+            crate::privileged::PACKAGED_BINARY
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.package.is_empty() {
+            return Ok(());
+        }
+        if self.package_kind().is_none() {
+            return Err(answer_error(
+                "install.package",
+                format!(
+                    "`{}` is neither a .deb nor a .rpm: give the file scripts/package built, or leave it empty to copy this binary",
+                    self.package
+                ),
+            ));
+        }
+        match std::fs::metadata(&self.package) {
+            Ok(meta) if meta.is_file() => Ok(()),
+            Ok(_) => Err(answer_error(
+                "install.package",
+                format!("`{}` is not a file", self.package),
+            )),
+            Err(e) => Err(answer_error(
+                "install.package",
+                format!(
+                    "cannot read `{}` on this machine: {e} (build it with scripts/package)",
+                    self.package
+                ),
+            )),
+        }
+    }
 }
 
 impl Answers {
@@ -548,6 +617,7 @@ impl Answers {
             CHECK_TIMEOUT_MS.0,
             CHECK_TIMEOUT_MS.1,
         )?;
+        self.install.validate()?;
         for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
             if node.ssh_password.contains(['\n', '\r', '\0']) {
                 return Err(answer_error(
@@ -1309,6 +1379,42 @@ databases = ["shop", "web-stats"]
         assert_eq!(answers.replication.user, "repl");
         assert_eq!(answers.replication.seed, SeedMethod::Auto);
         answers.validate().unwrap();
+    }
+
+    #[test]
+    fn install_package_is_a_readable_deb_or_rpm_and_moves_the_node_binary() {
+        let mut answers = Answers::from_toml(LAB).unwrap();
+        assert_eq!(answers.install.node_binary(), "/usr/local/sbin/mysql-ha");
+        let dir = tempfile::tempdir().unwrap();
+        let deb = dir.path().join("mysql-ha_0.1.0-1_amd64.deb");
+        std::fs::write(&deb, b"!<arch>\n").unwrap();
+        for (package, wanted) in [
+            (
+                "/nowhere/mysql-ha.deb",
+                Some("cannot read `/nowhere/mysql-ha.deb`"),
+            ),
+            ("mysql-ha.tar.gz", Some("neither a .deb nor a .rpm")),
+            (
+                dir.path().to_str().unwrap(),
+                Some("neither a .deb nor a .rpm"),
+            ),
+            (deb.to_str().unwrap(), None),
+        ] {
+            answers.install.package = package.to_string();
+            match (answers.validate(), wanted) {
+                (Ok(()), None) => {}
+                (Err(Error::Answers { key, message }), Some(wanted)) => {
+                    assert_eq!(key, "install.package");
+                    assert!(message.contains(wanted), "{message}");
+                }
+                (other, _) => panic!("{package}: {other:?}"),
+            }
+        }
+        assert_eq!(answers.install.package_kind(), Some(PackageKind::Deb));
+        assert_eq!(answers.install.node_binary(), "/usr/sbin/mysql-ha");
+        let text = format!("{LAB}[install]\npackage = \"/tmp/x.rpm\"\n");
+        let answers = Answers::from_toml(&text).unwrap();
+        assert_eq!(answers.install.package_kind(), Some(PackageKind::Rpm));
     }
 
     #[test]

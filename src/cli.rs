@@ -25,7 +25,7 @@ pub enum Command {
     /// the others keep replicating; proved by the consistency check.
     Resync(ResyncArgs),
     /// Show each node's role, version and replication state.
-    Status(JsonArgs),
+    Status(StatusArgs),
     /// Run the preflight checks alone; exit 0 only when nothing is fatal.
     Check(CheckArgs),
     /// Put back every file a run changed, exactly as it was.
@@ -37,11 +37,13 @@ pub enum Command {
     },
     /// Run the cluster daemon.
     Daemon {
+        /// The daemon's configuration (written by setup; see docs/daemon.md).
         #[arg(long, default_value = "/etc/mysql-ha/cluster.toml")]
         config: PathBuf,
     },
     /// Run the cluster's witness: the third vote, on a host of its own.
     Witness {
+        /// The witness's configuration (written by setup).
         #[arg(long, default_value = "/etc/mysql-ha/witness.toml")]
         config: PathBuf,
     },
@@ -66,6 +68,15 @@ pub enum Command {
         #[command(subcommand)]
         command: PrivilegedAction,
     },
+    /// Print the shell completion script (bash, zsh, fish, ...) to stdout.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual pages generated from these definitions (mysql-ha.1
+    /// and one page per subcommand) into DIR; for packaging (scripts/package).
+    #[command(hide = true)]
+    Manpages { dir: PathBuf },
     /// A two-node lab on this machine (root only): network namespaces, real MariaDB and sshd.
     Sandbox {
         #[command(subcommand)]
@@ -108,12 +119,16 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args)]
 pub struct AddDbArgs {
+    /// Databases to add (each present on the master).
     #[arg(required = true)]
     pub databases: Vec<String>,
+    /// Answers file naming both nodes (the one setup used).
     #[arg(long)]
     pub answers: Option<PathBuf>,
+    /// Ask nothing: every value comes from the answers file or defaults.
     #[arg(long)]
     pub yes: bool,
+    /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -123,10 +138,13 @@ pub struct ResyncArgs {
     /// Databases to copy again (each replicated now).
     #[arg(required = true)]
     pub databases: Vec<String>,
+    /// Answers file naming both nodes (the one setup used).
     #[arg(long)]
     pub answers: Option<PathBuf>,
+    /// Ask nothing: every value comes from the answers file or defaults.
     #[arg(long)]
     pub yes: bool,
+    /// Print the plan and change nothing.
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -174,15 +192,30 @@ pub struct SwitchoverArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub common: JsonArgs,
+    /// Full screen, refreshed every second: both daemons, the slave's lag,
+    /// the events as they happen; keys p, r, a, s (switchover, with
+    /// --answers) and q. Needs a terminal.
+    #[arg(long, conflicts_with = "json")]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct JsonArgs {
+    /// Print one JSON document (stable keys, for scripts).
     #[arg(long)]
     pub json: bool,
+    /// Answers file naming both nodes (default: this node's cluster.toml);
+    /// with --watch, the file a switchover from the screen uses.
     #[arg(long)]
     pub answers: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
+    /// Print one JSON document (for scripts).
     #[arg(long)]
     pub json: bool,
     /// Compare the replicated tables of master and slave (chunked
@@ -196,8 +229,10 @@ pub struct CheckArgs {
     /// With --consistency: rows per checksum chunk.
     #[arg(long, default_value_t = 1000, requires = "consistency")]
     pub chunk_rows: u64,
+    /// Answers file naming both nodes.
     #[arg(long)]
     pub answers: Option<PathBuf>,
+    /// Use this distribution profile instead of detecting one.
     #[arg(long)]
     pub profile: Option<String>,
 }

@@ -12,6 +12,7 @@ pub mod ddns;
 pub mod error;
 pub mod events;
 pub mod interrupt;
+pub mod metrics;
 pub mod mycnf;
 pub mod node;
 pub mod privileged;

@@ -9,7 +9,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Setup(args) => commands::setup::setup(args),
         Command::AddDb(args) => commands::setup::add_db(args),
         Command::Resync(args) => commands::setup::resync(args),
-        Command::Status(args) => commands::setup::status(args),
+        Command::Status(args) if args.watch => mysql_ha::ui::watch::run(
+            std::path::Path::new(mysql_ha::daemon::config::DEFAULT_PATH),
+            args.common.answers.as_deref(),
+        ),
+        Command::Status(args) => commands::setup::status(args.common),
         Command::Check(args) => commands::setup::check(args),
         Command::Rollback(args) => commands::rollback::run(args),
         Command::Mycnf { command } => commands::mycnf::run(command),
@@ -21,6 +25,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Resume => commands::daemon::resume(),
         Command::Ack => commands::daemon::ack(),
         Command::Privileged { command } => commands::privileged::run(command),
+        Command::Completions { shell } => commands::reference::completions(shell),
+        Command::Manpages { dir } => commands::reference::man_pages(&dir),
     }
 }
 

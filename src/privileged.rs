@@ -20,14 +20,17 @@ fn command(argv: &[&str], why: &'static str) -> PrivilegedCommand {
 }
 
 pub const IP: &str = "/usr/sbin/ip";
-/// The tool's own binary on a node (installed by setup's hand-off).
+/// The tool's own binary on a node when setup's hand-off copies it there.
 pub const BINARY: &str = "/usr/local/sbin/mysql-ha";
+/// The binary of the tool's package (answer `install.package`).
+pub const PACKAGED_BINARY: &str = "/usr/sbin/mysql-ha";
 /// Its root-only subcommand that writes read_only to the option files.
 pub const SET_READ_ONLY: [&str; 2] = ["privileged", "set-read-only"];
 
-/// The argv of `mysql-ha privileged set-read-only on|off`.
-pub fn set_read_only_argv(on: bool) -> Vec<String> {
-    let mut argv = vec![BINARY.to_string()];
+/// The argv of `mysql-ha privileged set-read-only on|off`, `binary` being
+/// the tool's path on the node.
+pub fn set_read_only_argv(binary: &str, on: bool) -> Vec<String> {
+    let mut argv = vec![binary.to_string()];
     argv.extend(SET_READ_ONLY.iter().map(|w| w.to_string()));
     argv.push(if on { "on" } else { "off" }.to_string());
     argv
@@ -36,8 +39,13 @@ pub const ARPING: &str = "/usr/bin/arping";
 /// Gratuitous ARP replies sent per claim when ARP is sent.
 pub const ARP_COUNT: &str = "3";
 
-/// Every command the daemon on a node with this profile may run as root.
-pub fn allowlist(profile: &Profile, cluster: &ClusterAnswers) -> Vec<PrivilegedCommand> {
+/// Every command the daemon on a node with this profile may run as root;
+/// `binary`: the tool's path on the node.
+pub fn allowlist(
+    profile: &Profile,
+    cluster: &ClusterAnswers,
+    binary: &str,
+) -> Vec<PrivilegedCommand> {
     let service = &profile.service;
     let mut list = vec![
         PrivilegedCommand {
@@ -57,11 +65,11 @@ pub fn allowlist(profile: &Profile, cluster: &ClusterAnswers) -> Vec<PrivilegedC
             why: "ask whether the database server runs",
         },
         PrivilegedCommand {
-            argv: set_read_only_argv(true),
+            argv: set_read_only_argv(binary, true),
             why: "keep a stepped-down node read-only across restarts (backed-up option-file edit)",
         },
         PrivilegedCommand {
-            argv: set_read_only_argv(false),
+            argv: set_read_only_argv(binary, false),
             why: "keep a new master writable across restarts (backed-up option-file edit)",
         },
     ];
@@ -98,7 +106,7 @@ mod tests {
             vip: "192.0.2.10/24".into(),
             ..ClusterAnswers::default()
         };
-        let list = allowlist(&profile, &cluster);
+        let list = allowlist(&profile, &cluster, BINARY);
         assert!(list.iter().all(|c| c.argv[0].starts_with('/')));
         assert!(list.iter().any(|c| c.argv
             == [
@@ -120,7 +128,10 @@ mod tests {
                 "192.0.2.10"
             ]));
         let none = ClusterAnswers::default();
-        assert_eq!(allowlist(&profile, &none).len(), 6);
+        assert_eq!(allowlist(&profile, &none, BINARY).len(), 6);
+        assert!(allowlist(&profile, &none, PACKAGED_BINARY)
+            .iter()
+            .any(|c| c.argv[0] == "/usr/sbin/mysql-ha"));
         assert!(list.iter().any(|c| c.argv
             == [
                 "/usr/local/sbin/mysql-ha",

@@ -13,11 +13,14 @@
 //! MD5), and the first chunk whose count or checksum differs names the key
 //! range to look at. Nothing is written on either node.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::events::Reporter;
 use crate::setup::pair::{Member, Pair};
+use crate::setup::seed::Progress;
 use crate::setup::state;
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::SqlConn;
@@ -344,6 +347,7 @@ fn compare_table(
     database: &str,
     table: &str,
     chunk_rows: u64,
+    on_rows: &mut dyn FnMut(u64),
 ) -> Result<TableReport> {
     let db = quote_string(database);
     let tb = quote_string(table);
@@ -399,6 +403,7 @@ fn compare_table(
             let (s_rows, s_crc) = single(slave_snap, &query)?;
             report.chunks += 1;
             report.master_rows += m_rows;
+            on_rows(m_rows);
             slave_rows += s_rows;
             if (m_rows, &m_crc) != (s_rows, &s_crc) && report.first_difference.is_none() {
                 report.verdict = Verdict::Different;
@@ -444,9 +449,42 @@ pub fn orient(pair: &mut Pair) -> Result<()> {
     )))
 }
 
+/// The master's estimate of each table's data size and row count
+/// (information_schema), for the progress of a check.
+fn table_sizes(pair: &mut Pair, database: &str) -> Result<HashMap<String, (u64, u64)>> {
+    let rows = pair.master.sql().rows(&format!(
+        "SELECT TABLE_NAME AS name, DATA_LENGTH AS bytes, TABLE_ROWS AS table_rows FROM information_schema.TABLES WHERE TABLE_SCHEMA = {} AND TABLE_TYPE = 'BASE TABLE'",
+        quote_string(database)
+    ))?;
+    let number = |row: &crate::sql::conn::Row, column: &str| {
+        row.get(column)
+            .cloned()
+            .flatten()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(rows
+        .iter()
+        .filter_map(|row| {
+            let name = row.get("name")?.clone()?;
+            Some((name, (number(row, "bytes"), number(row, "table_rows"))))
+        })
+        .collect())
+}
+
+/// The name progress events of a check carry.
+pub const PROGRESS_STEP: &str = "consistency check";
+
 /// Compares every base table of `databases` (default: the ones the slave
-/// replicates) in chunks of `chunk_rows` rows.
-pub fn check(pair: &mut Pair, databases: &[String], chunk_rows: u64) -> Result<Report> {
+/// replicates) in chunks of `chunk_rows` rows. Progress goes to `reporter`
+/// in bytes of the master's data (its estimate per row times the rows
+/// compared), with rate and time left.
+pub fn check(
+    pair: &mut Pair,
+    databases: &[String],
+    chunk_rows: u64,
+    reporter: &dyn Reporter,
+) -> Result<Report> {
     orient(pair)?;
     let flavor = pair.slave.sql().flavor();
     if flavor.family != crate::sql::Family::MariaDb {
@@ -494,6 +532,16 @@ pub fn check(pair: &mut Pair, databases: &[String], chunk_rows: u64) -> Result<R
             pair.slave.label()
         )));
     }
+    let mut sizes = HashMap::new();
+    for database in &databases {
+        sizes.insert(database.clone(), table_sizes(pair, database)?);
+    }
+    let estimated: u64 = sizes
+        .values()
+        .flat_map(|t| t.values())
+        .map(|(b, _)| b)
+        .sum();
+    let progress = Progress::new(PROGRESS_STEP, estimated);
     let mut master_snap = pair.master.open_sql_session()?;
     let mut slave_snap = pair.slave.open_sql_session()?;
     let mut tables = Vec::new();
@@ -505,6 +553,20 @@ pub fn check(pair: &mut Pair, databases: &[String], chunk_rows: u64) -> Result<R
         let names = list(pair.master.sql(), &query)?;
         let on_slave = list(pair.slave.sql(), &query)?;
         for table in &names {
+            let (data_bytes, table_rows) = sizes
+                .get(database)
+                .and_then(|t| t.get(table))
+                .copied()
+                .unwrap_or((0, 0));
+            let per_row = data_bytes / table_rows.max(1);
+            let mut counted = 0u64;
+            let mut on_rows = |rows: u64| {
+                // The estimate of rows is rough: never count past the table.
+                let bytes = (rows * per_row).min(data_bytes.saturating_sub(counted));
+                counted += bytes;
+                progress.add(bytes);
+                progress.report(reporter);
+            };
             tables.push(compare_table(
                 &mut master_snap.conn,
                 &mut pair.slave,
@@ -512,7 +574,10 @@ pub fn check(pair: &mut Pair, databases: &[String], chunk_rows: u64) -> Result<R
                 database,
                 table,
                 chunk_rows.max(1),
+                &mut on_rows,
             )?);
+            progress.add(data_bytes.saturating_sub(counted));
+            progress.report(reporter);
         }
         for table in on_slave.iter().filter(|t| !names.contains(t)) {
             let (rows, _) = single(pair.slave.sql(), &checksum_query(database, table, &[], ""))?;

@@ -108,6 +108,7 @@ mod tests {
             message: "m".into(),
             recent_events: vec![],
             vote: None,
+            replication: None,
         }
     }
 

@@ -27,14 +27,29 @@ fn state_dir_ready() -> Result<()> {
 }
 
 pub fn pause() -> Result<()> {
-    state_dir_ready()?;
-    let path = pause_path();
-    std::fs::write(&path, format!("paused at {}\n", now())).map_err(|e| Error::io(&path, e))?;
-    println!("paused: the daemon on this node keeps checking but takes no automatic action until `mysql-ha resume`");
+    println!("{}", pause_node()?);
     Ok(())
 }
 
 pub fn resume() -> Result<()> {
+    println!("{}", resume_node()?);
+    Ok(())
+}
+
+pub fn ack() -> Result<()> {
+    println!("{}", acknowledge_takeover()?);
+    Ok(())
+}
+
+/// Pauses this node's daemon; says what that means.
+pub fn pause_node() -> Result<String> {
+    state_dir_ready()?;
+    let path = pause_path();
+    std::fs::write(&path, format!("paused at {}\n", now())).map_err(|e| Error::io(&path, e))?;
+    Ok("paused: the daemon on this node keeps checking but takes no automatic action until `mysql-ha resume`".into())
+}
+
+pub fn resume_node() -> Result<String> {
     state_dir_ready()?;
     let path = pause_path();
     match std::fs::remove_file(&path) {
@@ -42,11 +57,11 @@ pub fn resume() -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(path, e)),
     }
-    println!("resumed: automatic actions are on again");
-    Ok(())
+    Ok("resumed: automatic actions are on again".into())
 }
 
-pub fn ack() -> Result<()> {
+/// Acknowledges this node's last takeover, when there is one to acknowledge.
+pub fn acknowledge_takeover() -> Result<String> {
     state_dir_ready()?;
     let path = state_path();
     let mut state = read_json::<TermState>(&path)?.ok_or_else(|| {
@@ -56,19 +71,17 @@ pub fn ack() -> Result<()> {
         ))
     })?;
     if state.last_takeover_at.is_none() || state.takeover_acked {
-        println!(
+        return Ok(format!(
             "nothing to acknowledge: no unacknowledged takeover on this node (term {})",
             state.term
-        );
-        return Ok(());
+        ));
     }
     state.takeover_acked = true;
     write_json(&path, &state)?;
-    println!(
+    Ok(format!(
         "takeover of term {} acknowledged: automatic takeovers are allowed again",
         state.term
-    );
-    Ok(())
+    ))
 }
 
 fn ago(at: u64) -> String {
@@ -211,15 +224,34 @@ fn holders_line(holders: &[&str], silent: &[&str]) -> String {
     line
 }
 
+/// The cluster resource in words.
+pub fn resource_text(config: &ClusterConfig) -> String {
+    match config.cluster.resource {
+        crate::answers::Resource::Vip => format!(
+            "address {} on {}",
+            config.cluster.vip, config.cluster.device
+        ),
+        crate::answers::Resource::Ddns => format!(
+            "dynamic DNS name {} (zone {} on {})",
+            config.cluster.ddns.name, config.cluster.ddns.zone, config.cluster.ddns.server
+        ),
+        crate::answers::Resource::None => "none".into(),
+    }
+}
+
+/// The peer's daemon status, read over ssh; None when unreachable or absent.
+pub fn peer_status(peer: &Peer) -> Option<DaemonStatus> {
+    peer.read_file(&status_path().to_string_lossy())
+        .ok()
+        .flatten()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+}
+
 pub fn status(json: bool) -> Result<()> {
     let config = ClusterConfig::load(Path::new(DEFAULT_PATH))?;
     let local = read_json::<DaemonStatus>(&status_path())?;
     let peer = Peer::new(&config);
-    let remote: Option<DaemonStatus> = peer
-        .read_file(&status_path().to_string_lossy())
-        .ok()
-        .flatten()
-        .and_then(|b| serde_json::from_slice(&b).ok());
+    let remote = peer_status(&peer);
     let (pair_state, why) =
         crate::cluster_ops::pair_state::assess(local.as_ref(), remote.as_ref(), now());
     let gtids = [
@@ -244,17 +276,7 @@ pub fn status(json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let resource = match config.cluster.resource {
-        crate::answers::Resource::Vip => format!(
-            "address {} on {}",
-            config.cluster.vip, config.cluster.device
-        ),
-        crate::answers::Resource::Ddns => format!(
-            "dynamic DNS name {} (zone {} on {})",
-            config.cluster.ddns.name, config.cluster.ddns.zone, config.cluster.ddns.server
-        ),
-        crate::answers::Resource::None => "none".into(),
-    };
+    let resource = resource_text(&config);
     println!("pair: {} ({why})", pair_state.name());
     match direction(local.as_ref(), remote.as_ref()) {
         Some(text) => println!("replication: {text}"),
@@ -400,6 +422,7 @@ mod tests {
             message: "master, serving".into(),
             recent_events: Vec::new(),
             vote: None,
+            replication: None,
         }
     }
 

@@ -5,5 +5,6 @@ pub mod cluster_ops;
 pub mod daemon;
 pub mod mycnf;
 pub mod privileged;
+pub mod reference;
 pub mod rollback;
 pub mod setup;

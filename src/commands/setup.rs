@@ -127,7 +127,7 @@ pub fn resync(args: ResyncArgs) -> Result<()> {
         })
         .unwrap_or_default();
     println!("\nproving the copy with the consistency check:");
-    let report = consistency::check(&mut pair, &databases, 1000)?;
+    let report = consistency::check(&mut pair, &databases, 1000, &reporter)?;
     print!("{}", report.render());
     report.ensure_equal()?;
     println!(
@@ -296,7 +296,18 @@ pub fn check(args: CheckArgs) -> Result<()> {
 }
 
 fn consistency(pair: &mut Pair, args: &CheckArgs) -> Result<()> {
-    let report = crate::cluster_ops::consistency::check(pair, &args.databases, args.chunk_rows)?;
+    // JSON is for scripts: no progress in it.
+    let reporter: Box<dyn crate::events::Reporter> = if args.json {
+        Box::new(crate::events::Silent)
+    } else {
+        Box::new(LineReporter::new())
+    };
+    let report = crate::cluster_ops::consistency::check(
+        pair,
+        &args.databases,
+        args.chunk_rows,
+        reporter.as_ref(),
+    )?;
     if args.json {
         println!(
             "{}",

@@ -57,6 +57,14 @@ pub struct NodeSection {
     pub peer_ssh_port: u16,
     #[serde(default = "default_mysql_port")]
     pub mysql_port: u16,
+    /// The tool's binary on this node (the package's or setup's copy): the
+    /// sudo allowlist names it.
+    #[serde(default = "default_binary")]
+    pub binary: String,
+}
+
+fn default_binary() -> String {
+    crate::privileged::BINARY.to_string()
 }
 
 fn default_ssh_port() -> u16 {
@@ -170,6 +178,38 @@ impl std::fmt::Debug for VoteConfig {
     }
 }
 
+/// `[metrics]`: the daemon's Prometheus endpoint (`GET /metrics`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Off: no listener at all.
+    pub enabled: bool,
+    /// Loopback by default: a scraper elsewhere needs this changed (and a
+    /// firewall rule), since the endpoint has no authentication.
+    pub address: String,
+    pub port: u16,
+}
+
+/// The endpoint's default port (Prometheus' exporter range; any free port works).
+pub const DEFAULT_METRICS_PORT: u16 = 9407;
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            enabled: true,
+            address: "127.0.0.1".into(),
+            port: DEFAULT_METRICS_PORT,
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// host:port to listen on, with brackets around an IPv6 address.
+    pub fn listen_address(&self) -> String {
+        voter_address(&self.address, self.port)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
@@ -199,6 +239,8 @@ pub struct ClusterConfig {
     pub monitor: Monitor,
     #[serde(default)]
     pub vote: VoteConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     #[serde(default)]
     pub tls: DaemonTls,
 }
@@ -308,6 +350,7 @@ mod tests {
                 profile: "debian-12".into(),
                 peer_ssh_port: 22,
                 mysql_port: 3306,
+                binary: "/usr/sbin/mysql-ha".into(),
             },
             cluster: ClusterAnswers::default(),
             timings: Timings::default(),
@@ -327,6 +370,11 @@ mod tests {
             tls: DaemonTls {
                 ca_file: "/etc/ssl/mysql-ha/ca.pem".into(),
             },
+            metrics: MetricsConfig {
+                enabled: false,
+                address: "::1".into(),
+                port: 9999,
+            },
         };
         let text = config.to_toml().unwrap();
         assert_eq!(ClusterConfig::parse(&text).unwrap(), config);
@@ -337,5 +385,11 @@ mod tests {
         let parsed = ClusterConfig::parse(&without_timings).unwrap();
         assert_eq!(parsed.timings.failure_threshold, 3);
         assert!(ClusterConfig::parse("[node]\naddress = 1\n").is_err());
+        assert_eq!(parsed.metrics, config.metrics);
+        let without_metrics = text.split("[metrics]").next().unwrap();
+        let parsed = ClusterConfig::parse(without_metrics).unwrap();
+        assert_eq!(parsed.metrics, MetricsConfig::default());
+        assert_eq!(parsed.metrics.listen_address(), "127.0.0.1:9407");
+        assert_eq!(config.metrics.listen_address(), "[::1]:9999");
     }
 }

@@ -222,6 +222,8 @@ impl Db {
             exec_pos: text("Exec_Master_Log_Pos").parse().unwrap_or(0),
             seconds_behind: text("Seconds_Behind_Master").parse().ok(),
             sql_error: text("Last_SQL_Error"),
+            io_errno: text("Last_IO_Errno").parse().unwrap_or(0),
+            sql_errno: text("Last_SQL_Errno").parse().unwrap_or(0),
             last_error: [text("Last_IO_Error"), text("Last_SQL_Error")]
                 .into_iter()
                 .find(|e| !e.is_empty())
@@ -244,6 +246,9 @@ pub struct ReplicaProgress {
     pub seconds_behind: Option<u64>,
     /// Last_SQL_Error: the SQL thread stopped on it.
     pub sql_error: String,
+    /// Last_IO_Errno and Last_SQL_Errno (0: none), for the metrics.
+    pub io_errno: u32,
+    pub sql_errno: u32,
 }
 
 impl ReplicaProgress {

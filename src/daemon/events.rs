@@ -2,7 +2,7 @@
 //! status file's recent list, and the optional notify command, which gets the
 //! event in its environment (never on its command line).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::process::{Command, Stdio};
 
@@ -14,6 +14,8 @@ pub struct EventLog {
     node: String,
     notify: Vec<String>,
     recent: VecDeque<EventRecord>,
+    /// Events emitted since the daemon started, by name (for the metrics).
+    counts: BTreeMap<String, u64>,
 }
 
 impl EventLog {
@@ -26,11 +28,16 @@ impl EventLog {
             node: node.to_string(),
             notify,
             recent,
+            counts: BTreeMap::new(),
         }
     }
 
     pub fn set_notify(&mut self, notify: Vec<String>) {
         self.notify = notify;
+    }
+
+    pub fn counts(&self) -> &BTreeMap<String, u64> {
+        &self.counts
     }
 
     pub fn recent(&self) -> Vec<EventRecord> {
@@ -88,6 +95,7 @@ impl EventLog {
                 Err(e) => eprintln!("mysql-ha daemon: notify command {program}: {e}"),
             }
         }
+        *self.counts.entry(event.to_string()).or_default() += 1;
         self.recent.push_back(record);
         while self.recent.len() > KEPT {
             self.recent.pop_front();

@@ -188,6 +188,7 @@ impl Daemon {
             .iter()
             .zip(&answers)
             .any(|(v, a)| v.role == "peer" && !matches!(a, Answer::Unreachable(_)));
+        self.peer_reachable = Some(self.peer_answered_last);
         let me = self.me();
         answers
             .iter()

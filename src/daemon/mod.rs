@@ -9,6 +9,7 @@ mod ddns_name;
 pub mod events;
 pub mod exec;
 mod majority;
+pub mod metrics;
 pub mod peer;
 pub mod persist;
 pub mod probe;
@@ -93,6 +94,16 @@ pub struct Daemon {
     replication: replication_watch::ReplicationWatch,
     /// Slave: the SQL thread's error when it stopped on one.
     sql_broken: Option<String>,
+    /// The Prometheus endpoint; None: off in cluster.toml, or its port was taken.
+    metrics: Option<crate::metrics::Endpoint>,
+    counters: metrics::Counters,
+    /// The server's data and binary-log directories, read once it answers.
+    server_dirs: Option<metrics::ServerDirs>,
+    /// Whether the peer answered on some path at the last look.
+    peer_reachable: Option<bool>,
+    /// Slave: its replica status at the last check (inner None: it
+    /// replicates from nobody); outer None: not looked at.
+    last_replica: Option<Option<db::ReplicaProgress>>,
 }
 
 /// Starts this node's own vote on its port, on a thread of its own.
@@ -116,7 +127,7 @@ fn allowlist(
     config: &ClusterConfig,
     profile: &Profile,
 ) -> Vec<crate::privileged::PrivilegedCommand> {
-    crate::privileged::allowlist(profile, &config.cluster)
+    crate::privileged::allowlist(profile, &config.cluster, &config.node.binary)
 }
 
 impl Daemon {
@@ -141,7 +152,11 @@ impl Daemon {
         signal_hook::flag::register(signal_hook::consts::SIGHUP, hangup.clone())
             .map_err(|e| Error::io("SIGHUP handler", e))?;
         let voter = start_voter(&config)?;
-        let daemon = Daemon {
+        let metrics = config
+            .metrics
+            .enabled
+            .then(|| crate::metrics::Endpoint::start(&config.metrics.listen_address()));
+        let mut daemon = Daemon {
             vote_key: config.vote_key(),
             voter,
             lease: Lease::default(),
@@ -158,6 +173,11 @@ impl Daemon {
             witness_reachable: true,
             replication: replication_watch::ReplicationWatch::default(),
             sql_broken: None,
+            metrics: None,
+            counters: metrics::Counters::default(),
+            server_dirs: None,
+            peer_reachable: None,
+            last_replica: None,
             resource: resource::from_config(&config, allowlist(&config, &profile)),
             peer: Peer::new(&config),
             events: EventLog::new(&config.node.address, config.notify.clone(), earlier),
@@ -172,6 +192,13 @@ impl Daemon {
             health: Health::default(),
             hangup,
         };
+        // Monitoring is no reason to stop watching the cluster: a taken port
+        // is said and the daemon runs without the endpoint.
+        match metrics {
+            Some(Ok(endpoint)) => daemon.metrics = Some(endpoint),
+            Some(Err(err)) => daemon.emit("error", &err.to_string()),
+            None => {}
+        }
         Ok(daemon)
     }
 
@@ -259,7 +286,12 @@ impl Daemon {
     /// Writes read_only to the option files (through the allowlisted helper
     /// when this daemon is not root).
     fn persist_read_only(&self, on: bool) -> Result<Option<String>> {
-        persist::persist_read_only(&self.profile, &allowlist(&self.config, &self.profile), on)
+        persist::persist_read_only(
+            &self.profile,
+            &allowlist(&self.config, &self.profile),
+            &self.config.node.binary,
+            on,
+        )
     }
 
     fn reload_if_asked(&mut self) {
@@ -276,6 +308,13 @@ impl Daemon {
                         "the [vote] section changed: restart the daemon for it to apply (a reload keeps the running vote)",
                     );
                     config.vote = self.config.vote.clone();
+                }
+                if config.metrics != self.config.metrics {
+                    self.emit(
+                        "error",
+                        "the [metrics] section changed: restart the daemon for it to apply (a reload keeps the running endpoint)",
+                    );
+                    config.metrics = self.config.metrics.clone();
                 }
                 self.resource = resource::from_config(&config, allowlist(&config, &profile));
                 self.peer = Peer::new(&config);
@@ -311,7 +350,9 @@ impl Daemon {
     /// The peer's term state: Err when the peer does not answer.
     fn read_peer_state(&mut self) -> Result<Option<TermState>> {
         let path = state::state_path();
-        let bytes = self.peer.read_file(&path.to_string_lossy())?;
+        let bytes = self.peer.read_file(&path.to_string_lossy());
+        self.peer_reachable = Some(bytes.is_ok());
+        let bytes = bytes?;
         let parsed = bytes.and_then(|b| serde_json::from_slice::<TermState>(&b).ok());
         if parsed.is_some() {
             self.last_peer_state = parsed.clone();
@@ -324,6 +365,9 @@ impl Daemon {
             Ok(mut db) => {
                 self.health.server_answers = true;
                 self.health.read_only = db.read_only().ok();
+                if self.server_dirs.is_none() {
+                    self.server_dirs = metrics::ServerDirs::read(&mut db);
+                }
                 Some(db)
             }
             Err(err) => {
@@ -564,10 +608,55 @@ impl Daemon {
             message: self.health.message.clone(),
             recent_events: self.events.recent(),
             vote: self.vote_snapshot(),
+            replication: match (&self.last_replica, self.state.role) {
+                (Some(replica), Role::Slave) => Some(state::ReplicationStatus {
+                    io_running: replica.as_ref().is_some_and(|r| r.io_running == "Yes"),
+                    sql_running: replica.as_ref().is_some_and(|r| r.sql_running == "Yes"),
+                    lag_s: replica.as_ref().and_then(|r| r.seconds_behind),
+                    last_error: replica
+                        .as_ref()
+                        .map(|r| r.last_error.clone())
+                        .unwrap_or_else(|| "this server replicates from nobody".into()),
+                }),
+                _ => None,
+            },
         };
         if let Err(err) = write_json(&state::status_path(), &status) {
             eprintln!("mysql-ha daemon: cannot write the status file: {err}");
         }
+        self.publish_metrics(&status);
+    }
+
+    fn publish_metrics(&self, status: &DaemonStatus) {
+        let Some(endpoint) = &self.metrics else {
+            return;
+        };
+        let checked_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0);
+        let serving_master = self.state.role == Role::Master && self.votes_on();
+        let facts = metrics::Facts {
+            status,
+            peer: &self.config.node.peer,
+            durability: self.config.durability.name(),
+            peer_reachable: self.peer_reachable,
+            replica: match (&self.last_replica, self.state.role) {
+                (Some(replica), Role::Slave) if status.server_answers => Some(replica.as_ref()),
+                _ => None,
+            },
+            counters: &self.counters,
+            events: self.events.counts(),
+            dirs: self.server_dirs.as_ref(),
+            standing_aside: serving_master.then_some(self.standing_aside),
+            witness_reachable: self
+                .config
+                .witness_voter()
+                .is_some()
+                .then_some(self.witness_reachable),
+            checked_at,
+        };
+        endpoint.publish(metrics::render(&facts));
     }
 
     fn takeover_held(&self) -> bool {

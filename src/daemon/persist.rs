@@ -32,12 +32,13 @@ pub fn reason(on: bool) -> &'static str {
 pub fn persist_read_only(
     profile: &Profile,
     allowlist: &[PrivilegedCommand],
+    binary: &str,
     on: bool,
 ) -> Result<Option<String>> {
     if is_root() {
         return set_read_only(profile, on, reason(on));
     }
-    let argv = set_read_only_argv(on);
+    let argv = set_read_only_argv(binary, on);
     let out = run_privileged(allowlist, &argv, Duration::from_secs(30))?;
     if !out.success() {
         return Err(Error::Other(format!(

@@ -130,6 +130,21 @@ pub struct DaemonStatus {
     /// The vote as this daemon sees it (absent in statuses of older daemons).
     #[serde(default)]
     pub vote: Option<VoteStatus>,
+    /// Slave: its replication at the last check (absent on a master, and
+    /// in statuses of older daemons).
+    #[serde(default)]
+    pub replication: Option<ReplicationStatus>,
+}
+
+/// A slave's replication threads and lag, as its daemon last saw them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplicationStatus {
+    pub io_running: bool,
+    pub sql_running: bool,
+    /// Seconds_Behind_Master; None while a thread does not run.
+    pub lag_s: Option<u64>,
+    /// The server's last I/O or SQL error (empty: none).
+    pub last_error: String,
 }
 
 /// What a daemon knows of the vote, for `mysql-ha status`.

@@ -31,6 +31,7 @@ impl Daemon {
         let replica = local
             .as_mut()
             .and_then(|db| db.replica_status().ok().flatten());
+        self.last_replica = local.is_some().then(|| replica.clone());
         let verdict = std::thread::scope(|scope| {
             let config = &self.config;
             let check = scope.spawn(move || probe::check_master(config));
@@ -45,6 +46,7 @@ impl Daemon {
             self.note_witness_status(witness);
             verdict
         };
+        self.peer_reachable = Some(!matches!(verdict, Verdict::HostSilent(_)));
         if let Verdict::Busy(cause) = &verdict {
             if !self.master_busy {
                 self.master_busy = true;
@@ -168,6 +170,7 @@ impl Daemon {
     }
 
     fn restart_master(&mut self, attempt: u32) -> bool {
+        self.counters.soft_restarts += 1;
         let argv = self.profile.service.restart.clone();
         let wait = Duration::from_millis(self.config.timings.restart_wait_ms);
         self.emit(
@@ -484,6 +487,7 @@ impl Daemon {
         self.state.last_takeover_at = Some(now());
         self.state.takeover_acked = false;
         self.save_state();
+        self.counters.takeovers += 1;
         self.confirmed = true;
         // The drain may have outlasted the lease the promotion came with.
         if !self.lease_ok() {

@@ -229,6 +229,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
             profile: profile.to_string(),
             peer_ssh_port: peer.ssh_port,
             mysql_port: peer.mysql_port,
+            binary: pair.answers.install.node_binary().to_string(),
         },
         cluster: daemon_cluster(&pair.answers.cluster),
         timings: answered_timings(&pair.answers.cluster, Timings::default()),
@@ -246,6 +247,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
                 .map(|f| f.ca_text())
                 .unwrap_or_default(),
         },
+        metrics: Default::default(),
     }
 }
 
@@ -282,7 +284,7 @@ fn answered_timings(answers: &crate::answers::ClusterAnswers, base: Timings) -> 
 }
 
 /// Keeps what an administrator tuned in an existing config (the timings
-/// the answers do not give, notify, fence); setup owns the rest.
+/// the answers do not give, notify, fence, metrics); setup owns the rest.
 fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
     if let Some(old) = existing.and_then(|b| ClusterConfig::parse(&String::from_utf8_lossy(b)).ok())
     {
@@ -296,6 +298,7 @@ fn merged(existing: Option<&[u8]>, mut wanted: ClusterConfig) -> ClusterConfig {
         wanted.fence = old.fence;
         wanted.fence_command = old.fence_command;
         wanted.broken_slave = old.broken_slave;
+        wanted.metrics = old.metrics;
         // The key is setup's (the witness's); the rest an administrator's.
         wanted.vote = VoteConfig {
             key: wanted.vote.key,
@@ -312,6 +315,8 @@ fn install_step(
     binary: &[u8],
 ) -> Result<StepPlan> {
     let account_name = pair.answers.cluster.account.clone();
+    let install = pair.answers.install.clone();
+    let node_binary = install.node_binary();
     let profile_name = pair.member(side)?.profile.name.clone();
     let wanted_config = node_config(pair, side, &profile_name, secrets);
     let ddns_key = if pair.answers.cluster.resource == Resource::Ddns {
@@ -332,7 +337,11 @@ fn install_step(
     };
     let mut changed = false;
 
-    changed |= service_install::binary(node, &mut step, BINARY_PATH, binary)?;
+    changed |= if install.package.is_empty() {
+        service_install::binary(node, &mut step, BINARY_PATH, binary)?
+    } else {
+        service_install::package(node, &mut step, &install)?
+    };
 
     node.create_dir_all(Path::new("/etc/mysql-ha"), 0o755)?;
     let existing = node.read(Path::new(crate::daemon::config::DEFAULT_PATH))?;
@@ -375,12 +384,17 @@ fn install_step(
         name: "mysql-ha",
         what: "the cluster daemon",
         init_script: INIT_SCRIPT,
-        init_text: INIT_TEMPLATE.replace("@ACCOUNT@", &account_name),
+        init_text: INIT_TEMPLATE
+            .replace("@ACCOUNT@", &account_name)
+            .replace("@BINARY@", node_binary),
         unit: SYSTEMD_UNIT,
-        unit_text: UNIT_TEMPLATE.replace("@USER@", &account_name).replace(
-            "@SERVER_UNIT@",
-            profile.service.systemd_unit.as_deref().unwrap_or(""),
-        ),
+        unit_text: UNIT_TEMPLATE
+            .replace("@USER@", &account_name)
+            .replace("@BINARY@", node_binary)
+            .replace(
+                "@SERVER_UNIT@",
+                profile.service.systemd_unit.as_deref().unwrap_or(""),
+            ),
         registrar: match profile.service.enable.first().map(String::as_str) {
             Some("chkconfig") => Registrar::Chkconfig,
             _ => Registrar::UpdateRcD,
@@ -481,6 +495,7 @@ mod tests {
                 profile: "debian-12".into(),
                 peer_ssh_port: 22,
                 mysql_port: 3306,
+                binary: "/usr/sbin/mysql-ha".into(),
             },
             cluster: crate::answers::ClusterAnswers::default(),
             timings,
@@ -495,6 +510,7 @@ mod tests {
             durability: crate::answers::Durability::SemiSync,
             vote: VoteConfig::default(),
             tls: DaemonTls::default(),
+            metrics: Default::default(),
         }
     }
 
@@ -508,6 +524,22 @@ mod tests {
         wanted.cluster = daemon_cluster(&answers);
         let text = wanted.to_toml().unwrap();
         assert!(!text.contains("simplepassphrase"), "{text}");
+    }
+
+    #[test]
+    fn the_service_runs_the_binary_of_the_install_method() {
+        for binary in [
+            crate::privileged::BINARY,
+            crate::privileged::PACKAGED_BINARY,
+        ] {
+            for template in [INIT_TEMPLATE, UNIT_TEMPLATE] {
+                let text = template.replace("@BINARY@", binary);
+                assert!(text.contains(binary), "{text}");
+                assert!(!text.contains("@BINARY@"));
+            }
+        }
+        assert!(!INIT_TEMPLATE.contains("/usr/local/sbin"));
+        assert!(!UNIT_TEMPLATE.contains("/usr/local/sbin"));
     }
 
     #[test]
@@ -544,15 +576,18 @@ mod tests {
         assert_eq!(written.failure_threshold, 5);
         assert_eq!(written.query_timeout_ms, 1500);
         // What an administrator tuned by hand and the answers do not give stays.
-        let tuned = config(Timings {
+        let mut tuned = config(Timings {
             recheck_interval_ms: 333,
             check_interval_ms: 9999,
             ..Timings::default()
-        })
-        .to_toml()
-        .unwrap();
-        let merged = merged(Some(tuned.as_bytes()), wanted).timings;
-        assert_eq!(merged.recheck_interval_ms, 333);
-        assert_eq!(merged.check_interval_ms, 2500);
+        });
+        tuned.metrics.port = 9999;
+        tuned.metrics.enabled = false;
+        let tuned = tuned.to_toml().unwrap();
+        let merged = merged(Some(tuned.as_bytes()), wanted);
+        assert_eq!(merged.timings.recheck_interval_ms, 333);
+        assert_eq!(merged.timings.check_interval_ms, 2500);
+        assert_eq!(merged.metrics.port, 9999);
+        assert!(!merged.metrics.enabled);
     }
 }

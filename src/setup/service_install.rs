@@ -75,6 +75,60 @@ pub fn binary(node: &dyn Node, step: &mut StepPlan, path: &str, binary: &[u8]) -
     Ok(true)
 }
 
+/// Where the package file is kept on a node: what was installed last, so a
+/// re-run with the same file changes nothing.
+pub const PACKAGE_CACHE: &str = "/var/cache/mysql-ha";
+
+/// Installs the tool's package (`install.package`) with the node's package
+/// manager unless this very file is installed already; says whether it
+/// changes. The package only puts files in place (it has no maintainer
+/// scripts): the service is set up and started by the steps after this.
+pub fn package(
+    node: &dyn Node,
+    step: &mut StepPlan,
+    install: &crate::answers::InstallAnswers,
+) -> Result<bool> {
+    use crate::answers::PackageKind;
+    let local = Path::new(&install.package);
+    let bytes = std::fs::read(local).map_err(|e| crate::Error::io(local, e))?;
+    let file_name = local
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "mysql-ha.package".into());
+    let cached = format!("{PACKAGE_CACHE}/{file_name}");
+    let (owner_query, install_argv): (&[&str], Vec<&str>) = match install.package_kind() {
+        Some(PackageKind::Rpm) => (
+            &["rpm", "-qf", crate::privileged::PACKAGED_BINARY],
+            vec!["rpm", "-U", "--replacepkgs", "--replacefiles", &cached],
+        ),
+        _ => (
+            &["dpkg-query", "-S", crate::privileged::PACKAGED_BINARY],
+            vec!["dpkg", "-i", &cached],
+        ),
+    };
+    let current = node.read(Path::new(&cached))?;
+    let owned = node.run(owner_query, None)?.success();
+    if owned && current.as_deref() == Some(bytes.as_slice()) {
+        step.summary.push(format!(
+            "package {file_name} is installed ({} owns {})",
+            owner_query[0],
+            crate::privileged::PACKAGED_BINARY
+        ));
+        return Ok(false);
+    }
+    node.create_dir_all(Path::new(PACKAGE_CACHE), 0o755)?;
+    step.changes
+        .push(write_file(&cached, current, bytes, 0o644, "root", false));
+    step.changes.push(command(
+        &install_argv,
+        &format!(
+            "install the package: {} is then the package manager's",
+            crate::privileged::PACKAGED_BINARY
+        ),
+    ));
+    Ok(true)
+}
+
 fn command(argv: &[&str], why: &str) -> Change {
     Change::Command {
         argv: argv.iter().map(|a| a.to_string()).collect(),

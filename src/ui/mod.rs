@@ -8,3 +8,4 @@ pub mod plain;
 pub mod prompt;
 pub mod questions;
 pub mod tui;
+pub mod watch;

@@ -48,6 +48,7 @@ fn check_member(
     member: &Member,
     peer: &Member,
     cluster: &crate::answers::ClusterAnswers,
+    binary: &str,
     findings: &mut Vec<Finding>,
 ) -> Result<()> {
     let node = member.access.node();
@@ -136,7 +137,7 @@ fn check_member(
     }
     let listed = node.run(&["runuser", "-u", account, "--", "sudo", "-n", "-l"], None)?;
     let mut have = sudoers::parse_sudo_list(&listed.stdout_text());
-    let mut want: Vec<String> = privileged::allowlist(&member.profile, cluster)
+    let mut want: Vec<String> = privileged::allowlist(&member.profile, cluster, binary)
         .iter()
         .map(|c| sudoers::listed_form(&c.argv))
         .collect();
@@ -183,16 +184,19 @@ pub fn check(pair: &Pair) -> Result<Vec<Finding>> {
             });
         }
     }
+    let binary = pair.answers.install.node_binary();
     check_member(
         &pair.master,
         &pair.slave,
         &pair.answers.cluster,
+        binary,
         &mut findings,
     )?;
     check_member(
         &pair.slave,
         &pair.master,
         &pair.answers.cluster,
+        binary,
         &mut findings,
     )?;
     Ok(findings)

@@ -307,9 +307,10 @@ fn sudo_step(
     member: &Member,
     state: &NodeState,
     pair_cluster: &crate::answers::ClusterAnswers,
+    binary: &str,
 ) -> Result<StepPlan> {
     let account = &pair_cluster.account;
-    let list = privileged::allowlist(&member.profile, pair_cluster);
+    let list = privileged::allowlist(&member.profile, pair_cluster, binary);
     let wanted = sudoers::render(account, &list)?;
     let mut changes = Vec::new();
     if state.sudoers.as_deref() != Some(wanted.as_bytes()) {
@@ -340,6 +341,7 @@ fn sudo_step(
 /// The steps that set up the cluster account on both nodes.
 pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
     let cluster = pair.answers.cluster.clone();
+    let binary = pair.answers.install.node_binary();
     let account = cluster.account.as_str();
     let master = read_state(&pair.master, account)?;
     let slave = read_state(&pair.slave, account)?;
@@ -352,7 +354,7 @@ pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
         slave_account,
         trust_step(&master, &slave, &slave_public, Side::Master, account)?,
         trust_step(&slave, &master, &master_public, Side::Slave, account)?,
-        sudo_step(&pair.master, &master, &cluster)?,
-        sudo_step(&pair.slave, &slave, &cluster)?,
+        sudo_step(&pair.master, &master, &cluster, binary)?,
+        sudo_step(&pair.slave, &slave, &cluster, binary)?,
     ])
 }

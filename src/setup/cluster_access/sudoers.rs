@@ -161,7 +161,11 @@ mod tests {
             vip: "192.0.2.10/24".into(),
             ..ClusterAnswers::default()
         };
-        let text = render("mysqlha", &allowlist(&profile, &cluster)).unwrap();
+        let text = render(
+            "mysqlha",
+            &allowlist(&profile, &cluster, crate::privileged::BINARY),
+        )
+        .unwrap();
         assert!(!text.contains("NOPASSWD: ALL"));
         assert!(text.contains("mysqlha ALL=(root) NOPASSWD: /etc/init.d/mariadb status\n"));
         assert!(text.contains(
@@ -186,7 +190,11 @@ mod tests {
             vip: "2001:db8::10/64".into(),
             ..ClusterAnswers::default()
         };
-        let text = render("mysqlha", &allowlist(&profile, &cluster)).unwrap();
+        let text = render(
+            "mysqlha",
+            &allowlist(&profile, &cluster, crate::privileged::BINARY),
+        )
+        .unwrap();
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), text).unwrap();
         let out = std::process::Command::new("/usr/sbin/visudo")

@@ -25,7 +25,7 @@ use crate::{Error, Result};
 use app::{App, Ending, Job};
 
 /// Restores the terminal when dropped.
-struct Restore;
+pub(crate) struct Restore;
 
 fn restore_terminal() {
     let _ = disable_raw_mode();
@@ -39,11 +39,12 @@ impl Drop for Restore {
     }
 }
 
-fn term_error(err: std::io::Error) -> Error {
+pub(crate) fn term_error(err: std::io::Error) -> Error {
     Error::io("terminal", err)
 }
 
-fn open() -> Result<(Restore, Terminal<CrosstermBackend<Stdout>>)> {
+/// Raw mode and the alternate screen, put back when the guard drops (or on a panic).
+pub(crate) fn open() -> Result<(Restore, Terminal<CrosstermBackend<Stdout>>)> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore_terminal();
