@@ -1379,10 +1379,9 @@ mod tests {
     #[test]
     fn the_manager_reads_from_a_file_and_defaults_to_our_daemon() {
         assert_eq!(Answers::default().cluster.manager, Manager::MysqlHa);
-        let answers = Answers::from_toml(
-            "[cluster]\nmanager = \"pacemaker\"\nrun_without_fencing = true\n",
-        )
-        .unwrap();
+        let answers =
+            Answers::from_toml("[cluster]\nmanager = \"pacemaker\"\nrun_without_fencing = true\n")
+                .unwrap();
         assert_eq!(answers.cluster.manager, Manager::Pacemaker);
         let err = Answers::from_toml("[cluster]\nmanager = \"heartbeat\"\n").unwrap_err();
         assert_eq!(err.key, "cluster.manager");

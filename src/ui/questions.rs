@@ -797,7 +797,12 @@ mod tests {
         let asked = keys(&answers);
         assert!(asked.contains(&"cluster.fence_params"), "{asked:?}");
         assert!(!asked.contains(&"cluster.run_without_fencing"), "{asked:?}");
-        set(&mut answers, "cluster.fence_params", "ip=192.0.2.200 username=admin").unwrap();
+        set(
+            &mut answers,
+            "cluster.fence_params",
+            "ip=192.0.2.200 username=admin",
+        )
+        .unwrap();
         assert_eq!(answers.cluster.fence_params.len(), 2);
         for (key, value) in [
             ("cluster.fence_agent", "rm -rf"),

@@ -1,0 +1,1109 @@
+//! The hand-off to Pacemaker/Corosync (`cluster.manager = "pacemaker"`):
+//! instead of our daemon, both nodes run corosync (knet, the nodes'
+//! addresses, one authkey) and pacemaker; the witness host runs
+//! corosync-qnetd for the third vote; the database becomes a promotable
+//! clone of `ocf:heartbeat:mariadb` (GTID) with the cluster address as an
+//! `IPaddr2` that follows the promoted instance. The current master is
+//! promoted first: no data moves during the hand-off.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::pair::{Member, Pair};
+use super::plan::{Change, Side, Statement, StepPlan};
+use super::service_install::write_file;
+use crate::answers::{Answers, ArpMode, Resource};
+use crate::node::Node;
+use crate::sql::flavor::{account, quote_string};
+use crate::sql::Family;
+use crate::{Error, Result};
+
+pub const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
+pub const AUTHKEY: &str = "/etc/corosync/authkey";
+/// The crm shell configuration setup loads (no secret in it).
+pub const CRM_FILE: &str = "/etc/mysql-ha/pacemaker.crm";
+/// The database resource, its promotable clone and the cluster address.
+pub const DB_RESOURCE: &str = "p_db";
+pub const DB_CLONE: &str = "ms_db";
+pub const VIP_RESOURCE: &str = "p_vip";
+pub const CLUSTER_NAME: &str = "mysqlha";
+/// Pacemaker's local secrets (cibsecret's layout): the CIB holds `lrm://`
+/// and each node keeps the value in a root-only file.
+pub const SECRETS_DIR: &str = "/var/lib/pacemaker/lrm/secrets";
+/// Corosync's authkey length (corosync-keygen's default).
+const AUTHKEY_BYTES: usize = 256;
+const READY_WAIT: Duration = Duration::from_secs(120);
+
+/// The replication password file of the database resource.
+pub fn password_file() -> String {
+    format!("{SECRETS_DIR}/{DB_RESOURCE}/replication_passwd")
+}
+
+/// One corosync node: its name as `uname -n` says (Pacemaker's node name)
+/// and the address the others reach it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterNode {
+    pub name: String,
+    pub address: String,
+}
+
+/// What the configuration texts are made of.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The master first.
+    pub nodes: Vec<ClusterNode>,
+    /// The qnetd host; None: two_node.
+    pub witness: Option<String>,
+    /// Corosync's token timeout: the daemon's check interval times its
+    /// failure threshold (how long a silent node is given).
+    pub token_ms: u64,
+    /// Monitor interval of the promoted instance (the daemon's check
+    /// interval, whole seconds); the unpromoted one is twice that.
+    pub monitor_s: u64,
+    /// Failures on a node before Pacemaker moves the master away.
+    pub migration_threshold: u32,
+    pub vip: Option<Vip>,
+    pub db: DbParams,
+    pub fence: Option<Fence>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Vip {
+    pub address: String,
+    pub prefix: String,
+    pub device: String,
+    pub arp: ArpMode,
+}
+
+#[derive(Debug, Clone)]
+pub struct DbParams {
+    pub binary: String,
+    pub config: String,
+    pub datadir: String,
+    pub socket: String,
+    pub pid: String,
+    pub log: String,
+    pub replication_user: String,
+    pub replication_port: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fence {
+    pub agent: String,
+    pub params: Vec<String>,
+}
+
+/// corosync.conf: knet between the nodes' addresses, and the quorum: a
+/// qdevice on the witness, or two_node without one.
+pub fn corosync_conf(layout: &Layout) -> String {
+    let mut text = format!(
+        "# Written by mysql-ha setup (cluster.manager = \"pacemaker\").\n\
+         totem {{\n    version: 2\n    cluster_name: {CLUSTER_NAME}\n    transport: knet\n    \
+         crypto_cipher: aes256\n    crypto_hash: sha256\n    token: {}\n}}\n\nnodelist {{\n",
+        layout.token_ms
+    );
+    for (i, node) in layout.nodes.iter().enumerate() {
+        text.push_str(&format!(
+            "    node {{\n        ring0_addr: {}\n        name: {}\n        nodeid: {}\n    }}\n",
+            node.address,
+            node.name,
+            i + 1
+        ));
+    }
+    text.push_str("}\n\nquorum {\n    provider: corosync_votequorum\n");
+    match &layout.witness {
+        Some(host) if layout.nodes.len() % 2 == 0 => text.push_str(&format!(
+            "    device {{\n        votes: 1\n        model: net\n        net {{\n            \
+             host: {host}\n            algorithm: ffsplit\n            tls: off\n        }}\n    }}\n"
+        )),
+        Some(_) => {}
+        None if layout.nodes.len() == 2 => text.push_str("    two_node: 1\n"),
+        None => {}
+    }
+    text.push_str(
+        "}\n\nlogging {\n    to_logfile: yes\n    logfile: /var/log/corosync/corosync.log\n    \
+         to_syslog: yes\n    timestamp: on\n}\n",
+    );
+    text
+}
+
+/// The crm shell configuration: properties, the fence device, the
+/// database clone, the cluster address and their constraints.
+pub fn crm_configuration(layout: &Layout) -> String {
+    let names: Vec<&str> = layout.nodes.iter().map(|n| n.name.as_str()).collect();
+    let mut text =
+        String::from("# Written by mysql-ha setup; loaded with `crm configure load update`.\n");
+    let stonith = layout.fence.is_some();
+    text.push_str(&format!(
+        "property cib-bootstrap-options: stonith-enabled={stonith} no-quorum-policy=stop cluster-recheck-interval=1min\n"
+    ));
+    text.push_str("rsc_defaults rsc-options: resource-stickiness=100\n");
+    if let Some(fence) = &layout.fence {
+        text.push_str(&format!(
+            "primitive p_fence stonith:{} params {} pcmk_host_list=\"{}\" op monitor interval=60s\n",
+            fence.agent,
+            fence.params.join(" "),
+            names.join(" ")
+        ));
+    }
+    let db = &layout.db;
+    let promoted = layout.monitor_s.max(1);
+    text.push_str(&format!(
+        "primitive {DB_RESOURCE} ocf:heartbeat:mariadb \\\n    params node_list=\"{}\" binary=\"{}\" config=\"{}\" datadir=\"{}\" socket=\"{}\" pid=\"{}\" log=\"{}\" \\\n    \
+         replication_user=\"{}\" replication_passwd=\"lrm://\" replication_port={} \\\n    \
+         op start timeout=120s interval=0 op stop timeout=120s interval=0 \\\n    \
+         op promote timeout=120s interval=0 op demote timeout=120s interval=0 \\\n    \
+         op monitor role=Promoted interval={}s timeout=30s \\\n    \
+         op monitor role=Unpromoted interval={}s timeout=30s \\\n    \
+         meta migration-threshold={}\n",
+        names.join(" "),
+        db.binary,
+        db.config,
+        db.datadir,
+        db.socket,
+        db.pid,
+        db.log,
+        db.replication_user,
+        db.replication_port,
+        promoted,
+        promoted * 2,
+        layout.migration_threshold,
+    ));
+    text.push_str(&format!(
+        "clone {DB_CLONE} {DB_RESOURCE} meta promotable=true promoted-max=1 promoted-node-max=1 clone-max={} clone-node-max=1 notify=true\n",
+        layout.nodes.len()
+    ));
+    if let Some(vip) = &layout.vip {
+        // IPaddr2 always announces the address (arp_count > 0); "always"
+        // also refreshes it on every monitor.
+        let arp = match vip.arp {
+            ArpMode::Never => "arp_count=1",
+            ArpMode::WhenNeeded => "arp_count=5",
+            ArpMode::Always => "arp_count=5 arp_count_refresh=5",
+        };
+        text.push_str(&format!(
+            "primitive {VIP_RESOURCE} ocf:heartbeat:IPaddr2 params ip={} cidr_netmask={} nic={} {arp} op monitor interval={promoted}s timeout=20s\n",
+            vip.address, vip.prefix, vip.device
+        ));
+        text.push_str(&format!(
+            "colocation vip_with_promoted_db inf: {VIP_RESOURCE} {DB_CLONE}:Promoted\n"
+        ));
+        text.push_str(&format!(
+            "order vip_after_promote Mandatory: {DB_CLONE}:promote {VIP_RESOURCE}:start\n"
+        ));
+    }
+    text
+}
+
+fn command(argv: &[&str], why: &str) -> Change {
+    Change::Command {
+        argv: argv.iter().map(|a| a.to_string()).collect(),
+        why: why.into(),
+    }
+}
+
+fn shell(line: &str, why: &str) -> Change {
+    command(&["sh", "-c", line], why)
+}
+
+/// The node's name as Pacemaker will call it.
+fn node_name(node: &dyn Node, label: &str) -> Result<String> {
+    let out = node.run(&["uname", "-n"], None)?;
+    let name = out.stdout_text().trim().to_string();
+    if !out.success() || name.is_empty() {
+        return Err(Error::Preflight {
+            count: 1,
+            findings: format!("{label}: `uname -n` gave no node name"),
+        });
+    }
+    Ok(name)
+}
+
+fn program(node: &dyn Node, label: &str, name: &str, package: &str) -> Result<String> {
+    let out = node.run(&["sh", "-c", &format!("command -v {name}")], None)?;
+    let path = out.stdout_text().trim().to_string();
+    if !out.success() || path.is_empty() {
+        return Err(Error::Preflight {
+            count: 1,
+            findings: format!(
+                "{label}: {name} is missing: install {package} (apt-get install {package}) and run setup again"
+            ),
+        });
+    }
+    Ok(path)
+}
+
+fn db_params(member: &Member, answers: &Answers) -> Result<DbParams> {
+    let node = member.access.node();
+    let label = member.label();
+    for (file, package) in [
+        (
+            "/usr/lib/ocf/resource.d/heartbeat/mariadb",
+            "resource-agents",
+        ),
+        ("/usr/sbin/pacemakerd", "pacemaker"),
+        ("/usr/sbin/corosync", "corosync"),
+        ("/usr/sbin/crm", "crmsh"),
+    ] {
+        if node.stat(Path::new(file))?.is_none() {
+            return Err(Error::Preflight {
+                count: 1,
+                findings: format!(
+                    "{label}: {file} is missing: install {package} (apt-get install {package}) and run setup again"
+                ),
+            });
+        }
+    }
+    let profile = &member.profile;
+    let binary = program(node, label, "mysqld_safe", "mariadb-server")?;
+    let log = if node.stat(Path::new("/var/log/mysql"))?.is_some() {
+        "/var/log/mysql/error.log".to_string()
+    } else {
+        profile
+            .paths
+            .datadir
+            .join("error.log")
+            .display()
+            .to_string()
+    };
+    Ok(DbParams {
+        binary,
+        config: profile.config.entry_file.display().to_string(),
+        datadir: profile.paths.datadir.display().to_string(),
+        socket: profile.paths.socket.display().to_string(),
+        pid: profile.paths.pid_file.display().to_string(),
+        log,
+        replication_user: answers.replication.user.clone(),
+        replication_port: answers.master.mysql_port,
+    })
+}
+
+/// The layout of this pair from the answers and the master's profile.
+pub fn layout(pair: &mut Pair) -> Result<Layout> {
+    let answers = pair.answers.clone();
+    if pair.master.sql().flavor().family != Family::MariaDb
+        || pair.slave.sql().flavor().family != Family::MariaDb
+    {
+        return Err(Error::Answers {
+            key: "cluster.manager".into(),
+            message: "pacemaker is set up with the ocf:heartbeat:mariadb agent (GTID), for MariaDB servers; MySQL's agent is not supported by setup yet: use cluster.manager = \"mysql-ha\"".into(),
+        });
+    }
+    let mut nodes = Vec::new();
+    for member in [&pair.master, &pair.slave] {
+        nodes.push(ClusterNode {
+            name: node_name(member.access.node(), member.label())?,
+            address: member.answers.host.clone(),
+        });
+    }
+    if nodes[0].name == nodes[1].name {
+        return Err(Error::Preflight {
+            count: 1,
+            findings: format!(
+                "both nodes are called `{}` (uname -n): Pacemaker tells nodes apart by name; give them different host names",
+                nodes[0].name
+            ),
+        });
+    }
+    let db = db_params(&pair.master, &answers)?;
+    let vip = if answers.cluster.resource == Resource::Vip {
+        let (address, prefix) = answers
+            .cluster
+            .vip
+            .split_once('/')
+            .unwrap_or((answers.cluster.vip.as_str(), "32"));
+        Some(Vip {
+            address: address.into(),
+            prefix: prefix.into(),
+            device: answers.cluster.device.clone(),
+            arp: answers.cluster.arp,
+        })
+    } else {
+        None
+    };
+    let fence = (!answers.cluster.fence_agent.is_empty()).then(|| Fence {
+        agent: answers.cluster.fence_agent.clone(),
+        params: answers.cluster.fence_params.clone(),
+    });
+    let interval = u64::from(answers.cluster.check_interval_ms);
+    Ok(Layout {
+        nodes,
+        witness: (!answers.cluster.witness.is_empty()).then(|| answers.cluster.witness.clone()),
+        token_ms: (interval * u64::from(answers.cluster.failure_threshold)).max(1000),
+        monitor_s: interval.div_ceil(1000).max(1),
+        migration_threshold: answers.cluster.failure_threshold,
+        vip,
+        db,
+        fence,
+    })
+}
+
+/// Database accounts the agent needs on a node: the replication account
+/// from the other node (the roles swap) and on localhost, where the agent
+/// runs its checks and promotions as that account.
+fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan> {
+    let user = pair.answers.replication.user.clone();
+    let peer = match side {
+        Side::Master => pair.answers.slave.host.clone(),
+        _ => pair.answers.master.host.clone(),
+    };
+    let member = pair.member(side)?;
+    let conn = member.sql();
+    let mut step = StepPlan {
+        name: "pacemaker database accounts",
+        side,
+        changes: Vec::new(),
+        summary: vec![format!(
+            "the mariadb agent logs in as {user} on localhost (read_only, replication, process list) and replicates as {user} from the other node"
+        )],
+    };
+    let local = account(&user, "localhost");
+    let privileges = "REPLICATION SLAVE, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN, RELOAD, PROCESS";
+    let mut sql = vec![Statement::plain("SET SESSION sql_log_bin = 0")];
+    sql.push(Statement {
+        shown: format!("CREATE OR REPLACE USER {local} IDENTIFIED BY '********'"),
+        real: format!(
+            "CREATE OR REPLACE USER {local} IDENTIFIED BY {}",
+            quote_string(password)
+        ),
+    });
+    sql.push(Statement::plain(format!(
+        "GRANT {privileges} ON *.* TO {local}"
+    )));
+    // The master's account for the slave is the replication step's own.
+    if side != Side::Master {
+        let remote = account(&user, &peer);
+        sql.push(Statement {
+            shown: format!("CREATE OR REPLACE USER {remote} IDENTIFIED BY '********'"),
+            real: format!(
+                "CREATE OR REPLACE USER {remote} IDENTIFIED BY {}",
+                quote_string(password)
+            ),
+        });
+        sql.push(Statement::plain(format!(
+            "GRANT REPLICATION SLAVE ON *.* TO {remote}"
+        )));
+    }
+    sql.push(Statement::plain("SET SESSION sql_log_bin = 1"));
+    // A re-run with the same password changes nothing: the agent's
+    // account logs in already.
+    let logs_in = conn
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost' AND authentication_string = PASSWORD({})",
+            quote_string(&user),
+            quote_string(password)
+        ))
+        .ok()
+        .flatten()
+        .as_deref()
+        == Some("1");
+    if logs_in {
+        step.summary
+            .push(format!("{local} exists with this password"));
+    } else {
+        step.changes = sql.into_iter().map(Change::Sql).collect();
+    }
+    Ok(step)
+}
+
+fn systemd(node: &dyn Node) -> Result<bool> {
+    Ok(node.stat(Path::new("/run/systemd/system"))?.is_some())
+}
+
+/// Start `service` now and at boot.
+fn enable_and_start(node: &dyn Node, step: &mut StepPlan, service: &str, why: &str) -> Result<()> {
+    if systemd(node)? {
+        step.changes.push(command(
+            &[
+                "systemctl",
+                "enable",
+                "--now",
+                &format!("{service}.service"),
+            ],
+            why,
+        ));
+    } else {
+        // `defaults` does nothing while any link of the service is left
+        // (e.g. only its runlevel-2 link removed): start from none.
+        step.changes
+            .push(command(&["update-rc.d", "-f", service, "remove"], why));
+        step.changes
+            .push(command(&["update-rc.d", service, "defaults"], why));
+        step.changes
+            .push(command(&[&format!("/etc/init.d/{service}"), "start"], why));
+    }
+    Ok(())
+}
+
+fn running(node: &dyn Node, process: &str) -> bool {
+    // pidof matches the program's whole name (ps cuts it at 15 characters).
+    node.run(&["pidof", process], None)
+        .map(|o| o.success())
+        .unwrap_or(false)
+}
+
+/// md5 of a secret as cibsecret signs it (hex of the bare value).
+fn secret_sign(node: &dyn Node, value: &str) -> Result<String> {
+    let out = node.run(&["md5sum"], Some(value.as_bytes()))?;
+    let sum = out
+        .stdout_text()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    if !out.success() || sum.len() != 32 {
+        return Err(Error::Other(
+            "md5sum gave no checksum for the agent's secret".into(),
+        ));
+    }
+    Ok(sum)
+}
+
+/// Corosync and Pacemaker on one node: the authkey and corosync.conf, the
+/// agent's password in Pacemaker's local secrets, the database's own boot
+/// link off (Pacemaker starts and stops it now), the services started.
+fn node_step(
+    pair: &mut Pair,
+    side: Side,
+    layout: &Layout,
+    authkey: &[u8],
+    password: &str,
+) -> Result<StepPlan> {
+    let witness = layout.witness.is_some() && layout.nodes.len() % 2 == 0;
+    let member = pair.member(side)?;
+    let service_name = member.profile.service.name.clone();
+    let node = member.access.node();
+    let mut step = StepPlan {
+        name: "corosync and pacemaker",
+        side,
+        changes: Vec::new(),
+        summary: Vec::new(),
+    };
+    let conf = corosync_conf(layout).into_bytes();
+    let mut config_changed = false;
+    let current_key = node.read(Path::new(AUTHKEY))?;
+    if current_key.as_deref() != Some(authkey) {
+        step.changes.push(write_file(
+            AUTHKEY,
+            current_key,
+            authkey.to_vec(),
+            0o400,
+            "root",
+            true,
+        ));
+        config_changed = true;
+    } else {
+        step.summary.push(format!("{AUTHKEY} unchanged"));
+    }
+    let current_conf = node.read(Path::new(COROSYNC_CONF))?;
+    if current_conf.as_deref() != Some(conf.as_slice()) {
+        step.changes.push(write_file(
+            COROSYNC_CONF,
+            current_conf,
+            conf,
+            0o644,
+            "root",
+            false,
+        ));
+        config_changed = true;
+    } else {
+        step.summary.push(format!("{COROSYNC_CONF} unchanged"));
+    }
+    let secret_file = password_file();
+    let secret = format!("{password}\n").into_bytes();
+    let sign = format!("{}\n", secret_sign(node, password)?).into_bytes();
+    let current_secret = node.read(Path::new(&secret_file))?;
+    if current_secret.as_deref() != Some(secret.as_slice()) {
+        step.changes.push(command(
+            &[
+                "install",
+                "-d",
+                "-m",
+                "0700",
+                &format!("{SECRETS_DIR}/{DB_RESOURCE}"),
+            ],
+            "Pacemaker's local secrets (root only): the CIB holds lrm:// instead of the password",
+        ));
+        step.changes.push(write_file(
+            &secret_file,
+            current_secret,
+            secret,
+            0o600,
+            "root",
+            true,
+        ));
+        let sign_file = format!("{secret_file}.sign");
+        let current_sign = node.read(Path::new(&sign_file))?;
+        step.changes.push(write_file(
+            &sign_file,
+            current_sign,
+            sign,
+            0o600,
+            "root",
+            true,
+        ));
+    } else {
+        step.summary.push(format!(
+            "{secret_file} unchanged (the agent's replication password)"
+        ));
+    }
+    let boot_links = node.run(
+        &[
+            "sh",
+            "-c",
+            &format!("ls /etc/rc2.d/S*{service_name} 2>/dev/null"),
+        ],
+        None,
+    )?;
+    if systemd(node)? {
+        step.changes.push(command(
+            &["systemctl", "disable", &format!("{service_name}.service")],
+            "Pacemaker starts and stops the server now: not at boot by itself",
+        ));
+    } else if boot_links.success() && !boot_links.stdout_text().trim().is_empty() {
+        step.changes.push(command(
+            &["update-rc.d", &service_name, "disable"],
+            "Pacemaker starts and stops the server now: not at boot by itself",
+        ));
+    }
+    if config_changed && running(node, "corosync") {
+        step.changes.push(shell(
+            "corosync-cfgtool -R",
+            "corosync reads the new configuration",
+        ));
+    }
+    if !running(node, "corosync") {
+        enable_and_start(
+            node,
+            &mut step,
+            "corosync",
+            "the cluster's membership and quorum",
+        )?;
+    }
+    if witness && !running(node, "corosync-qdevice") {
+        // corosync answers on its API a moment after its start.
+        step.changes.push(shell(
+            "timeout 30 sh -c 'until corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1; do sleep 0.5; done'",
+            "wait for corosync to answer",
+        ));
+        enable_and_start(
+            node,
+            &mut step,
+            "corosync-qdevice",
+            "the witness's vote (qdevice)",
+        )?;
+    }
+    if !running(node, "pacemakerd") {
+        enable_and_start(node, &mut step, "pacemaker", "the cluster resource manager")?;
+    }
+    if step.changes.is_empty() {
+        step.summary
+            .push("corosync and pacemaker run with this configuration".into());
+    }
+    Ok(step)
+}
+
+/// corosync-qnetd on the witness host: the third vote.
+fn witness_step(pair: &Pair) -> Result<Option<StepPlan>> {
+    let Some(witness) = &pair.witness else {
+        return Ok(None);
+    };
+    let node = witness.access.node();
+    let mut step = StepPlan {
+        name: "quorum device (corosync-qnetd)",
+        side: Side::Witness,
+        changes: Vec::new(),
+        summary: vec![format!(
+            "{} gives the third vote to the side that keeps the lower node id in a 50:50 split (ffsplit), on port 5403; qdevice talks to it without TLS",
+            witness.host
+        )],
+    };
+    if node.stat(Path::new("/usr/bin/corosync-qnetd"))?.is_none() {
+        return Err(Error::Preflight {
+            count: 1,
+            findings: format!(
+                "{}: corosync-qnetd is missing: install corosync-qnetd there (apt-get install corosync-qnetd) and run setup again",
+                witness.host
+            ),
+        });
+    }
+    if running(node, "corosync-qnetd") {
+        step.summary.push("corosync-qnetd runs".into());
+    } else {
+        enable_and_start(
+            node,
+            &mut step,
+            "corosync-qnetd",
+            "the quorum device's server",
+        )?;
+    }
+    Ok(Some(step))
+}
+
+/// The resources, loaded on the master once both nodes are members: the
+/// agent's attributes first (the master holds the promotion score, so the
+/// running master is the one promoted and nothing is copied), then the
+/// configuration.
+fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
+    let crm = crm_configuration(layout).into_bytes();
+    let node = pair.master.access.node();
+    let mut step = StepPlan {
+        name: "pacemaker resources",
+        side: Side::Master,
+        changes: Vec::new(),
+        summary: Vec::new(),
+    };
+    let master = &layout.nodes[0];
+    step.summary.push(format!(
+        "{DB_CLONE}: a promotable clone of ocf:heartbeat:mariadb (GTID, semi-sync set by the agent) on {}, promoted on {} first",
+        layout.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "),
+        master.name
+    ));
+    if layout.vip.is_some() {
+        step.summary.push(format!(
+            "{VIP_RESOURCE} runs with the promoted instance, started after its promotion"
+        ));
+    }
+    match &layout.fence {
+        Some(fence) => step.summary.push(format!(
+            "fencing: stonith-enabled=true with {}",
+            fence.agent
+        )),
+        None => step.summary.push(format!(
+            "NO FENCING (cluster.run_without_fencing = true): {}",
+            crate::answers::NO_FENCING_RISK
+        )),
+    }
+    match &layout.witness {
+        Some(host) => step
+            .summary
+            .push(format!("quorum: 3 votes, the third from corosync-qnetd on {host}; a node that loses quorum stops its resources (no-quorum-policy=stop)")),
+        None => step.summary.push(
+            "quorum: two_node: 1 (no witness): each node alone keeps quorum once both were seen (wait_for_all), so a cut link leaves both sides quorate and only fencing decides; give cluster.witness for a third vote".into(),
+        ),
+    }
+    let current = node.read(Path::new(CRM_FILE))?;
+    let configured = node
+        .run(&["crm_resource", "--list-raw"], None)
+        .map(|o| o.success() && o.stdout_text().contains(DB_RESOURCE))
+        .unwrap_or(false);
+    if current.as_deref() == Some(crm.as_slice()) && configured {
+        step.summary
+            .push(format!("{CRM_FILE} loaded and unchanged"));
+        return Ok(step);
+    }
+    let count = layout.nodes.len();
+    step.changes.push(shell(
+        &format!(
+            "timeout 90 sh -c 'until [ \"$(crm_mon -1 --output-as=xml 2>/dev/null | grep -c \"<node .*online=.true.\")\" = {count} ]; do sleep 1; done'"
+        ),
+        "wait until every node is a member of the cluster",
+    ));
+    for node in &layout.nodes {
+        step.changes.push(command(
+            &[
+                "crm_attribute",
+                "--node",
+                &node.name,
+                "--lifetime",
+                "forever",
+                "--name",
+                &format!("{DB_RESOURCE}_mysql_master_IP"),
+                "--update",
+                &node.address,
+            ],
+            "the address the others replicate from when this node is promoted",
+        ));
+    }
+    step.changes.push(command(
+        &[
+            "crm_attribute",
+            "--type",
+            "crm_config",
+            "--set-name",
+            "mysql_replication",
+            "--name",
+            &format!("{DB_RESOURCE}_REPL_INFO"),
+            "--update",
+            &master.address,
+        ],
+        "the agent's record of the current master",
+    ));
+    step.changes.push(command(
+        &[
+            "crm_attribute",
+            "--node",
+            &master.name,
+            "--lifetime",
+            "reboot",
+            "--name",
+            &format!("master-{DB_RESOURCE}"),
+            "--update",
+            "100",
+        ],
+        "the running master is the one promoted (no data moves)",
+    ));
+    step.changes
+        .push(write_file(CRM_FILE, current, crm, 0o600, "root", false));
+    step.changes.push(command(
+        &["crm", "configure", "load", "update", CRM_FILE],
+        "properties, resources and constraints into the CIB",
+    ));
+    Ok(step)
+}
+
+/// The Pacemaker hand-off steps: the agent's accounts, corosync and
+/// pacemaker on both nodes, qnetd on the witness, the resources.
+pub fn steps(pair: &mut Pair, password: &str) -> Result<Vec<StepPlan>> {
+    let layout = layout(pair)?;
+    let authkey = match pair.master.access.node().read(Path::new(AUTHKEY))? {
+        Some(key) if key.len() >= 128 => key,
+        _ => {
+            use rand::RngCore;
+            let mut key = vec![0u8; AUTHKEY_BYTES];
+            rand::rngs::OsRng.fill_bytes(&mut key);
+            key
+        }
+    };
+    let mut steps = vec![
+        accounts_step(pair, Side::Master, password)?,
+        accounts_step(pair, Side::Slave, password)?,
+    ];
+    steps.extend(witness_step(pair)?);
+    steps.push(node_step(pair, Side::Master, &layout, &authkey, password)?);
+    steps.push(node_step(pair, Side::Slave, &layout, &authkey, password)?);
+    steps.push(resources_step(pair, &layout)?);
+    Ok(steps)
+}
+
+/// The agent's replication password as a node keeps it (a re-run keeps it).
+pub fn stored_password(node: &dyn Node) -> Result<Option<String>> {
+    Ok(node
+        .read(Path::new(&password_file()))?
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim_end_matches('\n')
+                .to_string()
+        })
+        .filter(|p| !p.is_empty()))
+}
+
+/// The cluster as `crm_mon` shows it (XML), read on one node.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrmState {
+    /// Nodes online.
+    pub online: Vec<String>,
+    /// Nodes configured but not online.
+    pub offline: Vec<String>,
+    /// Node where the database is promoted.
+    pub promoted: Vec<String>,
+    /// Nodes where it runs unpromoted.
+    pub unpromoted: Vec<String>,
+    /// Node holding the cluster address.
+    pub vip: Option<String>,
+    pub maintenance: bool,
+    pub quorate: bool,
+    /// Failed actions, one line each.
+    pub failures: Vec<String>,
+}
+
+fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
+    let key = format!(" {name}=\"");
+    let start = tag.find(&key)? + key.len();
+    let rest = &tag[start..];
+    Some(&rest[..rest.find('"')?])
+}
+
+/// Reads `crm_mon --output-as=xml` (Pacemaker 2.1) without an XML library:
+/// one element per line, as crm_mon prints them.
+pub fn parse_crm_mon(xml: &str) -> CrmState {
+    let mut state = CrmState::default();
+    let mut resource: Option<(String, String)> = None;
+    for line in xml.lines().map(str::trim) {
+        if line.starts_with("<node ") && attribute(line, "online").is_some() {
+            let name = attribute(line, "name").unwrap_or_default().to_string();
+            if attribute(line, "online") == Some("true") {
+                state.online.push(name);
+            } else {
+                state.offline.push(name);
+            }
+        } else if line.starts_with("<current_dc ") {
+            state.quorate = attribute(line, "with_quorum") == Some("true");
+        } else if line.starts_with("<cluster_options ") {
+            state.maintenance = attribute(line, "maintenance-mode") == Some("true");
+        } else if line.starts_with("<resource ") {
+            let id = attribute(line, "id").unwrap_or_default().to_string();
+            let role = attribute(line, "role").unwrap_or_default().to_string();
+            resource = Some((id, role));
+            if line.ends_with("/>") {
+                resource = None;
+            }
+        } else if line.starts_with("<node ") {
+            if let Some((id, role)) = &resource {
+                let name = attribute(line, "name").unwrap_or_default().to_string();
+                if id == DB_RESOURCE {
+                    match role.as_str() {
+                        "Promoted" | "Master" => state.promoted.push(name),
+                        "Unpromoted" | "Slave" => state.unpromoted.push(name),
+                        _ => {}
+                    }
+                } else if id == VIP_RESOURCE && role == "Started" {
+                    state.vip = Some(name);
+                }
+            }
+        } else if line.starts_with("</resource>") {
+            resource = None;
+        } else if line.starts_with("<failure ") {
+            state.failures.push(format!(
+                "{} on {}: {} ({})",
+                attribute(line, "op_key").unwrap_or_default(),
+                attribute(line, "node").unwrap_or_default(),
+                attribute(line, "status").unwrap_or_default(),
+                attribute(line, "exitreason").unwrap_or_default()
+            ));
+        }
+    }
+    state
+}
+
+/// crm_mon's view from one node.
+pub fn crm_state(node: &dyn Node) -> Result<CrmState> {
+    let out = node.run(&["crm_mon", "-1", "--output-as=xml"], None)?;
+    if !out.success() {
+        return Err(Error::Other(format!(
+            "crm_mon failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(parse_crm_mon(&out.stdout_text()))
+}
+
+/// Waits until Pacemaker promoted the master, runs the slave unpromoted and
+/// holds the cluster address on the master; then proves the address takes
+/// writes on the master (a row through it, read back there).
+pub fn wait_ready(pair: &mut Pair) -> Result<Vec<String>> {
+    let started = Instant::now();
+    let layout = layout(pair)?;
+    let (master, slave) = (layout.nodes[0].name.clone(), layout.nodes[1].name.clone());
+    loop {
+        let state = crm_state(pair.master.access.node())?;
+        let ready = state.promoted == [master.clone()]
+            && state.unpromoted.contains(&slave)
+            && (layout.vip.is_none() || state.vip.as_deref() == Some(master.as_str()));
+        if ready {
+            break;
+        }
+        if started.elapsed() > READY_WAIT {
+            return Err(Error::Verify {
+                node: "pacemaker".into(),
+                message: format!(
+                    "not ready after {} s: promoted on {:?}, unpromoted on {:?}, address on {:?}, failures: {}; see `crm_mon -1` and /var/log/pacemaker/pacemaker.log on each node",
+                    READY_WAIT.as_secs(),
+                    state.promoted,
+                    state.unpromoted,
+                    state.vip,
+                    state.failures.join("; ")
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut lines = vec![format!(
+        "pacemaker: {DB_CLONE} promoted on {master}, unpromoted on {slave} ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    )];
+    if let Some(vip) = &layout.vip {
+        lines.push(format!("{} on {master}", vip.address));
+        lines.push(write_through_vip(pair, &vip.address)?);
+    }
+    Ok(lines)
+}
+
+/// A row written through the cluster address by the monitor account, from
+/// the slave node (its option file on stdin, never on a command line),
+/// read back on the master.
+fn write_through_vip(pair: &mut Pair, vip: &str) -> Result<String> {
+    let password = super::handoff::monitor_password(pair)?;
+    let token = crate::answers::generate_password();
+    let options = format!(
+        "[client]\nuser = {}\npassword = {password}\nconnect-timeout = 5\n",
+        super::handoff::MONITOR_USER
+    );
+    let port = pair.answers.master.mysql_port.to_string();
+    let statement = format!(
+        "INSERT INTO mysql_ha.write_check (node, term, at) VALUES ('canary-via-address', 0, NOW()) ON DUPLICATE KEY UPDATE at = NOW(); SELECT @@server_id; SELECT {}",
+        quote_string(&token)
+    );
+    let client = pair.slave.profile.programs.client.clone();
+    let out = pair.slave.access.node().run(
+        &[
+            &client,
+            "--defaults-extra-file=/dev/stdin",
+            "-h",
+            vip,
+            "-P",
+            &port,
+            "-N",
+            "-e",
+            &statement,
+        ],
+        Some(options.as_bytes()),
+    )?;
+    if !out.success() {
+        return Err(Error::Verify {
+            node: pair.slave.label().to_string(),
+            message: format!(
+                "a write through the cluster address {vip} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    let master_id = pair
+        .master
+        .sql()
+        .scalar("SELECT @@server_id")?
+        .unwrap_or_default();
+    let answered: Vec<String> = out
+        .stdout_text()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    if answered.first() != Some(&master_id) {
+        return Err(Error::Verify {
+            node: pair.master.label().to_string(),
+            message: format!(
+                "the cluster address {vip} reached server id {:?}, not the master's {master_id}",
+                answered.first()
+            ),
+        });
+    }
+    pair.master
+        .sql()
+        .exec("DELETE FROM mysql_ha.write_check WHERE node = 'canary-via-address'")?;
+    Ok(format!(
+        "a row written through {vip} landed on the master (server id {master_id})"
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn layout(witness: Option<&str>, fence: bool) -> Layout {
+        Layout {
+            nodes: vec![
+                ClusterNode {
+                    name: "node1".into(),
+                    address: "192.0.2.11".into(),
+                },
+                ClusterNode {
+                    name: "node2".into(),
+                    address: "192.0.2.12".into(),
+                },
+            ],
+            witness: witness.map(str::to_string),
+            token_ms: 3000,
+            monitor_s: 1,
+            migration_threshold: 3,
+            vip: Some(Vip {
+                address: "192.0.2.10".into(),
+                prefix: "24".into(),
+                device: "eth0".into(),
+                arp: ArpMode::WhenNeeded,
+            }),
+            db: DbParams {
+                binary: "/usr/bin/mysqld_safe".into(),
+                config: "/etc/mysql/my.cnf".into(),
+                datadir: "/var/lib/mysql".into(),
+                socket: "/run/mysqld/mysqld.sock".into(),
+                pid: "/run/mysqld/mysqld.pid".into(),
+                log: "/var/lib/mysql/error.log".into(),
+                replication_user: "repl".into(),
+                replication_port: 3306,
+            },
+            fence: fence.then(|| Fence {
+                agent: "fence_ipmilan".into(),
+                params: vec!["ip=192.0.2.200".into()],
+            }),
+        }
+    }
+
+    #[test]
+    fn corosync_conf_has_the_nodes_and_a_qdevice_or_two_node() {
+        let with = corosync_conf(&layout(Some("192.0.2.100"), false));
+        assert!(with.contains("transport: knet"), "{with}");
+        assert!(
+            with.contains("ring0_addr: 192.0.2.11\n        name: node1\n        nodeid: 1"),
+            "{with}"
+        );
+        assert!(with.contains("host: 192.0.2.100"), "{with}");
+        assert!(!with.contains("two_node"), "{with}");
+        assert!(with.contains("token: 3000"), "{with}");
+        let without = corosync_conf(&layout(None, false));
+        assert!(without.contains("two_node: 1"), "{without}");
+        assert!(!without.contains("device"), "{without}");
+    }
+
+    #[test]
+    fn the_crm_configuration_keeps_the_password_out_and_ties_the_address_to_the_master() {
+        let text = crm_configuration(&layout(None, false));
+        assert!(text.contains("replication_passwd=\"lrm://\""), "{text}");
+        assert!(text.contains("stonith-enabled=false"), "{text}");
+        assert!(
+            text.contains("colocation vip_with_promoted_db inf: p_vip ms_db:Promoted"),
+            "{text}"
+        );
+        assert!(
+            text.contains("order vip_after_promote Mandatory: ms_db:promote p_vip:start"),
+            "{text}"
+        );
+        assert!(
+            text.contains("op monitor role=Promoted interval=1s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("op monitor role=Unpromoted interval=2s"),
+            "{text}"
+        );
+        assert!(text.contains("promotable=true"), "{text}");
+        assert!(text.contains("node_list=\"node1 node2\""), "{text}");
+        let fenced = crm_configuration(&layout(None, true));
+        assert!(fenced.contains("stonith-enabled=true"), "{fenced}");
+        assert!(fenced.contains("primitive p_fence stonith:fence_ipmilan params ip=192.0.2.200 pcmk_host_list=\"node1 node2\""), "{fenced}");
+    }
+
+    #[test]
+    fn crm_mon_xml_reads_roles_address_and_quorum() {
+        let xml = r#"<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml">
+  <summary>
+    <current_dc present="true" version="2.1.5" name="node2" id="2" with_quorum="true"/>
+    <cluster_options stonith-enabled="false" symmetric-cluster="true" no-quorum-policy="stop" maintenance-mode="false" stop-all-resources="false"/>
+  </summary>
+  <nodes>
+    <node name="node1" id="1" online="true" standby="false" resources_running="2" type="member"/>
+    <node name="node2" id="2" online="true" standby="false" resources_running="1" type="member"/>
+  </nodes>
+  <resources>
+    <clone id="ms_db" multi_state="true" unique="false" managed="true" disabled="false" failed="false" failure_ignored="false">
+      <resource id="p_db" resource_agent="ocf:heartbeat:mariadb" role="Promoted" active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1">
+        <node name="node1" id="1" cached="true"/>
+      </resource>
+      <resource id="p_db" resource_agent="ocf:heartbeat:mariadb" role="Unpromoted" active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1">
+        <node name="node2" id="2" cached="true"/>
+      </resource>
+    </clone>
+    <resource id="p_vip" resource_agent="ocf:heartbeat:IPaddr2" role="Started" active="true" orphaned="false" blocked="false" managed="true" failed="false" failure_ignored="false" nodes_running_on="1">
+      <node name="node1" id="1" cached="true"/>
+    </resource>
+  </resources>
+</pacemaker-result>"#;
+        let state = parse_crm_mon(xml);
+        assert_eq!(state.online, vec!["node1", "node2"]);
+        assert_eq!(state.promoted, vec!["node1"]);
+        assert_eq!(state.unpromoted, vec!["node2"]);
+        assert_eq!(state.vip.as_deref(), Some("node1"));
+        assert!(state.quorate);
+        assert!(!state.maintenance);
+    }
+}
