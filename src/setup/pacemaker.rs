@@ -112,7 +112,7 @@ pub fn corosync_conf(layout: &Layout) -> String {
     }
     text.push_str("}\n\nquorum {\n    provider: corosync_votequorum\n");
     match &layout.witness {
-        Some(host) if layout.nodes.len() % 2 == 0 => text.push_str(&format!(
+        Some(host) if layout.nodes.len().is_multiple_of(2) => text.push_str(&format!(
             "    device {{\n        votes: 1\n        model: net\n        net {{\n            \
              host: {host}\n            algorithm: ffsplit\n            tls: off\n        }}\n    }}\n"
         )),
@@ -406,6 +406,42 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     Ok(step)
 }
 
+/// The settings the mariadb agent gives a server it starts (semi-sync
+/// AFTER_SYNC, strict GTID, durable commits), given now to the servers that
+/// already run, so the running pair is what Pacemaker would have started;
+/// the slave's I/O thread starts again to acknowledge as a semi-sync slave.
+fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
+    let member = pair.member(side)?;
+    let conn = member.sql();
+    let wait_no_slave = if side == Side::Master { "ON" } else { "OFF" };
+    let wanted = format!("1 1 AFTER_SYNC 1 1 1 {wait_no_slave}");
+    let current = conn
+        .scalar(
+            "SELECT CONCAT_WS(' ', @@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled, @@rpl_semi_sync_master_wait_point, @@gtid_strict_mode, @@sync_binlog, @@innodb_flush_log_at_trx_commit, IF(@@rpl_semi_sync_master_wait_no_slave, 'ON', 'OFF'))",
+        )?
+        .unwrap_or_default();
+    let mut step = StepPlan {
+        name: "semi-sync as the agent runs it",
+        side,
+        changes: Vec::new(),
+        summary: vec!["the mariadb agent turns on semi-synchronous replication (AFTER_SYNC) and strict GTID on every server it starts: the running servers get the same now".into()],
+    };
+    if current == wanted {
+        step.summary.push("already set".into());
+        return Ok(step);
+    }
+    step.changes.push(Change::Sql(Statement::plain(format!(
+        "SET GLOBAL rpl_semi_sync_master_enabled = ON, rpl_semi_sync_slave_enabled = ON, rpl_semi_sync_master_wait_point = 'AFTER_SYNC', rpl_semi_sync_master_wait_no_slave = {wait_no_slave}, gtid_strict_mode = ON, sync_binlog = 1, innodb_flush_log_at_trx_commit = 1"
+    ))));
+    if side == Side::Slave {
+        step.changes
+            .push(Change::Sql(Statement::plain("STOP SLAVE IO_THREAD")));
+        step.changes
+            .push(Change::Sql(Statement::plain("START SLAVE IO_THREAD")));
+    }
+    Ok(step)
+}
+
 fn systemd(node: &dyn Node) -> Result<bool> {
     Ok(node.stat(Path::new("/run/systemd/system"))?.is_some())
 }
@@ -469,7 +505,7 @@ fn node_step(
     authkey: &[u8],
     password: &str,
 ) -> Result<StepPlan> {
-    let witness = layout.witness.is_some() && layout.nodes.len() % 2 == 0;
+    let witness = layout.witness.is_some() && layout.nodes.len().is_multiple_of(2);
     let member = pair.member(side)?;
     let service_name = member.profile.service.name.clone();
     let node = member.access.node();
@@ -768,6 +804,8 @@ pub fn steps(pair: &mut Pair, password: &str) -> Result<Vec<StepPlan>> {
     let mut steps = vec![
         accounts_step(pair, Side::Master, password)?,
         accounts_step(pair, Side::Slave, password)?,
+        durability_step(pair, Side::Slave)?,
+        durability_step(pair, Side::Master)?,
     ];
     steps.extend(witness_step(pair)?);
     steps.push(node_step(pair, Side::Master, &layout, &authkey, password)?);
