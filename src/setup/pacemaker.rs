@@ -415,9 +415,10 @@ fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
     let conn = member.sql();
     let wait_no_slave = if side == Side::Master { "ON" } else { "OFF" };
     let wanted = format!("1 1 AFTER_SYNC 1 1 1 {wait_no_slave}");
+    // Numbers for the switches (their text form differs by version).
     let current = conn
         .scalar(
-            "SELECT CONCAT_WS(' ', @@rpl_semi_sync_master_enabled, @@rpl_semi_sync_slave_enabled, @@rpl_semi_sync_master_wait_point, @@gtid_strict_mode, @@sync_binlog, @@innodb_flush_log_at_trx_commit, IF(@@rpl_semi_sync_master_wait_no_slave, 'ON', 'OFF'))",
+            "SELECT CONCAT_WS(' ', @@rpl_semi_sync_master_enabled + 0, @@rpl_semi_sync_slave_enabled + 0, @@rpl_semi_sync_master_wait_point, @@gtid_strict_mode + 0, @@sync_binlog, @@innodb_flush_log_at_trx_commit, IF(@@rpl_semi_sync_master_wait_no_slave, 'ON', 'OFF'))",
         )?
         .unwrap_or_default();
     let mut step = StepPlan {
