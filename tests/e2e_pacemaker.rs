@@ -139,12 +139,17 @@ fn pacemaker_hand_off_and_a_crashed_master() {
             !processes.contains("mysql-ha daemon"),
             "a mysql-ha daemon runs on {node}: {processes}"
         );
-        assert!(!on(node, &["test", "-e", "/etc/init.d/mysql-ha"]).status.success());
+        assert!(!on(node, &["test", "-e", "/etc/init.d/mysql-ha"])
+            .status
+            .success());
     }
     // The agent's password is in Pacemaker's root-only secrets, not the CIB.
     let password = on_ok(
         "node1",
-        &["cat", "/var/lib/pacemaker/lrm/secrets/p_db/replication_passwd"],
+        &[
+            "cat",
+            "/var/lib/pacemaker/lrm/secrets/p_db/replication_passwd",
+        ],
     )
     .trim()
     .to_string();

@@ -27,6 +27,9 @@ fn state_dir_ready() -> Result<()> {
 }
 
 pub fn pause() -> Result<()> {
+    if super::pacemaker::managed().is_some() {
+        return super::pacemaker::pause();
+    }
     state_dir_ready()?;
     let path = pause_path();
     std::fs::write(&path, format!("paused at {}\n", now())).map_err(|e| Error::io(&path, e))?;
@@ -35,6 +38,9 @@ pub fn pause() -> Result<()> {
 }
 
 pub fn resume() -> Result<()> {
+    if super::pacemaker::managed().is_some() {
+        return super::pacemaker::resume();
+    }
     state_dir_ready()?;
     let path = pause_path();
     match std::fs::remove_file(&path) {
@@ -213,6 +219,9 @@ fn holders_line(holders: &[&str], silent: &[&str]) -> String {
 
 pub fn status(json: bool) -> Result<()> {
     let config = ClusterConfig::load(Path::new(DEFAULT_PATH))?;
+    if config.cluster.manager == crate::answers::Manager::Pacemaker {
+        return super::pacemaker::status(&config, json);
+    }
     let local = read_json::<DaemonStatus>(&status_path())?;
     let peer = Peer::new(&config);
     let remote: Option<DaemonStatus> = peer

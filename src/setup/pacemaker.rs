@@ -30,6 +30,11 @@ pub const CLUSTER_NAME: &str = "mysqlha";
 /// Pacemaker's local secrets (cibsecret's layout): the CIB holds `lrm://`
 /// and each node keeps the value in a root-only file.
 pub const SECRETS_DIR: &str = "/var/lib/pacemaker/lrm/secrets";
+/// Appended to /etc/default/corosync-qdevice on SysV hosts.
+const QDEVICE_WAIT: &str = "# mysql-ha setup: wait (at most 30 s) until corosync answers before qdevice starts.\ncase \"$1\" in start|restart|force-reload) timeout 30 sh -c 'until corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1; do sleep 0.5; done' || true ;; esac\n";
+/// How long a master waits for the slave's acknowledgement before it goes
+/// on alone (the daemon's semi_sync_wait_ms; the server's default is 10 s).
+const SEMI_SYNC_TIMEOUT_MS: u32 = 3000;
 /// Corosync's authkey length (corosync-keygen's default).
 const AUTHKEY_BYTES: usize = 256;
 const READY_WAIT: Duration = Duration::from_secs(120);
@@ -414,11 +419,11 @@ fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
     let member = pair.member(side)?;
     let conn = member.sql();
     let wait_no_slave = if side == Side::Master { "ON" } else { "OFF" };
-    let wanted = format!("1 1 AFTER_SYNC 1 1 1 {wait_no_slave}");
+    let wanted = format!("1 1 AFTER_SYNC 1 1 1 {wait_no_slave} {SEMI_SYNC_TIMEOUT_MS}");
     // Numbers for the switches (their text form differs by version).
     let current = conn
         .scalar(
-            "SELECT CONCAT_WS(' ', @@rpl_semi_sync_master_enabled + 0, @@rpl_semi_sync_slave_enabled + 0, @@rpl_semi_sync_master_wait_point, @@gtid_strict_mode + 0, @@sync_binlog, @@innodb_flush_log_at_trx_commit, IF(@@rpl_semi_sync_master_wait_no_slave, 'ON', 'OFF'))",
+            "SELECT CONCAT_WS(' ', @@rpl_semi_sync_master_enabled + 0, @@rpl_semi_sync_slave_enabled + 0, @@rpl_semi_sync_master_wait_point, @@gtid_strict_mode + 0, @@sync_binlog, @@innodb_flush_log_at_trx_commit, IF(@@rpl_semi_sync_master_wait_no_slave, 'ON', 'OFF'), @@rpl_semi_sync_master_timeout)",
         )?
         .unwrap_or_default();
     let mut step = StepPlan {
@@ -427,12 +432,33 @@ fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
         changes: Vec::new(),
         summary: vec!["the mariadb agent turns on semi-synchronous replication (AFTER_SYNC) and strict GTID on every server it starts: the running servers get the same now".into()],
     };
+    // The timeout the agent leaves alone, kept for every start.
+    let dropin = member
+        .profile
+        .config
+        .settings_file
+        .with_file_name("61-mysql-ha-pacemaker.cnf");
+    let text = format!(
+        "# Written by mysql-ha setup (cluster.manager = \"pacemaker\"): a promoted master\n# whose slave is gone waits this long per commit before it goes on alone.\n[mysqld]\nrpl_semi_sync_master_timeout = {SEMI_SYNC_TIMEOUT_MS}\n"
+    );
+    let node = member.access.node();
+    let existing = node.read(&dropin)?;
+    if existing.as_deref() != Some(text.as_bytes()) {
+        step.changes.push(write_file(
+            &dropin.display().to_string(),
+            existing,
+            text.into_bytes(),
+            0o644,
+            "root",
+            false,
+        ));
+    }
     if current == wanted {
         step.summary.push("already set".into());
         return Ok(step);
     }
     step.changes.push(Change::Sql(Statement::plain(format!(
-        "SET GLOBAL rpl_semi_sync_master_enabled = ON, rpl_semi_sync_slave_enabled = ON, rpl_semi_sync_master_wait_point = 'AFTER_SYNC', rpl_semi_sync_master_wait_no_slave = {wait_no_slave}, gtid_strict_mode = ON, sync_binlog = 1, innodb_flush_log_at_trx_commit = 1"
+        "SET GLOBAL rpl_semi_sync_master_enabled = ON, rpl_semi_sync_slave_enabled = ON, rpl_semi_sync_master_wait_point = 'AFTER_SYNC', rpl_semi_sync_master_wait_no_slave = {wait_no_slave}, rpl_semi_sync_master_timeout = {SEMI_SYNC_TIMEOUT_MS}, gtid_strict_mode = ON, sync_binlog = 1, innodb_flush_log_at_trx_commit = 1"
     ))));
     if side == Side::Slave {
         step.changes
@@ -617,6 +643,23 @@ fn node_step(
             "the cluster's membership and quorum",
         )?;
     }
+    if witness && !systemd(node)? {
+        // At a SysV boot corosync-qdevice starts right after corosync and
+        // fails while corosync does not answer yet (systemd orders them):
+        // its init script reads this file first.
+        let path = "/etc/default/corosync-qdevice";
+        let current = node.read(Path::new(path))?;
+        let before = current.clone().unwrap_or_default();
+        if !String::from_utf8_lossy(&before).contains(QDEVICE_WAIT) {
+            let mut after = before.clone();
+            if !after.is_empty() && !after.ends_with(b"\n") {
+                after.push(b'\n');
+            }
+            after.extend_from_slice(QDEVICE_WAIT.as_bytes());
+            step.changes
+                .push(write_file(path, current, after, 0o644, "root", false));
+        }
+    }
     if witness && !running(node, "corosync-qdevice") {
         // corosync answers on its API a moment after its start.
         step.changes.push(shell(
@@ -766,6 +809,26 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
         ],
         "the agent's record of the current master",
     ));
+    for node in &layout.nodes {
+        // A standing promotion score on every node: Pacemaker promotes the
+        // survivor when the master's node is lost, even where the agent
+        // would wait for every node before it picks one (it picks by GTID
+        // when they are all there: its own score overrides this one).
+        step.changes.push(command(
+            &[
+                "crm_attribute",
+                "--node",
+                &node.name,
+                "--lifetime",
+                "forever",
+                "--name",
+                &format!("master-{DB_RESOURCE}"),
+                "--update",
+                "10",
+            ],
+            "any node may be promoted when the master's node is lost",
+        ));
+    }
     step.changes.push(command(
         &[
             "crm_attribute",

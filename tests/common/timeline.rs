@@ -202,4 +202,3 @@ pub fn sample_writable(stop: &std::sync::atomic::AtomicBool) -> Vec<f64> {
     }
     both
 }
-
