@@ -186,11 +186,11 @@ fn full_screen_wizard_in_tmux_sets_up_replication() {
         "no system schema offered:\n{screen}"
     );
     tui.keys(&["Space", "Down", "Down", "Space", "Enter"]);
-    tui.wait_for("Cluster address kind", 10);
-    // Defaults: no cluster address, no witness, the default account, the
-    // default timings.
+    tui.wait_for("Cluster manager", 10);
+    // Defaults: our own daemon, no cluster address, no witness, the default
+    // account, the default timings.
     tui.keys(&[
-        "Enter", "Enter", "Enter", "Enter", "Enter", "Enter", "Enter",
+        "Enter", "Enter", "Enter", "Enter", "Enter", "Enter", "Enter", "Enter",
     ]);
     let screen = tui.wait_for("Plan: line", 180);
     assert!(!screen.contains(ADMIN_PASSWORD));
@@ -315,9 +315,9 @@ fn ctrl_c_during_apply_stops_at_a_safe_point() {
         "pre-filled from the answers:\n{screen}"
     );
     tui.keys(&["Enter"]);
-    tui.wait_for("Cluster address kind", 10);
-    // kind, address, device, arp, witness, account (2), timings (3)
-    tui.keys(&["Enter"; 10]);
+    tui.wait_for("Cluster manager", 10);
+    // manager, kind, address, device, arp, witness, account (2), timings (3)
+    tui.keys(&["Enter"; 11]);
     tui.wait_for("Plan: line", 180);
     tui.keys(&["Enter", "C-c"]);
     let screen = tui.wait_for("Stop the run?", 10);

@@ -194,8 +194,8 @@ fn databases_screen() {
 #[test]
 fn cluster_address_screen() {
     let mut app = connected();
-    // Replication (user, password, durability), databases.
-    for _ in 0..4 {
+    // Replication (user, password, durability), databases, the manager.
+    for _ in 0..5 {
         app.key(key(KeyCode::Enter));
     }
     app.key(key(KeyCode::Right));
@@ -205,7 +205,7 @@ fn cluster_address_screen() {
 #[test]
 fn cluster_address_ddns_screen() {
     let mut app = connected();
-    for _ in 0..4 {
+    for _ in 0..5 {
         app.key(key(KeyCode::Enter));
     }
     app.key(key(KeyCode::Right));
@@ -228,11 +228,21 @@ fn cluster_address_ddns_screen() {
 }
 
 #[test]
+fn cluster_manager_screen() {
+    let mut app = connected();
+    for _ in 0..4 {
+        app.key(key(KeyCode::Enter));
+    }
+    app.key(key(KeyCode::Right));
+    snapshot("cluster-manager", &app);
+}
+
+#[test]
 fn timings_screen() {
     let mut app = connected();
     // Replication (user, password, durability), databases, cluster address
-    // (kind, witness), cluster account (account, passphrase).
-    for _ in 0..8 {
+    // (manager, kind, witness), cluster account (account, passphrase).
+    for _ in 0..9 {
         app.key(key(KeyCode::Enter));
     }
     snapshot("timings", &app);
@@ -240,7 +250,7 @@ fn timings_screen() {
 
 fn planned() -> App {
     let mut app = connected();
-    for _ in 0..11 {
+    for _ in 0..12 {
         app.key(key(KeyCode::Enter));
     }
     app.reply(Reply::Planned {

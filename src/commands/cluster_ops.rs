@@ -60,6 +60,9 @@ pub fn rejoin(args: RejoinArgs) -> Result<()> {
 }
 
 pub fn switchover(args: SwitchoverArgs) -> Result<()> {
+    if args.answers.is_none() && super::pacemaker::managed().is_some() {
+        return super::pacemaker::switchover(args.to.as_deref(), args.yes, args.dry_run);
+    }
     let answers = load_answers(args.answers.as_deref())?;
     let mut cluster = Cluster::connect(&answers)?;
     let options = switchover_op::SwitchoverOptions {
