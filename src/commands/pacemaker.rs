@@ -165,7 +165,13 @@ fn crm_resource(node: &LocalNode, args: &[&str]) -> Result<()> {
 /// `to` (default: the one slave); the agent demotes the master (read-only,
 /// its client sessions ended), promotes the target, and points the old
 /// master at it; the cluster address follows the promoted instance.
-pub fn switchover(to: Option<&str>, yes: bool, dry_run: bool) -> Result<()> {
+pub fn switchover(
+    config: &ClusterConfig,
+    to: Option<&str>,
+    yes: bool,
+    dry_run: bool,
+) -> Result<()> {
+    let has_vip = config.cluster.resource == crate::answers::Resource::Vip;
     use std::time::{Duration, Instant};
     let node = LocalNode::new();
     let state = crm_state(&node)?;
@@ -219,7 +225,8 @@ pub fn switchover(to: Option<&str>, yes: bool, dry_run: bool) -> Result<()> {
     let limit = Duration::from_secs(120);
     let moved = loop {
         let now = crm_state(&node)?;
-        if now.promoted == [target.clone()] && now.vip.as_deref().is_none_or(|v| v == target) {
+        let address_there = !has_vip || now.vip.as_deref() == Some(target.as_str());
+        if now.promoted == [target.clone()] && address_there {
             break Ok(started.elapsed());
         }
         if started.elapsed() > limit {

@@ -909,6 +909,24 @@ pub struct CrmState {
     pub failures: Vec<String>,
 }
 
+/// XML character references back to text (crm_mon escapes an exit reason
+/// twice, so this is applied until nothing changes).
+fn unescape(text: &str) -> String {
+    let mut current = text.to_string();
+    loop {
+        let next = current
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&apos;", "'")
+            .replace("&amp;", "&");
+        if next == current {
+            return current;
+        }
+        current = next;
+    }
+}
+
 fn attribute<'a>(tag: &'a str, name: &str) -> Option<&'a str> {
     let key = format!(" {name}=\"");
     let start = tag.find(&key)? + key.len();
@@ -956,13 +974,13 @@ pub fn parse_crm_mon(xml: &str) -> CrmState {
         } else if line.starts_with("</resource>") {
             resource = None;
         } else if line.starts_with("<failure ") {
-            state.failures.push(format!(
+            state.failures.push(unescape(&format!(
                 "{} on {}: {} ({})",
                 attribute(line, "op_key").unwrap_or_default(),
                 attribute(line, "node").unwrap_or_default(),
                 attribute(line, "status").unwrap_or_default(),
                 attribute(line, "exitreason").unwrap_or_default()
-            ));
+            )));
         }
     }
     state
@@ -1207,5 +1225,12 @@ mod tests {
         assert_eq!(state.vip.as_deref(), Some("node1"));
         assert!(state.quorate);
         assert!(!state.maintenance);
+        let failed = parse_crm_mon(
+            r#"    <failure op_key="p_db_monitor_2000" node="node2" exitstatus="error" exitreason="failed (2013): master &amp;apos;repl@192.0.2.11&amp;apos;" exitcode="1" call="11" status="complete"/>"#,
+        );
+        assert_eq!(
+            failed.failures,
+            ["p_db_monitor_2000 on node2: complete (failed (2013): master 'repl@192.0.2.11')"]
+        );
     }
 }
