@@ -15,7 +15,10 @@
 //!    work through Pacemaker.
 //! 3. (a fresh lab) The master loses its link: without quorum it stops
 //!    taking writes, the side with the quorum device promotes the slave,
-//!    and no row is acknowledged by both. (Without fencing both servers
+//!    and no row is acknowledged by both.
+//! 4. (a fresh lab) A pair under our daemon is handed to Pacemaker by a
+//!    re-run of setup; rolling that run back stops the cluster manager and
+//!    leaves the replicating pair. (Without fencing both servers
 //!    are read_only=0 for about a second and a half, the cut-off one
 //!    unreachable: measured and bounded, see docs/pacemaker.md.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -374,6 +377,89 @@ fn pacemaker_isolated_master_loses_quorum_and_stops_taking_writes() {
     println!(
         "e2e_pacemaker partition: {} rows acknowledged, none lost; {:.0} s",
         acks.len(),
+        started.elapsed().as_secs_f64()
+    );
+    mysql_ha(&["sandbox", "down"]);
+}
+
+#[test]
+fn switching_from_our_daemon_to_pacemaker_and_rolling_it_back() {
+    let _lock = lock_sandbox();
+    let started = Instant::now();
+    // A pair under our own daemon, then the same setup with Pacemaker.
+    let out = fresh_cluster_from_node1();
+    assert!(out.contains("done"), "{out}");
+    put_file("node1", "/root/answers.toml", &pacemaker_answers(), "600");
+    let out = setup_on_node1();
+    println!("--- setup with pacemaker over the daemon:\n{out}");
+    assert!(
+        out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2"),
+        "{out}"
+    );
+    for node in ["node1", "node2"] {
+        let processes = on_ok(node, &["ps", "-eo", "args"]);
+        assert!(
+            !processes.contains("mysql-ha daemon"),
+            "the daemon still runs on {node}: {processes}"
+        );
+    }
+    let run_id = out
+        .split("; run ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+
+    // Rolling that run back leaves the replicating pair, no cluster manager.
+    let out = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "rollback",
+            &run_id,
+            "--answers",
+            "/root/answers.toml",
+            "--yes",
+        ],
+    );
+    println!("--- rollback {run_id}:\n{out}");
+    for node in ["node1", "node2"] {
+        for program in ["pacemakerd", "corosync", "corosync-qdevice"] {
+            assert!(
+                !on(node, &["pidof", program]).status.success(),
+                "{program} still runs on {node}"
+            );
+        }
+        let cib = on_ok(node, &["sh", "-c", "ls /var/lib/pacemaker/cib/ | wc -l"]);
+        assert_eq!(cib.trim(), "0", "the CIB is left on {node}");
+        let links = on_ok(node, &["ls", "/etc/rc2.d"]);
+        assert!(links.contains("S01mariadb"), "{links}");
+        assert!(!links.contains("S01pacemaker"), "{links}");
+        assert!(!on(node, &["test", "-e", "/etc/mysql-ha/pacemaker.crm"])
+            .status
+            .success());
+    }
+    assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
+    let addresses = on_ok("node1", &["ip", "-o", "addr", "show", "dev", "eth0"]);
+    assert!(!addresses.contains(" 192.0.2.10/"), "{addresses}");
+    wait_until("replication running", Duration::from_secs(30), || {
+        let replica = sql("node2", "SHOW SLAVE STATUS\\G");
+        replica.matches("Yes").count() >= 2 && replica.contains("192.0.2.11")
+    });
+    sql(
+        "node1",
+        "USE shop; CREATE TABLE after_rollback (n INT PRIMARY KEY); INSERT INTO after_rollback VALUES (7)",
+    );
+    wait_until("a row on node2", Duration::from_secs(20), || {
+        on(
+            "node2",
+            &["mariadb", "-N", "-e", "SELECT n FROM shop.after_rollback"],
+        )
+        .stdout
+        .starts_with(b"7")
+    });
+    println!(
+        "e2e_pacemaker switch and rollback: {:.0} s",
         started.elapsed().as_secs_f64()
     );
     mysql_ha(&["sandbox", "down"]);

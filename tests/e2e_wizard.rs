@@ -244,8 +244,9 @@ fn line_mode_through_a_pipe_sets_up_replication() {
     let _lock = lock_sandbox();
     fresh_lab();
     // Nodes (4), credentials (4), replication (3), databases, cluster
-    // address (kind, witness), account (2), timings (3), then the confirmation.
-    let answers = "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
+    // address (manager, kind, witness), account (2), timings (3), then the
+    // confirmation.
+    let answers = "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
     let out = on(
         "node1",
         &[
