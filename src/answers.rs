@@ -457,6 +457,14 @@ impl Answers {
         }
         validate_databases(&self.replication.databases)?;
         validate_manager(&self.cluster)?;
+        if self.cluster.manager == Manager::Pacemaker
+            && self.replication.durability == Durability::Async
+        {
+            return Err(answer_error(
+                "replication.durability",
+                "\"async\" is not what Pacemaker runs: its mariadb agent turns semi-synchronous replication on at every start; remove the key (semi-sync) or choose cluster.manager = \"mysql-ha\"",
+            ));
+        }
         if self.cluster.resource == Resource::Vip {
             validate_vip("cluster.vip", &self.cluster.vip)?;
             if self.cluster.device.is_empty() {
@@ -1371,6 +1379,10 @@ mod tests {
         let err = answers.validate().unwrap_err().to_string();
         assert!(err.contains("cluster.fence_params"), "{err}");
         answers.cluster.fence_params.clear();
+        answers.replication.durability = Durability::Async;
+        let err = answers.validate().unwrap_err().to_string();
+        assert!(err.contains("replication.durability"), "{err}");
+        answers.replication.durability = Durability::SemiSync;
         answers.cluster.resource = Resource::Ddns;
         let err = answers.validate().unwrap_err().to_string();
         assert!(err.contains("cluster.resource"), "{err}");

@@ -246,7 +246,8 @@ fn line_mode_through_a_pipe_sets_up_replication() {
     // Nodes (4), credentials (4), replication (3), databases, cluster
     // address (manager, kind, witness), account (2), timings (3), then the
     // confirmation.
-    let answers = "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
+    let answers =
+        "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
     let out = on(
         "node1",
         &[

@@ -345,6 +345,8 @@ pub fn of_group(group: Group, answers: &Answers) -> Vec<&'static Question> {
                 answers.cluster.manager == Manager::Pacemaker
                     && answers.cluster.fence_agent.is_empty()
             }
+            // Pacemaker's monitors keep the agent's own timeout.
+            "cluster.check_timeout_ms" => answers.cluster.manager != Manager::Pacemaker,
             _ => true,
         })
         .collect()
@@ -813,6 +815,14 @@ mod tests {
             let err = set(&mut answers, key, value).unwrap_err().to_string();
             assert!(err.contains(key), "{key}: {err}");
         }
+        let timings: Vec<&str> = of_group(Group::Timings, &answers)
+            .iter()
+            .map(|q| q.key)
+            .collect();
+        assert!(
+            !timings.contains(&"cluster.check_timeout_ms"),
+            "{timings:?}"
+        );
         set(&mut answers, "cluster.manager", "mysql-ha").unwrap();
         assert!(answers.cluster.fence_agent.is_empty());
         assert!(!keys(&answers).contains(&"cluster.fence_agent"));
