@@ -17,8 +17,9 @@
 //!    taking writes, the side with the quorum device promotes the slave,
 //!    and no row is acknowledged by both.
 //! 4. (a fresh lab) A pair under our daemon is handed to Pacemaker by a
-//!    re-run of setup; rolling that run back stops the cluster manager and
-//!    leaves the replicating pair. (Without fencing both servers
+//!    re-run of setup, back to the daemon by another, to Pacemaker again;
+//!    rolling that last run back stops the cluster manager and leaves the
+//!    replicating pair. (Without fencing both servers
 //!    are read_only=0 for about a second and a half, the cut-off one
 //!    unreachable: measured and bounded, see docs/pacemaker.md.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -383,7 +384,7 @@ fn pacemaker_isolated_master_loses_quorum_and_stops_taking_writes() {
 }
 
 #[test]
-fn switching_from_our_daemon_to_pacemaker_and_rolling_it_back() {
+fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
     let _lock = lock_sandbox();
     let started = Instant::now();
     // A pair under our own daemon, then the same setup with Pacemaker.
@@ -403,6 +404,36 @@ fn switching_from_our_daemon_to_pacemaker_and_rolling_it_back() {
             "the daemon still runs on {node}: {processes}"
         );
     }
+
+    // Back to our daemon by a re-run with the daemon's answers.
+    put_file(
+        "node1",
+        "/root/answers.toml",
+        &std::fs::read(lab_answers()).unwrap(),
+        "600",
+    );
+    let out = setup_on_node1();
+    println!("--- setup with our daemon over pacemaker:\n{out}");
+    assert!(out.contains("leave pacemaker"), "{out}");
+    for node in ["node1", "node2"] {
+        for program in ["pacemakerd", "corosync"] {
+            assert!(
+                !on(node, &["pidof", program]).status.success(),
+                "{program} still runs on {node}"
+            );
+        }
+        let processes = on_ok(node, &["ps", "-eo", "args"]);
+        assert!(processes.contains("mysql-ha daemon"), "{processes}");
+    }
+    assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
+
+    // Pacemaker once more; that run is the one rolled back.
+    put_file("node1", "/root/answers.toml", &pacemaker_answers(), "600");
+    let out = setup_on_node1();
+    assert!(
+        out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2"),
+        "{out}"
+    );
     let run_id = out
         .split("; run ")
         .nth(1)

@@ -441,6 +441,9 @@ pub fn steps(pair: &mut Pair, replication_password: &str) -> Result<Vec<StepPlan
         steps.extend(super::pacemaker::steps(pair, replication_password)?);
         return Ok(steps);
     }
+    // A pair Pacemaker managed comes back to our daemon: the cluster
+    // manager lets go first.
+    steps.extend(super::pacemaker::release_steps(pair)?);
     // The witness answers before the daemons start asking it.
     steps.extend(super::witness::step(
         pair,

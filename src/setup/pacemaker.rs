@@ -878,6 +878,118 @@ pub fn steps(pair: &mut Pair, password: &str) -> Result<Vec<StepPlan>> {
     Ok(steps)
 }
 
+/// Stops a service now and at boot.
+fn disable_and_stop(node: &dyn Node, step: &mut StepPlan, service: &str, why: &str) -> Result<()> {
+    if systemd(node)? {
+        step.changes.push(command(
+            &[
+                "systemctl",
+                "disable",
+                "--now",
+                &format!("{service}.service"),
+            ],
+            why,
+        ));
+    } else {
+        step.changes
+            .push(command(&[&format!("/etc/init.d/{service}"), "stop"], why));
+        step.changes
+            .push(command(&["update-rc.d", service, "disable"], why));
+    }
+    Ok(())
+}
+
+/// `cluster.manager = "mysql-ha"` on a pair Pacemaker managed (an earlier
+/// run's hand-off): maintenance mode so the servers and the address stay
+/// as they are, then pacemaker, corosync-qdevice and corosync stop and no
+/// longer start at boot, the stored cluster configuration and the agent's
+/// secret go, and the server starts at boot by itself again; qnetd stops on
+/// the witness. Our daemon takes over in the steps after these. Nothing
+/// when no node runs Pacemaker.
+pub fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
+    let mut steps = Vec::new();
+    let mut first = true;
+    for side in [Side::Master, Side::Slave] {
+        let member = pair.member(side)?;
+        let server = member.profile.service.name.clone();
+        let node = member.access.node();
+        let managed = running(node, "pacemakerd")
+            || node
+                .stat(Path::new("/var/lib/pacemaker/cib/cib.xml"))?
+                .is_some();
+        if !managed {
+            continue;
+        }
+        let mut step = StepPlan {
+            name: "leave pacemaker",
+            side,
+            changes: Vec::new(),
+            summary: vec!["cluster.manager = \"mysql-ha\": Pacemaker lets go of the pair (maintenance mode, so the servers and the address stay as they are) and our daemon takes over".into()],
+        };
+        if first && running(node, "pacemakerd") {
+            step.changes.push(command(
+                &[
+                    "crm_attribute",
+                    "--type",
+                    "crm_config",
+                    "--name",
+                    "maintenance-mode",
+                    "--update",
+                    "true",
+                ],
+                "Pacemaker leaves the servers and the address as they are when it stops",
+            ));
+            first = false;
+        }
+        for service in ["pacemaker", "corosync-qdevice", "corosync"] {
+            let program = match service {
+                "pacemaker" => "pacemakerd",
+                other => other,
+            };
+            if running(node, program) {
+                disable_and_stop(node, &mut step, service, "the cluster manager stops here")?;
+            }
+        }
+        step.changes.push(shell(
+            &format!("rm -f /var/lib/pacemaker/cib/cib* && rm -rf {SECRETS_DIR}/{DB_RESOURCE}"),
+            "the cluster's stored configuration and the agent's password go",
+        ));
+        if systemd(node)? {
+            step.changes.push(command(
+                &["systemctl", "enable", &format!("{server}.service")],
+                "the server starts at boot by itself again",
+            ));
+        } else {
+            step.changes.push(command(
+                &["update-rc.d", &server, "enable"],
+                "the server starts at boot by itself again",
+            ));
+        }
+        steps.push(step);
+    }
+    if let Some(witness) = &pair.witness {
+        let node = witness.access.node();
+        if running(node, "corosync-qnetd") {
+            let mut step = StepPlan {
+                name: "leave pacemaker",
+                side: Side::Witness,
+                changes: Vec::new(),
+                summary: vec![
+                    "the quorum device's server stops: our witness gives the third vote".into(),
+                ],
+            };
+            disable_and_stop(
+                node,
+                &mut step,
+                "corosync-qnetd",
+                "Pacemaker's quorum device stops",
+            )?;
+            steps.push(step);
+        }
+    }
+    Ok(steps)
+}
+
 /// The agent's replication password as a node keeps it (a re-run keeps it).
 pub fn stored_password(node: &dyn Node) -> Result<Option<String>> {
     Ok(node
