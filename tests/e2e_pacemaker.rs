@@ -466,9 +466,6 @@ fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
         let links = on_ok(node, &["ls", "/etc/rc2.d"]);
         assert!(links.contains("S01mariadb"), "{links}");
         assert!(!links.contains("S01pacemaker"), "{links}");
-        assert!(!on(node, &["test", "-e", "/etc/mysql-ha/pacemaker.crm"])
-            .status
-            .success());
     }
     assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
     let addresses = on_ok("node1", &["ip", "-o", "addr", "show", "dev", "eth0"]);
