@@ -395,6 +395,10 @@ fn node_step(
     let conf = corosync_conf(layout).into_bytes();
     let mut config_changed = false;
     let current_key = node.read(Path::new(AUTHKEY))?;
+    step.summary.push(format!(
+        "{AUTHKEY}: {} random bytes made by setup, the same on every node, written as a file (never on a command line)",
+        authkey.len()
+    ));
     if current_key.as_deref() != Some(authkey) {
         step.changes.push(write_file(
             AUTHKEY,
