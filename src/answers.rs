@@ -271,9 +271,41 @@ pub enum ArpMode {
     Always,
 }
 
+/// `cluster.manager`: who watches the pair and moves the master once
+/// replication runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Manager {
+    /// This tool's own daemon (and witness): a pair manager.
+    #[default]
+    MysqlHa,
+    /// Pacemaker/Corosync: quorum device, fencing, one manager for every
+    /// service (docs/pacemaker.md).
+    Pacemaker,
+}
+
+impl Manager {
+    pub fn name(self) -> &'static str {
+        match self {
+            Manager::MysqlHa => "mysql-ha",
+            Manager::Pacemaker => "pacemaker",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ClusterAnswers {
+    /// Who manages the pair once it replicates.
+    pub manager: Manager,
+    /// With `manager = "pacemaker"`: the Pacemaker fence agent (a
+    /// `fence_*` program of fence-agents) that powers a node off.
+    pub fence_agent: String,
+    /// The fence agent's parameters, `name=value` each (e.g. `ip=...`).
+    pub fence_params: Vec<String>,
+    /// With `manager = "pacemaker"` and no fence agent: the administrator
+    /// accepts running without fencing (the plan says what that risks).
+    pub run_without_fencing: bool,
     pub resource: Resource,
     pub vip: String,
     pub device: String,
@@ -311,6 +343,10 @@ pub struct ClusterAnswers {
 impl Default for ClusterAnswers {
     fn default() -> Self {
         ClusterAnswers {
+            manager: Manager::default(),
+            fence_agent: String::new(),
+            fence_params: Vec::new(),
+            run_without_fencing: false,
             resource: Resource::None,
             vip: String::new(),
             device: "eth0".into(),
@@ -527,6 +563,15 @@ impl Answers {
         }
         validate_databases(&self.replication.databases)?;
         validate_tls(&self.replication)?;
+        validate_manager(&self.cluster)?;
+        if self.cluster.manager == Manager::Pacemaker
+            && self.replication.durability == Durability::Async
+        {
+            return Err(answer_error(
+                "replication.durability",
+                "\"async\" is not what Pacemaker runs: its mariadb agent turns semi-synchronous replication on at every start; remove the key (semi-sync) or choose cluster.manager = \"mysql-ha\"",
+            ));
+        }
         if self.cluster.resource == Resource::Vip {
             validate_vip("cluster.vip", &self.cluster.vip)?;
             if self.cluster.device.is_empty() {
@@ -989,6 +1034,97 @@ pub fn validate_host(key: &str, host: &str) -> Result<()> {
     }
 }
 
+/// What Pacemaker needs of the cluster answers: a cluster address it has an
+/// agent for, and a fence agent or the explicit choice to run without one.
+pub fn validate_manager(cluster: &ClusterAnswers) -> Result<()> {
+    if cluster.manager != Manager::Pacemaker {
+        if !cluster.fence_agent.is_empty() || !cluster.fence_params.is_empty() {
+            return Err(answer_error(
+                "cluster.fence_agent",
+                "only used with cluster.manager = \"pacemaker\" (the mysql-ha daemon fences with fence_command in cluster.toml): remove it or choose pacemaker",
+            ));
+        }
+        return Ok(());
+    }
+    if cluster.resource == Resource::Ddns {
+        return Err(answer_error(
+            "cluster.resource",
+            "\"ddns\" is not offered with cluster.manager = \"pacemaker\" (Pacemaker has no dynamic-DNS agent setup can configure): use \"vip\" or \"none\", or cluster.manager = \"mysql-ha\"",
+        ));
+    }
+    validate_fence_agent("cluster.fence_agent", &cluster.fence_agent)?;
+    for param in &cluster.fence_params {
+        validate_fence_param("cluster.fence_params", param)?;
+    }
+    if cluster.fence_agent.is_empty() && !cluster.fence_params.is_empty() {
+        return Err(answer_error(
+            "cluster.fence_params",
+            "given without cluster.fence_agent: name the fence agent they are for",
+        ));
+    }
+    if cluster.fence_agent.is_empty() && !cluster.run_without_fencing {
+        return Err(answer_error(
+            "cluster.fence_agent",
+            format!(
+                "missing: with Pacemaker, name the fence agent that powers a node off (e.g. fence_ipmilan, with cluster.fence_params), or set cluster.run_without_fencing = true to accept the risk: {NO_FENCING_RISK}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What running Pacemaker without fencing risks, in the plan's words.
+pub const NO_FENCING_RISK: &str = "without fencing, a node that stops answering is only assumed to be down; if it is merely cut off or frozen and comes back, it may still write for a moment while the other node is promoted (two writable servers), and a resource that fails to stop blocks the cluster until a person steps in";
+
+/// Empty, or the name of a fence agent program (`fence_` and lower-case
+/// letters, digits, `_`).
+pub fn validate_fence_agent(key: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    let valid = name.starts_with("fence_")
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if valid {
+        Ok(())
+    } else {
+        Err(answer_error(
+            key,
+            format!("`{name}`: give a fence agent's name, e.g. fence_ipmilan or fence_virsh"),
+        ))
+    }
+}
+
+/// One fence agent parameter, `name=value`: a name of letters, digits and
+/// `_`, a value without quotes, backslashes or line breaks (it goes into a
+/// crm configuration line).
+pub fn validate_fence_param(key: &str, param: &str) -> Result<()> {
+    let Some((name, value)) = param.split_once('=') else {
+        return Err(answer_error(
+            key,
+            format!("`{param}`: write name=value, e.g. ip=192.0.2.200"),
+        ));
+    };
+    let good_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let good_value = !value.is_empty()
+        && !value
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\'' || c == '\\' || c.is_whitespace());
+    if good_name && good_value {
+        Ok(())
+    } else {
+        Err(answer_error(
+            key,
+            format!("`{param}`: a name of letters, digits and _, then = and a value without spaces, quotes or backslashes"),
+        ))
+    }
+}
+
 pub fn validate_account(key: &str, name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(answer_error(key, "missing: give an account name"));
@@ -1362,6 +1498,56 @@ pub fn generate_password() -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    fn pacemaker_answers() -> Answers {
+        let mut answers = Answers::default();
+        answers.master.host = "192.0.2.11".into();
+        answers.slave.host = "192.0.2.12".into();
+        answers.replication.databases = vec!["shop".into()];
+        answers.cluster.manager = Manager::Pacemaker;
+        answers
+    }
+
+    #[test]
+    fn pacemaker_needs_a_fence_agent_or_the_explicit_choice_to_run_without() {
+        let mut answers = pacemaker_answers();
+        let err = answers.validate().unwrap_err().to_string();
+        assert!(err.contains("cluster.fence_agent"), "{err}");
+        assert!(err.contains("run_without_fencing"), "{err}");
+        answers.cluster.run_without_fencing = true;
+        answers.validate().unwrap();
+        answers.cluster.run_without_fencing = false;
+        answers.cluster.fence_agent = "fence_ipmilan".into();
+        answers.cluster.fence_params = vec!["ip=192.0.2.200".into(), "lanplus=1".into()];
+        answers.validate().unwrap();
+        answers.cluster.fence_params = vec!["ip 192.0.2.200".into()];
+        let err = answers.validate().unwrap_err().to_string();
+        assert!(err.contains("cluster.fence_params"), "{err}");
+        answers.cluster.fence_params.clear();
+        answers.replication.durability = Durability::Async;
+        let err = answers.validate().unwrap_err().to_string();
+        assert!(err.contains("replication.durability"), "{err}");
+        answers.replication.durability = Durability::SemiSync;
+        answers.cluster.resource = Resource::Ddns;
+        let err = answers.validate().unwrap_err().to_string();
+        assert!(err.contains("cluster.resource"), "{err}");
+    }
+
+    #[test]
+    fn the_manager_reads_from_a_file_and_defaults_to_our_daemon() {
+        assert_eq!(Answers::default().cluster.manager, Manager::MysqlHa);
+        let answers =
+            Answers::from_toml("[cluster]\nmanager = \"pacemaker\"\nrun_without_fencing = true\n")
+                .unwrap();
+        assert_eq!(answers.cluster.manager, Manager::Pacemaker);
+        let err = Answers::from_toml("[cluster]\nmanager = \"heartbeat\"\n").unwrap_err();
+        assert_eq!(err.key, "cluster.manager");
+        let mut ours = pacemaker_answers();
+        ours.cluster.manager = Manager::MysqlHa;
+        ours.cluster.fence_agent = "fence_ipmilan".into();
+        let err = ours.validate().unwrap_err().to_string();
+        assert!(err.contains("cluster.fence_agent"), "{err}");
+    }
 
     const LAB: &str = r#"
 [master]

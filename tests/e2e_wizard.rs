@@ -186,11 +186,11 @@ fn full_screen_wizard_in_tmux_sets_up_replication() {
         "no system schema offered:\n{screen}"
     );
     tui.keys(&["Space", "Down", "Down", "Space", "Enter"]);
-    tui.wait_for("Cluster address kind", 10);
-    // Defaults: no cluster address, no witness, the default account, the
-    // default timings.
+    tui.wait_for("Cluster manager", 10);
+    // Defaults: our own daemon, no cluster address, no witness, the default
+    // account, the default timings.
     tui.keys(&[
-        "Enter", "Enter", "Enter", "Enter", "Enter", "Enter", "Enter",
+        "Enter", "Enter", "Enter", "Enter", "Enter", "Enter", "Enter", "Enter",
     ]);
     let screen = tui.wait_for("Plan: line", 180);
     assert!(!screen.contains(ADMIN_PASSWORD));
@@ -244,9 +244,10 @@ fn line_mode_through_a_pipe_sets_up_replication() {
     let _lock = lock_sandbox();
     fresh_lab();
     // Nodes (4), credentials (4), replication (4), databases, cluster
-    // address (kind, witness), account (2), timings (3), then the confirmation.
+    // address (manager, kind, witness), account (2), timings (3), then the
+    // confirmation.
     let answers =
-        "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
+        "\\n\\n192.0.2.12\\n\\n\\n\\n\\n\\n\\n\\n\\n\\ncrm,shop\\n\\n\\n\\n\\n\\n\\n\\n\\ny\\n";
     let out = on(
         "node1",
         &[
@@ -317,9 +318,9 @@ fn ctrl_c_during_apply_stops_at_a_safe_point() {
         "pre-filled from the answers:\n{screen}"
     );
     tui.keys(&["Enter"]);
-    tui.wait_for("Cluster address kind", 10);
-    // kind, address, device, arp, witness, account (2), timings (3)
-    tui.keys(&["Enter"; 10]);
+    tui.wait_for("Cluster manager", 10);
+    // manager, kind, address, device, arp, witness, account (2), timings (3)
+    tui.keys(&["Enter"; 11]);
     tui.wait_for("Plan: line", 180);
     tui.keys(&["Enter", "C-c"]);
     let screen = tui.wait_for("Stop the run?", 10);

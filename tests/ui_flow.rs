@@ -167,7 +167,14 @@ fn whole_flow_with_a_wrong_password_corrected_in_place() {
     d.press(KeyCode::Char(' '));
     d.enter(1);
     assert_eq!(d.app.answers.replication.databases, vec!["crm", "shop"]);
-    // Cluster address: a virtual IP with its own questions.
+    // The manager (our daemon by default), then the cluster address: a
+    // virtual IP with its own questions.
+    assert_eq!(d.question(), "cluster.manager");
+    d.enter(1);
+    assert_eq!(
+        d.app.answers.cluster.manager,
+        mysql_ha::answers::Manager::MysqlHa
+    );
     assert_eq!(d.question(), "cluster.resource");
     d.press(KeyCode::Right);
     d.enter(1);

@@ -195,8 +195,8 @@ fn databases_screen() {
 #[test]
 fn cluster_address_screen() {
     let mut app = connected();
-    // Replication (user, password, durability, encryption), databases.
-    for _ in 0..5 {
+    // Replication (user, password, durability, encryption), databases, the manager.
+    for _ in 0..6 {
         app.key(key(KeyCode::Enter));
     }
     app.key(key(KeyCode::Right));
@@ -206,7 +206,7 @@ fn cluster_address_screen() {
 #[test]
 fn cluster_address_ddns_screen() {
     let mut app = connected();
-    for _ in 0..5 {
+    for _ in 0..6 {
         app.key(key(KeyCode::Enter));
     }
     app.key(key(KeyCode::Right));
@@ -229,11 +229,22 @@ fn cluster_address_ddns_screen() {
 }
 
 #[test]
+fn cluster_manager_screen() {
+    let mut app = connected();
+    for _ in 0..5 {
+        app.key(key(KeyCode::Enter));
+    }
+    app.key(key(KeyCode::Right));
+    snapshot("cluster-manager", &app);
+}
+
+#[test]
 fn timings_screen() {
     let mut app = connected();
     // Replication (user, password, durability, encryption), databases,
-    // cluster address (kind, witness), cluster account (account, passphrase).
-    for _ in 0..9 {
+    // cluster address (manager, kind, witness), cluster account (account,
+    // passphrase).
+    for _ in 0..10 {
         app.key(key(KeyCode::Enter));
     }
     snapshot("timings", &app);
@@ -241,7 +252,7 @@ fn timings_screen() {
 
 fn planned() -> App {
     let mut app = connected();
-    for _ in 0..12 {
+    for _ in 0..13 {
         app.key(key(KeyCode::Enter));
     }
     app.reply(Reply::Planned {

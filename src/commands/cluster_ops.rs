@@ -60,6 +60,16 @@ pub fn rejoin(args: RejoinArgs) -> Result<()> {
 }
 
 pub fn switchover(args: SwitchoverArgs) -> Result<()> {
+    if args.answers.is_none() {
+        if let Some(config) = super::pacemaker::managed() {
+            return super::pacemaker::switchover(
+                &config,
+                args.to.as_deref(),
+                args.yes,
+                args.dry_run,
+            );
+        }
+    }
     let answers = load_answers(args.answers.as_deref())?;
     let mut cluster = Cluster::connect(&answers)?;
     let options = switchover_op::SwitchoverOptions {

@@ -27,11 +27,17 @@ fn state_dir_ready() -> Result<()> {
 }
 
 pub fn pause() -> Result<()> {
+    if super::pacemaker::managed().is_some() {
+        return super::pacemaker::pause();
+    }
     println!("{}", pause_node()?);
     Ok(())
 }
 
 pub fn resume() -> Result<()> {
+    if super::pacemaker::managed().is_some() {
+        return super::pacemaker::resume();
+    }
     println!("{}", resume_node()?);
     Ok(())
 }
@@ -249,6 +255,9 @@ pub fn peer_status(peer: &Peer) -> Option<DaemonStatus> {
 
 pub fn status(json: bool) -> Result<()> {
     let config = ClusterConfig::load(Path::new(DEFAULT_PATH))?;
+    if config.cluster.manager == crate::answers::Manager::Pacemaker {
+        return super::pacemaker::status(&config, json);
+    }
     let local = read_json::<DaemonStatus>(&status_path())?;
     let peer = Peer::new(&config);
     let remote = peer_status(&peer);

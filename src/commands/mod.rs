@@ -4,6 +4,7 @@ pub mod cluster_agent;
 pub mod cluster_ops;
 pub mod daemon;
 pub mod mycnf;
+pub mod pacemaker;
 pub mod privileged;
 pub mod reference;
 pub mod rollback;

@@ -170,6 +170,30 @@ fn on_witness(
             ));
         }
     }
+    if ran_command(&journal, "corosync-qnetd") {
+        let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
+        let undo: Vec<Vec<&str>> = if systemd {
+            vec![vec![
+                "systemctl",
+                "disable",
+                "--now",
+                "corosync-qnetd.service",
+            ]]
+        } else {
+            vec![
+                vec!["/etc/init.d/corosync-qnetd", "stop"],
+                vec!["update-rc.d", "corosync-qnetd", "disable"],
+            ]
+        };
+        for argv in undo {
+            let out = crate::node::run_service(node, &argv)?;
+            text.push_str(&format!(
+                "{}: {}\n",
+                if out.success() { "undone" } else { "tried" },
+                argv.join(" ")
+            ));
+        }
+    }
     let (restored, _, _) = restore_files(node, run_id, force)?;
     text.push_str(&restored);
     Ok(text)
@@ -402,6 +426,15 @@ fn undo_both(
             Some(journal) => stop_daemon(member, journal, cluster)?,
             None => String::new(),
         });
+    }
+    // Pacemaker, when the run handed the pair to it: maintenance mode
+    // first (cluster-wide), so stopping it leaves the servers running.
+    for ((_, member), (journal, stopped)) in
+        members.iter().zip(journals.iter().zip(stopped.iter_mut()))
+    {
+        if let Some(journal) = journal {
+            stopped.push_str(&stop_pacemaker(member, journal)?);
+        }
     }
     let mut text = String::new();
     let run_id = args.run_id.clone().unwrap_or_default();
@@ -707,6 +740,117 @@ fn stop_daemon(
         ));
     }
     if let Some(cluster) = cluster.filter(|c| c.resource == crate::answers::Resource::Vip) {
+        let held = node.run(&["ip", "-o", "addr", "show", "dev", &cluster.device], None)?;
+        if held.stdout_text().contains(&format!(" {} ", cluster.vip)) {
+            node.run(
+                &["ip", "addr", "del", &cluster.vip, "dev", &cluster.device],
+                None,
+            )?;
+            text.push_str(&format!(
+                "undone: released the cluster address {}\n",
+                cluster.vip
+            ));
+        }
+    }
+    Ok(text)
+}
+
+/// Whether the run ran a command with `word` in it.
+fn ran_command(journal: &Journal, word: &str) -> bool {
+    journal.records().iter().any(|r| {
+        matches!(&r.entry, JournalEntry::Command { argv, .. }
+            if argv.iter().any(|a| a.contains(word)))
+    })
+}
+
+/// Undoes a Pacemaker hand-off on one node (`cluster.manager =
+/// "pacemaker"`): the cluster goes into maintenance mode so its resources
+/// stay as they are, pacemaker, corosync-qdevice and corosync stop and no
+/// longer start at boot, the cluster's stored configuration (CIB) goes, the
+/// cluster address is released and the database server starts at boot by
+/// itself again. The run's files (corosync.conf, authkey, the agent's
+/// secret) come back with the other files afterwards.
+fn stop_pacemaker(member: &Member, journal: &Journal) -> Result<String> {
+    if !ran_command(journal, "pacemaker") {
+        return Ok(String::new());
+    }
+    let node = member.access.node();
+    let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
+    // The address Pacemaker placed, as cluster.toml (still this run's) says.
+    let address = node
+        .read(Path::new(crate::daemon::config::DEFAULT_PATH))?
+        .and_then(|b| {
+            crate::daemon::config::ClusterConfig::parse(&String::from_utf8_lossy(&b)).ok()
+        })
+        .map(|c| c.cluster)
+        .filter(|c| c.resource == crate::answers::Resource::Vip);
+    let mut undo: Vec<Vec<String>> = vec![[
+        "crm_attribute",
+        "--type",
+        "crm_config",
+        "--name",
+        "maintenance-mode",
+        "--update",
+        "true",
+    ]
+    .map(String::from)
+    .to_vec()];
+    for service in ["pacemaker", "corosync-qdevice", "corosync"] {
+        if !ran_command(journal, service) {
+            continue;
+        }
+        if systemd {
+            undo.push(
+                ["systemctl", "disable", "--now"]
+                    .map(String::from)
+                    .into_iter()
+                    .chain([format!("{service}.service")])
+                    .collect(),
+            );
+        } else {
+            undo.push(vec![format!("/etc/init.d/{service}"), "stop".into()]);
+            undo.push(
+                ["update-rc.d", service, "disable"]
+                    .map(String::from)
+                    .to_vec(),
+            );
+        }
+    }
+    if ran_command(journal, "corosync") {
+        // The cluster configuration this run created and loaded (each node
+        // keeps a copy; the run's files are restored after).
+        undo.push(
+            ["sh", "-c", "rm -f /var/lib/pacemaker/cib/cib*"]
+                .map(String::from)
+                .to_vec(),
+        );
+    }
+    let server = &member.profile.service.name;
+    if ran_command(journal, &format!("{server}.service")) && systemd {
+        undo.push(
+            ["systemctl", "enable"]
+                .map(String::from)
+                .into_iter()
+                .chain([format!("{server}.service")])
+                .collect(),
+        );
+    } else if journal.records().iter().any(|r| {
+        matches!(&r.entry, JournalEntry::Command { argv, .. }
+            if argv.len() == 3 && argv[0] == "update-rc.d" && argv[1] == *server && argv[2] == "disable")
+    }) {
+        undo.push(["update-rc.d", server, "enable"].map(String::from).to_vec());
+    }
+    let mut text = String::new();
+    for argv in undo {
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        let out = crate::node::run_service(node, &argv)?;
+        text.push_str(&format!(
+            "{}: {}\n",
+            if out.success() { "undone" } else { "tried" },
+            argv.join(" ")
+        ));
+    }
+    if let Some(cluster) = address {
         let held = node.run(&["ip", "-o", "addr", "show", "dev", &cluster.device], None)?;
         if held.stdout_text().contains(&format!(" {} ", cluster.vip)) {
             node.run(

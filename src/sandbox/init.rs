@@ -76,6 +76,17 @@ fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
         none,
     )
     .map_err(|e| mount_err("/dev", &root.join("dev"), e))?;
+    // A /dev/shm of its own: corosync and pacemaker (libqb) name their
+    // shared memory by pid, and pids repeat across the hosts' namespaces.
+    let shm = root.join("dev/shm");
+    mount(
+        Some("tmpfs"),
+        &shm,
+        Some("tmpfs"),
+        MsFlags::empty(),
+        Some("mode=1777"),
+    )
+    .map_err(|e| mount_err("tmpfs", &shm, e))?;
     for (target, mode) in [("run", "0755"), ("tmp", "1777")] {
         let path = root.join(target);
         let options = format!("mode={mode}");

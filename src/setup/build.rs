@@ -560,7 +560,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     steps.push(seed);
     steps.push(start);
     steps.extend(super::cluster_access::steps(pair)?);
-    steps.extend(super::handoff::steps(pair)?);
+    steps.extend(super::handoff::steps(pair, &secrets.replication_password)?);
 
     Ok(Plan {
         run_id: run_id.to_string(),

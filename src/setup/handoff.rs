@@ -404,8 +404,76 @@ fn install_step(
     Ok(step)
 }
 
+/// The monitor account's password, as the master's cluster.toml holds it.
+pub fn monitor_password(pair: &Pair) -> Result<String> {
+    let bytes = pair
+        .master
+        .access
+        .node()
+        .read(Path::new(crate::daemon::config::DEFAULT_PATH))?
+        .ok_or_else(|| {
+            Error::Other(format!(
+                "{} is missing on the master",
+                crate::daemon::config::DEFAULT_PATH
+            ))
+        })?;
+    ClusterConfig::parse(&String::from_utf8_lossy(&bytes))
+        .map(|c| c.monitor.password)
+        .map_err(Error::Other)
+}
+
+/// With Pacemaker: cluster.toml only (our commands read the cluster from
+/// it), no daemon; a daemon an earlier run installed is stopped and kept
+/// from starting at boot.
+fn config_only_step(pair: &mut Pair, side: Side, secrets: &SharedSecrets) -> Result<StepPlan> {
+    let account_name = pair.answers.cluster.account.clone();
+    let profile_name = pair.member(side)?.profile.name.clone();
+    let wanted = node_config(pair, side, &profile_name, secrets);
+    let node = pair.member(side)?.access.node();
+    let mut step = StepPlan {
+        name: "cluster configuration for our commands",
+        side,
+        changes: Vec::new(),
+        summary: vec!["cluster.toml tells status, switchover, pause and resume that Pacemaker manages the pair; no mysql-ha daemon runs".into()],
+    };
+    node.create_dir_all(Path::new("/etc/mysql-ha"), 0o755)?;
+    let existing = node.read(Path::new(crate::daemon::config::DEFAULT_PATH))?;
+    let text = merged(existing.as_deref(), wanted).to_toml()?.into_bytes();
+    if existing.as_deref() != Some(text.as_slice()) {
+        step.changes.push(write_file(
+            crate::daemon::config::DEFAULT_PATH,
+            existing,
+            text,
+            0o640,
+            &account_name,
+            true,
+        ));
+    }
+    let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
+    if systemd && node.stat(Path::new(SYSTEMD_UNIT))?.is_some() {
+        step.changes.push(Change::Command {
+            argv: ["systemctl", "disable", "--now", "mysql-ha.service"]
+                .map(String::from)
+                .to_vec(),
+            why: "Pacemaker manages the pair now: our daemon stops".into(),
+        });
+    } else if !systemd && node.stat(Path::new(INIT_SCRIPT))?.is_some() {
+        step.changes.push(Change::Command {
+            argv: [INIT_SCRIPT, "stop"].map(String::from).to_vec(),
+            why: "Pacemaker manages the pair now: our daemon stops".into(),
+        });
+        step.changes.push(Change::Command {
+            argv: ["update-rc.d", "mysql-ha", "disable"]
+                .map(String::from)
+                .to_vec(),
+            why: "and does not start at boot".into(),
+        });
+    }
+    Ok(step)
+}
+
 /// The hand-off steps, master first (it claims the cluster resource).
-pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
+pub fn steps(pair: &mut Pair, replication_password: &str) -> Result<Vec<StepPlan>> {
     let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
     let binary = std::fs::read(&exe).map_err(|e| Error::io(&exe, e))?;
     let secrets = shared_secrets(pair)?;
@@ -413,6 +481,15 @@ pub fn steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
         accounts_step(pair, Side::Master, &secrets.monitor_password)?,
         accounts_step(pair, Side::Slave, &secrets.monitor_password)?,
     ];
+    if pair.answers.cluster.manager == crate::answers::Manager::Pacemaker {
+        steps.push(config_only_step(pair, Side::Master, &secrets)?);
+        steps.push(config_only_step(pair, Side::Slave, &secrets)?);
+        steps.extend(super::pacemaker::steps(pair, replication_password)?);
+        return Ok(steps);
+    }
+    // A pair Pacemaker managed comes back to our daemon: the cluster
+    // manager lets go first.
+    steps.extend(super::pacemaker::release_steps(pair)?);
     // The witness answers before the daemons start asking it.
     steps.extend(super::witness::step(
         pair,

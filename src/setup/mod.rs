@@ -7,6 +7,7 @@ pub mod build;
 pub mod cluster_access;
 pub mod ddns_check;
 pub mod handoff;
+pub mod pacemaker;
 pub mod pair;
 pub mod plan;
 pub mod preflight;

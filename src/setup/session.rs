@@ -235,10 +235,19 @@ impl SetupSession {
                 findings: findings.join("; "),
             });
         }
-        self.secrets.replication_password = if answers.replication.password.is_empty() {
-            crate::answers::generate_password()
+        // Under Pacemaker the agent keeps the password in its local
+        // secrets: a re-run keeps it.
+        let stored = if answers.cluster.manager == crate::answers::Manager::Pacemaker {
+            super::pacemaker::stored_password(self.pair.master.access.node())?
         } else {
+            None
+        };
+        self.secrets.replication_password = if !answers.replication.password.is_empty() {
             answers.replication.password.clone()
+        } else if let Some(stored) = stored {
+            stored
+        } else {
+            crate::answers::generate_password()
         };
         let plan = build::build(
             &mut self.pair,
@@ -311,11 +320,19 @@ impl SetupSession {
             Some(verified) => verified,
             None => verify_step(&mut self.pair, &preflight.databases, reporter)?,
         };
-        // Not done until both cluster daemons have taken over.
-        reporter.event(Event::StepStarted {
-            step: "wait for both cluster daemons".into(),
-        });
-        for line in super::handoff::wait_healthy(&self.pair)? {
+        // Not done until the cluster manager has taken over.
+        let lines = if self.pair.answers.cluster.manager == crate::answers::Manager::Pacemaker {
+            reporter.event(Event::StepStarted {
+                step: "wait for pacemaker to promote the master".into(),
+            });
+            super::pacemaker::wait_ready(&mut self.pair)?
+        } else {
+            reporter.event(Event::StepStarted {
+                step: "wait for both cluster daemons".into(),
+            });
+            super::handoff::wait_healthy(&self.pair)?
+        };
+        for line in lines {
             reporter.event(Event::Note { message: line });
         }
         self.release_lock();

@@ -5,7 +5,7 @@
 use crate::answers::{
     self, validate_account, validate_ddns_name, validate_host, validate_key_name,
     validate_key_secret, validate_name_in_zone, validate_passphrase, validate_password,
-    validate_seconds, validate_vip, validate_zone, Answers, ArpMode, Resource,
+    validate_seconds, validate_vip, validate_zone, Answers, ArpMode, Manager, Resource,
 };
 use crate::{Error, Result};
 
@@ -88,6 +88,8 @@ pub struct Question {
 }
 
 const RESOURCES: &[&str] = &["vip", "ddns", "none"];
+const MANAGERS: &[&str] = &["mysql-ha", "pacemaker"];
+const YES_NO: &[&str] = &["no", "yes"];
 const ARP_MODES: &[&str] = &["never", "when-needed", "always"];
 const DURABILITIES: &[&str] = &["semi-sync", "async"];
 const TLS_MODES: &[&str] = &["generate", "files", "off"];
@@ -199,6 +201,13 @@ pub const QUESTIONS: &[Question] = &[
         kind: Kind::Text,
     },
     Question {
+        key: "cluster.manager",
+        group: Group::ClusterAddress,
+        label: "Cluster manager",
+        help: "mysql-ha: this tool's own daemon, for a pair; pacemaker: hand the pair to Pacemaker/Corosync (quorum device, real fencing, one manager for all your services).",
+        kind: Kind::Choice(MANAGERS),
+    },
+    Question {
         key: "cluster.resource",
         group: Group::ClusterAddress,
         label: "Cluster address kind",
@@ -225,6 +234,27 @@ pub const QUESTIONS: &[Question] = &[
         label: "Gratuitous ARP",
         help: "Announce the address after a takeover: never, when-needed or always.",
         kind: Kind::Choice(ARP_MODES),
+    },
+    Question {
+        key: "cluster.fence_agent",
+        group: Group::ClusterAddress,
+        label: "Fence agent",
+        help: "Pacemaker's fence agent that powers a node off (e.g. fence_ipmilan); empty: no fencing (asked next).",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.fence_params",
+        group: Group::ClusterAddress,
+        label: "Fence parameters",
+        help: "The fence agent's parameters, name=value separated by spaces (e.g. ip=192.0.2.200 username=admin).",
+        kind: Kind::Text,
+    },
+    Question {
+        key: "cluster.run_without_fencing",
+        group: Group::ClusterAddress,
+        label: "Run without fencing?",
+        help: "yes: accept that a cut-off or frozen node is only assumed down and may write for a moment after the other is promoted.",
+        kind: Kind::Choice(YES_NO),
     },
     Question {
         key: "cluster.ddns.server",
@@ -280,7 +310,7 @@ pub const QUESTIONS: &[Question] = &[
         key: "cluster.witness",
         group: Group::ClusterAddress,
         label: "Witness host",
-        help: "A third host that votes on who is master (setup installs it there); empty: no automatic takeover.",
+        help: "A third host that votes on who is master (setup installs the witness there, or corosync-qnetd for pacemaker); empty: no third vote.",
         kind: Kind::Text,
     },
     Question {
@@ -338,6 +368,17 @@ pub fn of_group(group: Group, answers: &Answers) -> Vec<&'static Question> {
             k if k.starts_with("replication.tls_") => {
                 answers.replication.tls == answers::TlsMode::Files
             }
+            "cluster.fence_agent" => answers.cluster.manager == Manager::Pacemaker,
+            "cluster.fence_params" => {
+                answers.cluster.manager == Manager::Pacemaker
+                    && !answers.cluster.fence_agent.is_empty()
+            }
+            "cluster.run_without_fencing" => {
+                answers.cluster.manager == Manager::Pacemaker
+                    && answers.cluster.fence_agent.is_empty()
+            }
+            // Pacemaker's monitors keep the agent's own timeout.
+            "cluster.check_timeout_ms" => answers.cluster.manager != Manager::Pacemaker,
             _ => true,
         })
         .collect()
@@ -384,6 +425,10 @@ pub fn current(answers: &Answers, key: &str) -> String {
         "replication.tls_cert_file" => r.tls_cert_file.clone(),
         "replication.tls_key_file" => r.tls_key_file.clone(),
         "cluster.witness" => c.witness.clone(),
+        "cluster.manager" => c.manager.name().into(),
+        "cluster.fence_agent" => c.fence_agent.clone(),
+        "cluster.fence_params" => c.fence_params.join(" "),
+        "cluster.run_without_fencing" => if c.run_without_fencing { "yes" } else { "no" }.into(),
         "cluster.resource" => resource_word(c.resource).into(),
         "cluster.vip" => c.vip.clone(),
         "cluster.device" => c.device.clone(),
@@ -539,12 +584,49 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
             }
             c.witness = host.into();
         }
+        "cluster.manager" => {
+            c.manager = match word(key, value, MANAGERS)? {
+                "pacemaker" => Manager::Pacemaker,
+                _ => Manager::MysqlHa,
+            };
+            if c.manager == Manager::MysqlHa {
+                c.fence_agent.clear();
+                c.fence_params.clear();
+                c.run_without_fencing = false;
+            }
+        }
+        "cluster.fence_agent" => {
+            crate::answers::validate_fence_agent(key, value.trim())?;
+            c.fence_agent = value.trim().into();
+            if c.fence_agent.is_empty() {
+                c.fence_params.clear();
+            } else {
+                c.run_without_fencing = false;
+            }
+        }
+        "cluster.fence_params" => {
+            let params: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+            for param in &params {
+                crate::answers::validate_fence_param(key, param)?;
+            }
+            c.fence_params = params;
+        }
+        "cluster.run_without_fencing" => {
+            c.run_without_fencing = word(key, value, YES_NO)? == "yes";
+        }
         "cluster.resource" => {
-            c.resource = match word(key, value, RESOURCES)? {
+            let resource = match word(key, value, RESOURCES)? {
                 "vip" => Resource::Vip,
                 "ddns" => Resource::Ddns,
                 _ => Resource::None,
+            };
+            if resource == Resource::Ddns && c.manager == Manager::Pacemaker {
+                return Err(bad(
+                    key,
+                    "ddns is not offered with the pacemaker manager: answer vip or none",
+                ));
             }
+            c.resource = resource;
         }
         "cluster.vip" => {
             validate_vip(key, value.trim())?;
@@ -723,11 +805,15 @@ mod tests {
                 .collect()
         };
         // The witness is asked whatever the resource, after its questions.
-        assert_eq!(keys(&answers), vec!["cluster.resource", "cluster.witness"]);
+        assert_eq!(
+            keys(&answers),
+            vec!["cluster.manager", "cluster.resource", "cluster.witness"]
+        );
         set(&mut answers, "cluster.resource", "vip").unwrap();
         assert_eq!(
             keys(&answers),
             vec![
+                "cluster.manager",
                 "cluster.resource",
                 "cluster.vip",
                 "cluster.device",
@@ -739,6 +825,7 @@ mod tests {
         assert_eq!(
             keys(&answers),
             vec![
+                "cluster.manager",
                 "cluster.resource",
                 "cluster.ddns.server",
                 "cluster.ddns.zone",
@@ -758,6 +845,56 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("cluster.ddns.name"), "{err}");
+    }
+
+    #[test]
+    fn pacemaker_asks_for_fencing_and_refuses_ddns() {
+        let mut answers = Answers::default();
+        set(&mut answers, "cluster.resource", "vip").unwrap();
+        set(&mut answers, "cluster.manager", "pacemaker").unwrap();
+        let keys = |a: &Answers| -> Vec<&str> {
+            of_group(Group::ClusterAddress, a)
+                .iter()
+                .map(|q| q.key)
+                .collect()
+        };
+        let asked = keys(&answers);
+        assert!(asked.contains(&"cluster.fence_agent"), "{asked:?}");
+        assert!(asked.contains(&"cluster.run_without_fencing"), "{asked:?}");
+        assert!(!asked.contains(&"cluster.fence_params"), "{asked:?}");
+        // The default is not "no fencing".
+        assert_eq!(current(&answers, "cluster.run_without_fencing"), "no");
+        set(&mut answers, "cluster.fence_agent", "fence_ipmilan").unwrap();
+        let asked = keys(&answers);
+        assert!(asked.contains(&"cluster.fence_params"), "{asked:?}");
+        assert!(!asked.contains(&"cluster.run_without_fencing"), "{asked:?}");
+        set(
+            &mut answers,
+            "cluster.fence_params",
+            "ip=192.0.2.200 username=admin",
+        )
+        .unwrap();
+        assert_eq!(answers.cluster.fence_params.len(), 2);
+        for (key, value) in [
+            ("cluster.fence_agent", "rm -rf"),
+            ("cluster.fence_params", "ip=\"x\""),
+            ("cluster.resource", "ddns"),
+            ("cluster.manager", "heartbeat"),
+        ] {
+            let err = set(&mut answers, key, value).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}: {err}");
+        }
+        let timings: Vec<&str> = of_group(Group::Timings, &answers)
+            .iter()
+            .map(|q| q.key)
+            .collect();
+        assert!(
+            !timings.contains(&"cluster.check_timeout_ms"),
+            "{timings:?}"
+        );
+        set(&mut answers, "cluster.manager", "mysql-ha").unwrap();
+        assert!(answers.cluster.fence_agent.is_empty());
+        assert!(!keys(&answers).contains(&"cluster.fence_agent"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! across test binaries.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod timeline;
+
 use std::fs::File;
 use std::process::{Command, Output, Stdio};
 

@@ -1,0 +1,964 @@
+//! The hand-off to Pacemaker/Corosync (`cluster.manager = "pacemaker"`):
+//! instead of our daemon, both nodes run corosync (knet, the nodes'
+//! addresses, one authkey) and pacemaker; the witness host runs
+//! corosync-qnetd for the third vote; the database becomes a promotable
+//! clone of `ocf:heartbeat:mariadb` (GTID) with the cluster address as an
+//! `IPaddr2` that follows the promoted instance. The current master is
+//! promoted first: no data moves during the hand-off.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::pair::{Member, Pair};
+use super::plan::{Change, Side, Statement, StepPlan};
+use super::service_install::write_file;
+use crate::answers::{Answers, Resource};
+use crate::node::Node;
+use crate::sql::flavor::{account, quote_string};
+use crate::sql::Family;
+use crate::{Error, Result};
+
+mod config;
+mod crm_mon;
+
+pub use config::{corosync_conf, crm_configuration, ClusterNode, DbParams, Fence, Layout, Vip};
+pub use crm_mon::{crm_state, parse_crm_mon, CrmState};
+
+pub const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
+pub const AUTHKEY: &str = "/etc/corosync/authkey";
+/// The crm shell configuration setup loads (no secret in it).
+pub const CRM_FILE: &str = "/etc/mysql-ha/pacemaker.crm";
+/// The database resource, its promotable clone and the cluster address.
+pub const DB_RESOURCE: &str = "p_db";
+pub const DB_CLONE: &str = "ms_db";
+pub const VIP_RESOURCE: &str = "p_vip";
+pub const CLUSTER_NAME: &str = "mysqlha";
+/// Pacemaker's local secrets (cibsecret's layout): the CIB holds `lrm://`
+/// and each node keeps the value in a root-only file.
+pub const SECRETS_DIR: &str = "/var/lib/pacemaker/lrm/secrets";
+/// Appended to /etc/default/corosync-qdevice on SysV hosts.
+const QDEVICE_WAIT: &str = "# mysql-ha setup: wait (at most 30 s) until corosync answers before qdevice starts.\ncase \"$1\" in start|restart|force-reload) timeout 30 sh -c 'until corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1; do sleep 0.5; done' || true ;; esac\n";
+/// How long a master waits for the slave's acknowledgement before it goes
+/// on alone (the daemon's semi_sync_wait_ms; the server's default is 10 s).
+const SEMI_SYNC_TIMEOUT_MS: u32 = 3000;
+/// Corosync's authkey length (corosync-keygen's default).
+const AUTHKEY_BYTES: usize = 256;
+const READY_WAIT: Duration = Duration::from_secs(120);
+
+/// The replication password file of the database resource.
+pub fn password_file() -> String {
+    format!("{SECRETS_DIR}/{DB_RESOURCE}/replication_passwd")
+}
+
+fn command(argv: &[&str], why: &str) -> Change {
+    Change::Command {
+        argv: argv.iter().map(|a| a.to_string()).collect(),
+        why: why.into(),
+    }
+}
+
+fn shell(line: &str, why: &str) -> Change {
+    command(&["sh", "-c", line], why)
+}
+
+/// The node's name as Pacemaker will call it.
+fn node_name(node: &dyn Node, label: &str) -> Result<String> {
+    let out = node.run(&["uname", "-n"], None)?;
+    let name = out.stdout_text().trim().to_string();
+    if !out.success() || name.is_empty() {
+        return Err(Error::Preflight {
+            count: 1,
+            findings: format!("{label}: `uname -n` gave no node name"),
+        });
+    }
+    Ok(name)
+}
+
+fn program(node: &dyn Node, label: &str, name: &str, package: &str) -> Result<String> {
+    let out = node.run(&["sh", "-c", &format!("command -v {name}")], None)?;
+    let path = out.stdout_text().trim().to_string();
+    if !out.success() || path.is_empty() {
+        return Err(Error::Preflight {
+            count: 1,
+            findings: format!(
+                "{label}: {name} is missing: install {package} (apt-get install {package}) and run setup again"
+            ),
+        });
+    }
+    Ok(path)
+}
+
+fn db_params(member: &Member, answers: &Answers) -> Result<DbParams> {
+    let node = member.access.node();
+    let label = member.label();
+    for (file, package) in [
+        (
+            "/usr/lib/ocf/resource.d/heartbeat/mariadb",
+            "resource-agents",
+        ),
+        ("/usr/sbin/pacemakerd", "pacemaker"),
+        ("/usr/sbin/corosync", "corosync"),
+        ("/usr/sbin/crm", "crmsh"),
+    ] {
+        if node.stat(Path::new(file))?.is_none() {
+            return Err(Error::Preflight {
+                count: 1,
+                findings: format!(
+                    "{label}: {file} is missing: install {package} (apt-get install {package}) and run setup again"
+                ),
+            });
+        }
+    }
+    let profile = &member.profile;
+    let binary = program(node, label, "mysqld_safe", "mariadb-server")?;
+    let log = if node.stat(Path::new("/var/log/mysql"))?.is_some() {
+        "/var/log/mysql/error.log".to_string()
+    } else {
+        profile
+            .paths
+            .datadir
+            .join("error.log")
+            .display()
+            .to_string()
+    };
+    Ok(DbParams {
+        binary,
+        config: profile.config.entry_file.display().to_string(),
+        datadir: profile.paths.datadir.display().to_string(),
+        socket: profile.paths.socket.display().to_string(),
+        pid: profile.paths.pid_file.display().to_string(),
+        log,
+        replication_user: answers.replication.user.clone(),
+        replication_port: answers.master.mysql_port,
+    })
+}
+
+/// The layout of this pair from the answers and the master's profile.
+pub fn layout(pair: &mut Pair) -> Result<Layout> {
+    let answers = pair.answers.clone();
+    if pair.master.sql().flavor().family != Family::MariaDb
+        || pair.slave.sql().flavor().family != Family::MariaDb
+    {
+        return Err(Error::Answers {
+            key: "cluster.manager".into(),
+            message: "pacemaker is set up with the ocf:heartbeat:mariadb agent (GTID), for MariaDB servers; MySQL's agent is not supported by setup yet: use cluster.manager = \"mysql-ha\"".into(),
+        });
+    }
+    let mut nodes = Vec::new();
+    for member in [&pair.master, &pair.slave] {
+        nodes.push(ClusterNode {
+            name: node_name(member.access.node(), member.label())?,
+            address: member.answers.host.clone(),
+        });
+    }
+    if nodes[0].name == nodes[1].name {
+        return Err(Error::Preflight {
+            count: 1,
+            findings: format!(
+                "both nodes are called `{}` (uname -n): Pacemaker tells nodes apart by name; give them different host names",
+                nodes[0].name
+            ),
+        });
+    }
+    let db = db_params(&pair.master, &answers)?;
+    let vip = if answers.cluster.resource == Resource::Vip {
+        let (address, prefix) = answers
+            .cluster
+            .vip
+            .split_once('/')
+            .unwrap_or((answers.cluster.vip.as_str(), "32"));
+        Some(Vip {
+            address: address.into(),
+            prefix: prefix.into(),
+            device: answers.cluster.device.clone(),
+            arp: answers.cluster.arp,
+        })
+    } else {
+        None
+    };
+    let fence = (!answers.cluster.fence_agent.is_empty()).then(|| Fence {
+        agent: answers.cluster.fence_agent.clone(),
+        params: answers.cluster.fence_params.clone(),
+    });
+    let interval = u64::from(answers.cluster.check_interval_ms);
+    Ok(Layout {
+        nodes,
+        witness: (!answers.cluster.witness.is_empty()).then(|| answers.cluster.witness.clone()),
+        token_ms: (interval * u64::from(answers.cluster.failure_threshold)).max(1000),
+        monitor_s: interval.div_ceil(1000).max(1),
+        migration_threshold: answers.cluster.failure_threshold,
+        vip,
+        db,
+        fence,
+    })
+}
+
+/// Database accounts the agent needs on a node: the replication account
+/// from the other node (the roles swap) and on localhost, where the agent
+/// runs its checks and promotions as that account.
+fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan> {
+    let user = pair.answers.replication.user.clone();
+    let peer = match side {
+        Side::Master => pair.answers.slave.host.clone(),
+        _ => pair.answers.master.host.clone(),
+    };
+    let member = pair.member(side)?;
+    let conn = member.sql();
+    let mut step = StepPlan {
+        name: "pacemaker database accounts",
+        side,
+        changes: Vec::new(),
+        summary: vec![format!(
+            "the mariadb agent logs in as {user} on localhost (read_only, replication, process list) and replicates as {user} from the other node"
+        )],
+    };
+    let local = account(&user, "localhost");
+    let privileges = "REPLICATION SLAVE, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN, RELOAD, PROCESS";
+    let mut sql = vec![Statement::plain("SET SESSION sql_log_bin = 0")];
+    sql.push(Statement {
+        shown: format!("CREATE OR REPLACE USER {local} IDENTIFIED BY '********'"),
+        real: format!(
+            "CREATE OR REPLACE USER {local} IDENTIFIED BY {}",
+            quote_string(password)
+        ),
+    });
+    sql.push(Statement::plain(format!(
+        "GRANT {privileges} ON *.* TO {local}"
+    )));
+    // The master's account for the slave is the replication step's own.
+    if side != Side::Master {
+        let remote = account(&user, &peer);
+        sql.push(Statement {
+            shown: format!("CREATE OR REPLACE USER {remote} IDENTIFIED BY '********'"),
+            real: format!(
+                "CREATE OR REPLACE USER {remote} IDENTIFIED BY {}",
+                quote_string(password)
+            ),
+        });
+        sql.push(Statement::plain(format!(
+            "GRANT REPLICATION SLAVE ON *.* TO {remote}"
+        )));
+    }
+    sql.push(Statement::plain("SET SESSION sql_log_bin = 1"));
+    // A re-run with the same password changes nothing: the agent's
+    // account logs in already.
+    let logs_in = conn
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost' AND authentication_string = PASSWORD({})",
+            quote_string(&user),
+            quote_string(password)
+        ))
+        .ok()
+        .flatten()
+        .as_deref()
+        == Some("1");
+    if logs_in {
+        step.summary
+            .push(format!("{local} exists with this password"));
+    } else {
+        step.changes = sql.into_iter().map(Change::Sql).collect();
+    }
+    Ok(step)
+}
+
+/// The settings the mariadb agent gives a server it starts (semi-sync
+/// AFTER_SYNC, strict GTID, durable commits), given now to the servers that
+/// already run, so the running pair is what Pacemaker would have started;
+/// the slave's I/O thread starts again to acknowledge as a semi-sync slave.
+fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
+    let member = pair.member(side)?;
+    let conn = member.sql();
+    let wait_no_slave = if side == Side::Master { "ON" } else { "OFF" };
+    let wanted = format!("1 1 AFTER_SYNC 1 1 1 {wait_no_slave} {SEMI_SYNC_TIMEOUT_MS}");
+    // Numbers for the switches (their text form differs by version).
+    let current = conn
+        .scalar(
+            "SELECT CONCAT_WS(' ', @@rpl_semi_sync_master_enabled + 0, @@rpl_semi_sync_slave_enabled + 0, @@rpl_semi_sync_master_wait_point, @@gtid_strict_mode + 0, @@sync_binlog, @@innodb_flush_log_at_trx_commit, IF(@@rpl_semi_sync_master_wait_no_slave, 'ON', 'OFF'), @@rpl_semi_sync_master_timeout)",
+        )?
+        .unwrap_or_default();
+    let mut step = StepPlan {
+        name: "semi-sync as the agent runs it",
+        side,
+        changes: Vec::new(),
+        summary: vec!["the mariadb agent turns on semi-synchronous replication (AFTER_SYNC) and strict GTID on every server it starts: the running servers get the same now".into()],
+    };
+    // The timeout the agent leaves alone, kept for every start.
+    let dropin = member
+        .profile
+        .config
+        .settings_file
+        .with_file_name("61-mysql-ha-pacemaker.cnf");
+    let text = format!(
+        "# Written by mysql-ha setup (cluster.manager = \"pacemaker\"): a promoted master\n# whose slave is gone waits this long per commit before it goes on alone.\n[mysqld]\nrpl_semi_sync_master_timeout = {SEMI_SYNC_TIMEOUT_MS}\n"
+    );
+    let node = member.access.node();
+    let existing = node.read(&dropin)?;
+    if existing.as_deref() != Some(text.as_bytes()) {
+        step.changes.push(write_file(
+            &dropin.display().to_string(),
+            existing,
+            text.into_bytes(),
+            0o644,
+            "root",
+            false,
+        ));
+    }
+    if current == wanted {
+        step.summary.push("already set".into());
+        return Ok(step);
+    }
+    step.changes.push(Change::Sql(Statement::plain(format!(
+        "SET GLOBAL rpl_semi_sync_master_enabled = ON, rpl_semi_sync_slave_enabled = ON, rpl_semi_sync_master_wait_point = 'AFTER_SYNC', rpl_semi_sync_master_wait_no_slave = {wait_no_slave}, rpl_semi_sync_master_timeout = {SEMI_SYNC_TIMEOUT_MS}, gtid_strict_mode = ON, sync_binlog = 1, innodb_flush_log_at_trx_commit = 1"
+    ))));
+    if side == Side::Slave {
+        step.changes
+            .push(Change::Sql(Statement::plain("STOP SLAVE IO_THREAD")));
+        step.changes
+            .push(Change::Sql(Statement::plain("START SLAVE IO_THREAD")));
+    }
+    Ok(step)
+}
+
+fn systemd(node: &dyn Node) -> Result<bool> {
+    Ok(node.stat(Path::new("/run/systemd/system"))?.is_some())
+}
+
+/// Start `service` now and at boot.
+fn enable_and_start(node: &dyn Node, step: &mut StepPlan, service: &str, why: &str) -> Result<()> {
+    if systemd(node)? {
+        step.changes.push(command(
+            &[
+                "systemctl",
+                "enable",
+                "--now",
+                &format!("{service}.service"),
+            ],
+            why,
+        ));
+    } else {
+        // `defaults` does nothing while any link of the service is left
+        // (e.g. only its runlevel-2 link removed): start from none.
+        step.changes
+            .push(command(&["update-rc.d", "-f", service, "remove"], why));
+        step.changes
+            .push(command(&["update-rc.d", service, "defaults"], why));
+        step.changes
+            .push(command(&[&format!("/etc/init.d/{service}"), "start"], why));
+    }
+    Ok(())
+}
+
+fn running(node: &dyn Node, process: &str) -> bool {
+    // pidof matches the program's whole name (ps cuts it at 15 characters).
+    node.run(&["pidof", process], None)
+        .map(|o| o.success())
+        .unwrap_or(false)
+}
+
+/// md5 of a secret as cibsecret signs it (hex of the bare value).
+fn secret_sign(node: &dyn Node, value: &str) -> Result<String> {
+    let out = node.run(&["md5sum"], Some(value.as_bytes()))?;
+    let sum = out
+        .stdout_text()
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    if !out.success() || sum.len() != 32 {
+        return Err(Error::Other(
+            "md5sum gave no checksum for the agent's secret".into(),
+        ));
+    }
+    Ok(sum)
+}
+
+/// Corosync and Pacemaker on one node: the authkey and corosync.conf, the
+/// agent's password in Pacemaker's local secrets, the database's own boot
+/// link off (Pacemaker starts and stops it now), the services started.
+fn node_step(
+    pair: &mut Pair,
+    side: Side,
+    layout: &Layout,
+    authkey: &[u8],
+    password: &str,
+) -> Result<StepPlan> {
+    let witness = layout.witness.is_some() && layout.nodes.len().is_multiple_of(2);
+    let member = pair.member(side)?;
+    let service_name = member.profile.service.name.clone();
+    let node = member.access.node();
+    let mut step = StepPlan {
+        name: "corosync and pacemaker",
+        side,
+        changes: Vec::new(),
+        summary: Vec::new(),
+    };
+    let conf = corosync_conf(layout).into_bytes();
+    let mut config_changed = false;
+    let current_key = node.read(Path::new(AUTHKEY))?;
+    step.summary.push(format!(
+        "{AUTHKEY}: {} random bytes made by setup, the same on every node, written as a file (never on a command line)",
+        authkey.len()
+    ));
+    if current_key.as_deref() != Some(authkey) {
+        step.changes.push(write_file(
+            AUTHKEY,
+            current_key,
+            authkey.to_vec(),
+            0o400,
+            "root",
+            true,
+        ));
+        config_changed = true;
+    } else {
+        step.summary.push(format!("{AUTHKEY} unchanged"));
+    }
+    let current_conf = node.read(Path::new(COROSYNC_CONF))?;
+    if current_conf.as_deref() != Some(conf.as_slice()) {
+        step.changes.push(write_file(
+            COROSYNC_CONF,
+            current_conf,
+            conf,
+            0o644,
+            "root",
+            false,
+        ));
+        config_changed = true;
+    } else {
+        step.summary.push(format!("{COROSYNC_CONF} unchanged"));
+    }
+    let secret_file = password_file();
+    let secret = format!("{password}\n").into_bytes();
+    let sign = format!("{}\n", secret_sign(node, password)?).into_bytes();
+    let current_secret = node.read(Path::new(&secret_file))?;
+    if current_secret.as_deref() != Some(secret.as_slice()) {
+        step.changes.push(command(
+            &[
+                "install",
+                "-d",
+                "-m",
+                "0700",
+                &format!("{SECRETS_DIR}/{DB_RESOURCE}"),
+            ],
+            "Pacemaker's local secrets (root only): the CIB holds lrm:// instead of the password",
+        ));
+        step.changes.push(write_file(
+            &secret_file,
+            current_secret,
+            secret,
+            0o600,
+            "root",
+            true,
+        ));
+        let sign_file = format!("{secret_file}.sign");
+        let current_sign = node.read(Path::new(&sign_file))?;
+        step.changes.push(write_file(
+            &sign_file,
+            current_sign,
+            sign,
+            0o600,
+            "root",
+            true,
+        ));
+    } else {
+        step.summary.push(format!(
+            "{secret_file} unchanged (the agent's replication password)"
+        ));
+    }
+    let boot_links = node.run(
+        &[
+            "sh",
+            "-c",
+            &format!("ls /etc/rc2.d/S*{service_name} 2>/dev/null"),
+        ],
+        None,
+    )?;
+    if systemd(node)? {
+        step.changes.push(command(
+            &["systemctl", "disable", &format!("{service_name}.service")],
+            "Pacemaker starts and stops the server now: not at boot by itself",
+        ));
+    } else if boot_links.success() && !boot_links.stdout_text().trim().is_empty() {
+        step.changes.push(command(
+            &["update-rc.d", &service_name, "disable"],
+            "Pacemaker starts and stops the server now: not at boot by itself",
+        ));
+    }
+    if config_changed && running(node, "corosync") {
+        step.changes.push(shell(
+            "corosync-cfgtool -R",
+            "corosync reads the new configuration",
+        ));
+    }
+    if !running(node, "corosync") {
+        enable_and_start(
+            node,
+            &mut step,
+            "corosync",
+            "the cluster's membership and quorum",
+        )?;
+    }
+    if witness && !systemd(node)? {
+        // At a SysV boot corosync-qdevice starts right after corosync and
+        // fails while corosync does not answer yet (systemd orders them):
+        // its init script reads this file first.
+        let path = "/etc/default/corosync-qdevice";
+        let current = node.read(Path::new(path))?;
+        let before = current.clone().unwrap_or_default();
+        if !String::from_utf8_lossy(&before).contains(QDEVICE_WAIT) {
+            let mut after = before.clone();
+            if !after.is_empty() && !after.ends_with(b"\n") {
+                after.push(b'\n');
+            }
+            after.extend_from_slice(QDEVICE_WAIT.as_bytes());
+            step.changes
+                .push(write_file(path, current, after, 0o644, "root", false));
+        }
+    }
+    if witness && !running(node, "corosync-qdevice") {
+        // corosync answers on its API a moment after its start.
+        step.changes.push(shell(
+            "timeout 30 sh -c 'until corosync-cmapctl -g totem.cluster_name >/dev/null 2>&1; do sleep 0.5; done'",
+            "wait for corosync to answer",
+        ));
+        enable_and_start(
+            node,
+            &mut step,
+            "corosync-qdevice",
+            "the witness's vote (qdevice)",
+        )?;
+    }
+    if !running(node, "pacemakerd") {
+        enable_and_start(node, &mut step, "pacemaker", "the cluster resource manager")?;
+    }
+    if step.changes.is_empty() {
+        step.summary
+            .push("corosync and pacemaker run with this configuration".into());
+    }
+    Ok(step)
+}
+
+/// corosync-qnetd on the witness host: the third vote.
+fn witness_step(pair: &Pair) -> Result<Option<StepPlan>> {
+    let Some(witness) = &pair.witness else {
+        return Ok(None);
+    };
+    let node = witness.access.node();
+    let mut step = StepPlan {
+        name: "quorum device (corosync-qnetd)",
+        side: Side::Witness,
+        changes: Vec::new(),
+        summary: vec![format!(
+            "{} gives the third vote to the side that keeps the lower node id in a 50:50 split (ffsplit), on port 5403; qdevice talks to it without TLS",
+            witness.host
+        )],
+    };
+    if node.stat(Path::new("/usr/bin/corosync-qnetd"))?.is_none() {
+        return Err(Error::Preflight {
+            count: 1,
+            findings: format!(
+                "{}: corosync-qnetd is missing: install corosync-qnetd there (apt-get install corosync-qnetd) and run setup again",
+                witness.host
+            ),
+        });
+    }
+    if running(node, "corosync-qnetd") {
+        step.summary.push("corosync-qnetd runs".into());
+    } else {
+        enable_and_start(
+            node,
+            &mut step,
+            "corosync-qnetd",
+            "the quorum device's server",
+        )?;
+    }
+    Ok(Some(step))
+}
+
+/// The resources, loaded on the master once both nodes are members: the
+/// agent's attributes first (the master holds the promotion score, so the
+/// running master is the one promoted and nothing is copied), then the
+/// configuration.
+fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
+    let crm = crm_configuration(layout).into_bytes();
+    let node = pair.master.access.node();
+    let mut step = StepPlan {
+        name: "pacemaker resources",
+        side: Side::Master,
+        changes: Vec::new(),
+        summary: Vec::new(),
+    };
+    let master = &layout.nodes[0];
+    step.summary.push(format!(
+        "{DB_CLONE}: a promotable clone of ocf:heartbeat:mariadb (GTID, semi-sync set by the agent) on {}, promoted on {} first",
+        layout.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "),
+        master.name
+    ));
+    if layout.vip.is_some() {
+        step.summary.push(format!(
+            "{VIP_RESOURCE} runs with the promoted instance, started after its promotion"
+        ));
+    }
+    match &layout.fence {
+        Some(fence) => step.summary.push(format!(
+            "fencing: stonith-enabled=true with {}",
+            fence.agent
+        )),
+        None => step.summary.push(format!(
+            "NO FENCING (cluster.run_without_fencing = true): {}",
+            crate::answers::NO_FENCING_RISK
+        )),
+    }
+    match &layout.witness {
+        Some(host) => step
+            .summary
+            .push(format!("quorum: 3 votes, the third from corosync-qnetd on {host}; a node that loses quorum stops its resources (no-quorum-policy=stop)")),
+        None => step.summary.push(
+            "quorum: two_node: 1 (no witness): each node alone keeps quorum once both were seen (wait_for_all), so a cut link leaves both sides quorate and only fencing decides; give cluster.witness for a third vote".into(),
+        ),
+    }
+    let current = node.read(Path::new(CRM_FILE))?;
+    let configured = node
+        .run(&["crm_resource", "--list-raw"], None)
+        .map(|o| o.success() && o.stdout_text().contains(DB_RESOURCE))
+        .unwrap_or(false);
+    if current.as_deref() == Some(crm.as_slice()) && configured {
+        step.summary
+            .push(format!("{CRM_FILE} loaded and unchanged"));
+        return Ok(step);
+    }
+    let count = layout.nodes.len();
+    step.changes.push(shell(
+        &format!(
+            "timeout 90 sh -c 'until [ \"$(crm_mon -1 --output-as=xml 2>/dev/null | grep -c \"<node .*online=.true.\")\" = {count} ]; do sleep 1; done'"
+        ),
+        "wait until every node is a member of the cluster",
+    ));
+    for node in &layout.nodes {
+        step.changes.push(command(
+            &[
+                "crm_attribute",
+                "--node",
+                &node.name,
+                "--lifetime",
+                "forever",
+                "--name",
+                &format!("{DB_RESOURCE}_mysql_master_IP"),
+                "--update",
+                &node.address,
+            ],
+            "the address the others replicate from when this node is promoted",
+        ));
+    }
+    step.changes.push(command(
+        &[
+            "crm_attribute",
+            "--type",
+            "crm_config",
+            "--set-name",
+            "mysql_replication",
+            "--name",
+            &format!("{DB_RESOURCE}_REPL_INFO"),
+            "--update",
+            &master.address,
+        ],
+        "the agent's record of the current master",
+    ));
+    for node in &layout.nodes {
+        // A standing promotion score on every node: Pacemaker promotes the
+        // survivor when the master's node is lost, even where the agent
+        // would wait for every node before it picks one (it picks by GTID
+        // when they are all there: its own score overrides this one).
+        step.changes.push(command(
+            &[
+                "crm_attribute",
+                "--node",
+                &node.name,
+                "--lifetime",
+                "forever",
+                "--name",
+                &format!("master-{DB_RESOURCE}"),
+                "--update",
+                "10",
+            ],
+            "any node may be promoted when the master's node is lost",
+        ));
+    }
+    step.changes.push(command(
+        &[
+            "crm_attribute",
+            "--node",
+            &master.name,
+            "--lifetime",
+            "reboot",
+            "--name",
+            &format!("master-{DB_RESOURCE}"),
+            "--update",
+            "100",
+        ],
+        "the running master is the one promoted (no data moves)",
+    ));
+    step.changes
+        .push(write_file(CRM_FILE, current, crm, 0o600, "root", false));
+    step.changes.push(command(
+        &["crm", "configure", "load", "update", CRM_FILE],
+        "properties, resources and constraints into the CIB",
+    ));
+    Ok(step)
+}
+
+/// The Pacemaker hand-off steps: the agent's accounts, corosync and
+/// pacemaker on both nodes, qnetd on the witness, the resources.
+pub fn steps(pair: &mut Pair, password: &str) -> Result<Vec<StepPlan>> {
+    let layout = layout(pair)?;
+    let authkey = match pair.master.access.node().read(Path::new(AUTHKEY))? {
+        Some(key) if key.len() >= 128 => key,
+        _ => {
+            use rand::RngCore;
+            let mut key = vec![0u8; AUTHKEY_BYTES];
+            rand::rngs::OsRng.fill_bytes(&mut key);
+            key
+        }
+    };
+    let mut steps = vec![
+        accounts_step(pair, Side::Master, password)?,
+        accounts_step(pair, Side::Slave, password)?,
+        durability_step(pair, Side::Slave)?,
+        durability_step(pair, Side::Master)?,
+    ];
+    steps.extend(witness_step(pair)?);
+    steps.push(node_step(pair, Side::Master, &layout, &authkey, password)?);
+    steps.push(node_step(pair, Side::Slave, &layout, &authkey, password)?);
+    steps.push(resources_step(pair, &layout)?);
+    Ok(steps)
+}
+
+/// Stops a service now and at boot.
+fn disable_and_stop(node: &dyn Node, step: &mut StepPlan, service: &str, why: &str) -> Result<()> {
+    if systemd(node)? {
+        step.changes.push(command(
+            &[
+                "systemctl",
+                "disable",
+                "--now",
+                &format!("{service}.service"),
+            ],
+            why,
+        ));
+    } else {
+        step.changes
+            .push(command(&[&format!("/etc/init.d/{service}"), "stop"], why));
+        step.changes
+            .push(command(&["update-rc.d", service, "disable"], why));
+    }
+    Ok(())
+}
+
+/// `cluster.manager = "mysql-ha"` on a pair Pacemaker managed (an earlier
+/// run's hand-off): maintenance mode so the servers and the address stay
+/// as they are, then pacemaker, corosync-qdevice and corosync stop and no
+/// longer start at boot, the stored cluster configuration and the agent's
+/// secret go, and the server starts at boot by itself again; qnetd stops on
+/// the witness. Our daemon takes over in the steps after these. Nothing
+/// when no node runs Pacemaker.
+pub fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
+    let mut steps = Vec::new();
+    let mut first = true;
+    for side in [Side::Master, Side::Slave] {
+        let member = pair.member(side)?;
+        let server = member.profile.service.name.clone();
+        let node = member.access.node();
+        let managed = running(node, "pacemakerd")
+            || node
+                .stat(Path::new("/var/lib/pacemaker/cib/cib.xml"))?
+                .is_some();
+        if !managed {
+            continue;
+        }
+        let mut step = StepPlan {
+            name: "leave pacemaker",
+            side,
+            changes: Vec::new(),
+            summary: vec!["cluster.manager = \"mysql-ha\": Pacemaker lets go of the pair (maintenance mode, so the servers and the address stay as they are) and our daemon takes over".into()],
+        };
+        if first && running(node, "pacemakerd") {
+            step.changes.push(command(
+                &[
+                    "crm_attribute",
+                    "--type",
+                    "crm_config",
+                    "--name",
+                    "maintenance-mode",
+                    "--update",
+                    "true",
+                ],
+                "Pacemaker leaves the servers and the address as they are when it stops",
+            ));
+            first = false;
+        }
+        for service in ["pacemaker", "corosync-qdevice", "corosync"] {
+            let program = match service {
+                "pacemaker" => "pacemakerd",
+                other => other,
+            };
+            if running(node, program) {
+                disable_and_stop(node, &mut step, service, "the cluster manager stops here")?;
+            }
+        }
+        step.changes.push(shell(
+            &format!("rm -f /var/lib/pacemaker/cib/cib* && rm -rf {SECRETS_DIR}/{DB_RESOURCE}"),
+            "the cluster's stored configuration and the agent's password go",
+        ));
+        if systemd(node)? {
+            step.changes.push(command(
+                &["systemctl", "enable", &format!("{server}.service")],
+                "the server starts at boot by itself again",
+            ));
+        } else {
+            step.changes.push(command(
+                &["update-rc.d", &server, "enable"],
+                "the server starts at boot by itself again",
+            ));
+        }
+        steps.push(step);
+    }
+    if let Some(witness) = &pair.witness {
+        let node = witness.access.node();
+        if running(node, "corosync-qnetd") {
+            let mut step = StepPlan {
+                name: "leave pacemaker",
+                side: Side::Witness,
+                changes: Vec::new(),
+                summary: vec![
+                    "the quorum device's server stops: our witness gives the third vote".into(),
+                ],
+            };
+            disable_and_stop(
+                node,
+                &mut step,
+                "corosync-qnetd",
+                "Pacemaker's quorum device stops",
+            )?;
+            steps.push(step);
+        }
+    }
+    Ok(steps)
+}
+
+/// The agent's replication password as a node keeps it (a re-run keeps it).
+pub fn stored_password(node: &dyn Node) -> Result<Option<String>> {
+    Ok(node
+        .read(Path::new(&password_file()))?
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .trim_end_matches('\n')
+                .to_string()
+        })
+        .filter(|p| !p.is_empty()))
+}
+
+/// Waits until Pacemaker promoted the master, runs the slave unpromoted and
+/// holds the cluster address on the master; then proves the address takes
+/// writes on the master (a row through it, read back there).
+pub fn wait_ready(pair: &mut Pair) -> Result<Vec<String>> {
+    let started = Instant::now();
+    let layout = layout(pair)?;
+    let (master, slave) = (layout.nodes[0].name.clone(), layout.nodes[1].name.clone());
+    loop {
+        let state = crm_state(pair.master.access.node())?;
+        let ready = state.promoted == [master.clone()]
+            && state.unpromoted.contains(&slave)
+            && (layout.vip.is_none() || state.vip.as_deref() == Some(master.as_str()));
+        if ready {
+            break;
+        }
+        if started.elapsed() > READY_WAIT {
+            return Err(Error::Verify {
+                node: "pacemaker".into(),
+                message: format!(
+                    "not ready after {} s: promoted on {:?}, unpromoted on {:?}, address on {:?}, failures: {}; see `crm_mon -1` and /var/log/pacemaker/pacemaker.log on each node",
+                    READY_WAIT.as_secs(),
+                    state.promoted,
+                    state.unpromoted,
+                    state.vip,
+                    state.failures.join("; ")
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let mut lines = vec![format!(
+        "pacemaker: {DB_CLONE} promoted on {master}, unpromoted on {slave} ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    )];
+    if let Some(vip) = &layout.vip {
+        lines.push(format!("{} on {master}", vip.address));
+        lines.push(write_through_vip(pair, &vip.address)?);
+    }
+    Ok(lines)
+}
+
+/// A row written through the cluster address by the monitor account, from
+/// the slave node (its option file on stdin, never on a command line),
+/// read back on the master.
+fn write_through_vip(pair: &mut Pair, vip: &str) -> Result<String> {
+    let password = super::handoff::monitor_password(pair)?;
+    let token = crate::answers::generate_password();
+    let options = format!(
+        "[client]\nuser = {}\npassword = {password}\nconnect-timeout = 5\n",
+        super::handoff::MONITOR_USER
+    );
+    let port = pair.answers.master.mysql_port.to_string();
+    let statement = format!(
+        "INSERT INTO mysql_ha.write_check (node, term, at) VALUES ('canary-via-address', 0, NOW()) ON DUPLICATE KEY UPDATE at = NOW(); SELECT @@server_id; SELECT {}",
+        quote_string(&token)
+    );
+    let client = pair.slave.profile.programs.client.clone();
+    let out = pair.slave.access.node().run(
+        &[
+            &client,
+            "--defaults-extra-file=/dev/stdin",
+            "-h",
+            vip,
+            "-P",
+            &port,
+            "-N",
+            "-e",
+            &statement,
+        ],
+        Some(options.as_bytes()),
+    )?;
+    if !out.success() {
+        return Err(Error::Verify {
+            node: pair.slave.label().to_string(),
+            message: format!(
+                "a write through the cluster address {vip} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
+    }
+    let master_id = pair
+        .master
+        .sql()
+        .scalar("SELECT @@server_id")?
+        .unwrap_or_default();
+    let answered: Vec<String> = out
+        .stdout_text()
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect();
+    if answered.first() != Some(&master_id) {
+        return Err(Error::Verify {
+            node: pair.master.label().to_string(),
+            message: format!(
+                "the cluster address {vip} reached server id {:?}, not the master's {master_id}",
+                answered.first()
+            ),
+        });
+    }
+    pair.master
+        .sql()
+        .exec("DELETE FROM mysql_ha.write_check WHERE node = 'canary-via-address'")?;
+    Ok(format!(
+        "a row written through {vip} landed on the master (server id {master_id})"
+    ))
+}

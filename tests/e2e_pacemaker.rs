@@ -1,0 +1,494 @@
+//! `cluster.manager = "pacemaker"` on the sandbox: setup hands the
+//! replicating pair to Pacemaker/Corosync (qnetd on `client` for the third
+//! vote, no fencing accepted explicitly), and the cluster survives what our
+//! own daemon survives, judged on the same timeline as e2e_faults: three
+//! writers on the client (through the cluster address, straight to node1
+//! and to node2) record which server acknowledged each row, and a sampler
+//! reads both servers' read_only all along.
+//!
+//! 1. Hand-off: the master promoted where it ran, the address with it, the
+//!    agent's password nowhere in the CIB, no mysql-ha daemon.
+//! 2. The master crashes (`sandbox crash`): the slave is promoted, the
+//!    address moves, no acknowledged row is lost; the old master boots and
+//!    comes back as a slave or stays out, as the agent allows; `status`,
+//!    `pause`/`resume` and, with the old master back, `switchover` to it
+//!    work through Pacemaker.
+//! 3. (a fresh lab) The master loses its link: without quorum it stops
+//!    taking writes, the side with the quorum device promotes the slave,
+//!    and no row is acknowledged by both.
+//! 4. (a fresh lab) A pair under our daemon is handed to Pacemaker by a
+//!    re-run of setup, back to the daemon by another, to Pacemaker again;
+//!    rolling that last run back stops the cluster manager and leaves the
+//!    replicating pair. (Without fencing both servers
+//!    are read_only=0 for about a second and a half, the cut-off one
+//!    unreachable: measured and bounded, see docs/pacemaker.md.)
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::timeline::*;
+use common::*;
+use mysql_ha::setup::pacemaker::{parse_crm_mon, CrmState};
+
+const APP_SECRET: &str = "App-Secret-pcmk-never-shown";
+
+/// The lab's answers with Pacemaker as the manager, running without fencing
+/// (the lab has no fence device; the answer says so explicitly).
+fn pacemaker_answers() -> Vec<u8> {
+    let answers = std::fs::read_to_string(lab_answers()).unwrap();
+    assert!(answers.contains("\n[cluster]\n"), "{answers}");
+    answers
+        .replace(
+            "\n[cluster]\n",
+            "\n[cluster]\nmanager = \"pacemaker\"\nrun_without_fencing = true\n",
+        )
+        .into_bytes()
+}
+
+/// A fresh lab handed to Pacemaker by setup on node1; returns its output.
+fn fresh_pacemaker_cluster() -> String {
+    mysql_ha(&["sandbox", "down"]);
+    mysql_ha(&["sandbox", "up"]);
+    install_binary("node1");
+    put_file("node1", "/root/answers.toml", &pacemaker_answers(), "600");
+    let started = Instant::now();
+    let out = setup_on_node1();
+    println!(
+        "--- setup with pacemaker ({:.1} s):\n{out}",
+        started.elapsed().as_secs_f64()
+    );
+    out
+}
+
+/// crm_mon's view from `node` (None when Pacemaker does not answer there).
+fn crm(node: &str) -> Option<CrmState> {
+    let out = on(node, &["crm_mon", "-1", "--output-as=xml"]);
+    out.status
+        .success()
+        .then(|| parse_crm_mon(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn promoted_with_address(node: &str, seen_from: &str) -> bool {
+    crm(seen_from).is_some_and(|s| s.promoted == [node] && s.vip.as_deref() == Some(node))
+}
+
+/// The application's table and account, and the client's option file.
+fn prepare_app() {
+    create_app_account(APP_SECRET);
+    sql(
+        "node1",
+        "USE shop; CREATE TABLE ha_faults (n BIGINT PRIMARY KEY, server_id INT NOT NULL, at DATETIME(6) NOT NULL)",
+    );
+    wait_until("the table on node2", Duration::from_secs(20), || {
+        on(
+            "node2",
+            &["mariadb", "-e", "SELECT 1 FROM shop.ha_faults LIMIT 0"],
+        )
+        .status
+        .success()
+    });
+    put_file(
+        "client",
+        "/root/.my.cnf",
+        format!("[client]\nuser = app\npassword = {APP_SECRET}\nconnect-timeout = 1\n").as_bytes(),
+        "600",
+    );
+}
+
+fn start_sampler() -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<Vec<f64>>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handle = {
+        let stop = stop.clone();
+        std::thread::spawn(move || sample_writable(&stop))
+    };
+    (stop, handle)
+}
+
+/// The first row acknowledged through the cluster address by `server` after
+/// `from` (the address writer numbers its rows below 20,000,000).
+fn first_address_ack(writers: &Writers, server: u64, from: f64) -> Option<f64> {
+    writers
+        .acks()
+        .iter()
+        .find(|a| a.at > from && a.n < 20_000_000 && a.server_id == server)
+        .map(|a| a.at)
+}
+
+#[test]
+fn pacemaker_hand_off_and_a_crashed_master() {
+    let _lock = lock_sandbox();
+    let started = Instant::now();
+    let out = fresh_pacemaker_cluster();
+    assert!(
+        out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("a row written through 192.0.2.10 landed on the master"),
+        "{out}"
+    );
+    let state = crm("node2").unwrap();
+    assert_eq!(state.promoted, ["node1"], "{state:?}");
+    assert_eq!(state.unpromoted, ["node2"], "{state:?}");
+    assert_eq!(state.vip.as_deref(), Some("node1"), "{state:?}");
+    assert!(state.quorate, "{state:?}");
+    // The third vote is the witness's qnetd.
+    let quorum = on_ok("node1", &["corosync-quorumtool", "-s"]);
+    assert!(quorum.contains("Qdevice"), "{quorum}");
+    // No daemon of ours: Pacemaker is the manager.
+    for node in ["node1", "node2"] {
+        let processes = on_ok(node, &["ps", "-eo", "args"]);
+        assert!(
+            !processes.contains("mysql-ha daemon"),
+            "a mysql-ha daemon runs on {node}: {processes}"
+        );
+        assert!(!on(node, &["test", "-e", "/etc/init.d/mysql-ha"])
+            .status
+            .success());
+    }
+    // The agent's password is in Pacemaker's root-only secrets, not the CIB.
+    let password = on_ok(
+        "node1",
+        &[
+            "cat",
+            "/var/lib/pacemaker/lrm/secrets/p_db/replication_passwd",
+        ],
+    )
+    .trim()
+    .to_string();
+    assert!(password.len() >= 12);
+    let cib = on_ok("node1", &["cibadmin", "-Q"]);
+    assert!(!cib.contains(&password), "the CIB holds the password");
+    assert!(cib.contains("lrm://"), "{cib}");
+    let mode = on_ok(
+        "node2",
+        &[
+            "stat",
+            "-c",
+            "%a %U",
+            "/var/lib/pacemaker/lrm/secrets/p_db/replication_passwd",
+        ],
+    );
+    assert_eq!(mode.trim(), "600 root");
+    // A second run changes nothing.
+    let again = setup_on_node1();
+    assert!(again.contains("nothing needed changing"), "{again}");
+
+    prepare_app();
+    let (id1, id2) = (server_id("node1"), server_id("node2"));
+    let dir = tempfile::tempdir().unwrap();
+    let writers = Writers::start(dir.path());
+    let (stop_sampling, sampler) = start_sampler();
+    std::thread::sleep(Duration::from_secs(3));
+
+    // The master's host loses power.
+    let t0 = now();
+    mysql_ha(&["sandbox", "crash", "node1"]);
+    let promoted = wait_until(
+        "node2 promoted with the cluster address",
+        Duration::from_secs(60),
+        || promoted_with_address("node2", "node2"),
+    );
+    wait_until(
+        "a write through the cluster address on node2",
+        Duration::from_secs(30),
+        || first_address_ack(&writers, id2, t0).is_some(),
+    );
+    let first = first_address_ack(&writers, id2, t0).unwrap();
+    println!(
+        "crash: node2 promoted {:.1} s after the crash; first write through the address {:.2} s after it",
+        promoted.as_secs_f64(),
+        first - t0
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    let acks = writers.acks();
+    never_two_masters(&acks, id1, id2, t0, "master crash");
+    nothing_lost(&acks, "node2", "master crash");
+
+    // The old master boots: the agent starts its server as a slave of
+    // node2, or (a transaction node2 never acknowledged) keeps it out.
+    let t1 = now();
+    mysql_ha(&["sandbox", "boot", "node1"]);
+    let mut back = None;
+    let limit = Instant::now();
+    while limit.elapsed() < Duration::from_secs(90) {
+        if let Some(state) = crm("node2") {
+            if state.online.contains(&"node1".to_string()) && state.unpromoted == ["node1"] {
+                back = Some(state);
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let state = crm("node2").unwrap();
+    println!("--- after node1 booted: {state:?}");
+    assert!(state.online.contains(&"node1".to_string()), "{state:?}");
+    assert_eq!(state.promoted, ["node2"], "{state:?}");
+    assert_eq!(state.vip.as_deref(), Some("node2"), "{state:?}");
+    if back.is_some() {
+        let replica = sql("node1", "SHOW SLAVE STATUS\\G");
+        assert!(replica.contains("192.0.2.12"), "{replica}");
+        println!(
+            "node1 came back as a slave of node2 {:.1} s after its boot",
+            now() - t1
+        );
+    } else {
+        // Kept out: the status says why.
+        assert!(!state.failures.is_empty(), "{state:?}");
+        println!("node1 stays out: {:?}", state.failures);
+    }
+    // Our commands on the Pacemaker cluster (run on node2: node1's /tmp
+    // went with its crash).
+    install_binary("node2");
+    let status = on_ok("node2", &[NODE_BIN, "status"]);
+    println!("--- status on node2:\n{status}");
+    assert!(status.contains("manager: pacemaker"), "{status}");
+    assert!(
+        status.contains("address 192.0.2.10/24 (p_vip) on node2"),
+        "{status}"
+    );
+    let json = on_ok("node2", &[NODE_BIN, "status", "--json"]);
+    assert!(json.contains("\"promoted\": [\n    \"node2\""), "{json}");
+    on_ok("node2", &[NODE_BIN, "pause"]);
+    assert!(crm("node2").unwrap().maintenance);
+    assert!(on_ok("node2", &[NODE_BIN, "status"]).contains("paused: maintenance mode is on"));
+    on_ok("node2", &[NODE_BIN, "resume"]);
+    assert!(!crm("node2").unwrap().maintenance);
+    let mut final_master = "node2";
+    if back.is_some() {
+        assert!(
+            status.contains("pair: whole: node2 (master) -> node1 (slave)"),
+            "{status}"
+        );
+        // A planned switchover back to node1 under the writers.
+        let t2 = now();
+        let out = on_ok("node2", &[NODE_BIN, "switchover", "--yes"]);
+        println!("--- switchover:\n{out}");
+        assert!(out.contains("done: node1 is master"), "{out}");
+        assert!(promoted_with_address("node1", "node2"));
+        wait_until(
+            "a write through the cluster address on node1",
+            Duration::from_secs(30),
+            || first_address_ack(&writers, id1, t2).is_some(),
+        );
+        let acks = writers.acks();
+        never_two_masters(&acks, id2, id1, t2, "switchover");
+        final_master = "node1";
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let acks = writers.stop();
+    stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
+    let both = sampler.join().unwrap();
+    assert!(both.is_empty(), "both servers writable at {both:?}");
+    nothing_lost(&acks, final_master, "at the end");
+    println!(
+        "e2e_pacemaker crash: {} rows acknowledged, none lost; {:.0} s",
+        acks.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn pacemaker_isolated_master_loses_quorum_and_stops_taking_writes() {
+    let _lock = lock_sandbox();
+    let started = Instant::now();
+    fresh_pacemaker_cluster();
+    prepare_app();
+    let (id1, id2) = (server_id("node1"), server_id("node2"));
+    let dir = tempfile::tempdir().unwrap();
+    let writers = Writers::start(dir.path());
+    let (stop_sampling, sampler) = start_sampler();
+    std::thread::sleep(Duration::from_secs(3));
+
+    // node1 (the master) is cut off from node2 and from the quorum device.
+    let t0 = now();
+    on_ok("node1", &["ip", "link", "set", "eth0", "down"]);
+    let promoted = wait_until(
+        "node2 promoted with the cluster address",
+        Duration::from_secs(60),
+        || promoted_with_address("node2", "node2"),
+    );
+    wait_until(
+        "a write through the cluster address on node2",
+        Duration::from_secs(30),
+        || first_address_ack(&writers, id2, t0).is_some(),
+    );
+    let first = first_address_ack(&writers, id2, t0).unwrap();
+    // The isolated side has no quorum and stops its resources.
+    wait_until(
+        "node1 without quorum to stop its server",
+        Duration::from_secs(60),
+        || {
+            !on(
+                "node1",
+                &["timeout", "2", "mariadb", "-N", "-e", "SELECT @@read_only"],
+            )
+            .stdout
+            .starts_with(b"0")
+        },
+    );
+    let isolated = crm("node1");
+    println!("--- node1 isolated: {isolated:?}");
+    assert!(isolated.is_some_and(|s| !s.quorate && s.promoted.is_empty()));
+    println!(
+        "partition: node2 promoted {:.1} s after the cut; first write through the address {:.2} s after it",
+        promoted.as_secs_f64(),
+        first - t0
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    on_ok("node1", &["ip", "link", "set", "eth0", "up"]);
+    wait_until("node1 back in the cluster", Duration::from_secs(60), || {
+        crm("node2").is_some_and(|s| s.online.len() == 2)
+    });
+    std::thread::sleep(Duration::from_secs(5));
+    let acks = writers.stop();
+    stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
+    let both = sampler.join().unwrap();
+    never_two_masters(&acks, id1, id2, t0, "master isolated");
+    nothing_lost(&acks, "node2", "master isolated");
+    // Without fencing the cut-off master is not writable-free at once: it
+    // loses quorum a few seconds after the membership changes (its qdevice
+    // waits for the witness it cannot reach) and elects itself before it
+    // demotes, while node2 is promoted already. No client reaches it (its
+    // link is down), so it acknowledges nothing; the window is bounded and
+    // reported (docs/pacemaker.md, "Fencing"); a fence agent closes it.
+    let window = match (both.first(), both.last()) {
+        (Some(first), Some(last)) => last - first + 0.3,
+        _ => 0.0,
+    };
+    println!(
+        "partition: both servers read_only=0 for {window:.1} s ({} samples) while node1 was cut off",
+        both.len()
+    );
+    assert!(window < 5.0, "both servers writable at {both:?}");
+    if let Some(first) = both.first() {
+        assert!(
+            *first > t0 + 5.0,
+            "both writable right after the cut: {both:?}"
+        );
+    }
+    let state = crm("node2").unwrap();
+    println!("--- healed: {state:?}");
+    assert_eq!(state.promoted, ["node2"], "{state:?}");
+    println!(
+        "e2e_pacemaker partition: {} rows acknowledged, none lost; {:.0} s",
+        acks.len(),
+        started.elapsed().as_secs_f64()
+    );
+    mysql_ha(&["sandbox", "down"]);
+}
+
+#[test]
+fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
+    let _lock = lock_sandbox();
+    let started = Instant::now();
+    // A pair under our own daemon, then the same setup with Pacemaker.
+    let out = fresh_cluster_from_node1();
+    assert!(out.contains("done"), "{out}");
+    put_file("node1", "/root/answers.toml", &pacemaker_answers(), "600");
+    let out = setup_on_node1();
+    println!("--- setup with pacemaker over the daemon:\n{out}");
+    assert!(
+        out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2"),
+        "{out}"
+    );
+    for node in ["node1", "node2"] {
+        let processes = on_ok(node, &["ps", "-eo", "args"]);
+        assert!(
+            !processes.contains("mysql-ha daemon"),
+            "the daemon still runs on {node}: {processes}"
+        );
+    }
+
+    // Back to our daemon by a re-run with the daemon's answers.
+    put_file(
+        "node1",
+        "/root/answers.toml",
+        &std::fs::read(lab_answers()).unwrap(),
+        "600",
+    );
+    let out = setup_on_node1();
+    println!("--- setup with our daemon over pacemaker:\n{out}");
+    assert!(out.contains("leave pacemaker"), "{out}");
+    for node in ["node1", "node2"] {
+        for program in ["pacemakerd", "corosync"] {
+            assert!(
+                !on(node, &["pidof", program]).status.success(),
+                "{program} still runs on {node}"
+            );
+        }
+        let processes = on_ok(node, &["ps", "-eo", "args"]);
+        assert!(processes.contains("mysql-ha daemon"), "{processes}");
+    }
+    assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
+
+    // Pacemaker once more; that run is the one rolled back.
+    put_file("node1", "/root/answers.toml", &pacemaker_answers(), "600");
+    let out = setup_on_node1();
+    assert!(
+        out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2"),
+        "{out}"
+    );
+    let run_id = out
+        .split("; run ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+
+    // Rolling that run back leaves the replicating pair, no cluster manager.
+    let out = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "rollback",
+            &run_id,
+            "--answers",
+            "/root/answers.toml",
+            "--yes",
+        ],
+    );
+    println!("--- rollback {run_id}:\n{out}");
+    for node in ["node1", "node2"] {
+        for program in ["pacemakerd", "corosync", "corosync-qdevice"] {
+            assert!(
+                !on(node, &["pidof", program]).status.success(),
+                "{program} still runs on {node}"
+            );
+        }
+        let cib = on_ok(node, &["sh", "-c", "ls /var/lib/pacemaker/cib/ | wc -l"]);
+        assert_eq!(cib.trim(), "0", "the CIB is left on {node}");
+        let links = on_ok(node, &["ls", "/etc/rc2.d"]);
+        assert!(links.contains("S01mariadb"), "{links}");
+        assert!(!links.contains("S01pacemaker"), "{links}");
+    }
+    assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
+    let addresses = on_ok("node1", &["ip", "-o", "addr", "show", "dev", "eth0"]);
+    assert!(!addresses.contains(" 192.0.2.10/"), "{addresses}");
+    wait_until("replication running", Duration::from_secs(30), || {
+        let replica = sql("node2", "SHOW SLAVE STATUS\\G");
+        replica.matches("Yes").count() >= 2 && replica.contains("192.0.2.11")
+    });
+    sql(
+        "node1",
+        "USE shop; CREATE TABLE after_rollback (n INT PRIMARY KEY); INSERT INTO after_rollback VALUES (7)",
+    );
+    wait_until("a row on node2", Duration::from_secs(20), || {
+        on(
+            "node2",
+            &["mariadb", "-N", "-e", "SELECT n FROM shop.after_rollback"],
+        )
+        .stdout
+        .starts_with(b"7")
+    });
+    println!(
+        "e2e_pacemaker switch and rollback: {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    mysql_ha(&["sandbox", "down"]);
+}
