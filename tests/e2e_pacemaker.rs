@@ -278,6 +278,18 @@ fn pacemaker_hand_off_and_a_crashed_master() {
         );
         let acks = writers.acks();
         never_two_masters(&acks, id2, id1, t2, "switchover");
+        // The agent points node2 at node1 itself (with no TLS options): the
+        // replication account takes it.
+        wait_until(
+            "node2 replicating from node1",
+            Duration::from_secs(60),
+            || {
+                let status = on_ok("node2", &["mariadb", "-e", "SHOW SLAVE STATUS\\G"]);
+                status.contains("Master_Host: 192.0.2.11")
+                    && status.contains("Slave_IO_Running: Yes")
+                    && status.contains("Slave_SQL_Running: Yes")
+            },
+        );
         final_master = "node1";
     }
     std::thread::sleep(Duration::from_secs(2));

@@ -352,7 +352,11 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     );
     let password_sql = quote_string(&secrets.replication_password);
     // With TLS the account refuses a connection in plain text.
-    let require = if tls.is_some() { " REQUIRE SSL" } else { "" };
+    // Pacemaker's mariadb agent points a slave itself, with no TLS options
+    // (it has none): with it the account must take plain-text logins too.
+    let agent_points = pair.answers.cluster.manager == crate::answers::Manager::Pacemaker;
+    let require_tls = tls.is_some() && !agent_points;
+    let require = if require_tls { " REQUIRE SSL" } else { "" };
     let requires_tls = grants.is_some()
         && state::account_requires_tls(pair.master.sql(), &repl.user, &pair.answers.slave.host)?;
     let mut login = None;
@@ -416,16 +420,24 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             }
         }
     }
-    if tls.is_some()
-        && !requires_tls
-        && matches!(action, AccountAction::InUse | AccountAction::GrantOnly)
-    {
+    let in_use = matches!(action, AccountAction::InUse | AccountAction::GrantOnly);
+    if require_tls && !requires_tls && in_use {
         grant.summary.push(format!(
             "{who} accepts plain-text logins: it will require TLS"
         ));
         grant.changes.extend([
             Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")),
             Change::Sql(Statement::plain(format!("ALTER USER {who} REQUIRE SSL"))),
+            Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")),
+        ]);
+    }
+    if agent_points && requires_tls && grants.is_some() {
+        grant.summary.push(format!(
+            "{who} requires TLS, which Pacemaker's mariadb agent cannot give when it points a slave: it will accept plain text"
+        ));
+        grant.changes.extend([
+            Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")),
+            Change::Sql(Statement::plain(format!("ALTER USER {who} REQUIRE NONE"))),
             Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")),
         ]);
     }
