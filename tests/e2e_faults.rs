@@ -123,34 +123,12 @@ fn no_split_brain_on_partitions_isolation_freezes_and_a_lost_witness() {
     let started = Instant::now();
     let out = fresh_cluster_from_node1();
     assert!(out.contains("done"), "{out}");
-    create_app_account(APP_SECRET);
-    sql(
-        "node1",
-        "USE shop; CREATE TABLE ha_faults (n BIGINT PRIMARY KEY, server_id INT NOT NULL, at DATETIME(6) NOT NULL)",
-    );
-    wait_until("the table on node2", Duration::from_secs(20), || {
-        on(
-            "node2",
-            &["mariadb", "-e", "SELECT 1 FROM shop.ha_faults LIMIT 0"],
-        )
-        .status
-        .success()
-    });
-    put_file(
-        "client",
-        "/root/.my.cnf",
-        format!("[client]\nuser = app\npassword = {APP_SECRET}\nconnect-timeout = 1\n").as_bytes(),
-        "600",
-    );
+    prepare_app(APP_SECRET);
     let (id1, id2) = (server_id("node1"), server_id("node2"));
     let id = |node: &str| if node == "node1" { id1 } else { id2 };
     let dir = tempfile::tempdir().unwrap();
     let writers = Writers::start(dir.path());
-    let stop_sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let sampler = {
-        let stop = stop_sampling.clone();
-        std::thread::spawn(move || sample_writable(&stop))
-    };
+    let (stop_sampling, sampler) = start_sampler();
     std::thread::sleep(Duration::from_secs(3));
 
     // 1. The witness goes away with both nodes up: nothing changes.

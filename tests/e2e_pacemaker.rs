@@ -74,41 +74,6 @@ fn promoted_with_address(node: &str, seen_from: &str) -> bool {
     crm(seen_from).is_some_and(|s| s.promoted == [node] && s.vip.as_deref() == Some(node))
 }
 
-/// The application's table and account, and the client's option file.
-fn prepare_app() {
-    create_app_account(APP_SECRET);
-    sql(
-        "node1",
-        "USE shop; CREATE TABLE ha_faults (n BIGINT PRIMARY KEY, server_id INT NOT NULL, at DATETIME(6) NOT NULL)",
-    );
-    wait_until("the table on node2", Duration::from_secs(20), || {
-        on(
-            "node2",
-            &["mariadb", "-e", "SELECT 1 FROM shop.ha_faults LIMIT 0"],
-        )
-        .status
-        .success()
-    });
-    put_file(
-        "client",
-        "/root/.my.cnf",
-        format!("[client]\nuser = app\npassword = {APP_SECRET}\nconnect-timeout = 1\n").as_bytes(),
-        "600",
-    );
-}
-
-fn start_sampler() -> (
-    std::sync::Arc<std::sync::atomic::AtomicBool>,
-    std::thread::JoinHandle<Vec<f64>>,
-) {
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let handle = {
-        let stop = stop.clone();
-        std::thread::spawn(move || sample_writable(&stop))
-    };
-    (stop, handle)
-}
-
 /// The first row acknowledged through the cluster address by `server` after
 /// `from` (the address writer numbers its rows below 20,000,000).
 fn first_address_ack(writers: &Writers, server: u64, from: f64) -> Option<f64> {
@@ -179,7 +144,7 @@ fn pacemaker_hand_off_and_a_crashed_master() {
     let again = setup_on_node1();
     assert!(again.contains("nothing needed changing"), "{again}");
 
-    prepare_app();
+    prepare_app(APP_SECRET);
     let (id1, id2) = (server_id("node1"), server_id("node2"));
     let dir = tempfile::tempdir().unwrap();
     let writers = Writers::start(dir.path());
@@ -310,7 +275,7 @@ fn pacemaker_isolated_master_loses_quorum_and_stops_taking_writes() {
     let _lock = lock_sandbox();
     let started = Instant::now();
     fresh_pacemaker_cluster();
-    prepare_app();
+    prepare_app(APP_SECRET);
     let (id1, id2) = (server_id("node1"), server_id("node2"));
     let dir = tempfile::tempdir().unwrap();
     let writers = Writers::start(dir.path());

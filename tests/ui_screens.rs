@@ -4,45 +4,21 @@
 //! then review the diff of tests/snapshots/ before committing.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod screen;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mysql_ha::answers::Answers;
 use mysql_ha::events::Event;
 use mysql_ha::setup::session::{DatabaseInfo, NodeFacts, Outcome, Survey};
 use mysql_ha::ui::tui::app::{App, JobKind, Reply};
 use mysql_ha::ui::tui::view;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 fn render(app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| view::draw(frame, app)).unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let mut line = String::new();
-        for x in 0..buffer.area.width {
-            line.push_str(buffer[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    screen::render(|frame| view::draw(frame, app))
 }
 
 fn snapshot(name: &str, app: &App) {
-    let path = format!("{}/tests/snapshots/{name}.txt", env!("CARGO_MANIFEST_DIR"));
-    let screen = render(app);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &screen).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!("no snapshot {path}: run with UPDATE_SNAPSHOTS=1 and review it")
-    });
-    assert_eq!(
-        screen, expected,
-        "screen {name} differs from {path}:\n{screen}"
-    );
+    screen::snapshot(name, &render(app));
 }
 
 fn key(code: KeyCode) -> KeyEvent {

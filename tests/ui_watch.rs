@@ -4,46 +4,22 @@
 //! slave, the pair just after a takeover, and the switchover confirmation.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod screen;
+
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use mysql_ha::daemon::config::Role;
 use mysql_ha::daemon::state::{DaemonStatus, EventRecord, ReplicationStatus, VoteStatus};
 use mysql_ha::ui::watch::model::{PairView, Watch};
 use mysql_ha::ui::watch::view;
-use ratatui::backend::TestBackend;
-use ratatui::Terminal;
 
 const AT: u64 = 1_796_000_000;
 
 fn render(watch: &Watch) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
-    terminal.draw(|frame| view::draw(frame, watch)).unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..buffer.area.height {
-        let mut line = String::new();
-        for x in 0..buffer.area.width {
-            line.push_str(buffer[(x, y)].symbol());
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    screen::render(|frame| view::draw(frame, watch))
 }
 
 fn snapshot(name: &str, watch: &Watch) {
-    let path = format!("{}/tests/snapshots/{name}.txt", env!("CARGO_MANIFEST_DIR"));
-    let screen = render(watch);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
-        std::fs::write(&path, &screen).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
-        panic!("no snapshot {path}: run with UPDATE_SNAPSHOTS=1 and review it")
-    });
-    assert_eq!(
-        screen, expected,
-        "screen {name} differs from {path}:\n{screen}"
-    );
+    screen::snapshot(name, &render(watch));
 }
 
 fn event(at: u64, node: &str, term: u64, name: &str, message: &str) -> EventRecord {

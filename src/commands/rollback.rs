@@ -211,6 +211,11 @@ fn preview(
         .iter()
         .map(|argv| format!("run: {}", argv.join(" ")))
         .collect();
+    if ran_command(journal, "pacemaker") {
+        lines.push(
+            "stop the Pacemaker cluster the run started: maintenance mode first (the servers keep running), then pacemaker, corosync-qdevice and corosync stopped and off boot, the stored cluster configuration removed, the cluster address released, the server's boot link back".into(),
+        );
+    }
     let records = journal.records();
     let (files, file_lines) = file_restores(journal);
     lines.extend(file_lines);
@@ -740,17 +745,7 @@ fn stop_daemon(
         ));
     }
     if let Some(cluster) = cluster.filter(|c| c.resource == crate::answers::Resource::Vip) {
-        let held = node.run(&["ip", "-o", "addr", "show", "dev", &cluster.device], None)?;
-        if held.stdout_text().contains(&format!(" {} ", cluster.vip)) {
-            node.run(
-                &["ip", "addr", "del", &cluster.vip, "dev", &cluster.device],
-                None,
-            )?;
-            text.push_str(&format!(
-                "undone: released the cluster address {}\n",
-                cluster.vip
-            ));
-        }
+        text.push_str(&release_address(node, cluster)?);
     }
     Ok(text)
 }
@@ -761,6 +756,23 @@ fn ran_command(journal: &Journal, word: &str) -> bool {
         matches!(&r.entry, JournalEntry::Command { argv, .. }
             if argv.iter().any(|a| a.contains(word)))
     })
+}
+
+/// Releases the cluster address when this node holds it (a stopped daemon
+/// or cluster keeps it); says so.
+fn release_address(node: &dyn Node, cluster: &ClusterAnswers) -> Result<String> {
+    let held = node.run(&["ip", "-o", "addr", "show", "dev", &cluster.device], None)?;
+    if !held.stdout_text().contains(&format!(" {} ", cluster.vip)) {
+        return Ok(String::new());
+    }
+    node.run(
+        &["ip", "addr", "del", &cluster.vip, "dev", &cluster.device],
+        None,
+    )?;
+    Ok(format!(
+        "undone: released the cluster address {}\n",
+        cluster.vip
+    ))
 }
 
 /// Undoes a Pacemaker hand-off on one node (`cluster.manager =
@@ -851,17 +863,7 @@ fn stop_pacemaker(member: &Member, journal: &Journal) -> Result<String> {
         ));
     }
     if let Some(cluster) = address {
-        let held = node.run(&["ip", "-o", "addr", "show", "dev", &cluster.device], None)?;
-        if held.stdout_text().contains(&format!(" {} ", cluster.vip)) {
-            node.run(
-                &["ip", "addr", "del", &cluster.vip, "dev", &cluster.device],
-                None,
-            )?;
-            text.push_str(&format!(
-                "undone: released the cluster address {}\n",
-                cluster.vip
-            ));
-        }
+        text.push_str(&release_address(node, &cluster)?);
     }
     Ok(text)
 }

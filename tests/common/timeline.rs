@@ -202,3 +202,40 @@ pub fn sample_writable(stop: &std::sync::atomic::AtomicBool) -> Vec<f64> {
     }
     both
 }
+
+/// The application's account, its table (ha_faults, replicated to node2),
+/// and the client's option file for the writers.
+pub fn prepare_app(app_secret: &str) {
+    create_app_account(app_secret);
+    sql(
+        "node1",
+        "USE shop; CREATE TABLE ha_faults (n BIGINT PRIMARY KEY, server_id INT NOT NULL, at DATETIME(6) NOT NULL)",
+    );
+    wait_until("the table on node2", Duration::from_secs(20), || {
+        on(
+            "node2",
+            &["mariadb", "-e", "SELECT 1 FROM shop.ha_faults LIMIT 0"],
+        )
+        .status
+        .success()
+    });
+    put_file(
+        "client",
+        "/root/.my.cnf",
+        format!("[client]\nuser = app\npassword = {app_secret}\nconnect-timeout = 1\n").as_bytes(),
+        "600",
+    );
+}
+
+/// Samples which servers are writable until the flag is set.
+pub fn start_sampler() -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<Vec<f64>>,
+) {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handle = {
+        let stop = stop.clone();
+        std::thread::spawn(move || sample_writable(&stop))
+    };
+    (stop, handle)
+}
