@@ -103,18 +103,24 @@ fn freeze(node: &str, signal: &str) {
         .lines()
         .find(|l| l.starts_with(node))
         .and_then(|l| l.split("init pid ").nth(1))
-        .and_then(|rest| rest.split(')').next())
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .filter(|pid| !pid.is_empty())
         .unwrap()
         .to_string();
+    // Prints how many processes got the signal: a freeze that stops
+    // nothing would make the test prove nothing.
     let script = format!(
-        "ns=$(readlink /proc/{init}/ns/pid); for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/pid 2>/dev/null)\" = \"$ns\" ] && kill -{signal} ${{p#/proc/}} 2>/dev/null; done; true"
+        "ns=$(readlink /proc/{init}/ns/pid) || exit 1; n=0; for p in /proc/[0-9]*; do [ \"$(readlink $p/ns/pid 2>/dev/null)\" = \"$ns\" ] && kill -{signal} ${{p#/proc/}} 2>/dev/null && n=$((n+1)); done; echo $n"
     );
-    let ok = std::process::Command::new("sh")
+    let out = std::process::Command::new("sh")
         .args(["-c", &script])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
+        .output()
+        .unwrap();
+    let signalled: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    assert!(
+        out.status.success() && signalled > 2,
+        "SIG{signal} reached {signalled} processes of {node} (init pid {init})"
+    );
 }
 
 #[test]
