@@ -116,7 +116,10 @@ fn freeze(node: &str, signal: &str) {
         .args(["-c", &script])
         .output()
         .unwrap();
-    let signalled: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(0);
+    let signalled: u32 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(0);
     assert!(
         out.status.success() && signalled > 2,
         "SIG{signal} reached {signalled} processes of {node} (init pid {init})"
