@@ -484,7 +484,7 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
         .and_then(|rest| rest.split(')').next())
         .unwrap()
         .to_string();
-    let undone = tool_on_node1(&["rollback", &resync_run, "--yes"]);
+    let undone = tool_on_node1(&["rollback", &resync_run]);
     assert!(
         undone.contains("not undone: DROP DATABASE IF EXISTS `crm`"),
         "{undone}"
@@ -555,7 +555,7 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
     assert_pair_equal("after the converting re-run");
 
     // Its rollback puts the old lines back (and the server reads them).
-    let undone = tool_on_node1(&["rollback", &run_id_of(&rerun), "--yes"]);
+    let undone = tool_on_node1(&["rollback", &run_id_of(&rerun)]);
     assert!(undone.contains("restarted the server"), "{undone}");
     wait_until("node2's server back", Duration::from_secs(30), || {
         on("node2", &["mariadb", "-e", "SELECT 1"]).status.success()
@@ -589,7 +589,7 @@ fn every_statement_kind_replicates_and_old_filters_are_converted() {
     assert_eq!(sql("node2", "SELECT id FROM hr.after_add"), "1");
 
     // Its rollback puts the running filters back as they were.
-    let undone = tool_on_node1(&["rollback", &run_id_of(&added), "--yes"]);
+    let undone = tool_on_node1(&["rollback", &run_id_of(&added)]);
     assert!(
         undone.contains("undone: the slave's filters are back to replicate_do_db = 'shop,crm,web-stats', replicate_wild_do_table = ''"),
         "{undone}"
