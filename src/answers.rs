@@ -1302,12 +1302,7 @@ pub fn validate_tls(r: &ReplicationAnswers) -> Result<()> {
                     "replication.tls = \"files\" needs the path of this file on the nodes (the same path on both)",
                 ))
             }
-            TlsMode::Files if !path.starts_with('/') || path.chars().any(char::is_control) => {
-                return Err(answer_error(
-                    key,
-                    format!("`{path}` is not an absolute path; give the file's full path on the nodes"),
-                ))
-            }
+            TlsMode::Files => validate_node_path(key, path)?,
             TlsMode::Generate | TlsMode::Off if !path.is_empty() => {
                 return Err(answer_error(
                     key,
@@ -1319,6 +1314,17 @@ pub fn validate_tls(r: &ReplicationAnswers) -> Result<()> {
             }
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// A file's full path on the nodes (no control characters).
+pub fn validate_node_path(key: &str, path: &str) -> Result<()> {
+    if !path.starts_with('/') || path.chars().any(char::is_control) {
+        return Err(answer_error(
+            key,
+            format!("`{path}` is not an absolute path; give the file's full path on the nodes"),
+        ));
     }
     Ok(())
 }

@@ -161,14 +161,7 @@ fn on_witness(
                 ],
             ]
         };
-        for argv in undo {
-            let out = crate::node::run_service(node, &argv)?;
-            text.push_str(&format!(
-                "{}: {}\n",
-                if out.success() { "undone" } else { "tried" },
-                argv.join(" ")
-            ));
-        }
+        text.push_str(&run_undo(node, &undo)?);
     }
     if ran_command(&journal, "corosync-qnetd") {
         let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
@@ -185,14 +178,7 @@ fn on_witness(
                 vec!["update-rc.d", "corosync-qnetd", "disable"],
             ]
         };
-        for argv in undo {
-            let out = crate::node::run_service(node, &argv)?;
-            text.push_str(&format!(
-                "{}: {}\n",
-                if out.success() { "undone" } else { "tried" },
-                argv.join(" ")
-            ));
-        }
+        text.push_str(&run_undo(node, &undo)?);
     }
     let (restored, _, _) = restore_files(node, run_id, force)?;
     text.push_str(&restored);
@@ -735,15 +721,7 @@ fn stop_daemon(
         return Ok(String::new());
     }
     let node = member.access.node();
-    let mut text = String::new();
-    for argv in undo {
-        let out = crate::node::run_service(node, &argv)?;
-        text.push_str(&format!(
-            "{}: {}\n",
-            if out.success() { "undone" } else { "tried" },
-            argv.join(" ")
-        ));
-    }
+    let mut text = run_undo(node, &undo)?;
     if let Some(cluster) = cluster.filter(|c| c.resource == crate::answers::Resource::Vip) {
         text.push_str(&release_address(node, cluster)?);
     }
@@ -756,6 +734,22 @@ fn ran_command(journal: &Journal, word: &str) -> bool {
         matches!(&r.entry, JournalEntry::Command { argv, .. }
             if argv.iter().any(|a| a.contains(word)))
     })
+}
+
+/// Runs service commands that undo what a run started; a refused one is
+/// said ("tried"), not an error: the rest of the undo still runs.
+fn run_undo<S: AsRef<str>>(node: &dyn Node, commands: &[Vec<S>]) -> Result<String> {
+    let mut text = String::new();
+    for argv in commands {
+        let argv: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+        let out = crate::node::run_service(node, &argv)?;
+        text.push_str(&format!(
+            "{}: {}\n",
+            if out.success() { "undone" } else { "tried" },
+            argv.join(" ")
+        ));
+    }
+    Ok(text)
 }
 
 /// Releases the cluster address when this node holds it (a stopped daemon
@@ -852,16 +846,7 @@ fn stop_pacemaker(member: &Member, journal: &Journal) -> Result<String> {
     }) {
         undo.push(["update-rc.d", server, "enable"].map(String::from).to_vec());
     }
-    let mut text = String::new();
-    for argv in undo {
-        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-        let out = crate::node::run_service(node, &argv)?;
-        text.push_str(&format!(
-            "{}: {}\n",
-            if out.success() { "undone" } else { "tried" },
-            argv.join(" ")
-        ));
-    }
+    let mut text = run_undo(node, &undo)?;
     if let Some(cluster) = address {
         text.push_str(&release_address(node, &cluster)?);
     }
@@ -1261,5 +1246,26 @@ mod tests {
         assert!(undo.contains(&"DROP USER IF EXISTS 'mysqlha'@'localhost'".to_string()));
         assert!(undo_for("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'x'").is_none());
         assert!(undo_for("SET SESSION sql_log_bin = 0").is_none());
+    }
+
+    #[test]
+    fn a_move_onto_tls_is_undone_as_the_dialect_wrote_it() {
+        use crate::sql::flavor::Flavor;
+        for version in ["10.11.6-MariaDB", "8.4.2"] {
+            let Some(flavor) = Flavor::from_version_string(version) else {
+                panic!("{version} is not a version");
+            };
+            // [stop, change, start]: the change is what a rollback undoes.
+            let change = &flavor.replica_tls("/etc/ssl/mysql-ha/ca.pem")[1];
+            let undo = undo_for(change).unwrap_or_default();
+            assert!(
+                undo.iter().any(|s| s.contains("SSL=0")),
+                "{version}: {change} -> {undo:?}"
+            );
+        }
+        let undo = undo_for("ALTER USER 'repl'@'192.0.2.12' REQUIRE SSL").unwrap_or_default();
+        assert!(undo.contains(&"ALTER USER 'repl'@'192.0.2.12' REQUIRE NONE".to_string()));
+        // A password change that also requires TLS is not undone (as before).
+        assert!(undo_for("ALTER USER 'repl'@'h' IDENTIFIED BY '********' REQUIRE SSL").is_none());
     }
 }

@@ -554,14 +554,7 @@ pub fn set(answers: &mut Answers, key: &str, value: &str) -> Result<()> {
         }
         "replication.tls_ca_file" | "replication.tls_cert_file" | "replication.tls_key_file" => {
             let path = value.trim();
-            if !path.starts_with('/') || path.chars().any(char::is_control) {
-                return Err(bad(
-                    key,
-                    format!(
-                        "`{path}` is not an absolute path; give the file's full path on the nodes"
-                    ),
-                ));
-            }
+            answers::validate_node_path(key, path)?;
             let slot = match key {
                 "replication.tls_ca_file" => &mut r.tls_ca_file,
                 "replication.tls_cert_file" => &mut r.tls_cert_file,

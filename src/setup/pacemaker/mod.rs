@@ -50,6 +50,24 @@ pub fn password_file() -> String {
     format!("{SECRETS_DIR}/{DB_RESOURCE}/replication_passwd")
 }
 
+/// A Pacemaker node attribute (`crm_attribute --node`).
+fn node_attribute(node: &str, lifetime: &str, name: &str, value: &str, why: &str) -> Change {
+    command(
+        &[
+            "crm_attribute",
+            "--node",
+            node,
+            "--lifetime",
+            lifetime,
+            "--name",
+            name,
+            "--update",
+            value,
+        ],
+        why,
+    )
+}
+
 fn command(argv: &[&str], why: &str) -> Change {
     Change::Command {
         argv: argv.iter().map(|a| a.to_string()).collect(),
@@ -634,18 +652,11 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
         "wait until every node is a member of the cluster",
     ));
     for node in &layout.nodes {
-        step.changes.push(command(
-            &[
-                "crm_attribute",
-                "--node",
-                &node.name,
-                "--lifetime",
-                "forever",
-                "--name",
-                &format!("{DB_RESOURCE}_mysql_master_IP"),
-                "--update",
-                &node.address,
-            ],
+        step.changes.push(node_attribute(
+            &node.name,
+            "forever",
+            &format!("{DB_RESOURCE}_mysql_master_IP"),
+            &node.address,
             "the address the others replicate from when this node is promoted",
         ));
     }
@@ -668,33 +679,19 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
         // survivor when the master's node is lost, even where the agent
         // would wait for every node before it picks one (it picks by GTID
         // when they are all there: its own score overrides this one).
-        step.changes.push(command(
-            &[
-                "crm_attribute",
-                "--node",
-                &node.name,
-                "--lifetime",
-                "forever",
-                "--name",
-                &format!("master-{DB_RESOURCE}"),
-                "--update",
-                "10",
-            ],
+        step.changes.push(node_attribute(
+            &node.name,
+            "forever",
+            &format!("master-{DB_RESOURCE}"),
+            "10",
             "any node may be promoted when the master's node is lost",
         ));
     }
-    step.changes.push(command(
-        &[
-            "crm_attribute",
-            "--node",
-            &master.name,
-            "--lifetime",
-            "reboot",
-            "--name",
-            &format!("master-{DB_RESOURCE}"),
-            "--update",
-            "100",
-        ],
+    step.changes.push(node_attribute(
+        &master.name,
+        "reboot",
+        &format!("master-{DB_RESOURCE}"),
+        "100",
         "the running master is the one promoted (no data moves)",
     ));
     step.changes
