@@ -363,6 +363,15 @@ impl Flavor {
         }
     }
 
+    /// Bounds how long a stopping semi-sync replica waits for a dead source:
+    /// MariaDB's first connects to it to end its dump thread, for up to
+    /// rpl_semi_sync_slave_kill_conn_timeout (5 s by default). MySQL's does
+    /// not: None.
+    pub fn bound_replica_stop(&self) -> Option<&'static str> {
+        (self.family == Family::MariaDb)
+            .then_some("SET GLOBAL rpl_semi_sync_slave_kill_conn_timeout = 1")
+    }
+
     pub fn stop_replica_io(&self) -> &'static str {
         if self.family == Family::MySql && self.at_least(8, 0, 22) {
             "STOP REPLICA IO_THREAD"
@@ -584,6 +593,8 @@ mod tests {
         assert!(moved[1].ends_with("SOURCE_SSL_VERIFY_SERVER_CERT=1"));
         assert_eq!(moved[2], "START REPLICA");
         assert_eq!(flavor("10.11.6-MariaDB").reload_tls(), "FLUSH SSL");
+        assert!(flavor("10.11.6-MariaDB").bound_replica_stop().is_some());
+        assert!(flavor("8.4.2").bound_replica_stop().is_none());
         assert_eq!(flavor("8.0.36").reload_tls(), "ALTER INSTANCE RELOAD TLS");
     }
 
