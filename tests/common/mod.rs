@@ -10,8 +10,56 @@ use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mysql-ha");
 
-/// Held for the whole test: the sandbox is a machine-wide resource.
-pub struct SandboxLock(File);
+/// Held for the whole test: the sandbox is a machine-wide resource. Its
+/// watchdog ends the test binary when one test holds the lab longer than
+/// any test needs: a hung test must fail with what was running, not eat
+/// the whole CI budget in silence.
+pub struct SandboxLock {
+    _file: File,
+    _watchdog: std::sync::mpsc::Sender<()>,
+}
+
+/// No end-to-end test holds the lab this long (the longest takes about 5 min).
+const TEST_LIMIT: std::time::Duration = std::time::Duration::from_secs(20 * 60);
+
+/// No single command of a test runs this long (a rejoin that copies the data
+/// again takes about 1 min).
+const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// Every process of this machine as a tree, written straight to stderr
+/// (past the test harness's capture, which a process exit would discard).
+pub fn dump_processes(why: &str) {
+    use std::io::Write;
+    let tree = Command::new("ps")
+        .args(["-eo", "pid,ppid,stat,etimes,args", "--forest"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let status = Command::new(BIN)
+        .args(["sandbox", "status"])
+        .stdin(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n==== {why}\n==== sandbox status:\n{status}\n==== processes:\n{tree}"
+    );
+}
+
+fn start_watchdog(limit: std::time::Duration) -> std::sync::mpsc::Sender<()> {
+    let (done, watched) = std::sync::mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(limit) {
+            dump_processes(&format!(
+                "watchdog: a test held the sandbox for over {} min; ending the test binary",
+                limit.as_secs() / 60
+            ));
+            std::process::exit(101);
+        }
+    });
+    done
+}
 
 /// The lab these tests use: the default one, or the one named by
 /// MYSQL_HA_SANDBOX (so several checkouts can test at once).
@@ -39,7 +87,10 @@ pub fn lock_sandbox() -> SandboxLock {
     let file =
         File::create(format!("/run/mysql-ha-sandbox{}-tests.lock", lab_name())).expect("lock file");
     file.lock().expect("lock the sandbox");
-    SandboxLock(file)
+    SandboxLock {
+        _file: file,
+        _watchdog: start_watchdog(TEST_LIMIT),
+    }
 }
 
 /// Runs the tool; panics with its output when it fails.
@@ -56,12 +107,55 @@ pub fn mysql_ha(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs the tool and collects its output; panics, after printing every
+/// process of the machine, when it runs past COMMAND_LIMIT.
 pub fn mysql_ha_output(args: &[&str]) -> Output {
-    Command::new(BIN)
+    use std::io::Read;
+    let mut child = Command::new(BIN)
         .args(args)
         .stdin(Stdio::null())
-        .output()
-        .expect("run mysql-ha")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run mysql-ha");
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    // Done when it exited and closed its output (a process it left running
+    // with the same pipes would keep a plain `output()` waiting forever).
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for mysql-ha") {
+            if stdout.is_finished() && stderr.is_finished() {
+                break status;
+            }
+        }
+        if started.elapsed() > COMMAND_LIMIT {
+            dump_processes(&format!(
+                "mysql-ha {} still runs after {} s",
+                args.join(" "),
+                COMMAND_LIMIT.as_secs()
+            ));
+            let _ = child.kill();
+            panic!(
+                "mysql-ha {} ran past {} s (processes printed above)",
+                args.join(" "),
+                COMMAND_LIMIT.as_secs()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
 }
 
 /// Runs a command on a lab host; returns its output whatever the exit code.
