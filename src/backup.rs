@@ -94,10 +94,14 @@ pub enum JournalEntry {
     },
     /// A rollback put `path` back (or removed it, when the run created it).
     FileRestored { path: PathBuf, removed: bool },
-    /// An SQL statement ran (secrets masked).
+    /// An SQL statement ran (secrets masked), with what undoes it, decided
+    /// from the server's state just before it ran. Journals of versions
+    /// that recorded no undo have none: rollback keeps those statements.
     Sql {
         node: String,
         statement_masked: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        undo: Option<SqlUndo>,
     },
     /// A command ran (e.g. a service restart).
     Command {
@@ -110,6 +114,53 @@ pub enum JournalEntry {
     /// A physical seed moved the server's datadir to `before` (on the same
     /// node) and put a copy of the master's in its place.
     DatadirReplaced { datadir: PathBuf, before: PathBuf },
+}
+
+/// What rollback does about one journaled statement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "undo", rename_all = "snake_case")]
+pub enum SqlUndo {
+    /// Nothing to undo: session settings, starting or stopping replication,
+    /// a reload, settings the restored option files and restart take back.
+    Nothing,
+    /// Stays as the run left it, and rollback says so.
+    Kept,
+    /// These statements, in order, put back what it changed. `restores`:
+    /// the thing they put back whole (an account, the replica's
+    /// connection): of several statements of a run on it, the undo of the
+    /// first is the one that counts.
+    Run {
+        statements: Vec<UndoStatement>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        restores: Option<String>,
+    },
+    /// The run installed this plugin: disabled and uninstalled, after every
+    /// other statement (replication uses it until then).
+    Uninstall { plugin: String },
+}
+
+/// An undo statement: `real` may hold a password hash (the journal is
+/// root's alone); `shown` is what a plan prints.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UndoStatement {
+    pub shown: String,
+    pub real: String,
+}
+
+impl std::fmt::Debug for UndoStatement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UndoStatement({:?})", self.shown)
+    }
+}
+
+impl UndoStatement {
+    pub fn plain(sql: impl Into<String>) -> UndoStatement {
+        let sql = sql.into();
+        UndoStatement {
+            shown: sql.clone(),
+            real: sql,
+        }
+    }
 }
 
 /// A journal line: when, and what.
@@ -552,6 +603,10 @@ mod tests {
                 JournalEntry::Sql {
                     node: "node1".into(),
                     statement_masked: "CREATE USER 'repl'@'%' IDENTIFIED BY '***'".into(),
+                    undo: Some(SqlUndo::Run {
+                        statements: vec![UndoStatement::plain("DROP USER IF EXISTS 'repl'@'%'")],
+                        restores: Some("'repl'@'%'".into()),
+                    }),
                 },
             )
             .unwrap();

@@ -143,9 +143,9 @@ fn replication_moves_onto_verified_tls_and_renews() {
         &answers_with_tls(None),
         "600",
     );
-    let out = setup_on_node1();
-    assert!(out.contains("==> TLS certificates"), "{out}");
-    assert!(out.contains("==> replication over TLS"), "{out}");
+    let moved = setup_on_node1();
+    assert!(moved.contains("==> TLS certificates"), "{moved}");
+    assert!(moved.contains("==> replication over TLS"), "{moved}");
     assert_eq!(slave_status("Master_SSL_Allowed"), "Yes");
     assert_eq!(slave_status("Master_SSL_Verify_Server_Cert"), "Yes");
     assert_eq!(
@@ -220,6 +220,91 @@ fn replication_moves_onto_verified_tls_and_renews() {
             String::from_utf8_lossy(&verified.stderr)
         );
     }
+
+    // Rolling back the re-run that moved the pair onto TLS puts it back as
+    // it was, working: the accounts the re-run replaced come back as they
+    // were (not dropped), the slave connects in plain text again, and both
+    // daemons run again.
+    let run_id = moved
+        .split("(changes applied; run ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap()
+        .to_string();
+    let rollback = |extra: &str| {
+        on_ok(
+            "node1",
+            &[
+                NODE_BIN,
+                "rollback",
+                &run_id,
+                "--answers",
+                "/root/answers.toml",
+                extra,
+            ],
+        )
+    };
+    let shown = rollback("--dry-run");
+    assert!(
+        shown.contains("undo: CREATE OR REPLACE USER 'mysqlha_mon'@'192.0.2.12' IDENTIFIED BY '********' REQUIRE SSL; GRANT ")
+            && shown.contains("IDENTIFIED BY PASSWORD '********'"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("# last, on both nodes: the cluster daemon ran before this run"),
+        "{shown}"
+    );
+    let hash = sql(
+        "node1",
+        "SELECT authentication_string FROM mysql.user WHERE User = 'mysqlha_mon' LIMIT 1",
+    );
+    assert!(!hash.is_empty() && !shown.contains(&hash), "{shown}");
+    let undone = rollback("--yes");
+    assert!(
+        undone.contains("started the cluster daemon, which ran before this run"),
+        "{undone}"
+    );
+    assert_eq!(slave_status("Master_SSL_Allowed"), "No", "{undone}");
+    wait_replicating();
+    assert_eq!(
+        sql(
+            "node1",
+            "SELECT ssl_type FROM mysql.user WHERE User = 'repl'"
+        ),
+        ""
+    );
+    for host in ["node1", "node2"] {
+        assert_eq!(
+            sql(
+                host,
+                "SELECT COUNT(*) >= 2, SUM(ssl_type <> '') FROM mysql.user WHERE User = 'mysqlha_mon'"
+            ),
+            "1\t0",
+            "{host}: the monitor accounts are not as before the re-run:\n{undone}"
+        );
+        assert!(
+            on(host, &["pgrep", "-f", "mysql-ha daemon"])
+                .status
+                .success(),
+            "{host}: the daemon does not run:\n{undone}"
+        );
+    }
+    wait_until(
+        "the pair to be whole again",
+        Duration::from_secs(60),
+        || on_ok("node1", &[NODE_BIN, "status"]).contains("pair: whole"),
+    );
+    sql(
+        "node1",
+        "INSERT INTO shop.tls_probe VALUES (2, 'plain again')",
+    );
+    wait_until("the row on node2", Duration::from_secs(20), || {
+        sql("node2", "SELECT COUNT(*) FROM shop.tls_probe") == "2"
+    });
+    // And onto TLS again, for what follows.
+    let out = setup_on_node1();
+    assert!(out.contains("==> replication over TLS"), "{out}");
+    wait_replicating();
 
     // A re-run with nothing to do leaves the certificates alone.
     let cert_before = on_ok("node1", &["cat", "/etc/ssl/mysql-ha/server-cert.pem"]);

@@ -5,11 +5,13 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backup::{self, Journal, JournalEntry};
+use crate::backup::{self, Journal};
 use crate::events::{Event, Reporter};
 use crate::mycnf::role::{plan_edits, Role, RoleSettings};
 use crate::setup::pair::Member;
 use crate::setup::state::{self, ReplicaState};
+use crate::setup::statement::{self, Statement};
+use crate::setup::undo::UndoRule;
 use crate::sql::flavor::{account, quote_string, SourceSpec};
 use crate::sql::Position;
 use crate::{Error, Result};
@@ -20,20 +22,20 @@ pub fn note(reporter: &dyn Reporter, message: impl Into<String>) {
     });
 }
 
-/// Runs a statement and journals it (secrets masked).
-pub fn exec(member: &mut Member, journal: &mut Journal, real: &str, shown: &str) -> Result<()> {
-    member.sql().exec_masked(real, shown)?;
-    journal.record(
-        member.access.node(),
-        JournalEntry::Sql {
-            node: member.label().to_string(),
-            statement_masked: shown.to_string(),
-        },
-    )
+/// Runs a statement and journals it with its undo (secrets masked).
+pub fn exec(member: &mut Member, journal: &mut Journal, statement: &Statement) -> Result<()> {
+    statement::run(member, journal, statement)
 }
 
+/// A statement rollback does not undo (and says so).
 pub fn exec_plain(member: &mut Member, journal: &mut Journal, sql: &str) -> Result<()> {
-    exec(member, journal, sql, sql)
+    exec(member, journal, &Statement::plain(sql))
+}
+
+/// A statement with nothing to undo (starting or stopping replication, a
+/// session setting).
+pub fn exec_control(member: &mut Member, journal: &mut Journal, sql: &str) -> Result<()> {
+    exec(member, journal, &Statement::control(sql))
 }
 
 fn server_id(member: &mut Member) -> Result<u32> {
@@ -129,30 +131,47 @@ pub fn replication_account(
     let password = crate::answers::generate_password();
     let who = account(user, slave_host);
     let secret = quote_string(&password);
-    exec_plain(master, journal, "SET SESSION sql_log_bin = 0")?;
+    let undo = UndoRule::Account {
+        user: user.to_string(),
+        host: slave_host.to_string(),
+    };
+    exec_control(master, journal, "SET SESSION sql_log_bin = 0")?;
     let result = (|| {
         exec(
             master,
             journal,
-            &format!("CREATE USER IF NOT EXISTS {who} IDENTIFIED BY {secret}"),
-            &format!("CREATE USER IF NOT EXISTS {who} IDENTIFIED BY '********'"),
+            &Statement::masked(
+                format!("CREATE USER IF NOT EXISTS {who} IDENTIFIED BY '********'"),
+                format!("CREATE USER IF NOT EXISTS {who} IDENTIFIED BY {secret}"),
+                undo.clone(),
+            ),
         )?;
         exec(
             master,
             journal,
-            &format!("ALTER USER {who} IDENTIFIED BY {secret}"),
-            &format!("ALTER USER {who} IDENTIFIED BY '********'"),
+            &Statement::masked(
+                format!("ALTER USER {who} IDENTIFIED BY '********'"),
+                format!("ALTER USER {who} IDENTIFIED BY {secret}"),
+                undo.clone(),
+            ),
         )?;
         if require_tls {
-            exec_plain(master, journal, &format!("ALTER USER {who} REQUIRE SSL"))?;
+            exec(
+                master,
+                journal,
+                &Statement::new(format!("ALTER USER {who} REQUIRE SSL"), undo.clone()),
+            )?;
         }
-        exec_plain(
+        exec(
             master,
             journal,
-            &format!("GRANT REPLICATION SLAVE ON *.* TO {who}"),
+            &Statement::new(
+                format!("GRANT REPLICATION SLAVE ON *.* TO {who}"),
+                undo.clone(),
+            ),
         )
     })();
-    exec_plain(master, journal, "SET SESSION sql_log_bin = 1")?;
+    exec_control(master, journal, "SET SESSION sql_log_bin = 1")?;
     result.map(|()| password)
 }
 
@@ -182,7 +201,8 @@ pub fn point_and_start(
 ) -> Result<()> {
     let flavor = slave.sql().flavor();
     if state::replica_state(slave.sql())?.is_some() {
-        exec_plain(slave, journal, flavor.stop_replica())?;
+        // Forgetting the old source is not undone: its password is gone.
+        exec_control(slave, journal, flavor.stop_replica())?;
         exec_plain(slave, journal, flavor.reset_replica_all())?;
     }
     // A MySQL node that already holds its history auto-positions from it.
@@ -199,9 +219,14 @@ pub fn point_and_start(
         tls_ca: source.tls_ca,
         source_tls: source.tls,
     }) {
-        exec(slave, journal, &real, &shown)?;
+        let target = Some((source.host.to_string(), source.port));
+        exec(
+            slave,
+            journal,
+            &Statement::masked(shown, real, UndoRule::Source { target }),
+        )?;
     }
-    exec_plain(slave, journal, flavor.start_replica())
+    exec_control(slave, journal, flavor.start_replica())
 }
 
 /// Waits until both replication threads run; Err(state) when one stopped

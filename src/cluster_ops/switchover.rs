@@ -263,7 +263,7 @@ fn undo(cluster: &mut Cluster, journals: &mut Journals, replication_stopped: boo
         problems.push(err.to_string());
     }
     if replication_stopped {
-        if let Err(err) = replica::exec_plain(
+        if let Err(err) = replica::exec_control(
             &mut cluster.pair.slave,
             &mut journals.slave,
             flavor.start_replica(),
@@ -344,7 +344,7 @@ pub fn apply(
             ),
         );
         let flavor = cluster.pair.slave.sql().flavor();
-        replica::exec_plain(
+        replica::exec_control(
             &mut cluster.pair.slave,
             &mut journals.slave,
             flavor.stop_replica(),

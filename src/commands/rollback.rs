@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::answers::{ClusterAnswers, NodeAnswers};
-use crate::backup::{self, Journal, JournalEntry};
+use crate::backup::{self, Journal, JournalEntry, UndoStatement};
 use crate::cli::RollbackArgs;
 use crate::node::{LocalNode, Node};
 use crate::setup::pair::Member;
@@ -106,9 +106,17 @@ pub fn run(args: RollbackArgs) -> Result<()> {
             if let Some(journal) = journal_if_any(witness.access.node(), run_id)? {
                 check_restorable(witness.access.node(), &journal, args.force)?;
                 witness_plan = format!("on {} (witness):\n", witness.host);
-                witness_plan.push_str("  stop and unregister the witness service\n");
+                let ran_before = existed_before(&journal, crate::vote::witness::CONFIG_PATH);
+                witness_plan.push_str(if ran_before {
+                    "  stop the witness service (it ran before this run)\n"
+                } else {
+                    "  stop and unregister the witness service\n"
+                });
                 for line in file_restores(&journal).1 {
                     witness_plan.push_str(&format!("  {line}\n"));
+                }
+                if ran_before {
+                    witness_plan.push_str("  start the witness service again\n");
                 }
             }
         }
@@ -141,10 +149,20 @@ fn on_witness(
         matches!(&r.entry, JournalEntry::Command { argv, .. }
             if argv.iter().any(|a| a.contains(crate::setup::witness::SERVICE)))
     });
-    if started {
-        let systemd = node
-            .stat(Path::new(crate::setup::witness::SYSTEMD_UNIT))?
-            .is_some();
+    // A re-run's witness ran before it: stopped for the undo, started again
+    // with its own configuration after it, and registered still.
+    let ran_before = existed_before(&journal, crate::vote::witness::CONFIG_PATH);
+    let systemd = node
+        .stat(Path::new(crate::setup::witness::SYSTEMD_UNIT))?
+        .is_some();
+    if started && ran_before {
+        let stop: Vec<&str> = if systemd {
+            vec!["systemctl", "stop", "mysql-ha-witness.service"]
+        } else {
+            vec![crate::setup::witness::INIT_SCRIPT, "stop"]
+        };
+        text.push_str(&run_undo(node, &[stop])?);
+    } else if started {
         let undo: Vec<Vec<&str>> = if systemd {
             vec![
                 vec!["systemctl", "stop", "mysql-ha-witness.service"],
@@ -182,6 +200,23 @@ fn on_witness(
     }
     let (restored, _, _) = restore_files(node, run_id, force)?;
     text.push_str(&restored);
+    if started && ran_before {
+        let start: Vec<&str> = if systemd {
+            vec!["systemctl", "start", "mysql-ha-witness.service"]
+        } else {
+            vec![crate::setup::witness::INIT_SCRIPT, "start"]
+        };
+        let out = crate::node::run_service(node, &start)?;
+        text.push_str(&format!(
+            "{} the witness, which ran before this run: {}\n",
+            if out.success() {
+                "started"
+            } else {
+                "could not start"
+            },
+            start.join(" ")
+        ));
+    }
     Ok(text)
 }
 
@@ -206,10 +241,16 @@ fn preview(
     let (files, file_lines) = file_restores(journal);
     lines.extend(file_lines);
     match server {
-        Some((profile, family)) => {
-            let sql = sql_undo_plan(journal, family);
+        Some((profile, _)) => {
+            let sql = sql_undo_plan(journal);
             for (statement, undo) in &sql.undone {
-                lines.push(format!("undo: {statement}  (by {})", undo.join("; ")));
+                lines.push(format!("undo: {statement}  (by {})", shown(undo)));
+            }
+            for (statement, plugin) in &sql.uninstall {
+                lines.push(format!(
+                    "undo: {statement}  (by {})",
+                    uninstall_statements(plugin).join("; ")
+                ));
             }
             let filter = records.iter().rev().find_map(|r| match &r.entry {
                 JournalEntry::Note { text } => text
@@ -249,6 +290,12 @@ fn preview(
                 lines.push(rest.trim_end().to_string());
             }
         }
+    }
+    if let Some(start) = daemon_restart_command(journal) {
+        lines.push(format!(
+            "run: {}    # last, on both nodes: the cluster daemon ran before this run",
+            start.join(" ")
+        ));
     }
     if lines.is_empty() {
         return "  nothing recorded to undo\n".into();
@@ -439,6 +486,23 @@ fn undo_both(
         }
         text.push_str(&stopped);
         text.push_str(&undo_member(member, &run_id, args.force)?);
+    }
+    // Both servers are as they were before the run: the daemons that ran
+    // then run again.
+    for ((_, member), journal) in members.iter().zip(journals) {
+        if let Some(start) = journal.as_ref().and_then(daemon_restart_command) {
+            let out = crate::node::run_service(member.access.node(), &start)?;
+            text.push_str(&format!(
+                "on {}: {} the cluster daemon, which ran before this run: {}\n",
+                member.label(),
+                if out.success() {
+                    "started"
+                } else {
+                    "could not start"
+                },
+                start.join(" ")
+            ));
+        }
     }
     Ok(text)
 }
@@ -690,15 +754,25 @@ fn daemon_stop_commands(journal: &Journal) -> Vec<Vec<&'static str>> {
             .iter()
             .any(|argv| argv.iter().any(|a| a.contains(word)))
     };
+    // The daemon's service by its own words (not the witness's, not a path
+    // under /etc/ssl/mysql-ha).
+    let daemon = commands.iter().any(|argv| {
+        argv.iter()
+            .any(|a| a == "/etc/init.d/mysql-ha" || a == "mysql-ha.service" || a == "mysql-ha")
+    });
     let mut undo: Vec<Vec<&'static str>> = Vec::new();
-    if !ran("mysql-ha") {
+    if !daemon {
         return undo;
     }
-    if ran("mysql-ha.service") {
-        undo.push(vec!["systemctl", "stop", "mysql-ha.service"]);
+    let systemd = ran("mysql-ha.service");
+    undo.push(daemon_service(systemd, "stop"));
+    // A re-run's daemon ran before it: stopped for the undo, started again
+    // after it, and its boot links stay.
+    if daemon_ran_before(journal) {
+        return undo;
+    }
+    if systemd {
         undo.push(vec!["systemctl", "disable", "mysql-ha.service"]);
-    } else {
-        undo.push(vec!["/etc/init.d/mysql-ha", "stop"]);
     }
     if ran("update-rc.d") {
         undo.push(vec!["update-rc.d", "-f", "mysql-ha", "remove"]);
@@ -707,6 +781,37 @@ fn daemon_stop_commands(journal: &Journal) -> Vec<Vec<&'static str>> {
         undo.push(vec!["chkconfig", "--del", "mysql-ha"]);
     }
     undo
+}
+
+fn daemon_service(systemd: bool, verb: &'static str) -> Vec<&'static str> {
+    if systemd {
+        vec!["systemctl", verb, "mysql-ha.service"]
+    } else {
+        vec!["/etc/init.d/mysql-ha", verb]
+    }
+}
+
+/// Whether `path` was there before the run: the run did not create it
+/// (it backed up the original, or left the file alone).
+fn existed_before(journal: &Journal, path: &str) -> bool {
+    !journal.records().iter().any(|r| {
+        matches!(&r.entry, JournalEntry::FileBackedUp { path: p, existed: false, .. }
+            if p == Path::new(path))
+    })
+}
+
+/// Whether the cluster daemon was set up before the run (a re-run's): the
+/// run did not create its configuration.
+fn daemon_ran_before(journal: &Journal) -> bool {
+    existed_before(journal, crate::daemon::config::DEFAULT_PATH)
+}
+
+/// The command that starts again, once the undo is done, the daemon that
+/// ran before the run (none when the run installed it).
+fn daemon_restart_command(journal: &Journal) -> Option<Vec<&'static str>> {
+    let stops = daemon_stop_commands(journal);
+    let systemd = stops.first()?.first() == Some(&"systemctl");
+    daemon_ran_before(journal).then(|| daemon_service(systemd, "start"))
 }
 
 /// Stops and unregisters the cluster daemon a run started, and releases the
@@ -853,102 +958,69 @@ fn stop_pacemaker(member: &Member, journal: &Journal) -> Result<String> {
     Ok(text)
 }
 
-/// What a statement the run executed needs to be undone, if anything.
-fn undo_for(statement: &str) -> Option<Vec<String>> {
-    let words: Vec<&str> = statement.split_whitespace().collect();
-    match words.as_slice() {
-        ["CREATE", "USER", "IF", "NOT", "EXISTS", who, ..]
-        | ["CREATE", "USER", who, ..]
-        | ["CREATE", "OR", "REPLACE", "USER", who, ..] => Some(vec![
-            "SET SESSION sql_log_bin = 0".into(),
-            format!("DROP USER IF EXISTS {who}"),
-            "SET SESSION sql_log_bin = 1".into(),
-        ]),
-        ["INSTALL", "PLUGIN", name, ..] => Some(vec![
-            format!("SET GLOBAL {name}_enabled = OFF"),
-            format!("UNINSTALL PLUGIN {name}"),
-        ]),
-        // Pointing the slave somewhere is undone by forgetting the source; a
-        // change of its login alone (a re-run's repair) has nothing to undo.
-        ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..]
-            if statement.contains("_HOST=") =>
-        {
-            Some(vec!["STOP SLAVE".into(), "RESET SLAVE ALL".into()])
-        }
-        // A slave moved onto TLS by the run goes back to plain text (the
-        // restored option files take the servers' TLS away again).
-        ["CHANGE", "MASTER", "TO", "MASTER_SSL=1,", ..] => Some(vec![
-            "STOP SLAVE".into(),
-            "CHANGE MASTER TO MASTER_SSL=0, MASTER_SSL_VERIFY_SERVER_CERT=0".into(),
-            "START SLAVE".into(),
-        ]),
-        ["CHANGE", "REPLICATION", "SOURCE", "TO", "SOURCE_SSL=1,", ..] => Some(vec![
-            "STOP SLAVE".into(),
-            "CHANGE REPLICATION SOURCE TO SOURCE_SSL=0, SOURCE_SSL_VERIFY_SERVER_CERT=0".into(),
-            "START SLAVE".into(),
-        ]),
-        ["ALTER", "USER", who, "REQUIRE", "SSL"] => Some(vec![
-            "SET SESSION sql_log_bin = 0".into(),
-            format!("ALTER USER {who} REQUIRE NONE"),
-            "SET SESSION sql_log_bin = 1".into(),
-        ]),
-        _ => None,
-    }
-}
-
-/// Statements with nothing to undo: session settings, starting and stopping
-/// replication, grants to an account the run created (dropped with it).
-fn is_session_or_control(statement: &str) -> bool {
-    [
-        "SET SESSION",
-        "START ",
-        "STOP ",
-        "GRANT ",
-        "SET GLOBAL gtid_slave_pos",
-        "SET GLOBAL replicate_do_db",
-        "SET GLOBAL replicate_wild_do_table",
-        "SET GLOBAL replicate_ignore_table",
-        "FLUSH SSL",
-        "ALTER INSTANCE RELOAD TLS",
-    ]
-    .iter()
-    .any(|prefix| statement.starts_with(prefix))
-}
-
-/// Undoes accounts and replication the run set up, then restarts the server
-/// when its option files were restored.
-/// The run's statements, last first: each with what undoes it, and those
-/// that stay (not undone).
-fn sql_undo_plan(journal: &Journal, family: crate::sql::Family) -> SqlUndo {
-    let statements: Vec<String> = journal
+/// The run's statements, last first: each with the statements that undo
+/// it (as the journal recorded them when it ran), the plugins it installed
+/// (uninstalled last: replication uses them until then), and those that
+/// stay. A journal of a version that recorded no undo keeps everything.
+fn sql_undo_plan(journal: &Journal) -> SqlUndo {
+    let mut plan = SqlUndo::default();
+    let records: Vec<(&String, &Option<backup::SqlUndo>)> = journal
         .records()
         .iter()
         .filter_map(|r| match &r.entry {
             JournalEntry::Sql {
-                statement_masked, ..
-            } => Some(statement_masked.clone()),
+                statement_masked,
+                undo,
+                ..
+            } => Some((statement_masked, undo)),
             _ => None,
         })
         .collect();
-    let mut plan = SqlUndo::default();
-    // Plugins last: semi-sync's cannot go while replication uses them.
-    let (plugins, others): (Vec<&String>, Vec<&String>) = statements
-        .iter()
-        .rev()
-        .partition(|s| s.starts_with("INSTALL PLUGIN"));
-    for statement in others.into_iter().chain(plugins) {
-        let Some(undo) = undo_for(statement) else {
-            if !is_session_or_control(statement) {
-                plan.kept.push(statement.clone());
+    // Statements on one thing (an account, the replica's connection) are
+    // undone together, by the undo of the first: it holds the state before
+    // the run.
+    let mut together: Vec<(String, Vec<String>, Vec<UndoStatement>)> = Vec::new();
+    for (statement, undo) in &records {
+        if let Some(backup::SqlUndo::Run {
+            statements,
+            restores: Some(thing),
+        }) = undo
+        {
+            match together.iter_mut().find(|(t, _, _)| t == thing) {
+                Some((_, run, _)) => run.push((*statement).clone()),
+                None => together.push((
+                    thing.clone(),
+                    vec![(*statement).clone()],
+                    statements.clone(),
+                )),
             }
-            continue;
-        };
-        let undo = if family == crate::sql::Family::MySql {
-            undo.iter().map(|s| s.replace("SLAVE", "REPLICA")).collect()
-        } else {
-            undo
-        };
-        plan.undone.push((statement.clone(), undo));
+        }
+    }
+    let mut listed: Vec<String> = Vec::new();
+    for (statement, undo) in records.iter().rev() {
+        match undo {
+            Some(backup::SqlUndo::Nothing) => {}
+            Some(backup::SqlUndo::Kept) | None => plan.kept.push((*statement).clone()),
+            Some(backup::SqlUndo::Run {
+                restores: Some(thing),
+                ..
+            }) => {
+                if listed.contains(thing) {
+                    continue;
+                }
+                listed.push(thing.clone());
+                if let Some((_, run, first_undo)) = together.iter().find(|(t, _, _)| t == thing) {
+                    plan.undone.push((run.join("; "), first_undo.clone()));
+                }
+            }
+            Some(backup::SqlUndo::Run {
+                statements,
+                restores: None,
+            }) => plan.undone.push(((*statement).clone(), statements.clone())),
+            Some(backup::SqlUndo::Uninstall { plugin }) => {
+                plan.uninstall.push(((*statement).clone(), plugin.clone()))
+            }
+        }
     }
     plan
 }
@@ -956,14 +1028,35 @@ fn sql_undo_plan(journal: &Journal, family: crate::sql::Family) -> SqlUndo {
 #[derive(Default)]
 struct SqlUndo {
     /// A statement of the run and the statements that undo it.
-    undone: Vec<(String, Vec<String>)>,
+    undone: Vec<(String, Vec<UndoStatement>)>,
+    /// A statement of the run that installed a plugin, and the plugin.
+    uninstall: Vec<(String, String)>,
     kept: Vec<String>,
+}
+
+fn uninstall_statements(plugin: &str) -> [String; 2] {
+    [
+        format!("SET GLOBAL {plugin}_enabled = OFF"),
+        format!("UNINSTALL PLUGIN {plugin}"),
+    ]
+}
+
+fn shown(statements: &[UndoStatement]) -> String {
+    statements
+        .iter()
+        .map(|s| s.shown.as_str())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> Result<String> {
     let mut text = String::new();
     let family = member.sql().flavor().family;
-    let SqlUndo { undone, kept } = sql_undo_plan(journal, family);
+    let SqlUndo {
+        undone,
+        uninstall,
+        kept,
+    } = sql_undo_plan(journal);
     // MySQL's super_read_only (a slave's, set by the daemon) refuses even
     // root; the undo lifts it for its own statements (read_only stays on).
     let super_read_only = family == crate::sql::Family::MySql
@@ -976,36 +1069,36 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
         member.sql().exec("SET GLOBAL super_read_only = OFF")?;
     }
     for (statement, undo) in undone {
-        let mut left = None;
         for sql in &undo {
-            if sql.starts_with("UNINSTALL PLUGIN") {
-                // A source keeps its semi-sync plugin while a replica's
-                // dump thread lives (error 1883), and a dump thread notices
-                // a replica that stopped only at its next heartbeat: the
-                // run's replica is gone, so its dump threads are ended.
-                // Still refused: harmless, and said.
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-                left = loop {
-                    match member.sql().exec(sql) {
-                        Ok(()) => break None,
-                        Err(err) if std::time::Instant::now() > deadline => break Some(err),
-                        Err(_) => {
-                            let dumps = member.sql().column(
-                                "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'",
-                            )?;
-                            for id in dumps {
-                                let _ = member.sql().exec(&format!("KILL CONNECTION {id}"));
-                            }
-                            std::thread::sleep(std::time::Duration::from_millis(500));
-                        }
-                    }
-                };
-                continue;
-            }
-            member.sql().exec(sql)?;
+            member.sql().exec_masked(&sql.real, &sql.shown)?;
         }
+        text.push_str(&format!("undone: {statement}  (by {})\n", shown(&undo)));
+    }
+    for (statement, plugin) in uninstall {
+        let [disable, remove] = uninstall_statements(&plugin);
+        member.sql().exec(&disable)?;
+        // A source keeps its semi-sync plugin while a replica's dump thread
+        // lives (error 1883), and a dump thread notices a replica that
+        // stopped only at its next heartbeat: the run's replica is gone, so
+        // its dump threads are ended. Still refused: harmless, and said.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let left = loop {
+            match member.sql().exec(&remove) {
+                Ok(()) => break None,
+                Err(err) if std::time::Instant::now() > deadline => break Some(err),
+                Err(_) => {
+                    let dumps = member.sql().column(
+                        "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'",
+                    )?;
+                    for id in dumps {
+                        let _ = member.sql().exec(&format!("KILL CONNECTION {id}"));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                }
+            }
+        };
         match left {
-            None => text.push_str(&format!("undone: {statement}  (by {})\n", undo.join("; "))),
+            None => text.push_str(&format!("undone: {statement}  (by {disable}; {remove})\n")),
             Some(err) => text.push_str(&format!(
                 "left installed (disabled): {statement}: {err}; roll back the slave first, or uninstall it later\n"
             )),
@@ -1193,32 +1286,111 @@ fn not_undone(journal: &Journal) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::{is_server_option_file, undo_for};
+    use super::{is_server_option_file, shown, sql_undo_plan};
+    use crate::backup::{self, Journal, JournalEntry, SqlUndo, UndoStatement};
+    use crate::node::LocalNode;
     use std::path::Path;
 
-    #[test]
-    fn an_installed_plugin_is_uninstalled() {
-        assert_eq!(
-            undo_for("INSTALL PLUGIN rpl_semi_sync_source SONAME 'semisync_source.so'"),
-            Some(vec![
-                "SET GLOBAL rpl_semi_sync_source_enabled = OFF".to_string(),
-                "UNINSTALL PLUGIN rpl_semi_sync_source".to_string()
-            ])
-        );
+    fn journal_of(entries: Vec<(&str, Option<SqlUndo>)>) -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let node = LocalNode::with_root(dir.path());
+        let mut journal = Journal::create(&node, &backup::new_run_id()).unwrap();
+        for (statement, undo) in entries {
+            journal
+                .record(
+                    &node,
+                    JournalEntry::Sql {
+                        node: "node1".into(),
+                        statement_masked: statement.into(),
+                        undo,
+                    },
+                )
+                .unwrap();
+        }
+        (dir, journal)
     }
 
     #[test]
-    fn the_daemons_monitor_accounts_are_dropped_and_a_login_repair_kept() {
-        let undo =
-            undo_for("CREATE OR REPLACE USER 'mysqlha_mon'@'192.0.2.12' IDENTIFIED BY '********'")
-                .unwrap_or_default();
-        assert!(
-            undo.contains(&"DROP USER IF EXISTS 'mysqlha_mon'@'192.0.2.12'".to_string()),
-            "{undo:?}"
+    fn the_journal_says_how_each_statement_is_undone_last_first_plugins_at_the_end() {
+        let restore = |sql: &str, thing: &str| SqlUndo::Run {
+            statements: vec![UndoStatement {
+                shown: sql.replace("*HASH", "********"),
+                real: sql.into(),
+            }],
+            restores: Some(thing.into()),
+        };
+        let (_dir, journal) = journal_of(vec![
+            ("SET SESSION sql_log_bin = 0", Some(SqlUndo::Nothing)),
+            (
+                "INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'",
+                Some(SqlUndo::Uninstall {
+                    plugin: "rpl_semi_sync_master".into(),
+                }),
+            ),
+            (
+                "CREATE OR REPLACE USER 'mysqlha_mon'@'192.0.2.12' IDENTIFIED BY '********'",
+                Some(restore(
+                    "CREATE USER `mysqlha_mon`@`192.0.2.12` IDENTIFIED BY PASSWORD '*HASH'",
+                    "mon",
+                )),
+            ),
+            (
+                "GRANT SELECT ON mysql_ha.* TO 'mysqlha_mon'@'192.0.2.12'",
+                Some(restore(
+                    "CREATE USER `mysqlha_mon`@`192.0.2.12` REQUIRE SSL",
+                    "mon",
+                )),
+            ),
+            (
+                "CREATE DATABASE IF NOT EXISTS mysql_ha",
+                Some(SqlUndo::Kept),
+            ),
+            (
+                "CHANGE MASTER TO MASTER_SSL=1",
+                Some(restore("CHANGE MASTER TO MASTER_SSL=0", "replica")),
+            ),
+            ("GRANT ALL ON *.* TO 'x'@'y'", None),
+        ]);
+        let plan = sql_undo_plan(&journal);
+        let undone: Vec<(&str, String)> = plan
+            .undone
+            .iter()
+            .map(|(statement, undo)| (statement.as_str(), shown(undo)))
+            .collect();
+        assert_eq!(
+            undone,
+            [
+                (
+                    "CHANGE MASTER TO MASTER_SSL=1",
+                    "CHANGE MASTER TO MASTER_SSL=0".to_string()
+                ),
+                (
+                    "CREATE OR REPLACE USER 'mysqlha_mon'@'192.0.2.12' IDENTIFIED BY '********'; GRANT SELECT ON mysql_ha.* TO 'mysqlha_mon'@'192.0.2.12'",
+                    "CREATE USER `mysqlha_mon`@`192.0.2.12` IDENTIFIED BY PASSWORD '********'"
+                        .to_string()
+                ),
+            ]
         );
-        assert!(
-            undo_for("CHANGE MASTER TO MASTER_USER='repl', MASTER_PASSWORD='********'").is_none()
+        assert_eq!(
+            plan.undone[1].1[0].real,
+            "CREATE USER `mysqlha_mon`@`192.0.2.12` IDENTIFIED BY PASSWORD '*HASH'"
+        );
+        assert_eq!(
+            plan.uninstall,
+            [(
+                "INSTALL PLUGIN rpl_semi_sync_master SONAME 'semisync_master.so'".to_string(),
+                "rpl_semi_sync_master".to_string()
+            )]
+        );
+        // An older journal's statement without an undo is kept, and said.
+        assert_eq!(
+            plan.kept,
+            [
+                "GRANT ALL ON *.* TO 'x'@'y'",
+                "CREATE DATABASE IF NOT EXISTS mysql_ha"
+            ]
         );
     }
 
@@ -1232,40 +1404,5 @@ mod tests {
         assert!(!is_server_option_file(Path::new(
             "/etc/mysql-ha/cluster.toml"
         )));
-    }
-
-    #[test]
-    fn undoes_accounts_and_replication_only() {
-        let undo = undo_for("CREATE USER 'repl'@'192.0.2.12' IDENTIFIED BY '********'")
-            .unwrap_or_default();
-        assert!(undo.contains(&"DROP USER IF EXISTS 'repl'@'192.0.2.12'".to_string()));
-        assert!(undo_for("CHANGE MASTER TO MASTER_HOST='x'").is_some());
-        let undo =
-            undo_for("CREATE USER IF NOT EXISTS 'mysqlha'@'localhost' IDENTIFIED VIA unix_socket")
-                .unwrap_or_default();
-        assert!(undo.contains(&"DROP USER IF EXISTS 'mysqlha'@'localhost'".to_string()));
-        assert!(undo_for("GRANT REPLICATION SLAVE ON *.* TO 'repl'@'x'").is_none());
-        assert!(undo_for("SET SESSION sql_log_bin = 0").is_none());
-    }
-
-    #[test]
-    fn a_move_onto_tls_is_undone_as_the_dialect_wrote_it() {
-        use crate::sql::flavor::Flavor;
-        for version in ["10.11.6-MariaDB", "8.4.2"] {
-            let Some(flavor) = Flavor::from_version_string(version) else {
-                panic!("{version} is not a version");
-            };
-            // [stop, change, start]: the change is what a rollback undoes.
-            let change = &flavor.replica_tls("/etc/ssl/mysql-ha/ca.pem")[1];
-            let undo = undo_for(change).unwrap_or_default();
-            assert!(
-                undo.iter().any(|s| s.contains("SSL=0")),
-                "{version}: {change} -> {undo:?}"
-            );
-        }
-        let undo = undo_for("ALTER USER 'repl'@'192.0.2.12' REQUIRE SSL").unwrap_or_default();
-        assert!(undo.contains(&"ALTER USER 'repl'@'192.0.2.12' REQUIRE NONE".to_string()));
-        // A password change that also requires TLS is not undone (as before).
-        assert!(undo_for("ALTER USER 'repl'@'h' IDENTIFIED BY '********' REQUIRE SSL").is_none());
     }
 }

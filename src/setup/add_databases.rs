@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::pair::{Member, Pair};
 use super::seed;
 use super::state;
+use super::statement::Statement;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::Reporter;
 use crate::mycnf::filters;
@@ -24,15 +25,15 @@ pub struct Added {
     pub position: String,
 }
 
+/// A statement with nothing to undo (replication stopped and started, the
+/// runtime filters that the restored option files take back).
 fn sql(member: &mut Member, journal: &mut Journal, statement: &str) -> Result<()> {
-    journal.record(
-        member.access.node(),
-        JournalEntry::Sql {
-            node: member.label().to_string(),
-            statement_masked: statement.to_string(),
-        },
-    )?;
-    member.sql().exec(statement)
+    super::statement::run(member, journal, &Statement::control(statement))
+}
+
+/// A statement rollback cannot undo (the slave's copy dropped), and says so.
+fn sql_kept(member: &mut Member, journal: &mut Journal, statement: &str) -> Result<()> {
+    super::statement::run(member, journal, &Statement::plain(statement))
 }
 
 /// Waits until the slave's SQL thread stopped at its UNTIL position.
@@ -176,7 +177,7 @@ fn add(
     if replace && !tables.is_empty() {
         sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 0")?;
         for (db, table) in tables {
-            sql(
+            sql_kept(
                 &mut pair.slave,
                 journal,
                 &format!(
@@ -192,7 +193,7 @@ fn add(
         // nothing of it reaches a node that replicates from this one).
         sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 0")?;
         for db in databases {
-            sql(
+            sql_kept(
                 &mut pair.slave,
                 journal,
                 &format!("DROP DATABASE IF EXISTS {}", quote_ident(db)),

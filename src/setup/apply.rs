@@ -198,17 +198,6 @@ pub(super) fn run_command(
     Ok(())
 }
 
-fn run_sql(member: &mut Member, journal: &mut Journal, shown: &str, real: &str) -> Result<()> {
-    journal.record(
-        member.access.node(),
-        JournalEntry::Sql {
-            node: member.label().to_string(),
-            statement_masked: shown.to_string(),
-        },
-    )?;
-    member.sql().exec_masked(real, shown)
-}
-
 fn position_text(position: &Position) -> String {
     match position {
         Position::MariaDbGtid(gtid) if gtid.is_empty() => {
@@ -316,12 +305,7 @@ pub fn apply(
                     summary = "configuration changed and server restarted".into();
                 }
                 Change::Sql(statement) => {
-                    run_sql(
-                        pair.member(step.side)?,
-                        journal,
-                        &statement.shown,
-                        &statement.real,
-                    )?;
+                    super::statement::run(pair.member(step.side)?, journal, statement)?;
                     summary = "done".into();
                 }
                 Change::Seed { copy } => {
@@ -376,9 +360,12 @@ pub fn apply(
                     let gtid = position.gtids().unwrap_or_default().to_string();
                     let position = position_text(&position);
                     for statement in statements {
-                        let shown = statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid);
-                        let real = statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid);
-                        run_sql(&mut pair.slave, journal, &shown, &real)?;
+                        let statement = super::statement::Statement {
+                            shown: statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid),
+                            real: statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid),
+                            undo: statement.undo.clone(),
+                        };
+                        super::statement::run(&mut pair.slave, journal, &statement)?;
                     }
                     if !seeded.is_empty() {
                         journal.record(

@@ -6,6 +6,7 @@ use super::plan::{Change, Plan, Side, Statement, StepPlan};
 use super::preflight::Report;
 use super::seed::{self, choose, CopyKind, CopyPlan};
 use super::state;
+use super::undo::UndoRule;
 use crate::answers::SeedMethod;
 use crate::mycnf::effective::Config;
 use crate::mycnf::role::{plan_edits, ChangeStatus, Role, RoleSettings};
@@ -126,7 +127,9 @@ pub(crate) fn config_step(
             // It boots read-only (its option files say so); until the
             // cluster daemon takes over at the end of the run, it keeps
             // taking writes as it did before.
-            changes.push(Change::Sql(Statement::plain("SET GLOBAL read_only = OFF")));
+            changes.push(Change::Sql(Statement::control(
+                "SET GLOBAL read_only = OFF",
+            )));
         }
     }
     Ok(StepPlan {
@@ -331,6 +334,10 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     // The replication account: REPLICATION SLAVE on *.* only, bound to the slave.
     let repl = pair.answers.replication.clone();
     let who = account(&repl.user, &pair.answers.slave.host);
+    let account_undo = UndoRule::Account {
+        user: repl.user.clone(),
+        host: pair.answers.slave.host.clone(),
+    };
     let mut grant = StepPlan {
         name: "replication account",
         side: Side::Master,
@@ -366,15 +373,16 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             .push(format!("{who} exists and the slave logs in with it")),
         AccountAction::GrantOnly => {
             // The slave logs in with the password it has: never change it here.
-            grant
-                .changes
-                .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
-            grant.changes.push(Change::Sql(Statement::plain(format!(
-                "GRANT REPLICATION SLAVE ON *.* TO {who}"
-            ))));
-            grant
-                .changes
-                .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
+            grant.changes.push(Change::Sql(Statement::control(
+                "SET SESSION sql_log_bin = 0",
+            )));
+            grant.changes.push(Change::Sql(Statement::new(
+                format!("GRANT REPLICATION SLAVE ON *.* TO {who}"),
+                account_undo.clone(),
+            )));
+            grant.changes.push(Change::Sql(Statement::control(
+                "SET SESSION sql_log_bin = 1",
+            )));
         }
         AccountAction::Create | AccountAction::ResetLogin { .. } => {
             if let AccountAction::ResetLogin { why } = &action {
@@ -383,36 +391,40 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 ));
             }
             // Kept out of the binary log: the slave gets accounts from nobody.
-            grant
-                .changes
-                .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")));
+            grant.changes.push(Change::Sql(Statement::control(
+                "SET SESSION sql_log_bin = 0",
+            )));
             let verb = if grants.is_some() {
                 "ALTER USER"
             } else {
                 "CREATE USER"
             };
-            grant.changes.push(Change::Sql(Statement {
-                shown: format!("{verb} {who} IDENTIFIED BY '********'{require}"),
-                real: format!("{verb} {who} IDENTIFIED BY {password_sql}{require}"),
-            }));
+            grant.changes.push(Change::Sql(Statement::masked(
+                format!("{verb} {who} IDENTIFIED BY '********'{require}"),
+                format!("{verb} {who} IDENTIFIED BY {password_sql}{require}"),
+                account_undo.clone(),
+            )));
             if !has_privilege {
-                grant.changes.push(Change::Sql(Statement::plain(format!(
-                    "GRANT REPLICATION SLAVE ON *.* TO {who}"
-                ))));
+                grant.changes.push(Change::Sql(Statement::new(
+                    format!("GRANT REPLICATION SLAVE ON *.* TO {who}"),
+                    account_undo.clone(),
+                )));
             }
-            grant
-                .changes
-                .push(Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")));
+            grant.changes.push(Change::Sql(Statement::control(
+                "SET SESSION sql_log_bin = 1",
+            )));
             if matches!(action, AccountAction::ResetLogin { .. }) {
                 let flavor = pair.slave.sql().flavor();
                 login = Some(StepPlan {
                     name: "replication login",
                     side: Side::Slave,
-                    changes: flavor
-                        .replica_credentials(&repl.user, &secrets.replication_password)
-                        .into_iter()
-                        .map(|(shown, real)| Change::Sql(Statement { shown, real }))
-                        .collect(),
+                    changes: Statement::all(
+                        flavor.replica_credentials(&repl.user, &secrets.replication_password),
+                        &UndoRule::Source { target: None },
+                    )
+                    .into_iter()
+                    .map(Change::Sql)
+                    .collect(),
                     summary: vec![format!(
                         "the slave logs in to the master as {who} with this run's password (position kept)"
                     )],
@@ -426,9 +438,12 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             "{who} accepts plain-text logins: it will require TLS"
         ));
         grant.changes.extend([
-            Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")),
-            Change::Sql(Statement::plain(format!("ALTER USER {who} REQUIRE SSL"))),
-            Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")),
+            Change::Sql(Statement::control("SET SESSION sql_log_bin = 0")),
+            Change::Sql(Statement::new(
+                format!("ALTER USER {who} REQUIRE SSL"),
+                account_undo.clone(),
+            )),
+            Change::Sql(Statement::control("SET SESSION sql_log_bin = 1")),
         ]);
     }
     if agent_points && requires_tls && grants.is_some() {
@@ -436,9 +451,12 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             "{who} requires TLS, which Pacemaker's mariadb agent cannot give when it points a slave: it will accept plain text"
         ));
         grant.changes.extend([
-            Change::Sql(Statement::plain("SET SESSION sql_log_bin = 0")),
-            Change::Sql(Statement::plain(format!("ALTER USER {who} REQUIRE NONE"))),
-            Change::Sql(Statement::plain("SET SESSION sql_log_bin = 1")),
+            Change::Sql(Statement::control("SET SESSION sql_log_bin = 0")),
+            Change::Sql(Statement::new(
+                format!("ALTER USER {who} REQUIRE NONE"),
+                account_undo.clone(),
+            )),
+            Change::Sql(Statement::control("SET SESSION sql_log_bin = 1")),
         ]);
     }
     steps.push(grant);
@@ -457,7 +475,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 changes: flavor
                     .replica_tls(ca)
                     .into_iter()
-                    .map(|sql| Change::Sql(Statement::plain(sql)))
+                    .map(|sql| Change::Sql(Statement::new(sql, UndoRule::Source { target: None })))
                     .collect(),
                 summary: vec![format!(
                     "the slave connects to the master over TLS, verifying its certificate with {ca}"
@@ -523,7 +541,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         } else {
             // Pointed at this master by an earlier run that did not start it.
             start.changes.push(Change::StartReplication {
-                statements: vec![Statement::plain(flavor.start_replica())],
+                statements: vec![Statement::control(flavor.start_replica())],
             });
         }
     } else {
@@ -549,11 +567,22 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             pair.master.sql().scalar(query)?.as_deref() == Some("1")
         };
         let mut statements = Vec::new();
+        let target = Some((
+            pair.answers.master.host.clone(),
+            pair.answers.master.mysql_port,
+        ));
         if replica.is_some() {
-            statements.push(Statement::plain(flavor.stop_replica()));
+            // Its undo starts the slave again when it ran before.
+            statements.push(Statement::new(
+                flavor.stop_replica(),
+                UndoRule::Source {
+                    target: target.clone(),
+                },
+            ));
         }
+        // The slave's position: its files and restart are what rollback puts back.
         for adopt in flavor.adopt_snapshot_gtids(super::apply::SNAPSHOT_PLACEHOLDER) {
-            statements.push(Statement::plain(adopt));
+            statements.push(Statement::control(adopt));
         }
         for (shown, real) in flavor.point_replica(&SourceSpec {
             host: &pair.answers.master.host,
@@ -564,9 +593,15 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             tls_ca: tls_ca.as_deref(),
             source_tls: master_tls,
         }) {
-            statements.push(Statement { shown, real });
+            statements.push(Statement::masked(
+                shown,
+                real,
+                UndoRule::Source {
+                    target: target.clone(),
+                },
+            ));
         }
-        statements.push(Statement::plain(flavor.start_replica()));
+        statements.push(Statement::control(flavor.start_replica()));
         start.changes.push(Change::StartReplication { statements });
     }
     steps.push(seed);

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::pair::{Member, Pair};
 use super::plan::{Change, Side, Statement, StepPlan};
 use super::service_install::{self, write_file, Registrar, Service};
+use super::undo::UndoRule;
 use crate::answers::{ClusterAnswers, Resource};
 use crate::daemon::config::{
     ClusterConfig, DaemonTls, Fence, Monitor, NodeSection, Role, Timings, VoteConfig,
@@ -152,9 +153,9 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
             quote_string(plugin)
         ))?;
         if present.as_deref() != Some("1") {
-            missing_plugins.push(format!(
-                "INSTALL PLUGIN {plugin} SONAME {}",
-                quote_string(library)
+            missing_plugins.push((
+                plugin.to_string(),
+                format!("INSTALL PLUGIN {plugin} SONAME {}", quote_string(library)),
             ));
         }
     }
@@ -185,29 +186,50 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     // ADMIN and PROCESS: semi-sync settings and ending the sessions that wait
     // on it when the master stands aside. Each node gets its own
     // accounts, kept out of the binary log.
+    let local_undo = UndoRule::Account {
+        user: daemon_account.clone(),
+        host: "localhost".into(),
+    };
     let mut sql = vec![
-        Statement::plain("SET SESSION sql_log_bin = 0"),
+        Statement::control("SET SESSION sql_log_bin = 0"),
         Statement::plain("CREATE DATABASE IF NOT EXISTS mysql_ha"),
         Statement::plain(
             "CREATE TABLE IF NOT EXISTS mysql_ha.write_check (node VARCHAR(255) PRIMARY KEY, term BIGINT UNSIGNED NOT NULL, at DATETIME NOT NULL)",
         ),
-        Statement::plain(format!("CREATE USER IF NOT EXISTS {local_account} {identified}")),
-        Statement::plain(format!("GRANT {privileges} ON *.* TO {local_account}")),
-        Statement::plain(format!(
-            "GRANT SELECT, INSERT, UPDATE, DELETE ON mysql_ha.* TO {local_account}"
-        )),
+        Statement::new(
+            format!("CREATE USER IF NOT EXISTS {local_account} {identified}"),
+            local_undo.clone(),
+        ),
+        Statement::new(
+            format!("GRANT {privileges} ON *.* TO {local_account}"),
+            local_undo.clone(),
+        ),
+        Statement::new(
+            format!("GRANT SELECT, INSERT, UPDATE, DELETE ON mysql_ha.* TO {local_account}"),
+            local_undo,
+        ),
     ];
     for host in &hosts {
         let who = account(MONITOR_USER, host);
-        for (shown, real) in flavor.replace_user(&who, password, require) {
-            sql.push(Statement { shown, real });
-        }
-        sql.push(Statement::plain(format!(
-            "GRANT SELECT, INSERT, UPDATE ON mysql_ha.* TO {who}"
-        )));
+        let monitor_undo = UndoRule::Account {
+            user: MONITOR_USER.into(),
+            host: host.clone(),
+        };
+        sql.extend(Statement::all(
+            flavor.replace_user(&who, password, require),
+            &monitor_undo,
+        ));
+        sql.push(Statement::new(
+            format!("GRANT SELECT, INSERT, UPDATE ON mysql_ha.* TO {who}"),
+            monitor_undo,
+        ));
     }
-    sql.push(Statement::plain("SET SESSION sql_log_bin = 1"));
-    sql.extend(missing_plugins.into_iter().map(Statement::plain));
+    sql.push(Statement::control("SET SESSION sql_log_bin = 1"));
+    sql.extend(
+        missing_plugins
+            .into_iter()
+            .map(|(plugin, install)| Statement::new(install, UndoRule::Plugin(plugin))),
+    );
     step.changes = sql.into_iter().map(Change::Sql).collect();
     Ok(step)
 }

@@ -16,6 +16,8 @@ pub mod seed;
 pub mod service_install;
 pub mod session;
 pub mod state;
+pub mod statement;
 pub mod tls_step;
+pub mod undo;
 pub mod verify;
 pub mod witness;

@@ -27,29 +27,7 @@ impl Side {
     }
 }
 
-/// A statement whose text may carry a secret: `shown` is masked.
-#[derive(Clone)]
-pub struct Statement {
-    pub shown: String,
-    pub real: String,
-}
-
-impl std::fmt::Debug for Statement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the real text: it may hold a password.
-        write!(f, "Statement({:?})", self.shown)
-    }
-}
-
-impl Statement {
-    pub fn plain(sql: impl Into<String>) -> Statement {
-        let sql = sql.into();
-        Statement {
-            shown: sql.clone(),
-            real: sql,
-        }
-    }
-}
+pub use super::statement::Statement;
 
 #[derive(Debug, Clone)]
 pub enum Change {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::apply::{run_command, Journals};
 use super::pair::{Member, Pair};
-use super::plan::{Change, Side, StepPlan};
+use super::plan::{Change, Side, Statement, StepPlan};
 use super::preflight::{Finding, Severity};
 use crate::access::Access;
 use crate::backup::{self, JournalEntry};
@@ -362,14 +362,7 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
         if tls::serving_tls(member.sql()) {
             let sql = member.sql().flavor().reload_tls();
             let label = member.label().to_string();
-            journals.of(side)?.record(
-                member.access.node(),
-                JournalEntry::Sql {
-                    node: label.clone(),
-                    statement_masked: sql.to_string(),
-                },
-            )?;
-            member.sql().exec(sql)?;
+            super::statement::run(member, journals.of(side)?, &Statement::control(sql))?;
             reloaded.push(label);
         }
     }

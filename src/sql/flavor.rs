@@ -70,6 +70,19 @@ pub struct SourceSpec<'a> {
     pub source_tls: bool,
 }
 
+/// A replica's connection as it was before a run changed it.
+pub struct PreviousReplica<'a> {
+    /// Its source, when the run pointed it at another one.
+    pub host: Option<(&'a str, u16)>,
+    pub user: &'a str,
+    pub tls: bool,
+    /// The CA file it trusted (empty: none).
+    pub tls_ca: &'a str,
+    pub verify: bool,
+    /// Both its threads ran.
+    pub running: bool,
+}
+
 /// Semi-synchronous replication's variable, status and plugin names:
 /// `{source}_enabled`, `{source}_timeout`, `{source}_wait_point`,
 /// `{replica}_enabled`, status `{status}_clients`, ...
@@ -296,6 +309,37 @@ impl Flavor {
             format!("{verb} {}", self.tls_options(ca).join(", ")),
             self.start_replica().to_string(),
         ]
+    }
+
+    /// Statements that put a replica's connection back as it was: its source
+    /// (only when `host` is given: the run moved it elsewhere), its login
+    /// name and its TLS, keeping its position; restarted when it was running.
+    pub fn restore_replica(&self, previous: &PreviousReplica<'_>) -> Vec<String> {
+        let (verb, p) = if self.replica_words() {
+            ("CHANGE REPLICATION SOURCE TO", "SOURCE")
+        } else {
+            ("CHANGE MASTER TO", "MASTER")
+        };
+        let mut options = Vec::new();
+        if let Some((host, port)) = previous.host {
+            options.push(format!("{p}_HOST={}", quote_string(host)));
+            options.push(format!("{p}_PORT={port}"));
+        }
+        options.push(format!("{p}_USER={}", quote_string(previous.user)));
+        options.push(format!("{p}_SSL={}", u8::from(previous.tls)));
+        options.push(format!("{p}_SSL_CA={}", quote_string(previous.tls_ca)));
+        options.push(format!(
+            "{p}_SSL_VERIFY_SERVER_CERT={}",
+            u8::from(previous.verify)
+        ));
+        let mut statements = vec![
+            self.stop_replica().to_string(),
+            format!("{verb} {}", options.join(", ")),
+        ];
+        if previous.running {
+            statements.push(self.start_replica().to_string());
+        }
+        statements
     }
 
     /// Makes a running server read its certificate files again (a renewal

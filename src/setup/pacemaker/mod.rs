@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use super::pair::{Member, Pair};
 use super::plan::{Change, Side, Statement, StepPlan};
 use super::service_install::write_file;
+use super::undo::UndoRule;
 use crate::answers::{Answers, Resource};
 use crate::node::Node;
 use crate::sql::flavor::{account, quote_string};
@@ -232,32 +233,44 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     };
     let local = account(&user, "localhost");
     let privileges = "REPLICATION SLAVE, READ_ONLY ADMIN, REPLICATION SLAVE ADMIN, REPLICATION MASTER ADMIN, SLAVE MONITOR, BINLOG MONITOR, CONNECTION ADMIN, RELOAD, PROCESS";
-    let mut sql = vec![Statement::plain("SET SESSION sql_log_bin = 0")];
-    sql.push(Statement {
-        shown: format!("CREATE OR REPLACE USER {local} IDENTIFIED BY '********'"),
-        real: format!(
+    let local_undo = UndoRule::Account {
+        user: user.clone(),
+        host: "localhost".into(),
+    };
+    let mut sql = vec![Statement::control("SET SESSION sql_log_bin = 0")];
+    sql.push(Statement::masked(
+        format!("CREATE OR REPLACE USER {local} IDENTIFIED BY '********'"),
+        format!(
             "CREATE OR REPLACE USER {local} IDENTIFIED BY {}",
             quote_string(password)
         ),
-    });
-    sql.push(Statement::plain(format!(
-        "GRANT {privileges} ON *.* TO {local}"
-    )));
+        local_undo.clone(),
+    ));
+    sql.push(Statement::new(
+        format!("GRANT {privileges} ON *.* TO {local}"),
+        local_undo,
+    ));
     // The master's account for the slave is the replication step's own.
     if side != Side::Master {
         let remote = account(&user, &peer);
-        sql.push(Statement {
-            shown: format!("CREATE OR REPLACE USER {remote} IDENTIFIED BY '********'"),
-            real: format!(
+        let remote_undo = UndoRule::Account {
+            user: user.clone(),
+            host: peer.clone(),
+        };
+        sql.push(Statement::masked(
+            format!("CREATE OR REPLACE USER {remote} IDENTIFIED BY '********'"),
+            format!(
                 "CREATE OR REPLACE USER {remote} IDENTIFIED BY {}",
                 quote_string(password)
             ),
-        });
-        sql.push(Statement::plain(format!(
-            "GRANT REPLICATION SLAVE ON *.* TO {remote}"
-        )));
+            remote_undo.clone(),
+        ));
+        sql.push(Statement::new(
+            format!("GRANT REPLICATION SLAVE ON *.* TO {remote}"),
+            remote_undo,
+        ));
     }
-    sql.push(Statement::plain("SET SESSION sql_log_bin = 1"));
+    sql.push(Statement::control("SET SESSION sql_log_bin = 1"));
     // A re-run with the same password changes nothing: the agent's
     // account logs in already.
     let logs_in = conn
@@ -330,9 +343,9 @@ fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
     ))));
     if side == Side::Slave {
         step.changes
-            .push(Change::Sql(Statement::plain("STOP SLAVE IO_THREAD")));
+            .push(Change::Sql(Statement::control("STOP SLAVE IO_THREAD")));
         step.changes
-            .push(Change::Sql(Statement::plain("START SLAVE IO_THREAD")));
+            .push(Change::Sql(Statement::control("START SLAVE IO_THREAD")));
     }
     Ok(step)
 }
