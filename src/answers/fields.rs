@@ -460,10 +460,10 @@ fn no_line_break(key: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-fn port(key: &str, value: &str) -> Result<u16> {
-    match number::<u16>(key, value)? {
+fn check_port(key: &str, port: u16) -> Result<()> {
+    match port {
         0 => Err(answer_error(key, "give a port (1-65535)")),
-        port => Ok(port),
+        _ => Ok(()),
     }
 }
 
@@ -471,7 +471,7 @@ const HOST_DEFAULT: Option<&str> =
     Some("master: this machine's first global IPv4 address (wizard only); slave: none");
 const HOST_RULE: &str = "IP address or host name; required; a name must resolve on the machine running setup (else the error names `master.host` or `slave.host`); the slave is another machine than the master: the two are compared by their resolved addresses, so `node1` and `192.0.2.11` are one node";
 const SSH_USER_RULE: &str = "1-32 letters, digits, `_`, `.`, `-`";
-const PORT_RULE: &str = "a port number";
+const PORT_RULE: &str = "a port number (1-65535)";
 const SSH_PASSWORD_RULE: &str = "only for a node that does not accept the installer's key yet: the password of `ssh_user` there, used once to pin the node's host key (fingerprint shown), log in and install the installer's public key; then everything goes by key. Passed to ssh through `SSH_ASKPASS`, never on a command line, never stored; no line breaks. Remove it from the file once the key is in place. See [cluster-access.md](cluster-access.md).";
 const ADMIN_USER_RULE: &str = "as `ssh_user`";
 const ADMIN_PASSWORD_RULE: &str =
@@ -530,10 +530,10 @@ pub static FIELDS: &[Field] = &[
         applies: always,
         get: |a| a.master.ssh_port.to_string(),
         parse: |a, v| {
-            a.master.ssh_port = port("master.ssh_port", v)?;
+            a.master.ssh_port = number("master.ssh_port", v)?;
             Ok(())
         },
-        check: unchecked,
+        check: |a| check_port("master.ssh_port", a.master.ssh_port),
         checked_when: always,
         default_doc: None,
         rule: PORT_RULE,
@@ -602,10 +602,10 @@ pub static FIELDS: &[Field] = &[
         applies: always,
         get: |a| a.slave.ssh_port.to_string(),
         parse: |a, v| {
-            a.slave.ssh_port = port("slave.ssh_port", v)?;
+            a.slave.ssh_port = number("slave.ssh_port", v)?;
             Ok(())
         },
-        check: unchecked,
+        check: |a| check_port("slave.ssh_port", a.slave.ssh_port),
         checked_when: always,
         default_doc: None,
         rule: PORT_RULE,
@@ -674,10 +674,10 @@ pub static FIELDS: &[Field] = &[
         applies: always,
         get: |a| a.master.mysql_port.to_string(),
         parse: |a, v| {
-            a.master.mysql_port = port("master.mysql_port", v)?;
+            a.master.mysql_port = number("master.mysql_port", v)?;
             Ok(())
         },
-        check: unchecked,
+        check: |a| check_port("master.mysql_port", a.master.mysql_port),
         checked_when: always,
         default_doc: None,
         rule: PORT_RULE,
@@ -728,10 +728,10 @@ pub static FIELDS: &[Field] = &[
         applies: always,
         get: |a| a.slave.mysql_port.to_string(),
         parse: |a, v| {
-            a.slave.mysql_port = port("slave.mysql_port", v)?;
+            a.slave.mysql_port = number("slave.mysql_port", v)?;
             Ok(())
         },
-        check: unchecked,
+        check: |a| check_port("slave.mysql_port", a.slave.mysql_port),
         checked_when: always,
         default_doc: None,
         rule: PORT_RULE,
@@ -1615,6 +1615,10 @@ mod tests {
             (none, "master.host", "bad host", "master.host"),
             (none, "master.ssh_user", "a b", "master.ssh_user"),
             (none, "master.ssh_password", "a\nb", "master.ssh_password"),
+            (none, "master.ssh_port", "0", "master.ssh_port"),
+            (none, "slave.ssh_port", "0", "slave.ssh_port"),
+            (none, "master.mysql_port", "0", "master.mysql_port"),
+            (none, "slave.mysql_port", "0", "slave.mysql_port"),
             (none, "slave.host", "192.0.2.11", "slave.host"),
             (none, "slave.ssh_user", "a b", "slave.ssh_user"),
             (none, "slave.ssh_password", "a\nb", "slave.ssh_password"),
@@ -1805,12 +1809,8 @@ mod tests {
         // Every key with a check of its own is refused above; the others
         // take any value their type reads.
         let free = [
-            "master.ssh_port",
-            "slave.ssh_port",
             "master.mysql_admin_password",
             "slave.mysql_admin_password",
-            "master.mysql_port",
-            "slave.mysql_port",
             "replication.seed",
             "replication.verify",
             "replication.tls",
