@@ -682,14 +682,9 @@ impl Answers {
     pub fn to_toml(&self, include_secrets: bool) -> Result<String> {
         let mut copy = self.clone();
         if !include_secrets {
-            copy.master.ssh_password.clear();
-            copy.slave.ssh_password.clear();
-            copy.master.mysql_admin_password.clear();
-            copy.slave.mysql_admin_password.clear();
-            copy.replication.password.clear();
-            copy.cluster.key_passphrase.clear();
-            copy.cluster.ddns.key_secret.clear();
-            copy.cluster.vote_key.clear();
+            for field in fields::secrets() {
+                (field.parse)(&mut copy, "")?;
+            }
         }
         let body = toml::to_string(&copy).map_err(|e| Error::Other(e.to_string()))?;
         let note = if include_secrets {
@@ -865,25 +860,9 @@ pub fn resolve_host(host: &str) -> std::io::Result<Vec<IpAddr>> {
 /// holds no secret.
 pub fn permission_warning(path: &Path, answers: &Answers) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
-    let secrets = [
-        (
-            "master.mysql_admin_password",
-            &answers.master.mysql_admin_password,
-        ),
-        (
-            "slave.mysql_admin_password",
-            &answers.slave.mysql_admin_password,
-        ),
-        ("master.ssh_password", &answers.master.ssh_password),
-        ("slave.ssh_password", &answers.slave.ssh_password),
-        ("replication.password", &answers.replication.password),
-        ("cluster.key_passphrase", &answers.cluster.key_passphrase),
-        ("cluster.ddns.key_secret", &answers.cluster.ddns.key_secret),
-    ];
-    let held: Vec<&str> = secrets
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(key, _)| *key)
+    let held: Vec<&str> = fields::secrets()
+        .filter(|f| !(f.get)(answers).is_empty())
+        .map(|f| f.key)
         .collect();
     let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
     if held.is_empty() || mode & 0o077 == 0 {

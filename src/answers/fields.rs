@@ -149,6 +149,12 @@ pub fn check_all(answers: &Answers) -> Result<()> {
         .try_for_each(|f| (f.check)(answers))
 }
 
+/// The keys that hold a secret: typed without echo, left out of a saved
+/// answers file unless asked, warned about in a file others can read.
+pub fn secrets() -> impl Iterator<Item = &'static Field> {
+    FIELDS.iter().filter(|f| f.kind == Kind::Secret)
+}
+
 const RESOURCES: &[&str] = &["vip", "ddns", "none"];
 const MANAGERS: &[&str] = &["mysql-ha", "pacemaker"];
 const YES_NO: &[&str] = &["no", "yes"];
@@ -1840,6 +1846,30 @@ mod tests {
             let err = set(&mut answers, key, bad).unwrap_err().to_string();
             assert!(err.contains(key), "{key}: {err}");
         }
+    }
+
+    #[test]
+    fn the_secrets_are_the_keys_typed_without_echo() {
+        let keys: Vec<&str> = secrets().map(|f| f.key).collect();
+        assert_eq!(
+            keys,
+            [
+                "master.ssh_password",
+                "slave.ssh_password",
+                "master.mysql_admin_password",
+                "slave.mysql_admin_password",
+                "replication.password",
+                "cluster.ddns.key_secret",
+                "cluster.vote_key",
+                "cluster.key_passphrase",
+            ]
+        );
+        let mut answers = lab();
+        for f in secrets() {
+            (f.parse)(&mut answers, "a-secret-value").unwrap();
+        }
+        let saved = answers.to_toml(false).unwrap();
+        assert!(!saved.contains("a-secret-value"), "{saved}");
     }
 
     #[test]

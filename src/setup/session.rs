@@ -220,7 +220,11 @@ impl SetupSession {
                 "the node answers changed since the connection test: connect again".into(),
             ));
         }
-        answers.check_addresses(&crate::answers::resolve_host)?;
+        // The connection checked the addresses of the answers it was given;
+        // the wizard connects before the cluster address is asked.
+        if **answers != self.pair.answers {
+            answers.check_addresses(&crate::answers::resolve_host)?;
+        }
         // A plan made while another run changes the nodes would be stale.
         crate::run_lock::check_free(&self.nodes())?;
         self.pair.answers = Answers::clone(answers);
