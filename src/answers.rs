@@ -9,6 +9,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
+pub mod fields;
+pub mod reference;
+
+pub use fields::{Field, Group, Kind, FIELDS};
+
 /// Schemas that belong to the server, never replicated by name.
 pub const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
 
@@ -432,6 +437,38 @@ pub struct Answers {
     pub install: InstallAnswers,
 }
 
+/// Answers that passed `Answers::validate`: the only kind the engine plans
+/// with, so each run checks its answers once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidAnswers(Answers);
+
+impl ValidAnswers {
+    /// The same answers with more databases to replicate (`add-db`); only
+    /// the list is checked again.
+    pub fn with_databases(&self, more: &[String]) -> Result<ValidAnswers> {
+        let mut answers = self.0.clone();
+        for db in more {
+            if !answers.replication.databases.contains(db) {
+                answers.replication.databases.push(db.clone());
+            }
+        }
+        validate_databases(&answers.replication.databases)?;
+        Ok(ValidAnswers(answers))
+    }
+
+    pub fn into_inner(self) -> Answers {
+        self.0
+    }
+}
+
+impl std::ops::Deref for ValidAnswers {
+    type Target = Answers;
+
+    fn deref(&self) -> &Answers {
+        &self.0
+    }
+}
+
 /// `[install]`: how setup puts the tool on the nodes.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -527,151 +564,16 @@ impl Answers {
         })
     }
 
-    /// Checks every value; the first bad one is an error naming its key.
+    /// Checks every value, each with its field's check (src/answers/fields.rs),
+    /// in the table's order; the first bad one is an error naming its key.
     pub fn validate(&self) -> Result<()> {
-        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
-            validate_host(&format!("{section}.host"), &node.host)?;
-            validate_account(&format!("{section}.ssh_user"), &node.ssh_user)?;
-            validate_account(
-                &format!("{section}.mysql_admin_user"),
-                &node.mysql_admin_user,
-            )?;
-        }
-        if same_host(&self.master.host, &self.slave.host) {
-            return Err(answer_error(
-                "slave.host",
-                format!(
-                    "`{}` is also the master; give two different servers",
-                    self.slave.host
-                ),
-            ));
-        }
-        validate_replication_user("replication.user", &self.replication.user)?;
-        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
-            if node.mysql_admin_user == self.replication.user {
-                return Err(answer_error(
-                    "replication.user",
-                    format!(
-                        "`{}` is also {section}.mysql_admin_user: setup would change the admin account's password; choose another name (e.g. repl)",
-                        self.replication.user
-                    ),
-                ));
-            }
-        }
-        if !self.replication.password.is_empty() {
-            validate_password("replication.password", &self.replication.password)?;
-        }
-        validate_databases(&self.replication.databases)?;
-        validate_tls(&self.replication)?;
-        validate_manager(&self.cluster)?;
-        if self.cluster.manager == Manager::Pacemaker
-            && self.replication.durability == Durability::Async
-        {
-            return Err(answer_error(
-                "replication.durability",
-                "\"async\" is not what Pacemaker runs: its mariadb agent turns semi-synchronous replication on at every start; remove the key (semi-sync) or choose cluster.manager = \"mysql-ha\"",
-            ));
-        }
-        if self.cluster.resource == Resource::Vip {
-            validate_vip("cluster.vip", &self.cluster.vip)?;
-            if self.cluster.device.is_empty() {
-                return Err(answer_error(
-                    "cluster.device",
-                    "give the network device that carries the cluster address (e.g. eth0)",
-                ));
-            }
-        }
-        if self.cluster.resource == Resource::Ddns {
-            validate_ddns(&self.cluster.ddns)?;
-        }
-        if !self.cluster.witness.is_empty() {
-            validate_host("cluster.witness", &self.cluster.witness)?;
-            validate_account("cluster.witness_ssh_user", &self.cluster.witness_ssh_user)?;
-            if !self.cluster.vote_key.is_empty() {
-                crate::vote::wire::key_bytes(&self.cluster.vote_key)
-                    .map_err(|message| answer_error("cluster.vote_key", message))?;
-            }
-            for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
-                if same_host(&self.cluster.witness, &node.host) {
-                    return Err(answer_error(
-                        "cluster.witness",
-                        format!(
-                            "`{}` is also the {section}: the witness must be a third host (it decides when the two nodes disagree)",
-                            self.cluster.witness
-                        ),
-                    ));
-                }
-            }
-        }
-        validate_cluster_account("cluster.account", &self.cluster.account)?;
-        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
-            for (what, name) in [
-                ("ssh_user", &node.ssh_user),
-                ("mysql_admin_user", &node.mysql_admin_user),
-            ] {
-                if *name == self.cluster.account {
-                    return Err(answer_error(
-                        "cluster.account",
-                        format!(
-                            "`{name}` is also {section}.{what}: the cluster account gets its own key, ssh settings and sudo rules; choose a name of its own (e.g. mysqlha)"
-                        ),
-                    ));
-                }
-            }
-        }
-        if !self.cluster.key_passphrase.is_empty() {
-            validate_passphrase("cluster.key_passphrase", &self.cluster.key_passphrase)?;
-        }
-        for (old, new, value) in [
-            (
-                "cluster.check_interval_s",
-                "check_interval_ms",
-                self.cluster.check_interval_s,
-            ),
-            (
-                "cluster.check_timeout_s",
-                "check_timeout_ms",
-                self.cluster.check_timeout_s,
-            ),
-        ] {
-            if let Some(seconds) = value {
-                return Err(answer_error(
-                    old,
-                    format!(
-                        "replaced by cluster.{new}, in milliseconds (the seconds keys never reached the daemon): write `{new} = {}` if you meant {seconds} s, or remove it for the daemon's default",
-                        u64::from(seconds) * 1000
-                    ),
-                ));
-            }
-        }
-        validate_seconds(
-            "cluster.check_interval_ms",
-            self.cluster.check_interval_ms,
-            CHECK_INTERVAL_MS.0,
-            CHECK_INTERVAL_MS.1,
-        )?;
-        validate_seconds(
-            "cluster.failure_threshold",
-            self.cluster.failure_threshold,
-            1,
-            100,
-        )?;
-        validate_seconds(
-            "cluster.check_timeout_ms",
-            self.cluster.check_timeout_ms,
-            CHECK_TIMEOUT_MS.0,
-            CHECK_TIMEOUT_MS.1,
-        )?;
-        self.install.validate()?;
-        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
-            if node.ssh_password.contains(['\n', '\r', '\0']) {
-                return Err(answer_error(
-                    &format!("{section}.ssh_password"),
-                    "contains a line break",
-                ));
-            }
-        }
-        Ok(())
+        fields::check_all(self)
+    }
+
+    /// The answers once checked: what the engine plans with.
+    pub fn into_valid(self) -> Result<ValidAnswers> {
+        self.validate()?;
+        Ok(ValidAnswers(self))
     }
 
     /// Checks that need the nodes' addresses, as `resolve` gives them (the
@@ -780,14 +682,9 @@ impl Answers {
     pub fn to_toml(&self, include_secrets: bool) -> Result<String> {
         let mut copy = self.clone();
         if !include_secrets {
-            copy.master.ssh_password.clear();
-            copy.slave.ssh_password.clear();
-            copy.master.mysql_admin_password.clear();
-            copy.slave.mysql_admin_password.clear();
-            copy.replication.password.clear();
-            copy.cluster.key_passphrase.clear();
-            copy.cluster.ddns.key_secret.clear();
-            copy.cluster.vote_key.clear();
+            for field in fields::secrets() {
+                (field.parse)(&mut copy, "")?;
+            }
         }
         let body = toml::to_string(&copy).map_err(|e| Error::Other(e.to_string()))?;
         let note = if include_secrets {
@@ -963,25 +860,9 @@ pub fn resolve_host(host: &str) -> std::io::Result<Vec<IpAddr>> {
 /// holds no secret.
 pub fn permission_warning(path: &Path, answers: &Answers) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
-    let secrets = [
-        (
-            "master.mysql_admin_password",
-            &answers.master.mysql_admin_password,
-        ),
-        (
-            "slave.mysql_admin_password",
-            &answers.slave.mysql_admin_password,
-        ),
-        ("master.ssh_password", &answers.master.ssh_password),
-        ("slave.ssh_password", &answers.slave.ssh_password),
-        ("replication.password", &answers.replication.password),
-        ("cluster.key_passphrase", &answers.cluster.key_passphrase),
-        ("cluster.ddns.key_secret", &answers.cluster.ddns.key_secret),
-    ];
-    let held: Vec<&str> = secrets
-        .iter()
-        .filter(|(_, value)| !value.is_empty())
-        .map(|(key, _)| *key)
+    let held: Vec<&str> = fields::secrets()
+        .filter(|f| !(f.get)(answers).is_empty())
+        .map(|f| f.key)
         .collect();
     let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
     if held.is_empty() || mode & 0o077 == 0 {
@@ -1032,45 +913,6 @@ pub fn validate_host(key: &str, host: &str) -> Result<()> {
             format!("`{host}` is neither an IP address nor a host name"),
         ))
     }
-}
-
-/// What Pacemaker needs of the cluster answers: a cluster address it has an
-/// agent for, and a fence agent or the explicit choice to run without one.
-pub fn validate_manager(cluster: &ClusterAnswers) -> Result<()> {
-    if cluster.manager != Manager::Pacemaker {
-        if !cluster.fence_agent.is_empty() || !cluster.fence_params.is_empty() {
-            return Err(answer_error(
-                "cluster.fence_agent",
-                "only used with cluster.manager = \"pacemaker\" (the mysql-ha daemon fences with fence_command in cluster.toml): remove it or choose pacemaker",
-            ));
-        }
-        return Ok(());
-    }
-    if cluster.resource == Resource::Ddns {
-        return Err(answer_error(
-            "cluster.resource",
-            "\"ddns\" is not offered with cluster.manager = \"pacemaker\" (Pacemaker has no dynamic-DNS agent setup can configure): use \"vip\" or \"none\", or cluster.manager = \"mysql-ha\"",
-        ));
-    }
-    validate_fence_agent("cluster.fence_agent", &cluster.fence_agent)?;
-    for param in &cluster.fence_params {
-        validate_fence_param("cluster.fence_params", param)?;
-    }
-    if cluster.fence_agent.is_empty() && !cluster.fence_params.is_empty() {
-        return Err(answer_error(
-            "cluster.fence_params",
-            "given without cluster.fence_agent: name the fence agent they are for",
-        ));
-    }
-    if cluster.fence_agent.is_empty() && !cluster.run_without_fencing {
-        return Err(answer_error(
-            "cluster.fence_agent",
-            format!(
-                "missing: with Pacemaker, name the fence agent that powers a node off (e.g. fence_ipmilan, with cluster.fence_params), or set cluster.run_without_fencing = true to accept the risk: {NO_FENCING_RISK}"
-            ),
-        ));
-    }
-    Ok(())
 }
 
 /// What running Pacemaker without fencing risks, in the plan's words.
@@ -1182,24 +1024,6 @@ pub fn validate_cluster_account(key: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Empty (no passphrase) or one ssh-keygen accepts: at least 8 characters
-/// on one line.
-pub fn validate_key_passphrase(key: &str, passphrase: &str) -> Result<()> {
-    if passphrase.is_empty() {
-        return Ok(());
-    }
-    if passphrase.chars().count() < 8 {
-        return Err(answer_error(
-            key,
-            "too short: use at least 8 characters, or leave it empty for an unencrypted key",
-        ));
-    }
-    if passphrase.chars().any(|c| c.is_control()) {
-        return Err(answer_error(key, "contains a control character"));
-    }
-    Ok(())
-}
-
 pub fn validate_password(key: &str, password: &str) -> Result<()> {
     if password.len() < 12 {
         return Err(answer_error(
@@ -1289,31 +1113,16 @@ pub fn validate_databases(databases: &[String]) -> Result<()> {
 /// `replication.tls`: own files need all three absolute paths; the paths
 /// are for `files` only.
 pub fn validate_tls(r: &ReplicationAnswers) -> Result<()> {
-    let paths = [
-        ("replication.tls_ca_file", &r.tls_ca_file),
-        ("replication.tls_cert_file", &r.tls_cert_file),
-        ("replication.tls_key_file", &r.tls_key_file),
-    ];
-    for (key, path) in paths {
-        match r.tls {
-            TlsMode::Files if path.trim().is_empty() => {
-                return Err(answer_error(
-                    key,
-                    "replication.tls = \"files\" needs the path of this file on the nodes (the same path on both)",
-                ))
-            }
-            TlsMode::Files => validate_node_path(key, path)?,
-            TlsMode::Generate | TlsMode::Off if !path.is_empty() => {
-                return Err(answer_error(
-                    key,
-                    format!(
-                        "used only with replication.tls = \"files\" (it is \"{}\"): set tls = \"files\" or remove the key",
-                        r.tls.name()
-                    ),
-                ))
-            }
-            _ => {}
-        }
+    for key in [
+        "replication.tls_ca_file",
+        "replication.tls_cert_file",
+        "replication.tls_key_file",
+    ] {
+        let answers = Answers {
+            replication: r.clone(),
+            ..Answers::default()
+        };
+        fields::field(key).map_or(Ok(()), |f| (f.check)(&answers))?;
     }
     Ok(())
 }
@@ -1437,35 +1246,6 @@ pub fn validate_key_algorithm(key: &str, algorithm: &str) -> Result<()> {
             format!("`{algorithm}`: use one of {}", TSIG_ALGORITHMS.join(", ")),
         ))
     }
-}
-
-/// `[cluster.ddns]` when the resource is `ddns`: every key it needs.
-pub fn validate_ddns(d: &DdnsAnswers) -> Result<()> {
-    validate_host("cluster.ddns.server", &d.server)?;
-    if d.port == 0 {
-        return Err(answer_error("cluster.ddns.port", "give a port (53)"));
-    }
-    validate_zone("cluster.ddns.zone", &d.zone)?;
-    validate_name_in_zone("cluster.ddns.name", &d.name, &d.zone)?;
-    validate_seconds("cluster.ddns.ttl", d.ttl, 1, 86_400)?;
-    if !d.key_file.is_empty() {
-        if !d.key_file.starts_with('/') {
-            return Err(answer_error(
-                "cluster.ddns.key_file",
-                format!("`{}`: give an absolute path", d.key_file),
-            ));
-        }
-        if !d.key_secret.is_empty() {
-            return Err(answer_error(
-                "cluster.ddns.key_secret",
-                "give either key_file or key_name with key_secret, not both",
-            ));
-        }
-        return Ok(());
-    }
-    validate_key_name("cluster.ddns.key_name", &d.key_name)?;
-    validate_key_algorithm("cluster.ddns.key_algorithm", &d.key_algorithm)?;
-    validate_key_secret("cluster.ddns.key_secret", &d.key_secret)
 }
 
 /// A key passphrase: empty (no passphrase) or at least 8 characters.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::answers::Answers;
+use crate::answers::{Answers, ValidAnswers};
 use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, ResyncArgs, SetupArgs};
 use crate::setup::pair::{Member, Pair};
 use crate::setup::plan::Side;
@@ -19,18 +19,18 @@ use crate::ui::tui::{self, app::Ending};
 use crate::ui::{flow, questions};
 use crate::{Error, Result};
 
-pub(crate) fn load_answers(path: Option<&Path>) -> Result<Answers> {
+/// Reads and checks an answers file, once: the checked answers are what
+/// every command runs with.
+pub(crate) fn load_answers(path: Option<&Path>) -> Result<ValidAnswers> {
     let Some(path) = path else {
         return Err(Error::Answers {
             key: "--answers".into(),
             message: "give an answers file (see docs/answers.md)".into(),
         });
     };
-    let answers = read_answers(path)?;
-    answers
-        .validate()
-        .map_err(|err| crate::answers::in_file(err, path))?;
-    Ok(answers)
+    read_answers(path)?
+        .into_valid()
+        .map_err(|err| crate::answers::in_file(err, path))
 }
 
 /// Reads an answers file, warning on stderr when it holds secrets that
@@ -63,7 +63,7 @@ fn unattended(args: &SetupArgs) -> Result<()> {
 /// `add-db DB...`: the answers' databases plus these; the engine sees a
 /// running cluster and adds them without stopping the others.
 pub fn add_db(args: AddDbArgs) -> Result<()> {
-    let mut answers = load_answers(args.answers.as_deref())?;
+    let answers = load_answers(args.answers.as_deref())?;
     if answers.replication.databases.iter().any(|d| d == "*") {
         return Err(Error::Answers {
             key: "replication.databases".into(),
@@ -71,12 +71,7 @@ pub fn add_db(args: AddDbArgs) -> Result<()> {
                 .into(),
         });
     }
-    for db in args.databases {
-        if !answers.replication.databases.contains(&db) {
-            answers.replication.databases.push(db);
-        }
-    }
-    answers.validate()?;
+    let answers = answers.with_databases(&args.databases)?;
     run_unattended(&answers, args.dry_run, args.yes, None, None)
 }
 
@@ -158,7 +153,7 @@ pub(crate) fn confirm(question: &str) -> Result<bool> {
 }
 
 fn run_unattended(
-    answers: &Answers,
+    answers: &ValidAnswers,
     dry_run: bool,
     yes: bool,
     save: Option<(&Path, bool)>,

@@ -9,7 +9,7 @@ use super::build::{self, Secrets};
 use super::pair::{Member, Pair};
 use super::plan::Plan;
 use super::{preflight, state, verify};
-use crate::answers::Answers;
+use crate::answers::{Answers, ValidAnswers};
 use crate::backup;
 use crate::events::{Event, Reporter};
 use crate::{Error, Result};
@@ -211,19 +211,23 @@ impl SetupSession {
         })
     }
 
-    /// Preflight and plan with the full answers. The node answers must be
-    /// those the session connected with. Fatal findings are an error.
-    pub fn plan(&mut self, answers: &Answers) -> Result<Planned> {
+    /// Preflight and plan with the full, checked answers. The node answers
+    /// must be those the session connected with. Fatal findings are an
+    /// error.
+    pub fn plan(&mut self, answers: &ValidAnswers) -> Result<Planned> {
         if answers.master != self.pair.answers.master || answers.slave != self.pair.answers.slave {
             return Err(Error::Other(
                 "the node answers changed since the connection test: connect again".into(),
             ));
         }
-        answers.validate()?;
-        answers.check_addresses(&crate::answers::resolve_host)?;
+        // The connection checked the addresses of the answers it was given;
+        // the wizard connects before the cluster address is asked.
+        if **answers != self.pair.answers {
+            answers.check_addresses(&crate::answers::resolve_host)?;
+        }
         // A plan made while another run changes the nodes would be stale.
         crate::run_lock::check_free(&self.nodes())?;
-        self.pair.answers = answers.clone();
+        self.pair.answers = Answers::clone(answers);
         let report = preflight::run(&mut self.pair)?;
         if report.has_fatal() {
             let findings: Vec<String> = report

@@ -160,7 +160,7 @@ pub fn run(
     ask_group(asker, &mut answers, Group::ClusterAddress)?;
     ask_group(asker, &mut answers, Group::ClusterAccount)?;
     ask_group(asker, &mut answers, Group::Timings)?;
-    answers.validate()?;
+    let answers = answers.into_valid()?;
     if let Some((path, include_secrets)) = options.save {
         answers.save(path, include_secrets)?;
         asker.say(&format!("answers saved to {}", path.display()));

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use crate::answers::{generate_password, Answers};
+use crate::answers::{generate_password, Answers, ValidAnswers};
 use crate::events::Event;
 use crate::setup::session::{Outcome, Survey};
 use crate::ui::questions::{self, Group, Kind, Question};
@@ -16,8 +16,8 @@ use crate::ui::questions::{self, Group, Kind, Question};
 pub enum Job {
     /// Connection test and survey with these node answers.
     Connect(Answers),
-    /// Preflight and plan with the full answers.
-    Plan(Answers),
+    /// Preflight and plan with the full answers, checked once here.
+    Plan(ValidAnswers),
     /// Apply the last plan and verify.
     Apply,
 }
@@ -373,20 +373,23 @@ impl App {
     }
 
     fn request_plan(&mut self) -> Vec<Job> {
-        if let Err(err) = self.answers.validate() {
-            let key = match &err {
-                crate::Error::Answers { key, .. } => key.clone(),
-                _ => String::new(),
-            };
-            let group = Group::of_key(&key);
-            self.goto(group, 0);
-            self.message = Some(err.to_string());
-            return Vec::new();
-        }
+        let valid = match self.answers.clone().into_valid() {
+            Ok(valid) => valid,
+            Err(err) => {
+                let key = match &err {
+                    crate::Error::Answers { key, .. } => key.clone(),
+                    _ => String::new(),
+                };
+                let group = Group::of_key(&key);
+                self.goto(group, 0);
+                self.message = Some(err.to_string());
+                return Vec::new();
+            }
+        };
         self.screen = Screen::Working {
             what: "Checking both nodes and computing the plan ...".into(),
         };
-        vec![Job::Plan(self.answers.clone())]
+        vec![Job::Plan(valid)]
     }
 
     fn databases_key(&mut self, cursor: usize, key: KeyEvent) -> Vec<Job> {
