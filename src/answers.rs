@@ -15,6 +15,9 @@ pub mod reference;
 pub use fields::{Field, Group, Kind, FIELDS};
 
 /// Schemas that belong to the server, never replicated by name.
+/// The account the cluster daemons monitor each other with (reserved).
+pub const MONITOR_USER: &str = "mysqlha_mon";
+
 pub const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
 
 /// The database this tool creates on both nodes for the cluster daemon's
@@ -35,7 +38,7 @@ pub const RESERVED_DB_ACCOUNTS: &[&str] = &[
     "mysql.infoschema",
     "debian-sys-maint",
     "PUBLIC",
-    crate::setup::handoff::MONITOR_USER,
+    MONITOR_USER,
 ];
 
 /// Unix accounts that belong to the system or to other services (Debian,
@@ -501,9 +504,9 @@ impl InstallAnswers {
     /// Where the tool runs from on a node: the package's binary, or the copy.
     pub fn node_binary(&self) -> &'static str {
         if self.package.is_empty() {
-            crate::privileged::BINARY
+            crate::paths::BINARY
         } else {
-            crate::privileged::PACKAGED_BINARY
+            crate::paths::PACKAGED_BINARY
         }
     }
 
@@ -992,7 +995,7 @@ pub fn validate_replication_user(key: &str, name: &str) -> Result<()> {
         .iter()
         .find(|r| r.eq_ignore_ascii_case(name))
     {
-        let whose = if *reserved == crate::setup::handoff::MONITOR_USER {
+        let whose = if *reserved == MONITOR_USER {
             "the cluster daemon's monitor account, which setup replaces on every run"
         } else {
             "an account of the server or the distribution"

@@ -15,6 +15,7 @@ pub mod interrupt;
 pub mod metrics;
 pub mod mycnf;
 pub mod node;
+pub mod paths;
 pub mod privileged;
 pub mod profile;
 pub mod run_lock;

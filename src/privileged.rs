@@ -20,10 +20,7 @@ fn command(argv: &[&str], why: &'static str) -> PrivilegedCommand {
 }
 
 pub const IP: &str = "/usr/sbin/ip";
-/// The tool's own binary on a node when setup's hand-off copies it there.
-pub const BINARY: &str = "/usr/local/sbin/mysql-ha";
-/// The binary of the tool's package (answer `install.package`).
-pub const PACKAGED_BINARY: &str = "/usr/sbin/mysql-ha";
+pub use crate::paths::{BINARY, PACKAGED_BINARY};
 /// Its root-only subcommand that writes read_only to the option files.
 pub const SET_READ_ONLY: [&str; 2] = ["privileged", "set-read-only"];
 

@@ -10,7 +10,7 @@ use crate::backup::{self, JournalEntry};
 use crate::daemon::config::{ClusterConfig, Role, DEFAULT_PATH};
 use crate::daemon::state::{state_path, status_path, DaemonStatus, TermState};
 use crate::events::Reporter;
-use crate::setup::apply::Journals;
+use crate::setup::journals::Journals;
 use crate::setup::pair::{Member, Pair};
 use crate::setup::plan::Side;
 use crate::{Error, Result};

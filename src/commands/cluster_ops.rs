@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::cli::{RejoinArgs, SwitchoverArgs};
 use crate::cluster_ops::cluster::Cluster;
 use crate::cluster_ops::{rejoin as rejoin_op, switchover as switchover_op};
-use crate::commands::setup::{confirm, load_answers};
+use crate::commands::confirm::confirm;
+use crate::commands::setup::load_answers;
 use crate::ui::line::LineReporter;
 use crate::{Error, Result};
 

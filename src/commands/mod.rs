@@ -2,6 +2,7 @@
 
 pub mod cluster_agent;
 pub mod cluster_ops;
+pub mod confirm;
 pub mod daemon;
 pub mod mycnf;
 pub mod pacemaker;

@@ -207,7 +207,7 @@ pub fn switchover(
         println!("\ndry run: nothing was changed");
         return Ok(());
     }
-    if !yes && !super::setup::confirm("\nSwitch over?")? {
+    if !yes && !super::confirm::confirm("\nSwitch over?")? {
         return Err(Error::Aborted("no switchover; nothing was changed".into()));
     }
     let started = Instant::now();

@@ -341,7 +341,7 @@ fn approve(args: &RollbackArgs, run_id: &str, plan: &str) -> Result<bool> {
     if args.yes {
         return Ok(true);
     }
-    if super::setup::confirm(&format!("Undo run {run_id}?"))? {
+    if super::confirm::confirm(&format!("Undo run {run_id}?"))? {
         Ok(true)
     } else {
         Err(Error::Aborted("not undone; nothing was changed".into()))

@@ -17,6 +17,7 @@ use crate::ui::plain::PlainAsker;
 use crate::ui::prompt::PromptAsker;
 use crate::ui::tui::{self, app::Ending};
 use crate::ui::{flow, questions};
+use super::confirm::confirm;
 use crate::{Error, Result};
 
 /// Reads and checks an answers file, once: the checked answers are what
@@ -132,24 +133,6 @@ pub fn resync(args: ResyncArgs) -> Result<()> {
         report.master
     );
     Ok(())
-}
-
-/// Asks y/N on the terminal; without one, the run stops unchanged.
-pub(crate) fn confirm(question: &str) -> Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::Aborted(
-            "no terminal to confirm the plan on: review it with --dry-run, then run again with --yes".into(),
-        ));
-    }
-    print!("{question} [y/N] ");
-    let _ = std::io::stdout().flush();
-    let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .map_err(|e| Error::io("stdin", e))?;
-    Ok(matches!(line.trim(), "y" | "Y" | "yes"))
 }
 
 fn run_unattended(

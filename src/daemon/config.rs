@@ -162,7 +162,7 @@ impl Default for VoteConfig {
         VoteConfig {
             port: crate::vote::wire::DEFAULT_PORT,
             key: String::new(),
-            lease_ms: crate::vote::witness::DEFAULT_LEASE_MS,
+            lease_ms: crate::vote::lease::DEFAULT_LEASE_MS,
             semi_sync_wait_ms: 3000,
         }
     }
@@ -228,7 +228,7 @@ pub struct ClusterConfig {
     pub fence_command: Vec<String>,
     /// Whether a slave whose SQL thread stopped on an error may be promoted.
     #[serde(default)]
-    pub broken_slave: super::replication_watch::BrokenSlave,
+    pub broken_slave: BrokenSlave,
     pub node: NodeSection,
     pub cluster: ClusterAnswers,
     /// What an acknowledged commit means (replication.durability).
@@ -333,6 +333,17 @@ impl ClusterConfig {
             None
         }
     }
+}
+
+/// What a takeover does when the slave's SQL thread had stopped on an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BrokenSlave {
+    /// No automatic takeover: an event says why (the default).
+    #[default]
+    Refuse,
+    /// Promote what it has: every write since the break is lost.
+    Promote,
 }
 
 #[cfg(test)]

@@ -35,7 +35,27 @@ use crate::vote::lease::Lease;
 use crate::vote::server::SharedVoter;
 
 use crate::profile::Profile;
+use crate::answers::Resource;
+use crate::privileged::PrivilegedCommand;
 use crate::{Error, Result};
+
+/// The cluster resource the configuration names (the address, the DNS
+/// name, or none), as this node's daemon holds it.
+fn cluster_resource(
+    config: &ClusterConfig,
+    allowlist: Vec<PrivilegedCommand>,
+) -> Box<dyn ClusterResource> {
+    match config.cluster.resource {
+        Resource::Vip => Box::new(resource::Vip {
+            cidr: config.cluster.vip.clone(),
+            device: config.cluster.device.clone(),
+            arp: config.cluster.arp,
+            allowlist,
+        }),
+        Resource::Ddns => Box::new(ddns_name::DdnsName::new(config)),
+        Resource::None => Box::new(resource::NoResource),
+    }
+}
 
 /// What the last check found, for the status file.
 #[derive(Debug, Clone, Default)]
@@ -178,7 +198,7 @@ impl Daemon {
             server_dirs: None,
             peer_reachable: None,
             last_replica: None,
-            resource: resource::from_config(&config, allowlist(&config, &profile)),
+            resource: cluster_resource(&config, allowlist(&config, &profile)),
             peer: Peer::new(&config),
             events: EventLog::new(&config.node.address, config.notify.clone(), earlier),
             config_path: config_path.to_path_buf(),
@@ -316,7 +336,7 @@ impl Daemon {
                     );
                     config.metrics = self.config.metrics.clone();
                 }
-                self.resource = resource::from_config(&config, allowlist(&config, &profile));
+                self.resource = cluster_resource(&config, allowlist(&config, &profile));
                 self.peer = Peer::new(&config);
                 self.events.set_notify(config.notify.clone());
                 self.config = config;

@@ -5,20 +5,9 @@
 //! an error lacks every write since: the takeover rule (`broken_slave`)
 //! decides whether it may still be promoted.
 
-use serde::{Deserialize, Serialize};
-
 use super::db::ReplicaProgress;
 
-/// What a takeover does when the slave's SQL thread had stopped on an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BrokenSlave {
-    /// No automatic takeover: an event says why (the default).
-    #[default]
-    Refuse,
-    /// Promote what it has: every write since the break is lost.
-    Promote,
-}
+pub use super::config::BrokenSlave;
 
 /// A change worth an event.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,10 +4,9 @@
 use std::process::Command;
 use std::time::Duration;
 
-use super::config::ClusterConfig;
 use super::exec::{run_limited, run_privileged};
 use super::peer::Peer;
-use crate::answers::{ArpMode, Resource};
+use crate::answers::ArpMode;
 use crate::privileged::{PrivilegedCommand, ARPING, ARP_COUNT, IP};
 use crate::{Error, Result};
 
@@ -36,22 +35,6 @@ pub trait ClusterResource {
     fn release_on_peer(&self, peer: &Peer) -> Result<()>;
 }
 
-pub fn from_config(
-    config: &ClusterConfig,
-    allowlist: Vec<PrivilegedCommand>,
-) -> Box<dyn ClusterResource> {
-    match config.cluster.resource {
-        Resource::Vip => Box::new(Vip {
-            cidr: config.cluster.vip.clone(),
-            device: config.cluster.device.clone(),
-            arp: config.cluster.arp,
-            allowlist,
-        }),
-        Resource::Ddns => Box::new(super::ddns_name::DdnsName::new(config)),
-        Resource::None => Box::new(NoResource),
-    }
-}
-
 pub struct NoResource;
 
 impl ClusterResource for NoResource {
@@ -74,10 +57,11 @@ impl ClusterResource for NoResource {
 
 /// A shared address added to a device (never replacing the node's own).
 pub struct Vip {
-    cidr: String,
-    device: String,
-    arp: ArpMode,
-    allowlist: Vec<PrivilegedCommand>,
+    pub cidr: String,
+    pub device: String,
+    pub arp: ArpMode,
+    /// The privileged commands the daemon may run (its `ip` among them).
+    pub allowlist: Vec<PrivilegedCommand>,
 }
 
 impl Vip {

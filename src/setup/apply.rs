@@ -5,8 +5,9 @@
 use crate::access::Access;
 use std::time::{Duration, Instant};
 
+pub use super::journals::{run_command, Journals};
 use super::pair::{Member, Pair};
-use super::plan::{Change, NodeFile, Plan, Side};
+use super::plan::{Change, NodeFile, Plan};
 use super::seed;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::{Event, Reporter};
@@ -17,37 +18,6 @@ use crate::{Error, Result};
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(90);
 /// The plan's stand-in for the snapshot position, known only after seeding.
 pub const SNAPSHOT_PLACEHOLDER: &str = "<position of the snapshot>";
-
-pub struct Journals {
-    pub master: Journal,
-    pub slave: Journal,
-    /// On the witness host, when the run has one.
-    pub witness: Option<Journal>,
-}
-
-impl Journals {
-    pub fn create(pair: &Pair, run_id: &str) -> Result<Journals> {
-        Ok(Journals {
-            master: Journal::create(pair.master.access.node(), run_id)?,
-            slave: Journal::create(pair.slave.access.node(), run_id)?,
-            witness: match &pair.witness {
-                Some(witness) => Some(Journal::create(witness.access.node(), run_id)?),
-                None => None,
-            },
-        })
-    }
-
-    pub fn of(&mut self, side: Side) -> Result<&mut Journal> {
-        match side {
-            Side::Master => Ok(&mut self.master),
-            Side::Slave => Ok(&mut self.slave),
-            Side::Witness => self
-                .witness
-                .as_mut()
-                .ok_or_else(|| Error::Other("no witness host in this run".into())),
-        }
-    }
-}
 
 fn wait_for_server(member: &mut Member) -> Result<()> {
     let started = Instant::now();
@@ -176,26 +146,6 @@ fn write_file(access: &Access, label: &str, journal: &mut Journal, file: &NodeFi
         }
     }
     backup::apply_file_edit_as(node, journal, &file.edit, Some((file.mode, uid, gid)))
-}
-
-pub(super) fn run_command(
-    access: &Access,
-    label: &str,
-    journal: &mut Journal,
-    argv: &[String],
-) -> Result<()> {
-    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-    let out = access.node().run(&refs, None)?;
-    journal.record(
-        access.node(),
-        JournalEntry::Command {
-            node: label.to_string(),
-            argv: argv.to_vec(),
-            ok: out.success(),
-        },
-    )?;
-    out.checked(label, &refs)?;
-    Ok(())
 }
 
 fn position_text(position: &Position) -> String {

@@ -5,8 +5,8 @@
 
 use std::net::Ipv4Addr;
 
+use super::finding::{Finding, Severity};
 use super::pair::{Member, Pair};
-use super::preflight::{Finding, Severity};
 use crate::answers::Resource;
 use crate::ddns::{DnsName, TsigKey};
 use crate::Result;

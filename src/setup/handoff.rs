@@ -21,7 +21,7 @@ use crate::{Error, Result};
 pub const BINARY_PATH: &str = crate::privileged::BINARY;
 pub const INIT_SCRIPT: &str = "/etc/init.d/mysql-ha";
 pub const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha.service";
-pub const MONITOR_USER: &str = "mysqlha_mon";
+pub use crate::answers::MONITOR_USER;
 /// The dynamic-DNS name's TSIG key on each node (0640, root and the cluster
 /// account): the daemon's config names this file, never the secret.
 pub const DDNS_KEY_PATH: &str = "/etc/mysql-ha/ddns.key";
@@ -424,24 +424,6 @@ fn install_step(
     };
     service_install::plan(node, &service, changed, &mut step)?;
     Ok(step)
-}
-
-/// The monitor account's password, as the master's cluster.toml holds it.
-pub fn monitor_password(pair: &Pair) -> Result<String> {
-    let bytes = pair
-        .master
-        .access
-        .node()
-        .read(Path::new(crate::daemon::config::DEFAULT_PATH))?
-        .ok_or_else(|| {
-            Error::Other(format!(
-                "{} is missing on the master",
-                crate::daemon::config::DEFAULT_PATH
-            ))
-        })?;
-    ClusterConfig::parse(&String::from_utf8_lossy(&bytes))
-        .map(|c| c.monitor.password)
-        .map_err(Error::Other)
 }
 
 /// With Pacemaker: cluster.toml only (our commands read the cluster from

@@ -11,7 +11,24 @@ use crate::profile::{self, Profile};
 use crate::sql::SqlConn;
 use crate::{Error, Result};
 
-use super::plan::Side;
+/// Which node of the pair (or the witness host) a step or member is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Master,
+    Slave,
+    /// The witness host: files and a service only.
+    Witness,
+}
+
+impl Side {
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Master => "master",
+            Side::Slave => "slave",
+            Side::Witness => "witness",
+        }
+    }
+}
 
 pub struct Member {
     pub side: Side,
@@ -180,6 +197,24 @@ impl WitnessHost {
 }
 
 impl Pair {
+    /// The monitor account's password, as the master's cluster.toml holds it.
+    pub fn monitor_password(&self) -> Result<String> {
+        let bytes = self
+            .master
+            .access
+            .node()
+            .read(Path::new(crate::daemon::config::DEFAULT_PATH))?
+            .ok_or_else(|| {
+                Error::Other(format!(
+                    "{} is missing on the master",
+                    crate::daemon::config::DEFAULT_PATH
+                ))
+            })?;
+        crate::daemon::config::ClusterConfig::parse(&String::from_utf8_lossy(&bytes))
+            .map(|c| c.monitor.password)
+            .map_err(Error::Other)
+    }
+
     pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<Pair> {
         Self::connect_with(answers, forced_profile, false)
     }

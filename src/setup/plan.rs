@@ -9,24 +9,7 @@ use crate::mycnf::edit::FileEdit;
 /// before the cluster account and daemon steps.
 pub const START_REPLICATION: &str = "start replication";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Master,
-    Slave,
-    /// The witness host: files and a service only.
-    Witness,
-}
-
-impl Side {
-    pub fn name(self) -> &'static str {
-        match self {
-            Side::Master => "master",
-            Side::Slave => "slave",
-            Side::Witness => "witness",
-        }
-    }
-}
-
+pub use super::pair::Side;
 pub use super::statement::Statement;
 
 #[derive(Debug, Clone)]

@@ -8,21 +8,7 @@ use super::state;
 use crate::sql::Flavor;
 use crate::Result;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Ok,
-    Warning,
-    Fatal,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    pub node: String,
-    pub check: &'static str,
-    pub message: String,
-}
+pub use super::finding::{Finding, Severity};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {

@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use super::apply::{run_command, Journals};
+use super::finding::{Finding, Severity};
+use super::journals::{run_command, Journals};
 use super::pair::{Member, Pair};
 use super::plan::{Change, Side, Statement, StepPlan};
-use super::preflight::{Finding, Severity};
 use crate::access::Access;
 use crate::backup::{self, JournalEntry};
 use crate::mycnf::edit::FileEdit;

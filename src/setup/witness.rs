@@ -73,7 +73,7 @@ pub fn step(pair: &Pair, vote_key: &str, port: u16, binary: &[u8]) -> Result<Opt
         changed = true;
     }
 
-    changed |= service_install::binary(node, &mut step, super::handoff::BINARY_PATH, binary)?;
+    changed |= service_install::binary(node, &mut step, crate::paths::BINARY, binary)?;
 
     node.create_dir_all(Path::new("/etc/mysql-ha"), 0o755)?;
     let existing = node.read(Path::new(CONFIG_PATH))?;

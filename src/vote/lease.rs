@@ -8,6 +8,9 @@ use std::time::{Duration, Instant};
 use super::voter::{Reply, Request};
 use super::wire;
 
+/// Default lease a voter grants, in milliseconds.
+pub const DEFAULT_LEASE_MS: u64 = 4000;
+
 /// Clocks of the nodes may run this many percent apart (monotonic clocks
 /// drift by parts per million; this covers them with a wide margin).
 pub const DRIFT_PERCENT: u64 = 10;

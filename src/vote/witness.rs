@@ -13,8 +13,7 @@ use crate::{Error, Result};
 
 pub const CONFIG_PATH: &str = "/etc/mysql-ha/witness.toml";
 pub const STATE_DIR: &str = "/var/lib/mysql-ha-witness";
-/// Default lease a voter grants, in milliseconds.
-pub const DEFAULT_LEASE_MS: u64 = 4000;
+pub use super::lease::DEFAULT_LEASE_MS;
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -911,11 +911,11 @@ pub fn wait_ready(pair: &mut Pair) -> Result<Vec<String>> {
 /// the slave node (its option file on stdin, never on a command line),
 /// read back on the master.
 fn write_through_vip(pair: &mut Pair, vip: &str) -> Result<String> {
-    let password = super::handoff::monitor_password(pair)?;
+    let password = pair.monitor_password()?;
     let token = crate::answers::generate_password();
     let options = format!(
         "[client]\nuser = {}\npassword = {password}\nconnect-timeout = 5\n",
-        super::handoff::MONITOR_USER
+        crate::answers::MONITOR_USER
     );
     let port = pair.answers.master.mysql_port.to_string();
     let statement = format!(
