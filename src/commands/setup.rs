@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::confirm::confirm;
 use crate::answers::{Answers, ValidAnswers};
 use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, ResyncArgs, SetupArgs};
 use crate::setup::pair::{Member, Pair};
@@ -17,7 +18,6 @@ use crate::ui::plain::PlainAsker;
 use crate::ui::prompt::PromptAsker;
 use crate::ui::tui::{self, app::Ending};
 use crate::ui::{flow, questions};
-use super::confirm::confirm;
 use crate::{Error, Result};
 
 /// Reads and checks an answers file, once: the checked answers are what

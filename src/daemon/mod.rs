@@ -34,9 +34,9 @@ use state::{now, read_json, write_json, DaemonStatus, TermState, VoteStatus};
 use crate::vote::lease::Lease;
 use crate::vote::server::SharedVoter;
 
-use crate::profile::Profile;
 use crate::answers::Resource;
 use crate::privileged::PrivilegedCommand;
+use crate::profile::Profile;
 use crate::{Error, Result};
 
 /// The cluster resource the configuration names (the address, the DNS
