@@ -1117,7 +1117,8 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
     // Runs before the table-level filters recorded only replicate_do_db.
     let previous_wild = note(crate::setup::add_databases::PREVIOUS_WILD_FILTER_NOTE);
     if let Some(filter) = previous_filter {
-        let mut sql = vec!["STOP SLAVE".to_string()];
+        let flavor = member.sql().flavor();
+        let mut sql = vec![flavor.stop_replica().to_string()];
         sql.push(format!(
             "SET GLOBAL replicate_do_db = {}",
             crate::sql::flavor::quote_string(&filter)
@@ -1128,7 +1129,7 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
                 crate::sql::flavor::quote_string(wild)
             ));
         }
-        sql.push("START SLAVE".to_string());
+        sql.push(flavor.start_replica().to_string());
         for statement in &sql {
             member.sql().exec(statement)?;
         }
