@@ -30,15 +30,6 @@ fn tool_on_node1(args: &[&str]) -> String {
     text(&out)
 }
 
-fn run_id_of(report: &str) -> String {
-    report
-        .split("(changes applied; run ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .unwrap_or_else(|| panic!("no run id in:\n{report}"))
-        .to_string()
-}
-
 /// The statements of one round; `n` keeps the rounds' names apart. Every
 /// name is qualified: the session's default database is whatever the
 /// round's prefix made it.

@@ -65,15 +65,6 @@ fn refused(answers: &str, extra: &[&str], needle: &str) -> String {
     all
 }
 
-fn run_id_of(report: &str) -> String {
-    report
-        .split("; run ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .unwrap_or_else(|| panic!("no run id in:\n{report}"))
-        .to_string()
-}
-
 /// Option files, database accounts, running daemons and the replica's
 /// source on both nodes: what a refused rollback must leave as it was.
 fn cluster_state() -> String {

@@ -225,12 +225,7 @@ fn replication_moves_onto_verified_tls_and_renews() {
     // it was, working: the accounts the re-run replaced come back as they
     // were (not dropped), the slave connects in plain text again, and both
     // daemons run again.
-    let run_id = moved
-        .split("(changes applied; run ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .unwrap()
-        .to_string();
+    let run_id = run_id_of(&moved);
     let rollback = |extra: &str| {
         on_ok(
             "node1",

@@ -269,6 +269,16 @@ pub fn put_file(host: &str, path: &str, bytes: &[u8], mode: &str) {
     assert!(child.wait().unwrap().success());
 }
 
+/// The run id a changing command reports ("...; run ID)").
+pub fn run_id_of(report: &str) -> String {
+    report
+        .split("; run ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no run id in:\n{report}"))
+        .to_string()
+}
+
 /// stdout and stderr of a finished command, for messages.
 pub fn text(out: &Output) -> String {
     format!(
