@@ -6,14 +6,40 @@ mod common;
 
 use common::*;
 
+/// This lab's namespaces and mounts only: other labs on the machine (other
+/// checkouts testing at once) come and go as they like.
+fn lab_namespaces() -> Vec<String> {
+    let prefix = mysql_ha::sandbox::netns_prefix();
+    netns_list()
+        .into_iter()
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
+fn lab_mounts() -> Vec<String> {
+    let state = lab_dir();
+    let netns = format!("/run/netns/{}", mysql_ha::sandbox::netns_prefix());
+    mount_points()
+        .into_iter()
+        .filter(|m| m == &state || m.starts_with(&format!("{state}/")) || m.starts_with(&netns))
+        .collect()
+}
+
 #[test]
 fn sandbox_up_gives_two_separate_hosts_and_down_leaves_nothing() {
     let _lock = lock_sandbox();
     mysql_ha(&["sandbox", "down"]);
-    let namespaces_before = netns_list();
-    let mounts_before = mount_points();
+    let namespaces_before = lab_namespaces();
+    let mounts_before = lab_mounts();
 
     let up = mysql_ha(&["sandbox", "up"]);
+    // The filters above see this lab: its bridge and three hosts, mounted.
+    assert!(lab_namespaces().len() >= 4, "{:?}", lab_namespaces());
+    assert!(
+        lab_mounts().len() > mounts_before.len(),
+        "{:?}",
+        lab_mounts()
+    );
     assert!(up.contains(&lab_answers()), "{up}");
     let answers = std::fs::read_to_string(lab_answers()).unwrap();
     assert!(answers.contains("host = \"192.0.2.11\""), "{answers}");
@@ -156,8 +182,8 @@ fn sandbox_up_gives_two_separate_hosts_and_down_leaves_nothing() {
     );
 
     mysql_ha(&["sandbox", "down"]);
-    assert_eq!(netns_list(), namespaces_before);
-    assert_eq!(mount_points(), mounts_before);
+    assert_eq!(lab_namespaces(), namespaces_before);
+    assert_eq!(lab_mounts(), mounts_before);
     for host in ["node1", "node2", "client"] {
         let init = format!("node-init {host} {} ", lab_dir());
         assert!(processes_matching(&init).is_empty(), "{init} still runs");
