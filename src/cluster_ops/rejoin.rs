@@ -363,7 +363,7 @@ fn reseed(
     // whole datadir never applies; and a rejoin that needs a copy cannot skip it.
     if matches!(
         pair.answers.replication.seed,
-        SeedMethod::Backup | SeedMethod::None
+        SeedMethod::Backup | SeedMethod::Clone | SeedMethod::None
     ) {
         pair.answers.replication.seed = SeedMethod::Auto;
     }

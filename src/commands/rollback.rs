@@ -219,7 +219,7 @@ fn preview(
             });
             if let Some(filter) = filter {
                 lines.push(format!(
-                    "set the slave's filters back to replicate_do_db = '{filter}' (STOP SLAVE, SET GLOBAL, START SLAVE)"
+                    "set the slave's filters back to replicate_do_db = '{filter}' (stop the replica, set its filters, start it)"
                 ));
             }
             for statement in &sql.kept {
@@ -864,10 +864,13 @@ fn undo_for(statement: &str) -> Option<Vec<String>> {
             format!("DROP USER IF EXISTS {who}"),
             "SET SESSION sql_log_bin = 1".into(),
         ]),
-        ["INSTALL", "PLUGIN", name, ..] => Some(vec![
+        // Semi-sync's plugins are switched off first; the clone plugin has
+        // no such switch.
+        ["INSTALL", "PLUGIN", name, ..] if name.starts_with("rpl_semi_sync") => Some(vec![
             format!("SET GLOBAL {name}_enabled = OFF"),
             format!("UNINSTALL PLUGIN {name}"),
         ]),
+        ["INSTALL", "PLUGIN", name, ..] => Some(vec![format!("UNINSTALL PLUGIN {name}")]),
         // Pointing the slave somewhere is undone by forgetting the source; a
         // change of its login alone (a re-run's repair) has nothing to undo.
         ["CHANGE", "MASTER", ..] | ["CHANGE", "REPLICATION", "SOURCE", ..]
@@ -908,6 +911,11 @@ fn is_session_or_control(statement: &str) -> bool {
         "SET GLOBAL replicate_do_db",
         "SET GLOBAL replicate_wild_do_table",
         "SET GLOBAL replicate_ignore_table",
+        "CHANGE REPLICATION FILTER",
+        "SET GLOBAL super_read_only",
+        "SET GLOBAL gtid_purged",
+        "SET GLOBAL clone_valid_donor_list",
+        "CLONE INSTANCE",
         "FLUSH SSL",
         "ALTER INSTANCE RELOAD TLS",
     ]
@@ -1024,18 +1032,10 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
     // Runs before the table-level filters recorded only replicate_do_db.
     let previous_wild = note(crate::setup::add_databases::PREVIOUS_WILD_FILTER_NOTE);
     if let Some(filter) = previous_filter {
-        let mut sql = vec!["STOP SLAVE".to_string()];
-        sql.push(format!(
-            "SET GLOBAL replicate_do_db = {}",
-            crate::sql::flavor::quote_string(&filter)
-        ));
-        if let Some(wild) = &previous_wild {
-            sql.push(format!(
-                "SET GLOBAL replicate_wild_do_table = {}",
-                crate::sql::flavor::quote_string(wild)
-            ));
-        }
-        sql.push("START SLAVE".to_string());
+        let flavor = member.sql().flavor();
+        let mut sql = vec![flavor.stop_replica().to_string()];
+        sql.extend(flavor.restore_replica_filters(&filter, previous_wild.as_deref()));
+        sql.push(flavor.start_replica().to_string());
         for statement in &sql {
             member.sql().exec(statement)?;
         }
@@ -1205,6 +1205,14 @@ mod tests {
                 "SET GLOBAL rpl_semi_sync_source_enabled = OFF".to_string(),
                 "UNINSTALL PLUGIN rpl_semi_sync_source".to_string()
             ])
+        );
+    }
+
+    #[test]
+    fn the_clone_plugin_is_uninstalled_with_no_switch_first() {
+        assert_eq!(
+            undo_for("INSTALL PLUGIN clone SONAME 'mysql_clone.so'"),
+            Some(vec!["UNINSTALL PLUGIN clone".to_string()])
         );
     }
 

@@ -49,7 +49,7 @@ impl Journals {
     }
 }
 
-fn wait_for_server(member: &mut Member) -> Result<()> {
+pub(crate) fn wait_for_server(member: &mut Member) -> Result<()> {
     let started = Instant::now();
     loop {
         match member.reconnect() {
@@ -350,6 +350,7 @@ pub fn apply(
                     all,
                     copy,
                     replace,
+                    ..
                 } => {
                     let added = super::add_databases::run(
                         pair, journal, databases, all, copy, *replace, reporter,
