@@ -213,7 +213,8 @@ fn run_id(setup_output: &str) -> String {
 }
 
 #[test]
-fn oracle_mysql_clone_seed_rollback_takeover_rejoin_switchover_errant_gtids_add_db_and_resync() {
+fn oracle_mysql_clone_seed_rollback_takeover_rejoin_switchover_errant_gtids_reseed_add_db_and_resync(
+) {
     let _lock = lock_sandbox();
     let started = Instant::now();
     fresh_lab("debian-sid-mysql", "debian-sid-mysql");
@@ -445,6 +446,49 @@ fn oracle_mysql_clone_seed_rollback_takeover_rejoin_switchover_errant_gtids_add_
     assert!(said.contains(&node2_uuid), "{said}");
     assert_eq!(fingerprint(), before, "a refused rejoin changed a node");
 
+    // With --save-and-reseed the errant transaction is saved on node2, the
+    // databases are copied again and node2 takes node1's history.
+    let out = tool_on_node1(&[
+        "rejoin",
+        "node2",
+        "--yes",
+        "--save-and-reseed",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("errant GTIDs: "), "{said}");
+    let saved = on_ok(
+        "node2",
+        &[
+            "sh",
+            "-c",
+            "cat /var/lib/mysql-ha/runs/*/lost-transactions.txt",
+        ],
+    );
+    assert!(saved.contains("990001"), "{saved}");
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT COUNT(*) FROM shop.ha_writer WHERE n = 990001"
+        ),
+        "0"
+    );
+    let node1_set = sql("node1", "SELECT @@GLOBAL.gtid_executed").replace('\n', "");
+    assert_eq!(
+        sql(
+            "node2",
+            &format!("SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, '{node1_set}')")
+        ),
+        ""
+    );
+    wait_until(
+        "node2 to be super_read_only again",
+        Duration::from_secs(20),
+        || sql("node2", "SELECT @@GLOBAL.super_read_only") == "1",
+    );
+
     // add-db on the running MySQL pair: the daemon's super_read_only is
     // lifted for the load only, and the new database replicates.
     sql(
@@ -487,8 +531,13 @@ fn oracle_mysql_clone_seed_rollback_takeover_rejoin_switchover_errant_gtids_add_
     .status
     .success());
 
-    // check --consistency finds the errant row, resync copies the table
-    // again, and the check then finds every table equal.
+    // check --consistency finds a row the slave lost, resync copies the
+    // table again, and the check then finds every table equal.
+    sql(
+        "node2",
+        "SET GLOBAL super_read_only = OFF; SET SESSION sql_log_bin = 0; \
+         DELETE FROM shop.ha_writer ORDER BY n LIMIT 1; SET GLOBAL super_read_only = ON",
+    );
     let out = tool_on_node1(&["check", "--consistency", "--answers", "/root/answers.toml"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("shop.ha_writer"), "{}", text(&out));
