@@ -717,6 +717,13 @@ impl Flavor {
         "SELECT STATE, ERROR_NO, ERROR_MESSAGE, BINLOG_FILE, BINLOG_POSITION FROM performance_schema.clone_status"
     }
 
+    /// One row, one column: the bytes the clone under way moved so far (0
+    /// while none runs: the table keeps the last one's).
+    pub fn clone_running_bytes_query(&self) -> &'static str {
+        "SELECT COALESCE(SUM(DATA), 0) FROM performance_schema.clone_progress \
+         WHERE (SELECT STATE FROM performance_schema.clone_status) = 'In Progress'"
+    }
+
     /// One row, one column: the bytes the last clone moved.
     pub fn clone_bytes_query(&self) -> &'static str {
         "SELECT COALESCE(SUM(DATA), 0) FROM performance_schema.clone_progress"

@@ -13,6 +13,8 @@
 //! are dropped on the slave, and accounts only the slave had come back.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use super::{CopyPlan, Progress, SeedResult};
 use crate::backup::{Journal, JournalEntry};
@@ -20,7 +22,7 @@ use crate::events::{Event, Reporter};
 use crate::setup::pair::Member;
 use crate::setup::plan::Statement;
 use crate::sql::flavor::{account, quote_ident};
-use crate::sql::Position;
+use crate::sql::{Position, SqlConn};
 use crate::{Error, Result};
 
 const STEP: &str = "seed the slave";
@@ -320,6 +322,7 @@ fn clone_and_restart(
     slave: &mut Member,
     journal: &mut Journal,
     plan: &ClonePlan,
+    progress: &Progress,
     reporter: &dyn Reporter,
 ) -> Result<()> {
     if let Some(install) = &plan.install_on_slave {
@@ -329,7 +332,19 @@ fn clone_and_restart(
     reporter.event(Event::Note {
         message: format!("{}: cloning the master's instance", slave.label()),
     });
-    let cloned = sql_on(slave, journal, &plan.clone);
+    // Progress is best effort: a second session reads the clone's bytes
+    // while the first one waits in CLONE INSTANCE.
+    let watcher = slave.open_sql_session().ok();
+    let done = AtomicBool::new(false);
+    let cloned = std::thread::scope(|scope| {
+        if let Some(mut session) = watcher {
+            let done = &done;
+            scope.spawn(move || watch_clone(&mut session.conn, progress, reporter, done));
+        }
+        let cloned = sql_on(slave, journal, &plan.clone);
+        done.store(true, Ordering::Relaxed);
+        cloned
+    });
     match &cloned {
         Err(err) if crate::sql::conn::error_code(err) == Some(NOT_SUPERVISED) => {
             reporter.event(Event::Note {
@@ -381,6 +396,30 @@ fn clone_and_restart(
     Ok(())
 }
 
+/// Reports the bytes the running clone moved (performance_schema's
+/// clone_progress) every half second until `done` or the server goes.
+fn watch_clone(
+    conn: &mut SqlConn,
+    progress: &Progress,
+    reporter: &dyn Reporter,
+    done: &AtomicBool,
+) {
+    let query = conn.flavor().clone_running_bytes_query();
+    let mut seen = 0;
+    while !done.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(500));
+        let Ok(bytes) = conn.scalar(query) else {
+            return;
+        };
+        let bytes: u64 = bytes.and_then(|b| b.parse().ok()).unwrap_or(0);
+        if bytes > seen {
+            progress.add(bytes - seen);
+            seen = bytes;
+            progress.report(reporter);
+        }
+    }
+}
+
 pub fn run(
     master: &mut Member,
     slave: &mut Member,
@@ -389,11 +428,14 @@ pub fn run(
     plan: &ClonePlan,
     reporter: &dyn Reporter,
 ) -> Result<SeedResult> {
+    let started = std::time::Instant::now();
     let before = journal.dir.join("datadir.before");
-    let progress = Progress::new(STEP, plan.instance_bytes.max(copy.estimated_bytes));
     let own_accounts = slave_only_accounts(master, slave)?;
     keep_own_datadir(slave, journal, plan, &before)?;
-    if let Err(err) = clone_and_restart(slave, journal, plan, reporter) {
+    // The copy's own time starts here (keeping the slave's datadir is not
+    // part of it).
+    let progress = Progress::new(STEP, plan.instance_bytes.max(copy.estimated_bytes));
+    if let Err(err) = clone_and_restart(slave, journal, plan, &progress, reporter) {
         return Err(back_as_it_was(slave, journal, plan, &before, err));
     }
     progress.mark_in_place();
@@ -405,7 +447,7 @@ pub fn run(
             .and_then(|b| b.parse().ok())
             .unwrap_or(0)
     };
-    progress.add(bytes);
+    progress.add(bytes.saturating_sub(progress.bytes()));
     progress.report(reporter);
     // The copy's history, before anything else could write on the slave.
     let gtid_query = slave.sql().flavor().executed_gtids_query();
@@ -439,7 +481,7 @@ pub fn run(
         position: Position::MySqlGtidSet(cloned_gtids),
         bytes: progress.bytes(),
         copy_seconds: progress.copy_seconds(),
-        seconds: progress.seconds(),
+        seconds: started.elapsed().as_secs_f64(),
         verified,
     })
 }
