@@ -30,10 +30,10 @@ const STEP: &str = "seed the slave";
 /// The donor account's name (temporary: dropped once the copy is in).
 pub const DONOR_USER: &str = "mysqlha_clone";
 
-/// The server shut down after the clone and nothing restarts it (no
-/// supervisor such as systemd or mysqld_safe): ER_CLONE_RESTART_FAILED... in
-/// MySQL's words "Restart server failed (mysqld is not managed by
-/// supervisor process)".
+/// The server shuts down after the clone and nothing restarts it (no
+/// supervisor such as systemd or mysqld_safe); MySQL's words: "Restart
+/// server failed (mysqld is not managed by supervisor process)". Seen live
+/// under Debian's init script in the sandbox.
 const NOT_SUPERVISED: u16 = 3707;
 
 #[derive(Debug, Clone)]
@@ -317,7 +317,7 @@ fn back_as_it_was(
 }
 
 /// Runs the clone on the slave and waits for its server to come back on
-/// the copy; returns the clone's final state from performance_schema.
+/// the copy; an error unless performance_schema says the clone completed.
 fn clone_and_restart(
     slave: &mut Member,
     journal: &mut Journal,
