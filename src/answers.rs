@@ -148,6 +148,9 @@ pub enum SeedMethod {
     Parallel,
     /// A physical copy with mariadb-backup, for a slave with no data of its own.
     Backup,
+    /// A physical copy with Oracle MySQL's clone plugin (8.0.17 and later),
+    /// for a slave with no data of its own.
+    Clone,
     /// No copy: the slave already holds the master's data.
     None,
 }
@@ -159,6 +162,7 @@ impl SeedMethod {
             SeedMethod::Dump => "dump",
             SeedMethod::Parallel => "parallel",
             SeedMethod::Backup => "backup",
+            SeedMethod::Clone => "clone",
             SeedMethod::None => "none",
         }
     }

@@ -213,7 +213,8 @@ fn run_id(setup_output: &str) -> String {
 }
 
 #[test]
-fn oracle_mysql_set_up_rollback_takeover_rejoin_switchover_and_errant_gtids() {
+fn oracle_mysql_clone_seed_rollback_takeover_rejoin_switchover_errant_gtids_reseed_add_db_and_resync(
+) {
     let _lock = lock_sandbox();
     let started = Instant::now();
     fresh_lab("debian-sid-mysql", "debian-sid-mysql");
@@ -239,9 +240,59 @@ fn oracle_mysql_set_up_rollback_takeover_rejoin_switchover_and_errant_gtids() {
         "INSERT INTO hr.employees VALUES (100001, 'anonymous', 1)",
     );
 
-    // Setup, then rollback: both nodes as they were (data copied to the
-    // slave is left, as the rollback says).
-    let said = setup_with_lab_answers();
+    // Setup seeded by MySQL's clone plugin (`auto` picks it: the slave
+    // holds no databases of its own), then rollback: both nodes as they
+    // were, the slave on its own datadir again.
+    let answers = std::fs::read_to_string(lab_answers())
+        .unwrap()
+        .replace("seed = \"dump\"", "seed = \"auto\"");
+    assert!(answers.contains("seed = \"auto\""), "{answers}");
+    put_file("node1", "/root/answers.toml", answers.as_bytes(), "600");
+    let said = setup_on_node1();
+    assert!(said.contains("method clone (auto: "), "{said}");
+    assert!(said.contains("INSTALL PLUGIN clone SONAME"), "{said}");
+    assert!(
+        said.contains("IDENTIFIED BY '********' REQUIRE SSL (the server restarts"),
+        "{said}"
+    );
+    assert!(said.contains("(clone), step done"), "{said}");
+    // The donor's password is in no journal or log (only masked).
+    for node in ["node1", "node2"] {
+        let shown = on(
+            node,
+            &[
+                "sh",
+                "-c",
+                "grep -rl 'IDENTIFIED BY .[A-Za-z0-9]\\{24\\}' /var/lib/mysql-ha /var/log/mysql",
+            ],
+        );
+        assert!(!shown.status.success(), "{node}: {}", text(&shown));
+    }
+    let tables = sql(
+        "node1",
+        "SELECT GROUP_CONCAT(CONCAT('`', TABLE_SCHEMA, '`.`', TABLE_NAME, '`') ORDER BY 1) \
+         FROM information_schema.TABLES WHERE TABLE_SCHEMA IN ('shop', 'crm', 'web-stats') AND TABLE_TYPE = 'BASE TABLE'",
+    );
+    let checksums = format!("CHECKSUM TABLE {tables}");
+    assert_eq!(sql("node2", &checksums), sql("node1", &checksums));
+    assert!(
+        !sql("node2", "SHOW DATABASES").contains("hr"),
+        "not chosen, yet cloned"
+    );
+    for node in ["node1", "node2"] {
+        assert_eq!(
+            sql(
+                node,
+                "SELECT COUNT(*) FROM mysql.user WHERE User = 'mysqlha_clone'"
+            ),
+            "0",
+            "{node} keeps the donor account"
+        );
+    }
+    assert_ne!(
+        sql("node1", "SELECT @@GLOBAL.server_uuid"),
+        sql("node2", "SELECT @@GLOBAL.server_uuid")
+    );
     for node in ["node1", "node2"] {
         assert_eq!(sql(node, "SELECT @@GLOBAL.gtid_mode"), "ON", "{node}");
     }
@@ -285,12 +336,18 @@ fn oracle_mysql_set_up_rollback_takeover_rejoin_switchover_and_errant_gtids() {
             "{node} keeps the run's options"
         );
     }
-    sql(
-        "node2",
-        "DROP DATABASE shop; DROP DATABASE crm; DROP DATABASE `web-stats`",
+    let databases = sql("node2", "SHOW DATABASES");
+    assert!(!databases.contains("shop"), "the clone stayed: {databases}");
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone'"
+        ),
+        "0"
     );
 
-    // Setup again: a MySQL pair with semi-sync, the slave super_read_only.
+    // Setup again (seeded by a dump): a MySQL pair with semi-sync, the
+    // slave super_read_only.
     let said = setup_with_lab_answers();
     assert!(said.contains("verified: both threads running"), "{said}");
     wait_until(
@@ -388,6 +445,114 @@ fn oracle_mysql_set_up_rollback_takeover_rejoin_switchover_and_errant_gtids() {
     assert!(said.contains("errant GTIDs"), "{said}");
     assert!(said.contains(&node2_uuid), "{said}");
     assert_eq!(fingerprint(), before, "a refused rejoin changed a node");
+
+    // With --save-and-reseed the errant transaction is saved on node2, the
+    // databases are copied again and node2 takes node1's history.
+    let out = tool_on_node1(&[
+        "rejoin",
+        "node2",
+        "--yes",
+        "--save-and-reseed",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("errant GTIDs: "), "{said}");
+    let saved = on_ok(
+        "node2",
+        &[
+            "sh",
+            "-c",
+            "cat /var/lib/mysql-ha/runs/*/lost-transactions.txt",
+        ],
+    );
+    assert!(saved.contains("990001"), "{saved}");
+    assert_eq!(
+        sql(
+            "node2",
+            "SELECT COUNT(*) FROM shop.ha_writer WHERE n = 990001"
+        ),
+        "0"
+    );
+    let node1_set = sql("node1", "SELECT @@GLOBAL.gtid_executed").replace('\n', "");
+    assert_eq!(
+        sql(
+            "node2",
+            &format!("SELECT GTID_SUBTRACT(@@GLOBAL.gtid_executed, '{node1_set}')")
+        ),
+        ""
+    );
+    wait_until(
+        "node2 to be super_read_only again",
+        Duration::from_secs(20),
+        || sql("node2", "SELECT @@GLOBAL.super_read_only") == "1",
+    );
+
+    // add-db on the running MySQL pair: the daemon's super_read_only is
+    // lifted for the load only, and the new database replicates.
+    sql(
+        "node1",
+        "CREATE DATABASE newdb; CREATE TABLE newdb.t (id INT PRIMARY KEY, v VARCHAR(20)); \
+         INSERT INTO newdb.t VALUES (1, 'a'), (2, 'b')",
+    );
+    let out = tool_on_node1(&[
+        "add-db",
+        "newdb",
+        "--yes",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("START REPLICA UNTIL SQL_AFTER_GTIDS"),
+        "{said}"
+    );
+    assert!(said.contains("CHANGE REPLICATION FILTER"), "{said}");
+    sql("node1", "INSERT INTO newdb.t VALUES (3, 'c')");
+    wait_until("newdb's new row on node2", Duration::from_secs(20), || {
+        sql("node2", "SELECT COUNT(*) FROM newdb.t") == "3"
+    });
+    assert_eq!(sql("node2", "SELECT @@GLOBAL.super_read_only"), "1");
+    let filters = sql(
+        "node2",
+        "SELECT FILTER_RULE FROM performance_schema.replication_applier_global_filters WHERE FILTER_NAME = 'REPLICATE_WILD_DO_TABLE'",
+    );
+    assert!(filters.contains("newdb.%"), "{filters}");
+    assert!(!on(
+        "node2",
+        &[
+            "test",
+            "-e",
+            "/var/lib/mysql-ha/cluster/super-read-only-lifted-until"
+        ]
+    )
+    .status
+    .success());
+
+    // check --consistency finds a row the slave lost, resync copies the
+    // table again, and the check then finds every table equal.
+    sql(
+        "node2",
+        "SET GLOBAL super_read_only = OFF; SET SESSION sql_log_bin = 0; \
+         DELETE FROM shop.ha_writer ORDER BY n LIMIT 1; SET GLOBAL super_read_only = ON",
+    );
+    let out = tool_on_node1(&["check", "--consistency", "--answers", "/root/answers.toml"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("shop.ha_writer"), "{}", text(&out));
+    let out = tool_on_node1(&[
+        "resync",
+        "shop.ha_writer",
+        "--yes",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = tool_on_node1(&["check", "--consistency", "--answers", "/root/answers.toml"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("newdb.t "), "{}", text(&out));
+    assert_eq!(sql("node2", "SELECT @@GLOBAL.super_read_only"), "1");
     println!(
         "MySQL {version}: {} acknowledged rows through takeover, rejoin and switchover, none lost; test took {:.0} s",
         acks.len(),

@@ -161,7 +161,7 @@ const YES_NO: &[&str] = &["no", "yes"];
 const ARP_MODES: &[&str] = &["never", "when-needed", "always"];
 const DURABILITIES: &[&str] = &["semi-sync", "async"];
 const TLS_MODES: &[&str] = &["generate", "files", "off"];
-const SEED_METHODS: &[&str] = &["auto", "dump", "parallel", "backup", "none"];
+const SEED_METHODS: &[&str] = &["auto", "dump", "parallel", "backup", "clone", "none"];
 const SEED_VERIFY: &[&str] = &["rows", "checksum"];
 
 /// The word an enum value is written as in the answers file.
@@ -820,7 +820,7 @@ pub static FIELDS: &[Field] = &[
         check: unchecked,
         checked_when: always,
         default_doc: None,
-        rule: "`auto`, `dump`, `parallel`, `backup` or `none` (see below)",
+        rule: "`auto`, `dump`, `parallel`, `backup`, `clone` or `none` (see below)",
     },
     Field {
         key: "replication.verify",

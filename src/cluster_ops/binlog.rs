@@ -141,11 +141,34 @@ pub fn select(decoded: &str, raw: &str, ranges: &[Unsent]) -> Listing {
     listing
 }
 
-/// Reads `member`'s binary logs and keeps the transactions within `ranges`.
-pub fn read_unsent(member: &mut Member, ranges: &[Unsent]) -> Result<Listing> {
-    if ranges.is_empty() {
-        return Ok(Listing::default());
-    }
+/// The readable lines of a decoded listing, for the plan.
+pub fn readable_lines(decoded: &str) -> Vec<String> {
+    readable(decoded)
+}
+
+/// MySQL: reads `member`'s binary logs for the transactions of the GTID set
+/// `errant` (`mysqlbinlog --include-gtids`): decoded for people and raw for
+/// replay. The readable list stays empty (its GTIDs are MariaDB's kind).
+pub fn read_errant(member: &mut Member, errant: &str) -> Result<Listing> {
+    let files = binlog_files(member)?;
+    let program = reader_program(member);
+    let include = format!("--include-gtids={}", errant.replace('\n', ""));
+    let read = |options: &[&str]| -> Result<String> {
+        let mut argv: Vec<&str> = vec![program, &include];
+        argv.extend_from_slice(options);
+        argv.extend(files.iter().map(String::as_str));
+        let out = member.access.run_checked(&argv, None)?;
+        Ok(out.stdout_text())
+    };
+    Ok(Listing {
+        transactions: Vec::new(),
+        decoded: read(&["--base64-output=decode-rows", "--verbose"])?,
+        replayable: read(&[])?,
+    })
+}
+
+/// Every binary log the server keeps, as paths on its node.
+fn binlog_files(member: &mut Member) -> Result<Vec<String>> {
     let basename = member
         .sql()
         .scalar("SELECT @@GLOBAL.log_bin_basename")?
@@ -159,13 +182,21 @@ pub fn read_unsent(member: &mut Member, ranges: &[Unsent]) -> Result<Listing> {
                 member.label()
             ))
         })?;
-    let files: Vec<String> = member
+    Ok(member
         .sql()
         .rows("SHOW BINARY LOGS")?
         .iter()
         .filter_map(|row| row.get("Log_name").cloned().flatten())
         .map(|name| dir.join(name).to_string_lossy().into_owned())
-        .collect();
+        .collect())
+}
+
+/// Reads `member`'s binary logs and keeps the transactions within `ranges`.
+pub fn read_unsent(member: &mut Member, ranges: &[Unsent]) -> Result<Listing> {
+    if ranges.is_empty() {
+        return Ok(Listing::default());
+    }
+    let files = binlog_files(member)?;
     let program = reader_program(member);
     let read = |options: &[&str]| -> Result<String> {
         let mut argv: Vec<&str> = vec![program];

@@ -3,14 +3,16 @@
 //!
 //! Per table: the slave's replication stops; the master opens a consistent
 //! snapshot (InnoDB's MVCC read view: no lock, writers go on) and reads its
-//! binary-log position (`binlog_snapshot_file/position`, as a GTID); the
-//! slave applies exactly up to that GTID (`START SLAVE UNTIL
-//! master_gtid_pos`), opens its own snapshot there on a second connection,
+//! binary-log position (`binlog_snapshot_file/position`, as a GTID; MySQL:
+//! its `gtid_executed` under a brief global read lock); the slave applies
+//! exactly up to those GTIDs (`START SLAVE UNTIL master_gtid_pos`, MySQL's
+//! `START REPLICA UNTIL SQL_AFTER_GTIDS`), opens its own snapshot there on
+//! a second connection,
 //! and replicates again at once. Both snapshots then hold the same data:
 //! the table is read in chunks of primary-key ranges (the boundaries come
 //! from the master), one query per chunk and node, each giving a row count
 //! and a 64-bit checksum (`BIT_XOR` of the first 64 bits of each row's
-//! MD5), and the first chunk whose count or checksum differs names the key
+//! SHA-256: MySQL 9 has no MD5 or SHA1 any more), and the first chunk whose count or checksum differs names the key
 //! range to look at. Nothing is written on either node.
 
 use std::collections::HashMap;
@@ -141,7 +143,7 @@ pub fn checksum_query(database: &str, table: &str, columns: &[String], filter: &
         )
     };
     format!(
-        "SELECT COUNT(*) AS n, COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5({row}), 16), 16, 10) AS UNSIGNED)), 0) AS crc FROM {}.{}{}",
+        "SELECT COUNT(*) AS n, COALESCE(BIT_XOR(CAST(CONV(LEFT(SHA2({row}, 256), 16), 16, 10) AS UNSIGNED)), 0) AS crc FROM {}.{}{}",
         quote_ident(database),
         quote_ident(table),
         if filter.is_empty() {
@@ -249,20 +251,27 @@ struct Restart<'a> {
 
 impl Drop for Restart<'_> {
     fn drop(&mut self) {
-        let _ = self.conn.exec("START SLAVE");
+        let start = self.conn.flavor().start_replica();
+        let _ = self.conn.exec(start);
     }
 }
 
-/// Brings `slave_snap` to a snapshot of the same point of history as
-/// `master_snap` (see the module comment). Returns the GTID position.
-fn synchronised_snapshots(
-    master_snap: &mut SqlConn,
-    slave: &mut Member,
-    slave_snap: &mut SqlConn,
-) -> Result<String> {
-    let label = slave.label().to_string();
-    let restart = Restart { conn: slave.sql() };
-    restart.conn.exec("STOP SLAVE")?;
+/// Opens the master's snapshot and returns the GTIDs it holds (empty: the
+/// master has none yet). MariaDB names its snapshot's binary-log position
+/// itself; MySQL does not, so there the snapshot opens under a brief global
+/// read lock, during which `gtid_executed` is the snapshot's.
+fn master_snapshot(master_snap: &mut SqlConn) -> Result<String> {
+    let flavor = master_snap.flavor();
+    if flavor.family == crate::sql::Family::MySql {
+        master_snap.exec("FLUSH TABLES WITH READ LOCK")?;
+        let opened = master_snap
+            .exec("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+            .and_then(|()| master_snap.scalar(flavor.executed_gtids_query()));
+        let unlocked = master_snap.exec("UNLOCK TABLES");
+        let gtids = opened?.unwrap_or_default();
+        unlocked?;
+        return Ok(gtids);
+    }
     master_snap.exec("START TRANSACTION WITH CONSISTENT SNAPSHOT")?;
     let (file, position) = master_snap.binlog_snapshot()?;
     let position: u64 = match position.parse() {
@@ -274,29 +283,34 @@ fn synchronised_snapshots(
             })
         }
     };
-    let gtid = master_snap
+    Ok(master_snap
         .scalar(&format!(
             "SELECT BINLOG_GTID_POS({}, {})",
             quote_string(&file),
             position
         ))?
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+/// Brings `slave_snap` to a snapshot of the same point of history as
+/// `master_snap` (see the module comment). Returns the GTID position.
+fn synchronised_snapshots(
+    master_snap: &mut SqlConn,
+    slave: &mut Member,
+    slave_snap: &mut SqlConn,
+) -> Result<String> {
+    let label = slave.label().to_string();
+    let flavor = slave.sql().flavor();
+    let restart = Restart { conn: slave.sql() };
+    restart.conn.exec(flavor.stop_replica())?;
+    let gtid = master_snapshot(master_snap)?;
     if !gtid.is_empty() {
-        restart.conn.exec(&format!(
-            "START SLAVE UNTIL master_gtid_pos = {}",
-            quote_string(&gtid)
-        ))?;
-        // The SQL thread may not have started yet when START SLAVE returns:
-        // wait for the position itself, then for the thread to stop there.
-        let waited = restart
-            .conn
-            .scalar(&format!(
-                "SELECT MASTER_GTID_WAIT({}, {})",
-                quote_string(&gtid),
-                CATCH_UP_TIMEOUT.as_secs()
-            ))?
-            .unwrap_or_default();
-        if waited != "0" {
+        restart.conn.exec(&flavor.start_replica_until(&gtid))?;
+        // The SQL thread may not have started yet when START returns: wait
+        // for the position itself, then for the thread to stop there.
+        let (wait, reached) = flavor.wait_for_gtids(&gtid, CATCH_UP_TIMEOUT.as_secs() as f64);
+        let waited = restart.conn.scalar(&wait)?.unwrap_or_default();
+        if waited != reached {
             return Err(Error::Verify {
                 node: label,
                 message: format!(
@@ -486,13 +500,6 @@ pub fn check(
     reporter: &dyn Reporter,
 ) -> Result<Report> {
     orient(pair)?;
-    let flavor = pair.slave.sql().flavor();
-    if flavor.family != crate::sql::Family::MariaDb {
-        return Err(Error::Other(format!(
-            "check --consistency needs MariaDB's START SLAVE UNTIL master_gtid_pos; {} runs {flavor}",
-            pair.slave.label(),
-        )));
-    }
     // An I/O thread just started (by resync, say) connects first.
     let started = Instant::now();
     let replica = loop {
@@ -632,7 +639,7 @@ mod tests {
         );
         assert_eq!(
             q,
-            "SELECT COUNT(*) AS n, COALESCE(BIT_XOR(CAST(CONV(LEFT(MD5(CONCAT_WS('#', `id`, `path`, CONCAT(ISNULL(`id`), ISNULL(`path`)))), 16), 16, 10) AS UNSIGNED)), 0) AS crc FROM `web-stats`.`hits` WHERE (`id`) <= ('10')"
+            "SELECT COUNT(*) AS n, COALESCE(BIT_XOR(CAST(CONV(LEFT(SHA2(CONCAT_WS('#', `id`, `path`, CONCAT(ISNULL(`id`), ISNULL(`path`))), 256), 16), 16, 10) AS UNSIGNED)), 0) AS crc FROM `web-stats`.`hits` WHERE (`id`) <= ('10')"
         );
     }
 }

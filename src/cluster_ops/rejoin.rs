@@ -34,6 +34,9 @@ pub struct RejoinPlan {
     /// MySQL: the node's and the master's `gtid_executed` (MariaDB's lists
     /// above stay empty).
     pub gtid_sets: Option<(String, String)>,
+    /// MySQL: the node's transactions the master lacks (errant GTIDs),
+    /// kept when rejoining with --save-and-reseed; empty otherwise.
+    pub errant: String,
     pub databases: Vec<String>,
     pub unsent: Vec<Unsent>,
     pub listing: Listing,
@@ -45,11 +48,15 @@ pub struct RejoinPlan {
 
 impl RejoinPlan {
     pub fn has_unsent(&self) -> bool {
-        !self.unsent.is_empty()
+        !self.unsent.is_empty() || !self.errant.is_empty()
     }
 
     fn unsent_count(&self) -> usize {
-        self.listing.transactions.len().max(self.unsent.len())
+        self.listing
+            .transactions
+            .len()
+            .max(self.unsent.len())
+            .max(gtid_set_size(&self.errant))
     }
 
     /// The error that stops a rejoin which would lose transactions.
@@ -74,6 +81,16 @@ impl RejoinPlan {
                     .unwrap_or_else(|| "its beginning".into()),
                 range.last
             ));
+        }
+        if !self.errant.is_empty() {
+            out.push_str(&format!("  errant GTIDs: {}\n", self.errant));
+            let lines = super::binlog::readable_lines(&self.listing.decoded);
+            for line in lines.iter().take(40) {
+                out.push_str(&format!("    {line}\n"));
+            }
+            if lines.len() > 40 {
+                out.push_str(&format!("    ... {} more lines\n", lines.len() - 40));
+            }
         }
         out.push_str(&self.listing.render());
         out
@@ -182,6 +199,20 @@ impl RejoinPlan {
     }
 }
 
+/// How many transactions a MySQL GTID set names ("uuid:1-3:7,uuid2:5" is 5).
+fn gtid_set_size(set: &str) -> usize {
+    set.split(',')
+        .flat_map(|member| member.trim().split(':').skip(1))
+        .map(|interval| match interval.split_once('-') {
+            Some((a, b)) => match (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                (Ok(a), Ok(b)) if b >= a => b - a + 1,
+                _ => 1,
+            },
+            None => 1,
+        })
+        .sum()
+}
+
 fn or_none(text: &str) -> &str {
     if text.is_empty() {
         "(none)"
@@ -195,10 +226,11 @@ fn or_none(text: &str) -> &str {
 /// follow the master without losing them; auto-positioning would even ask
 /// the master for them. Refused, naming the set, before any change.
 /// Returns both sets (node's, master's).
-fn refuse_errant_mysql_transactions(
+fn errant_mysql_transactions(
     cluster: &mut Cluster,
     master_host: &str,
-) -> Result<(String, String)> {
+    save_and_reseed: bool,
+) -> Result<(String, String, String)> {
     let node = cluster.pair.slave.label().to_string();
     let executed = cluster.pair.slave.sql().flavor().executed_gtids_query();
     let node_set = cluster
@@ -223,14 +255,15 @@ fn refuse_errant_mysql_transactions(
             quote_string(&master_set)
         ))?
         .unwrap_or_default();
-    if errant.trim().is_empty() {
-        return Ok((node_set, master_set));
+    let errant = errant.replace('\n', "");
+    if errant.trim().is_empty() || save_and_reseed {
+        return Ok((node_set, master_set, errant.trim().to_string()));
     }
     Err(Error::Cluster {
         message: format!(
             "{node} logged transactions {master_host} never received (errant GTIDs {}): rejoining it as slave would lose them. \
              Look at them with `mysqlbinlog --include-gtids='{}'` on {node}'s binary logs, apply what must be kept on {master_host}, \
-             then copy the databases again (`mysql-ha setup` with {node} as slave) — nothing was changed",
+             then rejoin with --save-and-reseed (they are saved on {node}, the databases copied again) — nothing was changed",
             errant.replace('\n', ""),
             errant.replace('\n', "")
         ),
@@ -249,22 +282,34 @@ pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<
     }
     let master_host = cluster.pair.master.label().to_string();
     let mysql = cluster.pair.slave.sql().flavor().family == crate::sql::Family::MySql;
-    let (node_positions, master_positions, gtid_sets) = if mysql {
-        let sets = refuse_errant_mysql_transactions(cluster, &master_host)?;
-        (Positions::default(), Positions::default(), Some(sets))
+    let (node_positions, master_positions, gtid_sets, errant) = if mysql {
+        let (node_set, master_set, errant) =
+            errant_mysql_transactions(cluster, &master_host, save_and_reseed)?;
+        (
+            Positions::default(),
+            Positions::default(),
+            Some((node_set, master_set)),
+            errant,
+        )
     } else {
         (
             cluster::positions(&mut cluster.pair.slave)?,
             cluster::positions(&mut cluster.pair.master)?,
             None,
+            String::new(),
         )
     };
     let databases = cluster.databases()?;
     let unsent = gtid::unsent(&node_positions, &master_positions);
-    let listing = binlog::read_unsent(&mut cluster.pair.slave, &unsent)?;
+    let listing = if errant.is_empty() {
+        binlog::read_unsent(&mut cluster.pair.slave, &unsent)?
+    } else {
+        binlog::read_errant(&mut cluster.pair.slave, &errant)?
+    };
     let replica = crate::setup::state::replica_state(cluster.pair.slave.sql())?;
     let nothing_to_do = cluster.slave_state.role == Role::Slave
         && unsent.is_empty()
+        && errant.is_empty()
         && replica
             .as_ref()
             .is_some_and(|r| r.running() && r.master_host == master_host);
@@ -277,7 +322,8 @@ pub fn plan(cluster: &mut Cluster, node: &str, save_and_reseed: bool) -> Result<
         master_positions,
         gtid_sets,
         databases,
-        reseed: save_and_reseed && !unsent.is_empty(),
+        reseed: save_and_reseed && (!unsent.is_empty() || !errant.is_empty()),
+        errant,
         unsent,
         listing,
         nothing_to_do,
@@ -363,9 +409,23 @@ fn reseed(
     // whole datadir never applies; and a rejoin that needs a copy cannot skip it.
     if matches!(
         pair.answers.replication.seed,
-        SeedMethod::Backup | SeedMethod::None
+        SeedMethod::Backup | SeedMethod::Clone | SeedMethod::None
     ) {
         pair.answers.replication.seed = SeedMethod::Auto;
+    }
+    let flavor = pair.slave.sql().flavor();
+    if flavor.family == crate::sql::Family::MySql {
+        // Nothing may apply into the tables being copied; the daemons are
+        // stopped, so the node's super_read_only can go for the load
+        // (read_only stays on; its daemon sets it again).
+        if crate::setup::state::replica_state(pair.slave.sql())?.is_some() {
+            replica::exec_plain(&mut pair.slave, &mut journals.slave, flavor.stop_replica())?;
+        }
+        replica::exec_plain(
+            &mut pair.slave,
+            &mut journals.slave,
+            "SET GLOBAL super_read_only = OFF",
+        )?;
     }
     let copy = crate::setup::build::copy_plan(pair, &plan.databases, true)?;
     let copied = crate::setup::seed::run(
@@ -377,6 +437,14 @@ fn reseed(
     )?;
     match copied.position {
         crate::sql::Position::MariaDbGtid(gtid) => Ok(gtid),
+        // The node forgets its own history (saved before: the errant
+        // transactions) and takes the copy's as its own.
+        crate::sql::Position::MySqlGtidSet(gtids) => {
+            for statement in flavor.adopt_snapshot_gtids(&gtids) {
+                replica::exec_plain(&mut pair.slave, &mut journals.slave, &statement)?;
+            }
+            Ok(gtids.replace('\n', ""))
+        }
         other => Err(Error::Other(format!(
             "the copy from {} carries no GTID position ({other:?}): rejoin needs MariaDB GTIDs",
             plan.master
@@ -533,4 +601,16 @@ fn steps(
         );
     }
     Ok((reseeded, saved, position))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::gtid_set_size;
+
+    #[test]
+    fn counts_the_transactions_of_a_gtid_set() {
+        assert_eq!(gtid_set_size(""), 0);
+        assert_eq!(gtid_set_size("3e11fa47-71ca-11e1-9e33-c80aa9429562:7"), 1);
+        assert_eq!(gtid_set_size("a:1-3:7,\nb:5"), 5);
+    }
 }

@@ -260,7 +260,7 @@ fn preview(
             });
             if let Some(filter) = filter {
                 lines.push(format!(
-                    "set the slave's filters back to replicate_do_db = '{filter}' (STOP SLAVE, SET GLOBAL, START SLAVE)"
+                    "set the slave's filters back to replicate_do_db = '{filter}' (stop the replica, set its filters, start it)"
                 ));
             }
             for statement in &sql.kept {
@@ -1034,11 +1034,15 @@ struct SqlUndo {
     kept: Vec<String>,
 }
 
-fn uninstall_statements(plugin: &str) -> [String; 2] {
-    [
-        format!("SET GLOBAL {plugin}_enabled = OFF"),
-        format!("UNINSTALL PLUGIN {plugin}"),
-    ]
+/// Semi-sync's plugins are switched off first; others (the clone plugin)
+/// have no such switch.
+fn uninstall_statements(plugin: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    if plugin.starts_with("rpl_semi_sync") {
+        statements.push(format!("SET GLOBAL {plugin}_enabled = OFF"));
+    }
+    statements.push(format!("UNINSTALL PLUGIN {plugin}"));
+    statements
 }
 
 fn shown(statements: &[UndoStatement]) -> String {
@@ -1075,8 +1079,13 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
         text.push_str(&format!("undone: {statement}  (by {})\n", shown(&undo)));
     }
     for (statement, plugin) in uninstall {
-        let [disable, remove] = uninstall_statements(&plugin);
-        member.sql().exec(&disable)?;
+        let mut statements = uninstall_statements(&plugin);
+        let Some(remove) = statements.pop() else {
+            continue;
+        };
+        for switch_off in &statements {
+            member.sql().exec(switch_off)?;
+        }
         // A source keeps its semi-sync plugin while a replica's dump thread
         // lives (error 1883), and a dump thread notices a replica that
         // stopped only at its next heartbeat: the run's replica is gone, so
@@ -1098,7 +1107,10 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
             }
         };
         match left {
-            None => text.push_str(&format!("undone: {statement}  (by {disable}; {remove})\n")),
+            None => text.push_str(&format!(
+                "undone: {statement}  (by {})\n",
+                uninstall_statements(&plugin).join("; ")
+            )),
             Some(err) => text.push_str(&format!(
                 "left installed (disabled): {statement}: {err}; roll back the slave first, or uninstall it later\n"
             )),
@@ -1119,16 +1131,7 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
     if let Some(filter) = previous_filter {
         let flavor = member.sql().flavor();
         let mut sql = vec![flavor.stop_replica().to_string()];
-        sql.push(format!(
-            "SET GLOBAL replicate_do_db = {}",
-            crate::sql::flavor::quote_string(&filter)
-        ));
-        if let Some(wild) = &previous_wild {
-            sql.push(format!(
-                "SET GLOBAL replicate_wild_do_table = {}",
-                crate::sql::flavor::quote_string(wild)
-            ));
-        }
+        sql.extend(flavor.restore_replica_filters(&filter, previous_wild.as_deref()));
         sql.push(flavor.start_replica().to_string());
         for statement in &sql {
             member.sql().exec(statement)?;

@@ -25,6 +25,22 @@ pub fn pause_path() -> PathBuf {
     Path::new(STATE_DIR).join("paused")
 }
 
+/// Holds the seconds (since the epoch) until which the daemon leaves a
+/// MySQL slave's super_read_only off: add-db and resync lift it to load
+/// their copy (read_only stays on). A run that dies leaves a deadline that
+/// passes, so the slave is never left without it for good.
+pub fn writable_hold_path() -> PathBuf {
+    Path::new(STATE_DIR).join("super-read-only-lifted-until")
+}
+
+/// Whether a load holds super_read_only off now (see `writable_hold_path`).
+pub fn super_read_only_lifted() -> bool {
+    std::fs::read_to_string(writable_hold_path())
+        .ok()
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .is_some_and(|until| now() < until)
+}
+
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

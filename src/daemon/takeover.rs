@@ -20,7 +20,10 @@ impl Daemon {
     pub(super) fn slave_tick(&mut self) {
         self.health = Health::default();
         let mut local = self.check_local();
-        if let Some(db) = local.as_mut() {
+        if let Some(db) = local
+            .as_mut()
+            .filter(|_| !super::state::super_read_only_lifted())
+        {
             if db.ensure_super_read_only().unwrap_or(false) {
                 self.emit(
                     "super-read-only",

@@ -12,7 +12,8 @@ use super::statement::Statement;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::Reporter;
 use crate::mycnf::filters;
-use crate::sql::flavor::{quote_ident, quote_string};
+use crate::sql::flavor::quote_ident;
+use crate::sql::Flavor;
 use crate::sql::Position;
 use crate::{Error, Result};
 
@@ -99,15 +100,18 @@ pub fn tables_list(previous: &str, tables: &[(String, String)]) -> String {
 /// `DB.%` pattern each, the hand-made patterns of `previous_wild` kept) and
 /// drop the `replicate_do_db` list of older runs. The SQL thread must be
 /// stopped.
-pub fn set_filters(databases: &[&str], previous_wild: &str) -> Vec<String> {
+pub fn set_filters(flavor: Flavor, databases: &[&str], previous_wild: &str) -> Vec<String> {
     let others = filters::other_patterns(previous_wild);
-    vec![
-        "SET GLOBAL replicate_do_db = ''".to_string(),
-        format!(
-            "SET GLOBAL replicate_wild_do_table = {}",
-            quote_string(&filters::wild_list(databases, &others))
-        ),
-    ]
+    flavor.set_replica_filters(&filters::wild_list(databases, &others))
+}
+
+/// The slave's `replicate_ignore_table` list, as MariaDB's variable shows it.
+fn ignore_tables(member: &mut Member) -> Result<String> {
+    let query = member
+        .sql()
+        .flavor()
+        .replication_filter_query("replicate_ignore_table");
+    Ok(member.sql().scalar(&query)?.unwrap_or_default())
 }
 
 pub fn run(
@@ -121,24 +125,71 @@ pub fn run(
 ) -> Result<Added> {
     // Single tables copied again are kept out of the catch-up with
     // replicate_ignore_table; it goes back to this afterwards, or on error.
-    let previous_ignore = pair
-        .slave
-        .sql()
-        .scalar("SELECT @@GLOBAL.replicate_ignore_table")?
-        .unwrap_or_default();
+    let previous_ignore = ignore_tables(&mut pair.slave)?;
+    let flavor = pair.slave.sql().flavor();
+    let lifted = lift_super_read_only(&mut pair.slave, journal)?;
     let result = add(pair, journal, databases, all, copy, replace, reporter);
+    let result = match (result, lifted) {
+        (result, false) => result,
+        (Ok(added), true) => restore_super_read_only(&mut pair.slave, journal).map(|()| added),
+        (Err(err), true) => {
+            let _ = restore_super_read_only(&mut pair.slave, journal);
+            Err(err)
+        }
+    };
     if result.is_err() {
         // Leave the running slave replicating what it replicated before.
         if !copy.tables.is_empty() {
-            let _ = pair.slave.sql().exec("STOP SLAVE SQL_THREAD");
-            let _ = pair.slave.sql().exec(&format!(
-                "SET GLOBAL replicate_ignore_table = {}",
-                quote_string(&previous_ignore)
-            ));
+            let _ = pair.slave.sql().exec(flavor.stop_replica_sql());
+            let _ = pair
+                .slave
+                .sql()
+                .exec(&flavor.set_ignore_tables(&previous_ignore));
         }
-        let _ = pair.slave.sql().exec("START SLAVE");
+        let _ = pair.slave.sql().exec(flavor.start_replica());
     }
     result
+}
+
+/// How long the daemon leaves super_read_only off for one load at most
+/// (a run that dies cannot leave it off for longer).
+const LIFT_HOLD: Duration = Duration::from_secs(6 * 3600);
+
+/// A MySQL slave the daemon made super_read_only refuses the load even from
+/// the admin login: the daemon is told to leave it off for the load (a
+/// file with a deadline), then it goes off; read_only stays on, so client
+/// accounts still cannot write. Returns whether it was lifted.
+fn lift_super_read_only(slave: &mut Member, journal: &mut Journal) -> Result<bool> {
+    if slave
+        .sql()
+        .scalar("SELECT @@GLOBAL.super_read_only")
+        .ok()
+        .flatten()
+        .as_deref()
+        != Some("1")
+    {
+        return Ok(false);
+    }
+    let until = crate::daemon::state::now() + LIFT_HOLD.as_secs();
+    slave.access.node().write_atomic(
+        &crate::daemon::state::writable_hold_path(),
+        format!("{until}\n").as_bytes(),
+        0o644,
+        0,
+        0,
+    )?;
+    sql(slave, journal, "SET GLOBAL super_read_only = OFF")?;
+    Ok(true)
+}
+
+fn restore_super_read_only(slave: &mut Member, journal: &mut Journal) -> Result<()> {
+    let statement = slave.sql().flavor().set_read_only(true);
+    let restored = sql(slave, journal, &statement);
+    let _ = slave
+        .access
+        .node()
+        .remove_file(&crate::daemon::state::writable_hold_path());
+    restored
 }
 
 fn add(
@@ -151,21 +202,12 @@ fn add(
     reporter: &dyn Reporter,
 ) -> Result<Added> {
     let tables = &copy.tables;
-    let previous_ignore = pair
-        .slave
-        .sql()
-        .scalar("SELECT @@GLOBAL.replicate_ignore_table")?
-        .unwrap_or_default();
+    let previous_ignore = ignore_tables(&mut pair.slave)?;
     let previous_ignore = previous_ignore.as_str();
     let flavor = pair.slave.sql().flavor();
-    if flavor.family != crate::sql::Family::MariaDb {
-        return Err(Error::Other(format!(
-            "adding databases to a running {flavor} slave is not supported yet: run setup on a fresh slave"
-        )));
-    }
     // From here the slave applies nothing; the new databases' events up to
     // the snapshot are in the copy, the old ones' are applied below.
-    sql(&mut pair.slave, journal, "STOP SLAVE SQL_THREAD")?;
+    sql(&mut pair.slave, journal, flavor.stop_replica_sql())?;
     if tables.is_empty() {
         journal.record(
             pair.slave.access.node(),
@@ -202,7 +244,7 @@ fn add(
         sql(&mut pair.slave, journal, "SET SESSION sql_log_bin = 1")?;
     }
     let copied = seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
-    let Position::MariaDbGtid(gtid) = copied.position else {
+    let (Position::MariaDbGtid(gtid) | Position::MySqlGtidSet(gtid)) = copied.position else {
         return Err(Error::Other(
             "the copy carries no GTID position; cannot line it up with the running slave".into(),
         ));
@@ -230,55 +272,39 @@ fn add(
         .map(String::as_str)
         .collect();
     let ignored = tables_list(previous_ignore, tables);
-    sql(&mut pair.slave, journal, "STOP SLAVE")?;
+    sql(&mut pair.slave, journal, flavor.stop_replica())?;
     if not_copied.is_empty() {
         // Nothing else to catch up: the slave starts at the snapshot.
-        sql(
-            &mut pair.slave,
-            journal,
-            &format!("SET GLOBAL gtid_slave_pos = {}", quote_string(&gtid)),
-        )?;
+        sql(&mut pair.slave, journal, &flavor.skip_to_gtids(&gtid))?;
     } else if !gtid.is_empty() {
-        for statement in set_filters(&not_copied, &previous_wild) {
+        for statement in set_filters(flavor, &not_copied, &previous_wild) {
             sql(&mut pair.slave, journal, &statement)?;
         }
         if !tables.is_empty() {
             sql(
                 &mut pair.slave,
                 journal,
-                &format!(
-                    "SET GLOBAL replicate_ignore_table = {}",
-                    quote_string(&ignored)
-                ),
+                &flavor.set_ignore_tables(&ignored),
             )?;
         }
-        // UNTIL needs both threads stopped; both stop at the position.
-        sql(
-            &mut pair.slave,
-            journal,
-            &format!(
-                "START SLAVE UNTIL master_gtid_pos = {}",
-                quote_string(&gtid)
-            ),
-        )?;
+        // MariaDB's UNTIL needs both threads stopped and stops both at the
+        // position; MySQL's stops the SQL thread after those GTIDs.
+        sql(&mut pair.slave, journal, &flavor.start_replica_until(&gtid))?;
         wait_until_stopped(&mut pair.slave)?;
-        sql(&mut pair.slave, journal, "STOP SLAVE")?;
+        sql(&mut pair.slave, journal, flavor.stop_replica())?;
         if !tables.is_empty() {
             sql(
                 &mut pair.slave,
                 journal,
-                &format!(
-                    "SET GLOBAL replicate_ignore_table = {}",
-                    quote_string(previous_ignore)
-                ),
+                &flavor.set_ignore_tables(previous_ignore),
             )?;
         }
     }
     let filters: Vec<&str> = all.iter().map(String::as_str).collect();
-    for statement in set_filters(&filters, &previous_wild) {
+    for statement in set_filters(flavor, &filters, &previous_wild) {
         sql(&mut pair.slave, journal, &statement)?;
     }
-    sql(&mut pair.slave, journal, "START SLAVE")?;
+    sql(&mut pair.slave, journal, flavor.start_replica())?;
     if tables.is_empty() {
         journal.record(
             pair.slave.access.node(),

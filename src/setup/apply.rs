@@ -19,7 +19,7 @@ const SERVER_START_TIMEOUT: Duration = Duration::from_secs(90);
 /// The plan's stand-in for the snapshot position, known only after seeding.
 pub const SNAPSHOT_PLACEHOLDER: &str = "<position of the snapshot>";
 
-fn wait_for_server(member: &mut Member) -> Result<()> {
+pub(crate) fn wait_for_server(member: &mut Member) -> Result<()> {
     let started = Instant::now();
     loop {
         match member.reconnect() {
@@ -284,6 +284,7 @@ pub fn apply(
                     all,
                     copy,
                     replace,
+                    ..
                 } => {
                     let added = super::add_databases::run(
                         pair, journal, databases, all, copy, *replace, reporter,

@@ -172,10 +172,17 @@ pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> 
         }
         _ => Some("not asked for".into()),
     };
+    let clone_blocker = match repl.seed {
+        SeedMethod::Auto | SeedMethod::Clone => {
+            seed::clone::blocker(&mut pair.master, &mut pair.slave, adding)?
+        }
+        _ => Some("not asked for".into()),
+    };
     let facts = choose::Facts {
         chosen_bytes: estimated_bytes,
         master_user_bytes,
         backup_blocker,
+        clone_blocker,
     };
     let (method, why) = choose::choose(repl.seed, &facts).map_err(|message| Error::Answers {
         key: "replication.seed".into(),
@@ -186,6 +193,12 @@ pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> 
             &mut pair.master,
             &mut pair.slave,
             databases,
+        )?),
+        SeedMethod::Clone => CopyKind::Clone(seed::clone::plan(
+            &mut pair.master,
+            &mut pair.slave,
+            databases,
+            repl.tls != crate::answers::TlsMode::Off,
         )?),
         SeedMethod::Parallel => CopyKind::Logical(seed::logical::plan_parallel(
             &mut pair.master,
@@ -520,6 +533,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
                 all,
                 copy,
                 replace: false,
+                flavor: pair.slave.sql().flavor(),
             });
         } else {
             seed.summary
@@ -549,6 +563,21 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             let mut copy = copy_plan(pair, &databases, false)?;
             if let CopyKind::Backup(backup) = &mut copy.kind {
                 defer_slave_restart_to_copy(&mut steps, backup);
+            }
+            if let CopyKind::Clone(clone) = &copy.kind {
+                steps.push(StepPlan {
+                    name: "clone donor",
+                    side: Side::Master,
+                    changes: clone
+                        .donor_statements
+                        .iter()
+                        .cloned()
+                        .map(Change::Sql)
+                        .collect(),
+                    summary: vec![format!(
+                        "the slave clones the master's instance: the clone plugin and a donor account with BACKUP_ADMIN, dropped after the copy"
+                    )],
+                });
             }
             seed.changes.push(Change::Seed { copy });
         } else {

@@ -39,6 +39,8 @@ pub enum Change {
         /// `resync`: the databases are replicated already and the slave's
         /// copy is dropped (kept out of the binary log) before the new one.
         replace: bool,
+        /// The slave's server: the statements are its dialect's.
+        flavor: crate::sql::Flavor,
     },
     /// Point the slave at the master at the snapshot's position and start it.
     StartReplication { statements: Vec<Statement> },
@@ -173,6 +175,7 @@ impl Plan {
                         all,
                         copy,
                         replace,
+                        flavor,
                     } => {
                         let names: Vec<String> = if copy.tables.is_empty() {
                             databases.clone()
@@ -191,7 +194,8 @@ impl Plan {
                         );
                         let _ = writeln!(
                             out,
-                            "     sql: STOP SLAVE SQL_THREAD;   (the IO thread keeps fetching)"
+                            "     sql: {};   (the IO thread keeps fetching)",
+                            flavor.stop_replica_sql()
                         );
                         if *replace && !copy.tables.is_empty() {
                             for (db, table) in &copy.tables {
@@ -214,18 +218,42 @@ impl Plan {
                         for line in copy.describe() {
                             let _ = writeln!(out, "     {line}");
                         }
-                        if copy.tables.is_empty() {
-                            let _ = writeln!(out, "     sql: STOP SLAVE; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';");
+                        let until = flavor.start_replica_until("<position of the snapshot>");
+                        let stop = flavor.stop_replica();
+                        let others: Vec<&str> = all
+                            .iter()
+                            .filter(|d| !copy.tables.is_empty() || !databases.contains(d))
+                            .map(String::as_str)
+                            .collect();
+                        if others.is_empty() {
+                            let _ = writeln!(
+                                out,
+                                "     sql: {stop}; {};   (nothing else to catch up)",
+                                flavor.skip_to_gtids("<position of the snapshot>")
+                            );
                         } else {
-                            let _ = writeln!(out, "     sql: STOP SLAVE; SET GLOBAL replicate_ignore_table = '{}'; START SLAVE UNTIL master_gtid_pos = '<position of the snapshot>';   (the others catch up to the copy)", names.join(","));
+                            let mut catch_up = flavor.set_replica_filters(
+                                &crate::mycnf::filters::wild_list(&others, &[]),
+                            );
+                            if !copy.tables.is_empty() {
+                                catch_up.push(flavor.set_ignore_tables(&names.join(",")));
+                            }
+                            let _ = writeln!(
+                                out,
+                                "     sql: {stop}; {}; {until};   (the others catch up to the copy)",
+                                catch_up.join("; ")
+                            );
                         }
                         let _ = writeln!(
                             out,
-                            "     sql: STOP SLAVE; SET GLOBAL replicate_do_db = ''; SET GLOBAL replicate_wild_do_table = '{}'; START SLAVE;",
-                            crate::mycnf::filters::wild_list(
-                                &all.iter().map(String::as_str).collect::<Vec<_>>(),
-                                &[]
-                            )
+                            "     sql: {stop}; {}; {};",
+                            flavor
+                                .set_replica_filters(&crate::mycnf::filters::wild_list(
+                                    &all.iter().map(String::as_str).collect::<Vec<_>>(),
+                                    &[]
+                                ))
+                                .join("; "),
+                            flavor.start_replica()
                         );
                     }
                     Change::StartReplication { statements } => {

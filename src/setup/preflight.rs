@@ -352,21 +352,6 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         }
     }
     report.adding = already_ours && !report.to_copy.is_empty();
-    if report.adding && slave_flavor.family == crate::sql::Family::MySql {
-        // Caught here, before any change: the catch-up below uses MariaDB's
-        // START SLAVE UNTIL master_gtid_pos and its filter variables.
-        report.push(
-            Severity::Fatal,
-            &slave_label,
-            "add databases",
-            format!(
-                "adding {} to a running {slave_flavor} slave is not supported yet: \
-                 replicate them from the start with a new setup (a fresh slave), or copy them and \
-                 change the slave's replicate-wild-do-table by hand",
-                report.to_copy.join(", ")
-            ),
-        );
-    }
     let no_copy =
         pair.answers.replication.seed == crate::answers::SeedMethod::None && !report.adding;
     if no_copy {

@@ -161,6 +161,7 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
             all,
             copy,
             replace: true,
+            flavor: pair.slave.sql().flavor(),
         }],
         summary,
     });

@@ -112,6 +112,11 @@ pub fn quote_string(value: &str) -> String {
     out
 }
 
+/// The items of a comma-separated filter list, blanks dropped.
+fn split_list(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',').map(str::trim).filter(|s| !s.is_empty())
+}
+
 /// Quotes an identifier (database, table) with backticks.
 pub fn quote_ident(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
@@ -432,6 +437,124 @@ impl Flavor {
         }
     }
 
+    pub fn stop_replica_sql(&self) -> &'static str {
+        if self.family == Family::MySql && self.at_least(8, 0, 22) {
+            "STOP REPLICA SQL_THREAD"
+        } else {
+            "STOP SLAVE SQL_THREAD"
+        }
+    }
+
+    /// Starts the replica so that its SQL thread stops once it applied
+    /// every transaction of `gtids` (a snapshot's position).
+    pub fn start_replica_until(&self, gtids: &str) -> String {
+        match self.family {
+            Family::MariaDb => format!(
+                "START SLAVE UNTIL master_gtid_pos = {}",
+                quote_string(gtids)
+            ),
+            Family::MySql => format!(
+                "{} UNTIL SQL_AFTER_GTIDS = {}",
+                self.start_replica(),
+                quote_string(gtids)
+            ),
+        }
+    }
+
+    /// A stopped replica that has nothing to apply before a snapshot moves
+    /// its position to the snapshot (`gtids`). MySQL: the snapshot's
+    /// transactions it lacks join its `gtid_purged`.
+    pub fn skip_to_gtids(&self, gtids: &str) -> String {
+        match self.family {
+            Family::MariaDb => format!("SET GLOBAL gtid_slave_pos = {}", quote_string(gtids)),
+            Family::MySql => format!(
+                "SET GLOBAL gtid_purged = CONCAT('+', GTID_SUBTRACT({}, @@GLOBAL.gtid_executed))",
+                quote_string(gtids)
+            ),
+        }
+    }
+
+    /// With the SQL thread stopped: the running replica's global filters
+    /// become `replicate_wild_do_table` = `wild` (comma-separated `DB.%`
+    /// patterns) with no `replicate_do_db` list.
+    pub fn set_replica_filters(&self, wild: &str) -> Vec<String> {
+        match self.family {
+            Family::MariaDb => vec![
+                "SET GLOBAL replicate_do_db = ''".to_string(),
+                format!(
+                    "SET GLOBAL replicate_wild_do_table = {}",
+                    quote_string(wild)
+                ),
+            ],
+            Family::MySql => vec![format!(
+                "CHANGE REPLICATION FILTER REPLICATE_DO_DB = (), REPLICATE_WILD_DO_TABLE = ({})",
+                split_list(wild)
+                    .map(quote_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )],
+        }
+    }
+
+    /// With the SQL thread stopped: the filters of `set_replica_filters`,
+    /// `replicate_do_db` included (rollback puts an older run's list back).
+    pub fn restore_replica_filters(&self, do_db: &str, wild: Option<&str>) -> Vec<String> {
+        match self.family {
+            Family::MariaDb => {
+                let mut statements = vec![format!(
+                    "SET GLOBAL replicate_do_db = {}",
+                    quote_string(do_db)
+                )];
+                if let Some(wild) = wild {
+                    statements.push(format!(
+                        "SET GLOBAL replicate_wild_do_table = {}",
+                        quote_string(wild)
+                    ));
+                }
+                statements
+            }
+            Family::MySql => {
+                let mut parts = vec![format!(
+                    "REPLICATE_DO_DB = ({})",
+                    split_list(do_db)
+                        .map(quote_ident)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )];
+                if let Some(wild) = wild {
+                    parts.push(format!(
+                        "REPLICATE_WILD_DO_TABLE = ({})",
+                        split_list(wild)
+                            .map(quote_string)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ));
+                }
+                vec![format!("CHANGE REPLICATION FILTER {}", parts.join(", "))]
+            }
+        }
+    }
+
+    /// With the SQL thread stopped: the replica skips these tables
+    /// (`db.table`, comma-separated as MariaDB's variable lists them).
+    pub fn set_ignore_tables(&self, list: &str) -> String {
+        match self.family {
+            Family::MariaDb => {
+                format!("SET GLOBAL replicate_ignore_table = {}", quote_string(list))
+            }
+            Family::MySql => format!(
+                "CHANGE REPLICATION FILTER REPLICATE_IGNORE_TABLE = ({})",
+                split_list(list)
+                    .map(|name| match name.split_once('.') {
+                        Some((db, table)) => format!("{}.{}", quote_ident(db), quote_ident(table)),
+                        None => quote_ident(name),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+
     /// A replica status column by its MariaDB name (`Master_Log_File`,
     /// `Slave_IO_Running`, `Seconds_Behind_Master`, ...): MySQL 8.0.22+
     /// names the same columns after source and replica.
@@ -586,6 +709,70 @@ impl Flavor {
         }
     }
 
+    /// Whether the server can take or give a physical copy with the clone
+    /// plugin (Oracle MySQL 8.0.17 and later; MariaDB has none).
+    pub fn has_clone_plugin(&self) -> bool {
+        self.family == Family::MySql && self.at_least(8, 0, 17)
+    }
+
+    /// Installs the clone plugin (rollback's `undo_for` uninstalls it).
+    pub fn install_clone_plugin(&self) -> &'static str {
+        "INSTALL PLUGIN clone SONAME 'mysql_clone.so'"
+    }
+
+    /// One row, one column: "1" when the clone plugin is installed and active.
+    pub fn clone_plugin_active_query(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.PLUGINS WHERE PLUGIN_NAME = 'clone' AND PLUGIN_STATUS = 'ACTIVE'"
+    }
+
+    /// On the recipient: the only donor it may clone from.
+    pub fn clone_donor_list(&self, host: &str, port: u16) -> String {
+        format!(
+            "SET GLOBAL clone_valid_donor_list = {}",
+            quote_string(&format!("{host}:{port}"))
+        )
+    }
+
+    /// On the recipient: replace its whole instance with the donor's, over
+    /// TLS when `tls`. Masked form first.
+    pub fn clone_instance(
+        &self,
+        user: &str,
+        host: &str,
+        port: u16,
+        password: &str,
+        tls: bool,
+    ) -> (String, String) {
+        let require = if tls {
+            " REQUIRE SSL"
+        } else {
+            " REQUIRE NO SSL"
+        };
+        let from = format!("CLONE INSTANCE FROM {}:{port}", account(user, host));
+        (
+            format!("{from} IDENTIFIED BY '********'{require}"),
+            format!("{from} IDENTIFIED BY {}{require}", quote_string(password)),
+        )
+    }
+
+    /// One row: the last clone's state ("Completed", "Failed", ...), its
+    /// error number and message, and the donor's binary log position.
+    pub fn clone_status_query(&self) -> &'static str {
+        "SELECT STATE, ERROR_NO, ERROR_MESSAGE, BINLOG_FILE, BINLOG_POSITION FROM performance_schema.clone_status"
+    }
+
+    /// One row, one column: the bytes the clone under way moved so far (0
+    /// while none runs: the table keeps the last one's).
+    pub fn clone_running_bytes_query(&self) -> &'static str {
+        "SELECT COALESCE(SUM(DATA), 0) FROM performance_schema.clone_progress \
+         WHERE (SELECT STATE FROM performance_schema.clone_status) = 'In Progress'"
+    }
+
+    /// One row, one column: the bytes the last clone moved.
+    pub fn clone_bytes_query(&self) -> &'static str {
+        "SELECT COALESCE(SUM(DATA), 0) FROM performance_schema.clone_progress"
+    }
+
     /// Read-only settings for a replica (super_read_only where it exists).
     pub fn read_only_variables(&self) -> &'static [&'static str] {
         if self.family == Family::MySql && self.at_least(5, 7, 8) {
@@ -603,6 +790,71 @@ mod tests {
 
     fn flavor(text: &str) -> Flavor {
         Flavor::from_version_string(text).unwrap()
+    }
+
+    #[test]
+    fn running_replica_filters_in_each_dialect() {
+        let maria = flavor("10.11.6-MariaDB");
+        let mysql = flavor("9.7.4");
+        assert_eq!(
+            maria.set_replica_filters("shop.%,web-stats.%"),
+            vec![
+                "SET GLOBAL replicate_do_db = ''",
+                "SET GLOBAL replicate_wild_do_table = 'shop.%,web-stats.%'"
+            ]
+        );
+        assert_eq!(
+            mysql.set_replica_filters("shop.%,web-stats.%"),
+            vec!["CHANGE REPLICATION FILTER REPLICATE_DO_DB = (), REPLICATE_WILD_DO_TABLE = ('shop.%', 'web-stats.%')"]
+        );
+        assert_eq!(
+            mysql.set_ignore_tables("shop.orders,web-stats.hits"),
+            "CHANGE REPLICATION FILTER REPLICATE_IGNORE_TABLE = (`shop`.`orders`, `web-stats`.`hits`)"
+        );
+        assert_eq!(
+            mysql.set_ignore_tables(""),
+            "CHANGE REPLICATION FILTER REPLICATE_IGNORE_TABLE = ()"
+        );
+        assert_eq!(
+            mysql.restore_replica_filters("", Some("shop.%")),
+            vec!["CHANGE REPLICATION FILTER REPLICATE_DO_DB = (), REPLICATE_WILD_DO_TABLE = ('shop.%')"]
+        );
+        assert_eq!(
+            mysql.start_replica_until("u:1-5"),
+            "START REPLICA UNTIL SQL_AFTER_GTIDS = 'u:1-5'"
+        );
+        assert_eq!(
+            maria.start_replica_until("0-1-5"),
+            "START SLAVE UNTIL master_gtid_pos = '0-1-5'"
+        );
+        assert_eq!(mysql.stop_replica_sql(), "STOP REPLICA SQL_THREAD");
+        assert!(mysql
+            .skip_to_gtids("u:1-5")
+            .starts_with("SET GLOBAL gtid_purged = CONCAT('+'"));
+    }
+
+    #[test]
+    fn clone_statements_mask_the_password_and_say_tls() {
+        assert!(flavor("8.0.17").has_clone_plugin());
+        assert!(flavor("9.7.4-2").has_clone_plugin());
+        assert!(!flavor("8.0.16").has_clone_plugin());
+        assert!(!flavor("10.11.6-MariaDB-0+deb12u1").has_clone_plugin());
+        let (shown, real) =
+            flavor("8.4.0").clone_instance("clone", "192.0.2.11", 3306, "p'w", true);
+        assert_eq!(
+            shown,
+            "CLONE INSTANCE FROM 'clone'@'192.0.2.11':3306 IDENTIFIED BY '********' REQUIRE SSL"
+        );
+        assert_eq!(
+            real,
+            "CLONE INSTANCE FROM 'clone'@'192.0.2.11':3306 IDENTIFIED BY 'p''w' REQUIRE SSL"
+        );
+        let (shown, _) = flavor("8.4.0").clone_instance("clone", "192.0.2.11", 3306, "x", false);
+        assert!(shown.ends_with("REQUIRE NO SSL"), "{shown}");
+        assert_eq!(
+            flavor("8.4.0").clone_donor_list("192.0.2.11", 3306),
+            "SET GLOBAL clone_valid_donor_list = '192.0.2.11:3306'"
+        );
     }
 
     fn spec(position: &Position) -> SourceSpec<'_> {

@@ -76,48 +76,26 @@ impl BackupPlan {
     }
 }
 
-/// Why a physical copy cannot seed this slave, or None when it can.
+/// Why a physical copy with mariadb-backup cannot seed this slave, or None
+/// when it can.
 pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<Option<String>> {
-    if adding {
+    let families = [master.sql().flavor().family, slave.sql().flavor().family];
+    if families.contains(&crate::sql::Family::MySql) {
         return Ok(Some(
-            "databases are added to a running slave (a physical copy replaces the whole datadir)"
-                .into(),
+            "mariadb-backup does not apply to Oracle MySQL (its physical copy is \"clone\")".into(),
         ));
     }
     let (Some(backup), Some(stream)) = (
         master.profile.programs.backup.clone(),
         slave.profile.programs.backup_stream.clone(),
     ) else {
-        if master.sql().flavor().family == crate::sql::Family::MySql {
-            return Ok(Some(
-                "a physical copy of MySQL needs its clone plugin, which this version does not use yet"
-                    .into(),
-            ));
-        }
         return Ok(Some(format!(
             "the {} profile names no physical backup program",
             master.profile.name
         )));
     };
-    let (master_flavor, slave_flavor) = (master.sql().flavor(), slave.sql().flavor());
-    if master_flavor.to_string() != slave_flavor.to_string() {
-        return Ok(Some(format!(
-            "the servers' versions differ ({master_flavor} and {slave_flavor})"
-        )));
-    }
-    if master.answers.mysql_admin_user != slave.answers.mysql_admin_user
-        || master.answers.mysql_admin_password != slave.answers.mysql_admin_password
-    {
-        return Ok(Some(
-            "the two nodes' admin logins differ (the copy brings the master's accounts until the slave's are put back)".into(),
-        ));
-    }
-    let own = super::super::state::user_databases(slave.sql())?;
-    if !own.is_empty() {
-        return Ok(Some(format!(
-            "the slave holds databases of its own ({})",
-            own.join(", ")
-        )));
+    if let Some(why) = whole_instance_blocker(master, slave, adding)? {
+        return Ok(Some(why));
     }
     for (member, programs) in [
         (&*master, vec![backup.as_str()]),
@@ -137,6 +115,42 @@ pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<
                 )));
             }
         }
+    }
+    Ok(None)
+}
+
+/// Why a copy of the master's whole instance cannot replace the slave's,
+/// whatever copies it (mariadb-backup or MySQL's clone plugin), or None.
+pub(super) fn whole_instance_blocker(
+    master: &mut Member,
+    slave: &mut Member,
+    adding: bool,
+) -> Result<Option<String>> {
+    if adding {
+        return Ok(Some(
+            "databases are added to a running slave (a physical copy replaces the whole datadir)"
+                .into(),
+        ));
+    }
+    let (master_flavor, slave_flavor) = (master.sql().flavor(), slave.sql().flavor());
+    if master_flavor.to_string() != slave_flavor.to_string() {
+        return Ok(Some(format!(
+            "the servers' versions differ ({master_flavor} and {slave_flavor})"
+        )));
+    }
+    if master.answers.mysql_admin_user != slave.answers.mysql_admin_user
+        || master.answers.mysql_admin_password != slave.answers.mysql_admin_password
+    {
+        return Ok(Some(
+            "the two nodes' admin logins differ (the copy brings the master's accounts until the slave's are put back)".into(),
+        ));
+    }
+    let own = super::super::state::user_databases(slave.sql())?;
+    if !own.is_empty() {
+        return Ok(Some(format!(
+            "the slave holds databases of its own ({})",
+            own.join(", ")
+        )));
     }
     let datadir = slave.profile.paths.datadir.to_string_lossy().into_owned();
     if let Some(reason) = room_for_copy(master, slave)? {
@@ -159,7 +173,7 @@ pub fn blocker(master: &mut Member, slave: &mut Member, adding: bool) -> Result<
 /// on disk (tablespaces copy whole, free pages included), without the redo
 /// log, the temporary tablespace, binary and relay logs and error logs,
 /// which the backup leaves out. None when `du` prints no total.
-fn instance_bytes(master: &Member) -> Result<Option<u64>> {
+pub(super) fn instance_bytes(master: &Member) -> Result<Option<u64>> {
     let datadir = master.profile.paths.datadir.to_string_lossy().into_owned();
     // du exits 1 when a file vanishes during the walk (a temporary table
     // on a busy master) and still prints its total: read the total.
@@ -286,7 +300,7 @@ pub fn position_in_binlog_info(text: &str) -> Option<(String, u64, String)> {
     Some((file, offset, gtid))
 }
 
-fn checked(member: &Member, what: &str, argv: &[&str]) -> Result<crate::node::Output> {
+pub(super) fn checked(member: &Member, what: &str, argv: &[&str]) -> Result<crate::node::Output> {
     let out = member.access.node().run(argv, None)?;
     if out.success() {
         Ok(out)
@@ -304,7 +318,7 @@ fn checked(member: &Member, what: &str, argv: &[&str]) -> Result<crate::node::Ou
 
 /// Starts the slave's server (journaled: a rollback then knows the server
 /// read this run's settings) and waits until it takes connections.
-fn start_server(slave: &mut Member, journal: &mut Journal) -> Result<()> {
+pub(super) fn start_server(slave: &mut Member, journal: &mut Journal) -> Result<()> {
     let argv = slave.profile.service.start.clone();
     crate::setup::apply::service_then_wait(slave, journal, &argv)
 }

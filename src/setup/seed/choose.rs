@@ -16,8 +16,25 @@ pub struct Facts {
     /// Bytes of every user database of the master (a physical copy moves
     /// them all).
     pub master_user_bytes: u64,
-    /// Why a physical copy cannot be used here; None when it can.
+    /// Why a physical copy with mariadb-backup cannot be used here; None
+    /// when it can.
     pub backup_blocker: Option<String>,
+    /// Why a physical copy with MySQL's clone plugin cannot be used here;
+    /// None when it can.
+    pub clone_blocker: Option<String>,
+}
+
+impl Facts {
+    /// The physical method that applies, if any (at most one does: each
+    /// belongs to one server family), or why none does.
+    fn physical(&self) -> std::result::Result<SeedMethod, String> {
+        match (&self.backup_blocker, &self.clone_blocker) {
+            (None, _) => Ok(SeedMethod::Backup),
+            (_, None) => Ok(SeedMethod::Clone),
+            (Some(backup), Some(clone)) if backup == clone => Err(backup.clone()),
+            (Some(backup), Some(clone)) => Err(format!("{backup}; {clone}")),
+        }
+    }
 }
 
 /// The method and why it was picked, or why the one asked for cannot be
@@ -30,12 +47,20 @@ pub fn choose(
         SeedMethod::Dump | SeedMethod::Parallel | SeedMethod::None => {
             Ok((requested, "asked for".into()))
         }
-        SeedMethod::Backup => match &facts.backup_blocker {
-            None => Ok((SeedMethod::Backup, "asked for".into())),
-            Some(why) => Err(format!(
-                "replication.seed = \"backup\" cannot be used: {why}; use \"parallel\" or \"auto\""
-            )),
-        },
+        SeedMethod::Backup | SeedMethod::Clone => {
+            let blocker = if requested == SeedMethod::Backup {
+                &facts.backup_blocker
+            } else {
+                &facts.clone_blocker
+            };
+            match blocker {
+                None => Ok((requested, "asked for".into())),
+                Some(why) => Err(format!(
+                    "replication.seed = \"{}\" cannot be used: {why}; use \"parallel\" or \"auto\"",
+                    requested.name()
+                )),
+            }
+        }
         SeedMethod::Auto => Ok(auto(facts)),
     }
 }
@@ -44,15 +69,22 @@ fn auto(facts: &Facts) -> (SeedMethod, String) {
     // The physical copy moves every database; worth it while the chosen
     // ones are most of the data.
     let mostly_chosen = facts.chosen_bytes.saturating_mul(2) >= facts.master_user_bytes;
-    match &facts.backup_blocker {
-        None if mostly_chosen => (
-            SeedMethod::Backup,
-            "auto: the slave holds no data of its own, so a physical copy is fastest".into(),
+    match facts.physical() {
+        Ok(method) if mostly_chosen => (
+            method,
+            format!(
+                "auto: the slave holds no data of its own, so a physical copy ({}) is fastest",
+                if method == SeedMethod::Clone {
+                    "MySQL's clone plugin"
+                } else {
+                    "mariadb-backup"
+                }
+            ),
         ),
-        blocker => {
-            let not_backup = match blocker {
-                Some(why) => format!("no physical copy: {why}"),
-                None => {
+        physical => {
+            let not_backup = match physical {
+                Err(why) => format!("no physical copy: {why}"),
+                Ok(_) => {
                     "no physical copy: the chosen databases are less than half of the master's data"
                         .into()
                 }
@@ -84,7 +116,46 @@ mod tests {
             chosen_bytes: chosen,
             master_user_bytes: all,
             backup_blocker: blocker.map(str::to_string),
+            clone_blocker: Some(blocker.unwrap_or("MariaDB").to_string()),
         }
+    }
+
+    fn mysql_facts(chosen: u64, all: u64, blocker: Option<&str>) -> Facts {
+        Facts {
+            chosen_bytes: chosen,
+            master_user_bytes: all,
+            backup_blocker: Some("mariadb-backup does not apply to Oracle MySQL".into()),
+            clone_blocker: blocker.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn auto_picks_the_clone_plugin_on_mysql_and_an_asked_clone_is_kept_or_refused() {
+        let (method, why) = choose(SeedMethod::Auto, &mysql_facts(10 * MB, 10 * MB, None)).unwrap();
+        assert_eq!(method, SeedMethod::Clone);
+        assert!(why.contains("clone plugin"), "{why}");
+        assert_eq!(
+            choose(SeedMethod::Clone, &mysql_facts(MB, MB, None))
+                .unwrap()
+                .0,
+            SeedMethod::Clone
+        );
+        let blocked = mysql_facts(MB, MB, Some("the slave holds databases of its own (app)"));
+        let (method, why) = choose(SeedMethod::Auto, &blocked).unwrap();
+        assert_eq!(method, SeedMethod::Dump);
+        assert!(
+            why.contains("app") && why.contains("mariadb-backup"),
+            "{why}"
+        );
+        let err = choose(SeedMethod::Clone, &blocked).unwrap_err();
+        assert!(
+            err.starts_with("replication.seed = \"clone\" cannot be used"),
+            "{err}"
+        );
+        assert!(err.contains("(app)"), "{err}");
+        // And on MariaDB, the clone plugin is refused with its reason.
+        let err = choose(SeedMethod::Clone, &facts(MB, MB, None)).unwrap_err();
+        assert!(err.contains("MariaDB"), "{err}");
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! straight into the slave (no intermediate file), with progress and a check
 //! of the result. Three methods: one dump, several dumps of one shared
 //! snapshot loaded at once (`parallel`, large secondary indexes built after
-//! the rows: `indexes`), or a physical copy with mariadb-backup (`backup`);
-//! `choose` picks one.
+//! the rows: `indexes`), or a physical copy with mariadb-backup (`backup`)
+//! or MySQL's clone plugin (`clone`); `choose` picks one.
 
 pub mod backup;
 pub mod choose;
+pub mod clone;
 pub mod indexes;
 pub mod logical;
 pub mod verify;
@@ -28,7 +29,7 @@ use crate::Result;
 /// A copy as planned: shown in the review, carried out by `run`.
 #[derive(Debug, Clone)]
 pub struct CopyPlan {
-    /// Dump, Parallel or Backup (never Auto or None).
+    /// Dump, Parallel, Backup or Clone (never Auto or None).
     pub method: SeedMethod,
     /// Why this method (the choice of `auto`, or "asked for").
     pub why: String,
@@ -45,6 +46,7 @@ pub struct CopyPlan {
 pub enum CopyKind {
     Logical(logical::LogicalPlan),
     Backup(backup::BackupPlan),
+    Clone(clone::ClonePlan),
 }
 
 impl CopyPlan {
@@ -62,6 +64,7 @@ impl CopyPlan {
         match &self.kind {
             CopyKind::Logical(plan) => lines.extend(plan.describe()),
             CopyKind::Backup(plan) => lines.extend(plan.describe()),
+            CopyKind::Clone(plan) => lines.extend(plan.describe()),
         }
         lines
     }
@@ -92,6 +95,7 @@ pub fn run(
     match &copy.kind {
         CopyKind::Logical(plan) => logical::run(master, slave, journal, copy, plan, reporter),
         CopyKind::Backup(plan) => backup::run(master, slave, journal, copy, plan, reporter),
+        CopyKind::Clone(plan) => clone::run(master, slave, journal, copy, plan, reporter),
     }
 }
 
