@@ -80,6 +80,10 @@ fn write_private(path: &PathBuf, text: &str, mode: u32) -> Result<()> {
 /// The BMC's LAN configuration: one IPMI 2.0 LAN channel on its address,
 /// one administrator, chassis control by this program.
 fn lan_conf(spec: &HostSpec, password: &str, exe: &str) -> String {
+    let guid = format!(
+        "{:0>32}",
+        spec.name.replace(|c: char| !c.is_ascii_hexdigit(), "0")
+    );
     format!(
         "# A lab BMC for {name} (mysql-ha sandbox).\n\
          name \"{name}\"\n\
