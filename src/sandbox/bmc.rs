@@ -95,10 +95,6 @@ fn lan_conf(spec: &HostSpec, password: &str, exe: &str) -> String {
          user 2 true \"{USER}\" \"{password}\" admin 10 md5\n",
         name = spec.name,
         address = address(spec),
-        guid = format!(
-            "{:0>32}",
-            spec.name.replace(|c: char| !c.is_ascii_hexdigit(), "0")
-        ),
     )
 }
 
