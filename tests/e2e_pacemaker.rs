@@ -1,6 +1,7 @@
 //! `cluster.manager = "pacemaker"` on the sandbox: setup hands the
 //! replicating pair to Pacemaker/Corosync (qnetd on `client` for the third
-//! vote, no fencing accepted explicitly), and the cluster survives what our
+//! vote; no fencing accepted explicitly, except in 3, which fences through
+//! the lab's virtual BMCs), and the cluster survives what our
 //! own daemon survives, judged on the same timeline as e2e_faults: three
 //! writers on the client (through the cluster address, straight to node1
 //! and to node2) record which server acknowledged each row, and a sampler
@@ -13,15 +14,19 @@
 //!    comes back as a slave or stays out, as the agent allows; `status`,
 //!    `pause`/`resume` and, with the old master back, `switchover` to it
 //!    work through Pacemaker.
-//! 3. (a fresh lab) The master loses its link: without quorum it stops
-//!    taking writes, the side with the quorum device promotes the slave,
-//!    and no row is acknowledged by both.
+//! 3. (a fresh lab, fencing through the lab's BMCs) The fence device is
+//!    proven first as an administrator would (`stonith_admin --reboot` of
+//!    the slave: its BMC powers it off; `--unfence` powers it on and it
+//!    rejoins). Then the master loses its link: the side with the quorum
+//!    device fences it through its BMC (the sandbox shows it powered off)
+//!    and only then promotes the slave, so the two servers are never
+//!    writable at once (zero overlap in the sampler), and no acknowledged
+//!    row is lost; powered on again, the old master rejoins as a slave.
+//!    The BMC password is in no CIB, log or file of ours on the nodes.
 //! 4. (a fresh lab) A pair under our daemon is handed to Pacemaker by a
 //!    re-run of setup, back to the daemon by another, to Pacemaker again;
 //!    rolling that last run back stops the cluster manager and leaves the
-//!    replicating pair. (Without fencing both servers
-//!    are read_only=0 for about a second and a half, the cut-off one
-//!    unreachable: measured and bounded, see docs/pacemaker.md.)
+//!    replicating pair.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -454,6 +459,24 @@ fn pacemaker_fences_a_cut_off_master_before_promoting_the_slave() {
     let state = crm("node2").unwrap();
     println!("--- healed: {state:?}");
     assert_eq!(state.promoted, ["node2"], "{state:?}");
+    // After setup, a proof and a real fencing: the BMC password is in no
+    // log, stored CIB or file of ours on either node (the pattern goes by
+    // file, not on a command line).
+    for node in ["node1", "node2"] {
+        put_file(node, "/root/.bmc-pattern", password.as_bytes(), "600");
+        let found = on_ok(
+            node,
+            &[
+                "sh",
+                "-c",
+                "grep -rlF -f /root/.bmc-pattern /var/log /var/lib/pacemaker/cib /etc/mysql-ha /var/lib/mysql-ha /etc/corosync 2>/dev/null; rm -f /root/.bmc-pattern",
+            ],
+        );
+        assert!(
+            found.trim().is_empty(),
+            "the BMC password on {node} in: {found}"
+        );
+    }
     println!(
         "e2e_pacemaker fenced partition: {} rows acknowledged, none lost, never two writable servers; {:.0} s",
         acks.len(),
