@@ -307,9 +307,10 @@ fn pacemaker_hand_off_and_a_crashed_master() {
 
 /// Whether `sandbox status` shows the host powered off.
 fn powered_off(host: &str) -> bool {
-    mysql_ha(&["sandbox", "status"])
-        .lines()
-        .any(|line| line.starts_with(host) && line.contains(" down; BMC "))
+    mysql_ha(&["sandbox", "status"]).lines().any(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words.first() == Some(&host) && words.get(2) == Some(&"down;")
+    })
 }
 
 /// Powers a fenced node on through its BMC, as an administrator does once
