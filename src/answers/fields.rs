@@ -1125,7 +1125,7 @@ pub static FIELDS: &[Field] = &[
         group: Group::ClusterAddress,
         asked: Asked::Question,
         label: "Fence parameters",
-        help: "The fence agent's parameters, name=value separated by spaces (e.g. ip=192.0.2.200 username=admin).",
+        help: "The fence agent's parameters for every device, name=value separated by spaces (e.g. username=admin lanplus=1); no password (asked apart).",
         kind: Kind::Text,
         applies: |a| is_pacemaker(a) && !a.cluster.fence_agent.is_empty(),
         get: |a| a.cluster.fence_params.join(" "),
