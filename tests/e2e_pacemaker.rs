@@ -359,6 +359,11 @@ fn pacemaker_fences_a_cut_off_master_before_promoting_the_slave() {
     // BMCs' password is in Pacemaker's root-only secrets, not the CIB.
     let password = std::fs::read_to_string(format!("{}/bmc/password", lab_dir())).unwrap();
     let password = password.trim();
+    assert!(!out.contains(password), "setup printed the BMC password");
+    assert!(
+        out.contains("fencing: stonith-enabled=true, p_fence_node1 (fence_ipmilan) fences node1"),
+        "{out}"
+    );
     let cib = on_ok("node1", &["cibadmin", "-Q"]);
     assert!(
         cib.contains("name=\"stonith-enabled\" value=\"true\""),
