@@ -430,6 +430,9 @@ fn pacemaker_fences_a_cut_off_master_before_promoting_the_slave() {
         powered_off("node1"),
         "node2 was promoted with node1 running"
     );
+    // By its BMC (the chassis control logs each power change).
+    let bmc_log = std::fs::read_to_string(format!("{}/bmc/node1.log", lab_dir())).unwrap();
+    assert!(bmc_log.contains("BMC: powering node1 off"), "{bmc_log}");
     let history = on_ok("node2", &["stonith_admin", "--history", "node1"]);
     println!("--- fencing history of node1:\n{history}");
     assert!(history.contains("successful"), "{history}");
