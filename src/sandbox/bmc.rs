@@ -17,8 +17,7 @@ use std::process::{Command, Stdio};
 use rand::distributions::{Alphanumeric, DistString};
 
 use super::host::HOST_ENV;
-use super::{bridge_netns, host, lab_name, state_dir, HostSpec, NAME_VARIABLE, PREFIX_LEN};
-use crate::node::{LocalNode, Node};
+use super::{bridge_netns, host, lab_name, network, state_dir, HostSpec, NAME_VARIABLE};
 use crate::{Error, Result};
 
 /// The BMCs' administrator account (its password is the lab's own, made at
@@ -55,21 +54,6 @@ fn running_pid(name: &str) -> Option<u32> {
     String::from_utf8_lossy(&cmdline)
         .contains("ipmi_sim")
         .then_some(pid)
-}
-
-fn ip(args: &[&str]) -> Result<String> {
-    let mut argv = vec!["ip"];
-    argv.extend_from_slice(args);
-    let out = LocalNode::new().run(&argv, None)?;
-    if out.success() {
-        Ok(out.stdout_text())
-    } else {
-        Err(Error::Sandbox(format!(
-            "`{}` failed: {}",
-            argv.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
-    }
 }
 
 fn write_private(path: &PathBuf, text: &str, mode: u32) -> Result<()> {
@@ -121,11 +105,7 @@ pub fn up(hosts: &[HostSpec]) -> Result<()> {
     let bridge = bridge_netns();
     let lab = lab_name()?;
     for spec in hosts.iter().filter(|h| h.database) {
-        let cidr = format!("{}/{PREFIX_LEN}", address(spec));
-        let addresses = ip(&["-n", &bridge, "-o", "addr", "show", "dev", "br0"])?;
-        if !addresses.contains(&format!(" {cidr} ")) {
-            ip(&["-n", &bridge, "addr", "add", &cidr, "dev", "br0"])?;
-        }
+        network::add_bridge_address(&address(spec))?;
         if running_pid(spec.name).is_some() {
             continue;
         }
