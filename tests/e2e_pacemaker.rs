@@ -25,8 +25,8 @@
 //!    The BMC password is in no CIB, log or file of ours on the nodes.
 //! 4. (a fresh lab) A pair under our daemon is handed to Pacemaker by a
 //!    re-run of setup, back to the daemon by another, to Pacemaker again;
-//!    rolling that last run back stops the cluster manager and leaves the
-//!    replicating pair.
+//!    rolling that last run back stops Pacemaker and leaves the replicating
+//!    pair under the daemon that ran before that run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -552,7 +552,8 @@ fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
         .unwrap()
         .to_string();
 
-    // Rolling that run back leaves the replicating pair, no cluster manager.
+    // Rolling that run back leaves the replicating pair under our daemon
+    // again, no Pacemaker.
     let out = on_ok(
         "node1",
         &[
@@ -579,7 +580,19 @@ fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
         assert!(!links.contains("S01pacemaker"), "{links}");
     }
     assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
-    let addresses = on_ok("node1", &["ip", "-o", "addr", "show", "dev", "eth0"]);
+    // The run being undone had switched a pair under our daemon: rollback
+    // starts that daemon again (it ran before the run), and it holds the
+    // cluster address on the master.
+    for node in ["node1", "node2"] {
+        let processes = on_ok(node, &["ps", "-eo", "args"]);
+        assert!(processes.contains("mysql-ha daemon"), "{node}: {processes}");
+    }
+    wait_until(
+        "the daemon holding the cluster address on node1",
+        Duration::from_secs(30),
+        || on_ok("node1", &["ip", "-o", "addr", "show", "dev", "eth0"]).contains(" 192.0.2.10/"),
+    );
+    let addresses = on_ok("node2", &["ip", "-o", "addr", "show", "dev", "eth0"]);
     assert!(!addresses.contains(" 192.0.2.10/"), "{addresses}");
     wait_until("replication running", Duration::from_secs(30), || {
         let replica = sql("node2", "SHOW SLAVE STATUS\\G");
