@@ -120,6 +120,10 @@ pub struct NodeAnswers {
     /// Empty: unix-socket authentication as root.
     pub mysql_admin_password: String,
     pub mysql_port: u16,
+    /// With Pacemaker fencing: this node's own fence device parameters
+    /// (its BMC's address, ...), added to `cluster.fence_params`; given for
+    /// any node, each node gets a fence device of its own.
+    pub fence_params: Vec<String>,
 }
 
 impl Default for NodeAnswers {
@@ -132,6 +136,7 @@ impl Default for NodeAnswers {
             mysql_admin_user: "root".into(),
             mysql_admin_password: String::new(),
             mysql_port: 3306,
+            fence_params: Vec::new(),
         }
     }
 }
@@ -315,6 +320,9 @@ pub struct ClusterAnswers {
     pub fence_agent: String,
     /// The fence agent's parameters, `name=value` each (e.g. `ip=...`).
     pub fence_params: Vec<String>,
+    /// The fence devices' password: kept in Pacemaker's root-only local
+    /// secrets on each node (`lrm://` in the CIB), never in the CIB.
+    pub fence_password: String,
     /// With `manager = "pacemaker"` and no fence agent: the administrator
     /// accepts running without fencing (the plan says what that risks).
     pub run_without_fencing: bool,
@@ -358,6 +366,7 @@ impl Default for ClusterAnswers {
             manager: Manager::default(),
             fence_agent: String::new(),
             fence_params: Vec::new(),
+            fence_password: String::new(),
             run_without_fencing: false,
             resource: Resource::None,
             vip: String::new(),

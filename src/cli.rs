@@ -374,4 +374,11 @@ pub enum SandboxCommand {
     /// Internal: pid 1 of a sandbox node.
     #[command(hide = true)]
     NodeInit { name: String, state_dir: PathBuf },
+    /// Internal: a node's BMC's chassis control (`get power`, `set power 0`).
+    #[command(hide = true)]
+    BmcChassis {
+        node: String,
+        #[arg(num_args = 1.., allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }

@@ -1,6 +1,7 @@
 //! `cluster.manager = "pacemaker"` on the sandbox: setup hands the
 //! replicating pair to Pacemaker/Corosync (qnetd on `client` for the third
-//! vote, no fencing accepted explicitly), and the cluster survives what our
+//! vote; no fencing accepted explicitly, except in 3, which fences through
+//! the lab's virtual BMCs), and the cluster survives what our
 //! own daemon survives, judged on the same timeline as e2e_faults: three
 //! writers on the client (through the cluster address, straight to node1
 //! and to node2) record which server acknowledged each row, and a sampler
@@ -13,15 +14,19 @@
 //!    comes back as a slave or stays out, as the agent allows; `status`,
 //!    `pause`/`resume` and, with the old master back, `switchover` to it
 //!    work through Pacemaker.
-//! 3. (a fresh lab) The master loses its link: without quorum it stops
-//!    taking writes, the side with the quorum device promotes the slave,
-//!    and no row is acknowledged by both.
+//! 3. (a fresh lab, fencing through the lab's BMCs) The fence device is
+//!    proven first as an administrator would (`stonith_admin --reboot` of
+//!    the slave: its BMC powers it off; `--unfence` powers it on and it
+//!    rejoins). Then the master loses its link: the side with the quorum
+//!    device fences it through its BMC (the sandbox shows it powered off)
+//!    and only then promotes the slave, so the two servers are never
+//!    writable at once (zero overlap in the sampler), and no acknowledged
+//!    row is lost; powered on again, the old master rejoins as a slave.
+//!    The BMC password is in no CIB, log or file of ours on the nodes.
 //! 4. (a fresh lab) A pair under our daemon is handed to Pacemaker by a
 //!    re-run of setup, back to the daemon by another, to Pacemaker again;
-//!    rolling that last run back stops the cluster manager and leaves the
-//!    replicating pair. (Without fencing both servers
-//!    are read_only=0 for about a second and a half, the cut-off one
-//!    unreachable: measured and bounded, see docs/pacemaker.md.)
+//!    rolling that last run back stops Pacemaker and leaves the replicating
+//!    pair under the daemon that ran before that run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -47,12 +52,42 @@ fn pacemaker_answers() -> Vec<u8> {
         .into_bytes()
 }
 
+/// The lab's answers with Pacemaker fencing through the lab's BMCs (one
+/// per node, `sandbox up` made them): fence_ipmilan, each node's own BMC
+/// address, the BMCs' password as a secret answer. The lab turns
+/// Pacemaker's reboot into power off: a fenced node stays off until it is
+/// powered on (`stonith_admin --unfence`).
+fn fenced_pacemaker_answers() -> Vec<u8> {
+    let answers = std::fs::read_to_string(lab_answers()).unwrap();
+    let password = std::fs::read_to_string(format!("{}/bmc/password", lab_dir())).unwrap();
+    answers
+        .replace(
+            "\n[cluster]\n",
+            &format!(
+                "\n[cluster]\nmanager = \"pacemaker\"\nfence_agent = \"fence_ipmilan\"\n\
+                 fence_params = [\"username=admin\", \"lanplus=1\", \"cipher=3\", \"pcmk_reboot_action=off\"]\n\
+                 fence_password = \"{}\"\n",
+                password.trim()
+            ),
+        )
+        .replace(
+            "[master]\n",
+            "[master]\nfence_params = [\"ip=192.0.2.211\"]\n",
+        )
+        .replace("[slave]\n", "[slave]\nfence_params = [\"ip=192.0.2.212\"]\n")
+        .into_bytes()
+}
+
 /// A fresh lab handed to Pacemaker by setup on node1; returns its output.
 fn fresh_pacemaker_cluster() -> String {
+    fresh_cluster_with(&pacemaker_answers)
+}
+
+fn fresh_cluster_with(answers: &dyn Fn() -> Vec<u8>) -> String {
     mysql_ha(&["sandbox", "down"]);
     mysql_ha(&["sandbox", "up"]);
     install_binary("node1");
-    put_file("node1", "/root/answers.toml", &pacemaker_answers(), "600");
+    put_file("node1", "/root/answers.toml", &answers(), "600");
     let started = Instant::now();
     let out = setup_on_node1();
     println!(
@@ -270,11 +305,111 @@ fn pacemaker_hand_off_and_a_crashed_master() {
     );
 }
 
+/// Whether `sandbox status` shows the host powered off.
+fn powered_off(host: &str) -> bool {
+    mysql_ha(&["sandbox", "status"]).lines().any(|line| {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        words.first() == Some(&host) && words.get(2) == Some(&"down;")
+    })
+}
+
+/// Powers a fenced node on through its BMC, as an administrator does once
+/// they looked at it (`stonith_admin --unfence`, run on `from`), then
+/// waits for it to come back: as a slave, or kept out with a clear status.
+fn power_on_and_rejoin(node: &str, from: &str, also: &dyn Fn()) -> Option<CrmState> {
+    let t = Instant::now();
+    on_ok(from, &["stonith_admin", "--unfence", node]);
+    wait_until("the node powered on", Duration::from_secs(60), || {
+        !powered_off(node)
+    });
+    also();
+    let limit = Instant::now();
+    while limit.elapsed() < Duration::from_secs(90) {
+        if let Some(state) = crm(from) {
+            if state.online.contains(&node.to_string()) && state.unpromoted == [node] {
+                println!(
+                    "{node} powered on by its BMC and back as a slave {:.1} s after `stonith_admin --unfence`",
+                    t.elapsed().as_secs_f64()
+                );
+                return Some(state);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let state = crm(from).unwrap();
+    println!("--- {node} not back as a slave: {state:?}");
+    assert!(
+        state.online.contains(&node.to_string()),
+        "{node} did not rejoin: {state:?}"
+    );
+    assert!(!state.failures.is_empty(), "{state:?}");
+    None
+}
+
 #[test]
-fn pacemaker_isolated_master_loses_quorum_and_stops_taking_writes() {
+fn pacemaker_fences_a_cut_off_master_before_promoting_the_slave() {
     let _lock = lock_sandbox();
     let started = Instant::now();
-    fresh_pacemaker_cluster();
+    let out = fresh_cluster_with(&fenced_pacemaker_answers);
+    assert!(
+        out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2"),
+        "{out}"
+    );
+    // Fencing is on, one device per node, run by the other node, and the
+    // BMCs' password is in Pacemaker's root-only secrets, not the CIB.
+    let password = std::fs::read_to_string(format!("{}/bmc/password", lab_dir())).unwrap();
+    let password = password.trim();
+    assert!(!out.contains(password), "setup printed the BMC password");
+    assert!(
+        out.contains("fencing: stonith-enabled=true, p_fence_node1 (fence_ipmilan) fences node1"),
+        "{out}"
+    );
+    let cib = on_ok("node1", &["cibadmin", "-Q"]);
+    assert!(
+        cib.contains("name=\"stonith-enabled\" value=\"true\""),
+        "{cib}"
+    );
+    assert!(!cib.contains(password), "the CIB holds the BMC password");
+    for (device, fences, runs_on) in [
+        ("p_fence_node1", "node1", "node2"),
+        ("p_fence_node2", "node2", "node1"),
+    ] {
+        assert!(cib.contains(&format!("id=\"{device}\"")), "{cib}");
+        for holder in ["node1", "node2"] {
+            let mode = on_ok(
+                holder,
+                &[
+                    "stat",
+                    "-c",
+                    "%a %U",
+                    &format!("/var/lib/pacemaker/lrm/secrets/{device}/password"),
+                ],
+            );
+            assert_eq!(mode.trim(), "600 root", "{device} on {holder}");
+        }
+        // Started (its monitor logged in to the BMC), never on the node it
+        // fences.
+        let placed = on_ok("node1", &["crm_resource", "--locate", "--resource", device]);
+        assert!(
+            placed.contains(&format!("running on: {runs_on}")),
+            "{device} fences {fences}: {placed}"
+        );
+    }
+
+    // The administrator proves the fence device before trusting it: the
+    // slave powered off through its BMC, then on again.
+    let t = Instant::now();
+    let fenced = on_ok("node1", &["stonith_admin", "--reboot", "node2"]);
+    println!("--- stonith_admin --reboot node2:\n{fenced}");
+    assert!(powered_off("node2"), "node2 still runs after its fencing");
+    let history = on_ok("node1", &["stonith_admin", "--history", "node2"]);
+    assert!(history.contains("successful"), "{history}");
+    println!(
+        "fence device proven: node2 powered off by its BMC in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    assert!(power_on_and_rejoin("node2", "node1", &|| ()).is_some());
+
     prepare_app(APP_SECRET);
     let (id1, id2) = (server_id("node1"), server_id("node2"));
     let dir = tempfile::tempdir().unwrap();
@@ -282,7 +417,8 @@ fn pacemaker_isolated_master_loses_quorum_and_stops_taking_writes() {
     let (stop_sampling, sampler) = start_sampler();
     std::thread::sleep(Duration::from_secs(3));
 
-    // node1 (the master) is cut off from node2 and from the quorum device.
+    // node1 (the master) is cut off from node2 and from the quorum device:
+    // node2 keeps quorum, fences node1 through node1's BMC, then promotes.
     let t0 = now();
     on_ok("node1", &["ip", "link", "set", "eth0", "down"]);
     let promoted = wait_until(
@@ -290,70 +426,68 @@ fn pacemaker_isolated_master_loses_quorum_and_stops_taking_writes() {
         Duration::from_secs(60),
         || promoted_with_address("node2", "node2"),
     );
+    assert!(
+        powered_off("node1"),
+        "node2 was promoted with node1 running"
+    );
+    // By its BMC (the chassis control logs each power change).
+    let bmc_log = std::fs::read_to_string(format!("{}/bmc/node1.log", lab_dir())).unwrap();
+    assert!(bmc_log.contains("BMC: powering node1 off"), "{bmc_log}");
+    let history = on_ok("node2", &["stonith_admin", "--history", "node1"]);
+    println!("--- fencing history of node1:\n{history}");
+    assert!(history.contains("successful"), "{history}");
     wait_until(
         "a write through the cluster address on node2",
         Duration::from_secs(30),
         || first_address_ack(&writers, id2, t0).is_some(),
     );
     let first = first_address_ack(&writers, id2, t0).unwrap();
-    // The isolated side has no quorum and stops its resources.
-    wait_until(
-        "node1 without quorum to stop its server",
-        Duration::from_secs(60),
-        || {
-            !on(
-                "node1",
-                &["timeout", "2", "mariadb", "-N", "-e", "SELECT @@read_only"],
-            )
-            .stdout
-            .starts_with(b"0")
-        },
-    );
-    let isolated = crm("node1");
-    println!("--- node1 isolated: {isolated:?}");
-    assert!(isolated.is_some_and(|s| !s.quorate && s.promoted.is_empty()));
     println!(
-        "partition: node2 promoted {:.1} s after the cut; first write through the address {:.2} s after it",
+        "partition: node1 fenced and node2 promoted {:.1} s after the cut; first write through the address {:.2} s after it",
         promoted.as_secs_f64(),
         first - t0
     );
-    std::thread::sleep(Duration::from_secs(3));
-    on_ok("node1", &["ip", "link", "set", "eth0", "up"]);
-    wait_until("node1 back in the cluster", Duration::from_secs(60), || {
-        crm("node2").is_some_and(|s| s.online.len() == 2)
-    });
-    std::thread::sleep(Duration::from_secs(5));
+    std::thread::sleep(Duration::from_secs(2));
     let acks = writers.stop();
     stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
     let both = sampler.join().unwrap();
-    never_two_masters(&acks, id1, id2, t0, "master isolated");
-    nothing_lost(&acks, "node2", "master isolated");
-    // Without fencing the cut-off master is not writable-free at once: it
-    // loses quorum a few seconds after the membership changes (its qdevice
-    // waits for the witness it cannot reach) and elects itself before it
-    // demotes, while node2 is promoted already. No client reaches it (its
-    // link is down), so it acknowledges nothing; the window is bounded and
-    // reported (docs/pacemaker.md, "Fencing"); a fence agent closes it.
-    let window = match (both.first(), both.last()) {
-        (Some(first), Some(last)) => last - first + 0.3,
-        _ => 0.0,
-    };
-    println!(
-        "partition: both servers read_only=0 for {window:.1} s ({} samples) while node1 was cut off",
-        both.len()
-    );
-    assert!(window < 5.0, "both servers writable at {both:?}");
-    if let Some(first) = both.first() {
-        assert!(
-            *first > t0 + 5.0,
-            "both writable right after the cut: {both:?}"
-        );
-    }
+    never_two_masters(&acks, id1, id2, t0, "master cut off");
+    nothing_lost(&acks, "node2", "master cut off");
+    // Fencing closes the window: node2 is promoted only once node1 is off.
+    assert!(both.is_empty(), "both servers writable at {both:?}");
+
+    // node1 is powered on again (its cable plugged back in first: the cut
+    // was inside it) and comes back as a slave of node2, or stays out.
+    power_on_and_rejoin("node1", "node2", &|| {
+        wait_until("node1 answers", Duration::from_secs(30), || {
+            on("node1", &["ip", "link", "set", "eth0", "up"])
+                .status
+                .success()
+        });
+    });
     let state = crm("node2").unwrap();
     println!("--- healed: {state:?}");
     assert_eq!(state.promoted, ["node2"], "{state:?}");
+    // After setup, a proof and a real fencing: the BMC password is in no
+    // log, stored CIB or file of ours on either node (the pattern goes by
+    // file, not on a command line).
+    for node in ["node1", "node2"] {
+        put_file(node, "/root/.bmc-pattern", password.as_bytes(), "600");
+        let found = on_ok(
+            node,
+            &[
+                "sh",
+                "-c",
+                "grep -rlF -f /root/.bmc-pattern /var/log /var/lib/pacemaker/cib /etc/mysql-ha /var/lib/mysql-ha /etc/corosync 2>/dev/null; rm -f /root/.bmc-pattern",
+            ],
+        );
+        assert!(
+            found.trim().is_empty(),
+            "the BMC password on {node} in: {found}"
+        );
+    }
     println!(
-        "e2e_pacemaker partition: {} rows acknowledged, none lost; {:.0} s",
+        "e2e_pacemaker fenced partition: {} rows acknowledged, none lost, never two writable servers; {:.0} s",
         acks.len(),
         started.elapsed().as_secs_f64()
     );
@@ -418,7 +552,8 @@ fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
         .unwrap()
         .to_string();
 
-    // Rolling that run back leaves the replicating pair, no cluster manager.
+    // Rolling that run back leaves the replicating pair under our daemon
+    // again, no Pacemaker.
     let out = on_ok(
         "node1",
         &[
@@ -445,7 +580,19 @@ fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
         assert!(!links.contains("S01pacemaker"), "{links}");
     }
     assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
-    let addresses = on_ok("node1", &["ip", "-o", "addr", "show", "dev", "eth0"]);
+    // The run being undone had switched a pair under our daemon: rollback
+    // starts that daemon again (it ran before the run), and it holds the
+    // cluster address on the master.
+    for node in ["node1", "node2"] {
+        let processes = on_ok(node, &["ps", "-eo", "args"]);
+        assert!(processes.contains("mysql-ha daemon"), "{node}: {processes}");
+    }
+    wait_until(
+        "the daemon holding the cluster address on node1",
+        Duration::from_secs(30),
+        || on_ok("node1", &["ip", "-o", "addr", "show", "dev", "eth0"]).contains(" 192.0.2.10/"),
+    );
+    let addresses = on_ok("node2", &["ip", "-o", "addr", "show", "dev", "eth0"]);
     assert!(!addresses.contains(" 192.0.2.10/"), "{addresses}");
     wait_until("replication running", Duration::from_secs(30), || {
         let replica = sql("node2", "SHOW SLAVE STATUS\\G");

@@ -155,6 +155,7 @@ pub fn secrets() -> impl Iterator<Item = &'static Field> {
     FIELDS.iter().filter(|f| f.kind == Kind::Secret)
 }
 
+const NODE_FENCE_PARAMS_RULE: &str = "with a fence agent: the node's own fence device's parameters (`name=value` as in `cluster.fence_params`, e.g. `[\"ip=192.0.2.211\"]` for its BMC), added to `cluster.fence_params`. Given for either node, each node gets a device of its own (`p_fence_NODE`, never run on the node it fences); empty for both: one device `p_fence` fences both nodes";
 const RESOURCES: &[&str] = &["vip", "ddns", "none"];
 const MANAGERS: &[&str] = &["mysql-ha", "pacemaker"];
 const YES_NO: &[&str] = &["no", "yes"];
@@ -309,7 +310,12 @@ fn check_device(a: &Answers) -> Result<()> {
 fn check_fence_agent(a: &Answers) -> Result<()> {
     let c = &a.cluster;
     if !is_pacemaker(a) {
-        if !c.fence_agent.is_empty() || !c.fence_params.is_empty() {
+        if !c.fence_agent.is_empty()
+            || !c.fence_params.is_empty()
+            || !c.fence_password.is_empty()
+            || !a.master.fence_params.is_empty()
+            || !a.slave.fence_params.is_empty()
+        {
             return Err(answer_error(
                 "cluster.fence_agent",
                 "only used with cluster.manager = \"pacemaker\" (the mysql-ha daemon fences with fence_command in cluster.toml): remove it or choose pacemaker",
@@ -326,13 +332,58 @@ fn check_fence_params(a: &Answers) -> Result<()> {
         // Refused by cluster.fence_agent's check, which names the choice.
         return Ok(());
     }
-    for param in &c.fence_params {
-        validate_fence_param("cluster.fence_params", param)?;
+    fence_params_of("cluster.fence_params", &c.fence_params, a)
+}
+
+/// Fence parameters of `key`: each name=value, no password among them (it
+/// would land in the CIB: cluster.fence_password keeps it out), and only
+/// with a fence agent.
+fn fence_params_of(key: &str, params: &[String], a: &Answers) -> Result<()> {
+    for param in params {
+        validate_fence_param(key, param)?;
+        let name = param.split_once('=').map_or("", |(name, _)| name);
+        if matches!(name, "password" | "passwd") {
+            return Err(answer_error(
+                key,
+                format!("`{name}=`: give the password as cluster.fence_password, which setup keeps out of the CIB (Pacemaker's local secrets on each node)"),
+            ));
+        }
+        if name == "pcmk_host_list" {
+            return Err(answer_error(
+                key,
+                "`pcmk_host_list=`: setup adds it (the nodes each device fences)",
+            ));
+        }
     }
-    if c.fence_agent.is_empty() && !c.fence_params.is_empty() {
+    if a.cluster.fence_agent.is_empty() && !params.is_empty() {
         return Err(answer_error(
-            "cluster.fence_params",
+            key,
             "given without cluster.fence_agent: name the fence agent they are for",
+        ));
+    }
+    Ok(())
+}
+
+fn check_node_fence_params(a: &Answers) -> Result<()> {
+    if !is_pacemaker(a) {
+        return Ok(());
+    }
+    fence_params_of("master.fence_params", &a.master.fence_params, a)?;
+    fence_params_of("slave.fence_params", &a.slave.fence_params, a)
+}
+
+fn check_fence_password(a: &Answers) -> Result<()> {
+    let c = &a.cluster;
+    if is_pacemaker(a) && c.fence_agent.is_empty() && !c.fence_password.is_empty() {
+        return Err(answer_error(
+            "cluster.fence_password",
+            "given without cluster.fence_agent: name the fence agent it is for",
+        ));
+    }
+    if c.fence_password.chars().any(char::is_control) {
+        return Err(answer_error(
+            "cluster.fence_password",
+            "no control characters (newlines included)",
         ));
     }
     Ok(())
@@ -1056,6 +1107,9 @@ pub static FIELDS: &[Field] = &[
             c.fence_agent = v.trim().into();
             if c.fence_agent.is_empty() {
                 c.fence_params.clear();
+                c.fence_password.clear();
+                a.master.fence_params.clear();
+                a.slave.fence_params.clear();
             } else {
                 c.run_without_fencing = false;
             }
@@ -1071,7 +1125,7 @@ pub static FIELDS: &[Field] = &[
         group: Group::ClusterAddress,
         asked: Asked::Question,
         label: "Fence parameters",
-        help: "The fence agent's parameters, name=value separated by spaces (e.g. ip=192.0.2.200 username=admin).",
+        help: "The fence agent's parameters for every device, name=value separated by spaces (e.g. username=admin lanplus=1); no password (asked apart).",
         kind: Kind::Text,
         applies: |a| is_pacemaker(a) && !a.cluster.fence_agent.is_empty(),
         get: |a| a.cluster.fence_params.join(" "),
@@ -1082,7 +1136,61 @@ pub static FIELDS: &[Field] = &[
         check: check_fence_params,
         checked_when: always,
         default_doc: None,
-        rule: "the fence agent's parameters, each `name=value` (no spaces, quotes or backslashes), e.g. `[\"ip=192.0.2.200\", \"username=admin\", \"lanplus=1\"]`; `pcmk_host_list` is added by setup. They land in the CIB as given",
+        rule: "the fence agent's parameters, each `name=value` (no spaces, quotes or backslashes), e.g. `[\"username=admin\", \"lanplus=1\"]`; no `password` (that is `fence_password`); `pcmk_host_list` is added by setup. They land in the CIB as given",
+    },
+    Field {
+        key: "master.fence_params",
+        group: Group::ClusterAddress,
+        asked: Asked::Question,
+        label: "Master's fence device",
+        help: "The master's own fence device parameters (its BMC's address, e.g. ip=192.0.2.211); empty: one device for both nodes.",
+        kind: Kind::Text,
+        applies: |a| is_pacemaker(a) && !a.cluster.fence_agent.is_empty(),
+        get: |a| a.master.fence_params.join(" "),
+        parse: |a, v| {
+            a.master.fence_params = v.split_whitespace().map(str::to_string).collect();
+            Ok(())
+        },
+        check: check_node_fence_params,
+        checked_when: always,
+        default_doc: None,
+        rule: NODE_FENCE_PARAMS_RULE,
+    },
+    Field {
+        key: "slave.fence_params",
+        group: Group::ClusterAddress,
+        asked: Asked::Question,
+        label: "Slave's fence device",
+        help: "The slave's own fence device parameters (its BMC's address, e.g. ip=192.0.2.212).",
+        kind: Kind::Text,
+        applies: |a| is_pacemaker(a) && !a.cluster.fence_agent.is_empty(),
+        get: |a| a.slave.fence_params.join(" "),
+        parse: |a, v| {
+            a.slave.fence_params = v.split_whitespace().map(str::to_string).collect();
+            Ok(())
+        },
+        check: check_node_fence_params,
+        checked_when: always,
+        default_doc: None,
+        rule: NODE_FENCE_PARAMS_RULE,
+    },
+    Field {
+        key: "cluster.fence_password",
+        group: Group::ClusterAddress,
+        asked: Asked::Question,
+        label: "Fence device password",
+        help: "The fence device's password (e.g. the BMC's); kept out of the CIB.",
+        kind: Kind::Secret,
+        applies: |a| is_pacemaker(a) && !a.cluster.fence_agent.is_empty(),
+        get: |a| a.cluster.fence_password.clone(),
+        parse: |a, v| {
+            a.cluster.fence_password = v.into();
+            Ok(())
+        },
+        check: check_fence_password,
+        checked_when: always,
+        default_doc: None,
+        rule: "with a fence agent: the fence devices' password, given to the agent as its `password` parameter through Pacemaker's local secrets (`password=\"lrm://\"` in the CIB, the value in `/var/lib/pacemaker/lrm/secrets/DEVICE/password`, root only, on each node); empty: the agent gets no password. Left out by `--save-answers` unless `--include-secrets`",
     },
     Field {
         key: "cluster.run_without_fencing",
@@ -1694,6 +1802,24 @@ mod tests {
             ),
             (
                 pacemaker,
+                "master.fence_params",
+                "password=in-the-cib",
+                "master.fence_params",
+            ),
+            (
+                pacemaker,
+                "slave.fence_params",
+                "pcmk_host_list=node1",
+                "slave.fence_params",
+            ),
+            (
+                pacemaker,
+                "cluster.fence_password",
+                "two\nlines",
+                "cluster.fence_password",
+            ),
+            (
+                pacemaker,
                 "cluster.run_without_fencing",
                 "no",
                 "cluster.fence_agent",
@@ -1859,6 +1985,7 @@ mod tests {
                 "master.mysql_admin_password",
                 "slave.mysql_admin_password",
                 "replication.password",
+                "cluster.fence_password",
                 "cluster.ddns.key_secret",
                 "cluster.vote_key",
                 "cluster.key_passphrase",

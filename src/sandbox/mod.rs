@@ -2,6 +2,7 @@
 //! bridge, each in its own network, PID, UTS and mount namespaces with a
 //! copy-on-write view of the whole filesystem.
 
+pub mod bmc;
 mod dns;
 mod host;
 pub mod image;
@@ -172,6 +173,10 @@ pub fn run(command: SandboxCommand) -> Result<()> {
             prereq::require_root("sandbox boot")?;
             host::boot_again(&host_spec(&node)?)
         }
+        SandboxCommand::BmcChassis { node, args } => {
+            prereq::require_root("sandbox bmc-chassis")?;
+            bmc::chassis(&host_spec(&node)?, &args)
+        }
     }
 }
 
@@ -222,6 +227,7 @@ fn build(options: &UpOptions) -> Result<()> {
         image.ensure_built()?;
     }
     network::create(&HOSTS)?;
+    bmc::up(&HOSTS)?;
     for spec in &HOSTS {
         if host::init_pid(spec.name)?.is_none() {
             host::boot(spec)?;
@@ -239,6 +245,13 @@ fn build(options: &UpOptions) -> Result<()> {
     sample_data::load(HOSTS[0].name, options.images[0], options.data_mb)?;
     let answers = sample_data::write_answers(&answers_path())?;
     println!("sandbox is up: node1 192.0.2.11, node2 192.0.2.12, client 192.0.2.100 (the answers make it the cluster's witness; cluster address {CLUSTER_ADDRESS} left free)");
+    println!(
+        "fence devices: a BMC per node (IPMI over LAN, user {}, password in {}): node1 {}, node2 {}",
+        bmc::USER,
+        bmc::password_file().display(),
+        bmc::address(&HOSTS[0]),
+        bmc::address(&HOSTS[1])
+    );
     println!(
         "images: node1 {}, node2 {}, client host",
         options.images[0], options.images[1]
@@ -326,6 +339,11 @@ pub fn status_report() -> Result<String> {
                 }
                 format!("up (init pid {pid}, image {image}) {}", services.join(", "))
             }
+        };
+        let line = if spec.database {
+            format!("{line}; {}", bmc::status(spec))
+        } else {
+            line
         };
         out.push_str(&format!("{:<7} {:<12} {line}\n", spec.name, spec.address));
     }

@@ -79,6 +79,18 @@ pub fn create(hosts: &[HostSpec]) -> Result<()> {
     Ok(())
 }
 
+/// Gives the bridge itself an address on the lab network (where the lab's
+/// own services, the BMCs, listen), once.
+pub fn add_bridge_address(address: &str) -> Result<()> {
+    let bridge = bridge_netns();
+    let cidr = format!("{address}/{PREFIX_LEN}");
+    let addresses = ip(&["-n", &bridge, "-o", "addr", "show", "dev", "br0"])?;
+    if !addresses.contains(&format!(" {cidr} ")) {
+        ip(&["-n", &bridge, "addr", "add", &cidr, "dev", "br0"])?;
+    }
+    Ok(())
+}
+
 /// Brings the bridge-side end of a host's link up or down (a cable).
 pub fn set_link(host: &str, up: bool) -> Result<()> {
     let bridge = bridge_netns();

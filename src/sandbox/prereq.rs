@@ -16,6 +16,10 @@ const PROGRAMS: &[(&str, &str)] = &[
     ("ssh", "openssh-client"),
     ("chpasswd", "passwd"),
     ("pgrep", "procps"),
+    // The nodes' fence devices (bmc.rs) and the agent that drives them.
+    ("ipmi_sim", "openipmi"),
+    ("fence_ipmilan", "fence-agents"),
+    ("ipmitool", "ipmitool"),
 ];
 
 /// What `sandbox up --dns` needs besides.

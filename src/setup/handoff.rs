@@ -274,13 +274,15 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
 }
 
 /// The cluster answers as the daemon gets them: a dynamic-DNS key through
-/// the key file setup installs, its secret and the key passphrase left out
-/// of cluster.toml.
+/// the key file setup installs, its secret, the key passphrase and the
+/// fence password left out of cluster.toml.
 fn daemon_cluster(answers: &crate::answers::ClusterAnswers) -> crate::answers::ClusterAnswers {
     let mut cluster = answers.clone();
     // The passphrase stays in the root-only passphrase file: cluster.toml is
     // readable by the cluster account (docs/cluster-access.md).
     cluster.key_passphrase.clear();
+    // Pacemaker's fence devices read theirs from its local secrets.
+    cluster.fence_password.clear();
     cluster.check_interval_s = None;
     cluster.check_timeout_s = None;
     if cluster.resource == Resource::Ddns {
@@ -599,12 +601,14 @@ mod tests {
     fn the_key_passphrase_never_reaches_cluster_toml() {
         let answers = crate::answers::ClusterAnswers {
             key_passphrase: "simplepassphrase".into(),
+            fence_password: "bmc-password-not-here".into(),
             ..Default::default()
         };
         let mut wanted = config(Timings::default());
         wanted.cluster = daemon_cluster(&answers);
         let text = wanted.to_toml().unwrap();
         assert!(!text.contains("simplepassphrase"), "{text}");
+        assert!(!text.contains("bmc-password-not-here"), "{text}");
     }
 
     #[test]

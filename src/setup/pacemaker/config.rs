@@ -56,7 +56,54 @@ pub struct DbParams {
 #[derive(Debug, Clone)]
 pub struct Fence {
     pub agent: String,
+    /// Parameters of every device.
     pub params: Vec<String>,
+    /// Each node's own parameters (its BMC's address), in the layout's
+    /// node order; all empty: one device fences every node.
+    pub node_params: Vec<Vec<String>>,
+    /// A password is given: `password="lrm://"`, the value in each node's
+    /// Pacemaker local secrets.
+    pub password: bool,
+}
+
+/// One stonith resource: its id, the nodes it fences, its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FenceDevice {
+    pub id: String,
+    pub targets: Vec<String>,
+    pub params: Vec<String>,
+}
+
+/// The fence devices of a layout: one per node when any node has
+/// parameters of its own (a BMC each), else one for all.
+pub fn fence_devices(layout: &Layout) -> Vec<FenceDevice> {
+    let Some(fence) = &layout.fence else {
+        return Vec::new();
+    };
+    if fence.node_params.iter().all(Vec::is_empty) {
+        return vec![FenceDevice {
+            id: "p_fence".into(),
+            targets: layout.nodes.iter().map(|n| n.name.clone()).collect(),
+            params: fence.params.clone(),
+        }];
+    }
+    layout
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, node)| {
+            let mut params = fence.params.clone();
+            params.extend(fence.node_params.get(i).cloned().unwrap_or_default());
+            FenceDevice {
+                id: format!(
+                    "p_fence_{}",
+                    node.name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                ),
+                targets: vec![node.name.clone()],
+                params,
+            }
+        })
+        .collect()
 }
 
 /// corosync.conf: knet between the nodes' addresses, and the quorum: a
@@ -103,14 +150,41 @@ pub fn crm_configuration(layout: &Layout) -> String {
     text.push_str(&format!(
         "property cib-bootstrap-options: stonith-enabled={stonith} no-quorum-policy=stop cluster-recheck-interval=1min\n"
     ));
+    // Two nodes without a quorum device both keep quorum when the link
+    // between them goes: each may fence the other. Fencing the node that
+    // runs the promoted instance waits (the clone's priority), so the
+    // master's side wins that race.
+    let two_node_fencing = stonith && layout.witness.is_none() && layout.nodes.len() == 2;
+    if two_node_fencing {
+        text.push_str(&format!(
+            "property cib-bootstrap-options: priority-fencing-delay={}s\n",
+            (layout.token_ms * 2).div_ceil(1000).max(5)
+        ));
+    }
     text.push_str("rsc_defaults rsc-options: resource-stickiness=100\n");
     if let Some(fence) = &layout.fence {
-        text.push_str(&format!(
-            "primitive p_fence stonith:{} params {} pcmk_host_list=\"{}\" op monitor interval=60s\n",
-            fence.agent,
-            fence.params.join(" "),
-            names.join(" ")
-        ));
+        let password = if fence.password {
+            " password=\"lrm://\""
+        } else {
+            ""
+        };
+        for device in fence_devices(layout) {
+            text.push_str(&format!(
+                "primitive {} stonith:{} params {}{password} pcmk_host_list=\"{}\" op monitor interval=60s\n",
+                device.id,
+                fence.agent,
+                device.params.join(" "),
+                device.targets.join(" ")
+            ));
+            // A node's own device runs on another node: a node that is
+            // being fenced cannot be the one to do it.
+            if let [target] = device.targets.as_slice() {
+                text.push_str(&format!(
+                    "location l_{}_elsewhere {} -inf: {target}\n",
+                    device.id, device.id
+                ));
+            }
+        }
     }
     let db = &layout.db;
     let promoted = layout.monitor_s.max(1);
@@ -136,8 +210,9 @@ pub fn crm_configuration(layout: &Layout) -> String {
         layout.migration_threshold,
     ));
     text.push_str(&format!(
-        "clone {DB_CLONE} {DB_RESOURCE} meta promotable=true promoted-max=1 promoted-node-max=1 clone-max={} clone-node-max=1 notify=true\n",
-        layout.nodes.len()
+        "clone {DB_CLONE} {DB_RESOURCE} meta promotable=true promoted-max=1 promoted-node-max=1 clone-max={} clone-node-max=1 notify=true{}\n",
+        layout.nodes.len(),
+        if two_node_fencing { " priority=10" } else { "" }
     ));
     if let Some(vip) = &layout.vip {
         // IPaddr2 always announces the address (arp_count > 0); "always"
@@ -201,6 +276,8 @@ mod tests {
             fence: fence.then(|| Fence {
                 agent: "fence_ipmilan".into(),
                 params: vec!["ip=192.0.2.200".into()],
+                node_params: vec![Vec::new(), Vec::new()],
+                password: false,
             }),
         }
     }
@@ -247,5 +324,36 @@ mod tests {
         let fenced = crm_configuration(&layout(None, true));
         assert!(fenced.contains("stonith-enabled=true"), "{fenced}");
         assert!(fenced.contains("primitive p_fence stonith:fence_ipmilan params ip=192.0.2.200 pcmk_host_list=\"node1 node2\""), "{fenced}");
+        // Without a quorum device the master's side wins a fencing race.
+        assert!(fenced.contains("priority-fencing-delay=6s"), "{fenced}");
+        assert!(fenced.contains("notify=true priority=10"), "{fenced}");
+        let with_witness = crm_configuration(&layout(Some("192.0.2.100"), true));
+        assert!(!with_witness.contains("priority"), "{with_witness}");
+    }
+
+    #[test]
+    fn a_bmc_per_node_is_a_device_per_node_run_elsewhere_with_its_password_out_of_the_cib() {
+        let mut layout = layout(Some("192.0.2.100"), true);
+        let fence = layout.fence.as_mut().unwrap();
+        fence.params = vec!["username=admin".into(), "lanplus=1".into()];
+        fence.node_params = vec![vec!["ip=192.0.2.211".into()], vec!["ip=192.0.2.212".into()]];
+        fence.password = true;
+        let devices = fence_devices(&layout);
+        assert_eq!(
+            devices.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+            ["p_fence_node1", "p_fence_node2"]
+        );
+        let text = crm_configuration(&layout);
+        assert!(text.contains("primitive p_fence_node1 stonith:fence_ipmilan params username=admin lanplus=1 ip=192.0.2.211 password=\"lrm://\" pcmk_host_list=\"node1\""), "{text}");
+        assert!(text.contains("primitive p_fence_node2 stonith:fence_ipmilan params username=admin lanplus=1 ip=192.0.2.212 password=\"lrm://\" pcmk_host_list=\"node2\""), "{text}");
+        assert!(
+            text.contains("location l_p_fence_node1_elsewhere p_fence_node1 -inf: node1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("location l_p_fence_node2_elsewhere p_fence_node2 -inf: node2"),
+            "{text}"
+        );
+        assert!(text.contains("stonith-enabled=true"), "{text}");
     }
 }

@@ -22,7 +22,10 @@ use crate::{Error, Result};
 mod config;
 mod crm_mon;
 
-pub use config::{corosync_conf, crm_configuration, ClusterNode, DbParams, Fence, Layout, Vip};
+pub use config::{
+    corosync_conf, crm_configuration, fence_devices, ClusterNode, DbParams, Fence, FenceDevice,
+    Layout, Vip,
+};
 pub use crm_mon::{crm_state, parse_crm_mon, CrmState};
 
 pub const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
@@ -198,6 +201,11 @@ pub fn layout(pair: &mut Pair) -> Result<Layout> {
     let fence = (!answers.cluster.fence_agent.is_empty()).then(|| Fence {
         agent: answers.cluster.fence_agent.clone(),
         params: answers.cluster.fence_params.clone(),
+        node_params: vec![
+            answers.master.fence_params.clone(),
+            answers.slave.fence_params.clone(),
+        ],
+        password: !answers.cluster.fence_password.is_empty(),
     });
     let interval = u64::from(answers.cluster.check_interval_ms);
     Ok(Layout {
@@ -403,6 +411,57 @@ fn secret_sign(node: &dyn Node, value: &str) -> Result<String> {
     Ok(sum)
 }
 
+/// A value in Pacemaker's local secrets on a node (cibsecret's layout: the
+/// CIB holds `lrm://`, the node `SECRETS_DIR/RESOURCE/PARAM`, root only,
+/// with its `.sign` checksum), written as files, never on a command line.
+fn secret_changes(
+    node: &dyn Node,
+    step: &mut StepPlan,
+    resource: &str,
+    param: &str,
+    value: &str,
+    what: &str,
+) -> Result<()> {
+    let secret_file = format!("{SECRETS_DIR}/{resource}/{param}");
+    let secret = format!("{value}\n").into_bytes();
+    let current_secret = node.read(Path::new(&secret_file))?;
+    if current_secret.as_deref() == Some(secret.as_slice()) {
+        step.summary
+            .push(format!("{secret_file} unchanged ({what})"));
+        return Ok(());
+    }
+    let sign = format!("{}\n", secret_sign(node, value)?).into_bytes();
+    step.changes.push(command(
+        &[
+            "install",
+            "-d",
+            "-m",
+            "0700",
+            &format!("{SECRETS_DIR}/{resource}"),
+        ],
+        "Pacemaker's local secrets (root only): the CIB holds lrm:// instead of the password",
+    ));
+    step.changes.push(write_file(
+        &secret_file,
+        current_secret,
+        secret,
+        0o600,
+        "root",
+        true,
+    ));
+    let sign_file = format!("{secret_file}.sign");
+    let current_sign = node.read(Path::new(&sign_file))?;
+    step.changes.push(write_file(
+        &sign_file,
+        current_sign,
+        sign,
+        0o600,
+        "root",
+        true,
+    ));
+    Ok(())
+}
+
 /// Corosync and Pacemaker on one node: the authkey and corosync.conf, the
 /// agent's password in Pacemaker's local secrets, the database's own boot
 /// link off (Pacemaker starts and stops it now), the services started.
@@ -414,6 +473,7 @@ fn node_step(
     password: &str,
 ) -> Result<StepPlan> {
     let witness = layout.witness.is_some() && layout.nodes.len().is_multiple_of(2);
+    let pair_fence_password = pair.answers.cluster.fence_password.clone();
     let member = pair.member(side)?;
     let service_name = member.profile.service.name.clone();
     let node = member.access.node();
@@ -457,43 +517,25 @@ fn node_step(
     } else {
         step.summary.push(format!("{COROSYNC_CONF} unchanged"));
     }
-    let secret_file = password_file();
-    let secret = format!("{password}\n").into_bytes();
-    let sign = format!("{}\n", secret_sign(node, password)?).into_bytes();
-    let current_secret = node.read(Path::new(&secret_file))?;
-    if current_secret.as_deref() != Some(secret.as_slice()) {
-        step.changes.push(command(
-            &[
-                "install",
-                "-d",
-                "-m",
-                "0700",
-                &format!("{SECRETS_DIR}/{DB_RESOURCE}"),
-            ],
-            "Pacemaker's local secrets (root only): the CIB holds lrm:// instead of the password",
-        ));
-        step.changes.push(write_file(
-            &secret_file,
-            current_secret,
-            secret,
-            0o600,
-            "root",
-            true,
-        ));
-        let sign_file = format!("{secret_file}.sign");
-        let current_sign = node.read(Path::new(&sign_file))?;
-        step.changes.push(write_file(
-            &sign_file,
-            current_sign,
-            sign,
-            0o600,
-            "root",
-            true,
-        ));
-    } else {
-        step.summary.push(format!(
-            "{secret_file} unchanged (the agent's replication password)"
-        ));
+    secret_changes(
+        node,
+        &mut step,
+        DB_RESOURCE,
+        "replication_passwd",
+        password,
+        "the agent's replication password",
+    )?;
+    if !pair_fence_password.is_empty() {
+        for device in fence_devices(layout) {
+            secret_changes(
+                node,
+                &mut step,
+                &device.id,
+                "password",
+                &pair_fence_password,
+                "the fence device's password",
+            )?;
+        }
     }
     let boot_links = node.run(
         &[
@@ -630,10 +672,24 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
         ));
     }
     match &layout.fence {
-        Some(fence) => step.summary.push(format!(
-            "fencing: stonith-enabled=true with {}",
-            fence.agent
-        )),
+        Some(fence) => {
+            for device in fence_devices(layout) {
+                step.summary.push(format!(
+                    "fencing: stonith-enabled=true, {} ({}) fences {}{}",
+                    device.id,
+                    fence.agent,
+                    device.targets.join(", "),
+                    if fence.password {
+                        "; its password from Pacemaker's local secrets (lrm://), not in the CIB"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+            if layout.witness.is_none() {
+                step.summary.push("fencing race (two nodes, no witness): priority-fencing-delay makes fencing the master's node wait, so the master's side wins".into());
+            }
+        }
         None => step.summary.push(format!(
             "NO FENCING (cluster.run_without_fencing = true): {}",
             crate::answers::NO_FENCING_RISK
@@ -815,8 +871,8 @@ pub fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
             }
         }
         step.changes.push(shell(
-            &format!("rm -f /var/lib/pacemaker/cib/cib* && rm -rf {SECRETS_DIR}/{DB_RESOURCE}"),
-            "the cluster's stored configuration and the agent's password go",
+            &format!("rm -f /var/lib/pacemaker/cib/cib* && rm -rf {SECRETS_DIR}/{DB_RESOURCE} {SECRETS_DIR}/p_fence*"),
+            "the cluster's stored configuration and the agent's and fence devices' passwords go",
         ));
         if systemd(node)? {
             step.changes.push(command(
