@@ -24,7 +24,11 @@ fn setup_with_input(args: &[&str], input: &str) -> (String, String, i32) {
         .unwrap()
         .write_all(input.as_bytes())
         .unwrap();
+    // Its stdin stays open: at end of input it would stop on its own, with
+    // another exit code, racing the interrupt.
+    let stdin = child.stdin.take();
     let out = child.wait_with_output().unwrap();
+    drop(stdin);
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -94,22 +98,34 @@ fn include_secrets_needs_save_answers() {
 
 #[test]
 fn ctrl_c_in_line_mode_says_what_it_stopped_and_exits_130() {
-    let child = Command::new(BIN)
+    use std::io::Read;
+    let mut child = Command::new(BIN)
         .args(["setup", "--ui", "plain"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Waiting for the first answer: the handler is installed by then.
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Its first question is out: it waits for the first answer, with the
+    // handler installed (a fixed sleep was too short on a loaded machine).
+    let stdout = child.stdout.as_mut().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !String::from_utf8_lossy(&seen).contains("master.host:") {
+        stdout.read_exact(&mut byte).unwrap();
+        seen.push(byte[0]);
+    }
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
     )
     .unwrap();
+    // Its stdin stays open: at end of input it would stop on its own, with
+    // another exit code, racing the interrupt.
+    let stdin = child.stdin.take();
     let out = child.wait_with_output().unwrap();
+    drop(stdin);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert_eq!(out.status.code(), Some(130), "{:?} {err}", out.status);
     assert!(err.contains("interrupted"), "{err}");
 }
