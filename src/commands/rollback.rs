@@ -237,7 +237,6 @@ fn preview(
             "stop the Pacemaker cluster the run started: maintenance mode first (the servers keep running), then pacemaker, corosync-qdevice and corosync stopped and off boot, the stored cluster configuration removed, the cluster address released, the server's boot link back".into(),
         );
     }
-    let records = journal.records();
     let (files, file_lines) = file_restores(journal);
     lines.extend(file_lines);
     match server {
@@ -250,17 +249,6 @@ fn preview(
                 lines.push(format!(
                     "undo: {statement}  (by {})",
                     uninstall_statements(plugin).join("; ")
-                ));
-            }
-            let filter = records.iter().rev().find_map(|r| match &r.entry {
-                JournalEntry::Note { text } => text
-                    .strip_prefix(crate::setup::add_databases::PREVIOUS_FILTER_NOTE)
-                    .map(str::to_string),
-                _ => None,
-            });
-            if let Some(filter) = filter {
-                lines.push(format!(
-                    "set the slave's filters back to replicate_do_db = '{filter}' (stop the replica, set its filters, start it)"
                 ));
             }
             for statement in &sql.kept {
@@ -1118,30 +1106,6 @@ fn undo_server(member: &mut Member, journal: &Journal, restored: &[PathBuf]) -> 
     }
     if super_read_only {
         member.sql().exec("SET GLOBAL super_read_only = ON")?;
-    }
-    let note = |prefix: &str| {
-        journal.records().iter().rev().find_map(|r| match &r.entry {
-            JournalEntry::Note { text } => text.strip_prefix(prefix).map(str::to_string),
-            _ => None,
-        })
-    };
-    let previous_filter = note(crate::setup::add_databases::PREVIOUS_FILTER_NOTE);
-    // Runs before the table-level filters recorded only replicate_do_db.
-    let previous_wild = note(crate::setup::add_databases::PREVIOUS_WILD_FILTER_NOTE);
-    if let Some(filter) = previous_filter {
-        let flavor = member.sql().flavor();
-        let mut sql = vec![flavor.stop_replica().to_string()];
-        sql.extend(flavor.restore_replica_filters(&filter, previous_wild.as_deref()));
-        sql.push(flavor.start_replica().to_string());
-        for statement in &sql {
-            member.sql().exec(statement)?;
-        }
-        text.push_str(&format!(
-            "undone: the slave's filters are back to replicate_do_db = '{filter}'{}\n",
-            previous_wild
-                .map(|w| format!(", replicate_wild_do_table = '{w}'"))
-                .unwrap_or_default()
-        ));
     }
     for statement in kept {
         text.push_str(&format!("not undone: {statement}\n"));

@@ -32,6 +32,16 @@ fn sql(member: &mut Member, journal: &mut Journal, statement: &str) -> Result<()
     super::statement::run(member, journal, &Statement::control(statement))
 }
 
+/// A change of the slave's filters: rollback sets back the lists it had
+/// before the first of them.
+fn sql_filters(member: &mut Member, journal: &mut Journal, statement: &str) -> Result<()> {
+    super::statement::run(
+        member,
+        journal,
+        &Statement::new(statement, super::undo::UndoRule::Filters),
+    )
+}
+
 /// A statement rollback cannot undo (the slave's copy dropped), and says so.
 fn sql_kept(member: &mut Member, journal: &mut Journal, statement: &str) -> Result<()> {
     super::statement::run(member, journal, &Statement::plain(statement))
@@ -69,14 +79,6 @@ fn wait_until_stopped(member: &mut Member) -> Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
-
-/// Journal note prefix recording the slave's `replicate_do_db` before a run
-/// changed it.
-pub const PREVIOUS_FILTER_NOTE: &str = "replicate_do_db before: ";
-/// Journal note prefix recording the slave's `replicate_wild_do_table`
-/// before a run changed it (runs before the table-level filters wrote only
-/// the note above).
-pub const PREVIOUS_WILD_FILTER_NOTE: &str = "replicate_wild_do_table before: ";
 
 /// `@@replicate_ignore_table` with these tables added (`db.table`, as the
 /// server lists them).
@@ -249,19 +251,7 @@ fn add(
             "the copy carries no GTID position; cannot line it up with the running slave".into(),
         ));
     };
-    let (previous, previous_wild) = state::filter_lists(pair.slave.sql())?;
-    journal.record(
-        pair.slave.access.node(),
-        JournalEntry::Note {
-            text: format!("{PREVIOUS_FILTER_NOTE}{previous}"),
-        },
-    )?;
-    journal.record(
-        pair.slave.access.node(),
-        JournalEntry::Note {
-            text: format!("{PREVIOUS_WILD_FILTER_NOTE}{previous_wild}"),
-        },
-    )?;
+    let (_, previous_wild) = state::filter_lists(pair.slave.sql())?;
     // Up to the snapshot, the slave applies only the databases not copied:
     // the copy holds everything before it for the others.
     // Single tables: every database catches up, those tables excepted
@@ -278,7 +268,7 @@ fn add(
         sql(&mut pair.slave, journal, &flavor.skip_to_gtids(&gtid))?;
     } else if !gtid.is_empty() {
         for statement in set_filters(flavor, &not_copied, &previous_wild) {
-            sql(&mut pair.slave, journal, &statement)?;
+            sql_filters(&mut pair.slave, journal, &statement)?;
         }
         if !tables.is_empty() {
             sql(
@@ -302,7 +292,7 @@ fn add(
     }
     let filters: Vec<&str> = all.iter().map(String::as_str).collect();
     for statement in set_filters(flavor, &filters, &previous_wild) {
-        sql(&mut pair.slave, journal, &statement)?;
+        sql_filters(&mut pair.slave, journal, &statement)?;
     }
     sql(&mut pair.slave, journal, flavor.start_replica())?;
     if tables.is_empty() {

@@ -29,6 +29,9 @@ pub enum UndoRule {
     /// login name, TLS), or none. `target`: the source the statement points
     /// it at, when it points it at one.
     Source { target: Option<(String, u16)> },
+    /// Changes the replica's filters (add-db): back to the lists it had,
+    /// between a stop and a start of replication.
+    Filters,
 }
 
 /// The concrete undo of a statement with `rule`, read from the server just
@@ -57,6 +60,13 @@ pub fn capture(conn: &mut SqlConn, rule: &UndoRule) -> Result<SqlUndo> {
             SqlUndo::Run {
                 statements: account_undo(&who, existing.as_ref()),
                 restores: Some(format!("account {who}")),
+            }
+        }
+        UndoRule::Filters => {
+            let (do_db, wild) = state::filter_lists(conn)?;
+            SqlUndo::Run {
+                statements: filters_undo(flavor, &do_db, &wild),
+                restores: Some("the replica's filters".into()),
             }
         }
         UndoRule::Source { target } => {
@@ -122,6 +132,15 @@ pub fn account_undo(who: &str, existing: Option<&ExistingAccount>) -> Vec<UndoSt
     }
     statements.push(UndoStatement::plain("SET SESSION sql_log_bin = 1"));
     statements
+}
+
+/// The replica's filters as they were: `replicate_do_db` (older runs' list)
+/// and the wild patterns, set with replication stopped, then started.
+pub fn filters_undo(flavor: Flavor, do_db: &str, wild: &str) -> Vec<UndoStatement> {
+    let mut statements = vec![flavor.stop_replica().to_string()];
+    statements.extend(flavor.restore_replica_filters(do_db, Some(wild)));
+    statements.push(flavor.start_replica().to_string());
+    statements.into_iter().map(UndoStatement::plain).collect()
 }
 
 /// The replica's connection as it was: none (forgotten again), or its old
@@ -291,6 +310,26 @@ mod tests {
             ssl_verify: verify.into(),
             ..ReplicaState::default()
         }
+    }
+
+    #[test]
+    fn filters_go_back_to_both_lists_with_replication_stopped() {
+        let undo = filters_undo(flavor("10.11.6-MariaDB"), "shop,crm", "");
+        assert_eq!(
+            shown(&undo),
+            [
+                "STOP SLAVE",
+                "SET GLOBAL replicate_do_db = 'shop,crm'",
+                "SET GLOBAL replicate_wild_do_table = ''",
+                "START SLAVE",
+            ]
+        );
+        let undo = filters_undo(flavor("9.1.0"), "", "shop.%");
+        assert_eq!(undo.first().map(|s| s.shown.as_str()), Some("STOP REPLICA"));
+        assert!(
+            undo[1].shown.starts_with("CHANGE REPLICATION FILTER"),
+            "{undo:?}"
+        );
     }
 
     #[test]
