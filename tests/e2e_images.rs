@@ -256,6 +256,11 @@ fn oracle_mysql_clone_seed_rollback_takeover_rejoin_switchover_errant_gtids_rese
         "{said}"
     );
     assert!(said.contains("(clone), step done"), "{said}");
+    // The clone verified the master's certificate with the pair's CA.
+    assert!(
+        said.contains("SET GLOBAL clone_ssl_ca = '/etc/ssl/mysql-ha/ca.pem'"),
+        "{said}"
+    );
     // The donor's password is in no journal or log (only masked).
     for node in ["node1", "node2"] {
         let shown = on(

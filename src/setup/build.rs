@@ -198,7 +198,10 @@ pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> 
             &mut pair.master,
             &mut pair.slave,
             databases,
-            repl.tls != crate::answers::TlsMode::Off,
+            TlsFiles::from_answers(&pair.answers.replication)
+                .as_ref()
+                .map(TlsFiles::ca_text)
+                .as_deref(),
         )?),
         SeedMethod::Parallel => CopyKind::Logical(seed::logical::plan_parallel(
             &mut pair.master,

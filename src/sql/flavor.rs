@@ -733,6 +733,13 @@ impl Flavor {
         )
     }
 
+    /// On the recipient: the CA its clone connections verify the donor's
+    /// certificate with (without it, `REQUIRE SSL` encrypts but trusts any
+    /// certificate).
+    pub fn clone_tls_ca(&self, ca: &str) -> String {
+        format!("SET GLOBAL clone_ssl_ca = {}", quote_string(ca))
+    }
+
     /// On the recipient: replace its whole instance with the donor's, over
     /// TLS when `tls`. Masked form first.
     pub fn clone_instance(

@@ -48,6 +48,8 @@ pub struct ClonePlan {
     /// On the slave: the plugin, when it is not active there yet.
     pub install_on_slave: Option<String>,
     pub donor_list: String,
+    /// On the slave, with TLS: the CA that verifies the master's certificate.
+    pub trust_donor: Option<String>,
     pub clone: Statement,
     /// The slave's datadir, replaced by the copy (its own kept for rollback).
     pub datadir: PathBuf,
@@ -69,6 +71,9 @@ impl ClonePlan {
             lines.push(format!("on slave: {install}"));
         }
         lines.push(format!("on slave: {}", self.donor_list));
+        if let Some(trust) = &self.trust_donor {
+            lines.push(format!("on slave: {trust}"));
+        }
         lines.push(format!(
             "on slave: {} (the server restarts on the copy; started by its service command when no supervisor does)",
             self.clone.shown
@@ -147,8 +152,9 @@ pub fn plan(
     master: &mut Member,
     slave: &mut Member,
     databases: &[String],
-    tls: bool,
+    tls_ca: Option<&str>,
 ) -> Result<ClonePlan> {
+    let tls = tls_ca.is_some();
     let flavor = master.sql().flavor();
     let password = crate::answers::generate_password();
     let donor = account(DONOR_USER, &slave.answers.host);
@@ -191,6 +197,7 @@ pub fn plan(
         drop_donor: format!("DROP USER IF EXISTS {donor}"),
         install_on_slave,
         donor_list: flavor.clone_donor_list(&master.answers.host, master.answers.mysql_port),
+        trust_donor: tls_ca.map(|ca| slave.sql().flavor().clone_tls_ca(ca)),
         // Undone with the slave's own datadir, which rollback puts back.
         clone: Statement::masked(shown, real, UndoRule::Nothing),
         datadir: slave.profile.paths.datadir.clone(),
@@ -339,6 +346,9 @@ fn clone_and_restart(
         )?;
     }
     sql_on(slave, journal, &Statement::control(plan.donor_list.clone()))?;
+    if let Some(trust) = &plan.trust_donor {
+        sql_on(slave, journal, &Statement::control(trust.clone()))?;
+    }
     reporter.event(Event::Note {
         message: format!("{}: cloning the master's instance", slave.label()),
     });
