@@ -289,6 +289,28 @@ fn make_on_node(
     Ok(())
 }
 
+/// `first`'s certificates, then those of `second` that `first` lacks.
+fn merge_bundles(first: &[u8], second: &[u8]) -> Vec<u8> {
+    const END: &str = "-----END CERTIFICATE-----";
+    let blocks = |bytes: &[u8]| -> Vec<String> {
+        String::from_utf8_lossy(bytes)
+            .split_inclusive(END)
+            .map(str::trim)
+            .filter(|b| b.ends_with(END))
+            .map(str::to_string)
+            .collect()
+    };
+    let mut merged = blocks(first);
+    for block in blocks(second) {
+        if !merged.contains(&block) {
+            merged.push(block);
+        }
+    }
+    let mut text = merged.join("\n");
+    text.push('\n');
+    text.into_bytes()
+}
+
 fn read_made(node: &dyn Node, path: PathBuf) -> Result<Vec<u8>> {
     node.read(&path)?.ok_or_else(|| Error::Command {
         host: node.label().to_string(),
@@ -339,12 +361,23 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
             bundle.push(b'\n');
         }
     }
+    // Until both servers serve the new certificates, the bundle also holds
+    // the CAs trusted now: a daemon's check or the replica connecting in
+    // between verifies whichever certificate it meets (a renewal must not
+    // look like a sick master). Cut to the new CAs once both serve them.
+    let mut transition = bundle.clone();
+    for side in [Side::Master, Side::Slave] {
+        let (access, _) = pair.access(side)?;
+        if let Some(current) = access.node().read(&CertPlan::bundle_path())? {
+            transition = merge_bundles(&transition, &current);
+        }
+    }
     for (side, (_, cert)) in [Side::Master, Side::Slave].into_iter().zip(made) {
         let journal = journals.of(side)?;
         let (access, _) = pair.access(side)?;
         let node = access.node();
         install(node, journal, CertPlan::cert_path(), cert)?;
-        install(node, journal, CertPlan::bundle_path(), bundle.clone())?;
+        install(node, journal, CertPlan::bundle_path(), transition.clone())?;
         run_command(
             access,
             node.label(),
@@ -365,6 +398,16 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
             super::statement::run(member, journals.of(side)?, &Statement::control(sql))?;
             reloaded.push(label);
         }
+    }
+    for side in [Side::Master, Side::Slave] {
+        let journal = journals.of(side)?;
+        let (access, _) = pair.access(side)?;
+        install(
+            access.node(),
+            journal,
+            CertPlan::bundle_path(),
+            bundle.clone(),
+        )?;
     }
     Ok(if reloaded.is_empty() {
         "new certificates on both nodes".into()
@@ -454,4 +497,21 @@ pub fn check(pair: &mut Pair) -> Result<Vec<Finding>> {
         }
     }
     Ok(findings)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_renewal_trusts_old_and_new_cas_until_both_serve_the_new() {
+        let cert =
+            |n: &str| format!("-----BEGIN CERTIFICATE-----\n{n}\n-----END CERTIFICATE-----\n");
+        let new = format!("{}{}", cert("new1"), cert("new2"));
+        let old = format!("{}{}", cert("old1"), cert("new1"));
+        let merged = String::from_utf8(super::merge_bundles(new.as_bytes(), old.as_bytes()))
+            .unwrap_or_default();
+        assert_eq!(
+            merged,
+            format!("{}{}{}", cert("new1"), cert("new2"), cert("old1"))
+        );
+    }
 }
