@@ -96,7 +96,10 @@ pub fn ensure_slave(db: &mut Db, on: bool) -> Result<bool> {
         "SET GLOBAL {replica}_enabled = {}",
         if on { "ON" } else { "OFF" }
     ))?;
-    if db.replica_status()?.is_some() {
+    // Only a running I/O thread is restarted: one that is stopped was
+    // stopped by someone (a setup run between its STOP and CHANGE MASTER),
+    // and it reads the setting whenever it starts.
+    if db.replica_status()?.is_some_and(|r| r.io_running == "Yes") {
         db.exec(flavor.stop_replica_io())?;
         db.exec(flavor.start_replica_io())?;
     }

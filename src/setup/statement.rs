@@ -73,5 +73,23 @@ pub fn run(member: &mut Member, journal: &mut Journal, statement: &Statement) ->
             undo: Some(undo),
         },
     )?;
-    member.sql().exec_masked(&statement.real, &statement.shown)
+    let ran = member.sql().exec_masked(&statement.real, &statement.shown);
+    match ran {
+        // A replica's connection changes only with replication stopped; a
+        // cluster daemon may have restarted its I/O thread (semi-sync, a
+        // reconnect) since this run stopped it: stop it again, then retry.
+        Err(err)
+            if matches!(statement.undo, UndoRule::Source { .. })
+                && crate::sql::conn::error_code(&err) == Some(REPLICA_RUNNING) =>
+        {
+            let stop = member.sql().flavor().stop_replica();
+            member.sql().exec(stop)?;
+            member.sql().exec_masked(&statement.real, &statement.shown)
+        }
+        ran => ran,
+    }
 }
+
+/// ER_SLAVE_MUST_STOP: "This operation cannot be performed as you have a
+/// running slave".
+const REPLICA_RUNNING: u16 = 1198;
