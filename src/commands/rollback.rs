@@ -58,8 +58,7 @@ pub fn run(args: RollbackArgs) -> Result<()> {
                 };
                 check_restorable(node, &journal, args.force)?;
                 let mut member = member;
-                let family = member.sql().flavor().family;
-                let plan = preview(&journal, Some((&member.profile, family)));
+                let plan = preview(&journal, Some(&member.profile));
                 if !approve(&args, run_id, &format!("on {}:\n{plan}", member.label()))? {
                     return Ok(());
                 }
@@ -222,12 +221,9 @@ fn on_witness(
 
 /// What undoing the run does on one node, from its journal, as it is shown
 /// before any change (`--dry-run`, or the question without `--yes`).
-/// `server`: the node's profile and server family when its server answers
-/// (else only its files are undone).
-fn preview(
-    journal: &Journal,
-    server: Option<(&crate::profile::Profile, crate::sql::Family)>,
-) -> String {
+/// `server`: the node's profile when its server answers (else only its
+/// files are undone).
+fn preview(journal: &Journal, server: Option<&crate::profile::Profile>) -> String {
     let mut lines: Vec<String> = daemon_stop_commands(journal)
         .iter()
         .map(|argv| format!("run: {}", argv.join(" ")))
@@ -240,7 +236,7 @@ fn preview(
     let (files, file_lines) = file_restores(journal);
     lines.extend(file_lines);
     match server {
-        Some((profile, _)) => {
+        Some(profile) => {
             let sql = sql_undo_plan(journal);
             for (statement, undo) in &sql.undone {
                 lines.push(format!("undo: {statement}  (by {})", shown(undo)));
@@ -400,10 +396,7 @@ fn on_both(
     for ((side, member), journal) in members.iter_mut().zip(&journals) {
         plan.push_str(&format!("on {} ({}):\n", member.label(), side.name()));
         match journal {
-            Some(journal) => {
-                let family = member.sql().flavor().family;
-                plan.push_str(&preview(journal, Some((&member.profile, family))));
-            }
+            Some(journal) => plan.push_str(&preview(journal, Some(&member.profile))),
             None => plan.push_str("  nothing: the run recorded no change here\n"),
         }
     }
