@@ -251,9 +251,18 @@ struct Restart<'a> {
 
 impl Drop for Restart<'_> {
     fn drop(&mut self) {
-        let start = self.conn.flavor().start_replica();
-        let _ = self.conn.exec(start);
+        for statement in resume_statements(self.conn.flavor()) {
+            let _ = self.conn.exec(statement);
+        }
     }
+}
+
+/// Stops, then starts: MariaDB's I/O thread also stops by itself at
+/// `UNTIL master_gtid_pos`, a moment after the SQL thread may have. A bare
+/// START in that moment starts only the SQL thread, and the I/O thread
+/// then ends with no error (seen in CI: io=No sql=Yes after a check).
+fn resume_statements(flavor: crate::sql::flavor::Flavor) -> [&'static str; 2] {
+    [flavor.stop_replica(), flavor.start_replica()]
 }
 
 /// Opens the master's snapshot and returns the GTIDs it holds (empty: the
@@ -609,6 +618,16 @@ pub fn check(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replication_resumes_with_both_threads_stopped_first() {
+        for version in ["10.11.6-MariaDB", "8.4.3"] {
+            let flavor = crate::sql::flavor::Flavor::from_version_string(version).unwrap();
+            let [stop, start] = resume_statements(flavor);
+            assert_eq!(stop, flavor.stop_replica());
+            assert_eq!(start, flavor.start_replica());
+        }
+    }
 
     #[test]
     fn chunk_ranges() {
