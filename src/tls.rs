@@ -145,6 +145,9 @@ impl CertPlan {
             Self::bundle_path().display(),
             work.display()
         ));
+        out.push(
+            "a server that serves TLS already reads its new files at once (FLUSH SSL; MySQL: ALTER INSTANCE RELOAD TLS), trusting the old and the new CAs until both do; then the slave's I/O thread reconnects".into(),
+        );
         out
     }
 }
@@ -414,16 +417,10 @@ fn verify_as_server(
     })
 }
 
-/// Whether a running server serves TLS now (so it can reload its files):
-/// its certificate's end date is a status value on MariaDB and MySQL alike
-/// (MySQL 8.4 has no `have_ssl` any more).
+/// Whether a running server serves TLS now (so it can reload its files).
 pub fn serving_tls(conn: &mut crate::sql::SqlConn) -> bool {
-    let rows = conn
-        .rows("SHOW GLOBAL STATUS LIKE 'Ssl_server_not_after'")
-        .unwrap_or_default();
-    rows.first()
-        .and_then(|r| r.get("Value").cloned().flatten())
-        .is_some_and(|v| !v.trim().is_empty())
+    let query = conn.flavor().serving_tls_query();
+    conn.scalar(query).ok().flatten().as_deref() == Some("1")
 }
 
 fn last_line(text: &str) -> &str {

@@ -456,4 +456,11 @@ fn replication_moves_onto_verified_tls_and_renews() {
         sql("node1", "SELECT @@GLOBAL.ssl_cert"),
         "/etc/ssl/own/server-cert.pem"
     );
+    // Through every re-run and rollback above, the slave's daemon never
+    // took the runs' restarts or certificate changes for a failing master:
+    // it never restarted node1's server nor took over.
+    let events = on_ok("node2", &["cat", "/var/log/mysql-ha.log"]);
+    for action in ["restarting the master's server", "takeover:"] {
+        assert!(!events.contains(action), "{action}:\n{events}");
+    }
 }

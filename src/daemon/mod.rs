@@ -108,6 +108,9 @@ pub struct Daemon {
     semi_sync_degraded: bool,
     /// Slave: the master's server answers with errors (too many connections, ...).
     master_busy: bool,
+    /// Slave: the setup run whose hold kept it from acting on the master's
+    /// failing server (said once per run).
+    held_by_run: Option<String>,
     /// The witness answered the last question asked of it.
     witness_reachable: bool,
     /// Slave: its replication threads and lag, as last seen.
@@ -190,6 +193,7 @@ impl Daemon {
             semi_sync_off_at: None,
             semi_sync_degraded: false,
             master_busy: false,
+            held_by_run: None,
             witness_reachable: true,
             replication: replication_watch::ReplicationWatch::default(),
             sql_broken: None,

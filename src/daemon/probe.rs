@@ -142,6 +142,9 @@ pub fn classify(query: crate::Result<()>, mysql_port: Port, ssh_port: Port) -> V
             },
         ) if SERVER_GOING_AWAY.contains(&code) => Verdict::ServerSick(err.to_string()),
         Err(err @ Error::Sql { code: Some(_), .. }) => Verdict::Busy(err.to_string()),
+        // The server sent a certificate this node does not trust: alive (a
+        // restart serves the same files, a takeover would not mend trust).
+        Err(err) if is_certificate_refusal(&err) => Verdict::Busy(err.to_string()),
         Err(err) if mysql_port == Port::Open => Verdict::ServerSlow(err.to_string()),
         Err(err) if mysql_port == Port::Refused || ssh_port != Port::Silent => {
             Verdict::ServerSick(err.to_string())
@@ -150,6 +153,12 @@ pub fn classify(query: crate::Result<()>, mysql_port: Port, ssh_port: Port) -> V
             "{err}; neither its server's port nor its ssh port answers"
         )),
     }
+}
+
+/// A TLS handshake that got as far as the server's certificate (rustls'
+/// wording), which this node refused.
+fn is_certificate_refusal(err: &Error) -> bool {
+    matches!(err, Error::Sql { code: None, message, .. } if message.contains("invalid peer certificate"))
 }
 
 /// One check: the query and both ports, side by side.
@@ -216,6 +225,17 @@ mod tests {
         assert!(matches!(
             classify(Err(server_error(1053)), Open, Open),
             Verdict::ServerSick(_)
+        ));
+        // Seen during a certificate change: the server answered the handshake.
+        let untrusted = Error::Sql {
+            node: "192.0.2.11".into(),
+            statement: "connect".into(),
+            code: None,
+            message: "IO error: `invalid peer certificate: UnknownIssuer'".into(),
+        };
+        assert!(matches!(
+            classify(Err(untrusted), Open, Open),
+            Verdict::Busy(_)
         ));
     }
 

@@ -41,6 +41,32 @@ pub fn super_read_only_lifted() -> bool {
         .is_some_and(|until| now() < until)
 }
 
+/// Holds `UNTIL RUN`: until then (seconds since the epoch) a setup run is
+/// restarting or re-keying the servers, and a master that stops answering
+/// is that run's doing, not a failure: the daemon neither restarts it
+/// remotely nor takes over. A run that dies leaves a deadline that passes.
+pub fn run_hold_path() -> PathBuf {
+    Path::new(STATE_DIR).join("run-hold")
+}
+
+/// The text of a hold for run `run_id` until `until`.
+pub fn run_hold_text(until: u64, run_id: &str) -> String {
+    format!("{until} {run_id}\n")
+}
+
+/// The run that holds the daemon's failure actions now, if any.
+pub fn run_hold_at(text: &str, now: u64) -> Option<String> {
+    let (until, run) = text.trim().split_once(' ')?;
+    let until: u64 = until.parse().ok()?;
+    (now < until).then(|| run.trim().to_string())
+}
+
+/// The run that holds this node's daemon now (see `run_hold_path`).
+pub fn run_hold() -> Option<String> {
+    let text = std::fs::read_to_string(run_hold_path()).ok()?;
+    run_hold_at(&text, now())
+}
+
 pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -205,6 +231,18 @@ impl DaemonStatus {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_hold_lasts_until_its_deadline_and_names_the_run() {
+        let text = run_hold_text(1000, "20261130-141500-ab12");
+        assert_eq!(
+            run_hold_at(&text, 999).as_deref(),
+            Some("20261130-141500-ab12")
+        );
+        assert_eq!(run_hold_at(&text, 1000), None);
+        assert_eq!(run_hold_at("garbage", 0), None);
+        assert_eq!(run_hold_at("", 0), None);
+    }
 
     #[test]
     fn a_takeover_holds_the_next_until_acknowledged_or_expired() {

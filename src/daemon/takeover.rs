@@ -87,6 +87,7 @@ impl Daemon {
                     self.emit("master-back", "the master answers again");
                 }
                 self.streak.reset();
+                self.held_by_run = None;
                 self.pending_takeover = None;
                 self.vote_status.refusal = None;
                 self.semi_sync_as_slave(local.as_mut());
@@ -141,6 +142,20 @@ impl Daemon {
                 &format!("master failing ({why}); paused: no action"),
             );
             return;
+        }
+        if !silent {
+            if let Some(run) = super::state::run_hold() {
+                if self.held_by_run.as_deref() != Some(run.as_str()) {
+                    self.emit(
+                        "run-hold",
+                        &format!(
+                            "master's server does not answer ({why}) while setup run {run} restarts or re-keys the servers: no restart, no takeover"
+                        ),
+                    );
+                    self.held_by_run = Some(run);
+                }
+                return;
+            }
         }
         if !silent && self.peer.reachable() {
             self.emit(

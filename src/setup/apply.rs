@@ -3,6 +3,7 @@
 //! previous config back and a second restart.
 
 use crate::access::Access;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use super::journals::{run_command, Journals};
@@ -93,6 +94,48 @@ pub(crate) fn restart_or_restore(
         "{}: the server did not start with the new configuration, so the previous one was restored and the server restarted with it. Cause: {err}\nError log tail:\n{tail}",
         member.label()
     )))
+}
+
+/// How long a hold lasts: a restart, and the restart with the restored
+/// files if the first does not come back.
+const DAEMON_HOLD: Duration = Duration::from_secs(2 * SERVER_START_TIMEOUT.as_secs() + 60);
+
+/// Tells the cluster daemons that this run is about to restart or re-key a
+/// server: the slave's daemon would otherwise see its master stop
+/// answering, restart it remotely in the middle of the run's own restart,
+/// and take over if that fails (seen on every re-run that restarted the
+/// master). The hold has a deadline, so a run that dies cannot leave the
+/// pair unguarded. A node without the daemon's state directory runs no
+/// daemon.
+fn hold_daemons(pair: &Pair, run_id: &str) -> Result<()> {
+    let until = crate::daemon::state::now() + DAEMON_HOLD.as_secs();
+    let text = crate::daemon::state::run_hold_text(until, run_id);
+    for member in [&pair.master, &pair.slave] {
+        let node = member.access.node();
+        if node
+            .stat(Path::new(crate::daemon::state::STATE_DIR))?
+            .is_some()
+        {
+            node.write_atomic(
+                &crate::daemon::state::run_hold_path(),
+                text.as_bytes(),
+                0o644,
+                0,
+                0,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends the hold; one left behind ends at its deadline anyway.
+fn release_daemons(pair: &Pair) {
+    for member in [&pair.master, &pair.slave] {
+        let node = member.access.node();
+        if let Ok(Some(_)) = node.stat(&crate::daemon::state::run_hold_path()) {
+            let _ = node.remove_file(&crate::daemon::state::run_hold_path());
+        }
+    }
 }
 
 /// Numeric id of a user or group on the node (`id -u NAME`, `getent group NAME`).
@@ -212,7 +255,10 @@ pub fn apply(
         }
         // New certificates touch both nodes and both journals at once.
         if let [Change::Certificates(certs)] = step.changes.as_slice() {
-            let summary = super::tls_step::apply(pair, journals, certs)?;
+            hold_daemons(pair, &plan.run_id)?;
+            let applied = super::tls_step::apply(pair, journals, certs);
+            release_daemons(pair);
+            let summary = applied?;
             reporter.event(Event::StepFinished {
                 step: step.name.into(),
                 changed: true,
@@ -251,7 +297,11 @@ pub fn apply(
                     summary = "done".into();
                 }
                 Change::RestartServer { argv } => {
-                    restart_or_restore(pair.member(step.side)?, journal, argv, reporter)?;
+                    hold_daemons(pair, &plan.run_id)?;
+                    let restarted =
+                        restart_or_restore(pair.member(step.side)?, journal, argv, reporter);
+                    release_daemons(pair);
+                    restarted?;
                     summary = "configuration changed and server restarted".into();
                 }
                 Change::Sql(statement) => {

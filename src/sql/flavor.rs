@@ -347,6 +347,17 @@ impl Flavor {
         statements
     }
 
+    /// 1 when the running server has TLS loaded (so it can reload its
+    /// files), else 0. Not the certificate's dates in `SHOW STATUS`: MariaDB
+    /// reports those only to a session that itself came over TLS. MySQL 8.4
+    /// has no `have_ssl` any more; its main channel says whether TLS is on.
+    pub fn serving_tls_query(&self) -> &'static str {
+        match self.family {
+            Family::MariaDb => "SELECT @@GLOBAL.have_ssl = 'YES'",
+            Family::MySql => "SELECT COUNT(*) FROM performance_schema.tls_channel_status WHERE CHANNEL = 'mysql_main' AND PROPERTY = 'Enabled' AND VALUE = 'Yes'",
+        }
+    }
+
     /// Makes a running server read its certificate files again (a renewal
     /// without a restart).
     pub fn reload_tls(&self) -> &'static str {
@@ -994,6 +1005,13 @@ mod tests {
     #[test]
     fn mysql_9_names_for_status_gtids_read_only_and_semi_sync() {
         let mysql = flavor("9.7.4-2");
+        assert!(mysql
+            .serving_tls_query()
+            .contains("performance_schema.tls_channel_status"));
+        assert!(!mysql.serving_tls_query().contains("have_ssl"));
+        assert!(flavor("10.11.6-MariaDB")
+            .serving_tls_query()
+            .contains("have_ssl"));
         assert_eq!(mysql.reset_replica_all(), "RESET REPLICA ALL");
         assert_eq!(mysql.stop_replica_io(), "STOP REPLICA IO_THREAD");
         assert_eq!(
