@@ -517,13 +517,13 @@ fn verify_through_address(cluster: &Cluster) -> Result<String> {
         .unwrap_or(&config.node.address)
         .to_string();
     let own = {
-        let mut db = crate::daemon::db::Db::tcp(&config, &config.node.address)?;
+        let mut db = crate::daemon::db::tcp(&config, &config.node.address)?;
         db.scalar("SELECT @@GLOBAL.server_id")?
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut last = String::new();
     while Instant::now() < deadline {
-        let attempt = crate::daemon::db::Db::tcp(&config, &target).and_then(|mut db| {
+        let attempt = crate::daemon::db::tcp(&config, &target).and_then(|mut db| {
             let id = db.scalar("SELECT @@GLOBAL.server_id")?;
             db.exec(&format!(
                 "INSERT INTO mysql_ha.write_check (node, term, at) VALUES ({}, 0, NOW()) ON DUPLICATE KEY UPDATE at = VALUES(at)",

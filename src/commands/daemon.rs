@@ -382,7 +382,7 @@ struct Gtids {
     slave_pos: String,
 }
 
-fn gtids_of(db: &mut crate::daemon::db::Db) -> Option<Gtids> {
+fn gtids_of(db: &mut crate::sql::SqlConn) -> Option<Gtids> {
     let flavor = db.flavor();
     // MySQL has one GTID set for what was logged and applied alike.
     let applied = match flavor.family {
@@ -400,13 +400,13 @@ fn gtids_of(db: &mut crate::daemon::db::Db) -> Option<Gtids> {
 
 fn local_gtids(config: &ClusterConfig) -> Option<Gtids> {
     let profile = config.profile().ok()?;
-    let mut db = crate::daemon::db::Db::local(config, &profile.paths.socket).ok()?;
+    let mut db = crate::daemon::db::local(config, &profile.paths.socket).ok()?;
     gtids_of(&mut db)
 }
 
 /// The peer's server, over TCP with the monitor account (allowed from here).
 fn peer_gtids(config: &ClusterConfig) -> Option<Gtids> {
-    let mut db = crate::daemon::db::Db::tcp(config, &config.node.peer).ok()?;
+    let mut db = crate::daemon::db::tcp(config, &config.node.peer).ok()?;
     gtids_of(&mut db)
 }
 

@@ -6,11 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use super::db::Db;
+use super::db::ServerChecks;
 use super::semisync::{self, MasterView};
 use super::state::{VoteStatus, VoterSeen};
 use super::Daemon;
 use crate::answers::Durability;
+use crate::sql::SqlConn;
 use crate::vote::lease::{ask_all, Answer, VoterAddress};
 use crate::vote::voter::{Reply, Request, VoterView};
 use crate::vote::wire;
@@ -155,7 +156,7 @@ impl Daemon {
     }
 
     /// Turns a (former) master's wait off on a node that is not master.
-    pub(super) fn semi_sync_master_off(&mut self, db: &mut Db) {
+    pub(super) fn semi_sync_master_off(&mut self, db: &mut SqlConn) {
         if let Ok(view) = semisync::master_view(db) {
             if view.enabled {
                 match semisync::disable_master(db) {
@@ -329,7 +330,7 @@ impl Daemon {
     /// Master: its semi-sync wait as read once before a renewal, and what
     /// to tell the voters about the slave (None: nothing to claim, as with
     /// asynchronous durability).
-    pub(super) fn semi_sync_before_renewal(&mut self, db: Option<&mut Db>) -> SemiSyncRead {
+    pub(super) fn semi_sync_before_renewal(&mut self, db: Option<&mut SqlConn>) -> SemiSyncRead {
         let view = db.and_then(|db| semisync::master_view(db).ok());
         if self.config.durability != Durability::SemiSync {
             return SemiSyncRead {
@@ -370,7 +371,7 @@ impl Daemon {
 
     /// Master, after a renewal: turns the wait on when a slave is there, and
     /// off when it stalled and a voter recorded that the slave fell behind.
-    pub(super) fn semi_sync_after_renewal(&mut self, db: Option<&mut Db>, read: SemiSyncRead) {
+    pub(super) fn semi_sync_after_renewal(&mut self, db: Option<&mut SqlConn>, read: SemiSyncRead) {
         let (Some(db), Some(view)) = (db, read.view) else {
             return;
         };
@@ -426,7 +427,7 @@ impl Daemon {
     /// Slave: acknowledges as a semi-synchronous slave when durability asks,
     /// and never waits as a master itself: with log-slave-updates its SQL
     /// thread would wait for an acknowledgement nobody sends.
-    pub(super) fn semi_sync_as_slave(&mut self, db: Option<&mut Db>) {
+    pub(super) fn semi_sync_as_slave(&mut self, db: Option<&mut SqlConn>) {
         let on = self.config.durability == Durability::SemiSync;
         let Some(db) = db else { return };
         self.semi_sync_master_off(db);

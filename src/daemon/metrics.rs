@@ -7,9 +7,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::config::Role;
-use super::db::{Db, ReplicaProgress};
+use super::db::ReplicaProgress;
 use super::state::DaemonStatus;
 use crate::metrics::{disk, Exposition, Kind};
+use crate::sql::SqlConn;
 
 /// Counted since the daemon started (Prometheus copes with a reset).
 #[derive(Debug, Clone, Default)]
@@ -30,7 +31,7 @@ pub struct ServerDirs {
 }
 
 impl ServerDirs {
-    pub fn read(db: &mut Db) -> Option<ServerDirs> {
+    pub fn read(db: &mut SqlConn) -> Option<ServerDirs> {
         let datadir = db.scalar("SELECT @@GLOBAL.datadir").ok()??;
         // Absent with binary logging off (NULL) or on a server without the variable.
         let basename = db.scalar("SELECT @@GLOBAL.log_bin_basename").ok().flatten();

@@ -24,8 +24,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::sql::SqlConn;
 use config::{ClusterConfig, Role};
-use db::Db;
+use db::ServerChecks;
 use events::EventLog;
 use peer::Peer;
 use resource::{Claim, ClusterResource};
@@ -271,8 +272,8 @@ impl Daemon {
         }
     }
 
-    fn local_db(&self) -> Result<Db> {
-        Db::local(&self.config, &self.profile.paths.socket)
+    fn local_db(&self) -> Result<SqlConn> {
+        db::local(&self.config, &self.profile.paths.socket)
     }
 
     /// A node that already holds the resource is a daemon restart: it keeps
@@ -384,7 +385,7 @@ impl Daemon {
         Ok(parsed)
     }
 
-    fn check_local(&mut self) -> Option<Db> {
+    fn check_local(&mut self) -> Option<SqlConn> {
         match self.local_db() {
             Ok(mut db) => {
                 self.health.server_answers = true;
@@ -473,7 +474,7 @@ impl Daemon {
 
     /// With votes: renews the lease; stands aside (and says why) when the
     /// master may not serve. Steps down when a newer term exists.
-    fn vote_allows_serving(&mut self, mut local: Option<&mut Db>) -> bool {
+    fn vote_allows_serving(&mut self, mut local: Option<&mut SqlConn>) -> bool {
         let server_answers = local.is_some();
         // Renewing can take the whole ask timeout: a lease that could run
         // out meanwhile is given up first, so the address is never held

@@ -8,7 +8,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
 use super::config::ClusterConfig;
-use super::db::Db;
+use super::db;
 use crate::Error;
 
 /// What one check found.
@@ -120,7 +120,7 @@ impl Streak {
 
 /// The query part of a check (also used to wait for a restarted server).
 pub fn query_master(config: &ClusterConfig) -> crate::Result<()> {
-    Db::tcp(config, &config.node.peer)
+    db::tcp(config, &config.node.peer)
         .and_then(|mut db| db.scalar("SELECT @@GLOBAL.server_id"))
         .map(|_| ())
 }

@@ -9,7 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::db::Db;
+use super::db::ServerChecks;
+use crate::sql::SqlConn;
 use crate::Result;
 
 /// The server's own timeout: 49 days, i.e. never (the daemon decides).
@@ -28,7 +29,7 @@ pub struct MasterView {
 }
 
 /// One round trip: the setting and the four status counters.
-pub fn master_view(db: &mut Db) -> Result<MasterView> {
+pub fn master_view(db: &mut SqlConn) -> Result<MasterView> {
     let flavor = db.flavor();
     let names = flavor.semi_sync();
     let table = flavor.global_status_table();
@@ -64,7 +65,7 @@ pub fn master_view(db: &mut Db) -> Result<MasterView> {
 }
 
 /// Turns the master's wait on, with the settings that make it a guarantee.
-pub fn enable_master(db: &mut Db) -> Result<()> {
+pub fn enable_master(db: &mut SqlConn) -> Result<()> {
     let names = db.flavor().semi_sync();
     let source = names.source;
     db.exec(&format!("SET GLOBAL {source}_wait_point = AFTER_SYNC"))?;
@@ -74,7 +75,7 @@ pub fn enable_master(db: &mut Db) -> Result<()> {
 }
 
 /// Lets the master acknowledge without the slave.
-pub fn disable_master(db: &mut Db) -> Result<()> {
+pub fn disable_master(db: &mut SqlConn) -> Result<()> {
     let source = db.flavor().semi_sync().source;
     db.exec(&format!("SET GLOBAL {source}_enabled = OFF"))
 }
@@ -82,7 +83,7 @@ pub fn disable_master(db: &mut Db) -> Result<()> {
 /// Makes this server acknowledge as a semi-synchronous slave; the I/O
 /// thread reads the setting when it connects, so it reconnects. Returns
 /// whether anything changed.
-pub fn ensure_slave(db: &mut Db, on: bool) -> Result<bool> {
+pub fn ensure_slave(db: &mut SqlConn, on: bool) -> Result<bool> {
     let flavor = db.flavor();
     let replica = flavor.semi_sync().replica;
     let enabled = db
@@ -109,7 +110,7 @@ pub fn ensure_slave(db: &mut Db, on: bool) -> Result<bool> {
 /// Ends the sessions that wait for a slave's acknowledgement (a master that
 /// lost its lease): their clients get an error, never an acknowledgement.
 /// Returns how many were ended.
-pub fn end_waiting_sessions(db: &mut Db) -> Result<usize> {
+pub fn end_waiting_sessions(db: &mut SqlConn) -> Result<usize> {
     let ids = db.column(
         "SELECT ID FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for semi-sync ACK%'",
     )?;

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::config::{Fence, Role};
-use super::db::Db;
+use super::db::{self, ServerChecks};
 use super::probe::{self, Decision, Verdict};
 use super::replication_watch::BrokenSlave;
 use super::resource::Claim;
@@ -345,7 +345,7 @@ impl Daemon {
         let deadline = Instant::now() + Duration::from_secs(15);
         let mut last = String::new();
         while Instant::now() < deadline {
-            let attempt = Db::tcp(&self.config, &target).and_then(|mut db| {
+            let attempt = db::tcp(&self.config, &target).and_then(|mut db| {
                 let id = db.scalar("SELECT @@GLOBAL.server_id")?;
                 db.exec(&format!(
                     "INSERT INTO mysql_ha.write_check (node, term, at) VALUES ({}, {}, NOW()) ON DUPLICATE KEY UPDATE term = VALUES(term), at = VALUES(at)",

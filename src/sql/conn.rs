@@ -38,16 +38,67 @@ pub fn error_code(err: &Error) -> Option<u16> {
     }
 }
 
+/// Where a connection reaches its server.
+pub enum Endpoint<'a> {
+    /// A unix socket (local, or forwarded from the node).
+    Socket(&'a Path),
+    /// TCP; with a CA file, over TLS with the server's certificate
+    /// chained to it and naming `host`.
+    Tcp {
+        host: &'a str,
+        port: u16,
+        ca_file: Option<&'a Path>,
+    },
+}
+
 impl SqlConn {
-    /// Connects through a unix socket (local, or forwarded from the node).
+    /// Connects through a unix socket for a run (statements may take long).
     pub fn connect(node: &str, socket: &Path, user: &str, password: &str) -> Result<SqlConn> {
+        SqlConn::open(
+            node,
+            Endpoint::Socket(socket),
+            user,
+            password,
+            Duration::from_secs(600),
+        )
+    }
+
+    /// Connects as `user` (no password: unix_socket authentication), every
+    /// read and write (and a TCP connect) bounded by `timeout`.
+    pub fn open(
+        node: &str,
+        endpoint: Endpoint,
+        user: &str,
+        password: &str,
+        timeout: Duration,
+    ) -> Result<SqlConn> {
         let opts = mysql::OptsBuilder::new()
-            .socket(Some(socket.to_string_lossy().into_owned()))
             .user(Some(user))
             .pass((!password.is_empty()).then_some(password))
-            .prefer_socket(true)
-            .read_timeout(Some(Duration::from_secs(600)))
-            .write_timeout(Some(Duration::from_secs(600)));
+            .read_timeout(Some(timeout))
+            .write_timeout(Some(timeout));
+        let opts = match endpoint {
+            Endpoint::Socket(socket) => opts
+                .socket(Some(socket.to_string_lossy().into_owned()))
+                .prefer_socket(true),
+            Endpoint::Tcp {
+                host,
+                port,
+                ca_file,
+            } => {
+                let opts = opts
+                    .ip_or_hostname(Some(host))
+                    .tcp_port(port)
+                    .prefer_socket(false)
+                    .tcp_connect_timeout(Some(timeout));
+                match ca_file {
+                    Some(ca) => opts.ssl_opts(
+                        mysql::SslOpts::default().with_root_cert_path(Some(ca.to_path_buf())),
+                    ),
+                    None => opts,
+                }
+            }
+        };
         let mut conn = mysql::Conn::new(opts).map_err(|e| sql_error(node, "connect", e))?;
         let version: Option<String> = conn
             .query_first("SELECT VERSION()")
@@ -150,6 +201,18 @@ impl SqlConn {
         Ok(value.as_ref().and_then(value_text))
     }
 
+    /// The values of the first row in column order (None for NULL); empty
+    /// without a row.
+    pub fn row(&mut self, query: &str) -> Result<Vec<Option<String>>> {
+        let row: Option<mysql::Row> = self
+            .conn
+            .query_first(query)
+            .map_err(|e| sql_error(&self.node, query, e))?;
+        Ok(row
+            .map(|row| row.unwrap().iter().map(value_text).collect())
+            .unwrap_or_default())
+    }
+
     /// One column of every row.
     pub fn column(&mut self, query: &str) -> Result<Vec<String>> {
         let values: Vec<mysql::Value> = self
@@ -167,6 +230,14 @@ fn sql_error(node: &str, statement: &str, err: mysql::Error) -> Error {
             statement: statement.to_string(),
             code: Some(server.code),
             message: server.message,
+        },
+        // A connection that never was cannot have broken: the driver's
+        // words (refused, unreachable, a refused certificate) say it best.
+        mysql::Error::IoError(io) if statement == "connect" => Error::Sql {
+            node: node.to_string(),
+            statement: statement.to_string(),
+            code: None,
+            message: io.to_string(),
         },
         other => Error::Sql {
             node: node.to_string(),
