@@ -56,7 +56,7 @@ impl Access {
             Access::Local(_) => {
                 let (program, args) = argv
                     .split_first()
-                    .ok_or_else(|| Error::Other("empty command".into()))?;
+                    .ok_or_else(|| Error::Internal("an empty command".into()))?;
                 Command::new(program)
                     .args(args)
                     .stdin(Stdio::piped())

@@ -702,7 +702,8 @@ impl Answers {
                 (field.parse)(&mut copy, "")?;
             }
         }
-        let body = toml::to_string(&copy).map_err(|e| Error::Other(e.to_string()))?;
+        let body =
+            toml::to_string(&copy).map_err(|e| Error::Internal(format!("writing answers: {e}")))?;
         let note = if include_secrets {
             "# Holds passwords: keep it private (mode 0600).\n"
         } else {

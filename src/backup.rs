@@ -252,8 +252,8 @@ impl Journal {
         self.records.push(JournalRecord { at, entry });
         let mut text = String::new();
         for record in &self.records {
-            let line =
-                serde_json::to_string(record).map_err(|e| Error::Other(format!("journal: {e}")))?;
+            let line = serde_json::to_string(record)
+                .map_err(|e| Error::Internal(format!("journal: {e}")))?;
             text.push_str(&line);
             text.push('\n');
         }

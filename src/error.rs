@@ -155,6 +155,37 @@ pub enum Error {
     #[error("sandbox: {0}")]
     Sandbox(String),
 
+    /// Something about one node that the run cannot go on with.
+    #[error("on {node}: {message}")]
+    Node { node: String, message: String },
+
+    /// A file the tool wrote (cluster.toml, witness.toml) that does not parse.
+    #[error("{path}: {message}")]
+    Config { path: PathBuf, message: String },
+
+    /// A command used where it cannot work (not root, no terminal, no
+    /// daemon on this node); the message says what to do instead.
+    #[error("{0}")]
+    Usage(String),
+
+    /// A rollback that would undo something a later run or a person built
+    /// on; nothing was changed.
+    #[error("on {node}: {message}")]
+    RollbackRefused { node: String, message: String },
+
+    /// A defect of the tool itself (a thread that panicked, a value of its
+    /// own it cannot write): nothing the user did.
+    #[error("internal error: {0}; this is a defect of mysql-ha, please report it with the command that showed it")]
+    Internal(String),
+
+    /// A command or service on the node that exited with a failure.
+    #[error("{what} failed ({status}){detail}")]
+    Failed {
+        what: String,
+        status: String,
+        detail: String,
+    },
+
     #[error("{0}")]
     Other(String),
 }

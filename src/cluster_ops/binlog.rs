@@ -176,11 +176,9 @@ fn binlog_files(member: &mut Member) -> Result<Vec<String>> {
     let dir = Path::new(&basename)
         .parent()
         .map(Path::to_path_buf)
-        .ok_or_else(|| {
-            Error::Other(format!(
-                "{}: the server keeps no binary log",
-                member.label()
-            ))
+        .ok_or_else(|| Error::Node {
+            node: member.label().to_string(),
+            message: "the server keeps no binary log".into(),
         })?;
     Ok(member
         .sql()

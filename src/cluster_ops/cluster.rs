@@ -94,7 +94,8 @@ pub fn read_term_state(member: &Member) -> Result<TermState> {
 }
 
 pub fn write_term_state(member: &Member, state: &TermState) -> Result<()> {
-    let text = serde_json::to_vec_pretty(state).map_err(|e| Error::Other(e.to_string()))?;
+    let text = serde_json::to_vec_pretty(state)
+        .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?;
     member
         .access
         .node()

@@ -512,8 +512,9 @@ pub fn check(
     // An I/O thread just started (by resync, say) connects first.
     let started = Instant::now();
     let replica = loop {
-        let replica = state::replica_state(pair.slave.sql())?.ok_or_else(|| {
-            Error::Other(format!("{} replicates from nobody", pair.slave.label()))
+        let replica = state::replica_state(pair.slave.sql())?.ok_or_else(|| Error::Node {
+            node: pair.slave.label().to_string(),
+            message: "it replicates from nobody: there is no slave to compare".into(),
         })?;
         let connecting = replica.sql_running == "Yes"
             && matches!(replica.io_running.as_str(), "Preparing" | "Connecting");

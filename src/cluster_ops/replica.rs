@@ -43,7 +43,10 @@ fn server_id(member: &mut Member) -> Result<u32> {
         .sql()
         .scalar("SELECT @@GLOBAL.server_id")?
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| Error::Other(format!("{}: no server_id", member.label())))
+        .ok_or_else(|| Error::Node {
+            node: member.label().to_string(),
+            message: "the server reports no server_id".into(),
+        })
 }
 
 /// Makes the option files those of a slave replicating `databases`

@@ -18,7 +18,7 @@ pub fn run(args: ClusterAgentArgs) -> Result<()> {
         }
     };
     if !nix::unistd::geteuid().is_root() {
-        return Err(Error::Other(
+        return Err(Error::Usage(
             "cluster-agent runs as root: it reads the root-only passphrase file and starts the agent as the cluster account".into(),
         ));
     }

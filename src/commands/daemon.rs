@@ -19,7 +19,7 @@ fn state_dir_ready() -> Result<()> {
     if Path::new(crate::daemon::state::STATE_DIR).is_dir() {
         Ok(())
     } else {
-        Err(Error::Other(format!(
+        Err(Error::Usage(format!(
             "{} does not exist: this node runs no cluster daemon (run `mysql-ha setup` first)",
             crate::daemon::state::STATE_DIR
         )))
@@ -70,11 +70,9 @@ pub fn resume_node() -> Result<String> {
 pub fn acknowledge_takeover() -> Result<String> {
     state_dir_ready()?;
     let path = state_path();
-    let mut state = read_json::<TermState>(&path)?.ok_or_else(|| {
-        Error::Other(format!(
-            "{}: no term state yet; the daemon writes it at start",
-            path.display()
-        ))
+    let mut state = read_json::<TermState>(&path)?.ok_or_else(|| Error::Config {
+        path: path.clone(),
+        message: "no term state yet; the daemon writes it at start".into(),
     })?;
     if state.last_takeover_at.is_none() || state.takeover_acked {
         return Ok(format!(
@@ -281,7 +279,8 @@ pub fn status(json: bool) -> Result<()> {
         });
         println!(
             "{}",
-            serde_json::to_string_pretty(&value).map_err(|e| Error::Other(e.to_string()))?
+            serde_json::to_string_pretty(&value)
+                .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?
         );
         return Ok(());
     }

@@ -9,7 +9,7 @@ use crate::{Error, Result};
 
 pub fn run(action: PrivilegedAction) -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
-        return Err(Error::Other(
+        return Err(Error::Usage(
             "`mysql-ha privileged` needs root: the daemon runs it through `sudo -n` (its allowlist in /etc/sudoers.d/mysql-ha)".into(),
         ));
     }

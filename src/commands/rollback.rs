@@ -633,11 +633,13 @@ fn check_restorable(node: &dyn Node, journal: &Journal, force: bool) -> Result<(
             }
             let later_paths = changed_paths(&later_journal);
             if let Some(shared) = paths.iter().find(|p| later_paths.contains(p)) {
-                return Err(Error::Other(format!(
-                    "on {}: run {later} changed {} after run {run_id}, building on it: roll back {later} first, or pass --force to undo {run_id} anyway",
-                    node.label(),
-                    shared.display()
-                )));
+                return Err(Error::RollbackRefused {
+                    node: node.label().to_string(),
+                    message: format!(
+                        "run {later} changed {} after run {run_id}, building on it: roll back {later} first, or pass --force to undo {run_id} anyway",
+                        shared.display()
+                    ),
+                });
             }
         }
     }
@@ -664,11 +666,13 @@ fn check_restorable(node: &dyn Node, journal: &Journal, force: bool) -> Result<(
         for (path, after) in last_after {
             let now = node.read(&path)?.map(|bytes| backup::sha256_hex(&bytes));
             if now.as_deref() != Some(after.as_str()) {
-                return Err(Error::Other(format!(
-                    "on {}: {} was changed after run {run_id} (by hand or another tool); rolling back would lose that change: look at it, then pass --force to roll back anyway",
-                    node.label(),
-                    path.display()
-                )));
+                return Err(Error::RollbackRefused {
+                    node: node.label().to_string(),
+                    message: format!(
+                        "{} was changed after run {run_id} (by hand or another tool); rolling back would lose that change: look at it, then pass --force to roll back anyway",
+                        path.display()
+                    ),
+                });
             }
         }
     }

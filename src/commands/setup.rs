@@ -255,7 +255,8 @@ pub fn check(args: CheckArgs) -> Result<()> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Other(e.to_string()))?
+            serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?
         );
     } else {
         print!("{}", report.render());
@@ -289,7 +290,8 @@ fn consistency(pair: &mut Pair, args: &CheckArgs) -> Result<()> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Error::Other(e.to_string()))?
+            serde_json::to_string_pretty(&report)
+                .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?
         );
     } else {
         print!("{}", report.render());
@@ -388,7 +390,8 @@ pub fn status(args: JsonArgs) -> Result<()> {
     if args.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&nodes).map_err(|e| Error::Other(e.to_string()))?
+            serde_json::to_string_pretty(&nodes)
+                .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?
         );
         return Ok(());
     }

@@ -276,11 +276,11 @@ pub fn voter_address(host: &str, port: u16) -> String {
 impl ClusterConfig {
     pub fn load(path: &Path) -> Result<ClusterConfig> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::parse(&text).map_err(|message| {
-            Error::Other(format!(
-                "{}: {message}; fix the file (setup writes it) and send SIGHUP or restart the daemon",
-                path.display()
-            ))
+        Self::parse(&text).map_err(|message| Error::Config {
+            path: path.to_path_buf(),
+            message: format!(
+                "{message}; fix the file (setup writes it) and send SIGHUP or restart the daemon"
+            ),
         })
     }
 
@@ -289,7 +289,9 @@ impl ClusterConfig {
     }
 
     pub fn to_toml(&self) -> Result<String> {
-        let body = toml::to_string(self).map_err(|e| Error::Other(e.to_string()))?;
+        let body = toml::to_string(self).map_err(|e| {
+            Error::Internal(format!("writing {}: {e}", std::any::type_name::<Self>()))
+        })?;
         Ok(format!(
             "# mysql-ha cluster daemon configuration (written by `mysql-ha setup`).\n\
              # Holds the monitor account's password: mode 0640, root and the cluster account.\n\

@@ -42,7 +42,7 @@ impl DdnsName {
 fn run_here(argv: &[String], stdin: Option<&[u8]>) -> Result<Output> {
     let (program, args) = argv
         .split_first()
-        .ok_or_else(|| Error::Other("empty command".into()))?;
+        .ok_or_else(|| Error::Internal("an empty command".into()))?;
     let mut command = Command::new(program);
     command.args(args);
     run_limited_input(command, stdin, LIMIT)

@@ -63,10 +63,14 @@ pub fn run_limited_input(
             stdout,
             stderr,
         }),
-        None => Err(Error::Other(format!(
-            "{program} did not finish within {} ms and was killed",
-            limit.as_millis()
-        ))),
+        None => Err(Error::Failed {
+            what: program.to_string(),
+            status: format!(
+                "did not finish within {} ms and was killed",
+                limit.as_millis()
+            ),
+            detail: String::new(),
+        }),
     }
 }
 
@@ -91,7 +95,7 @@ pub fn allowed(allowlist: &[PrivilegedCommand], argv: &[String]) -> Result<()> {
     if allowlist.iter().any(|c| c.argv == argv) {
         Ok(())
     } else {
-        Err(Error::Other(format!(
+        Err(Error::Internal(format!(
             "`{}` is not in the daemon's root command allowlist (src/privileged.rs)",
             argv.join(" ")
         )))
@@ -108,7 +112,7 @@ pub fn run_privileged(
     let full = with_sudo(argv);
     let (program, args) = full
         .split_first()
-        .ok_or_else(|| Error::Other("empty command".into()))?;
+        .ok_or_else(|| Error::Internal("an empty command".into()))?;
     let mut command = Command::new(program);
     command.args(args);
     run_limited(command, limit)

@@ -41,12 +41,11 @@ pub fn persist_read_only(
     let argv = set_read_only_argv(binary, on);
     let out = run_privileged(allowlist, &argv, Duration::from_secs(30))?;
     if !out.success() {
-        return Err(Error::Other(format!(
-            "`sudo -n {}` exited {:?}{}",
-            argv.join(" "),
-            out.code,
-            crate::error::stderr_detail(&out.stderr)
-        )));
+        return Err(Error::Failed {
+            what: format!("`sudo -n {}`", argv.join(" ")),
+            status: crate::error::exit_status(out.code),
+            detail: crate::error::stderr_detail(&out.stderr),
+        });
     }
     Ok(out
         .stdout_text()

@@ -92,11 +92,11 @@ impl Vip {
         if out.success() {
             Ok(())
         } else {
-            Err(Error::Other(format!(
-                "{what} failed (exit {:?}){}",
-                out.code,
-                crate::error::stderr_detail(&out.stderr)
-            )))
+            Err(Error::Failed {
+                what: what.to_string(),
+                status: crate::error::exit_status(out.code),
+                detail: crate::error::stderr_detail(&out.stderr),
+            })
         }
     }
 }

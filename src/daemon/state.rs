@@ -121,7 +121,8 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>>
 /// Writes a file atomically and durably, mode 0644 (no secret in these files).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let dir = path.parent().unwrap_or_else(|| Path::new("/"));
-    let text = serde_json::to_vec_pretty(value).map_err(|e| Error::Other(e.to_string()))?;
+    let text = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?;
     let mut temp = tempfile::Builder::new()
         .prefix(".mysql-ha.")
         .tempfile_in(dir)

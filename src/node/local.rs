@@ -84,7 +84,7 @@ impl Node for LocalNode {
     fn run(&self, argv: &[&str], stdin: Option<&[u8]>) -> Result<Output> {
         let (program, args) = argv
             .split_first()
-            .ok_or_else(|| Error::Other("empty command".into()))?;
+            .ok_or_else(|| Error::Internal("an empty command".into()))?;
         super::run_to_end(Command::new(program).args(args), program, stdin)
     }
 

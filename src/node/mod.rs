@@ -172,9 +172,8 @@ pub fn resolve_symlinks(node: &dyn Node, path: &Path) -> Result<PathBuf> {
             _ => return Ok(current),
         }
     }
-    Err(crate::Error::Other(format!(
-        "{} on {}: too many levels of symbolic links",
-        path.display(),
-        node.label()
-    )))
+    Err(crate::Error::Node {
+        node: node.label().to_string(),
+        message: format!("{}: too many levels of symbolic links", path.display()),
+    })
 }

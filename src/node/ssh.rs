@@ -368,7 +368,7 @@ impl Node for SshNode {
         let mut slot = self
             .shell
             .lock()
-            .map_err(|_| Error::Other(format!("ssh to {}: shell lock poisoned", self.label)))?;
+            .map_err(|_| Error::Internal(format!("ssh to {}: shell lock poisoned", self.label)))?;
         if slot.is_none() {
             *slot = Some(self.start_shell()?);
         }

@@ -51,7 +51,9 @@ impl WitnessConfig {
     }
 
     pub fn to_toml(&self) -> Result<String> {
-        let body = toml::to_string(self).map_err(|e| Error::Other(e.to_string()))?;
+        let body = toml::to_string(self).map_err(|e| {
+            Error::Internal(format!("writing {}: {e}", std::any::type_name::<Self>()))
+        })?;
         Ok(format!(
             "# mysql-ha witness (written by `mysql-ha setup`): the third vote of the cluster.\n\
              # Holds the cluster's vote key: mode 0640, root and the witness's account.\n\n{body}"
@@ -69,11 +71,9 @@ fn log(message: &str) {
 /// Runs the witness until it is killed.
 pub fn run(config_path: &Path) -> Result<()> {
     let text = std::fs::read_to_string(config_path).map_err(|e| Error::io(config_path, e))?;
-    let config = WitnessConfig::parse(&text).map_err(|message| {
-        Error::Other(format!(
-            "{}: {message}; setup writes this file (re-run it to repair)",
-            config_path.display()
-        ))
+    let config = WitnessConfig::parse(&text).map_err(|message| Error::Config {
+        path: config_path.to_path_buf(),
+        message: format!("{message}; setup writes this file (re-run it to repair)"),
     })?;
     let key = wire::key_bytes(&config.vote_key).map_err(Error::Other)?;
     std::fs::create_dir_all(STATE_DIR).map_err(|e| Error::io(STATE_DIR, e))?;

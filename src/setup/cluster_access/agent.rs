@@ -75,7 +75,10 @@ pub fn start(
             let user = nix::unistd::User::from_name(name)
                 .ok()
                 .flatten()
-                .ok_or_else(|| Error::Other(format!("no account named `{name}` on this node")))?;
+                .ok_or_else(|| Error::Node {
+                    node: "this node".into(),
+                    message: format!("no account named `{name}`"),
+                })?;
             Some((user.uid.as_raw(), user.gid.as_raw()))
         }
         None => None,

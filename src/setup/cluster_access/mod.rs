@@ -267,7 +267,10 @@ fn trust_step(
         }
     }
     let known = keys::pin_known_host(&text(&state.known_hosts), &unique, &peer.host_key)
-        .ok_or_else(|| Error::Other(format!("unreadable host key of {}", peer.label)))?;
+        .ok_or_else(|| Error::Node {
+            node: peer.label.clone(),
+            message: "its ssh host key cannot be read".into(),
+        })?;
     if state.known_hosts.as_deref() != Some(known.as_bytes()) {
         changes.push(write(
             state.paths.known_hosts(),

@@ -32,7 +32,7 @@ pub fn escape_argument(word: &str) -> Result<String> {
 /// when it takes none (sudoers reads a bare path as "any arguments").
 pub fn command_spec(argv: &[String]) -> Result<String> {
     let Some((program, args)) = argv.split_first() else {
-        return Err(Error::Other("empty privileged command".into()));
+        return Err(Error::Internal("an empty privileged command".into()));
     };
     if !program.starts_with('/') {
         return Err(Error::Other(format!(

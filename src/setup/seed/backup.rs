@@ -527,7 +527,9 @@ pub fn run(
                 reporter,
             );
             let stopped = stopping.join().unwrap_or_else(|_| {
-                Err(Error::Other("stopping the slave's server panicked".into()))
+                Err(Error::Internal(
+                    "stopping the slave's server panicked".into(),
+                ))
             });
             (streamed, stopped)
         });

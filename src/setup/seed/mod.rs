@@ -385,7 +385,9 @@ pub fn run_pooled<T: Send>(
     match failure.into_inner() {
         Ok(Some(err)) => Err(err),
         Ok(None) => Ok(()),
-        Err(_) => Err(crate::Error::Other("seed: a worker thread panicked".into())),
+        Err(_) => Err(crate::Error::Internal(
+            "seed: a worker thread panicked".into(),
+        )),
     }
 }
 

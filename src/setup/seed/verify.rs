@@ -92,7 +92,7 @@ pub fn compare(
         (master_side.join(), on_slave)
     });
     let on_master =
-        on_master.map_err(|_| Error::Other("counting on the master panicked".into()))?;
+        on_master.map_err(|_| Error::Internal("counting on the master panicked".into()))?;
     for (((database, table), on_master), on_slave) in tables.iter().zip(on_master).zip(on_slave) {
         let on_master = on_master?;
         let on_slave = on_slave.map_err(|err| Error::Verify {

@@ -78,7 +78,10 @@ pub fn run(
                     },
                     Err(err) => failure(JobKind::Plan, err),
                 },
-                None => failure(JobKind::Plan, Error::Other("not connected".into())),
+                None => failure(
+                    JobKind::Plan,
+                    Error::Internal("planning before the nodes were reached".into()),
+                ),
             },
             Job::Apply => match session.as_mut() {
                 Some(s) => match s.apply(&reporter) {
@@ -98,7 +101,10 @@ pub fn run(
                     },
                     Err(err) => failure(JobKind::Apply, err),
                 },
-                None => failure(JobKind::Apply, Error::Other("no plan to apply".into())),
+                None => failure(
+                    JobKind::Apply,
+                    Error::Internal("applying before a plan was made".into()),
+                ),
             },
         };
         if replies.send(reply).is_err() {

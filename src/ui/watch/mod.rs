@@ -45,7 +45,7 @@ fn look(config: &ClusterConfig, peer: &Peer) -> PairView {
 /// Runs until `q`; `answers`: the file a switchover from the screen uses.
 pub fn run(config_path: &Path, answers: Option<&Path>) -> Result<()> {
     if !std::io::stdout().is_terminal() {
-        return Err(Error::Other(
+        return Err(Error::Usage(
             "status --watch needs a terminal; use `mysql-ha status` (or --json) in scripts".into(),
         ));
     }
