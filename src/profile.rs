@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::node::{resolve_symlinks, Node};
+use crate::sql::Family;
 use crate::{Error, Result};
 
 /// The profiles built into the binary, as (file name, TOML text).
@@ -43,13 +44,6 @@ const BUILT_IN: &[(&str, &str)] = &[
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Flavor {
-    Mysql,
-    Mariadb,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
 pub enum InitSystem {
     Sysvinit,
     Systemd,
@@ -60,7 +54,7 @@ pub enum InitSystem {
 pub struct Profile {
     pub name: String,
     pub description: String,
-    pub flavor: Flavor,
+    pub flavor: Family,
     /// Major.minor of the server the distribution ships ("10.11", "5.0").
     pub server_version: String,
     pub init_system: InitSystem,
@@ -345,8 +339,8 @@ impl Profile {
     /// Whether the server reads `binlog_format` (MySQL/MariaDB 5.1 and later).
     pub fn has_binlog_format(&self) -> bool {
         match self.flavor {
-            Flavor::Mariadb => true,
-            Flavor::Mysql => version_at_least(&self.server_version, 5, 1),
+            Family::MariaDb => true,
+            Family::MySql => version_at_least(&self.server_version, 5, 1),
         }
     }
 
@@ -358,7 +352,7 @@ impl Profile {
             "server".to_string(),
             format!("mysqld-{version}"),
         ];
-        if self.flavor == Flavor::Mariadb {
+        if self.flavor == Family::MariaDb {
             groups.extend([
                 "mariadb".to_string(),
                 format!("mariadb-{version}"),

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::backup::{self, Journal};
 use crate::events::{Event, Reporter};
-use crate::mycnf::role::{plan_edits, Role, RoleSettings};
+use crate::mycnf::role::{plan_edits, RoleSettings, ServerRole};
 use crate::setup::pair::Member;
 use crate::setup::state::{self, ReplicaState};
 use crate::setup::statement::{self, Statement};
@@ -61,7 +61,7 @@ pub fn configure_slave(
 ) -> Result<bool> {
     let config = member.config()?;
     let settings = RoleSettings {
-        role: Role::Slave,
+        role: ServerRole::Slave,
         server_id: server_id(member)?,
         databases: databases.to_vec(),
         bind_address: None,

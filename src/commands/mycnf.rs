@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::backup::{self, Journal};
 use crate::cli::{MycnfCommand, RoleArg};
-use crate::mycnf::{plan_edits, Config, Role, RoleSettings};
+use crate::mycnf::{plan_edits, Config, RoleSettings, ServerRole};
 use crate::node::{LocalNode, Node};
 use crate::{profile, Error, Result};
 
@@ -46,8 +46,8 @@ pub fn run(command: MycnfCommand) -> Result<()> {
             let config = Config::load(&node, &profile)?;
             let settings = RoleSettings {
                 role: match role {
-                    RoleArg::Master => Role::Master,
-                    RoleArg::Slave => Role::Slave,
+                    RoleArg::Master => ServerRole::Master,
+                    RoleArg::Slave => ServerRole::Slave,
                 },
                 server_id,
                 databases,

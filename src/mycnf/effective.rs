@@ -131,7 +131,7 @@ impl Config {
             profile.server_version = format!("{major}.{minor}");
         }
         if version.to_ascii_lowercase().contains("mariadb") {
-            profile.flavor = crate::profile::Flavor::Mariadb;
+            profile.flavor = crate::sql::Family::MariaDb;
         }
         Config::load(node, &profile)
     }

@@ -10,4 +10,4 @@ pub mod role;
 
 pub use edit::FileEdit;
 pub use effective::{Config, OptionEntry};
-pub use role::{plan_edits, ChangeStatus, MycnfPlan, Role, RoleSettings, SettingChange};
+pub use role::{plan_edits, ChangeStatus, MycnfPlan, RoleSettings, ServerRole, SettingChange};

@@ -17,7 +17,7 @@ use crate::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub enum ServerRole {
     Master,
     Slave,
 }
@@ -25,7 +25,7 @@ pub enum Role {
 /// What the node should become.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoleSettings {
-    pub role: Role,
+    pub role: ServerRole,
     /// 1 to 4294967295, different on each node.
     pub server_id: u32,
     /// Databases the slave replicates (one `replicate-wild-do-table = DB.%` each).
@@ -268,14 +268,14 @@ pub fn plan_edits(config: &Config, settings: &RoleSettings) -> Result<MycnfPlan>
     });
 
     match settings.role {
-        Role::Master => {
+        ServerRole::Master => {
             plan_master(&mut planner, settings)?;
             // Every node boots read-only: only the cluster daemon, while a
             // majority backs it, makes the master writable (so a crashed
             // master that boots again never takes writes on its own).
             planner.set_bool("read-only", true);
         }
-        Role::Slave => plan_slave(&mut planner, settings)?,
+        ServerRole::Slave => plan_slave(&mut planner, settings)?,
     }
 
     Ok(MycnfPlan {
@@ -315,8 +315,8 @@ fn plan_master(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()>
                 "{} {} has no binlog_format (statement-based only): \
                  the slave's table filters judge each statement by the tables it writes",
                 match profile.flavor {
-                    crate::profile::Flavor::Mysql => "MySQL",
-                    crate::profile::Flavor::Mariadb => "MariaDB",
+                    crate::sql::Family::MySql => "MySQL",
+                    crate::sql::Family::MariaDb => "MariaDB",
                 },
                 profile.server_version
             )),
@@ -328,7 +328,7 @@ fn plan_master(planner: &mut Planner<'_>, settings: &RoleSettings) -> Result<()>
     // takeover and a rejoin need no file positions). The restart that
     // follows these edits turns them on; the slave is seeded afterwards
     // from a snapshot, so no transaction without a GTID is ever replicated.
-    if profile.flavor == crate::profile::Flavor::Mysql && profile.version_at_least(5, 6) {
+    if profile.flavor == crate::sql::Family::MySql && profile.version_at_least(5, 6) {
         planner.set("gtid-mode", "ON", |entry| {
             entry
                 .value

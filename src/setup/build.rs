@@ -9,7 +9,7 @@ use super::state;
 use super::undo::UndoRule;
 use crate::answers::SeedMethod;
 use crate::mycnf::effective::Config;
-use crate::mycnf::role::{plan_edits, ChangeStatus, Role, RoleSettings};
+use crate::mycnf::role::{plan_edits, ChangeStatus, RoleSettings, ServerRole};
 use crate::sql::flavor::{account, quote_string, SourceSpec};
 use crate::sql::Position;
 use crate::tls::TlsFiles;
@@ -65,7 +65,7 @@ fn running_differs(member: &mut Member, settings: &RoleSettings) -> Result<bool>
         }
     }
     Ok(match settings.role {
-        Role::Master => {
+        ServerRole::Master => {
             let log_bin = member.sql().scalar("SELECT @@GLOBAL.log_bin")?;
             let row_format = if member.profile.has_binlog_format() {
                 member
@@ -76,12 +76,14 @@ fn running_differs(member: &mut Member, settings: &RoleSettings) -> Result<bool>
             } else {
                 true
             };
-            let gtids = member.profile.flavor != crate::profile::Flavor::Mysql
+            let gtids = member.profile.flavor != crate::sql::Family::MySql
                 || !member.profile.version_at_least(5, 6)
                 || member.sql().scalar("SELECT @@GLOBAL.gtid_mode")?.as_deref() == Some("ON");
             log_bin.as_deref() != Some("1") || !row_format || !gtids
         }
-        Role::Slave => member.sql().scalar("SELECT @@GLOBAL.read_only")?.as_deref() != Some("1"),
+        ServerRole::Slave => {
+            member.sql().scalar("SELECT @@GLOBAL.read_only")?.as_deref() != Some("1")
+        }
     })
 }
 
@@ -111,7 +113,7 @@ pub(crate) fn config_step(
                 .unwrap_or_default()
         ));
     }
-    if settings.role == Role::Slave {
+    if settings.role == ServerRole::Slave {
         summary.push(format!("filters: {}", crate::mycnf::filters::WHY));
     }
     let mut changes: Vec<Change> = mycnf.file_edits.into_iter().map(Change::File).collect();
@@ -123,7 +125,7 @@ pub(crate) fn config_step(
         changes.push(Change::RestartServer {
             argv: member.profile.service.restart.clone(),
         });
-        if settings.role == Role::Master {
+        if settings.role == ServerRole::Master {
             // It boots read-only (its option files say so); until the
             // cluster daemon takes over at the end of the run, it keeps
             // taking writes as it did before.
@@ -310,7 +312,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         &mut pair.master,
         &master_config,
         &RoleSettings {
-            role: Role::Master,
+            role: ServerRole::Master,
             server_id: master_id,
             databases: Vec::new(),
             bind_address: None,
@@ -323,7 +325,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         &mut pair.slave,
         &slave_config,
         &RoleSettings {
-            role: Role::Slave,
+            role: ServerRole::Slave,
             server_id: slave_id,
             databases: databases.clone(),
             bind_address: None,

@@ -11,7 +11,7 @@ use super::plan::{Change, Plan, Side, StepPlan};
 use super::seed::{logical, CopyKind, CopyPlan};
 use super::state;
 use crate::answers::SeedMethod;
-use crate::mycnf::role::{Role, RoleSettings};
+use crate::mycnf::role::{RoleSettings, ServerRole};
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::{Error, Result};
 
@@ -134,7 +134,7 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
         &mut pair.slave,
         &config,
         &RoleSettings {
-            role: Role::Slave,
+            role: ServerRole::Slave,
             server_id,
             databases: all.clone(),
             bind_address: None,

@@ -16,9 +16,12 @@ impl fmt::Display for Version {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which server: also what a distribution profile names as its `flavor`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Family {
+    #[serde(rename = "mariadb")]
     MariaDb,
+    #[serde(rename = "mysql")]
     MySql,
 }
 
