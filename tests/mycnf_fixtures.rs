@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mysql_ha::backup::{self, Journal};
-use mysql_ha::mycnf::{plan_edits, ChangeStatus, Config, MycnfPlan, Role, RoleSettings};
+use mysql_ha::mycnf::{plan_edits, ChangeStatus, Config, MycnfPlan, ServerRole, RoleSettings};
 use mysql_ha::node::{resolve_symlinks, LocalNode};
 use mysql_ha::profile::{self, Profile};
 
@@ -78,7 +78,7 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, Snap> {
     out
 }
 
-fn settings(role: Role, server_id: u32, databases: &[&str]) -> RoleSettings {
+fn settings(role: ServerRole, server_id: u32, databases: &[&str]) -> RoleSettings {
     RoleSettings {
         role,
         server_id,
@@ -195,11 +195,11 @@ fn apply_and_roll_back(
 }
 
 fn master(id: u32) -> RoleSettings {
-    settings(Role::Master, id, &[])
+    settings(ServerRole::Master, id, &[])
 }
 
 fn slave(id: u32, dbs: &[&str]) -> RoleSettings {
-    settings(Role::Slave, id, dbs)
+    settings(ServerRole::Slave, id, dbs)
 }
 
 fn check_master(a: &Applied, log_bin: Option<&str>) {
@@ -925,13 +925,13 @@ fn installed_server_accepts_the_edited_configuration() {
                 .map(str::to_string)
         };
         match role.role {
-            Role::Master => {
+            ServerRole::Master => {
                 assert_eq!(shown("server-id").as_deref(), Some("1"));
                 assert_eq!(shown("bind-address").as_deref(), Some("0.0.0.0"));
                 assert_eq!(shown("binlog-format").as_deref(), Some("ROW"));
                 assert_eq!(shown("log-bin").as_deref(), Some("mysql-bin"));
             }
-            Role::Slave => {
+            ServerRole::Slave => {
                 assert_eq!(shown("server-id").as_deref(), Some("2"));
                 assert_eq!(shown("read-only").as_deref(), Some("TRUE"));
                 assert_eq!(shown("log-slave-updates").as_deref(), Some("TRUE"));
