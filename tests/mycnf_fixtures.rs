@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use mysql_ha::backup::{self, Journal};
-use mysql_ha::mycnf::{plan_edits, ChangeStatus, Config, MycnfPlan, ServerRole, RoleSettings};
+use mysql_ha::mycnf::{plan_edits, ChangeStatus, Config, MycnfPlan, RoleSettings, ServerRole};
 use mysql_ha::node::{resolve_symlinks, LocalNode};
 use mysql_ha::profile::{self, Profile};
 

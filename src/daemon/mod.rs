@@ -52,6 +52,7 @@ fn cluster_resource(
             device: config.cluster.device.clone(),
             arp: config.cluster.arp,
             allowlist,
+            announce_failure: Default::default(),
         }),
         Resource::Ddns => Box::new(ddns_name::DdnsName::new(config)),
         Resource::None => Box::new(resource::NoResource),
@@ -504,7 +505,8 @@ impl Daemon {
             let why = if server_answers {
                 self.lease_refusal()
             } else {
-                "its own server does not answer".to_string()
+                // check_local put the connection's error in the message.
+                self.health.message.clone()
             };
             self.stand_aside(&why);
             return false;

@@ -62,6 +62,8 @@ pub struct Vip {
     pub arp: ArpMode,
     /// The privileged commands the daemon may run (its `ip` among them).
     pub allowlist: Vec<PrivilegedCommand>,
+    /// How the last gratuitous ARP, sent in the background, failed.
+    pub announce_failure: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Vip {
@@ -119,6 +121,39 @@ pub fn announces(mode: ArpMode, why: Claim) -> bool {
     }
 }
 
+impl Vip {
+    /// Sends gratuitous ARP without waiting for it: arping spends a second
+    /// between its packets, and a master's check that waited for it could
+    /// let its lease run short, stand aside, claim again and wait again (a
+    /// loop seen after a takeover under load). A failure of the last one is
+    /// returned now, so the claim's announcement is tried again.
+    fn announce_in_background(&self) -> Result<()> {
+        let failed = self
+            .announce_failure
+            .lock()
+            .map_err(|_| Error::Internal("the ARP announcement's lock is poisoned".into()))?
+            .take();
+        let allowlist = self.allowlist.clone();
+        let argv = self.arping_argv();
+        let failure = std::sync::Arc::clone(&self.announce_failure);
+        std::thread::spawn(move || {
+            let result = run_privileged(&allowlist, &argv, LIMIT)
+                .and_then(|out| Vip::check(out, &argv.join(" ")));
+            if let (Err(err), Ok(mut slot)) = (result, failure.lock()) {
+                *slot = Some(err.to_string());
+            }
+        });
+        match failed {
+            Some(message) => Err(Error::Failed {
+                what: "the last gratuitous ARP".into(),
+                status: "failed".into(),
+                detail: format!(": {message}"),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
 impl ClusterResource for Vip {
     fn describe(&self) -> String {
         format!("address {} on {}", self.cidr, self.device)
@@ -137,8 +172,7 @@ impl ClusterResource for Vip {
             Self::check(out, &self.add_argv().join(" "))?;
         }
         if announces(self.arp, why) {
-            let out = run_privileged(&self.allowlist, &self.arping_argv(), LIMIT)?;
-            Self::check(out, &self.arping_argv().join(" "))?;
+            self.announce_in_background()?;
             return Ok(true);
         }
         Ok(false)
