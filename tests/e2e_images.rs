@@ -536,6 +536,95 @@ fn oracle_mysql_clone_seed_rollback_takeover_rejoin_switchover_errant_gtids_rese
     .status
     .success());
 
+    // A table the slave lost stops its SQL thread. MySQL's replica status
+    // names only the applier's coordinator; status reads the failing
+    // worker's error and names the table and the resync that mends it.
+    sql("node1", "CREATE TABLE shop.lost (id INT PRIMARY KEY)");
+    wait_until("shop.lost on node2", Duration::from_secs(20), || {
+        sql("node2", "SHOW TABLES FROM shop LIKE 'lost'") == "lost"
+    });
+    sql(
+        "node2",
+        "SET GLOBAL super_read_only = OFF; SET SESSION sql_log_bin = 0; \
+         DROP TABLE shop.lost; SET GLOBAL super_read_only = ON",
+    );
+    sql("node1", "INSERT INTO shop.lost VALUES (1)");
+    let sql_thread_stops = || {
+        wait_until(
+            "node2's SQL thread stopped",
+            Duration::from_secs(20),
+            || {
+                sql(
+                    "node2",
+                    "SELECT SERVICE_STATE FROM performance_schema.replication_applier_status",
+                ) == "OFF"
+            },
+        )
+    };
+    let rows_reach_node2 = |rows: &str| {
+        wait_until("shop.lost's rows on node2", Duration::from_secs(20), || {
+            sql("node2", "SELECT COUNT(*) FROM shop.lost") == rows
+        })
+    };
+    sql_thread_stops();
+    let status = on_ok(
+        "node1",
+        &[NODE_BIN, "status", "--answers", "/root/answers.toml"],
+    );
+    assert!(
+        status.contains("replication stopped on shop.lost: copy it again with `mysql-ha resync shop.lost --answers /root/answers.toml`"),
+        "{status}"
+    );
+    let out = tool_on_node1(&[
+        "resync",
+        "shop.lost",
+        "--yes",
+        "--answers",
+        "/root/answers.toml",
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    rows_reach_node2("1");
+    // A statement for a database the slave does not replicate (a stored
+    // procedure: no table filter applies to it) stops the slave too; with
+    // GTIDs on, MySQL refuses a skip counter: status gives the empty
+    // transaction under the failed one's GTID, and it works as given.
+    sql(
+        "node1",
+        "SET SESSION sql_log_bin = 0; CREATE DATABASE elsewhere; SET SESSION sql_log_bin = 1; \
+         CREATE PROCEDURE elsewhere.p() SELECT 1",
+    );
+    sql_thread_stops();
+    let status = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "status",
+            "--answers",
+            "/root/answers.toml",
+            "--json",
+        ],
+    );
+    let report: serde_json::Value = serde_json::from_str(&status).unwrap();
+    fn suggestion(value: &serde_json::Value) -> Option<String> {
+        match value {
+            serde_json::Value::Object(map) => map
+                .get("suggestion")
+                .and_then(|s| s.as_str().map(str::to_string))
+                .or_else(|| map.values().find_map(suggestion)),
+            serde_json::Value::Array(items) => items.iter().find_map(suggestion),
+            _ => None,
+        }
+    }
+    let skip = suggestion(&report).unwrap_or_else(|| panic!("no suggestion in {status}"));
+    assert!(
+        skip.starts_with("STOP REPLICA; SET GTID_NEXT = '"),
+        "{skip}"
+    );
+    sql("node2", &skip);
+    sql("node1", "INSERT INTO shop.lost VALUES (2)");
+    rows_reach_node2("2");
+    assert_eq!(sql("node2", "SELECT @@GLOBAL.super_read_only"), "1");
+
     // check --consistency finds a row the slave lost, resync copies the
     // table again, and the check then finds every table equal.
     sql(

@@ -338,6 +338,7 @@ fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus
                         &r.last_sql_error,
                         &r.replicated_databases,
                         answers.map(|p| p.display().to_string()).as_deref(),
+                        member.sql().flavor(),
                     )
                 })
                 .flatten();

@@ -96,6 +96,7 @@ impl ServerChecks for SqlConn {
                 .flatten()
                 .unwrap_or_default()
         };
+        let sql_error = self.applier_error(&text("Last_SQL_Error"));
         Ok(Some(ReplicaProgress {
             io_running: text("Slave_IO_Running"),
             sql_running: text("Slave_SQL_Running"),
@@ -104,10 +105,10 @@ impl ServerChecks for SqlConn {
             relay_master_log_file: text("Relay_Master_Log_File"),
             exec_pos: text("Exec_Master_Log_Pos").parse().unwrap_or(0),
             seconds_behind: text("Seconds_Behind_Master").parse().ok(),
-            sql_error: text("Last_SQL_Error"),
+            sql_error: sql_error.clone(),
             io_errno: text("Last_IO_Errno").parse().unwrap_or(0),
             sql_errno: text("Last_SQL_Errno").parse().unwrap_or(0),
-            last_error: [text("Last_IO_Error"), text("Last_SQL_Error")]
+            last_error: [text("Last_IO_Error"), sql_error]
                 .into_iter()
                 .find(|e| !e.is_empty())
                 .unwrap_or_default(),

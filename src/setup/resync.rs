@@ -250,7 +250,12 @@ pub struct Advice {
 
 /// Advice for a slave whose SQL thread stopped with `error`; `answers` is
 /// the answers file to name in a `mysql-ha` command.
-pub fn advice(error: &str, replicated: &[String], answers: Option<&str>) -> Option<Advice> {
+pub fn advice(
+    error: &str,
+    replicated: &[String],
+    answers: Option<&str>,
+    flavor: crate::sql::Flavor,
+) -> Option<Advice> {
     let tail = answers
         .map(|p| format!(" --answers {}", crate::node::ssh::shell_quote(p)))
         .unwrap_or_default();
@@ -280,7 +285,7 @@ pub fn advice(error: &str, replicated: &[String], answers: Option<&str>) -> Opti
             command,
         });
     }
-    let command = "STOP SLAVE; SET GLOBAL sql_slave_skip_counter = 1; START SLAVE;".to_string();
+    let command = flavor.skip_failed_transaction(error)?;
     Some(Advice {
         text: format!(
             "replication stopped on a statement for {db}, which is not replicated (stored routines, events, views reading it and tables moved into it are DDL no filter can skip: docs/guide.md, \"What the slave replicates\"); skip it with `{command}` on the slave, or replicate {db} too"
@@ -318,6 +323,10 @@ mod tests {
         assert_eq!(database_of_table("hr.x", &replicated), None);
     }
 
+    fn maria() -> crate::sql::Flavor {
+        crate::sql::Flavor::from_version_string("10.11.6-MariaDB").unwrap()
+    }
+
     #[test]
     fn advice_for_a_stopped_slave() {
         let replicated = ["shop".to_string(), "web-stats".to_string()];
@@ -325,6 +334,7 @@ mod tests {
             "Error executing row event: 'Table 'shop.t1' doesn't exist'",
             &replicated,
             Some("/root/answers.toml"),
+            maria(),
         )
         .unwrap();
         assert_eq!(table.table.as_deref(), Some("shop.t1"));
@@ -336,6 +346,7 @@ mod tests {
             "Error 'Unknown database 'hr'' on query. Default database: ''. Query: 'CREATE DEFINER=`root`@`localhost` PROCEDURE `hr`.`p`() SELECT 1'",
             &replicated,
             None,
+            maria(),
         )
         .unwrap();
         assert_eq!(other.table, None);
@@ -345,6 +356,7 @@ mod tests {
             "Error 'Unknown database 'shop'' on query.",
             &replicated,
             None,
+            maria(),
         )
         .unwrap();
         assert_eq!(missing.command, "mysql-ha resync shop");
@@ -352,10 +364,36 @@ mod tests {
             advice(
                 "Error 'Table 'hr.x' doesn't exist' on query",
                 &replicated,
-                None
+                None,
+                maria()
             ),
             None
         );
-        assert_eq!(advice("Some other error", &replicated, None), None);
+        assert_eq!(advice("Some other error", &replicated, None, maria()), None);
+        // MySQL's worker names the transaction; the skip is an empty one
+        // under its GTID (a skip counter is refused with GTIDs on).
+        let mysql = crate::sql::Flavor::from_version_string("9.7.4-2").unwrap();
+        let other = advice(
+            "Worker 1 failed executing transaction '3e11fa47-71ca-11e1-9e33-c80aa9429562:23' at source log binlog.000002, end_log_pos 1234; Error 'Unknown database 'hr'' on query. Default database: ''. Query: 'CREATE PROCEDURE hr.p() SELECT 1'",
+            &replicated,
+            None,
+            mysql,
+        )
+        .unwrap();
+        assert!(
+            other
+                .command
+                .contains("SET GTID_NEXT = '3e11fa47-71ca-11e1-9e33-c80aa9429562:23'"),
+            "{}",
+            other.command
+        );
+        let table = advice(
+            "Worker 1 failed executing transaction '3e11fa47-71ca-11e1-9e33-c80aa9429562:24' at source log binlog.000002, end_log_pos 99; Error executing row event: 'Table 'shop.t1' doesn't exist'",
+            &replicated,
+            None,
+            mysql,
+        )
+        .unwrap();
+        assert_eq!(table.command, "mysql-ha resync shop.t1");
     }
 }

@@ -89,7 +89,11 @@ pub fn replica_state(conn: &mut SqlConn) -> Result<Option<ReplicaState>> {
     if state.master_host.is_empty() {
         return Ok(None);
     }
-    Ok(Some(state))
+    let last_sql_error = conn.applier_error(&state.last_sql_error);
+    Ok(Some(ReplicaState {
+        last_sql_error,
+        ..state
+    }))
 }
 
 /// Whether `user`@`host` refuses plain-text logins (REQUIRE SSL, X509, ...).

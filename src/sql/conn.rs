@@ -201,6 +201,19 @@ impl SqlConn {
         Ok(value.as_ref().and_then(value_text))
     }
 
+    /// The SQL thread's error as the failing applier worker tells it (the
+    /// transaction and the cause) where the replica status only names the
+    /// coordinator (MySQL); `status_error` itself otherwise.
+    pub fn applier_error(&mut self, status_error: &str) -> String {
+        let worker = match self.flavor().worker_error_query() {
+            Some(query) if !status_error.is_empty() => self.scalar(query).ok().flatten(),
+            _ => None,
+        };
+        worker
+            .filter(|message| !message.is_empty())
+            .unwrap_or_else(|| status_error.to_string())
+    }
+
     /// The values of the first row in column order (None for NULL); empty
     /// without a row.
     pub fn row(&mut self, query: &str) -> Result<Vec<Option<String>>> {

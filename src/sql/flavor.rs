@@ -361,6 +361,44 @@ impl Flavor {
         }
     }
 
+    /// MySQL's applier runs in workers (4 by default since 8.0.27): its
+    /// replica status then only says "Coordinator stopped because there
+    /// were error(s) in the worker(s)"; the failing worker's own message
+    /// (the transaction's GTID and the cause) is here. MariaDB's status
+    /// carries the cause itself.
+    pub fn worker_error_query(&self) -> Option<&'static str> {
+        match self.family {
+            Family::MySql => Some(
+                "SELECT LAST_ERROR_MESSAGE FROM performance_schema.replication_applier_status_by_worker WHERE LAST_ERROR_NUMBER <> 0 ORDER BY LAST_ERROR_TIMESTAMP DESC LIMIT 1",
+            ),
+            Family::MariaDb => None,
+        }
+    }
+
+    /// The statements that skip the one transaction a stopped slave's SQL
+    /// thread failed on. MariaDB skips by count (also with GTIDs); MySQL
+    /// with GTIDs refuses a skip counter and needs an empty transaction
+    /// under the failed one's GTID, named in its error (`failed executing
+    /// transaction 'UUID:N'`): None when the error does not name it.
+    pub fn skip_failed_transaction(&self, error: &str) -> Option<String> {
+        match self.family {
+            Family::MariaDb => Some(format!(
+                "{}; SET GLOBAL sql_slave_skip_counter = 1; {};",
+                self.stop_replica(),
+                self.start_replica()
+            )),
+            Family::MySql => {
+                let gtid = failed_transaction(error)?;
+                Some(format!(
+                    "{}; SET GTID_NEXT = {}; BEGIN; COMMIT; SET GTID_NEXT = 'AUTOMATIC'; {};",
+                    self.stop_replica(),
+                    quote_string(&gtid),
+                    self.start_replica()
+                ))
+            }
+        }
+    }
+
     /// Makes a running server read its certificate files again (a renewal
     /// without a restart).
     pub fn reload_tls(&self) -> &'static str {
@@ -804,6 +842,21 @@ impl Flavor {
     }
 }
 
+/// The GTID a MySQL applier error names: `failed executing transaction
+/// 'UUID:N'` (not 'ANONYMOUS', which no GTID can skip).
+pub fn failed_transaction(error: &str) -> Option<String> {
+    let (_, rest) = error.split_once("failed executing transaction '")?;
+    let (gtid, _) = rest.split_once('\'')?;
+    // UUID:N, or UUID:TAG:N (MySQL 8.3 and later).
+    let (head, number) = gtid.rsplit_once(':')?;
+    let uuid = head.split(':').next()?;
+    let valid = uuid.len() == 36
+        && uuid.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+        && !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit());
+    valid.then(|| gtid.to_string())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -1003,6 +1056,37 @@ mod tests {
         // 8.0.22 has REPLICA statements but not yet the SOURCE options.
         let (_, real) = &flavor("8.0.22").point_replica(&spec(&position))[0];
         assert!(real.starts_with("CHANGE MASTER TO"));
+    }
+
+    #[test]
+    fn a_failed_transaction_is_skipped_the_way_each_server_allows() {
+        let maria = flavor("10.11.6-MariaDB");
+        assert_eq!(
+            maria
+                .skip_failed_transaction("Error 'Unknown database 'hr'' on query.")
+                .as_deref(),
+            Some("STOP SLAVE; SET GLOBAL sql_slave_skip_counter = 1; START SLAVE;")
+        );
+        let mysql = flavor("9.7.4-2");
+        let error = "Worker 1 failed executing transaction '3e11fa47-71ca-11e1-9e33-c80aa9429562:23' at source log binlog.000002, end_log_pos 1234; Error 'Unknown database 'hr'' on query. Default database: ''. Query: 'CREATE PROCEDURE hr.p() SELECT 1'";
+        assert_eq!(
+            mysql.skip_failed_transaction(error).as_deref(),
+            Some("STOP REPLICA; SET GTID_NEXT = '3e11fa47-71ca-11e1-9e33-c80aa9429562:23'; BEGIN; COMMIT; SET GTID_NEXT = 'AUTOMATIC'; START REPLICA;")
+        );
+        assert_eq!(
+            failed_transaction(
+                "failed executing transaction '3e11fa47-71ca-11e1-9e33-c80aa9429562:nightly:7' at"
+            )
+            .as_deref(),
+            Some("3e11fa47-71ca-11e1-9e33-c80aa9429562:nightly:7")
+        );
+        assert_eq!(
+            mysql.skip_failed_transaction("failed executing transaction 'ANONYMOUS' at"),
+            None
+        );
+        assert_eq!(mysql.skip_failed_transaction("Coordinator stopped"), None);
+        assert!(mysql.worker_error_query().is_some());
+        assert!(maria.worker_error_query().is_none());
     }
 
     #[test]
