@@ -465,11 +465,13 @@ pub fn orient(pair: &mut Pair) -> Result<()> {
         std::mem::swap(&mut pair.master, &mut pair.slave);
         return Ok(());
     }
-    Err(Error::Other(format!(
-        "neither {} nor {} replicates from the other: nothing to compare (see `mysql-ha status`)",
-        pair.master.label(),
-        pair.slave.label()
-    )))
+    Err(Error::Cluster {
+        message: format!(
+            "neither {} nor {} replicates from the other: nothing to compare (see `mysql-ha status`)",
+            pair.master.label(),
+            pair.slave.label()
+        ),
+    })
 }
 
 /// The master's estimate of each table's data size and row count
@@ -544,10 +546,10 @@ pub fn check(
         databases.to_vec()
     };
     if databases.is_empty() {
-        return Err(Error::Other(format!(
-            "{} has no replication filter naming a database; name them with --databases",
-            pair.slave.label()
-        )));
+        return Err(Error::Node {
+            node: pair.slave.label().to_string(),
+            message: "no replication filter names a database; name them with --databases".into(),
+        });
     }
     let mut sizes = HashMap::new();
     for database in &databases {

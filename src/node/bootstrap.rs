@@ -34,7 +34,7 @@ fn home() -> Result<PathBuf> {
         .ok()
         .flatten()
         .map(|u| u.dir)
-        .ok_or_else(|| Error::Other("cannot tell this account's home folder (HOME)".into()))
+        .ok_or_else(|| Error::Usage("cannot tell this account's home folder: set HOME".into()))
 }
 
 fn run_local(program: &str, args: &[&str], stdin: Option<&[u8]>) -> Result<super::Output> {

@@ -247,9 +247,11 @@ fn add(
     }
     let copied = seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
     let (Position::MariaDbGtid(gtid) | Position::MySqlGtidSet(gtid)) = copied.position else {
-        return Err(Error::Other(
-            "the copy carries no GTID position; cannot line it up with the running slave".into(),
-        ));
+        return Err(Error::Seed {
+            node: pair.slave.label().to_string(),
+            message: "the copy carries no GTID position; cannot line it up with the running slave"
+                .into(),
+        });
     };
     let (_, previous_wild) = state::filter_lists(pair.slave.sql())?;
     // Up to the snapshot, the slave applies only the databases not copied:

@@ -22,12 +22,12 @@ pub const STEP: &str = "copy again from the master";
 pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan> {
     let replica = state::replica_state(pair.slave.sql())?
         .filter(|r| r.master_host == pair.master.label())
-        .ok_or_else(|| {
-            Error::Other(format!(
-                "{} does not replicate from {}: nothing to copy again (see `mysql-ha status`)",
-                pair.slave.label(),
+        .ok_or_else(|| Error::Node {
+            node: pair.slave.label().to_string(),
+            message: format!(
+                "it does not replicate from {}: nothing to copy again (see `mysql-ha status`)",
                 pair.master.label()
-            ))
+            ),
         })?;
     let all = replica.replicated_databases.clone();
     let mut wanted: Vec<String> = Vec::new();

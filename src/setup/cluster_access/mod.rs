@@ -236,12 +236,11 @@ fn trust_step(
 ) -> Result<StepPlan> {
     let mut changes = Vec::new();
     let marker = format!("mysql-ha:{account}@{}", peer.address);
-    let line = keys::authorized_line(peer_public, &peer.address, &marker).ok_or_else(|| {
-        Error::Other(format!(
-            "unreadable public key of {account} on {}",
-            peer.label
-        ))
-    })?;
+    let line =
+        keys::authorized_line(peer_public, &peer.address, &marker).ok_or_else(|| Error::Node {
+            node: peer.label.clone(),
+            message: format!("the public key of {account} cannot be read"),
+        })?;
     let authorized = keys::replace_marked_line(&text(&state.authorized_keys), &marker, &line);
     if state.authorized_keys.as_deref() != Some(authorized.as_bytes()) {
         changes.push(write(

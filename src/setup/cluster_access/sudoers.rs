@@ -14,7 +14,7 @@ pub fn escape_argument(word: &str) -> Result<String> {
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '#')
     {
-        return Err(Error::Other(format!(
+        return Err(Error::Profile(format!(
             "`{word}` cannot be written as a fixed sudo argument (empty, blank, quote or #)"
         )));
     }
@@ -35,7 +35,7 @@ pub fn command_spec(argv: &[String]) -> Result<String> {
         return Err(Error::Internal("an empty privileged command".into()));
     };
     if !program.starts_with('/') {
-        return Err(Error::Other(format!(
+        return Err(Error::Profile(format!(
             "`{program}`: sudoers needs the full path of every allowed command (fix the distribution profile)"
         )));
     }

@@ -359,20 +359,24 @@ fn back_as_it_was(
         None,
     );
     if !put_back.as_ref().is_ok_and(|out| out.success()) {
-        return Error::Other(format!(
-            "{}: the copy failed ({cause}) and the slave's own datadir could not be put back: it is in {before}; move it to {datadir} and start the server",
-            slave.label()
-        ));
+        return Error::Seed {
+            node: slave.label().to_string(),
+            message: format!(
+                "the copy failed ({cause}) and the slave's own datadir could not be put back: it is in {before}; move it to {datadir} and start the server"
+            ),
+        };
     }
     let Err(start_error) = start_server(slave, journal) else {
         return cause;
     };
     if !plan.starts_with_new_settings {
-        return Error::Other(format!(
-            "{}: the copy failed ({cause}) and the server does not start on its own datadir again: {start_error}\nError log tail:\n{}",
-            slave.label(),
-            crate::setup::apply::error_log_tail(slave)
-        ));
+        return Error::Seed {
+            node: slave.label().to_string(),
+            message: format!(
+                "the copy failed ({cause}) and the server does not start on its own datadir again: {start_error}\nError log tail:\n{}",
+                crate::setup::apply::error_log_tail(slave)
+            ),
+        };
     }
     let tail = crate::setup::apply::error_log_tail(slave);
     reporter.event(Event::Note {
@@ -384,14 +388,18 @@ fn back_as_it_was(
     let restored = crate::backup::rollback(slave.access.node(), &journal.run_id)
         .and_then(|_| start_server(slave, journal));
     match restored {
-        Ok(()) => Error::Other(format!(
-            "{}: the server did not start with the new configuration ({start_error}), so the previous one was restored and the server started with it on its own datadir. The copy had failed with: {cause}\nError log tail:\n{tail}",
-            slave.label()
-        )),
-        Err(err) => Error::Other(format!(
-            "{}: the server starts neither with the new configuration ({start_error}) nor with the restored one ({err}). The copy had failed with: {cause}\nError log tail:\n{tail}",
-            slave.label()
-        )),
+        Ok(()) => Error::Seed {
+            node: slave.label().to_string(),
+            message: format!(
+                "the server did not start with the new configuration ({start_error}), so the previous one was restored and the server started with it on its own datadir. The copy had failed with: {cause}\nError log tail:\n{tail}"
+            ),
+        },
+        Err(err) => Error::Seed {
+            node: slave.label().to_string(),
+            message: format!(
+                "the server starts neither with the new configuration ({start_error}) nor with the restored one ({err}). The copy had failed with: {cause}\nError log tail:\n{tail}"
+            ),
+        },
     }
 }
 

@@ -311,21 +311,27 @@ fn back_as_it_was(
         None,
     );
     if !put_back.as_ref().is_ok_and(|out| out.success()) {
-        return Error::Other(format!(
-            "{}: the clone failed ({cause}) and the slave's own datadir could not be put back: it is in {before}; move it to {datadir} and start the server",
-            slave.label()
-        ));
+        return Error::Seed {
+            node: slave.label().to_string(),
+            message: format!(
+                "the clone failed ({cause}) and the slave's own datadir could not be put back: it is in {before}; move it to {datadir} and start the server"
+            ),
+        };
     }
     match super::backup::start_server(slave, journal) {
-        Ok(()) => Error::Other(format!(
-            "{}: the clone failed, so the slave's own datadir was put back and its server started (what the clone left is in {failed}): {cause}",
-            slave.label()
-        )),
-        Err(err) => Error::Other(format!(
-            "{}: the clone failed ({cause}); the slave's own datadir is back in {datadir} but its server does not start: {err}\nError log tail:\n{}",
-            slave.label(),
+        Ok(()) => Error::Seed {
+            node: slave.label().to_string(),
+            message: format!(
+                "the clone failed, so the slave's own datadir was put back and its server started (what the clone left is in {failed}): {cause}"
+            ),
+        },
+        Err(err) => Error::Seed {
+            node: slave.label().to_string(),
+            message: format!(
+                "the clone failed ({cause}); the slave's own datadir is back in {datadir} but its server does not start: {err}\nError log tail:\n{}",
             crate::setup::apply::error_log_tail(slave)
-        )),
+            ),
+        },
     }
 }
 
