@@ -86,6 +86,13 @@ pub struct RejoinSurvey {
 }
 
 impl RejoinSurvey {
+    /// Nothing to plan: already a slave of the master, or transactions
+    /// the master never received that this rejoin may not drop (refused
+    /// unless they are saved and the databases copied again).
+    pub fn no_steps(&self) -> bool {
+        self.nothing_to_do || (self.has_unsent() && !self.reseed)
+    }
+
     pub fn has_unsent(&self) -> bool {
         !self.unsent.is_empty() || !self.errant.is_empty()
     }
@@ -202,7 +209,7 @@ pub struct RejoinPlan {
 
 impl RejoinPlan {
     pub fn render(&self) -> String {
-        if self.survey.nothing_to_do {
+        if self.survey.no_steps() {
             let mut out = self.plan.preamble.join("\n");
             out.push('\n');
             return out;
@@ -262,7 +269,7 @@ fn plan_of(survey: &RejoinSurvey) -> Plan {
         start,
     };
     let mut steps = Vec::new();
-    if !survey.nothing_to_do {
+    if !survey.no_steps() {
         steps.push(step(
             STOP_NODE_DAEMON,
             n,
@@ -377,7 +384,7 @@ fn plan_of(survey: &RejoinSurvey) -> Plan {
         ));
     }
     let mut preamble = survey.preamble();
-    if !survey.nothing_to_do {
+    if !survey.no_steps() {
         preamble.push(
             "Values marked <...> are known only at run time; the log shows them.".to_string(),
         );
@@ -871,6 +878,18 @@ mod tests {
             matches!(replicate.last(), Some(Change::WaitReplicating { otherwise, .. }) if otherwise.is_empty()),
             "a copy is not made twice"
         );
+        // Without --save-and-reseed nothing is planned: the rejoin stops.
+        let mut refused = survey("10.11.6-MariaDB-0+deb12u1");
+        refused.node_positions.binlog_pos = gtid::parse_list("0-1-43").unwrap();
+        refused.unsent = gtid::unsent(&refused.node_positions, &refused.master_positions);
+        let refused = build(refused);
+        assert!(refused.plan.steps.is_empty());
+        let text = refused.render();
+        assert!(
+            text.contains("  192.0.2.11 holds 1 transaction(s) that 192.0.2.12 never received:"),
+            "{text}"
+        );
+        assert!(!text.contains("Plan for run"), "{text}");
         let text = plan.render();
         assert!(text.contains("   save /var/lib/mysql-ha/runs/20261130-120000-beef/lost-transactions.sql (mode 600, 14 B): the transactions, replayable; rollback leaves it"), "{text}");
     }
