@@ -98,6 +98,7 @@ fn both_fingerprints() -> String {
 /// `--dry-run` prints the plan and changes nothing; a run with no terminal
 /// to confirm on and no --yes refuses before its first change.
 fn dry_run_and_refusal_change_nothing(args: &[&str], plan_lines: &[&str]) {
+    let started = Instant::now();
     let before = both_fingerprints();
     let mut dry = args.to_vec();
     dry.push("--dry-run");
@@ -121,6 +122,11 @@ fn dry_run_and_refusal_change_nothing(args: &[&str], plan_lines: &[&str]) {
         before,
         "`{}` changed a node",
         args.join(" ")
+    );
+    println!(
+        "`{}`: dry run and refusal checked in {:.1} s",
+        args.join(" "),
+        started.elapsed().as_secs_f64()
     );
 }
 

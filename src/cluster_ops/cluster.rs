@@ -4,8 +4,8 @@
 
 use super::gtid::{parse_list, Positions};
 use crate::answers::Answers;
-use crate::backup::{self, JournalEntry};
-use crate::daemon::config::{ClusterConfig, Role};
+use crate::backup::JournalEntry;
+use crate::daemon::config::Role;
 use crate::daemon::state::{state_path, status_path, DaemonStatus, TermState};
 use crate::setup::journals::Journals;
 use crate::setup::pair::{Member, Pair};
@@ -90,11 +90,6 @@ pub fn read_term_state(member: &Member) -> Result<TermState> {
 pub fn daemon_status(member: &Member) -> Option<DaemonStatus> {
     let bytes = member.access.node().read(&status_path()).ok().flatten()?;
     serde_json::from_slice(&bytes).ok()
-}
-
-/// The cluster daemon configuration a node runs with.
-pub fn daemon_config(member: &Member) -> Result<ClusterConfig> {
-    crate::setup::cluster_daemon::config(member)
 }
 
 pub fn positions(member: &mut Member) -> Result<Positions> {
@@ -229,16 +224,10 @@ impl Cluster {
     }
 }
 
-/// Opens a run on both nodes (after taking the cluster's run lock) and
-/// says in each journal what it is for. The plan's first steps stop both
-/// daemons.
-pub fn begin_run(cluster: &mut Cluster, what: &str) -> Result<Journals> {
-    let run_id = backup::new_run_id();
-    begin_run_as(cluster, what, &run_id)
-}
-
-/// `begin_run` with the run id the plan was made for.
-pub fn begin_run_as(cluster: &mut Cluster, what: &str, run_id: &str) -> Result<Journals> {
+/// Opens run `run_id` (the plan's) on both nodes, after taking the
+/// cluster's run lock, and says in each journal what it is for. The plan's
+/// first steps stop both daemons.
+pub fn begin_run(cluster: &mut Cluster, what: &str, run_id: &str) -> Result<Journals> {
     // One changing run per cluster: taken before the first change.
     let command = what.split_whitespace().next().unwrap_or("run");
     cluster.run_lock = Some(ClusterLock::take(&cluster.pair, run_id, command)?);

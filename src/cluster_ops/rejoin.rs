@@ -624,7 +624,7 @@ pub fn apply(
         return Err(survey.refusal());
     }
     let started = Instant::now();
-    let mut journals = cluster::begin_run_as(
+    let mut journals = cluster::begin_run(
         cluster,
         &format!("rejoin {} as slave of {}", survey.node, survey.master),
         &plan.plan.run_id,

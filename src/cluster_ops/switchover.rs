@@ -527,7 +527,7 @@ pub fn apply(
         });
     }
     let started = Instant::now();
-    let mut journals = cluster::begin_run_as(
+    let mut journals = cluster::begin_run(
         &mut cluster,
         &format!("switchover from {} to {}", plan.master, plan.target),
         &plan.plan.run_id,

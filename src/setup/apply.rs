@@ -642,9 +642,16 @@ impl Executor<'_> {
                 }
                 format!("{to_label} holds {cidr}")
             }
-            Change::KeepAside { name, text, .. } => {
+            Change::KeepAside { name, text, what } => {
                 let path = journal.dir.join(name);
                 let (access, label) = pair.access(side)?;
+                // Not a file change: rollback leaves the administrator's copy.
+                journal.record(
+                    access.node(),
+                    JournalEntry::Note {
+                        text: format!("kept aside: {} ({what})", path.display()),
+                    },
+                )?;
                 access
                     .node()
                     .write_atomic(&path, text.as_bytes(), 0o600, 0, 0)?;
