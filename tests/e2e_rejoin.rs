@@ -65,6 +65,71 @@ fn node1_fingerprint() -> String {
     .join("\n")
 }
 
+/// What a dry run (or a run refused before its first change) must leave
+/// alone on a node: option files, replication, read-only, accounts, term
+/// state, runs, the cluster address.
+fn fingerprint(host: &str) -> String {
+    [
+        on_ok(host, &["my_print_defaults", "mysqld"]),
+        on_ok(
+            host,
+            &[
+                "sh",
+                "-c",
+                "mariadb -e 'SHOW SLAVE STATUS\\G' | grep -E 'Master_Host|Master_User|_Running:|Using_Gtid' || true",
+            ],
+        ),
+        sql(host, "SELECT @@read_only"),
+        sql(
+            host,
+            "SELECT CONCAT(user, '@', host, ' ', authentication_string) FROM mysql.user ORDER BY 1",
+        ),
+        on_ok(host, &["cat", "/var/lib/mysql-ha/cluster/state.json"]),
+        on_ok(host, &["ls", "/var/lib/mysql-ha/runs"]),
+        holds_vip(host).to_string(),
+    ]
+    .join("\n")
+}
+
+fn both_fingerprints() -> String {
+    format!("{}\n---\n{}", fingerprint("node1"), fingerprint("node2"))
+}
+
+/// `--dry-run` prints the plan and changes nothing; a run with no terminal
+/// to confirm on and no --yes refuses before its first change.
+fn dry_run_and_refusal_change_nothing(args: &[&str], plan_lines: &[&str]) {
+    let started = Instant::now();
+    let before = both_fingerprints();
+    let mut dry = args.to_vec();
+    dry.push("--dry-run");
+    let out = tool_on_node1(&dry);
+    let said = text(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Plan for run "), "{said}");
+    assert!(said.contains("dry run: nothing was changed"), "{said}");
+    for line in plan_lines {
+        assert!(said.contains(line), "no `{line}` in the plan:\n{said}");
+    }
+    let out = tool_on_node1(args);
+    let said = text(&out);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("no terminal to confirm the plan on"),
+        "{said}"
+    );
+    assert_eq!(
+        both_fingerprints(),
+        before,
+        "`{}` changed a node",
+        args.join(" ")
+    );
+    println!(
+        "`{}`: dry run and refusal checked in {:.1} s",
+        args.join(" "),
+        started.elapsed().as_secs_f64()
+    );
+}
+
 #[test]
 fn rejoin_after_a_takeover_switchover_back_under_writes_and_a_refused_rejoin() {
     let _lock = lock_sandbox();
@@ -86,7 +151,17 @@ fn rejoin_after_a_takeover_switchover_back_under_writes_and_a_refused_rejoin() {
     assert!(degraded.contains("pair: degraded (one leg)"), "{degraded}");
     assert!(degraded.contains("needs rejoining"), "{degraded}");
 
-    // 2. Rejoin: node1 follows node2 from its own GTID position.
+    // 2. Rejoin: node1 follows node2 from its own GTID position. First its
+    //    plan alone, which changes nothing.
+    dry_run_and_refusal_change_nothing(
+        &["rejoin", "node1"],
+        &[
+            "== replicate from the master on rejoining 192.0.2.11: will change",
+            "MASTER_PASSWORD='********'",
+            "IDENTIFIED BY '********'",
+            "   if 192.0.2.12 cannot continue this history (error 1236), then:",
+        ],
+    );
     let out = tool_on_node1(&["rejoin", "node1", "--yes"]);
     assert!(out.status.success());
     let said = text(&out);
@@ -193,7 +268,17 @@ fn rejoin_after_a_takeover_switchover_back_under_writes_and_a_refused_rejoin() {
     );
     assert!(status("node1").contains("replication: 192.0.2.12 (master) -> 192.0.2.11 (slave)"));
 
-    // 3. Switchover back to node1 while the client writes.
+    // 3. Switchover back to node1 while the client writes. Its plan first,
+    //    which changes nothing.
+    dry_run_and_refusal_change_nothing(
+        &["switchover", "--to", "node1"],
+        &[
+            "== read-only (writes pause here) on old master 192.0.2.12: will change",
+            "-> <GTIDs 192.0.2.12 executed> (read at run time; the log shows it)",
+            "== move the cluster address (writes resume here) on new master 192.0.2.11: will change",
+            "MASTER_PASSWORD='********'",
+        ],
+    );
     let writer = Writer::start(dir.path());
     wait_until("40 acknowledged rows", Duration::from_secs(60), || {
         writer.acks().len() >= 40

@@ -2,21 +2,15 @@
 //! master by the daemons' persisted term state (the highest term wins), each
 //! node's GTID positions, and control of the two daemons.
 
-use std::path::Path;
-
 use super::gtid::{parse_list, Positions};
 use crate::answers::Answers;
-use crate::backup::{self, JournalEntry};
-use crate::daemon::config::{ClusterConfig, Role, DEFAULT_PATH};
+use crate::backup::JournalEntry;
+use crate::daemon::config::Role;
 use crate::daemon::state::{state_path, status_path, DaemonStatus, TermState};
-use crate::events::Reporter;
 use crate::setup::journals::Journals;
 use crate::setup::pair::{Member, Pair};
 use crate::setup::plan::Side;
 use crate::{Error, Result};
-
-const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha.service";
-const INIT_SCRIPT: &str = crate::setup::handoff::INIT_SCRIPT;
 
 /// The pair with `pair.master` the node that is master now.
 pub struct Cluster {
@@ -93,34 +87,9 @@ pub fn read_term_state(member: &Member) -> Result<TermState> {
         .map_err(|e| cluster_error(format!("{}: {}: {e}", member.label(), path.display())))
 }
 
-pub fn write_term_state(member: &Member, state: &TermState) -> Result<()> {
-    let text = serde_json::to_vec_pretty(state)
-        .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?;
-    member
-        .access
-        .node()
-        .write_atomic(&state_path(), &text, 0o644, 0, 0)
-}
-
 pub fn daemon_status(member: &Member) -> Option<DaemonStatus> {
     let bytes = member.access.node().read(&status_path()).ok().flatten()?;
     serde_json::from_slice(&bytes).ok()
-}
-
-/// The cluster daemon configuration a node runs with.
-pub fn daemon_config(member: &Member) -> Result<ClusterConfig> {
-    let bytes = member
-        .access
-        .node()
-        .read(Path::new(DEFAULT_PATH))?
-        .ok_or_else(|| {
-            cluster_error(format!(
-                "{}: no {DEFAULT_PATH}: run `mysql-ha setup` first",
-                member.label()
-            ))
-        })?;
-    ClusterConfig::parse(&String::from_utf8_lossy(&bytes))
-        .map_err(|e| cluster_error(format!("{}: {DEFAULT_PATH}: {e}", member.label())))
 }
 
 pub fn positions(member: &mut Member) -> Result<Positions> {
@@ -136,28 +105,6 @@ pub fn positions(member: &mut Member) -> Result<Positions> {
         binlog_state: read("gtid_binlog_state")?,
         slave_pos: read("gtid_slave_pos")?,
     })
-}
-
-fn daemon_control(member: &Member, verb: &str) -> Result<()> {
-    let node = member.access.node();
-    let argv: Vec<&str> = if node.stat(Path::new(SYSTEMD_UNIT))?.is_some() {
-        vec!["systemctl", verb, "mysql-ha.service"]
-    } else {
-        vec![INIT_SCRIPT, verb]
-    };
-    crate::node::run_service_checked(node, &argv)?;
-    Ok(())
-}
-
-/// Stops a node's daemon: it keeps the cluster address it holds and takes
-/// no action while the operation changes roles under it.
-pub fn stop_daemon(member: &Member) -> Result<()> {
-    daemon_control(member, "stop")
-}
-
-/// Starts it again: it reads the term state written for it.
-pub fn start_daemon(member: &Member) -> Result<()> {
-    daemon_control(member, "start")
 }
 
 /// True when `name` names this member: its address or its host name.
@@ -277,15 +224,14 @@ impl Cluster {
     }
 }
 
-/// Opens a run on both nodes, says in each journal what it is for, and stops
-/// both daemons so neither reacts while the roles change (the slave's comes
-/// back when the master's cannot be stopped).
-pub fn begin_run(cluster: &mut Cluster, what: &str, reporter: &dyn Reporter) -> Result<Journals> {
-    let run_id = backup::new_run_id();
+/// Opens run `run_id` (the plan's) on both nodes, after taking the
+/// cluster's run lock, and says in each journal what it is for. The plan's
+/// first steps stop both daemons.
+pub fn begin_run(cluster: &mut Cluster, what: &str, run_id: &str) -> Result<Journals> {
     // One changing run per cluster: taken before the first change.
     let command = what.split_whitespace().next().unwrap_or("run");
-    cluster.run_lock = Some(ClusterLock::take(&cluster.pair, &run_id, command)?);
-    let mut journals = Journals::create(&cluster.pair, &run_id)?;
+    cluster.run_lock = Some(ClusterLock::take(&cluster.pair, run_id, command)?);
+    let mut journals = Journals::create(&cluster.pair, run_id)?;
     for (member, journal) in [
         (&cluster.pair.master, &mut journals.master),
         (&cluster.pair.slave, &mut journals.slave),
@@ -296,12 +242,6 @@ pub fn begin_run(cluster: &mut Cluster, what: &str, reporter: &dyn Reporter) -> 
                 text: what.to_string(),
             },
         )?;
-    }
-    super::replica::note(reporter, "stopping both cluster daemons");
-    stop_daemon(&cluster.pair.slave)?;
-    if let Err(err) = stop_daemon(&cluster.pair.master) {
-        let _ = start_daemon(&cluster.pair.slave);
-        return Err(err);
     }
     Ok(journals)
 }

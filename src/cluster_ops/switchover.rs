@@ -2,21 +2,24 @@
 //! lost write. The master turns read-only, the slave applies everything it
 //! has (same GTID position), becomes master and takes the cluster address;
 //! the old master becomes its slave. Until the address moves, any failure
-//! puts everything back as it was.
+//! puts everything back as it was (the plan's rescue).
+//!
+//! `survey` reads both nodes; `build` turns what it found into a plan of
+//! typed changes (a pure function, unit-tested); `apply` runs that plan
+//! through the one executor of `setup::apply`.
 
 use std::time::{Duration, Instant};
 
 use super::cluster::{self, Cluster};
-use super::replica::{self, note, Source};
+use super::replica::{self, Source};
 use crate::answers::{ArpMode, Resource};
-use crate::daemon::config::{ClusterConfig, Role};
+use crate::daemon::config::Role;
 use crate::daemon::state::{now, TermState};
 use crate::events::Reporter;
-use crate::privileged::{ARPING, ARP_COUNT, IP};
-use crate::setup::apply::Journals;
-use crate::setup::pair::Member;
-use crate::setup::plan::Side;
-use crate::sql::flavor::quote_string;
+use crate::setup::cluster_daemon;
+use crate::setup::plan::{Change, Check, Plan, Rescue, RescueChange, Side, StepPlan};
+use crate::setup::statement::Statement;
+use crate::sql::Flavor;
 use crate::{Error, Result};
 
 pub struct SwitchoverOptions {
@@ -35,7 +38,28 @@ impl Default for SwitchoverOptions {
     }
 }
 
-pub struct SwitchoverPlan {
+const REPLICATION_WAIT: Duration = Duration::from_secs(30);
+
+// The steps, by name (a rescue and the write pause refer to them).
+const STOP_TARGET_DAEMON: &str = "stop the cluster daemon of the new master";
+const STOP_MASTER_DAEMON: &str = "stop the cluster daemon of the old master";
+const READ_ONLY: &str = "read-only (writes pause here)";
+const APPLY_ALL: &str = "apply everything the old master logged";
+const STOP_REPLICATION: &str = "stop replication";
+const WRITABLE: &str = "writable";
+const MOVE_ADDRESS: &str = "move the cluster address (writes resume here)";
+const TARGET_TERM: &str = "term state of the new master";
+const MASTER_TERM: &str = "term state of the old master";
+const FORGET_MASTER: &str = "forget its master; start its cluster daemon";
+const BECOME_SLAVE: &str = "become a slave";
+const ACCOUNT: &str = "replication account of the old master";
+const REPLICATE: &str = "replicate from the new master; start its cluster daemon";
+const PROVE: &str = "prove the switch";
+
+/// What `survey` found on both nodes: everything `build` needs.
+pub struct SwitchoverSurvey {
+    pub run_id: String,
+    /// The master now, and the slave that takes its role.
     pub master: String,
     pub target: String,
     pub term: u64,
@@ -43,50 +67,40 @@ pub struct SwitchoverPlan {
     pub checks: Vec<String>,
     /// Preflight findings that stop the switchover.
     pub problems: Vec<String>,
+    pub master_flavor: Flavor,
+    pub target_flavor: Flavor,
+    /// The daemons' service commands: (stop, start) of each node.
+    pub master_daemon: (Vec<String>, Vec<String>),
+    pub target_daemon: (Vec<String>, Vec<String>),
+    /// The cluster address (CIDR, device, ARP) when the resource is one.
+    pub vip: Option<(String, String, ArpMode)>,
+    /// How people name the cluster resource.
     pub resource: String,
+    /// The old master's option files as a slave's, and what changes.
+    pub slave_files: (Vec<Change>, Vec<String>),
+    /// The old master has a replication source configured now.
+    pub master_replica_configured: bool,
+    /// How the old master logs in to the new one (a new password).
+    pub login: Source,
+    pub require_tls: bool,
+    pub apply_wait: Duration,
+}
+
+/// The plan, and what the command says around it.
+pub struct SwitchoverPlan {
+    pub plan: Plan,
+    pub master: String,
+    pub target: String,
+    pub term: u64,
+    pub problems: Vec<String>,
+    pub resource: String,
+    /// The step after which writes resume on the new master.
+    pub resume_step: &'static str,
 }
 
 impl SwitchoverPlan {
     pub fn render(&self) -> String {
-        let mut out = format!(
-            "Switchover: {} (master of term {}) hands the master role to {}\nPreflight:\n",
-            self.master, self.term, self.target
-        );
-        for check in &self.checks {
-            out.push_str(&format!("  ok      {check}\n"));
-        }
-        for problem in &self.problems {
-            out.push_str(&format!("  FATAL   {problem}\n"));
-        }
-        out.push_str("Steps:\n");
-        let steps = [
-            "stop both cluster daemons (the address stays where it is)".to_string(),
-            format!("{}: SET GLOBAL read_only = ON (writes pause here)", self.master),
-            format!(
-                "wait until {} applied everything {} logged (same GTID position)",
-                self.target, self.master
-            ),
-            format!("{}: stop replication, SET GLOBAL read_only = OFF", self.target),
-            format!(
-                "move {} from {} to {} (writes resume here)",
-                self.resource, self.master, self.target
-            ),
-            format!(
-                "{}: forget its master (its option files keep read-only ON: the daemon makes it writable); term {} master",
-                self.target,
-                self.term + 1
-            ),
-            format!(
-                "{}: option files of a slave (backed up), replication account on {}, replicate from it",
-                self.master, self.target
-            ),
-            "start both daemons; verify with a row through the cluster address".into(),
-        ];
-        for (i, step) in steps.iter().enumerate() {
-            out.push_str(&format!("  {}. {step}\n", i + 1));
-        }
-        out.push_str("Any failure before the address moves puts everything back as it was.\n");
-        out
+        self.plan.render()
     }
 }
 
@@ -98,11 +112,14 @@ fn resource_label(cluster: &Cluster) -> String {
     }
 }
 
-pub fn plan(
+/// Reads both nodes: the preflight checks and everything the plan needs.
+/// Changes nothing.
+pub fn survey(
     cluster: &mut Cluster,
     to: Option<&str>,
     options: &SwitchoverOptions,
-) -> Result<SwitchoverPlan> {
+    run_id: &str,
+) -> Result<SwitchoverSurvey> {
     if let Some(name) = to {
         if cluster.side_of(name)? == Side::Master {
             return Err(Error::Cluster {
@@ -146,7 +163,7 @@ pub fn plan(
         Some(r) => problems.push(format!(
             "{target} does not replicate from {master} without error: master {}, {}",
             r.master_host,
-            replica::describe_replica(&Some(r.clone()))
+            crate::setup::state::describe_replica(&Some(r.clone()))
         )),
         None => problems.push(format!("{target} replicates from nobody")),
     }
@@ -171,15 +188,318 @@ pub fn plan(
             None => problems.push(format!("{}: no daemon status", member.label())),
         }
     }
-    Ok(SwitchoverPlan {
+    let databases = cluster.databases()?;
+    let answers = cluster.pair.answers.clone();
+    let daemon = |member: &crate::setup::pair::Member| -> Result<(Vec<String>, Vec<String>)> {
+        Ok((
+            cluster_daemon::service_argv(member, "stop")?,
+            cluster_daemon::service_argv(member, "start")?,
+        ))
+    };
+    let master_daemon = daemon(&cluster.pair.master)?;
+    let target_daemon = daemon(&cluster.pair.slave)?;
+    let slave_files = replica::slave_files(&mut cluster.pair.master, &databases, run_id)?;
+    let master_replica_configured =
+        crate::setup::state::replica_state(cluster.pair.master.sql())?.is_some();
+    let tls = crate::tls::TlsFiles::from_answers(&answers.replication);
+    let login = Source {
+        host: target.clone(),
+        // The new master's port: the answers of its node.
+        port: answers.slave.mysql_port,
+        user: answers.replication.user.clone(),
+        password: crate::answers::generate_password(),
+        tls_ca: tls.as_ref().map(|f| f.ca_text()),
+        tls: replica::offers_tls(&mut cluster.pair.slave)?,
+    };
+    Ok(SwitchoverSurvey {
+        run_id: run_id.to_string(),
+        term: cluster.master_state.term.max(cluster.slave_state.term),
+        master_flavor: cluster.pair.master.sql().flavor(),
+        target_flavor: cluster.pair.slave.sql().flavor(),
+        master_daemon,
+        target_daemon,
+        vip: (answers.cluster.resource == Resource::Vip).then(|| {
+            (
+                answers.cluster.vip.clone(),
+                answers.cluster.device.clone(),
+                answers.cluster.arp,
+            )
+        }),
         resource: resource_label(cluster),
-        databases: cluster.databases()?,
+        slave_files,
+        master_replica_configured,
+        login,
+        require_tls: tls.is_some(),
+        apply_wait: options.apply_wait,
+        databases,
         master,
         target,
-        term: cluster.master_state.term.max(cluster.slave_state.term),
         checks,
         problems,
     })
+}
+
+fn step(name: &'static str, side: Side, changes: Vec<Change>) -> StepPlan {
+    StepPlan {
+        name,
+        side,
+        changes,
+        summary: Vec::new(),
+    }
+}
+
+/// The placeholder for the GTIDs a node executed, read at run time.
+fn executed(label: &str) -> String {
+    format!("<GTIDs {label} executed>")
+}
+
+/// The step after which writes go to the new master: the address move, or
+/// (without an address to move) the new master turning writable.
+fn resume_step(survey: &SwitchoverSurvey) -> &'static str {
+    if survey.vip.is_some() {
+        MOVE_ADDRESS
+    } else {
+        WRITABLE
+    }
+}
+
+/// The switchover's plan from what `survey` found. The old master is
+/// `Side::Master` and the new one `Side::Slave` throughout.
+pub fn build(survey: &SwitchoverSurvey) -> SwitchoverPlan {
+    let (m, t) = (Side::Master, Side::Slave);
+    let master_gtids = executed(&survey.master);
+    let target_gtids = executed(&survey.target);
+    let term = survey.term + 1;
+    let daemon = |argv: &Vec<String>, start: bool| Change::ClusterDaemon {
+        argv: argv.clone(),
+        start,
+    };
+    let mut steps = vec![
+        step(
+            STOP_TARGET_DAEMON,
+            t,
+            vec![daemon(&survey.target_daemon.0, false)],
+        ),
+        step(
+            STOP_MASTER_DAEMON,
+            m,
+            vec![daemon(&survey.master_daemon.0, false)],
+        ),
+    ];
+    let mut read_only = replica::read_only(&survey.master_flavor, true);
+    read_only.push(Change::ReadGtids {
+        query: survey.master_flavor.executed_gtids_query().to_string(),
+        placeholder: master_gtids.clone(),
+    });
+    steps.push(step(READ_ONLY, m, read_only));
+    steps.push(step(
+        APPLY_ALL,
+        t,
+        vec![Change::WaitApplied {
+            placeholder: master_gtids,
+            limit: survey.apply_wait,
+            flavor: survey.target_flavor,
+        }],
+    ));
+    steps.push(step(
+        STOP_REPLICATION,
+        t,
+        vec![
+            Change::Sql(Statement::control(survey.target_flavor.stop_replica())),
+            Change::ReadGtids {
+                query: survey.target_flavor.executed_gtids_query().to_string(),
+                placeholder: target_gtids.clone(),
+            },
+        ],
+    ));
+    steps.push(step(
+        WRITABLE,
+        t,
+        replica::read_only(&survey.target_flavor, false),
+    ));
+    if let Some((cidr, device, arp)) = &survey.vip {
+        steps.push(step(
+            MOVE_ADDRESS,
+            t,
+            vec![Change::MoveAddress {
+                cidr: cidr.clone(),
+                device: device.clone(),
+                // A planned move leaves the clients' caches pointing at the
+                // old master, which is alive: announce unless told never to.
+                announce: *arp != ArpMode::Never,
+                from: m,
+            }],
+        ));
+    }
+    steps.push(step(
+        TARGET_TERM,
+        t,
+        vec![Change::TermState(TermState {
+            term,
+            role: Role::Master,
+            last_takeover_at: None,
+            takeover_acked: true,
+        })],
+    ));
+    steps.push(step(
+        MASTER_TERM,
+        m,
+        vec![Change::TermState(TermState {
+            term,
+            role: Role::Slave,
+            last_takeover_at: None,
+            takeover_acked: true,
+        })],
+    ));
+    let mut forget = step(
+        FORGET_MASTER,
+        t,
+        vec![
+            Change::Sql(Statement::plain(survey.target_flavor.reset_replica_all())),
+            daemon(&survey.target_daemon.1, true),
+        ],
+    );
+    // Its option files keep read-only ON: every node boots read-only and
+    // the daemon makes the master writable while a majority backs it.
+    forget
+        .summary
+        .push("its option files keep read-only ON: its daemon makes it writable".into());
+    steps.push(forget);
+    let mut slave_changes = survey.slave_files.0.clone();
+    slave_changes.extend(replica::read_only(&survey.master_flavor, true));
+    let mut become_slave = step(BECOME_SLAVE, m, slave_changes);
+    become_slave.summary = survey.slave_files.1.clone();
+    steps.push(become_slave);
+    steps.push(step(
+        ACCOUNT,
+        t,
+        replica::account_changes(
+            &survey.login.user,
+            &survey.master,
+            &survey.login.password,
+            survey.require_tls,
+        ),
+    ));
+    let mut replicate = replica::point_changes(
+        &survey.master_flavor,
+        survey.master_replica_configured,
+        &survey.login,
+        &target_gtids,
+    );
+    replicate.push(Change::WaitReplicating {
+        source: survey.target.clone(),
+        limit: REPLICATION_WAIT,
+        otherwise: Vec::new(),
+    });
+    replicate.push(daemon(&survey.master_daemon.1, true));
+    steps.push(step(REPLICATE, m, replicate));
+    steps.push(step(
+        PROVE,
+        t,
+        vec![
+            Change::Check(Check::WriteThroughAddress),
+            Change::Check(Check::DaemonsHealthy),
+        ],
+    ));
+
+    let undo = |side: Side, change: Change, once: &'static str| RescueChange {
+        side,
+        change,
+        once: Some(once),
+    };
+    let mut before_move: Vec<RescueChange> = replica::read_only(&survey.target_flavor, true)
+        .into_iter()
+        .map(|c| undo(t, c, STOP_MASTER_DAEMON))
+        .collect();
+    before_move.push(undo(
+        t,
+        Change::Sql(Statement::control(survey.target_flavor.start_replica())),
+        STOP_REPLICATION,
+    ));
+    before_move.extend(
+        replica::read_only(&survey.master_flavor, false)
+            .into_iter()
+            .map(|c| undo(m, c, STOP_MASTER_DAEMON)),
+    );
+    before_move.push(undo(
+        m,
+        daemon(&survey.master_daemon.1, true),
+        STOP_MASTER_DAEMON,
+    ));
+    before_move.push(undo(
+        t,
+        daemon(&survey.target_daemon.1, true),
+        STOP_TARGET_DAEMON,
+    ));
+    let after_move = vec![
+        RescueChange {
+            side: t,
+            change: daemon(&survey.target_daemon.1, true),
+            once: None,
+        },
+        RescueChange {
+            side: m,
+            change: daemon(&survey.master_daemon.1, true),
+            once: None,
+        },
+    ];
+    let mut preamble = vec![
+        format!(
+            "Switchover: {} (master of term {}) hands the master role to {}",
+            survey.master, survey.term, survey.target
+        ),
+        "Preflight:".to_string(),
+    ];
+    preamble.extend(survey.checks.iter().map(|c| format!("  ok      {c}")));
+    preamble.extend(survey.problems.iter().map(|p| format!("  FATAL   {p}")));
+    preamble.push(format!(
+        "Values marked <...> are read at run time; the log shows them. Writes pause from `{READ_ONLY}` to `{}`.",
+        resume_step(survey)
+    ));
+    SwitchoverPlan {
+        plan: Plan {
+            run_id: survey.run_id.clone(),
+            master_label: survey.master.clone(),
+            slave_label: survey.target.clone(),
+            witness_label: String::new(),
+            preamble,
+            steps,
+            rescues: vec![
+                Rescue {
+                    first: STOP_TARGET_DAEMON,
+                    last: resume_step(survey),
+                    why: "everything is put back as it was:".into(),
+                    changes: before_move,
+                },
+                Rescue {
+                    first: FORGET_MASTER,
+                    last: REPLICATE,
+                    why: format!(
+                        "{} stays master; both daemons start again and `mysql-ha rejoin {}` finishes the old master's part:",
+                        survey.target, survey.master
+                    ),
+                    changes: after_move,
+                },
+            ],
+            side_names: Some(["old master", "new master"]),
+        },
+        master: survey.master.clone(),
+        target: survey.target.clone(),
+        term: survey.term,
+        problems: survey.problems.clone(),
+        resource: survey.resource.clone(),
+        resume_step: resume_step(survey),
+    }
+}
+
+/// Surveys the nodes and builds the plan, for a new run.
+pub fn plan(
+    cluster: &mut Cluster,
+    to: Option<&str>,
+    options: &SwitchoverOptions,
+) -> Result<SwitchoverPlan> {
+    let run_id = crate::backup::new_run_id();
+    Ok(build(&survey(cluster, to, options, &run_id)?))
 }
 
 pub struct SwitchoverOutcome {
@@ -193,108 +513,10 @@ pub struct SwitchoverOutcome {
     pub daemons: Vec<String>,
 }
 
-fn set_read_only(member: &mut Member, journals: &mut Journals, on: bool) -> Result<()> {
-    let value = if on { "ON" } else { "OFF" };
-    let journal = journals.of(member.side)?;
-    let variables = member.sql().flavor().read_only_variables();
-    // super_read_only follows read_only: set it last when on, first when off.
-    let ordered: Vec<&str> = if on {
-        variables.to_vec()
-    } else {
-        variables.iter().rev().copied().collect()
-    };
-    for variable in ordered {
-        replica::exec_plain(member, journal, &format!("SET GLOBAL {variable} = {value}"))?;
-    }
-    Ok(())
-}
-
-fn run_checked(member: &Member, argv: &[&str]) -> Result<()> {
-    member.access.run_checked(argv, None).map(|_| ())
-}
-
-fn vip_of(cluster: &Cluster) -> Option<(String, String, ArpMode)> {
-    let answers = &cluster.pair.answers.cluster;
-    (answers.resource == Resource::Vip)
-        .then(|| (answers.vip.clone(), answers.device.clone(), answers.arp))
-}
-
-/// Releases the address on the old master and adds it on the new one.
-/// Other resources are the daemon's to claim when it starts as master.
-/// Returns when the new master held it (the end of the write pause).
-fn move_resource(cluster: &Cluster, reporter: &dyn Reporter) -> Result<Instant> {
-    let Some((cidr, device, arp)) = vip_of(cluster) else {
-        return Ok(Instant::now());
-    };
-    let address = cidr.split('/').next().unwrap_or(&cidr).to_string();
-    run_checked(
-        &cluster.pair.master,
-        &[IP, "addr", "del", &cidr, "dev", &device],
-    )?;
-    if let Err(err) = run_checked(
-        &cluster.pair.slave,
-        &[IP, "addr", "add", &cidr, "dev", &device],
-    ) {
-        let _ = run_checked(
-            &cluster.pair.master,
-            &[IP, "addr", "add", &cidr, "dev", &device],
-        );
-        return Err(err);
-    }
-    let held = Instant::now();
-    // A planned move leaves the clients' neighbour caches pointing at the
-    // old master, which is alive: announce unless told never to.
-    if arp != ArpMode::Never {
-        if let Err(err) = run_checked(
-            &cluster.pair.slave,
-            &[ARPING, "-U", "-c", ARP_COUNT, "-I", &device, &address],
-        ) {
-            note(reporter, format!("gratuitous ARP failed (clients learn the move when their cache expires): {err}"));
-        }
-    }
-    Ok(held)
-}
-
-/// Puts everything back after a failure before the address moved.
-fn undo(cluster: &mut Cluster, journals: &mut Journals, replication_stopped: bool) -> Vec<String> {
-    let mut problems = Vec::new();
-    let flavor = cluster.pair.slave.sql().flavor();
-    if let Err(err) = set_read_only(&mut cluster.pair.slave, journals, true) {
-        problems.push(err.to_string());
-    }
-    if replication_stopped {
-        if let Err(err) = replica::exec_control(
-            &mut cluster.pair.slave,
-            &mut journals.slave,
-            flavor.start_replica(),
-        ) {
-            problems.push(err.to_string());
-        }
-    }
-    if let Err(err) = set_read_only(&mut cluster.pair.master, journals, false) {
-        problems.push(err.to_string());
-    }
-    for member in [&cluster.pair.master, &cluster.pair.slave] {
-        if let Err(err) = cluster::start_daemon(member) {
-            problems.push(err.to_string());
-        }
-    }
-    problems
-}
-
-/// Waits until `target` applied up to `position` (MariaDB's
-/// MASTER_GTID_WAIT, MySQL's WAIT_FOR_EXECUTED_GTID_SET).
-fn wait_applied(target: &mut Member, position: &str, limit: Duration) -> Result<bool> {
-    let flavor = target.sql().flavor();
-    let (query, done) = flavor.wait_for_gtids(position, limit.as_secs_f64());
-    let answer = target.sql().scalar(&query)?;
-    Ok(answer.as_deref() == Some(done))
-}
-
+/// Applies the plan; returns the cluster seen in its new direction.
 pub fn apply(
     cluster: Cluster,
     plan: &SwitchoverPlan,
-    options: &SwitchoverOptions,
     reporter: &dyn Reporter,
 ) -> Result<(Cluster, SwitchoverOutcome)> {
     let mut cluster = cluster;
@@ -308,251 +530,277 @@ pub fn apply(
     let mut journals = cluster::begin_run(
         &mut cluster,
         &format!("switchover from {} to {}", plan.master, plan.target),
-        reporter,
+        &plan.plan.run_id,
     )?;
-    let run_id = journals.master.run_id.clone();
-
-    // Before the address moves: any failure is undone.
-    let mut replication_stopped = false;
-    let executed_gtids = cluster.pair.master.sql().flavor().executed_gtids_query();
-    let before_move = (|| -> Result<(Instant, Instant, String)> {
-        set_read_only(&mut cluster.pair.master, &mut journals, true)?;
-        let pause_started = Instant::now();
-        note(
-            reporter,
-            format!("{}: read-only; writes pause", plan.master),
-        );
-        let position = cluster
-            .pair
-            .master
-            .sql()
-            .scalar(executed_gtids)?
-            .unwrap_or_default();
-        if !wait_applied(&mut cluster.pair.slave, &position, options.apply_wait)? {
-            return Err(Error::Other(format!(
-                "{} did not apply up to {position} within {} s",
-                plan.target,
-                options.apply_wait.as_secs()
-            )));
-        }
-        note(
-            reporter,
-            format!(
-                "{} applied everything up to {}",
-                plan.target,
-                or_none(&position)
-            ),
-        );
-        let flavor = cluster.pair.slave.sql().flavor();
-        replica::exec_control(
-            &mut cluster.pair.slave,
-            &mut journals.slave,
-            flavor.stop_replica(),
-        )?;
-        replication_stopped = true;
-        let promoted = cluster
-            .pair
-            .slave
-            .sql()
-            .scalar(executed_gtids)?
-            .unwrap_or_default();
-        set_read_only(&mut cluster.pair.slave, &mut journals, false)?;
-        let held = move_resource(&cluster, reporter)?;
-        Ok((pause_started, held, promoted))
-    })();
-    let (pause_started, held, promoted) = match before_move {
-        Ok(done) => done,
-        Err(err) => {
-            let problems = undo(&mut cluster, &mut journals, replication_stopped);
-            let mut message = err.to_string();
-            if !problems.is_empty() {
-                message.push_str(&format!(" (while undoing: {})", problems.join("; ")));
-            }
-            return Err(Error::SwitchoverUndone { message });
-        }
-    };
-    let write_pause_s = held.duration_since(pause_started).as_secs_f64();
-    note(
+    let applied = crate::setup::apply::run(
+        &mut cluster.pair,
+        &plan.plan,
+        &mut journals,
         reporter,
-        format!(
-            "{} is writable and holds {}: writes paused {write_pause_s:.2} s",
-            plan.target, plan.resource
-        ),
+        &mut |_| Ok(()),
     );
     let term = plan.term + 1;
-    cluster::write_term_state(
-        &cluster.pair.slave,
-        &TermState {
-            term,
-            role: Role::Master,
-            last_takeover_at: None,
-            takeover_acked: true,
-        },
-    )?;
-    cluster::write_term_state(
-        &cluster.pair.master,
-        &TermState {
-            term,
-            role: Role::Slave,
-            last_takeover_at: None,
-            takeover_acked: true,
-        },
-    )?;
+    let applied = match applied {
+        Ok(applied) => applied,
+        Err(failed) => {
+            let index = |name: &str| plan.plan.steps.iter().position(|s| s.name == name);
+            let before_move = matches!(
+                (index(failed.step), index(plan.resume_step)),
+                (Some(at), Some(last)) if at <= last
+            );
+            let problems = failed.rescue.clone().unwrap_or_default();
+            if before_move {
+                let mut message = failed.error.to_string();
+                if !problems.is_empty() {
+                    message.push_str(&format!(" (while undoing: {})", problems.join("; ")));
+                }
+                return Err(Error::SwitchoverUndone { message });
+            }
+            if failed.rescue.is_some() {
+                return Err(Error::Cluster {
+                    message: format!(
+                        "{} is master of term {term} and holds the cluster resource, but making {} its slave failed: {}; `mysql-ha rejoin {}` finishes it",
+                        plan.target, plan.master, failed.error, plan.master
+                    ),
+                });
+            }
+            return Err(failed.error);
+        }
+    };
+    let write_pause_s = match (
+        applied.finished_at(READ_ONLY),
+        applied
+            .address_moved_at
+            .or(applied.finished_at(plan.resume_step)),
+    ) {
+        (Some(paused), Some(resumed)) => resumed.duration_since(paused).as_secs_f64(),
+        _ => 0.0,
+    };
     let mut cluster = cluster.swap();
     cluster.master_state.term = term;
     cluster.slave_state.term = term;
-    // From here on `pair.master` is the new master.
-    let new_master = cluster.pair.master.label().to_string();
-    if let Err(err) = finish_old_master(&mut cluster, &mut journals, plan, &promoted, reporter) {
-        let _ = cluster::start_daemon(&cluster.pair.master);
-        let _ = cluster::start_daemon(&cluster.pair.slave);
-        return Err(Error::Cluster {
-            message: format!(
-                "{new_master} is master of term {term} and holds the cluster resource, but making {} its slave failed: {err}; `mysql-ha rejoin {}` finishes it",
-                plan.master, plan.master
-            ),
-        });
-    }
-    cluster::start_daemon(&cluster.pair.slave)?;
-    let verified = verify_through_address(&cluster)?;
-    note(reporter, verified.clone());
-    let daemons = crate::setup::handoff::wait_healthy(&cluster.pair)?;
     let outcome = SwitchoverOutcome {
-        run_id,
-        new_master,
+        run_id: plan.plan.run_id.clone(),
+        new_master: plan.target.clone(),
         term,
         write_pause_s,
         seconds: started.elapsed().as_secs_f64(),
-        verified,
-        daemons,
+        verified: applied.proved.join("; "),
+        daemons: applied.daemons,
     };
     Ok((cluster, outcome))
 }
 
-/// After the move: the new master forgets its master and says writable in
-/// its option files; the old master becomes its slave.
-fn finish_old_master(
-    cluster: &mut Cluster,
-    journals: &mut Journals,
-    plan: &SwitchoverPlan,
-    promoted: &str,
-    reporter: &dyn Reporter,
-) -> Result<()> {
-    let reset = cluster.pair.master.sql().flavor().reset_replica_all();
-    replica::exec_plain(&mut cluster.pair.master, &mut journals.slave, reset)?;
-    // Its option files keep read-only ON: every node boots read-only and the
-    // daemon makes the master writable while a majority backs it.
-    cluster::start_daemon(&cluster.pair.master)?;
-    replica::configure_slave(
-        &mut cluster.pair.slave,
-        &mut journals.master,
-        &plan.databases,
-        reporter,
-    )?;
-    set_read_only_slave(cluster, journals)?;
-    let user = cluster.pair.answers.replication.user.clone();
-    let old_master = cluster.pair.slave.label().to_string();
-    let password = replica::replication_account(
-        &mut cluster.pair.master,
-        &mut journals.slave,
-        &user,
-        &old_master,
-        crate::tls::TlsFiles::from_answers(&cluster.pair.answers.replication).is_some(),
-    )?;
-    let new_master = cluster.pair.master.label().to_string();
-    let port = cluster.pair.answers.master.mysql_port;
-    let tls_ca =
-        crate::tls::TlsFiles::from_answers(&cluster.pair.answers.replication).map(|f| f.ca_text());
-    let tls = replica::offers_tls(&mut cluster.pair.master)?;
-    replica::point_and_start(
-        &mut cluster.pair.slave,
-        &mut journals.master,
-        &Source {
-            host: &new_master,
-            port,
-            user: &user,
-            password: &password,
-            tls_ca: tls_ca.as_deref(),
-            tls,
-        },
-        promoted,
-    )?;
-    if let Err(stopped) = replica::wait_running(&mut cluster.pair.slave, Duration::from_secs(30))? {
-        return Err(Error::Verify {
-            node: old_master,
-            message: format!(
-                "replication from {new_master} did not start: {}; `mysql-ha rejoin {}` can try again",
-                replica::describe_replica(&stopped),
-                plan.master
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    const PASSWORD: &str = "Fresh-Repl-Pw-never-shown";
+
+    fn daemon(verb: &str) -> Vec<String> {
+        vec!["systemctl".into(), verb.into(), "mysql-ha.service".into()]
+    }
+
+    fn survey(version: &str) -> SwitchoverSurvey {
+        let flavor = Flavor::from_version_string(version).unwrap();
+        SwitchoverSurvey {
+            run_id: "20261130-120000-abcd".into(),
+            master: "192.0.2.11".into(),
+            target: "192.0.2.12".into(),
+            term: 4,
+            databases: vec!["shop".into(), "crm".into()],
+            checks: vec!["192.0.2.12 is a slave (term 4)".into()],
+            problems: Vec::new(),
+            master_flavor: flavor,
+            target_flavor: flavor,
+            master_daemon: (daemon("stop"), daemon("start")),
+            target_daemon: (daemon("stop"), daemon("start")),
+            vip: Some(("192.0.2.10/24".into(), "eth0".into(), ArpMode::WhenNeeded)),
+            resource: "the cluster address 192.0.2.10/24".into(),
+            slave_files: (
+                Vec::new(),
+                vec!["option files already those of a slave".into()],
             ),
-        });
-    }
-    note(
-        reporter,
-        format!("{old_master} replicates from {new_master}"),
-    );
-    Ok(())
-}
-
-fn set_read_only_slave(cluster: &mut Cluster, journals: &mut Journals) -> Result<()> {
-    // The old master (now `pair.slave`) journals into the run's first journal.
-    let member = &mut cluster.pair.slave;
-    let variables = member.sql().flavor().read_only_variables();
-    for variable in variables {
-        replica::exec_plain(
-            member,
-            &mut journals.master,
-            &format!("SET GLOBAL {variable} = ON"),
-        )?;
-    }
-    Ok(())
-}
-
-/// Writes a row through the cluster address with the monitor account and
-/// checks it landed on the new master.
-fn verify_through_address(cluster: &Cluster) -> Result<String> {
-    let config: ClusterConfig = cluster::daemon_config(&cluster.pair.master)?;
-    let target = config
-        .vip_address()
-        .unwrap_or(&config.node.address)
-        .to_string();
-    let own = {
-        let mut db = crate::daemon::db::tcp(&config, &config.node.address)?;
-        db.scalar("SELECT @@GLOBAL.server_id")?
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        let attempt = crate::daemon::db::tcp(&config, &target).and_then(|mut db| {
-            let id = db.scalar("SELECT @@GLOBAL.server_id")?;
-            db.exec(&format!(
-                "INSERT INTO mysql_ha.write_check (node, term, at) VALUES ({}, 0, NOW()) ON DUPLICATE KEY UPDATE at = VALUES(at)",
-                quote_string(&format!("switchover to {}", config.node.address))
-            ))?;
-            Ok(id)
-        });
-        match attempt {
-            Ok(id) if id == own => {
-                return Ok(format!(
-                    "a row written through {target} landed on {}",
-                    config.node.address
-                ))
-            }
-            Ok(id) => last = format!("{target} leads to server id {id:?}, not {own:?}"),
-            Err(err) => last = err.to_string(),
+            master_replica_configured: false,
+            login: Source {
+                host: "192.0.2.12".into(),
+                port: 3306,
+                user: "repl".into(),
+                password: PASSWORD.into(),
+                tls_ca: None,
+                tls: false,
+            },
+            require_tls: false,
+            apply_wait: Duration::from_secs(30),
         }
-        std::thread::sleep(Duration::from_millis(300));
     }
-    Err(Error::Verify {
-        node: target,
-        message: format!("no write through the cluster address reached the new master: {last}"),
-    })
-}
 
-fn or_none(text: &str) -> &str {
-    if text.is_empty() {
-        "(none)"
-    } else {
-        text
+    fn steps(plan: &Plan) -> Vec<(&'static str, Side)> {
+        plan.steps.iter().map(|s| (s.name, s.side)).collect()
+    }
+
+    fn sql_of(plan: &Plan, name: &str) -> Vec<(String, String)> {
+        let step = plan.steps.iter().find(|s| s.name == name).unwrap();
+        step.changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Sql(s) => Some((s.shown.clone(), s.real.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_switchover_is_a_plan_of_typed_steps_in_order() {
+        let plan = build(&survey("10.11.6-MariaDB-0+deb12u1")).plan;
+        let (m, t) = (Side::Master, Side::Slave);
+        assert_eq!(
+            steps(&plan),
+            vec![
+                (STOP_TARGET_DAEMON, t),
+                (STOP_MASTER_DAEMON, m),
+                (READ_ONLY, m),
+                (APPLY_ALL, t),
+                (STOP_REPLICATION, t),
+                (WRITABLE, t),
+                (MOVE_ADDRESS, t),
+                (TARGET_TERM, t),
+                (MASTER_TERM, m),
+                (FORGET_MASTER, t),
+                (BECOME_SLAVE, m),
+                (ACCOUNT, t),
+                (REPLICATE, m),
+                (PROVE, t),
+            ]
+        );
+        let shown = |name: &str| -> Vec<String> {
+            sql_of(&plan, name).into_iter().map(|(s, _)| s).collect()
+        };
+        assert_eq!(shown(READ_ONLY), vec!["SET GLOBAL read_only = ON"]);
+        assert_eq!(
+            shown(STOP_REPLICATION),
+            vec!["STOP SLAVE"],
+            "the new master's GTIDs are read right after"
+        );
+        assert_eq!(shown(WRITABLE), vec!["SET GLOBAL read_only = OFF"]);
+        assert_eq!(
+            shown(REPLICATE),
+            vec![
+                "SET GLOBAL gtid_slave_pos = '<GTIDs 192.0.2.12 executed>'".to_string(),
+                "CHANGE MASTER TO MASTER_HOST='192.0.2.12', MASTER_PORT=3306, MASTER_USER='repl', MASTER_PASSWORD='********', MASTER_USE_GTID=slave_pos".into(),
+                "START SLAVE".into(),
+            ]
+        );
+        // The old master's GTIDs are read at run time and waited for.
+        let apply = &plan.steps[3].changes[0];
+        assert!(
+            matches!(apply, Change::WaitApplied { placeholder, .. } if placeholder == "<GTIDs 192.0.2.11 executed>"),
+            "{apply:?}"
+        );
+        match &plan.steps[7].changes[..] {
+            [Change::TermState(state)] => {
+                assert_eq!((state.term, state.role), (5, Role::Master));
+                assert!(state.takeover_acked);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_password_is_masked_everywhere_it_shows() {
+        let plan = build(&survey("10.11.6-MariaDB-0+deb12u1")).plan;
+        let account = sql_of(&plan, ACCOUNT);
+        assert_eq!(
+            account.iter().map(|(s, _)| s.as_str()).collect::<Vec<_>>(),
+            vec![
+                "SET SESSION sql_log_bin = 0",
+                "CREATE USER IF NOT EXISTS 'repl'@'192.0.2.11' IDENTIFIED BY '********'",
+                "ALTER USER 'repl'@'192.0.2.11' IDENTIFIED BY '********'",
+                "GRANT REPLICATION SLAVE ON *.* TO 'repl'@'192.0.2.11'",
+                "SET SESSION sql_log_bin = 1",
+            ]
+        );
+        assert!(account[1].1.contains(PASSWORD), "the real text runs it");
+        let text = plan.render();
+        assert!(!text.contains(PASSWORD), "{text}");
+        assert!(!format!("{plan:?}").contains(PASSWORD));
+        assert!(text.contains("MASTER_PASSWORD='********'"), "{text}");
+    }
+
+    #[test]
+    fn the_rendered_plan_says_what_runs_and_what_is_read_at_run_time() {
+        let text = build(&survey("10.11.6-MariaDB-0+deb12u1")).render();
+        for line in [
+            "Switchover: 192.0.2.11 (master of term 4) hands the master role to 192.0.2.12",
+            "  ok      192.0.2.12 is a slave (term 4)",
+            "Plan for run 20261130-120000-abcd",
+            "== stop the cluster daemon of the new master on new master 192.0.2.12: will change",
+            "   run: systemctl stop mysql-ha.service    # the cluster daemon stops; the address stays where it is",
+            "   sql: SELECT @@GLOBAL.gtid_binlog_pos;   -> <GTIDs 192.0.2.11 executed> (read at run time; the log shows it)",
+            "   wait: SELECT MASTER_GTID_WAIT('<GTIDs 192.0.2.11 executed>', 30);   (returns 0 once applied; at most 30 s)",
+            "   run on old master 192.0.2.11: /usr/sbin/ip addr del 192.0.2.10/24 dev eth0",
+            "   run: /usr/sbin/ip addr add 192.0.2.10/24 dev eth0    # put back on 192.0.2.11 if this fails",
+            "   write /var/lib/mysql-ha/cluster/state.json: master of term 5, the last takeover acknowledged",
+            "   option files already those of a slave",
+            "   wait: both replication threads from 192.0.2.12 run (at most 30 s)",
+            "   check: a row written through the cluster address lands on this node",
+            "If a step from `stop the cluster daemon of the new master` to `move the cluster address (writes resume here)` fails: everything is put back as it was:",
+            "   on new master 192.0.2.12 (once `stop replication` finished):",
+            "     sql: START SLAVE;",
+            "If a step from `forget its master; start its cluster daemon` to `replicate from the new master; start its cluster daemon` fails: 192.0.2.12 stays master; both daemons start again and `mysql-ha rejoin 192.0.2.11` finishes the old master's part:",
+        ] {
+            assert!(text.lines().any(|l| l == line), "no line `{line}` in:\n{text}");
+        }
+        assert!(!text.contains("FATAL"));
+    }
+
+    #[test]
+    fn without_an_address_writes_resume_once_the_new_master_is_writable() {
+        let mut found = survey("10.11.6-MariaDB-0+deb12u1");
+        found.vip = None;
+        found
+            .problems
+            .push("192.0.2.12 is 40 s behind 192.0.2.11 (bound 10 s)".into());
+        let plan = build(&found);
+        assert_eq!(plan.resume_step, WRITABLE);
+        assert!(!plan.plan.steps.iter().any(|s| s.name == MOVE_ADDRESS));
+        assert_eq!(plan.plan.rescues[0].last, WRITABLE);
+        assert!(plan
+            .render()
+            .contains("  FATAL   192.0.2.12 is 40 s behind 192.0.2.11 (bound 10 s)"));
+    }
+
+    #[test]
+    fn mysql_sets_super_read_only_after_read_only_and_clears_it_first() {
+        let plan = build(&survey("8.4.3")).plan;
+        let shown = |name: &str| -> Vec<String> {
+            sql_of(&plan, name).into_iter().map(|(s, _)| s).collect()
+        };
+        assert_eq!(
+            shown(READ_ONLY),
+            vec![
+                "SET GLOBAL read_only = ON",
+                "SET GLOBAL super_read_only = ON"
+            ]
+        );
+        assert_eq!(
+            shown(WRITABLE),
+            vec![
+                "SET GLOBAL super_read_only = OFF",
+                "SET GLOBAL read_only = OFF"
+            ]
+        );
+        assert_eq!(shown(STOP_REPLICATION), vec!["STOP REPLICA"]);
+        // Auto-positioning: no GTID value goes into the statements.
+        let replicate = shown(REPLICATE);
+        assert!(
+            replicate[0].starts_with("CHANGE REPLICATION SOURCE TO SOURCE_HOST='192.0.2.12'"),
+            "{replicate:?}"
+        );
+        assert!(
+            !replicate.iter().any(|s| s.contains("<GTIDs")),
+            "{replicate:?}"
+        );
     }
 }

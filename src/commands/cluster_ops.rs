@@ -16,26 +16,28 @@ pub fn rejoin(args: RejoinArgs) -> Result<()> {
     let mut cluster = Cluster::connect(&answers)?;
     let mut plan = rejoin_op::plan(&mut cluster, &args.node, args.save_and_reseed)?;
     print!("{}", plan.render());
-    if plan.nothing_to_do {
+    if plan.survey.nothing_to_do {
         return Ok(());
     }
     if args.dry_run {
         println!("\ndry run: nothing was changed");
         return Ok(());
     }
-    if plan.has_unsent() && !plan.reseed {
+    if plan.survey.has_unsent() && !plan.survey.reseed {
         if args.yes {
-            return Err(plan.refusal());
+            return Err(plan.survey.refusal());
         }
         let question = format!(
             "\n{} holds transactions that {} never received. Save them to the run's backup folder and copy the replicated databases again? (no: stop, nothing changed)",
-            plan.node, plan.master
+            plan.survey.node, plan.survey.master
         );
         if !confirm(&question)? {
-            return Err(plan.refusal());
+            return Err(plan.survey.refusal());
         }
-        plan.reseed = true;
-        println!("\nthe transactions will be saved, then the databases copied again");
+        // The plan that saves them and copies again: shown, then applied.
+        plan = rejoin_op::plan(&mut cluster, &args.node, true)?;
+        println!("\nthe transactions will be saved, then the databases copied again:\n");
+        print!("{}", plan.render());
     } else if !args.yes && !confirm("\nRejoin?")? {
         return Err(Error::Aborted("not rejoined; nothing was changed".into()));
     }
@@ -49,8 +51,8 @@ pub fn rejoin(args: RejoinArgs) -> Result<()> {
     }
     println!(
         "\ndone: {} is the slave of {} from {}{} ({:.1} s, run {}; `mysql-ha rollback {}` puts its option files back)",
-        plan.node,
-        plan.master,
+        plan.survey.node,
+        plan.survey.master,
         if outcome.position.is_empty() { "the beginning" } else { &outcome.position },
         if outcome.reseeded { " after copying the databases again" } else { "" },
         outcome.seconds,
@@ -93,7 +95,7 @@ pub fn switchover(args: SwitchoverArgs) -> Result<()> {
         return Err(Error::Aborted("no switchover; nothing was changed".into()));
     }
     println!();
-    let (_cluster, outcome) = switchover_op::apply(cluster, &plan, &options, &LineReporter::new())?;
+    let (_cluster, outcome) = switchover_op::apply(cluster, &plan, &LineReporter::new())?;
     for line in &outcome.daemons {
         println!("daemon {line}");
     }

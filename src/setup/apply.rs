@@ -17,8 +17,7 @@ use crate::sql::Position;
 use crate::{Error, Result};
 
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(90);
-/// The plan's stand-in for the snapshot position, known only after seeding.
-pub const SNAPSHOT_PLACEHOLDER: &str = "<position of the snapshot>";
+pub use super::plan::SNAPSHOT_PLACEHOLDER;
 
 pub(crate) fn wait_for_server(member: &mut Member) -> Result<()> {
     let started = Instant::now();
@@ -213,6 +212,54 @@ fn current_position(member: &mut Member) -> Result<Position> {
     Ok(Position::snapshot(flavor, gtid.unwrap_or_default()))
 }
 
+/// What applying a plan found and proved, for the operation's report.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// When each step finished, in order.
+    pub finished: Vec<(&'static str, Instant)>,
+    /// Values read at run time, by the placeholder the plan showed.
+    pub found: Vec<(String, String)>,
+    /// The copy's position, when the plan copied databases.
+    pub snapshot: Option<Position>,
+    /// Files kept aside in the run's folder.
+    pub kept: Vec<String>,
+    /// What the checks proved, a line each.
+    pub proved: Vec<String>,
+    /// Both daemons' status lines, once healthy.
+    pub daemons: Vec<String>,
+    /// When the cluster address was added on its new holder (before the
+    /// announcement).
+    pub address_moved_at: Option<Instant>,
+}
+
+impl Applied {
+    pub fn finished_at(&self, step: &str) -> Option<Instant> {
+        self.finished
+            .iter()
+            .find(|(name, _)| *name == step)
+            .map(|(_, at)| *at)
+    }
+
+    pub fn found(&self, placeholder: &str) -> Option<&str> {
+        self.found
+            .iter()
+            .find(|(name, _)| name == placeholder)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A plan that stopped at `step`.
+#[derive(Debug)]
+pub struct Failed {
+    pub step: &'static str,
+    pub error: Error,
+    /// The plan's rescue for that step ran (with these problems), or none
+    /// covered it.
+    pub rescue: Option<Vec<String>>,
+    /// What had been done until then.
+    pub applied: Applied,
+}
+
 /// Applies every step; `replicating` runs right after the step that
 /// starts replication (setup proves replication there, before the cluster
 /// steps).
@@ -223,23 +270,147 @@ pub fn apply(
     reporter: &dyn Reporter,
     replicating: &mut dyn FnMut(&mut Pair) -> Result<()>,
 ) -> Result<()> {
-    let mut snapshot: Option<Position> = None;
-    // A copy counts as finished once replication runs from its position.
-    let mut seeded: Vec<String> = Vec::new();
-    for step in &plan.steps {
+    run(pair, plan, journals, reporter, replicating)
+        .map(|_| ())
+        .map_err(|failed| failed.error)
+}
+
+/// The one executor of plans: applies every step in order, each change
+/// journaled on the node it touches before it runs. When a step fails and
+/// one of the plan's rescues covers it, the rescue runs (its changes whose
+/// `once` step finished) before the failure is returned.
+pub fn run(
+    pair: &mut Pair,
+    plan: &Plan,
+    journals: &mut Journals,
+    reporter: &dyn Reporter,
+    replicating: &mut dyn FnMut(&mut Pair) -> Result<()>,
+) -> std::result::Result<Applied, Box<Failed>> {
+    let mut executor = Executor {
+        reporter,
+        run_id: &plan.run_id,
+        snapshot: None,
+        seeded: Vec::new(),
+        applied: Applied::default(),
+    };
+    for (index, step) in plan.steps.iter().enumerate() {
+        if let Err(error) = executor.step(pair, journals, step, replicating) {
+            let rescue = plan.rescues.iter().find(|rescue| {
+                let at = |name: &str| plan.steps.iter().position(|s| s.name == name);
+                matches!((at(rescue.first), at(rescue.last)), (Some(first), Some(last)) if first <= index && index <= last)
+            });
+            let rescue = rescue.map(|rescue| {
+                let mut problems = Vec::new();
+                for item in &rescue.changes {
+                    let due = item
+                        .once
+                        .is_none_or(|step| executor.applied.finished_at(step).is_some());
+                    if !due {
+                        continue;
+                    }
+                    if let Err(err) = executor.change(pair, journals, item.side, &item.change) {
+                        problems.push(err.to_string());
+                    }
+                }
+                problems
+            });
+            return Err(Box::new(Failed {
+                step: step.name,
+                error,
+                rescue,
+                applied: executor.applied,
+            }));
+        }
+        executor.applied.finished.push((step.name, Instant::now()));
+    }
+    executor.applied.snapshot = executor.snapshot;
+    Ok(executor.applied)
+}
+
+struct Executor<'r> {
+    reporter: &'r dyn Reporter,
+    run_id: &'r str,
+    snapshot: Option<Position>,
+    /// A copy counts as finished once replication runs from its position.
+    seeded: Vec<String>,
+    applied: Applied,
+}
+
+/// A value read at run time goes into SQL text: only GTID characters.
+fn gtid_text(value: &str) -> Result<&str> {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | ':' | ',' | ' '))
+    {
+        Ok(value)
+    } else {
+        Err(Error::Other(format!(
+            "`{value}` read at run time is not a GTID position"
+        )))
+    }
+}
+
+impl Executor<'_> {
+    fn note(&self, message: String) {
+        self.reporter.event(Event::Note { message });
+    }
+
+    /// The value read into `placeholder` (the snapshot's GTIDs for
+    /// SNAPSHOT_PLACEHOLDER).
+    fn value(&self, placeholder: &str) -> Result<String> {
+        if placeholder == SNAPSHOT_PLACEHOLDER {
+            return match &self.snapshot {
+                Some(Position::MariaDbGtid(gtids)) | Some(Position::MySqlGtidSet(gtids)) => {
+                    Ok(gtids.replace('\n', ""))
+                }
+                other => Err(Error::Other(format!(
+                    "the copy carries no GTID position ({other:?}): this operation needs GTIDs"
+                ))),
+            };
+        }
+        self.applied
+            .found(placeholder)
+            .map(str::to_string)
+            .ok_or_else(|| Error::Other(format!("{placeholder} was not read before it is used")))
+    }
+
+    /// The statement with the values read at run time in place of their
+    /// placeholders.
+    fn fill(&self, statement: &super::statement::Statement) -> Result<super::statement::Statement> {
+        let mut filled = statement.clone();
+        let mut names: Vec<String> = self.applied.found.iter().map(|(n, _)| n.clone()).collect();
+        names.push(SNAPSHOT_PLACEHOLDER.to_string());
+        for name in names {
+            if filled.real.contains(&name) {
+                let value = self.value(&name)?;
+                let value = gtid_text(&value)?;
+                filled.real = filled.real.replace(&name, value);
+                filled.shown = filled.shown.replace(&name, value);
+            }
+        }
+        Ok(filled)
+    }
+
+    fn step(
+        &mut self,
+        pair: &mut Pair,
+        journals: &mut Journals,
+        step: &super::plan::StepPlan,
+        replicating: &mut dyn FnMut(&mut Pair) -> Result<()>,
+    ) -> Result<()> {
         // A safe point, unless a seed's position still waits for the step
         // that starts replication at it.
-        if snapshot.is_none() && reporter.stop_requested() {
+        if self.snapshot.is_none() && self.reporter.stop_requested() {
             return Err(Error::Aborted(format!(
                 "stopped on request before `{}`",
                 step.name
             )));
         }
-        reporter.event(Event::StepStarted {
+        self.reporter.event(Event::StepStarted {
             step: step.name.into(),
         });
         if step.unchanged() {
-            reporter.event(Event::StepFinished {
+            self.reporter.event(Event::StepFinished {
                 step: step.name.into(),
                 changed: false,
                 summary: step
@@ -251,23 +422,21 @@ pub fn apply(
             if step.name == super::plan::START_REPLICATION {
                 replicating(pair)?;
             }
-            continue;
+            return Ok(());
         }
         // New certificates touch both nodes and both journals at once.
         if let [Change::Certificates(certs)] = step.changes.as_slice() {
-            hold_daemons(pair, &plan.run_id)?;
+            hold_daemons(pair, self.run_id)?;
             let applied = super::tls_step::apply(pair, journals, certs);
             release_daemons(pair);
             let summary = applied?;
-            reporter.event(Event::StepFinished {
+            self.reporter.event(Event::StepFinished {
                 step: step.name.into(),
                 changed: true,
                 summary,
             });
-            continue;
+            return Ok(());
         }
-        let journal = journals.of(step.side)?;
-        let mut summary = String::new();
         // Every file of the step is checked (readable, room for backups)
         // before the first one changes.
         let edits: Vec<FileEdit> = step
@@ -279,108 +448,16 @@ pub fn apply(
                 _ => None,
             })
             .collect();
-        backup::check_edits(pair.access(step.side)?.0.node(), journal, &edits)?;
+        backup::check_edits(
+            pair.access(step.side)?.0.node(),
+            journals.of(step.side)?,
+            &edits,
+        )?;
+        let mut summary = String::new();
         for change in &step.changes {
-            match change {
-                Change::File(edit) => {
-                    backup::apply_file_edit(pair.access(step.side)?.0.node(), journal, edit)?;
-                    summary = "files changed".into();
-                }
-                Change::WriteFile(file) => {
-                    let (access, label) = pair.access(step.side)?;
-                    write_file(access, label, journal, file)?;
-                    summary = "files written".into();
-                }
-                Change::Command { argv, .. } => {
-                    let (access, label) = pair.access(step.side)?;
-                    run_command(access, label, journal, argv)?;
-                    summary = "done".into();
-                }
-                Change::RestartServer { argv } => {
-                    hold_daemons(pair, &plan.run_id)?;
-                    let restarted =
-                        restart_or_restore(pair.member(step.side)?, journal, argv, reporter);
-                    release_daemons(pair);
-                    restarted?;
-                    summary = "configuration changed and server restarted".into();
-                }
-                Change::Sql(statement) => {
-                    super::statement::run(pair.member(step.side)?, journal, statement)?;
-                    summary = "done".into();
-                }
-                Change::Seed { copy } => {
-                    journal.record(
-                        pair.slave.access.node(),
-                        JournalEntry::Note {
-                            text: backup::seed_note(&copy.databases, pair.master.label()),
-                        },
-                    )?;
-                    let result =
-                        seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
-                    seeded = copy.databases.clone();
-                    summary = format!(
-                        "copied {} in {:.1} s ({}), step done in {:.1} s, snapshot at {}; {}",
-                        super::plan::human_bytes(result.bytes),
-                        result.copy_seconds,
-                        copy.method.name(),
-                        result.seconds,
-                        position_text(&result.position),
-                        result.verified
-                    );
-                    snapshot = Some(result.position);
-                }
-                Change::AddDatabases {
-                    databases,
-                    all,
-                    copy,
-                    replace,
-                    ..
-                } => {
-                    let added = super::add_databases::run(
-                        pair, journal, databases, all, copy, *replace, reporter,
-                    )?;
-                    summary = format!(
-                        "copied {} in {:.1} s at {}; the slave replicates {}",
-                        super::plan::human_bytes(added.bytes),
-                        added.seconds,
-                        added.position,
-                        all.join(", ")
-                    );
-                }
-                Change::Certificates(_) => {
-                    return Err(Error::Other(format!(
-                        "step `{}`: certificates are a step of their own",
-                        step.name
-                    )))
-                }
-                Change::StartReplication { statements } => {
-                    let position = match snapshot.clone() {
-                        Some(p) => p,
-                        None => current_position(&mut pair.master)?,
-                    };
-                    let gtid = position.gtids().unwrap_or_default().to_string();
-                    let position = position_text(&position);
-                    for statement in statements {
-                        let statement = super::statement::Statement {
-                            shown: statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid),
-                            real: statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid),
-                            undo: statement.undo.clone(),
-                        };
-                        super::statement::run(&mut pair.slave, journal, &statement)?;
-                    }
-                    if !seeded.is_empty() {
-                        journal.record(
-                            pair.slave.access.node(),
-                            JournalEntry::Note {
-                                text: backup::seed_done_note(&seeded, pair.master.label()),
-                            },
-                        )?;
-                    }
-                    summary = format!("replicating from {} at {position}", pair.master.label());
-                }
-            }
+            summary = self.change(pair, journals, step.side, change)?;
         }
-        reporter.event(Event::StepFinished {
+        self.reporter.event(Event::StepFinished {
             step: step.name.into(),
             changed: true,
             summary,
@@ -388,6 +465,358 @@ pub fn apply(
         if step.name == super::plan::START_REPLICATION {
             replicating(pair)?;
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Applies one change on `side`; returns the step's summary so far.
+    fn change(
+        &mut self,
+        pair: &mut Pair,
+        journals: &mut Journals,
+        side: super::plan::Side,
+        change: &Change,
+    ) -> Result<String> {
+        let journal = journals.of(side)?;
+        Ok(match change {
+            Change::File(edit) => {
+                backup::apply_file_edit(pair.access(side)?.0.node(), journal, edit)?;
+                "files changed".into()
+            }
+            Change::WriteFile(file) => {
+                let (access, label) = pair.access(side)?;
+                write_file(access, label, journal, file)?;
+                "files written".into()
+            }
+            Change::Command { argv, .. } => {
+                let (access, label) = pair.access(side)?;
+                run_command(access, label, journal, argv)?;
+                "done".into()
+            }
+            Change::RestartServer { argv } => {
+                hold_daemons(pair, self.run_id)?;
+                let restarted =
+                    restart_or_restore(pair.member(side)?, journal, argv, self.reporter);
+                release_daemons(pair);
+                restarted?;
+                "configuration changed and server restarted".into()
+            }
+            Change::Sql(statement) => {
+                let filled = self.fill(statement)?;
+                let member = pair.member(side)?;
+                if filled.shown != statement.shown {
+                    self.note(format!("{}: sql: {}", member.label(), filled.shown));
+                }
+                super::statement::run(member, journal, &filled)?;
+                "done".into()
+            }
+            Change::Seed { copy } => {
+                journal.record(
+                    pair.slave.access.node(),
+                    JournalEntry::Note {
+                        text: backup::seed_note(&copy.databases, pair.master.label()),
+                    },
+                )?;
+                let result = seed::run(
+                    &mut pair.master,
+                    &mut pair.slave,
+                    journal,
+                    copy,
+                    self.reporter,
+                )?;
+                self.seeded = copy.databases.clone();
+                let summary = format!(
+                    "copied {} in {:.1} s ({}), step done in {:.1} s, snapshot at {}; {}",
+                    super::plan::human_bytes(result.bytes),
+                    result.copy_seconds,
+                    copy.method.name(),
+                    result.seconds,
+                    position_text(&result.position),
+                    result.verified
+                );
+                self.snapshot = Some(result.position);
+                summary
+            }
+            Change::AddDatabases {
+                databases,
+                all,
+                copy,
+                replace,
+                ..
+            } => {
+                let added = super::add_databases::run(
+                    pair,
+                    journal,
+                    databases,
+                    all,
+                    copy,
+                    *replace,
+                    self.reporter,
+                )?;
+                format!(
+                    "copied {} in {:.1} s at {}; the slave replicates {}",
+                    super::plan::human_bytes(added.bytes),
+                    added.seconds,
+                    added.position,
+                    all.join(", ")
+                )
+            }
+            Change::Certificates(_) => {
+                return Err(Error::Other(
+                    "certificates are a step of their own".to_string(),
+                ))
+            }
+            Change::StartReplication { statements } => {
+                let position = match self.snapshot.clone() {
+                    Some(p) => p,
+                    None => current_position(&mut pair.master)?,
+                };
+                let gtid = position.gtids().unwrap_or_default().to_string();
+                let position = position_text(&position);
+                for statement in statements {
+                    let statement = super::statement::Statement {
+                        shown: statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid),
+                        real: statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid),
+                        undo: statement.undo.clone(),
+                    };
+                    super::statement::run(&mut pair.slave, journal, &statement)?;
+                }
+                self.record_seeded(pair, journal)?;
+                format!("replicating from {} at {position}", pair.master.label())
+            }
+            Change::ClusterDaemon { argv, start } => {
+                let member = pair.member(side)?;
+                // A note, not a command: rollback replays no daemon control
+                // of an operation (it reads installs from Command lines).
+                journal.record(
+                    member.access.node(),
+                    JournalEntry::Note {
+                        text: format!("cluster daemon: {}", argv.join(" ")),
+                    },
+                )?;
+                super::cluster_daemon::control(member, argv)?;
+                let verb = if *start { "started" } else { "stopped" };
+                self.note(format!("{}: cluster daemon {verb}", member.label()));
+                format!("cluster daemon {verb}")
+            }
+            Change::TermState(state) => {
+                let member = pair.member(side)?;
+                journal.record(
+                    member.access.node(),
+                    JournalEntry::Note {
+                        text: format!("term state: {} of term {}", state.role.name(), state.term),
+                    },
+                )?;
+                super::cluster_daemon::write_term_state(member, state)?;
+                format!("{} of term {}", state.role.name(), state.term)
+            }
+            Change::ReadGtids { query, placeholder } => {
+                let member = pair.member(side)?;
+                let value = member
+                    .sql()
+                    .scalar(query)?
+                    .unwrap_or_default()
+                    .replace('\n', "");
+                self.note(format!(
+                    "{}: {placeholder} = {}",
+                    member.label(),
+                    or_none(&value)
+                ));
+                self.applied.found.retain(|(name, _)| name != placeholder);
+                self.applied
+                    .found
+                    .push((placeholder.clone(), value.clone()));
+                format!("read {}", or_none(&value))
+            }
+            Change::WaitApplied {
+                placeholder,
+                limit,
+                flavor,
+            } => {
+                let value = self.value(placeholder)?;
+                let member = pair.member(side)?;
+                let (query, done) = flavor.wait_for_gtids(&value, limit.as_secs_f64());
+                let answer = member.sql().scalar(&query)?;
+                if answer.as_deref() != Some(done) {
+                    return Err(Error::Other(format!(
+                        "{} did not apply up to {value} within {} s",
+                        member.label(),
+                        limit.as_secs()
+                    )));
+                }
+                let message = format!(
+                    "{} applied everything up to {}",
+                    member.label(),
+                    or_none(&value)
+                );
+                self.note(message.clone());
+                message
+            }
+            Change::MoveAddress {
+                cidr,
+                device,
+                announce,
+                from,
+            } => {
+                let (from_access, from_label) = pair.access(*from)?;
+                let (to_access, to_label) = pair.access(side)?;
+                journal.record(
+                    to_access.node(),
+                    JournalEntry::Note {
+                        text: format!(
+                            "cluster address {cidr} moves from {from_label} to {to_label}"
+                        ),
+                    },
+                )?;
+                let del = [crate::privileged::IP, "addr", "del", cidr, "dev", device];
+                let add = [crate::privileged::IP, "addr", "add", cidr, "dev", device];
+                from_access.run_checked(&del, None)?;
+                if let Err(err) = to_access.run_checked(&add, None) {
+                    let _ = from_access.run_checked(&add, None);
+                    return Err(err);
+                }
+                self.applied.address_moved_at = Some(Instant::now());
+                // A planned move leaves the clients' neighbour caches
+                // pointing at the old holder, which is alive.
+                if *announce {
+                    let address = cidr.split('/').next().unwrap_or(cidr);
+                    let arp = [
+                        crate::privileged::ARPING,
+                        "-U",
+                        "-c",
+                        crate::privileged::ARP_COUNT,
+                        "-I",
+                        device,
+                        address,
+                    ];
+                    if let Err(err) = to_access.run_checked(&arp, None) {
+                        self.note(format!("gratuitous ARP failed (clients learn the move when their cache expires): {err}"));
+                    }
+                }
+                format!("{to_label} holds {cidr}")
+            }
+            Change::KeepAside { name, text, what } => {
+                let path = journal.dir.join(name);
+                let (access, label) = pair.access(side)?;
+                // Not a file change: rollback leaves the administrator's copy.
+                journal.record(
+                    access.node(),
+                    JournalEntry::Note {
+                        text: format!("kept aside: {} ({what})", path.display()),
+                    },
+                )?;
+                access
+                    .node()
+                    .write_atomic(&path, text.as_bytes(), 0o600, 0, 0)?;
+                let path = path.to_string_lossy().into_owned();
+                self.note(format!("saved on {label}: {path}"));
+                self.applied.kept.push(path.clone());
+                format!("saved {path}")
+            }
+            Change::AdoptSnapshot { flavor } => {
+                let gtids = self.value(SNAPSHOT_PLACEHOLDER)?;
+                let member = pair.member(side)?;
+                for sql in flavor.adopt_snapshot_gtids(gtid_text(&gtids)?) {
+                    self.note(format!("{}: sql: {sql}", member.label()));
+                    super::statement::run(
+                        member,
+                        journal,
+                        &super::statement::Statement::plain(sql),
+                    )?;
+                }
+                format!("history of the copy: {}", or_none(&gtids))
+            }
+            Change::WaitReplicating {
+                source,
+                limit,
+                otherwise,
+            } => {
+                let label = pair.member(side)?.label().to_string();
+                if let Err(stopped) = super::verify::wait_replicating(pair.member(side)?, *limit)? {
+                    let cannot_continue = stopped.as_ref().is_some_and(|r| {
+                        r.last_io_errno.as_deref() == Some(ER_MASTER_FATAL_ERROR_READING_BINLOG)
+                    });
+                    if otherwise.is_empty() || !cannot_continue {
+                        return Err(Error::Verify {
+                            node: label,
+                            message: format!(
+                                "replication from {source} did not start: {}",
+                                super::state::describe_replica(&stopped)
+                            ),
+                        });
+                    }
+                    self.note(format!(
+                        "{source} cannot continue the history of {label} ({}): the databases are copied again",
+                        super::state::describe_replica(&stopped)
+                    ));
+                    for change in otherwise {
+                        self.change(pair, journals, side, change)?;
+                    }
+                    if let Err(stopped) =
+                        super::verify::wait_replicating(pair.member(side)?, *limit)?
+                    {
+                        return Err(Error::Verify {
+                            node: label,
+                            message: format!(
+                                "replication from {source} did not start after the copy: {}",
+                                super::state::describe_replica(&stopped)
+                            ),
+                        });
+                    }
+                }
+                self.record_seeded(pair, journals.of(side)?)?;
+                let message = format!("{label} replicates from {source}");
+                self.note(message.clone());
+                message
+            }
+            Change::Check(super::plan::Check::RowsArrive { databases }) => {
+                let verified = super::verify::run(pair, databases)?;
+                for (db, seconds) in &verified.canary_seconds {
+                    let line = format!(
+                        "a row written in {db} on {} reached {} in {seconds:.2} s",
+                        pair.master.label(),
+                        pair.slave.label()
+                    );
+                    self.note(line.clone());
+                    self.applied.proved.push(line);
+                }
+                "rows arrived".into()
+            }
+            Change::Check(super::plan::Check::WriteThroughAddress) => {
+                let line = super::verify::write_through_address(pair.member(side)?)?;
+                self.note(line.clone());
+                self.applied.proved.push(line.clone());
+                line
+            }
+            Change::Check(super::plan::Check::DaemonsHealthy) => {
+                self.applied.daemons = super::handoff::wait_healthy(pair)?;
+                "both daemons healthy".into()
+            }
+        })
+    }
+
+    /// Once replication runs from a copy's position, the copy is finished.
+    fn record_seeded(&mut self, pair: &Pair, journal: &mut Journal) -> Result<()> {
+        if self.seeded.is_empty() {
+            return Ok(());
+        }
+        journal.record(
+            pair.slave.access.node(),
+            JournalEntry::Note {
+                text: backup::seed_done_note(&self.seeded, pair.master.label()),
+            },
+        )?;
+        self.seeded.clear();
+        Ok(())
+    }
+}
+
+/// MariaDB: the master's binary log lacks what the replica asks for.
+const ER_MASTER_FATAL_ERROR_READING_BINLOG: &str = "1236";
+
+fn or_none(text: &str) -> &str {
+    if text.is_empty() {
+        "(none)"
+    } else {
+        text
+    }
 }

@@ -649,6 +649,9 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         slave_label: pair.answers.slave.host.clone(),
         witness_label: pair.answers.cluster.witness.clone(),
         steps,
+        rescues: Vec::new(),
+        preamble: Vec::new(),
+        side_names: None,
     })
 }
 

@@ -5,6 +5,7 @@ pub mod add_databases;
 pub mod apply;
 pub mod build;
 pub mod cluster_access;
+pub mod cluster_daemon;
 pub mod ddns_check;
 pub mod finding;
 pub mod handoff;

@@ -2,12 +2,16 @@
 //! state. The review, `--dry-run` and apply all use this one value.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
+use crate::daemon::state::TermState;
 use crate::mycnf::edit::FileEdit;
 
 /// The step after which replication runs: setup proves it right there,
 /// before the cluster account and daemon steps.
 pub const START_REPLICATION: &str = "start replication";
+/// The plan's stand-in for the snapshot position, known only after seeding.
+pub const SNAPSHOT_PLACEHOLDER: &str = "<position of the snapshot>";
 
 pub use super::pair::Side;
 pub use super::statement::Statement;
@@ -46,6 +50,82 @@ pub enum Change {
     StartReplication { statements: Vec<Statement> },
     /// New TLS certificates for both nodes (see src/tls.rs).
     Certificates(crate::tls::CertPlan),
+    /// Stop or start the node's cluster daemon through its service. A
+    /// stopped daemon keeps the cluster address it holds and takes no
+    /// action while the roles change under it.
+    ClusterDaemon { argv: Vec<String>, start: bool },
+    /// The daemon's persisted term state: the role and term it starts with.
+    TermState(TermState),
+    /// Read the GTIDs the server executed. The value is known only at run
+    /// time: later changes of the plan show `placeholder` where it goes,
+    /// and the apply log shows the value read.
+    ReadGtids { query: String, placeholder: String },
+    /// Wait until the server applied the GTIDs read into `placeholder`.
+    WaitApplied {
+        placeholder: String,
+        limit: Duration,
+        flavor: crate::sql::Flavor,
+    },
+    /// Move the cluster address from the node of `from` to this step's
+    /// node (put back on `from` when it cannot be added); `announce`: a
+    /// gratuitous ARP from the new holder.
+    MoveAddress {
+        cidr: String,
+        device: String,
+        announce: bool,
+        from: Side,
+    },
+    /// Keep `text` in a file of the run's folder on the node (mode 0600):
+    /// a copy for the administrator, which rollback leaves in place.
+    KeepAside {
+        name: String,
+        text: String,
+        what: String,
+    },
+    /// MySQL: the server takes the copy's GTIDs (the snapshot position) as
+    /// its own history, so auto-positioning asks for what follows.
+    AdoptSnapshot { flavor: crate::sql::Flavor },
+    /// Wait until both replication threads run. When the source cannot
+    /// continue the replica's history (error 1236) and `otherwise` is not
+    /// empty, those changes run and it waits once more.
+    WaitReplicating {
+        source: String,
+        limit: Duration,
+        otherwise: Vec<Change>,
+    },
+    /// Prove the work done.
+    Check(Check),
+}
+
+/// A proof at the end of an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// A row written in each database on the master reaches the slave.
+    RowsArrive { databases: Vec<String> },
+    /// A row written through the cluster address lands on this node.
+    WriteThroughAddress,
+    /// Both cluster daemons report healthy.
+    DaemonsHealthy,
+}
+
+/// What puts the nodes back when a step from `first` to `last` (both
+/// included) fails: an operation that must not stop half way (a
+/// switchover before the cluster address moved).
+#[derive(Debug, Clone)]
+pub struct Rescue {
+    pub first: &'static str,
+    pub last: &'static str,
+    /// What the rescue does, for people.
+    pub why: String,
+    pub changes: Vec<RescueChange>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RescueChange {
+    pub side: Side,
+    pub change: Change,
+    /// Needed only once this step finished (None: always).
+    pub once: Option<&'static str>,
 }
 
 /// A whole file to write on a node.
@@ -85,7 +165,13 @@ pub struct Plan {
     pub slave_label: String,
     /// The witness host; empty without one.
     pub witness_label: String,
+    /// Lines shown before the steps: what the plan was computed from.
+    pub preamble: Vec<String>,
     pub steps: Vec<StepPlan>,
+    pub rescues: Vec<Rescue>,
+    /// How the steps name the two nodes, when not "master" and "slave"
+    /// (a switchover's roles change half way).
+    pub side_names: Option<[&'static str; 2]>,
 }
 
 impl Plan {
@@ -105,9 +191,12 @@ impl Plan {
     /// commands, each with the node it runs on.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        for line in &self.preamble {
+            let _ = writeln!(out, "{line}");
+        }
         let _ = writeln!(out, "Plan for run {}", self.run_id);
         for step in &self.steps {
-            let node = format!("{} {}", step.side.name(), self.label(step.side));
+            let node = format!("{} {}", self.side_name(step.side), self.label(step.side));
             let state = if step.unchanged() {
                 "unchanged"
             } else {
@@ -118,158 +207,312 @@ impl Plan {
                 let _ = writeln!(out, "   {line}");
             }
             for change in &step.changes {
-                match change {
-                    Change::File(edit) => out.push_str(&edit.render_diff()),
-                    Change::WriteFile(file) => {
-                        let _ = writeln!(
-                            out,
-                            "   write {} (mode {:o}, owner {}:{}){}",
-                            file.edit.path.display(),
-                            file.mode,
-                            file.owner,
-                            file.group,
-                            file.validate
-                                .as_ref()
-                                .map(|v| format!(", checked with `{}` first", v.join(" ")))
-                                .unwrap_or_default()
-                        );
-                        if file.secret {
-                            let _ =
-                                writeln!(out, "     (contents not shown: the file holds a secret)");
-                        } else if std::str::from_utf8(&file.edit.after).is_err() {
-                            let _ = writeln!(
-                                out,
-                                "     (binary, {})",
-                                human_bytes(file.edit.after.len() as u64)
-                            );
-                        } else {
-                            out.push_str(&file.edit.render_diff());
-                        }
-                    }
-                    Change::Command { argv, why } => {
-                        let _ = writeln!(out, "   run: {}    # {why}", argv.join(" "));
-                    }
-                    Change::RestartServer { argv } => {
-                        let _ = writeln!(
-                            out,
-                            "   run: {}    # the server reads these settings at start",
-                            argv.join(" ")
-                        );
-                    }
-                    Change::Sql(statement) => {
-                        let _ = writeln!(out, "   sql: {};", statement.shown);
-                    }
-                    Change::Seed { copy } => {
-                        let _ = writeln!(
-                            out,
-                            "   copy {} (about {}) with one consistent snapshot:",
-                            copy.databases.join(", "),
-                            human_bytes(copy.estimated_bytes)
-                        );
-                        for line in copy.describe() {
-                            let _ = writeln!(out, "     {line}");
-                        }
-                    }
-                    Change::AddDatabases {
-                        databases,
-                        all,
-                        copy,
-                        replace,
-                        flavor,
-                    } => {
-                        let names: Vec<String> = if copy.tables.is_empty() {
-                            databases.clone()
-                        } else {
-                            copy.tables
-                                .iter()
-                                .map(|(d, t)| format!("{d}.{t}"))
-                                .collect()
-                        };
-                        let _ = writeln!(
-                            out,
-                            "   {} {} (about {}) while replication of the others goes on:",
-                            if *replace { "copy again" } else { "add" },
-                            names.join(", "),
-                            human_bytes(copy.estimated_bytes)
-                        );
-                        let _ = writeln!(
-                            out,
-                            "     sql: {};   (the IO thread keeps fetching)",
-                            flavor.stop_replica_sql()
-                        );
-                        if *replace && !copy.tables.is_empty() {
-                            for (db, table) in &copy.tables {
-                                let _ = writeln!(
-                                    out,
-                                    "     sql: SET SESSION sql_log_bin = 0; DROP TABLE IF EXISTS {}.{};   (the slave's copy; not undone by rollback)",
-                                    crate::sql::flavor::quote_ident(db),
-                                    crate::sql::flavor::quote_ident(table)
-                                );
-                            }
-                        } else if *replace {
-                            for db in databases {
-                                let _ = writeln!(
-                                    out,
-                                    "     sql: SET SESSION sql_log_bin = 0; DROP DATABASE IF EXISTS {};   (the slave's copy; not undone by rollback)",
-                                    crate::sql::flavor::quote_ident(db)
-                                );
-                            }
-                        }
-                        for line in copy.describe() {
-                            let _ = writeln!(out, "     {line}");
-                        }
-                        let until = flavor.start_replica_until("<position of the snapshot>");
-                        let stop = flavor.stop_replica();
-                        let others: Vec<&str> = all
-                            .iter()
-                            .filter(|d| !copy.tables.is_empty() || !databases.contains(d))
-                            .map(String::as_str)
-                            .collect();
-                        if others.is_empty() {
-                            let _ = writeln!(
-                                out,
-                                "     sql: {stop}; {};   (nothing else to catch up)",
-                                flavor.skip_to_gtids("<position of the snapshot>")
-                            );
-                        } else {
-                            let mut catch_up = flavor.set_replica_filters(
-                                &crate::mycnf::filters::wild_list(&others, &[]),
-                            );
-                            if !copy.tables.is_empty() {
-                                catch_up.push(flavor.set_ignore_tables(&names.join(",")));
-                            }
-                            let _ = writeln!(
-                                out,
-                                "     sql: {stop}; {}; {until};   (the others catch up to the copy)",
-                                catch_up.join("; ")
-                            );
-                        }
-                        let _ = writeln!(
-                            out,
-                            "     sql: {stop}; {}; {};",
-                            flavor
-                                .set_replica_filters(&crate::mycnf::filters::wild_list(
-                                    &all.iter().map(String::as_str).collect::<Vec<_>>(),
-                                    &[]
-                                ))
-                                .join("; "),
-                            flavor.start_replica()
-                        );
-                    }
-                    Change::StartReplication { statements } => {
-                        for statement in statements {
-                            let _ = writeln!(out, "   sql: {};", statement.shown);
-                        }
-                    }
-                    Change::Certificates(certs) => {
-                        for line in certs.describe(&self.master_label, &self.slave_label) {
-                            let _ = writeln!(out, "   {line}");
-                        }
-                    }
-                }
+                self.render_change(&mut out, change, "   ");
+            }
+        }
+        for rescue in &self.rescues {
+            let _ = writeln!(
+                out,
+                "\nIf a step from `{}` to `{}` fails: {}",
+                rescue.first, rescue.last, rescue.why
+            );
+            for item in &rescue.changes {
+                let _ = writeln!(
+                    out,
+                    "   on {} {}{}:",
+                    self.side_name(item.side),
+                    self.label(item.side),
+                    item.once
+                        .map(|step| format!(" (once `{step}` finished)"))
+                        .unwrap_or_default()
+                );
+                self.render_change(&mut out, &item.change, "     ");
             }
         }
         out
+    }
+
+    fn side_name(&self, side: Side) -> &'static str {
+        match (self.side_names, side) {
+            (Some([master, _]), Side::Master) => master,
+            (Some([_, slave]), Side::Slave) => slave,
+            _ => side.name(),
+        }
+    }
+
+    /// One change as the plan shows it, each line led by `pad`.
+    fn render_change(&self, out: &mut String, change: &Change, pad: &str) {
+        match change {
+            Change::File(edit) => out.push_str(&edit.render_diff()),
+            Change::WriteFile(file) => {
+                let _ = writeln!(
+                    out,
+                    "   write {} (mode {:o}, owner {}:{}){}",
+                    file.edit.path.display(),
+                    file.mode,
+                    file.owner,
+                    file.group,
+                    file.validate
+                        .as_ref()
+                        .map(|v| format!(", checked with `{}` first", v.join(" ")))
+                        .unwrap_or_default()
+                );
+                if file.secret {
+                    let _ = writeln!(out, "     (contents not shown: the file holds a secret)");
+                } else if std::str::from_utf8(&file.edit.after).is_err() {
+                    let _ = writeln!(
+                        out,
+                        "     (binary, {})",
+                        human_bytes(file.edit.after.len() as u64)
+                    );
+                } else {
+                    out.push_str(&file.edit.render_diff());
+                }
+            }
+            Change::Command { argv, why } => {
+                let _ = writeln!(out, "   run: {}    # {why}", argv.join(" "));
+            }
+            Change::RestartServer { argv } => {
+                let _ = writeln!(
+                    out,
+                    "   run: {}    # the server reads these settings at start",
+                    argv.join(" ")
+                );
+            }
+            Change::Sql(statement) => {
+                let _ = writeln!(out, "{pad}sql: {};", statement.shown);
+            }
+            Change::Seed { copy } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}copy {} (about {}) with one consistent snapshot:",
+                    copy.databases.join(", "),
+                    human_bytes(copy.estimated_bytes)
+                );
+                for line in copy.describe() {
+                    let _ = writeln!(out, "{pad}  {line}");
+                }
+            }
+            Change::AddDatabases {
+                databases,
+                all,
+                copy,
+                replace,
+                flavor,
+            } => {
+                let names: Vec<String> = if copy.tables.is_empty() {
+                    databases.clone()
+                } else {
+                    copy.tables
+                        .iter()
+                        .map(|(d, t)| format!("{d}.{t}"))
+                        .collect()
+                };
+                let _ = writeln!(
+                    out,
+                    "   {} {} (about {}) while replication of the others goes on:",
+                    if *replace { "copy again" } else { "add" },
+                    names.join(", "),
+                    human_bytes(copy.estimated_bytes)
+                );
+                let _ = writeln!(
+                    out,
+                    "     sql: {};   (the IO thread keeps fetching)",
+                    flavor.stop_replica_sql()
+                );
+                if *replace && !copy.tables.is_empty() {
+                    for (db, table) in &copy.tables {
+                        let _ = writeln!(
+                            out,
+                            "     sql: SET SESSION sql_log_bin = 0; DROP TABLE IF EXISTS {}.{};   (the slave's copy; not undone by rollback)",
+                            crate::sql::flavor::quote_ident(db),
+                            crate::sql::flavor::quote_ident(table)
+                        );
+                    }
+                } else if *replace {
+                    for db in databases {
+                        let _ = writeln!(
+                            out,
+                            "     sql: SET SESSION sql_log_bin = 0; DROP DATABASE IF EXISTS {};   (the slave's copy; not undone by rollback)",
+                            crate::sql::flavor::quote_ident(db)
+                        );
+                    }
+                }
+                for line in copy.describe() {
+                    let _ = writeln!(out, "     {line}");
+                }
+                let until = flavor.start_replica_until("<position of the snapshot>");
+                let stop = flavor.stop_replica();
+                let others: Vec<&str> = all
+                    .iter()
+                    .filter(|d| !copy.tables.is_empty() || !databases.contains(d))
+                    .map(String::as_str)
+                    .collect();
+                if others.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "     sql: {stop}; {};   (nothing else to catch up)",
+                        flavor.skip_to_gtids("<position of the snapshot>")
+                    );
+                } else {
+                    let mut catch_up =
+                        flavor.set_replica_filters(&crate::mycnf::filters::wild_list(&others, &[]));
+                    if !copy.tables.is_empty() {
+                        catch_up.push(flavor.set_ignore_tables(&names.join(",")));
+                    }
+                    let _ = writeln!(
+                        out,
+                        "     sql: {stop}; {}; {until};   (the others catch up to the copy)",
+                        catch_up.join("; ")
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    "     sql: {stop}; {}; {};",
+                    flavor
+                        .set_replica_filters(&crate::mycnf::filters::wild_list(
+                            &all.iter().map(String::as_str).collect::<Vec<_>>(),
+                            &[]
+                        ))
+                        .join("; "),
+                    flavor.start_replica()
+                );
+            }
+            Change::StartReplication { statements } => {
+                for statement in statements {
+                    let _ = writeln!(out, "   sql: {};", statement.shown);
+                }
+            }
+            Change::Certificates(certs) => {
+                for line in certs.describe(&self.master_label, &self.slave_label) {
+                    let _ = writeln!(out, "   {line}");
+                }
+            }
+            Change::ClusterDaemon { argv, start } => {
+                let why = if *start {
+                    "the cluster daemon starts with the term state written for it"
+                } else {
+                    "the cluster daemon stops; the address stays where it is"
+                };
+                let _ = writeln!(out, "{pad}run: {}    # {why}", argv.join(" "));
+            }
+            Change::TermState(state) => {
+                let _ = writeln!(
+                    out,
+                    "{pad}write {}: {} of term {}{}",
+                    crate::daemon::state::state_path().display(),
+                    state.role.name(),
+                    state.term,
+                    if state.takeover_acked {
+                        ", the last takeover acknowledged"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            Change::ReadGtids { query, placeholder } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}sql: {query};   -> {placeholder} (read at run time; the log shows it)"
+                );
+            }
+            Change::WaitApplied {
+                placeholder,
+                limit,
+                flavor,
+            } => {
+                let (query, done) = flavor.wait_for_gtids(placeholder, limit.as_secs_f64());
+                let _ = writeln!(
+                    out,
+                    "{pad}wait: {query};   (returns {done} once applied; at most {} s)",
+                    limit.as_secs()
+                );
+            }
+            Change::MoveAddress {
+                cidr,
+                device,
+                announce,
+                from,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}run on {} {}: {} addr del {cidr} dev {device}",
+                    self.side_name(*from),
+                    self.label(*from),
+                    crate::privileged::IP
+                );
+                let _ = writeln!(
+                    out,
+                    "{pad}run: {} addr add {cidr} dev {device}    # put back on {} if this fails",
+                    crate::privileged::IP,
+                    self.label(*from)
+                );
+                if *announce {
+                    let address = cidr.split('/').next().unwrap_or(cidr);
+                    let _ = writeln!(
+                        out,
+                        "{pad}run: {} -U -c {} -I {device} {address}    # clients' neighbour caches learn the move (a failure is only noted)",
+                        crate::privileged::ARPING,
+                        crate::privileged::ARP_COUNT
+                    );
+                }
+            }
+            Change::KeepAside { name, text, what } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}save {}/{name} (mode 600, {}): {what}; rollback leaves it",
+                    crate::backup::Journal::run_dir(&self.run_id).display(),
+                    human_bytes(text.len() as u64)
+                );
+            }
+            Change::AdoptSnapshot { flavor } => {
+                for statement in flavor.adopt_snapshot_gtids(SNAPSHOT_PLACEHOLDER) {
+                    let _ = writeln!(out, "{pad}sql: {statement};");
+                }
+            }
+            Change::WaitReplicating {
+                source,
+                limit,
+                otherwise,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}wait: both replication threads from {source} run (at most {} s)",
+                    limit.as_secs()
+                );
+                if !otherwise.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "{pad}if {source} cannot continue this history (error 1236), then:"
+                    );
+                    let deeper = format!("{pad}  ");
+                    for change in otherwise {
+                        self.render_change(out, change, &deeper);
+                    }
+                    let _ = writeln!(
+                        out,
+                        "{pad}  wait: both replication threads run (at most {} s)",
+                        limit.as_secs()
+                    );
+                }
+            }
+            Change::Check(check) => {
+                let line = match check {
+                    Check::RowsArrive { databases } => format!(
+                        "check: a row written in each of {} on {} reaches this node",
+                        databases.join(", "),
+                        self.master_label
+                    ),
+                    Check::WriteThroughAddress => {
+                        "check: a row written through the cluster address lands on this node".into()
+                    }
+                    Check::DaemonsHealthy => {
+                        "wait: both cluster daemons report healthy".to_string()
+                    }
+                };
+                let _ = writeln!(out, "{pad}{line}");
+            }
+        }
     }
 }
 

@@ -171,6 +171,9 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
         slave_label: pair.slave.label().to_string(),
         witness_label: String::new(),
         steps,
+        rescues: Vec::new(),
+        preamble: Vec::new(),
+        side_names: None,
     })
 }
 

@@ -211,6 +211,17 @@ pub fn filter_lists(conn: &mut SqlConn) -> Result<(String, String)> {
     Ok((do_db, wild))
 }
 
+/// A replica's threads and errors in a line (or that there is none).
+pub fn describe_replica(replica: &Option<ReplicaState>) -> String {
+    match replica {
+        Some(r) => format!(
+            "io={} sql={} {}{}",
+            r.io_running, r.sql_running, r.last_io_error, r.last_sql_error
+        ),
+        None => "no replication configured".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::global_privileges;

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use super::pair::Pair;
-use super::state;
+use super::pair::{Member, Pair};
+use super::state::{self, ReplicaState};
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::{Error, Result};
 
@@ -114,4 +114,73 @@ pub fn run(pair: &mut Pair, databases: &[String]) -> Result<Verified> {
     }
     threads_running(pair)?;
     Ok(Verified { canary_seconds })
+}
+/// Waits until both replication threads of `slave` run; Err(state) when
+/// one stopped with an error or `limit` passed.
+pub fn wait_replicating(
+    slave: &mut Member,
+    limit: Duration,
+) -> Result<std::result::Result<ReplicaState, Option<ReplicaState>>> {
+    let started = Instant::now();
+    loop {
+        let replica = state::replica_state(slave.sql())?;
+        match &replica {
+            Some(r) if r.running() && started.elapsed() > Duration::from_millis(1500) => {
+                return Ok(Ok(r.clone()))
+            }
+            Some(r) if r.io_running == "No" && !r.last_io_error.is_empty() => {
+                return Ok(Err(replica));
+            }
+            Some(r) if r.sql_running == "No" && !r.last_sql_error.is_empty() => {
+                return Ok(Err(replica));
+            }
+            None => return Ok(Err(None)),
+            _ => {}
+        }
+        if started.elapsed() > limit {
+            return Ok(Err(replica));
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// Writes a row through the cluster address with the daemon's monitor
+/// account and checks it landed on `member` (the master).
+pub fn write_through_address(member: &Member) -> Result<String> {
+    let config = super::cluster_daemon::config(member)?;
+    let target = config
+        .vip_address()
+        .unwrap_or(&config.node.address)
+        .to_string();
+    let own = {
+        let mut db = crate::daemon::db::tcp(&config, &config.node.address)?;
+        db.scalar("SELECT @@GLOBAL.server_id")?
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        let attempt = crate::daemon::db::tcp(&config, &target).and_then(|mut db| {
+            let id = db.scalar("SELECT @@GLOBAL.server_id")?;
+            db.exec(&format!(
+                "INSERT INTO mysql_ha.write_check (node, term, at) VALUES ({}, 0, NOW()) ON DUPLICATE KEY UPDATE at = VALUES(at)",
+                quote_string(&format!("switchover to {}", config.node.address))
+            ))?;
+            Ok(id)
+        });
+        match attempt {
+            Ok(id) if id == own => {
+                return Ok(format!(
+                    "a row written through {target} landed on {}",
+                    config.node.address
+                ))
+            }
+            Ok(id) => last = format!("{target} leads to server id {id:?}, not {own:?}"),
+            Err(err) => last = err.to_string(),
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    Err(Error::Verify {
+        node: target,
+        message: format!("no write through the cluster address reached the new master: {last}"),
+    })
 }
