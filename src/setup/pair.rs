@@ -231,6 +231,13 @@ impl Pair {
         exclusive: bool,
     ) -> Result<Pair> {
         answers.check_addresses(&crate::answers::resolve_host)?;
+        if answers.has_slave2() {
+            return Err(Error::Answers {
+                key: "slave2.host".into(),
+                message: "a third database node is not set up by this version yet: remove [slave2]"
+                    .into(),
+            });
+        }
         let master =
             Member::connect_with(Side::Master, &answers.master, forced_profile, exclusive)?;
         let slave = Member::connect_with(Side::Slave, &answers.slave, forced_profile, exclusive)?;
