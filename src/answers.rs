@@ -1650,6 +1650,9 @@ databases = ["shop", "web-stats"]
         );
         answers.cluster.manager = Manager::Pacemaker;
         answers.cluster.run_without_fencing = true;
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(text.contains("replication.tls"), "{text}");
+        answers.replication.tls = TlsMode::Off;
         answers.validate().unwrap();
         answers.check_addresses(&lab_resolver).unwrap();
         assert_eq!(answers.database_nodes().len(), 3);

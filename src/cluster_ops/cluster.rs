@@ -258,6 +258,7 @@ impl Cluster {
             answers,
             mut master,
             mut slave,
+            slave2,
             witness,
         } = pair;
         master.side = Side::Slave;
@@ -267,6 +268,7 @@ impl Cluster {
                 answers: swap_answers(&answers),
                 master: slave,
                 slave: master,
+                slave2,
                 witness,
             },
             master_state: slave_state,

@@ -88,7 +88,7 @@ fn peer_of(pair: &Pair, side: Side) -> &str {
     match side {
         Side::Master => &pair.answers.slave.host,
         // (The witness runs no daemon of a node: never asked.)
-        Side::Slave | Side::Witness => &pair.answers.master.host,
+        Side::Slave | Side::Slave2 | Side::Witness => &pair.answers.master.host,
     }
 }
 
@@ -96,6 +96,7 @@ fn monitor_hosts(pair: &Pair, side: Side) -> Vec<String> {
     let own = match side {
         Side::Master => pair.answers.master.host.clone(),
         Side::Slave => pair.answers.slave.host.clone(),
+        Side::Slave2 => pair.answers.slave2.host.clone(),
         Side::Witness => pair.answers.cluster.witness.clone(),
     };
     let mut hosts = vec![peer_of(pair, side).to_string(), own];
@@ -238,6 +239,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
     let (own, peer, role) = match side {
         Side::Master => (&pair.answers.master, &pair.answers.slave, Role::Master),
         Side::Slave | Side::Witness => (&pair.answers.slave, &pair.answers.master, Role::Slave),
+        Side::Slave2 => (&pair.answers.slave2, &pair.answers.master, Role::Slave),
     };
     ClusterConfig {
         fence: Fence::StopServer,
