@@ -1656,6 +1656,15 @@ databases = ["shop", "web-stats"]
         answers.validate().unwrap();
         answers.check_addresses(&lab_resolver).unwrap();
         assert_eq!(answers.database_nodes().len(), 3);
+        // Fence devices per node: the third node's too.
+        let mut fenced = answers.clone();
+        fenced.cluster.fence_agent = "fence_ipmilan".into();
+        fenced.master.fence_params = vec!["ip=192.0.2.211".into()];
+        fenced.slave.fence_params = vec!["ip=192.0.2.212".into()];
+        let text = fenced.validate().unwrap_err().to_string();
+        assert!(text.contains("slave2.fence_params"), "{text}");
+        fenced.slave2.fence_params = vec!["ip=192.0.2.213".into()];
+        fenced.validate().unwrap();
         // Saved answers keep it; answers without one write no [slave2].
         assert!(answers.to_toml(false).unwrap().contains("[slave2]"));
         let mut two = answers.clone();

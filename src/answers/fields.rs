@@ -426,7 +426,20 @@ fn check_node_fence_params(a: &Answers) -> Result<()> {
     }
     fence_params_of("master.fence_params", &a.master.fence_params, a)?;
     fence_params_of("slave.fence_params", &a.slave.fence_params, a)?;
-    fence_params_of("slave2.fence_params", &a.slave2.fence_params, a)
+    fence_params_of("slave2.fence_params", &a.slave2.fence_params, a)?;
+    // A device per node: the third node's too.
+    let per_node = !a.master.fence_params.is_empty() || !a.slave.fence_params.is_empty();
+    if a.has_slave2()
+        && per_node
+        && !a.cluster.fence_agent.is_empty()
+        && a.slave2.fence_params.is_empty()
+    {
+        return Err(answer_error(
+            "slave2.fence_params",
+            "missing: the master and the slave have fence devices of their own (their fence_params), so the third node needs its own too (e.g. its BMC's ip=...)",
+        ));
+    }
+    Ok(())
 }
 
 fn check_fence_password(a: &Answers) -> Result<()> {
