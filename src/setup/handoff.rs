@@ -458,6 +458,19 @@ fn config_only_step(pair: &mut Pair, side: Side, secrets: &SharedSecrets) -> Res
         ));
     }
     let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
+    // Only a daemon that runs or starts at boot is stopped: a re-run after
+    // the switch changes nothing.
+    let succeeds = |argv: &[&str]| node.run(argv, None).map(|o| o.success()).unwrap_or(false);
+    let daemon_active = if systemd {
+        succeeds(&["systemctl", "is-active", "--quiet", "mysql-ha.service"])
+            || succeeds(&["systemctl", "is-enabled", "--quiet", "mysql-ha.service"])
+    } else {
+        succeeds(&[INIT_SCRIPT, "status"])
+            || succeeds(&["sh", "-c", "ls /etc/rc[2-5].d/S*mysql-ha >/dev/null 2>&1"])
+    };
+    if !daemon_active {
+        return Ok(step);
+    }
     if systemd && node.stat(Path::new(SYSTEMD_UNIT))?.is_some() {
         step.changes.push(Change::Command {
             argv: ["systemctl", "disable", "--now", "mysql-ha.service"]
