@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 pub use super::journals::{run_command, Journals};
 use super::pair::{Member, Pair};
-use super::plan::{Change, NodeFile, Plan, Side, StepPlan};
+use super::plan::{Change, NodeFile, Plan, Side};
 use super::seed;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::{Event, Reporter};
@@ -170,6 +170,38 @@ fn current_position(member: &mut Member) -> Result<Position> {
     Ok(Position::snapshot(flavor, gtid.unwrap_or_default()))
 }
 
+/// The master and the slave a step of `side` acts on: the second slave's
+/// own steps (Side::Slave2) make it a slave as the slave's make the slave.
+fn master_and_slave(pair: &mut Pair, side: Side) -> Result<(&mut Member, &mut Member)> {
+    let Pair {
+        master,
+        slave,
+        slave2,
+        ..
+    } = pair;
+    match side {
+        Side::Slave2 => slave2
+            .as_mut()
+            .map(|slave2| (master, slave2))
+            .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
+        _ => Ok((master, slave)),
+    }
+}
+
+/// Runs `work` on the pair as the step's side sees it: for the second
+/// slave's steps, with it in the slave's place (see `Pair::swap_slaves`).
+fn as_seen_by<T>(
+    pair: &mut Pair,
+    side: Side,
+    work: impl FnOnce(&mut Pair) -> Result<T>,
+) -> Result<T> {
+    if side == Side::Slave2 {
+        pair.with_slave2(work)
+    } else {
+        work(pair)
+    }
+}
+
 /// Applies every step; `replicating` runs right after the step that
 /// starts replication (setup proves replication there, before the cluster
 /// steps).
@@ -180,205 +212,169 @@ pub fn apply(
     reporter: &dyn Reporter,
     replicating: &mut dyn FnMut(&mut Pair) -> Result<()>,
 ) -> Result<()> {
-    let mut progress = Progress::default();
+    let mut snapshot: Option<Position> = None;
+    // A copy counts as finished once replication runs from its position.
+    let mut seeded: Vec<String> = Vec::new();
     for step in &plan.steps {
-        if step.side != Side::Slave2 {
-            apply_step(pair, step, journals, reporter, replicating, &mut progress)?;
+        // A safe point, unless a seed's position still waits for the step
+        // that starts replication at it.
+        if snapshot.is_none() && reporter.stop_requested() {
+            return Err(Error::Aborted(format!(
+                "stopped on request before `{}`",
+                step.name
+            )));
+        }
+        reporter.event(Event::StepStarted {
+            step: step.name.into(),
+        });
+        if step.unchanged() {
+            reporter.event(Event::StepFinished {
+                step: step.name.into(),
+                changed: false,
+                summary: step
+                    .summary
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| "already in place".into()),
+            });
+            if step.name == super::plan::START_REPLICATION {
+                as_seen_by(pair, step.side, |pair| replicating(pair))?;
+            }
             continue;
         }
-        // The second slave's steps are the slave's, with it in the slave's
-        // place (and its journal in the slave's journal's).
-        let mut as_slave = step.clone();
-        as_slave.side = Side::Slave;
-        pair.swap_slaves()?;
-        journals.swap_slaves()?;
-        let result = apply_step(
-            pair,
-            &as_slave,
-            journals,
-            reporter,
-            replicating,
-            &mut progress,
-        );
-        pair.swap_slaves()?;
-        journals.swap_slaves()?;
-        result?;
-    }
-    Ok(())
-}
-
-/// Where a run's copy stands between steps.
-#[derive(Default)]
-struct Progress {
-    /// The position of a copy whose replication has not started yet.
-    snapshot: Option<Position>,
-    /// A copy counts as finished once replication runs from its position.
-    seeded: Vec<String>,
-}
-
-fn apply_step(
-    pair: &mut Pair,
-    step: &StepPlan,
-    journals: &mut Journals,
-    reporter: &dyn Reporter,
-    replicating: &mut dyn FnMut(&mut Pair) -> Result<()>,
-    progress: &mut Progress,
-) -> Result<()> {
-    let Progress { snapshot, seeded } = progress;
-    // A safe point, unless a seed's position still waits for the step
-    // that starts replication at it.
-    if snapshot.is_none() && reporter.stop_requested() {
-        return Err(Error::Aborted(format!(
-            "stopped on request before `{}`",
-            step.name
-        )));
-    }
-    reporter.event(Event::StepStarted {
-        step: step.name.into(),
-    });
-    if step.unchanged() {
-        reporter.event(Event::StepFinished {
-            step: step.name.into(),
-            changed: false,
-            summary: step
-                .summary
-                .first()
-                .cloned()
-                .unwrap_or_else(|| "already in place".into()),
-        });
-        if step.name == super::plan::START_REPLICATION {
-            replicating(pair)?;
+        // New certificates touch both nodes and both journals at once.
+        if let [Change::Certificates(certs)] = step.changes.as_slice() {
+            let summary = super::tls_step::apply(pair, journals, certs)?;
+            reporter.event(Event::StepFinished {
+                step: step.name.into(),
+                changed: true,
+                summary,
+            });
+            continue;
         }
-        return Ok(());
-    }
-    // New certificates touch both nodes and both journals at once.
-    if let [Change::Certificates(certs)] = step.changes.as_slice() {
-        let summary = super::tls_step::apply(pair, journals, certs)?;
+        let journal = journals.of(step.side)?;
+        let mut summary = String::new();
+        // Every file of the step is checked (readable, room for backups)
+        // before the first one changes.
+        let edits: Vec<FileEdit> = step
+            .changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::File(edit) => Some(edit.clone()),
+                Change::WriteFile(file) => Some(file.edit.clone()),
+                _ => None,
+            })
+            .collect();
+        backup::check_edits(pair.access(step.side)?.0.node(), journal, &edits)?;
+        for change in &step.changes {
+            match change {
+                Change::File(edit) => {
+                    backup::apply_file_edit(pair.access(step.side)?.0.node(), journal, edit)?;
+                    summary = "files changed".into();
+                }
+                Change::WriteFile(file) => {
+                    let (access, label) = pair.access(step.side)?;
+                    write_file(access, label, journal, file)?;
+                    summary = "files written".into();
+                }
+                Change::Command { argv, .. } => {
+                    let (access, label) = pair.access(step.side)?;
+                    run_command(access, label, journal, argv)?;
+                    summary = "done".into();
+                }
+                Change::RestartServer { argv } => {
+                    restart_or_restore(pair.member(step.side)?, journal, argv, reporter)?;
+                    summary = "configuration changed and server restarted".into();
+                }
+                Change::Sql(statement) => {
+                    super::statement::run(pair.member(step.side)?, journal, statement)?;
+                    summary = "done".into();
+                }
+                Change::Seed { copy } => {
+                    let (master, slave) = master_and_slave(pair, step.side)?;
+                    journal.record(
+                        slave.access.node(),
+                        JournalEntry::Note {
+                            text: backup::seed_note(&copy.databases, master.label()),
+                        },
+                    )?;
+                    let result = seed::run(master, slave, journal, copy, reporter)?;
+                    seeded = copy.databases.clone();
+                    summary = format!(
+                        "copied {} in {:.1} s ({}), step done in {:.1} s, snapshot at {}; {}",
+                        super::plan::human_bytes(result.bytes),
+                        result.copy_seconds,
+                        copy.method.name(),
+                        result.seconds,
+                        position_text(&result.position),
+                        result.verified
+                    );
+                    snapshot = Some(result.position);
+                }
+                Change::AddDatabases {
+                    databases,
+                    all,
+                    copy,
+                    replace,
+                    ..
+                } => {
+                    let added = as_seen_by(pair, step.side, |pair| {
+                        super::add_databases::run(
+                            pair, journal, databases, all, copy, *replace, reporter,
+                        )
+                    })?;
+                    summary = format!(
+                        "copied {} in {:.1} s at {}; the slave replicates {}",
+                        super::plan::human_bytes(added.bytes),
+                        added.seconds,
+                        added.position,
+                        all.join(", ")
+                    );
+                }
+                Change::Certificates(_) => {
+                    return Err(Error::Other(format!(
+                        "step `{}`: certificates are a step of their own",
+                        step.name
+                    )))
+                }
+                Change::StartReplication { statements } => {
+                    let (master, slave) = master_and_slave(pair, step.side)?;
+                    // Taken: the next slave's start waits for its own copy.
+                    let position = match snapshot.take() {
+                        Some(p) => p,
+                        None => current_position(master)?,
+                    };
+                    let gtid = position.gtids().unwrap_or_default().to_string();
+                    let position = position_text(&position);
+                    for statement in statements {
+                        let statement = super::statement::Statement {
+                            shown: statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid),
+                            real: statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid),
+                            undo: statement.undo.clone(),
+                        };
+                        super::statement::run(slave, journal, &statement)?;
+                    }
+                    if !seeded.is_empty() {
+                        journal.record(
+                            slave.access.node(),
+                            JournalEntry::Note {
+                                text: backup::seed_done_note(&seeded, master.label()),
+                            },
+                        )?;
+                        seeded.clear();
+                    }
+                    summary = format!("replicating from {} at {position}", master.label());
+                }
+            }
+        }
         reporter.event(Event::StepFinished {
             step: step.name.into(),
             changed: true,
             summary,
         });
-        return Ok(());
-    }
-    let journal = journals.of(step.side)?;
-    let mut summary = String::new();
-    // Every file of the step is checked (readable, room for backups)
-    // before the first one changes.
-    let edits: Vec<FileEdit> = step
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::File(edit) => Some(edit.clone()),
-            Change::WriteFile(file) => Some(file.edit.clone()),
-            _ => None,
-        })
-        .collect();
-    backup::check_edits(pair.access(step.side)?.0.node(), journal, &edits)?;
-    for change in &step.changes {
-        match change {
-            Change::File(edit) => {
-                backup::apply_file_edit(pair.access(step.side)?.0.node(), journal, edit)?;
-                summary = "files changed".into();
-            }
-            Change::WriteFile(file) => {
-                let (access, label) = pair.access(step.side)?;
-                write_file(access, label, journal, file)?;
-                summary = "files written".into();
-            }
-            Change::Command { argv, .. } => {
-                let (access, label) = pair.access(step.side)?;
-                run_command(access, label, journal, argv)?;
-                summary = "done".into();
-            }
-            Change::RestartServer { argv } => {
-                restart_or_restore(pair.member(step.side)?, journal, argv, reporter)?;
-                summary = "configuration changed and server restarted".into();
-            }
-            Change::Sql(statement) => {
-                super::statement::run(pair.member(step.side)?, journal, statement)?;
-                summary = "done".into();
-            }
-            Change::Seed { copy } => {
-                journal.record(
-                    pair.slave.access.node(),
-                    JournalEntry::Note {
-                        text: backup::seed_note(&copy.databases, pair.master.label()),
-                    },
-                )?;
-                let result = seed::run(&mut pair.master, &mut pair.slave, journal, copy, reporter)?;
-                *seeded = copy.databases.clone();
-                summary = format!(
-                    "copied {} in {:.1} s ({}), step done in {:.1} s, snapshot at {}; {}",
-                    super::plan::human_bytes(result.bytes),
-                    result.copy_seconds,
-                    copy.method.name(),
-                    result.seconds,
-                    position_text(&result.position),
-                    result.verified
-                );
-                *snapshot = Some(result.position);
-            }
-            Change::AddDatabases {
-                databases,
-                all,
-                copy,
-                replace,
-                ..
-            } => {
-                let added = super::add_databases::run(
-                    pair, journal, databases, all, copy, *replace, reporter,
-                )?;
-                summary = format!(
-                    "copied {} in {:.1} s at {}; the slave replicates {}",
-                    super::plan::human_bytes(added.bytes),
-                    added.seconds,
-                    added.position,
-                    all.join(", ")
-                );
-            }
-            Change::Certificates(_) => {
-                return Err(Error::Other(format!(
-                    "step `{}`: certificates are a step of their own",
-                    step.name
-                )))
-            }
-            Change::StartReplication { statements } => {
-                // Taken: the next slave's start waits for its own copy.
-                let position = match snapshot.take() {
-                    Some(p) => p,
-                    None => current_position(&mut pair.master)?,
-                };
-                let gtid = position.gtids().unwrap_or_default().to_string();
-                let position = position_text(&position);
-                for statement in statements {
-                    let statement = super::statement::Statement {
-                        shown: statement.shown.replace(SNAPSHOT_PLACEHOLDER, &gtid),
-                        real: statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid),
-                        undo: statement.undo.clone(),
-                    };
-                    super::statement::run(&mut pair.slave, journal, &statement)?;
-                }
-                if !seeded.is_empty() {
-                    journal.record(
-                        pair.slave.access.node(),
-                        JournalEntry::Note {
-                            text: backup::seed_done_note(seeded, pair.master.label()),
-                        },
-                    )?;
-                    seeded.clear();
-                }
-                summary = format!("replicating from {} at {position}", pair.master.label());
-            }
+        if step.name == super::plan::START_REPLICATION {
+            as_seen_by(pair, step.side, |pair| replicating(pair))?;
         }
-    }
-    reporter.event(Event::StepFinished {
-        step: step.name.into(),
-        changed: true,
-        summary,
-    });
-    if step.name == super::plan::START_REPLICATION {
-        replicating(pair)?;
     }
     Ok(())
 }

@@ -16,17 +16,6 @@ pub struct Journals {
 }
 
 impl Journals {
-    /// The second slave's journal in the slave's place (see
-    /// `Pair::swap_slaves`); swapping again undoes it.
-    pub fn swap_slaves(&mut self) -> Result<()> {
-        let slave2 = self
-            .slave2
-            .as_mut()
-            .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into()))?;
-        std::mem::swap(&mut self.slave, slave2);
-        Ok(())
-    }
-
     pub fn create(pair: &Pair, run_id: &str) -> Result<Journals> {
         Ok(Journals {
             master: Journal::create(pair.master.access.node(), run_id)?,
