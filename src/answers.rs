@@ -126,6 +126,13 @@ pub struct NodeAnswers {
     pub fence_params: Vec<String>,
 }
 
+impl NodeAnswers {
+    /// An optional node section (`[slave2]`) that was not given.
+    pub fn is_absent(&self) -> bool {
+        *self == NodeAnswers::default()
+    }
+}
+
 impl Default for NodeAnswers {
     fn default() -> Self {
         NodeAnswers {
@@ -448,6 +455,10 @@ impl std::fmt::Debug for DdnsAnswers {
 pub struct Answers {
     pub master: NodeAnswers,
     pub slave: NodeAnswers,
+    /// A third database node, a second slave of the master (Pacemaker
+    /// only: our daemon manages a pair). No host: two nodes.
+    #[serde(skip_serializing_if = "NodeAnswers::is_absent")]
+    pub slave2: NodeAnswers,
     pub replication: ReplicationAnswers,
     pub cluster: ClusterAnswers,
     pub install: InstallAnswers,
@@ -602,7 +613,7 @@ impl Answers {
         resolve: &dyn Fn(&str) -> std::io::Result<Vec<IpAddr>>,
     ) -> Result<()> {
         let mut addresses = Vec::new();
-        for (section, node) in [("master", &self.master), ("slave", &self.slave)] {
+        for (section, node) in self.database_nodes() {
             let key = format!("{section}.host");
             let found = match node.host.parse::<IpAddr>() {
                 Ok(ip) => vec![ip],
@@ -627,14 +638,19 @@ impl Answers {
             }
             addresses.push(found);
         }
-        if let Some(shared) = addresses[1].iter().find(|a| addresses[0].contains(a)) {
-            return Err(answer_error(
-                "slave.host",
-                format!(
-                    "`{}` and master.host `{}` are the same machine (both {shared}); give two different servers",
-                    self.slave.host, self.master.host
-                ),
-            ));
+        let nodes = self.database_nodes();
+        for (i, (section, node)) in nodes.iter().enumerate().skip(1) {
+            for (j, (other_section, other)) in nodes.iter().enumerate().take(i) {
+                if let Some(shared) = addresses[i].iter().find(|a| addresses[j].contains(a)) {
+                    return Err(answer_error(
+                        &format!("{section}.host"),
+                        format!(
+                            "`{}` and {other_section}.host `{}` are the same machine (both {shared}); give different servers",
+                            node.host, other.host
+                        ),
+                    ));
+                }
+            }
         }
         if self.cluster.resource == Resource::Vip {
             validate_vip("cluster.vip", &self.cluster.vip)?;
@@ -642,10 +658,7 @@ impl Answers {
             let (Ok(vip), Ok(prefix)) = (address.parse::<IpAddr>(), prefix.parse::<u8>()) else {
                 return Ok(());
             };
-            for ((section, node), found) in [("master", &self.master), ("slave", &self.slave)]
-                .into_iter()
-                .zip(&addresses)
-            {
+            for ((section, node), found) in self.database_nodes().into_iter().zip(&addresses) {
                 if found.contains(&vip) {
                     return Err(answer_error(
                         "cluster.vip",
@@ -692,6 +705,21 @@ impl Answers {
             }
         }
         Ok(())
+    }
+
+    /// The database nodes with their sections: master, slave, and slave2
+    /// when given.
+    pub fn database_nodes(&self) -> Vec<(&'static str, &NodeAnswers)> {
+        let mut nodes = vec![("master", &self.master), ("slave", &self.slave)];
+        if self.has_slave2() {
+            nodes.push(("slave2", &self.slave2));
+        }
+        nodes
+    }
+
+    /// Whether a third database node (`[slave2]`) is given.
+    pub fn has_slave2(&self) -> bool {
+        !self.slave2.host.is_empty()
     }
 
     /// The answers as a TOML answers file; secrets left empty unless asked.
@@ -1609,6 +1637,54 @@ databases = ["shop", "web-stats"]
         let (key, message) = address_error(&answers);
         assert_eq!(key, "slave.host");
         assert!(message.contains("same machine"), "{message}");
+    }
+
+    #[test]
+    fn a_third_node_is_for_pacemaker_and_a_third_machine() {
+        let mut answers =
+            Answers::from_toml(&format!("{LAB}\n[slave2]\nhost = \"192.0.2.13\"\n")).unwrap();
+        assert!(answers.has_slave2());
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(
+            text.contains("slave2.host") && text.contains("cluster.manager = \"pacemaker\""),
+            "{text}"
+        );
+        answers.cluster.manager = Manager::Pacemaker;
+        answers.cluster.run_without_fencing = true;
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(text.contains("replication.tls"), "{text}");
+        answers.replication.tls = TlsMode::Off;
+        answers.validate().unwrap();
+        answers.check_addresses(&lab_resolver).unwrap();
+        assert_eq!(answers.database_nodes().len(), 3);
+        // Fence devices per node: the third node's too.
+        let mut fenced = answers.clone();
+        fenced.cluster.fence_agent = "fence_ipmilan".into();
+        fenced.master.fence_params = vec!["ip=192.0.2.211".into()];
+        fenced.slave.fence_params = vec!["ip=192.0.2.212".into()];
+        let text = fenced.validate().unwrap_err().to_string();
+        assert!(text.contains("slave2.fence_params"), "{text}");
+        fenced.slave2.fence_params = vec!["ip=192.0.2.213".into()];
+        fenced.validate().unwrap();
+        // Saved answers keep it; answers without one write no [slave2].
+        assert!(answers.to_toml(false).unwrap().contains("[slave2]"));
+        let mut two = answers.clone();
+        two.slave2 = NodeAnswers::default();
+        assert!(!two.to_toml(false).unwrap().contains("slave2"));
+        answers.slave2.host = "node2".into();
+        let (key, message) = address_error(&answers);
+        assert_eq!(key, "slave2.host");
+        assert!(message.contains("same machine"), "{message}");
+        // Its keys without its host are a mistake, not two nodes.
+        answers.slave2 = NodeAnswers {
+            ssh_user: "admin".into(),
+            ..NodeAnswers::default()
+        };
+        let text = answers.validate().unwrap_err().to_string();
+        assert!(
+            text.contains("slave2.host") && text.contains("missing"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -325,7 +325,8 @@ pub enum MycnfCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum SandboxCommand {
-    /// Build (or complete) the lab: node1, node2 and client on one bridge.
+    /// Build (or complete) the lab: node1, node2 (node3 with --nodes 3)
+    /// and client on one bridge.
     Up {
         /// Grow the sample databases to about this many MB.
         #[arg(long, default_value_t = 2)]
@@ -336,7 +337,11 @@ pub enum SandboxCommand {
         /// Run an authoritative DNS server on the client host.
         #[arg(long)]
         dns: bool,
-        /// Image of both database nodes: host (this machine, the default),
+        /// Database nodes: 2 (node1, node2) or 3 (node3 at 192.0.2.13 too).
+        /// Default: what the lab has, 2 for a new lab.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(2..=3))]
+        nodes: Option<u8>,
+        /// Image of every database node: host (this machine, the default),
         /// debian-13 (MariaDB 11.8) or debian-sid-mysql (Oracle MySQL);
         /// built with debootstrap on first use.
         #[arg(long, value_name = "IMAGE")]
@@ -347,6 +352,9 @@ pub enum SandboxCommand {
         /// Image of node2 only (overrides --image).
         #[arg(long, value_name = "IMAGE")]
         node2_image: Option<String>,
+        /// Image of node3 only (overrides --image; needs --nodes 3).
+        #[arg(long, value_name = "IMAGE")]
+        node3_image: Option<String>,
     },
     /// List the node images (state, size, age), or remove the built ones.
     Images {

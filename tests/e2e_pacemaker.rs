@@ -33,9 +33,10 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::pacemaker::*;
 use common::timeline::*;
 use common::*;
-use mysql_ha::setup::pacemaker::{parse_crm_mon, CrmState};
+use mysql_ha::setup::pacemaker::CrmState;
 
 const APP_SECRET: &str = "App-Secret-pcmk-never-shown";
 
@@ -95,28 +96,6 @@ fn fresh_cluster_with(answers: &dyn Fn() -> Vec<u8>) -> String {
         started.elapsed().as_secs_f64()
     );
     out
-}
-
-/// crm_mon's view from `node` (None when Pacemaker does not answer there).
-fn crm(node: &str) -> Option<CrmState> {
-    let out = on(node, &["crm_mon", "-1", "--output-as=xml"]);
-    out.status
-        .success()
-        .then(|| parse_crm_mon(&String::from_utf8_lossy(&out.stdout)))
-}
-
-fn promoted_with_address(node: &str, seen_from: &str) -> bool {
-    crm(seen_from).is_some_and(|s| s.promoted == [node] && s.vip.as_deref() == Some(node))
-}
-
-/// The first row acknowledged through the cluster address by `server` after
-/// `from` (the address writer numbers its rows below 20,000,000).
-fn first_address_ack(writers: &Writers, server: u64, from: f64) -> Option<f64> {
-    writers
-        .acks()
-        .iter()
-        .find(|a| a.at > from && a.n < 20_000_000 && a.server_id == server)
-        .map(|a| a.at)
 }
 
 #[test]
@@ -303,14 +282,6 @@ fn pacemaker_hand_off_and_a_crashed_master() {
         acks.len(),
         started.elapsed().as_secs_f64()
     );
-}
-
-/// Whether `sandbox status` shows the host powered off.
-fn powered_off(host: &str) -> bool {
-    mysql_ha(&["sandbox", "status"]).lines().any(|line| {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        words.first() == Some(&host) && words.get(2) == Some(&"down;")
-    })
 }
 
 /// Powers a fenced node on through its BMC, as an administrator does once

@@ -1,5 +1,6 @@
-//! The lab itself: two separate database hosts, trust by key, the shipped
-//! bind-address in force, and nothing left behind by `down`.
+//! The lab itself: two separate database hosts (three with `--nodes 3`),
+//! trust by key, the shipped bind-address in force, and nothing left behind
+//! by `down`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -181,6 +182,12 @@ fn sandbox_up_gives_two_separate_hosts_and_down_leaves_nothing() {
             .success()
     );
 
+    // A two-node lab has no node3, and says how to get one.
+    assert!(!mysql_ha(&["sandbox", "status"]).contains("node3"));
+    let out = mysql_ha_output(&["sandbox", "exec", "node3", "--", "true"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("--nodes 3"), "{}", text(&out));
+
     mysql_ha(&["sandbox", "down"]);
     assert_eq!(lab_namespaces(), namespaces_before);
     assert_eq!(lab_mounts(), mounts_before);
@@ -189,6 +196,127 @@ fn sandbox_up_gives_two_separate_hosts_and_down_leaves_nothing() {
         assert!(processes_matching(&init).is_empty(), "{init} still runs");
     }
     assert!(!std::path::Path::new(&lab_dir()).exists());
+}
+
+#[test]
+fn sandbox_up_with_three_nodes_adds_node3_like_the_others() {
+    let _lock = lock_sandbox();
+    mysql_ha(&["sandbox", "down"]);
+    let namespaces_before = lab_namespaces();
+    let mounts_before = lab_mounts();
+    let started = std::time::Instant::now();
+    let up = mysql_ha(&["sandbox", "up", "--nodes", "3"]);
+    println!(
+        "sandbox up --nodes 3: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(up.contains("node3 192.0.2.13"), "{up}");
+    assert!(up.contains("node3 192.0.2.213"), "{up}");
+
+    // node3 is a host of its own: name, processes, an empty datadir of its
+    // own with the shipped configuration, its BMC.
+    assert_eq!(sql("node3", "SELECT @@hostname"), "node3");
+    let processes = on_ok("node3", &["ps", "-e", "-o", "comm="]);
+    assert_eq!(
+        processes.lines().filter(|l| l.contains("mariadbd")).count(),
+        1,
+        "{processes}"
+    );
+    assert_eq!(sql("node3", "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME IN ('shop','crm','web-stats','hr')"), "0");
+    assert_eq!(sql("node3", "SELECT @@bind_address"), "127.0.0.1");
+    let status = mysql_ha(&["sandbox", "status"]);
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("node3"))
+        .unwrap_or_else(|| panic!("{status}"));
+    assert!(
+        line.contains("192.0.2.13") && line.contains("mariadb up") && line.contains("sshd up"),
+        "{line}"
+    );
+    assert!(line.contains("BMC 192.0.2.213 up"), "{line}");
+
+    // Every host trusts every other by key with pinned host keys, by name
+    // and by address.
+    let batch = [
+        "ssh",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+    ];
+    for (from, to, name) in [
+        ("node1", "node3", "node3"),
+        ("node2", "192.0.2.13", "node3"),
+        ("node3", "node1", "node1"),
+        ("node3", "192.0.2.12", "node2"),
+        ("client", "node3", "node3"),
+    ] {
+        let mut argv = batch.to_vec();
+        argv.extend([to, "hostname"]);
+        assert_eq!(on_ok(from, &argv).trim(), name, "{from} -> {to}");
+    }
+
+    // Its BMC powers it off and on as the others' do, and crash and boot
+    // act on it.
+    let password = std::fs::read_to_string(format!("{}/bmc/password", lab_dir())).unwrap();
+    put_file("node1", "/root/.bmc", password.trim().as_bytes(), "600");
+    let power = on_ok(
+        "node1",
+        &[
+            "ipmitool",
+            "-I",
+            "lanplus",
+            "-C",
+            "3",
+            "-H",
+            "192.0.2.213",
+            "-U",
+            "admin",
+            "-f",
+            "/root/.bmc",
+            "chassis",
+            "power",
+            "status",
+        ],
+    );
+    assert!(power.contains("Chassis Power is on"), "{power}");
+    on_ok("node3", &["sh", "-c", "echo kept > /root/survives-crash"]);
+    mysql_ha(&["sandbox", "crash", "node3"]);
+    assert!(mysql_ha(&["sandbox", "status"])
+        .lines()
+        .any(|l| l.starts_with("node3") && l.contains("down;")));
+    let probe = [
+        "timeout",
+        "2",
+        "bash",
+        "-c",
+        "echo > /dev/tcp/192.0.2.13/22",
+    ];
+    assert_eq!(on("node1", &probe).status.code(), Some(124));
+    mysql_ha(&["sandbox", "boot", "node3"]);
+    assert_eq!(
+        on_ok("node3", &["cat", "/root/survives-crash"]).trim(),
+        "kept"
+    );
+    assert!(on("node1", &probe).status.success());
+
+    // `up` again keeps node3; shrinking the lab needs `down` first.
+    let again = mysql_ha(&["sandbox", "up"]);
+    assert!(again.contains("node3 192.0.2.13"), "{again}");
+    let out = mysql_ha_output(&["sandbox", "up", "--nodes", "2"]);
+    assert!(!out.status.success());
+    assert!(text(&out).contains("sandbox down"), "{}", text(&out));
+
+    mysql_ha(&["sandbox", "down"]);
+    assert_eq!(lab_namespaces(), namespaces_before);
+    assert_eq!(lab_mounts(), mounts_before);
+    let init = format!("node-init node3 {} ", lab_dir());
+    assert!(processes_matching(&init).is_empty(), "{init} still runs");
+    assert!(!std::path::Path::new(&lab_dir()).exists());
+    println!(
+        "e2e_sandbox three nodes: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[test]

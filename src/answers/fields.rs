@@ -156,6 +156,8 @@ pub fn secrets() -> impl Iterator<Item = &'static Field> {
 }
 
 const NODE_FENCE_PARAMS_RULE: &str = "with a fence agent: the node's own fence device's parameters (`name=value` as in `cluster.fence_params`, e.g. `[\"ip=192.0.2.211\"]` for its BMC), added to `cluster.fence_params`. Given for either node, each node gets a device of its own (`p_fence_NODE`, never run on the node it fences); empty for both: one device `p_fence` fences both nodes";
+const SLAVE2_HOST_RULE: &str = "optional: a third database node, set up as a second slave of the master exactly like `[slave]` (same checks, seeded the same way) and a member of the Pacemaker cluster. Only with `cluster.manager = \"pacemaker\"` (the mysql-ha daemon manages a pair: refused before any change); a machine other than the master and the slave, compared by resolved address. Its other keys are `[slave]`'s, with the same defaults and rules";
+const SLAVE2_FENCE_PARAMS_RULE: &str = "as `[slave]`'s `fence_params`, for the third node: with per-node parameters every node needs its own (e.g. `[\"ip=192.0.2.213\"]`)";
 const RESOURCES: &[&str] = &["vip", "ddns", "none"];
 const MANAGERS: &[&str] = &["mysql-ha", "pacemaker"];
 const YES_NO: &[&str] = &["no", "yes"];
@@ -220,8 +222,45 @@ fn ddns_key_by_name(a: &Answers) -> bool {
     is_ddns(a) && a.cluster.ddns.key_file.is_empty()
 }
 
-fn nodes(a: &Answers) -> [(&'static str, &NodeAnswers); 2] {
-    [("master", &a.master), ("slave", &a.slave)]
+fn nodes(a: &Answers) -> Vec<(&'static str, &NodeAnswers)> {
+    a.database_nodes()
+}
+
+fn has_slave2(a: &Answers) -> bool {
+    a.has_slave2()
+}
+
+/// `[slave2]`: optional; given, a third machine, with Pacemaker only (our
+/// daemon and witness decide between two nodes).
+fn check_slave2_host(a: &Answers) -> Result<()> {
+    let host = &a.slave2.host;
+    if host.is_empty() {
+        if !a.slave2.is_absent() {
+            return Err(answer_error(
+                "slave2.host",
+                "missing: [slave2] is given without its host; give the third node's address or name, or remove [slave2]",
+            ));
+        }
+        return Ok(());
+    }
+    validate_host("slave2.host", host)?;
+    for (section, node) in [("master", &a.master), ("slave", &a.slave)] {
+        if same_host(host, &node.host) {
+            return Err(answer_error(
+                "slave2.host",
+                format!("`{host}` is also the {section}; give a third server"),
+            ));
+        }
+    }
+    if !is_pacemaker(a) {
+        return Err(answer_error(
+            "slave2.host",
+            format!(
+                "a third database node needs cluster.manager = \"pacemaker\": the mysql-ha daemon manages a pair (one master, one slave); choose pacemaker to set up {host} as a second slave, or remove [slave2]"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 // Checks that read other keys than their own.
@@ -286,6 +325,22 @@ fn check_tls_file(key: &str, tls: TlsMode, path: &str) -> Result<()> {
     }
 }
 
+/// Three nodes replicate in plain text: the certificate step makes and
+/// cross-trusts a pair's certificates, and Pacemaker's agent points a
+/// slave without TLS after the first failover anyway.
+fn check_tls_mode(a: &Answers) -> Result<()> {
+    if a.has_slave2() && a.replication.tls != TlsMode::Off {
+        return Err(answer_error(
+            "replication.tls",
+            format!(
+                "\"{}\" with [slave2]: setup makes TLS certificates for a pair only, and Pacemaker's mariadb agent points slaves in plain text after a failover (docs/pacemaker.md); set tls = \"off\" for three nodes",
+                a.replication.tls.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check_resource(a: &Answers) -> Result<()> {
     if is_pacemaker(a) && is_ddns(a) {
         return Err(answer_error(
@@ -315,6 +370,7 @@ fn check_fence_agent(a: &Answers) -> Result<()> {
             || !c.fence_password.is_empty()
             || !a.master.fence_params.is_empty()
             || !a.slave.fence_params.is_empty()
+            || !a.slave2.fence_params.is_empty()
         {
             return Err(answer_error(
                 "cluster.fence_agent",
@@ -369,7 +425,21 @@ fn check_node_fence_params(a: &Answers) -> Result<()> {
         return Ok(());
     }
     fence_params_of("master.fence_params", &a.master.fence_params, a)?;
-    fence_params_of("slave.fence_params", &a.slave.fence_params, a)
+    fence_params_of("slave.fence_params", &a.slave.fence_params, a)?;
+    fence_params_of("slave2.fence_params", &a.slave2.fence_params, a)?;
+    // A device per node: the third node's too.
+    let per_node = !a.master.fence_params.is_empty() || !a.slave.fence_params.is_empty();
+    if a.has_slave2()
+        && per_node
+        && !a.cluster.fence_agent.is_empty()
+        && a.slave2.fence_params.is_empty()
+    {
+        return Err(answer_error(
+            "slave2.fence_params",
+            "missing: the master and the slave have fence devices of their own (their fence_params), so the third node needs its own too (e.g. its BMC's ip=...)",
+        ));
+    }
+    Ok(())
 }
 
 fn check_fence_password(a: &Answers) -> Result<()> {
@@ -793,6 +863,151 @@ pub static FIELDS: &[Field] = &[
         default_doc: None,
         rule: PORT_RULE,
     },
+    // [slave2]: a third database node (Pacemaker only), answers file only.
+    Field {
+        key: "slave2.host",
+        group: Group::Nodes,
+        asked: Asked::Not,
+        label: "Second slave address",
+        help: "Address or name of a third database node, a second slave of the master (Pacemaker only).",
+        kind: Kind::Text,
+        applies: is_pacemaker,
+        get: |a| a.slave2.host.clone(),
+        parse: |a, v| {
+            a.slave2.host = v.trim().into();
+            Ok(())
+        },
+        check: check_slave2_host,
+        checked_when: always,
+        default_doc: Some("empty: two database nodes"),
+        rule: SLAVE2_HOST_RULE,
+    },
+    Field {
+        key: "slave2.ssh_user",
+        group: Group::Nodes,
+        asked: Asked::Not,
+        label: "Second slave ssh user",
+        help: "Account this tool logs in as over ssh on the second slave.",
+        kind: Kind::Text,
+        applies: has_slave2,
+        get: |a| a.slave2.ssh_user.clone(),
+        parse: |a, v| {
+            a.slave2.ssh_user = v.into();
+            Ok(())
+        },
+        check: |a| validate_account("slave2.ssh_user", &a.slave2.ssh_user),
+        checked_when: has_slave2,
+        default_doc: Some("`root`"),
+        rule: SSH_USER_RULE,
+    },
+    Field {
+        key: "slave2.ssh_port",
+        group: Group::Nodes,
+        asked: Asked::Not,
+        label: "Second slave ssh port",
+        help: "Port of the second slave's ssh server.",
+        kind: Kind::Number,
+        applies: has_slave2,
+        get: |a| a.slave2.ssh_port.to_string(),
+        parse: |a, v| {
+            a.slave2.ssh_port = number("slave2.ssh_port", v)?;
+            Ok(())
+        },
+        check: |a| check_port("slave2.ssh_port", a.slave2.ssh_port),
+        checked_when: has_slave2,
+        default_doc: Some("`22`"),
+        rule: PORT_RULE,
+    },
+    Field {
+        key: "slave2.ssh_password",
+        group: Group::Nodes,
+        asked: Asked::Not,
+        label: "Second slave ssh password",
+        help: "Password of the ssh user, once, to install this tool's key.",
+        kind: Kind::Secret,
+        applies: has_slave2,
+        get: |a| a.slave2.ssh_password.clone(),
+        parse: |a, v| {
+            a.slave2.ssh_password = v.into();
+            Ok(())
+        },
+        check: |a| no_line_break("slave2.ssh_password", &a.slave2.ssh_password),
+        checked_when: has_slave2,
+        default_doc: Some("empty"),
+        rule: SSH_PASSWORD_RULE,
+    },
+    Field {
+        key: "slave2.mysql_admin_user",
+        group: Group::Credentials,
+        asked: Asked::Not,
+        label: "Second slave admin user",
+        help: "Database account with every privilege on the second slave.",
+        kind: Kind::Text,
+        applies: has_slave2,
+        get: |a| a.slave2.mysql_admin_user.clone(),
+        parse: |a, v| {
+            a.slave2.mysql_admin_user = v.into();
+            Ok(())
+        },
+        check: |a| validate_account("slave2.mysql_admin_user", &a.slave2.mysql_admin_user),
+        checked_when: has_slave2,
+        default_doc: Some("`root`"),
+        rule: ADMIN_USER_RULE,
+    },
+    Field {
+        key: "slave2.mysql_admin_password",
+        group: Group::Credentials,
+        asked: Asked::Not,
+        label: "Second slave admin password",
+        help: ADMIN_PASSWORD_HELP,
+        kind: Kind::Secret,
+        applies: has_slave2,
+        get: |a| a.slave2.mysql_admin_password.clone(),
+        parse: |a, v| {
+            a.slave2.mysql_admin_password = v.into();
+            Ok(())
+        },
+        check: unchecked,
+        checked_when: has_slave2,
+        default_doc: Some("empty"),
+        rule: ADMIN_PASSWORD_RULE,
+    },
+    Field {
+        key: "slave2.mysql_port",
+        group: Group::Credentials,
+        asked: Asked::Not,
+        label: "Second slave server port",
+        help: "Port of the second slave's database server.",
+        kind: Kind::Number,
+        applies: has_slave2,
+        get: |a| a.slave2.mysql_port.to_string(),
+        parse: |a, v| {
+            a.slave2.mysql_port = number("slave2.mysql_port", v)?;
+            Ok(())
+        },
+        check: |a| check_port("slave2.mysql_port", a.slave2.mysql_port),
+        checked_when: has_slave2,
+        default_doc: Some("`3306`"),
+        rule: PORT_RULE,
+    },
+    Field {
+        key: "slave2.fence_params",
+        group: Group::ClusterAddress,
+        asked: Asked::Not,
+        label: "Second slave's fence device",
+        help: "The second slave's own fence device parameters (its BMC's address, e.g. ip=192.0.2.213).",
+        kind: Kind::Text,
+        applies: |a| has_slave2(a) && is_pacemaker(a) && !a.cluster.fence_agent.is_empty(),
+        get: |a| a.slave2.fence_params.join(" "),
+        parse: |a, v| {
+            a.slave2.fence_params = v.split_whitespace().map(str::to_string).collect();
+            Ok(())
+        },
+        check: check_node_fence_params,
+        checked_when: always,
+        default_doc: Some("`[]`"),
+        rule: SLAVE2_FENCE_PARAMS_RULE,
+    },
     // [replication]
     Field {
         key: "replication.user",
@@ -928,10 +1143,10 @@ pub static FIELDS: &[Field] = &[
             }
             Ok(())
         },
-        check: unchecked,
+        check: check_tls_mode,
         checked_when: always,
         default_doc: None,
-        rule: "Encryption of everything between the nodes: replication (the password's handshake and every replicated row) and the daemons' checks. `generate`: each node makes its own private key and certificate with `openssl` (3.0 or later) on the node; `files`: your own, named by the three keys below; `off`: plain text (preflight warns). With `generate` or `files` the servers get `ssl-ca`, `ssl-cert` and `ssl-key`, the replication and monitor accounts `REQUIRE SSL`, the slave connects with `MASTER_SSL=1, MASTER_SSL_CA=..., MASTER_SSL_VERIFY_SERVER_CERT=1` and the daemons verify the peer's certificate the same way. See \"Encrypted connections\" in [guide.md](guide.md#encrypted-connections).",
+        rule: "Encryption of everything between the nodes: replication (the password's handshake and every replicated row) and the daemons' checks. `generate`: each node makes its own private key and certificate with `openssl` (3.0 or later) on the node; `files`: your own, named by the three keys below; `off`: plain text (preflight warns). With `generate` or `files` the servers get `ssl-ca`, `ssl-cert` and `ssl-key`, the replication and monitor accounts `REQUIRE SSL`, the slave connects with `MASTER_SSL=1, MASTER_SSL_CA=..., MASTER_SSL_VERIFY_SERVER_CERT=1` and the daemons verify the peer's certificate the same way. See \"Encrypted connections\" in [guide.md](guide.md#encrypted-connections). With `[slave2]` (three nodes) only `off`: certificates are made for a pair, and Pacemaker's agent points slaves in plain text after a failover anyway ([pacemaker.md](pacemaker.md)).",
     },
     Field {
         key: "replication.tls_ca_file",
@@ -1641,6 +1856,7 @@ mod tests {
         let mut answers = Answers::default();
         answers.cluster.check_interval_s = Some(1);
         answers.cluster.check_timeout_s = Some(1);
+        answers.slave2.host = "192.0.2.13".into();
         let mut keys = Vec::new();
         leaf_keys("", &toml::Value::try_from(&answers).unwrap(), &mut keys);
         let mut fields: Vec<String> = FIELDS.iter().map(|f| f.key.to_string()).collect();
@@ -1725,7 +1941,33 @@ mod tests {
             r.tls_key_file = "/node.key".into();
         };
         let witness: Setup = |a| a.cluster.witness = "192.0.2.100".into();
+        let three: Setup = |a| {
+            a.cluster.manager = Manager::Pacemaker;
+            a.cluster.run_without_fencing = true;
+            a.slave2.host = "192.0.2.13".into();
+            a.replication.tls = TlsMode::Off;
+        };
         let cases: &[(Setup, &str, &str, &str)] = &[
+            // A third node: only under Pacemaker, a third machine.
+            (none, "slave2.host", "192.0.2.13", "slave2.host"),
+            (three, "slave2.host", "192.0.2.12", "slave2.host"),
+            (three, "replication.tls", "generate", "replication.tls"),
+            (three, "slave2.ssh_user", "a b", "slave2.ssh_user"),
+            (three, "slave2.ssh_port", "0", "slave2.ssh_port"),
+            (three, "slave2.ssh_password", "a\nb", "slave2.ssh_password"),
+            (
+                three,
+                "slave2.mysql_admin_user",
+                "a b",
+                "slave2.mysql_admin_user",
+            ),
+            (three, "slave2.mysql_port", "0", "slave2.mysql_port"),
+            (
+                three,
+                "slave2.fence_params",
+                "ip=192.0.2.213",
+                "slave2.fence_params",
+            ),
             (none, "master.host", "bad host", "master.host"),
             (none, "master.ssh_user", "a b", "master.ssh_user"),
             (none, "master.ssh_password", "a\nb", "master.ssh_password"),
@@ -1929,6 +2171,7 @@ mod tests {
                 [
                     "master",
                     "slave",
+                    "slave2",
                     "replication",
                     "cluster",
                     "cluster.ddns",
@@ -1943,6 +2186,7 @@ mod tests {
         let free = [
             "master.mysql_admin_password",
             "slave.mysql_admin_password",
+            "slave2.mysql_admin_password",
             "replication.seed",
             "replication.verify",
             "replication.tls",
@@ -1984,6 +2228,8 @@ mod tests {
                 "slave.ssh_password",
                 "master.mysql_admin_password",
                 "slave.mysql_admin_password",
+                "slave2.ssh_password",
+                "slave2.mysql_admin_password",
                 "replication.password",
                 "cluster.fence_password",
                 "cluster.ddns.key_secret",

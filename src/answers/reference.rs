@@ -16,6 +16,7 @@ pub fn doc_place(key: &str) -> (&'static str, &str) {
     for (prefix, section) in [
         ("master.", "nodes"),
         ("slave.", "nodes"),
+        ("slave2.", "slave2"),
         ("cluster.ddns.", "cluster.ddns"),
         ("replication.", "replication"),
         ("cluster.", "cluster"),
@@ -142,7 +143,14 @@ pub fn render_doc(doc: &str) -> String {
 mod tests {
     use super::*;
 
-    const SECTIONS: [&str; 5] = ["nodes", "replication", "cluster", "cluster.ddns", "install"];
+    const SECTIONS: [&str; 6] = [
+        "nodes",
+        "slave2",
+        "replication",
+        "cluster",
+        "cluster.ddns",
+        "install",
+    ];
 
     #[test]
     fn docs_tables_are_the_fields_table() {

@@ -206,6 +206,7 @@ impl Cluster {
             answers,
             mut master,
             mut slave,
+            slave2,
             witness,
         } = pair;
         master.side = Side::Slave;
@@ -215,6 +216,7 @@ impl Cluster {
                 answers: swap_answers(&answers),
                 master: slave,
                 slave: master,
+                slave2,
                 witness,
             },
             master_state: slave_state,

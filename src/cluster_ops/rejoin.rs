@@ -393,6 +393,7 @@ fn plan_of(survey: &RejoinSurvey) -> Plan {
             run_id: survey.run_id.clone(),
             master_label: survey.master.clone(),
             slave_label: survey.node.clone(),
+            slave2_label: String::new(),
             witness_label: String::new(),
             preamble,
             steps,

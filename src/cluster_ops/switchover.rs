@@ -461,6 +461,7 @@ pub fn build(survey: &SwitchoverSurvey) -> SwitchoverPlan {
             run_id: survey.run_id.clone(),
             master_label: survey.master.clone(),
             slave_label: survey.target.clone(),
+            slave2_label: String::new(),
             witness_label: String::new(),
             preamble,
             steps,

@@ -20,13 +20,16 @@ pub fn run(args: RollbackArgs) -> Result<()> {
     };
     let (targets, cluster): (Vec<(Side, NodeAnswers)>, Option<ClusterAnswers>) = match &all_answers
     {
-        Some(answers) => (
-            vec![
+        Some(answers) => {
+            let mut targets = vec![
                 (Side::Master, answers.master.clone()),
                 (Side::Slave, answers.slave.clone()),
-            ],
-            Some(answers.cluster.clone()),
-        ),
+            ];
+            if answers.has_slave2() {
+                targets.push((Side::Slave2, answers.slave2.clone()));
+            }
+            (targets, Some(answers.cluster.clone()))
+        }
         None => (Vec::new(), None),
     };
     let mut text = String::new();

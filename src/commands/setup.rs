@@ -251,7 +251,7 @@ pub fn check(args: CheckArgs) -> Result<()> {
         return consistency(&mut pair, &args);
     }
     let mut pair = Pair::connect(&answers, args.profile.as_deref())?.with_witness()?;
-    let report = preflight::run(&mut pair)?;
+    let report = preflight::run_all(&mut pair)?;
     if args.json {
         println!(
             "{}",
@@ -328,7 +328,7 @@ fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus
     let role = match (&replica, member.side) {
         (Some(_), _) => "slave",
         (None, Side::Master) => "master",
-        (None, Side::Slave | Side::Witness) => "standalone",
+        (None, Side::Slave | Side::Slave2 | Side::Witness) => "standalone",
     };
     Ok(match replica {
         Some(r) => {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::host::{exec, exec_checked};
-use super::{sample_data, state_dir, HOSTS};
+use super::{sample_data, state_dir, ALL_HOSTS};
 use crate::ddns::TsigKey;
 use crate::{Error, Result};
 
@@ -22,7 +22,7 @@ const KEY_FILE: &str = "/etc/bind/mysql-ha-sandbox.key";
 const READY_WAIT: Duration = Duration::from_secs(15);
 
 fn server_address() -> &'static str {
-    HOSTS
+    ALL_HOSTS
         .iter()
         .find(|h| h.name == SERVER_HOST)
         .map(|h| h.address)

@@ -13,7 +13,7 @@ use nix::mount::{mount, MsFlags};
 
 use super::host::{recorded_image, FAILED_PREFIX, HOST_ENV, READY_LINE};
 use super::image::Image;
-use super::{host_spec, HostSpec, HOSTS};
+use super::{host_spec, lab_hosts_in, HostSpec};
 use crate::{Error, Result};
 
 /// Written on the host's own filesystem once its first boot is prepared.
@@ -119,7 +119,7 @@ fn boot(spec: &HostSpec, state_dir: &Path) -> Result<()> {
     nix::unistd::sethostname(spec.name)
         .map_err(|e| Error::Sandbox(format!("sethostname {}: {e}", spec.name)))?;
     write(&root.join("etc/hostname"), &format!("{}\n", spec.name))?;
-    write(&root.join("etc/hosts"), &hosts_file())?;
+    write(&root.join("etc/hosts"), &hosts_file(state_dir))?;
     std::os::unix::fs::chroot(&root).map_err(|e| Error::io(&root, e))?;
     std::env::set_current_dir("/").map_err(|e| Error::io("/", e))?;
 
@@ -148,10 +148,11 @@ fn start_boot_services() -> Result<()> {
     Ok(())
 }
 
-fn hosts_file() -> String {
+/// /etc/hosts: the hosts of this host's lab.
+pub(super) fn hosts_file(state_dir: &Path) -> String {
     let mut text =
         String::from("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
-    for host in &HOSTS {
+    for host in &lab_hosts_in(state_dir) {
         text.push_str(&format!("{}\t{}\n", host.address, host.name));
     }
     text

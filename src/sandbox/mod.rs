@@ -1,6 +1,7 @@
-//! The lab of DESIGN.md section 3: two database hosts and a client on one
-//! bridge, each in its own network, PID, UTS and mount namespaces with a
-//! copy-on-write view of the whole filesystem.
+//! The lab of DESIGN.md section 3: two database hosts (three with
+//! `up --nodes 3`) and a client on one bridge, each in its own network, PID,
+//! UTS and mount namespaces with a copy-on-write view of the whole
+//! filesystem.
 
 pub mod bmc;
 mod dns;
@@ -12,7 +13,7 @@ mod prereq;
 pub mod sample_data;
 mod trust;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::cli::SandboxCommand;
 use crate::{Error, Result};
@@ -66,7 +67,9 @@ pub struct HostSpec {
     pub database: bool,
 }
 
-pub const HOSTS: [HostSpec; 3] = [
+/// Every host a lab can have; a lab has node3 only when it was built with
+/// `up --nodes 3` (see [`lab_hosts`]).
+pub const ALL_HOSTS: [HostSpec; 4] = [
     HostSpec {
         name: "node1",
         address: "192.0.2.11",
@@ -78,22 +81,74 @@ pub const HOSTS: [HostSpec; 3] = [
         database: true,
     },
     HostSpec {
+        name: "node3",
+        address: "192.0.2.13",
+        database: true,
+    },
+    HostSpec {
         name: "client",
         address: "192.0.2.100",
         database: false,
     },
 ];
 
+/// The optional third database host.
+pub const THIRD_NODE: &str = "node3";
+
+/// How many database hosts a lab has unless `up --nodes 3` added node3.
+pub const DEFAULT_NODES: u8 = 2;
+
+/// Any host a lab can have, by name (whether or not this lab has it).
 pub fn host_spec(name: &str) -> Result<HostSpec> {
-    HOSTS
+    ALL_HOSTS
         .iter()
         .copied()
         .find(|h| h.name == name)
         .ok_or_else(|| {
             Error::Sandbox(format!(
-                "no host named `{name}` in the lab (hosts: node1, node2, client)"
+                "no host named `{name}` in the lab (hosts: node1, node2, client; node3 with `up --nodes 3`)"
             ))
         })
+}
+
+/// The database hosts of the lab whose state folder is `state`: node3 is
+/// one once an `up --nodes 3` recorded its image there (its folder stays
+/// until `down`).
+pub fn database_nodes_in(state: &Path) -> u8 {
+    if state.join("hosts").join(THIRD_NODE).join("image").exists() {
+        3
+    } else {
+        DEFAULT_NODES
+    }
+}
+
+/// The hosts of the lab whose state folder is `state`.
+pub fn lab_hosts_in(state: &Path) -> Vec<HostSpec> {
+    hosts_with(database_nodes_in(state))
+}
+
+/// The hosts of this lab.
+pub fn lab_hosts() -> Vec<HostSpec> {
+    lab_hosts_in(&state_dir())
+}
+
+fn hosts_with(nodes: u8) -> Vec<HostSpec> {
+    ALL_HOSTS
+        .iter()
+        .copied()
+        .filter(|h| nodes >= 3 || h.name != THIRD_NODE)
+        .collect()
+}
+
+/// A host of this lab, for the commands that act on one (exec, crash, boot).
+pub fn lab_host(name: &str) -> Result<HostSpec> {
+    let spec = host_spec(name)?;
+    if !lab_hosts().contains(&spec) {
+        return Err(Error::Sandbox(format!(
+            "this lab has no {name}: it was built with {DEFAULT_NODES} database nodes (`mysql-ha sandbox up --nodes 3` adds {name})"
+        )));
+    }
+    Ok(spec)
 }
 
 pub fn state_dir() -> PathBuf {
@@ -119,19 +174,33 @@ pub fn run(command: SandboxCommand) -> Result<()> {
             data_mb,
             no_trust,
             dns,
+            nodes,
             image,
             node1_image,
             node2_image,
+            node3_image,
         } => {
-            let both: Image = image.as_deref().unwrap_or("host").parse()?;
-            let pick = |one: Option<String>| -> Result<Image> {
-                one.map_or(Ok(both), |name| name.parse())
-            };
+            let recorded = database_nodes_in(&state_dir());
+            let nodes = nodes.unwrap_or(recorded);
+            if nodes < recorded {
+                return Err(Error::Sandbox(format!(
+                    "this lab has {recorded} database nodes; `mysql-ha sandbox down` first to build it with {nodes}"
+                )));
+            }
+            if nodes < 3 && node3_image.is_some() {
+                return Err(Error::Sandbox(
+                    "--node3-image needs a third node: add --nodes 3".into(),
+                ));
+            }
+            let all: Image = image.as_deref().unwrap_or("host").parse()?;
+            let pick =
+                |one: Option<String>| -> Result<Image> { one.map_or(Ok(all), |name| name.parse()) };
             up(&UpOptions {
                 data_mb,
                 no_trust,
                 dns,
-                images: [pick(node1_image)?, pick(node2_image)?],
+                nodes,
+                images: [pick(node1_image)?, pick(node2_image)?, pick(node3_image)?],
             })
         }
         SandboxCommand::Images { prune, build } => {
@@ -161,21 +230,21 @@ pub fn run(command: SandboxCommand) -> Result<()> {
         }
         SandboxCommand::Exec { host, command } => {
             prereq::require_root("sandbox exec")?;
-            let spec = host_spec(&host)?;
+            let spec = lab_host(&host)?;
             let code = host::exec_interactive(spec.name, &command)?;
             std::process::exit(code);
         }
         SandboxCommand::Crash { node } => {
             prereq::require_root("sandbox crash")?;
-            host::crash(host_spec(&node)?.name)
+            host::crash(lab_host(&node)?.name)
         }
         SandboxCommand::Boot { node } => {
             prereq::require_root("sandbox boot")?;
-            host::boot_again(&host_spec(&node)?)
+            host::boot_again(&lab_host(&node)?)
         }
         SandboxCommand::BmcChassis { node, args } => {
             prereq::require_root("sandbox bmc-chassis")?;
-            bmc::chassis(&host_spec(&node)?, &args)
+            bmc::chassis(&lab_host(&node)?, &args)
         }
     }
 }
@@ -186,8 +255,10 @@ pub struct UpOptions {
     pub no_trust: bool,
     /// Also an authoritative DNS server on the client (dns.rs).
     pub dns: bool,
-    /// Images of node1 and node2 (the client runs on `host`).
-    pub images: [Image; 2],
+    /// Database hosts: 2, or 3 for node3 too.
+    pub nodes: u8,
+    /// Images of node1, node2 and node3 (the client runs on `host`).
+    pub images: [Image; 3],
 }
 
 impl UpOptions {
@@ -196,8 +267,14 @@ impl UpOptions {
         match spec.name {
             "node1" => self.images[0],
             "node2" => self.images[1],
+            "node3" => self.images[2],
             _ => Image::Host,
         }
+    }
+
+    /// The lab's hosts with these options.
+    pub fn hosts(&self) -> Vec<HostSpec> {
+        hosts_with(self.nodes)
     }
 }
 
@@ -208,7 +285,11 @@ pub fn up(options: &UpOptions) -> Result<()> {
     if options.dns {
         prereq::require_dns_programs()?;
     }
-    if options.images.iter().any(|image| image.recipe().is_some()) {
+    let hosts = options.hosts();
+    if hosts
+        .iter()
+        .any(|spec| options.image_of(spec).recipe().is_some())
+    {
         prereq::require_image_programs()?;
     }
     let result = build(options);
@@ -220,41 +301,61 @@ pub fn up(options: &UpOptions) -> Result<()> {
 
 fn build(options: &UpOptions) -> Result<()> {
     std::fs::create_dir_all(state_dir()).map_err(|e| Error::io(state_dir(), e))?;
-    for spec in &HOSTS {
+    let hosts = options.hosts();
+    let databases: Vec<&HostSpec> = hosts.iter().filter(|h| h.database).collect();
+    for spec in &hosts {
         host::choose_image(spec, options.image_of(spec))?;
     }
-    for image in options.images {
-        image.ensure_built()?;
+    for spec in &databases {
+        options.image_of(spec).ensure_built()?;
     }
-    network::create(&HOSTS)?;
-    bmc::up(&HOSTS)?;
-    for spec in &HOSTS {
+    network::create(&hosts)?;
+    bmc::up(&hosts)?;
+    for spec in &hosts {
         if host::init_pid(spec.name)?.is_none() {
             host::boot(spec)?;
         }
     }
-    for spec in &HOSTS {
+    for spec in &hosts {
         host::wait_ready(spec)?;
     }
+    // A host booted before node3 joined the lab learns its name now.
+    let names = init::hosts_file(&state_dir());
+    for spec in &hosts {
+        host::exec_checked(
+            spec.name,
+            &["sh", "-c", "cat > /etc/hosts"],
+            Some(names.as_bytes()),
+        )?;
+    }
     let passwords = if options.no_trust {
-        Some(trust::set_root_passwords(&HOSTS)?)
+        Some(trust::set_root_passwords(&hosts)?)
     } else {
-        trust::exchange_keys(&HOSTS)?;
+        trust::exchange_keys(&hosts)?;
         None
     };
-    sample_data::load(HOSTS[0].name, options.images[0], options.data_mb)?;
+    sample_data::load(hosts[0].name, options.images[0], options.data_mb)?;
     let answers = sample_data::write_answers(&answers_path())?;
-    println!("sandbox is up: node1 192.0.2.11, node2 192.0.2.12, client 192.0.2.100 (the answers make it the cluster's witness; cluster address {CLUSTER_ADDRESS} left free)");
+    let listed = |each: &dyn Fn(&HostSpec) -> String| {
+        databases
+            .iter()
+            .map(|spec| format!("{} {}", spec.name, each(spec)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!(
-        "fence devices: a BMC per node (IPMI over LAN, user {}, password in {}): node1 {}, node2 {}",
-        bmc::USER,
-        bmc::password_file().display(),
-        bmc::address(&HOSTS[0]),
-        bmc::address(&HOSTS[1])
+        "sandbox is up: {}, client 192.0.2.100 (the answers make it the cluster's witness; cluster address {CLUSTER_ADDRESS} left free)",
+        listed(&|spec| spec.address.to_string())
     );
     println!(
-        "images: node1 {}, node2 {}, client host",
-        options.images[0], options.images[1]
+        "fence devices: a BMC per node (IPMI over LAN, user {}, password in {}): {}",
+        bmc::USER,
+        bmc::password_file().display(),
+        listed(&bmc::address)
+    );
+    println!(
+        "images: {}, client host",
+        listed(&|spec| options.image_of(spec).to_string())
     );
     if let Some(passwords) = passwords {
         println!("root passwords (shown once; ssh keys were left out):");
@@ -278,7 +379,7 @@ fn build(options: &UpOptions) -> Result<()> {
 /// Removes every namespace, process, mount and directory the lab made,
 /// including what a half-failed `up` left.
 pub fn down() -> Result<()> {
-    host::kill_all(&HOSTS)?;
+    host::kill_all(&ALL_HOSTS)?;
     network::remove_all()?;
     let state = state_dir();
     host::unmount_leftovers(&state)?;
@@ -303,7 +404,7 @@ pub fn status_report() -> Result<String> {
             "absent"
         }
     ));
-    for spec in &HOSTS {
+    for spec in &lab_hosts() {
         let line = match host::init_pid(spec.name)? {
             None => "down".to_string(),
             Some(pid) => {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 pub use super::journals::{run_command, Journals};
 use super::pair::{Member, Pair};
-use super::plan::{Change, NodeFile, Plan};
+use super::plan::{Change, NodeFile, Plan, Side};
 use super::seed;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::{Event, Reporter};
@@ -260,6 +260,38 @@ pub struct Failed {
     pub applied: Applied,
 }
 
+/// The master and the slave a step of `side` acts on: the second slave's
+/// own steps (Side::Slave2) make it a slave as the slave's make the slave.
+fn master_and_slave(pair: &mut Pair, side: Side) -> Result<(&mut Member, &mut Member)> {
+    let Pair {
+        master,
+        slave,
+        slave2,
+        ..
+    } = pair;
+    match side {
+        Side::Slave2 => slave2
+            .as_mut()
+            .map(|slave2| (master, slave2))
+            .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
+        _ => Ok((master, slave)),
+    }
+}
+
+/// Runs `work` on the pair as the step's side sees it: for the second
+/// slave's steps, with it in the slave's place (see `Pair::swap_slaves`).
+fn as_seen_by<T>(
+    pair: &mut Pair,
+    side: Side,
+    work: impl FnOnce(&mut Pair) -> Result<T>,
+) -> Result<T> {
+    if side == Side::Slave2 {
+        pair.with_slave2(work)
+    } else {
+        work(pair)
+    }
+}
+
 /// Applies every step; `replicating` runs right after the step that
 /// starts replication (setup proves replication there, before the cluster
 /// steps).
@@ -290,6 +322,7 @@ pub fn run(
         reporter,
         run_id: &plan.run_id,
         snapshot: None,
+        consumed_snapshot: None,
         seeded: Vec::new(),
         applied: Applied::default(),
     };
@@ -323,7 +356,7 @@ pub fn run(
         }
         executor.applied.finished.push((step.name, Instant::now()));
     }
-    executor.applied.snapshot = executor.snapshot;
+    executor.applied.snapshot = executor.snapshot.or(executor.consumed_snapshot);
     Ok(executor.applied)
 }
 
@@ -331,6 +364,8 @@ struct Executor<'r> {
     reporter: &'r dyn Reporter,
     run_id: &'r str,
     snapshot: Option<Position>,
+    /// The last copy's position once replication started from it.
+    consumed_snapshot: Option<Position>,
     /// A copy counts as finished once replication runs from its position.
     seeded: Vec<String>,
     applied: Applied,
@@ -359,7 +394,7 @@ impl Executor<'_> {
     /// SNAPSHOT_PLACEHOLDER).
     fn value(&self, placeholder: &str) -> Result<String> {
         if placeholder == SNAPSHOT_PLACEHOLDER {
-            return match &self.snapshot {
+            return match self.snapshot.as_ref().or(self.consumed_snapshot.as_ref()) {
                 Some(Position::MariaDbGtid(gtids)) | Some(Position::MySqlGtidSet(gtids)) => {
                     Ok(gtids.replace('\n', ""))
                 }
@@ -420,7 +455,7 @@ impl Executor<'_> {
                     .unwrap_or_else(|| "already in place".into()),
             });
             if step.name == super::plan::START_REPLICATION {
-                replicating(pair)?;
+                as_seen_by(pair, step.side, |pair| replicating(pair))?;
             }
             return Ok(());
         }
@@ -463,7 +498,7 @@ impl Executor<'_> {
             summary,
         });
         if step.name == super::plan::START_REPLICATION {
-            replicating(pair)?;
+            as_seen_by(pair, step.side, |pair| replicating(pair))?;
         }
         Ok(())
     }
@@ -510,19 +545,14 @@ impl Executor<'_> {
                 "done".into()
             }
             Change::Seed { copy } => {
+                let (master, slave) = master_and_slave(pair, side)?;
                 journal.record(
-                    pair.slave.access.node(),
+                    slave.access.node(),
                     JournalEntry::Note {
-                        text: backup::seed_note(&copy.databases, pair.master.label()),
+                        text: backup::seed_note(&copy.databases, master.label()),
                     },
                 )?;
-                let result = seed::run(
-                    &mut pair.master,
-                    &mut pair.slave,
-                    journal,
-                    copy,
-                    self.reporter,
-                )?;
+                let result = seed::run(master, slave, journal, copy, self.reporter)?;
                 self.seeded = copy.databases.clone();
                 let summary = format!(
                     "copied {} in {:.1} s ({}), step done in {:.1} s, snapshot at {}; {}",
@@ -543,15 +573,12 @@ impl Executor<'_> {
                 replace,
                 ..
             } => {
-                let added = super::add_databases::run(
-                    pair,
-                    journal,
-                    databases,
-                    all,
-                    copy,
-                    *replace,
-                    self.reporter,
-                )?;
+                let reporter = self.reporter;
+                let added = as_seen_by(pair, side, |pair| {
+                    super::add_databases::run(
+                        pair, journal, databases, all, copy, *replace, reporter,
+                    )
+                })?;
                 format!(
                     "copied {} in {:.1} s at {}; the slave replicates {}",
                     super::plan::human_bytes(added.bytes),
@@ -566,9 +593,16 @@ impl Executor<'_> {
                 ))
             }
             Change::StartReplication { statements } => {
-                let position = match self.snapshot.clone() {
+                // Taken: a second slave's start waits for its own copy, and
+                // a stop request is honoured again at the next safe point.
+                let taken = self.snapshot.take();
+                if taken.is_some() {
+                    self.consumed_snapshot = taken.clone();
+                }
+                let (master, slave) = master_and_slave(pair, side)?;
+                let position = match taken {
                     Some(p) => p,
-                    None => current_position(&mut pair.master)?,
+                    None => current_position(master)?,
                 };
                 let gtid = position.gtids().unwrap_or_default().to_string();
                 let position = position_text(&position);
@@ -578,10 +612,11 @@ impl Executor<'_> {
                         real: statement.real.replace(SNAPSHOT_PLACEHOLDER, &gtid),
                         undo: statement.undo.clone(),
                     };
-                    super::statement::run(&mut pair.slave, journal, &statement)?;
+                    super::statement::run(slave, journal, &statement)?;
                 }
-                self.record_seeded(pair, journal)?;
-                format!("replicating from {} at {position}", pair.master.label())
+                let label = master.label().to_string();
+                self.record_seeded(pair, side, journal)?;
+                format!("replicating from {label} at {position}")
             }
             Change::ClusterDaemon { argv, start } => {
                 let member = pair.member(side)?;
@@ -763,7 +798,7 @@ impl Executor<'_> {
                         });
                     }
                 }
-                self.record_seeded(pair, journals.of(side)?)?;
+                self.record_seeded(pair, side, journals.of(side)?)?;
                 let message = format!("{label} replicates from {source}");
                 self.note(message.clone());
                 message
@@ -795,14 +830,15 @@ impl Executor<'_> {
     }
 
     /// Once replication runs from a copy's position, the copy is finished.
-    fn record_seeded(&mut self, pair: &Pair, journal: &mut Journal) -> Result<()> {
+    fn record_seeded(&mut self, pair: &mut Pair, side: Side, journal: &mut Journal) -> Result<()> {
         if self.seeded.is_empty() {
             return Ok(());
         }
+        let (master, slave) = master_and_slave(pair, side)?;
         journal.record(
-            pair.slave.access.node(),
+            slave.access.node(),
             JournalEntry::Note {
-                text: backup::seed_done_note(&self.seeded, pair.master.label()),
+                text: backup::seed_done_note(&self.seeded, master.label()),
             },
         )?;
         self.seeded.clear();

@@ -293,8 +293,23 @@ pub(crate) fn account_action(
     }
 }
 
+/// The second slave's server id: its own when it differs from the other
+/// two, else the smallest one neither uses.
+fn third_server_id(configured: Option<u32>, taken: [u32; 2]) -> u32 {
+    match configured {
+        Some(id) if !taken.contains(&id) => id,
+        _ => (1..).find(|id| !taken.contains(id)).unwrap_or(3),
+    }
+}
+
+/// What the certificates step gives every slave's steps.
+struct TlsSettings {
+    files: Option<TlsFiles>,
+    server: Option<crate::mycnf::role::ServerTls>,
+    ca: Option<String>,
+}
+
 pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) -> Result<Plan> {
-    let databases = report.databases.clone();
     let master_config = pair.master.config()?;
     let slave_config = pair.slave.config()?;
     let (master_id, slave_id) = server_ids(&master_config, &slave_config);
@@ -307,6 +322,11 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     }
     let server_tls = tls.as_ref().map(TlsFiles::server_settings);
     let tls_ca = tls.as_ref().map(TlsFiles::ca_text);
+    let tls = TlsSettings {
+        files: tls,
+        server: server_tls,
+        ca: tls_ca,
+    };
 
     steps.push(config_step(
         &mut pair.master,
@@ -317,10 +337,67 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             databases: Vec::new(),
             bind_address: None,
             run_id: run_id.to_string(),
-            tls: server_tls.clone(),
+            tls: tls.server.clone(),
         },
         "configure the master",
     )?);
+    steps.extend(slave_steps(
+        pair,
+        report,
+        run_id,
+        secrets,
+        &tls,
+        slave_id,
+        slave_config,
+    )?);
+    // A second slave (Pacemaker, three nodes): the same steps, with it in
+    // the slave's place; they run on it (Side::Slave2) and on the master.
+    if let Some(slave2) = &pair.slave2 {
+        let report2 = report.second_slave.as_deref().ok_or_else(|| {
+            Error::Other("no preflight of the second slave (slave2): plan again".into())
+        })?;
+        let config = slave2.config()?;
+        let id = third_server_id(configured_server_id(&config), [master_id, slave_id]);
+        let more =
+            pair.with_slave2(|pair| slave_steps(pair, report2, run_id, secrets, &tls, id, config))?;
+        steps.extend(more.into_iter().map(|mut step| {
+            if step.side == Side::Slave {
+                step.side = Side::Slave2;
+            }
+            step
+        }));
+    }
+    steps.extend(super::cluster_access::steps(pair)?);
+    steps.extend(super::handoff::steps(pair, &secrets.replication_password)?);
+
+    Ok(Plan {
+        run_id: run_id.to_string(),
+        master_label: pair.answers.master.host.clone(),
+        slave_label: pair.answers.slave.host.clone(),
+        slave2_label: pair.answers.slave2.host.clone(),
+        witness_label: pair.answers.cluster.witness.clone(),
+        steps,
+        rescues: Vec::new(),
+        preamble: Vec::new(),
+        side_names: None,
+    })
+}
+
+/// The steps that make `pair.slave` a replicating slave of the master:
+/// its configuration, its replication account on the master, its login
+/// and TLS, its copy of the data and the start of replication.
+fn slave_steps(
+    pair: &mut Pair,
+    report: &Report,
+    run_id: &str,
+    secrets: &Secrets,
+    tls: &TlsSettings,
+    slave_id: u32,
+    slave_config: Config,
+) -> Result<Vec<StepPlan>> {
+    let databases = report.databases.clone();
+    let tls_ca = tls.ca.clone();
+    let mut steps = Vec::new();
     steps.push(config_step(
         &mut pair.slave,
         &slave_config,
@@ -330,7 +407,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             databases: databases.clone(),
             bind_address: None,
             run_id: run_id.to_string(),
-            tls: server_tls.clone(),
+            tls: tls.server.clone(),
         },
         "configure the slave",
     )?);
@@ -380,7 +457,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     // Pacemaker's mariadb agent points a slave itself, with no TLS options
     // (it has none): with it the account must take plain-text logins too.
     let agent_points = pair.answers.cluster.manager == crate::answers::Manager::Pacemaker;
-    let require_tls = tls.is_some() && !agent_points;
+    let require_tls = tls.files.is_some() && !agent_points;
     let require = if require_tls { " REQUIRE SSL" } else { "" };
     let requires_tls = grants.is_some()
         && state::account_requires_tls(pair.master.sql(), &repl.user, &pair.answers.slave.host)?;
@@ -640,19 +717,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     }
     steps.push(seed);
     steps.push(start);
-    steps.extend(super::cluster_access::steps(pair)?);
-    steps.extend(super::handoff::steps(pair, &secrets.replication_password)?);
-
-    Ok(Plan {
-        run_id: run_id.to_string(),
-        master_label: pair.answers.master.host.clone(),
-        slave_label: pair.answers.slave.host.clone(),
-        witness_label: pair.answers.cluster.witness.clone(),
-        steps,
-        rescues: Vec::new(),
-        preamble: Vec::new(),
-        side_names: None,
-    })
+    Ok(steps)
 }
 
 #[cfg(test)]
@@ -683,6 +748,14 @@ mod tests {
             account_action(true, true, true, Some(&replica("repl", "1698")), "repl"),
             AccountAction::ResetLogin { .. }
         ));
+    }
+
+    #[test]
+    fn a_second_slave_gets_a_server_id_of_its_own() {
+        assert_eq!(third_server_id(None, [1, 2]), 3);
+        assert_eq!(third_server_id(None, [2, 3]), 1);
+        assert_eq!(third_server_id(Some(7), [1, 2]), 7);
+        assert_eq!(third_server_id(Some(7), [7, 2]), 1);
     }
 
     #[test]

@@ -31,6 +31,7 @@ fn check_member(
     let key = match member.side {
         super::plan::Side::Master => "master.host",
         super::plan::Side::Slave => "slave.host",
+        super::plan::Side::Slave2 => "slave2.host",
         super::plan::Side::Witness => "cluster.witness",
     };
     if member.answers.host.parse::<Ipv4Addr>().is_err() {

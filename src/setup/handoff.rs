@@ -88,7 +88,7 @@ fn peer_of(pair: &Pair, side: Side) -> &str {
     match side {
         Side::Master => &pair.answers.slave.host,
         // (The witness runs no daemon of a node: never asked.)
-        Side::Slave | Side::Witness => &pair.answers.master.host,
+        Side::Slave | Side::Slave2 | Side::Witness => &pair.answers.master.host,
     }
 }
 
@@ -96,6 +96,7 @@ fn monitor_hosts(pair: &Pair, side: Side) -> Vec<String> {
     let own = match side {
         Side::Master => pair.answers.master.host.clone(),
         Side::Slave => pair.answers.slave.host.clone(),
+        Side::Slave2 => pair.answers.slave2.host.clone(),
         Side::Witness => pair.answers.cluster.witness.clone(),
     };
     let mut hosts = vec![peer_of(pair, side).to_string(), own];
@@ -238,6 +239,7 @@ fn node_config(pair: &Pair, side: Side, profile: &str, secrets: &SharedSecrets) 
     let (own, peer, role) = match side {
         Side::Master => (&pair.answers.master, &pair.answers.slave, Role::Master),
         Side::Slave | Side::Witness => (&pair.answers.slave, &pair.answers.master, Role::Slave),
+        Side::Slave2 => (&pair.answers.slave2, &pair.answers.master, Role::Slave),
     };
     ClusterConfig {
         fence: Fence::StopServer,
@@ -456,6 +458,19 @@ fn config_only_step(pair: &mut Pair, side: Side, secrets: &SharedSecrets) -> Res
         ));
     }
     let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
+    // Only a daemon that runs or starts at boot is stopped: a re-run after
+    // the switch changes nothing.
+    let succeeds = |argv: &[&str]| node.run(argv, None).map(|o| o.success()).unwrap_or(false);
+    let daemon_active = if systemd {
+        succeeds(&["systemctl", "is-active", "--quiet", "mysql-ha.service"])
+            || succeeds(&["systemctl", "is-enabled", "--quiet", "mysql-ha.service"])
+    } else {
+        succeeds(&[INIT_SCRIPT, "status"])
+            || succeeds(&["sh", "-c", "ls /etc/rc[2-5].d/S*mysql-ha >/dev/null 2>&1"])
+    };
+    if !daemon_active {
+        return Ok(step);
+    }
     if systemd && node.stat(Path::new(SYSTEMD_UNIT))?.is_some() {
         step.changes.push(Change::Command {
             argv: ["systemctl", "disable", "--now", "mysql-ha.service"]

@@ -9,6 +9,8 @@ use crate::{Error, Result};
 pub struct Journals {
     pub master: Journal,
     pub slave: Journal,
+    /// On the second slave, when the run has one.
+    pub slave2: Option<Journal>,
     /// On the witness host, when the run has one.
     pub witness: Option<Journal>,
 }
@@ -18,6 +20,10 @@ impl Journals {
         Ok(Journals {
             master: Journal::create(pair.master.access.node(), run_id)?,
             slave: Journal::create(pair.slave.access.node(), run_id)?,
+            slave2: match &pair.slave2 {
+                Some(slave2) => Some(Journal::create(slave2.access.node(), run_id)?),
+                None => None,
+            },
             witness: match &pair.witness {
                 Some(witness) => Some(Journal::create(witness.access.node(), run_id)?),
                 None => None,
@@ -29,6 +35,10 @@ impl Journals {
         match side {
             Side::Master => Ok(&mut self.master),
             Side::Slave => Ok(&mut self.slave),
+            Side::Slave2 => self
+                .slave2
+                .as_mut()
+                .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
             Side::Witness => self
                 .witness
                 .as_mut()

@@ -16,6 +16,9 @@ use crate::{Error, Result};
 pub enum Side {
     Master,
     Slave,
+    /// A third database node (`[slave2]`, Pacemaker only): a second slave
+    /// of the master, set up as the slave is.
+    Slave2,
     /// The witness host: files and a service only.
     Witness,
 }
@@ -25,6 +28,7 @@ impl Side {
         match self {
             Side::Master => "master",
             Side::Slave => "slave",
+            Side::Slave2 => "slave2",
             Side::Witness => "witness",
         }
     }
@@ -160,6 +164,8 @@ pub struct Pair {
     pub answers: Answers,
     pub master: Member,
     pub slave: Member,
+    /// The third database node (`[slave2]`), when the answers give one.
+    pub slave2: Option<Member>,
     /// The witness host (`cluster.witness`), reached like the nodes; it has
     /// no database server, only files and a service setup installs.
     pub witness: Option<WitnessHost>,
@@ -234,12 +240,53 @@ impl Pair {
         let master =
             Member::connect_with(Side::Master, &answers.master, forced_profile, exclusive)?;
         let slave = Member::connect_with(Side::Slave, &answers.slave, forced_profile, exclusive)?;
+        let slave2 = if answers.has_slave2() {
+            Some(Member::connect_with(
+                Side::Slave2,
+                &answers.slave2,
+                forced_profile,
+                exclusive,
+            )?)
+        } else {
+            None
+        };
         Ok(Pair {
             answers: answers.clone(),
             master,
             slave,
+            slave2,
             witness: None,
         })
+    }
+
+    /// Puts the second slave where the slave is (its member and its
+    /// answers), and the slave where the second slave was: the steps that
+    /// make a node the master's slave (configure, account, seed, start,
+    /// verify) then act on it unchanged. Swapping again undoes it. An
+    /// error when the run has no second slave.
+    pub fn swap_slaves(&mut self) -> Result<()> {
+        let Some(slave2) = self.slave2.as_mut() else {
+            return Err(Error::Other("no second slave (slave2) in this run".into()));
+        };
+        std::mem::swap(&mut self.slave, slave2);
+        std::mem::swap(&mut self.answers.slave, &mut self.answers.slave2);
+        Ok(())
+    }
+
+    /// Runs `work` with the second slave in the slave's place, and puts
+    /// them back whatever it returns.
+    pub fn with_slave2<T>(&mut self, work: impl FnOnce(&mut Pair) -> Result<T>) -> Result<T> {
+        self.swap_slaves()?;
+        let result = work(self);
+        self.swap_slaves()?;
+        result
+    }
+
+    /// Every database node's label (master, slave, then slave2).
+    pub fn database_labels(&self) -> Vec<&str> {
+        let mut labels = vec![self.master.label(), self.slave.label()];
+        labels.extend(self.slave2.as_ref().map(Member::label));
+        labels
     }
 
     /// Also reaches the witness host, for the runs that install or check it
@@ -254,6 +301,10 @@ impl Pair {
         match side {
             Side::Master => Ok(&mut self.master),
             Side::Slave => Ok(&mut self.slave),
+            Side::Slave2 => self
+                .slave2
+                .as_mut()
+                .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
             Side::Witness => Err(Error::Other(
                 "the witness host has no database server".into(),
             )),
@@ -265,6 +316,11 @@ impl Pair {
         match side {
             Side::Master => Ok((&self.master.access, self.master.label())),
             Side::Slave => Ok((&self.slave.access, self.slave.label())),
+            Side::Slave2 => self
+                .slave2
+                .as_ref()
+                .map(|m| (&m.access, m.label()))
+                .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
             Side::Witness => self
                 .witness
                 .as_ref()

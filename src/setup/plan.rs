@@ -163,6 +163,8 @@ pub struct Plan {
     pub run_id: String,
     pub master_label: String,
     pub slave_label: String,
+    /// The second slave (`[slave2]`); empty without one.
+    pub slave2_label: String,
     /// The witness host; empty without one.
     pub witness_label: String,
     /// Lines shown before the steps: what the plan was computed from.
@@ -183,6 +185,7 @@ impl Plan {
         match side {
             Side::Master => &self.master_label,
             Side::Slave => &self.slave_label,
+            Side::Slave2 => &self.slave2_label,
             Side::Witness => &self.witness_label,
         }
     }

@@ -20,6 +20,10 @@ pub struct Report {
     pub to_copy: Vec<String>,
     /// The slave already replicates from this master: the run adds databases.
     pub adding: bool,
+    /// The same checks with the second slave (`[slave2]`) in the slave's
+    /// place; its findings are also in `findings`.
+    #[serde(skip)]
+    pub second_slave: Option<Box<Report>>,
 }
 
 impl Report {
@@ -185,6 +189,25 @@ fn version_pairing(master: &Flavor, slave: &Flavor) -> (Severity, String) {
         );
     }
     (Severity::Ok, format!("slave {slave} >= master {master}"))
+}
+
+/// Every check of the run: the master and the slave, then the master and
+/// the second slave when there is one (each finding once).
+pub fn run_all(pair: &mut Pair) -> Result<Report> {
+    let mut report = run(pair)?;
+    if pair.slave2.is_some() {
+        let second = pair.with_slave2(run)?;
+        for finding in &second.findings {
+            let seen = report.findings.iter().any(|f| {
+                f.node == finding.node && f.check == finding.check && f.message == finding.message
+            });
+            if !seen {
+                report.findings.push(finding.clone());
+            }
+        }
+        report.second_slave = Some(Box::new(second));
+    }
+    Ok(report)
 }
 
 pub fn run(pair: &mut Pair) -> Result<Report> {

@@ -169,6 +169,7 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
         run_id: run_id.to_string(),
         master_label: pair.master.label().to_string(),
         slave_label: pair.slave.label().to_string(),
+        slave2_label: String::new(),
         witness_label: String::new(),
         steps,
         rescues: Vec::new(),

@@ -92,11 +92,16 @@ pub struct SetupSession {
 }
 
 impl SetupSession {
-    fn nodes(&self) -> [(&str, &dyn crate::node::Node); 2] {
-        [
+    /// Every database node of the run (the second slave too).
+    fn nodes(&self) -> Vec<(&str, &dyn crate::node::Node)> {
+        let mut nodes = vec![
             (self.pair.master.label(), self.pair.master.access.node()),
             (self.pair.slave.label(), self.pair.slave.access.node()),
-        ]
+        ];
+        if let Some(slave2) = &self.pair.slave2 {
+            nodes.push((slave2.label(), slave2.access.node()));
+        }
+        nodes
     }
 
     fn release_lock(&mut self) {
@@ -215,7 +220,10 @@ impl SetupSession {
     /// must be those the session connected with. Fatal findings are an
     /// error.
     pub fn plan(&mut self, answers: &ValidAnswers) -> Result<Planned> {
-        if answers.master != self.pair.answers.master || answers.slave != self.pair.answers.slave {
+        if answers.master != self.pair.answers.master
+            || answers.slave != self.pair.answers.slave
+            || answers.slave2 != self.pair.answers.slave2
+        {
             return Err(Error::Other(
                 "the node answers changed since the connection test: connect again".into(),
             ));
@@ -228,7 +236,7 @@ impl SetupSession {
         // A plan made while another run changes the nodes would be stale.
         crate::run_lock::check_free(&self.nodes())?;
         self.pair.answers = Answers::clone(answers);
-        let report = preflight::run(&mut self.pair)?;
+        let report = preflight::run_all(&mut self.pair)?;
         if report.has_fatal() {
             let findings: Vec<String> = report
                 .fatal()
@@ -283,12 +291,13 @@ impl SetupSession {
         // One mutating run per cluster: taken before the first change.
         if self.lock.is_none() {
             let path = std::path::PathBuf::from(crate::run_lock::LOCK_PATH);
-            let [(master_label, master), (slave_label, slave)] = self.nodes();
+            let targets: Vec<_> = self
+                .nodes()
+                .into_iter()
+                .map(|(label, node)| (label, node, path.clone()))
+                .collect();
             self.lock = Some(crate::run_lock::RunLock::acquire(
-                &[
-                    (master_label, master, path.clone()),
-                    (slave_label, slave, path),
-                ],
+                &targets,
                 crate::run_lock::Owner::this_process(&run_id, "setup"),
             )?);
         }
@@ -338,6 +347,16 @@ impl SetupSession {
         };
         for line in lines {
             reporter.event(Event::Note { message: line });
+        }
+        if let Some(slave2) = &self.pair.slave2 {
+            reporter.event(Event::Note {
+                message: format!(
+                    "second slave: {} replicates {} from {} too",
+                    slave2.label(),
+                    preflight.databases.join(", "),
+                    self.pair.master.label()
+                ),
+            });
         }
         self.release_lock();
         Ok(Outcome {

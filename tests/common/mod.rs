@@ -3,6 +3,7 @@
 //! across test binaries.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod pacemaker;
 pub mod timeline;
 
 use std::fs::File;
@@ -475,7 +476,12 @@ impl Writer {
 /// The application's account on both nodes (each its own, not replicated),
 /// allowed to read, insert and update in shop from the client.
 pub fn create_app_account(secret: &str) {
-    for host in ["node1", "node2"] {
+    create_app_account_on(secret, &["node1", "node2"]);
+}
+
+/// `create_app_account` on these nodes.
+pub fn create_app_account_on(secret: &str, nodes: &[&str]) {
+    for &host in nodes {
         let create = format!(
             "SET SESSION sql_log_bin = 0; CREATE USER 'app'@'192.0.2.100' IDENTIFIED BY '{secret}'; \
              GRANT SELECT, INSERT, UPDATE ON shop.* TO 'app'@'192.0.2.100'"

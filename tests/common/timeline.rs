@@ -42,12 +42,19 @@ done
 "#;
 
 impl Writers {
+    /// Writers through the cluster address, straight to node1 and to node2.
     pub fn start(dir: &std::path::Path) -> Writers {
+        Writers::start_on(dir, &[VIP, "192.0.2.11", "192.0.2.12"])
+    }
+
+    /// One writer per address, the first numbering its rows from
+    /// 10,000,000, the next from 20,000,000, and so on.
+    pub fn start_on(dir: &std::path::Path, hosts: &[&str]) -> Writers {
         put_file("client", "/root/fault-writer.sh", WRITER.as_bytes(), "755");
         let _ = on("client", &["rm", "-f", "/tmp/stop-fault-writers"]);
         let mut children = Vec::new();
         let mut outputs = Vec::new();
-        for (i, host) in [VIP, "192.0.2.11", "192.0.2.12"].iter().enumerate() {
+        for (i, host) in hosts.iter().enumerate() {
             let output = dir.join(format!("writer-{i}.out"));
             let file = std::fs::File::create(&output).unwrap();
             let base = ((i as u64) + 1) * 10_000_000;
@@ -181,10 +188,16 @@ pub fn address_back(writers: &Writers, healed: f64, vip_writer_ids: &[u64], what
 /// Both nodes as the daemons report them, until `stop` is set; returns the
 /// moments when the two servers were writable at once.
 pub fn sample_writable(stop: &std::sync::atomic::AtomicBool) -> Vec<f64> {
+    sample_writable_of(stop, &["node1", "node2"])
+}
+
+/// `nodes`' read_only until `stop` is set; returns the moments when two or
+/// more of them were writable at once.
+pub fn sample_writable_of(stop: &std::sync::atomic::AtomicBool, nodes: &[&str]) -> Vec<f64> {
     let mut both = Vec::new();
     while !stop.load(std::sync::atomic::Ordering::Relaxed) {
         let at = now();
-        let writable: Vec<bool> = ["node1", "node2"]
+        let writable: Vec<bool> = nodes
             .iter()
             .map(|n| {
                 on(
@@ -195,7 +208,7 @@ pub fn sample_writable(stop: &std::sync::atomic::AtomicBool) -> Vec<f64> {
                 .starts_with(b"0")
             })
             .collect();
-        if writable.iter().all(|w| *w) {
+        if writable.iter().filter(|w| **w).count() >= 2 {
             both.push(at);
         }
         std::thread::sleep(Duration::from_millis(150));
@@ -206,19 +219,31 @@ pub fn sample_writable(stop: &std::sync::atomic::AtomicBool) -> Vec<f64> {
 /// The application's account, its table (ha_faults, replicated to node2),
 /// and the client's option file for the writers.
 pub fn prepare_app(app_secret: &str) {
-    create_app_account(app_secret);
+    prepare_app_on(app_secret, &["node1", "node2"]);
+}
+
+/// `prepare_app` with these nodes, node1 the master (the table is made
+/// there and waited for on the others).
+pub fn prepare_app_on(app_secret: &str, nodes: &[&str]) {
+    create_app_account_on(app_secret, nodes);
     sql(
         "node1",
         "USE shop; CREATE TABLE ha_faults (n BIGINT PRIMARY KEY, server_id INT NOT NULL, at DATETIME(6) NOT NULL)",
     );
-    wait_until("the table on node2", Duration::from_secs(20), || {
-        on(
-            "node2",
-            &["mariadb", "-e", "SELECT 1 FROM shop.ha_faults LIMIT 0"],
-        )
-        .status
-        .success()
-    });
+    for node in &nodes[1..] {
+        wait_until(
+            &format!("the table on {node}"),
+            Duration::from_secs(20),
+            || {
+                on(
+                    node,
+                    &["mariadb", "-e", "SELECT 1 FROM shop.ha_faults LIMIT 0"],
+                )
+                .status
+                .success()
+            },
+        );
+    }
     put_file(
         "client",
         "/root/.my.cnf",
@@ -232,10 +257,21 @@ pub fn start_sampler() -> (
     std::sync::Arc<std::sync::atomic::AtomicBool>,
     std::thread::JoinHandle<Vec<f64>>,
 ) {
+    start_sampler_of(&["node1", "node2"])
+}
+
+/// Samples which of `nodes` are writable until the flag is set; the
+/// moments when two or more were.
+pub fn start_sampler_of(
+    nodes: &'static [&'static str],
+) -> (
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<Vec<f64>>,
+) {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let handle = {
         let stop = stop.clone();
-        std::thread::spawn(move || sample_writable(&stop))
+        std::thread::spawn(move || sample_writable_of(&stop, nodes))
     };
     (stop, handle)
 }

@@ -332,6 +332,45 @@ mod tests {
     }
 
     #[test]
+    fn three_nodes_are_their_own_quorum_and_the_clone_spans_them_all() {
+        let mut layout = layout(Some("192.0.2.100"), true);
+        layout.nodes.push(ClusterNode {
+            name: "node3".into(),
+            address: "192.0.2.13".into(),
+        });
+        let fence = layout.fence.as_mut().unwrap();
+        fence.node_params = vec![
+            vec!["ip=192.0.2.211".into()],
+            vec!["ip=192.0.2.212".into()],
+            vec!["ip=192.0.2.213".into()],
+        ];
+        let conf = corosync_conf(&layout);
+        assert!(
+            conf.contains("ring0_addr: 192.0.2.13\n        name: node3\n        nodeid: 3"),
+            "{conf}"
+        );
+        // No quorum device and no two_node: three votes of their own.
+        assert!(!conf.contains("device"), "{conf}");
+        assert!(!conf.contains("two_node"), "{conf}");
+        let text = crm_configuration(&layout);
+        assert!(text.contains("node_list=\"node1 node2 node3\""), "{text}");
+        assert!(text.contains("clone-max=3"), "{text}");
+        assert!(
+            text.contains("primitive p_fence_node3 stonith:fence_ipmilan params ip=192.0.2.200 ip=192.0.2.213 pcmk_host_list=\"node3\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("location l_p_fence_node3_elsewhere p_fence_node3 -inf: node3"),
+            "{text}"
+        );
+        // The two-node fencing race does not exist with a majority.
+        layout.witness = None;
+        let text = crm_configuration(&layout);
+        assert!(!text.contains("priority"), "{text}");
+        assert!(!corosync_conf(&layout).contains("two_node"));
+    }
+
+    #[test]
     fn a_bmc_per_node_is_a_device_per_node_run_elsewhere_with_its_password_out_of_the_cib() {
         let mut layout = layout(Some("192.0.2.100"), true);
         let fence = layout.fence.as_mut().unwrap();

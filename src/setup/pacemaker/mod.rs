@@ -158,28 +158,35 @@ fn db_params(member: &Member, answers: &Answers) -> Result<DbParams> {
 /// The layout of this pair from the answers and the master's profile.
 pub fn layout(pair: &mut Pair) -> Result<Layout> {
     let answers = pair.answers.clone();
-    if pair.master.sql().flavor().family != Family::MariaDb
-        || pair.slave.sql().flavor().family != Family::MariaDb
+    let mut members = vec![&mut pair.master, &mut pair.slave];
+    members.extend(pair.slave2.as_mut());
+    if members
+        .into_iter()
+        .any(|m| m.sql().flavor().family != Family::MariaDb)
     {
         return Err(Error::Answers {
             key: "cluster.manager".into(),
             message: "pacemaker is set up with the ocf:heartbeat:mariadb agent (GTID), for MariaDB servers; MySQL's agent is not supported by setup yet: use cluster.manager = \"mysql-ha\"".into(),
         });
     }
-    let mut nodes = Vec::new();
-    for member in [&pair.master, &pair.slave] {
+    let mut nodes: Vec<ClusterNode> = Vec::new();
+    let mut members = vec![&pair.master, &pair.slave];
+    members.extend(pair.slave2.as_ref());
+    for member in members {
+        let name = node_name(member.access.node(), member.label())?;
+        if let Some(other) = nodes.iter().find(|n| n.name == name) {
+            return Err(Error::Preflight {
+                count: 1,
+                findings: format!(
+                    "{} and {} are both called `{name}` (uname -n): Pacemaker tells nodes apart by name; give them different host names",
+                    other.address,
+                    member.answers.host
+                ),
+            });
+        }
         nodes.push(ClusterNode {
-            name: node_name(member.access.node(), member.label())?,
+            name,
             address: member.answers.host.clone(),
-        });
-    }
-    if nodes[0].name == nodes[1].name {
-        return Err(Error::Preflight {
-            count: 1,
-            findings: format!(
-                "both nodes are called `{}` (uname -n): Pacemaker tells nodes apart by name; give them different host names",
-                nodes[0].name
-            ),
         });
     }
     let db = db_params(&pair.master, &answers)?;
@@ -201,16 +208,21 @@ pub fn layout(pair: &mut Pair) -> Result<Layout> {
     let fence = (!answers.cluster.fence_agent.is_empty()).then(|| Fence {
         agent: answers.cluster.fence_agent.clone(),
         params: answers.cluster.fence_params.clone(),
-        node_params: vec![
-            answers.master.fence_params.clone(),
-            answers.slave.fence_params.clone(),
-        ],
+        node_params: answers
+            .database_nodes()
+            .iter()
+            .map(|(_, node)| node.fence_params.clone())
+            .collect(),
         password: !answers.cluster.fence_password.is_empty(),
     });
     let interval = u64::from(answers.cluster.check_interval_ms);
+    // A quorum device breaks ties between an even number of nodes; three
+    // nodes are their own majority.
+    let witness = (!answers.cluster.witness.is_empty() && nodes.len().is_multiple_of(2))
+        .then(|| answers.cluster.witness.clone());
     Ok(Layout {
         nodes,
-        witness: (!answers.cluster.witness.is_empty()).then(|| answers.cluster.witness.clone()),
+        witness,
         token_ms: (interval * u64::from(answers.cluster.failure_threshold)).max(1000),
         monitor_s: interval.div_ceil(1000).max(1),
         migration_threshold: answers.cluster.failure_threshold,
@@ -225,10 +237,16 @@ pub fn layout(pair: &mut Pair) -> Result<Layout> {
 /// runs its checks and promotions as that account.
 fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan> {
     let user = pair.answers.replication.user.clone();
-    let peer = match side {
-        Side::Master => pair.answers.slave.host.clone(),
-        _ => pair.answers.master.host.clone(),
-    };
+    // Whoever is promoted, the others replicate from it: a slave's server
+    // takes the replication account from every other node.
+    let own = pair.member(side)?.answers.host.clone();
+    let peers: Vec<String> = pair
+        .answers
+        .database_nodes()
+        .iter()
+        .map(|(_, node)| node.host.clone())
+        .filter(|host| *host != own)
+        .collect();
     let member = pair.member(side)?;
     let conn = member.sql();
     let mut step = StepPlan {
@@ -258,9 +276,9 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         format!("GRANT {privileges} ON *.* TO {local}"),
         local_undo,
     ));
-    // The master's account for the slave is the replication step's own.
-    if side != Side::Master {
-        let remote = account(&user, &peer);
+    // The master's accounts for the slaves are the replication steps' own.
+    for peer in peers.iter().filter(|_| side != Side::Master) {
+        let remote = account(&user, peer);
         let remote_undo = UndoRule::Account {
             user: user.clone(),
             host: peer.clone(),
@@ -349,7 +367,7 @@ fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
     step.changes.push(Change::Sql(Statement::plain(format!(
         "SET GLOBAL rpl_semi_sync_master_enabled = ON, rpl_semi_sync_slave_enabled = ON, rpl_semi_sync_master_wait_point = 'AFTER_SYNC', rpl_semi_sync_master_wait_no_slave = {wait_no_slave}, rpl_semi_sync_master_timeout = {SEMI_SYNC_TIMEOUT_MS}, gtid_strict_mode = ON, sync_binlog = 1, innodb_flush_log_at_trx_commit = 1"
     ))));
-    if side == Side::Slave {
+    if side != Side::Master {
         step.changes
             .push(Change::Sql(Statement::control("STOP SLAVE IO_THREAD")));
         step.changes
@@ -686,7 +704,7 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
                     }
                 ));
             }
-            if layout.witness.is_none() {
+            if layout.witness.is_none() && layout.nodes.len() == 2 {
                 step.summary.push("fencing race (two nodes, no witness): priority-fencing-delay makes fencing the master's node wait, so the master's side wins".into());
             }
         }
@@ -699,6 +717,10 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
         Some(host) => step
             .summary
             .push(format!("quorum: 3 votes, the third from corosync-qnetd on {host}; a node that loses quorum stops its resources (no-quorum-policy=stop)")),
+        None if layout.nodes.len() > 2 => step.summary.push(format!(
+            "quorum: {} nodes, one vote each: a node cut off from the others loses quorum and stops its resources (no-quorum-policy=stop), the majority keeps running and promotes; no quorum device (one breaks ties between an even number of nodes: cluster.witness is not used)",
+            layout.nodes.len()
+        )),
         None => step.summary.push(
             "quorum: two_node: 1 (no witness): each node alone keeps quorum once both were seen (wait_for_all), so a cut link leaves both sides quorate and only fencing decides; give cluster.witness for a third vote".into(),
         ),
@@ -785,15 +807,24 @@ pub fn steps(pair: &mut Pair, password: &str) -> Result<Vec<StepPlan>> {
             key
         }
     };
-    let mut steps = vec![
-        accounts_step(pair, Side::Master, password)?,
-        accounts_step(pair, Side::Slave, password)?,
-        durability_step(pair, Side::Slave)?,
-        durability_step(pair, Side::Master)?,
-    ];
-    steps.extend(witness_step(pair)?);
-    steps.push(node_step(pair, Side::Master, &layout, &authkey, password)?);
-    steps.push(node_step(pair, Side::Slave, &layout, &authkey, password)?);
+    let mut sides = vec![Side::Master, Side::Slave];
+    if pair.slave2.is_some() {
+        sides.push(Side::Slave2);
+    }
+    let mut steps = Vec::new();
+    for side in &sides {
+        steps.push(accounts_step(pair, *side, password)?);
+    }
+    // The slaves acknowledge as semi-sync slaves before the master waits.
+    for side in sides.iter().rev() {
+        steps.push(durability_step(pair, *side)?);
+    }
+    if layout.witness.is_some() {
+        steps.extend(witness_step(pair)?);
+    }
+    for side in &sides {
+        steps.push(node_step(pair, *side, &layout, &authkey, password)?);
+    }
     steps.push(resources_step(pair, &layout)?);
     Ok(steps)
 }
@@ -928,11 +959,13 @@ pub fn stored_password(node: &dyn Node) -> Result<Option<String>> {
 pub fn wait_ready(pair: &mut Pair) -> Result<Vec<String>> {
     let started = Instant::now();
     let layout = layout(pair)?;
-    let (master, slave) = (layout.nodes[0].name.clone(), layout.nodes[1].name.clone());
+    let master = layout.nodes[0].name.clone();
+    let slaves: Vec<String> = layout.nodes[1..].iter().map(|n| n.name.clone()).collect();
+    let slave = slaves.join(", ");
     loop {
         let state = crm_state(pair.master.access.node())?;
         let ready = state.promoted == [master.clone()]
-            && state.unpromoted.contains(&slave)
+            && slaves.iter().all(|s| state.unpromoted.contains(s))
             && (layout.vip.is_none() || state.vip.as_deref() == Some(master.as_str()));
         if ready {
             break;

@@ -1,0 +1,386 @@
+//! Three database nodes under Pacemaker (`[slave2]`, a lab built with
+//! `sandbox up --nodes 3`), fencing through the lab's BMCs (one per node),
+//! judged on the same timeline as e2e_pacemaker: writers on the client
+//! (through the cluster address and straight to each node) record which
+//! server acknowledged each row, and a sampler reads the three servers'
+//! read_only all along.
+//!
+//! 1. A pair under our daemon grows into a three-node Pacemaker cluster by a
+//!    re-run of setup with `[slave2]`: node3 seeded and replicating from
+//!    node1, corosync with three nodes and no quorum device, the clone
+//!    promoted on node1 and unpromoted on node2 and node3. Rolling that run
+//!    back leaves the replicating pair under our daemon, node3 out.
+//! 2. The same run again; the master crashes (`sandbox crash`): one slave is
+//!    promoted with the address, the other replicates from it, no
+//!    acknowledged row is lost; the old master boots and comes back as a
+//!    slave (or stays out with a clear status).
+//! 3. The new master is cut off from the other two: the two-node majority
+//!    fences it through its BMC and promotes one of them; the cut-off node,
+//!    without quorum, takes no write. Never two writable servers in any
+//!    sample from before the crash to the end.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::pacemaker::*;
+use common::timeline::*;
+use common::*;
+
+const APP_SECRET: &str = "App-Secret-pcmk3-never-shown";
+const NODES: [&str; 3] = ["node1", "node2", "node3"];
+
+fn address_of(node: &str) -> &'static str {
+    match node {
+        "node1" => "192.0.2.11",
+        "node2" => "192.0.2.12",
+        "node3" => "192.0.2.13",
+        other => panic!("no lab node {other}"),
+    }
+}
+
+/// The lab's answers for a pair under our daemon, in plain text (three
+/// nodes replicate without TLS, docs/pacemaker.md).
+fn pair_answers() -> String {
+    let answers = std::fs::read_to_string(lab_answers()).unwrap();
+    assert!(answers.contains("seed = \"dump\"\n"), "{answers}");
+    answers.replace("seed = \"dump\"\n", "seed = \"dump\"\ntls = \"off\"\n")
+}
+
+/// The same with node3 as `[slave2]` and Pacemaker fencing through the
+/// lab's BMCs, each node its own (192.0.2.211-213).
+fn three_node_answers() -> String {
+    let password = std::fs::read_to_string(format!("{}/bmc/password", lab_dir())).unwrap();
+    pair_answers()
+        .replace(
+            "\n[cluster]\n",
+            &format!(
+                "\n[slave2]\nhost = \"192.0.2.13\"\nfence_params = [\"ip=192.0.2.213\"]\n\n\
+                 [cluster]\nmanager = \"pacemaker\"\nfence_agent = \"fence_ipmilan\"\n\
+                 fence_params = [\"username=admin\", \"lanplus=1\", \"cipher=3\", \"pcmk_reboot_action=off\"]\n\
+                 fence_password = \"{}\"\n",
+                password.trim()
+            ),
+        )
+        .replace(
+            "[master]\n",
+            "[master]\nfence_params = [\"ip=192.0.2.211\"]\n",
+        )
+        .replace("[slave]\n", "[slave]\nfence_params = [\"ip=192.0.2.212\"]\n")
+}
+
+fn setup_with(answers: &str, what: &str) -> String {
+    put_file("node1", "/root/answers.toml", answers.as_bytes(), "600");
+    let started = Instant::now();
+    let out = setup_on_node1();
+    println!(
+        "--- setup {what} ({:.1} s):\n{}",
+        started.elapsed().as_secs_f64(),
+        out.lines()
+            .filter(|l| !l.starts_with([' ', '+', '-', '@']))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    out
+}
+
+/// `node`'s slave threads run, replicating from `master`.
+fn replicates_from(node: &str, master: &str) -> bool {
+    let status = on_ok(node, &["mariadb", "-e", "SHOW SLAVE STATUS\\G"]);
+    status.contains(&format!("Master_Host: {}", address_of(master)))
+        && status.contains("Slave_IO_Running: Yes")
+        && status.contains("Slave_SQL_Running: Yes")
+}
+
+/// The node promoted with the cluster address, as `seen_from` reports it.
+fn promoted_among(candidates: &[&'static str], seen_from: &str) -> Option<&'static str> {
+    candidates
+        .iter()
+        .copied()
+        .find(|n| promoted_with_address(n, seen_from))
+}
+
+#[test]
+fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
+    let _lock = lock_sandbox();
+    let started = Instant::now();
+    mysql_ha(&["sandbox", "down"]);
+    mysql_ha(&["sandbox", "up", "--nodes", "3"]);
+    install_binary("node1");
+
+    // With our daemon a third node is refused before anything changes.
+    let daemon_three = three_node_answers()
+        .replace("manager = \"pacemaker\"\n", "")
+        .replace("fence_agent = \"fence_ipmilan\"\n", "");
+    put_file(
+        "node1",
+        "/root/answers.toml",
+        daemon_three.as_bytes(),
+        "600",
+    );
+    let refused = on(
+        "node1",
+        &[
+            NODE_BIN,
+            "setup",
+            "--answers",
+            "/root/answers.toml",
+            "--yes",
+        ],
+    );
+    assert!(!refused.status.success());
+    let said = text(&refused);
+    assert!(
+        said.contains("slave2.host") && said.contains("pacemaker"),
+        "{said}"
+    );
+    assert!(!on("node1", &["test", "-d", "/var/lib/mysql-ha/runs"])
+        .status
+        .success());
+
+    // 1. A pair under our daemon, grown to three nodes under Pacemaker.
+    let out = setup_with(&pair_answers(), "of the pair under our daemon");
+    assert!(out.contains("done"), "{out}");
+    let three = three_node_answers();
+    let out = setup_with(&three, "with node3 and pacemaker");
+    assert!(
+        out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2, node3"),
+        "{out}"
+    );
+    assert!(out.contains("quorum: 3 nodes, one vote each"), "{out}");
+    assert!(
+        out.contains("second slave: 192.0.2.13 replicates shop, crm, web-stats from 192.0.2.11"),
+        "{out}"
+    );
+    let done = out.lines().rev().find(|l| l.starts_with("done:")).unwrap();
+    let run_id = run_id_of(done);
+    // (The agent restarts the slaves' I/O threads as it takes them over.)
+    wait_until(
+        "node3 replicating from node1",
+        Duration::from_secs(30),
+        || replicates_from("node3", "node1"),
+    );
+    let state = crm("node3").unwrap();
+    assert_eq!(state.promoted, ["node1"], "{state:?}");
+    let mut unpromoted = state.unpromoted.clone();
+    unpromoted.sort();
+    assert_eq!(unpromoted, ["node2", "node3"], "{state:?}");
+    assert_eq!(state.vip.as_deref(), Some("node1"), "{state:?}");
+    let quorum = on_ok("node3", &["corosync-quorumtool", "-s"]);
+    assert!(quorum.contains("Total votes:      3"), "{quorum}");
+    assert!(!quorum.contains("Qdevice"), "{quorum}");
+    // A row on the master reaches both slaves.
+    sql(
+        "node1",
+        "CREATE TABLE shop.three (n INT PRIMARY KEY); INSERT INTO shop.three VALUES (3)",
+    );
+    for node in ["node2", "node3"] {
+        wait_until(
+            &format!("the row on {node}"),
+            Duration::from_secs(20),
+            || {
+                on(node, &["mariadb", "-N", "-e", "SELECT n FROM shop.three"])
+                    .stdout
+                    .starts_with(b"3")
+            },
+        );
+    }
+    // A second run changes nothing.
+    let again = setup_on_node1();
+    assert!(again.contains("nothing needed changing"), "{again}");
+
+    // Rolling the three-node run back: Pacemaker stops everywhere, node3
+    // no longer replicates, the pair replicates under our daemon again.
+    let t = Instant::now();
+    let out = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "rollback",
+            &run_id,
+            "--answers",
+            "/root/answers.toml",
+            "--yes",
+        ],
+    );
+    println!(
+        "--- rollback {run_id} ({:.1} s):\n{out}",
+        t.elapsed().as_secs_f64()
+    );
+    for node in NODES {
+        for program in ["pacemakerd", "corosync"] {
+            assert!(
+                !on(node, &["pidof", program]).status.success(),
+                "{program} still runs on {node}"
+            );
+        }
+    }
+    assert_eq!(
+        sql("node3", "SHOW SLAVE STATUS"),
+        "",
+        "node3 still replicates"
+    );
+    for node in ["node1", "node2"] {
+        let processes = on_ok(node, &["ps", "-eo", "args"]);
+        assert!(processes.contains("mysql-ha daemon"), "{node}: {processes}");
+    }
+    wait_until(
+        "node2 replicating from node1",
+        Duration::from_secs(30),
+        || replicates_from("node2", "node1"),
+    );
+    sql("node1", "INSERT INTO shop.three VALUES (4)");
+    wait_until("a row on node2", Duration::from_secs(20), || {
+        sql("node2", "SELECT COUNT(*) FROM shop.three") == "2"
+    });
+    wait_until(
+        "the daemon holding the cluster address on node1",
+        Duration::from_secs(30),
+        || on_ok("node1", &["ip", "-o", "addr", "show", "dev", "eth0"]).contains(" 192.0.2.10/"),
+    );
+    // The rollback leaves node3's copy in place and says so; the
+    // administrator drops it before growing the cluster again.
+    assert!(out.contains("left in place"), "{out}");
+    sql(
+        "node3",
+        "SET SESSION sql_log_bin = 0; DROP DATABASE shop; DROP DATABASE crm; DROP DATABASE `web-stats`",
+    );
+
+    // 2. Three nodes again, then the master crashes under the writers.
+    let out = setup_with(&three, "with node3 and pacemaker, again");
+    assert!(
+        out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2, node3"),
+        "{out}"
+    );
+    prepare_app_on(APP_SECRET, &NODES);
+    let ids: Vec<u64> = NODES.iter().map(|n| server_id(n)).collect();
+    let id_of = |node: &str| ids[NODES.iter().position(|n| *n == node).unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let writers = Writers::start_on(dir.path(), &[VIP, "192.0.2.11", "192.0.2.12", "192.0.2.13"]);
+    let (stop_sampling, sampler) = start_sampler_of(&NODES);
+    std::thread::sleep(Duration::from_secs(3));
+
+    let t0 = now();
+    mysql_ha(&["sandbox", "crash", "node1"]);
+    let mut new_master = None;
+    let promoted = wait_until(
+        "node2 or node3 promoted with the cluster address",
+        Duration::from_secs(90),
+        || {
+            new_master = promoted_among(&["node2", "node3"], "node2");
+            new_master.is_some()
+        },
+    );
+    let new_master = new_master.unwrap();
+    let other = if new_master == "node2" {
+        "node3"
+    } else {
+        "node2"
+    };
+    wait_until(
+        "a write through the cluster address on the new master",
+        Duration::from_secs(30),
+        || first_address_ack(&writers, id_of(new_master), t0).is_some(),
+    );
+    let first = first_address_ack(&writers, id_of(new_master), t0).unwrap();
+    let follows = wait_until(
+        &format!("{other} replicating from {new_master}"),
+        Duration::from_secs(60),
+        || replicates_from(other, new_master),
+    );
+    println!(
+        "crash: {new_master} promoted {:.1} s after the crash; first write through the address {:.2} s after it; {other} replicates from it {:.1} s later",
+        promoted.as_secs_f64(),
+        first - t0,
+        follows.as_secs_f64()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let acks = writers.acks();
+    never_two_masters(&acks, id_of("node1"), id_of(new_master), t0, "master crash");
+    nothing_lost(&acks, new_master, "master crash");
+    nothing_lost(&acks, other, "master crash, on the other slave");
+
+    // The old master boots: back as a slave of the new master, or kept out.
+    let t1 = Instant::now();
+    mysql_ha(&["sandbox", "boot", "node1"]);
+    let mut back = false;
+    while t1.elapsed() < Duration::from_secs(90) {
+        if crm(other).is_some_and(|s| s.unpromoted.contains(&"node1".to_string())) {
+            back = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let state = crm(other).unwrap();
+    println!("--- after node1 booted: {state:?}");
+    assert!(state.online.contains(&"node1".to_string()), "{state:?}");
+    assert_eq!(state.promoted, [new_master], "{state:?}");
+    if back {
+        wait_until(
+            &format!("node1 replicating from {new_master}"),
+            Duration::from_secs(60),
+            || replicates_from("node1", new_master),
+        );
+        println!(
+            "node1 back as a slave of {new_master} {:.1} s after its boot",
+            t1.elapsed().as_secs_f64()
+        );
+    } else {
+        assert!(!state.failures.is_empty(), "{state:?}");
+        println!("node1 stays out: {:?}", state.failures);
+    }
+
+    // 3. The new master loses its link: the majority (node1 and the other
+    // slave) fences it through its BMC, then promotes one of them.
+    let t2 = now();
+    on_ok(new_master, &["ip", "link", "set", "eth0", "down"]);
+    let candidates: Vec<&'static str> =
+        NODES.iter().copied().filter(|n| *n != new_master).collect();
+    let mut newest = None;
+    let promoted = wait_until(
+        "the majority promoting one of its nodes with the address",
+        Duration::from_secs(90),
+        || {
+            newest = promoted_among(&candidates, other);
+            newest.is_some()
+        },
+    );
+    let newest = newest.unwrap();
+    assert!(
+        powered_off(new_master),
+        "{newest} was promoted with {new_master} running"
+    );
+    let history = on_ok(other, &["stonith_admin", "--history", new_master]);
+    assert!(history.contains("successful"), "{history}");
+    wait_until(
+        "a write through the cluster address on the newest master",
+        Duration::from_secs(30),
+        || first_address_ack(&writers, id_of(newest), t2).is_some(),
+    );
+    let first = first_address_ack(&writers, id_of(newest), t2).unwrap();
+    println!(
+        "partition: {new_master} fenced and {newest} promoted {:.1} s after the cut; first write through the address {:.2} s after it",
+        promoted.as_secs_f64(),
+        first - t2
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let acks = writers.stop();
+    stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);
+    let both = sampler.join().unwrap();
+    never_two_masters(
+        &acks,
+        id_of(new_master),
+        id_of(newest),
+        t2,
+        "master cut off",
+    );
+    nothing_lost(&acks, newest, "master cut off");
+    assert!(both.is_empty(), "two servers writable at {both:?}");
+    println!(
+        "e2e_pacemaker3: {} rows acknowledged, none lost, never two writable servers; {:.0} s",
+        acks.len(),
+        started.elapsed().as_secs_f64()
+    );
+    mysql_ha(&["sandbox", "down"]);
+}
