@@ -6,7 +6,6 @@
 
 use std::time::{Duration, Instant};
 
-use super::db::ServerChecks;
 use super::semisync::{self, MasterView};
 use super::state::{VoteStatus, VoterSeen};
 use super::Daemon;
@@ -210,9 +209,26 @@ impl Daemon {
         let released = self.resource.release();
         let mut ended = 0;
         let mut read_only = Err(String::from("the local server does not answer"));
-        if let Ok(mut db) = self.local_db() {
-            ended = semisync::end_waiting_sessions(&mut db).unwrap_or(0);
-            read_only = db.set_read_only(true).map_err(|e| e.to_string());
+        if let (Ok(mut db), Ok(setter)) = (self.local_db(), self.local_db()) {
+            read_only = match semisync::read_only_now(&mut db, setter) {
+                Ok(done) => {
+                    ended = done.ended;
+                    if done.released_waits {
+                        // Nothing was acknowledged without the slave (the
+                        // waiting clients were gone); still, until semi-sync
+                        // is on and caught up again, the slave counts as
+                        // possibly behind: the conservative side.
+                        self.semi_sync_degraded = true;
+                        self.semi_sync_off_at = Some(Instant::now());
+                        self.emit(
+                            "semi-sync-off",
+                            "commits waiting for an acknowledgement held read-only back: their sessions were ended, then the wait turned off",
+                        );
+                    }
+                    Ok(())
+                }
+                Err(err) => Err(err.to_string()),
+            };
         }
         if !self.standing_aside {
             self.standing_aside = true;

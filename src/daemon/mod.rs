@@ -300,7 +300,17 @@ impl Daemon {
 
     fn set_local_read_only(&mut self, on: bool) -> bool {
         let value = if on { "ON" } else { "OFF" };
-        match self.local_db().and_then(|mut db| db.set_read_only(on)) {
+        // Read-only comes even past commits waiting for an acknowledgement
+        // (see semisync::read_only_now).
+        let set = if on {
+            self.local_db().and_then(|mut db| {
+                let setter = self.local_db()?;
+                semisync::read_only_now(&mut db, setter).map(|_| ())
+            })
+        } else {
+            self.local_db().and_then(|mut db| db.set_read_only(false))
+        };
+        match set {
             Ok(()) => true,
             Err(err) => {
                 self.health.message = format!("cannot set read_only {value}: {err}");

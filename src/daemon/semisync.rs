@@ -125,6 +125,67 @@ pub fn end_waiting_sessions(db: &mut SqlConn) -> Result<usize> {
     Ok(ended)
 }
 
+/// What making a former master read-only took.
+#[derive(Debug, Default)]
+pub struct ReadOnlyNow {
+    /// Sessions ended while they waited for an acknowledgement.
+    pub ended: usize,
+    /// The wait for acknowledgements was turned off to let the commits
+    /// already waiting finish (their clients were gone by then).
+    pub released_waits: bool,
+}
+
+/// Makes a master that lost its majority read-only now, even while commits
+/// wait for an acknowledgement no slave will send. `SET GLOBAL read_only`
+/// runs on `setter` in a thread of its own: once it waits, it holds new
+/// commits back, but it waits for the commits already waiting, which a
+/// KILL does not interrupt (the server lets a binlogged transaction finish
+/// its wait). So their sessions are ended (clients get an error, never an
+/// acknowledgement), then, with the statement visibly waiting, the wait for
+/// acknowledgements is turned off: those commits end, and the statement
+/// completes. Seen on the sandbox: a master frozen and resumed under
+/// writes took 5 s to become read-only, writable beside the new master.
+pub fn read_only_now(db: &mut SqlConn, mut setter: SqlConn) -> Result<ReadOnlyNow> {
+    let mut done = ReadOnlyNow {
+        ended: end_waiting_sessions(db)?,
+        released_waits: false,
+    };
+    let setter_id = setter.scalar("SELECT CONNECTION_ID()")?.unwrap_or_default();
+    let statement = std::thread::spawn(move || setter.set_read_only(true));
+    let started = Instant::now();
+    while !statement.is_finished() && started.elapsed() < READ_ONLY_PATIENCE {
+        std::thread::sleep(Duration::from_millis(20));
+        if started.elapsed() < Duration::from_millis(100) {
+            continue;
+        }
+        done.ended += end_waiting_sessions(db)?;
+        if !done.released_waits && statement_waits(db, &setter_id)? {
+            disable_master(db)?;
+            done.released_waits = true;
+        }
+    }
+    let set = statement
+        .join()
+        .map_err(|_| crate::Error::Internal("the thread setting read-only panicked".into()))?;
+    set.map(|()| done)
+}
+
+/// How long read_only_now keeps ending sessions: the setter's own read
+/// timeout ends the statement about then.
+const READ_ONLY_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Whether connection `id` waits for a lock (its statement holds new
+/// commits back by then).
+fn statement_waits(db: &mut SqlConn, id: &str) -> Result<bool> {
+    if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+        return Ok(false);
+    }
+    let state = db.scalar(&format!(
+        "SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = {id}"
+    ))?;
+    Ok(state.is_some_and(|s| s.starts_with("Waiting for")))
+}
+
 /// The master's side over time: when the slave stopped acknowledging.
 #[derive(Debug, Clone, Default)]
 pub struct Watch {
