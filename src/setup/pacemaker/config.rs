@@ -92,8 +92,19 @@ pub fn fence_devices(layout: &Layout) -> Vec<FenceDevice> {
         .iter()
         .enumerate()
         .map(|(i, node)| {
-            let mut params = fence.params.clone();
-            params.extend(fence.node_params.get(i).cloned().unwrap_or_default());
+            let own = fence.node_params.get(i).cloned().unwrap_or_default();
+            // A node's own value of a parameter replaces the shared one
+            // (its BMC's `ip=` over a cluster-wide `ip=`): a device with
+            // the parameter twice leaves the agent to pick one.
+            let key = |param: &String| param.split('=').next().unwrap_or_default().to_string();
+            let overridden: Vec<String> = own.iter().map(key).collect();
+            let mut params: Vec<String> = fence
+                .params
+                .iter()
+                .filter(|param| !overridden.contains(&key(param)))
+                .cloned()
+                .collect();
+            params.extend(own);
             FenceDevice {
                 id: format!(
                     "p_fence_{}",
@@ -140,6 +151,12 @@ pub fn corosync_conf(layout: &Layout) -> String {
     text
 }
 
+/// Two nodes with fencing and no quorum device: the fencing race that
+/// priority-fencing-delay settles.
+pub fn two_node_fencing(layout: &Layout) -> bool {
+    layout.fence.is_some() && layout.witness.is_none() && layout.nodes.len() == 2
+}
+
 /// The crm shell configuration: properties, the fence device, the
 /// database clone, the cluster address and their constraints.
 pub fn crm_configuration(layout: &Layout) -> String {
@@ -154,8 +171,7 @@ pub fn crm_configuration(layout: &Layout) -> String {
     // between them goes: each may fence the other. Fencing the node that
     // runs the promoted instance waits (the clone's priority), so the
     // master's side wins that race.
-    let two_node_fencing = stonith && layout.witness.is_none() && layout.nodes.len() == 2;
-    if two_node_fencing {
+    if two_node_fencing(layout) {
         text.push_str(&format!(
             "property cib-bootstrap-options: priority-fencing-delay={}s\n",
             (layout.token_ms * 2).div_ceil(1000).max(5)
@@ -212,7 +228,7 @@ pub fn crm_configuration(layout: &Layout) -> String {
     text.push_str(&format!(
         "clone {DB_CLONE} {DB_RESOURCE} meta promotable=true promoted-max=1 promoted-node-max=1 clone-max={} clone-node-max=1 notify=true{}\n",
         layout.nodes.len(),
-        if two_node_fencing { " priority=10" } else { "" }
+        if two_node_fencing(layout) { " priority=10" } else { "" }
     ));
     if let Some(vip) = &layout.vip {
         // IPaddr2 always announces the address (arp_count > 0); "always"
@@ -356,7 +372,7 @@ mod tests {
         assert!(text.contains("node_list=\"node1 node2 node3\""), "{text}");
         assert!(text.contains("clone-max=3"), "{text}");
         assert!(
-            text.contains("primitive p_fence_node3 stonith:fence_ipmilan params ip=192.0.2.200 ip=192.0.2.213 pcmk_host_list=\"node3\""),
+            text.contains("primitive p_fence_node3 stonith:fence_ipmilan params ip=192.0.2.213 pcmk_host_list=\"node3\""),
             "{text}"
         );
         assert!(

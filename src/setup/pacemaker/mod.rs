@@ -785,6 +785,36 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
         "100",
         "the running master is the one promoted (no data moves)",
     ));
+    // `load update` merges: a fence device an earlier run configured and
+    // these answers no longer name would go on fencing with old settings.
+    let listed = node
+        .run(&["crm_resource", "--list-raw"], None)
+        .map(|o| o.stdout_text())
+        .unwrap_or_default();
+    for stale in stale_fence_devices(&listed, &fence_devices(layout)) {
+        step.changes.push(command(
+            &["crm", "configure", "delete", "--force", &stale],
+            "a fence device of an earlier run that these answers no longer name",
+        ));
+    }
+    // A property `load update` would keep: the fencing race's delay of a
+    // pair that has a witness (or no fencing, or a third node) now.
+    let delay = [
+        "crm_attribute",
+        "--type",
+        "crm_config",
+        "--name",
+        "priority-fencing-delay",
+    ];
+    let delay_set = node
+        .run(&[&delay[..], &["--query", "--quiet"]].concat(), None)
+        .is_ok_and(|o| o.success() && !o.stdout_text().trim().is_empty());
+    if delay_set && !config::two_node_fencing(layout) {
+        step.changes.push(command(
+            &[&delay[..], &["--delete"]].concat(),
+            "the two-node fencing race's delay, which this layout does not need",
+        ));
+    }
     step.changes
         .push(write_file(CRM_FILE, current, crm, 0o600, "root", false));
     step.changes.push(command(
@@ -792,6 +822,21 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
         "properties, resources and constraints into the CIB",
     ));
     Ok(step)
+}
+
+/// The fence devices this tool made (ids `p_fence`, `p_fence_NODE`) that
+/// `crm_resource --list-raw` lists and `wanted` does not hold; each goes
+/// with its constraint (`l_ID_elsewhere`), which crm deletes with it.
+fn stale_fence_devices(listed: &str, wanted: &[FenceDevice]) -> Vec<String> {
+    let mut stale: Vec<String> = listed
+        .lines()
+        .map(str::trim)
+        .filter(|id| *id == "p_fence" || id.starts_with("p_fence_"))
+        .filter(|id| !wanted.iter().any(|device| device.id == *id))
+        .map(str::to_string)
+        .collect();
+    stale.dedup();
+    stale
 }
 
 /// The Pacemaker hand-off steps: the agent's accounts, corosync and
@@ -1060,4 +1105,29 @@ fn write_through_vip(pair: &mut Pair, vip: &str) -> Result<String> {
     Ok(format!(
         "a row written through {vip} landed on the master (server id {master_id})"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fence_devices_no_longer_named_are_deleted_and_only_ours() {
+        let wanted = vec![FenceDevice {
+            id: "p_fence".into(),
+            targets: vec!["node1".into(), "node2".into()],
+            params: Vec::new(),
+        }];
+        let listed =
+            "p_db\nms_db\np_fence\np_fence_node1\np_fence_node2\np_vip\nfence_admins_own\n";
+        assert_eq!(
+            stale_fence_devices(listed, &wanted),
+            ["p_fence_node1", "p_fence_node2"]
+        );
+        assert_eq!(
+            stale_fence_devices(listed, &[]),
+            ["p_fence", "p_fence_node1", "p_fence_node2"]
+        );
+        assert!(stale_fence_devices("p_db\n", &wanted).is_empty());
+    }
 }
