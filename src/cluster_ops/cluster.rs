@@ -179,7 +179,7 @@ impl Cluster {
     /// else the answers' list.
     pub fn databases(&mut self) -> Result<Vec<String>> {
         for member in [&mut self.pair.master, &mut self.pair.slave] {
-            let (do_db, wild) = crate::setup::state::filter_lists(member.sql())?;
+            let (do_db, wild) = crate::setup::server_state::filter_lists(member.sql())?;
             let list = crate::mycnf::filters::replicated_databases(&do_db, &wild);
             if !list.is_empty() {
                 return Ok(list);

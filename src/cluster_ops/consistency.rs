@@ -23,7 +23,7 @@ use serde::Serialize;
 use crate::events::Reporter;
 use crate::setup::pair::{Member, Pair};
 use crate::setup::seed::Progress;
-use crate::setup::state;
+use crate::setup::server_state;
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::SqlConn;
 use crate::{Error, Result};
@@ -330,10 +330,11 @@ fn synchronised_snapshots(
         }
         let started = Instant::now();
         loop {
-            let replica = state::replica_state(restart.conn)?.ok_or_else(|| Error::Verify {
-                node: label.clone(),
-                message: "replication disappeared during the consistency check".into(),
-            })?;
+            let replica =
+                server_state::replica_state(restart.conn)?.ok_or_else(|| Error::Verify {
+                    node: label.clone(),
+                    message: "replication disappeared during the consistency check".into(),
+                })?;
             if !replica.last_sql_error.is_empty() {
                 return Err(Error::Verify {
                     node: label,
@@ -454,12 +455,12 @@ fn compare_table(
 /// Which member is the slave of the other: the answers' order, or the
 /// other way round after a switchover.
 pub fn orient(pair: &mut Pair) -> Result<()> {
-    let slave_follows = state::replica_state(pair.slave.sql())?
+    let slave_follows = server_state::replica_state(pair.slave.sql())?
         .is_some_and(|r| r.master_host == pair.master.label());
     if slave_follows {
         return Ok(());
     }
-    let master_follows = state::replica_state(pair.master.sql())?
+    let master_follows = server_state::replica_state(pair.master.sql())?
         .is_some_and(|r| r.master_host == pair.slave.label());
     if master_follows {
         std::mem::swap(&mut pair.master, &mut pair.slave);
@@ -514,10 +515,11 @@ pub fn check(
     // An I/O thread just started (by resync, say) connects first.
     let started = Instant::now();
     let replica = loop {
-        let replica = state::replica_state(pair.slave.sql())?.ok_or_else(|| Error::Node {
-            node: pair.slave.label().to_string(),
-            message: "it replicates from nobody: there is no slave to compare".into(),
-        })?;
+        let replica =
+            server_state::replica_state(pair.slave.sql())?.ok_or_else(|| Error::Node {
+                node: pair.slave.label().to_string(),
+                message: "it replicates from nobody: there is no slave to compare".into(),
+            })?;
         let connecting = replica.sql_running == "Yes"
             && matches!(replica.io_running.as_str(), "Preparing" | "Connecting");
         if !connecting || started.elapsed() > Duration::from_secs(15) {

@@ -537,7 +537,7 @@ pub fn survey(
     } else {
         binlog::read_errant(&mut cluster.pair.slave, &errant)?
     };
-    let replica = crate::setup::state::replica_state(cluster.pair.slave.sql())?;
+    let replica = crate::setup::server_state::replica_state(cluster.pair.slave.sql())?;
     let nothing_to_do = cluster.slave_state.role == Role::Slave
         && unsent.is_empty()
         && errant.is_empty()

@@ -145,7 +145,7 @@ pub fn survey(
             cluster.slave_state.role.name()
         ));
     }
-    match crate::setup::state::replica_state(cluster.pair.slave.sql())? {
+    match crate::setup::server_state::replica_state(cluster.pair.slave.sql())? {
         Some(r) if r.running() && r.master_host == master => {
             let lag: Option<u64> = r.seconds_behind.as_deref().and_then(|s| s.parse().ok());
             match lag {
@@ -163,7 +163,7 @@ pub fn survey(
         Some(r) => problems.push(format!(
             "{target} does not replicate from {master} without error: master {}, {}",
             r.master_host,
-            crate::setup::state::describe_replica(&Some(r.clone()))
+            crate::setup::server_state::describe_replica(&Some(r.clone()))
         )),
         None => problems.push(format!("{target} replicates from nobody")),
     }
@@ -200,7 +200,7 @@ pub fn survey(
     let target_daemon = daemon(&cluster.pair.slave)?;
     let slave_files = replica::slave_files(&mut cluster.pair.master, &databases, run_id)?;
     let master_replica_configured =
-        crate::setup::state::replica_state(cluster.pair.master.sql())?.is_some();
+        crate::setup::server_state::replica_state(cluster.pair.master.sql())?.is_some();
     let tls = crate::tls::TlsFiles::from_answers(&answers.replication);
     let login = Source {
         host: target.clone(),

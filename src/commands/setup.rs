@@ -11,7 +11,7 @@ use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, ResyncArgs, SetupArgs};
 use crate::setup::pair::{Member, Pair};
 use crate::setup::plan::Side;
 use crate::setup::session::{self, SetupSession};
-use crate::setup::{preflight, state};
+use crate::setup::{preflight, server_state};
 use crate::ui::choose::{self, Frontend};
 use crate::ui::line::LineReporter;
 use crate::ui::plain::PlainAsker;
@@ -324,7 +324,7 @@ pub struct NodeStatus {
 fn node_status(member: &mut Member, answers: Option<&Path>) -> Result<NodeStatus> {
     let version = member.sql().flavor().to_string();
     let read_only = member.sql().scalar("SELECT @@GLOBAL.read_only")?.as_deref() == Some("1");
-    let replica = state::replica_state(member.sql())?;
+    let replica = server_state::replica_state(member.sql())?;
     let role = match (&replica, member.side) {
         (Some(_), _) => "slave",
         (None, Side::Master) => "master",

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::pair::{Member, Pair};
 use super::seed;
-use super::state;
+use super::server_state;
 use super::statement::Statement;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::Reporter;
@@ -51,7 +51,7 @@ fn sql_kept(member: &mut Member, journal: &mut Journal, statement: &str) -> Resu
 fn wait_until_stopped(member: &mut Member) -> Result<()> {
     let started = Instant::now();
     loop {
-        let replica = state::replica_state(member.sql())?.ok_or_else(|| Error::Verify {
+        let replica = server_state::replica_state(member.sql())?.ok_or_else(|| Error::Verify {
             node: member.label().to_string(),
             message: "replication disappeared while adding databases".into(),
         })?;
@@ -253,7 +253,7 @@ fn add(
                 .into(),
         });
     };
-    let (_, previous_wild) = state::filter_lists(pair.slave.sql())?;
+    let (_, previous_wild) = server_state::filter_lists(pair.slave.sql())?;
     // Up to the snapshot, the slave applies only the databases not copied:
     // the copy holds everything before it for the others.
     // Single tables: every database catches up, those tables excepted

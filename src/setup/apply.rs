@@ -775,13 +775,13 @@ impl Executor<'_> {
                             node: label,
                             message: format!(
                                 "replication from {source} did not start: {}",
-                                super::state::describe_replica(&stopped)
+                                super::server_state::describe_replica(&stopped)
                             ),
                         });
                     }
                     self.note(format!(
                         "{source} cannot continue the history of {label} ({}): the databases are copied again",
-                        super::state::describe_replica(&stopped)
+                        super::server_state::describe_replica(&stopped)
                     ));
                     for change in otherwise {
                         self.change(pair, journals, side, change)?;
@@ -793,7 +793,7 @@ impl Executor<'_> {
                             node: label,
                             message: format!(
                                 "replication from {source} did not start after the copy: {}",
-                                super::state::describe_replica(&stopped)
+                                super::server_state::describe_replica(&stopped)
                             ),
                         });
                     }

@@ -5,7 +5,7 @@ use super::pair::{Member, Pair};
 use super::plan::{Change, Plan, Side, Statement, StepPlan};
 use super::preflight::Report;
 use super::seed::{self, choose, CopyKind, CopyPlan};
-use super::state;
+use super::server_state;
 use super::undo::UndoRule;
 use crate::answers::SeedMethod;
 use crate::mycnf::effective::Config;
@@ -165,9 +165,9 @@ fn defer_slave_restart_to_copy(steps: &mut [StepPlan], backup: &mut seed::backup
 /// naming the reason).
 pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> Result<CopyPlan> {
     let repl = pair.answers.replication.clone();
-    let estimated_bytes = state::databases_size(pair.master.sql(), databases)?;
-    let every_database = state::user_databases(pair.master.sql())?;
-    let master_user_bytes = state::databases_size(pair.master.sql(), &every_database)?;
+    let estimated_bytes = server_state::databases_size(pair.master.sql(), databases)?;
+    let every_database = server_state::user_databases(pair.master.sql())?;
+    let master_user_bytes = server_state::databases_size(pair.master.sql(), &every_database)?;
     let backup_blocker = match repl.seed {
         SeedMethod::Auto | SeedMethod::Backup => {
             seed::backup::blocker(&mut pair.master, &mut pair.slave, adding)?
@@ -251,7 +251,7 @@ pub(crate) fn account_action(
     ours: bool,
     exists: bool,
     has_privilege: bool,
-    replica: Option<&state::ReplicaState>,
+    replica: Option<&server_state::ReplicaState>,
     user: &str,
 ) -> AccountAction {
     let Some(replica) = replica.filter(|_| ours) else {
@@ -412,7 +412,7 @@ fn slave_steps(
         "configure the slave",
     )?);
 
-    let replica = state::replica_state(pair.slave.sql())?;
+    let replica = server_state::replica_state(pair.slave.sql())?;
     // The slave replicates from this master already (running or not).
     let ours = replica
         .as_ref()
@@ -439,9 +439,10 @@ fn slave_steps(
         changes: Vec::new(),
         summary: Vec::new(),
     };
-    let grants = state::account_grants(pair.master.sql(), &repl.user, &pair.answers.slave.host)?;
+    let grants =
+        server_state::account_grants(pair.master.sql(), &repl.user, &pair.answers.slave.host)?;
     let has_privilege = grants.as_ref().is_some_and(|g| {
-        state::global_privileges(g)
+        server_state::global_privileges(g)
             .iter()
             .any(|p| p == "REPLICATION SLAVE")
     });
@@ -460,7 +461,11 @@ fn slave_steps(
     let require_tls = tls.files.is_some() && !agent_points;
     let require = if require_tls { " REQUIRE SSL" } else { "" };
     let requires_tls = grants.is_some()
-        && state::account_requires_tls(pair.master.sql(), &repl.user, &pair.answers.slave.host)?;
+        && server_state::account_requires_tls(
+            pair.master.sql(),
+            &repl.user,
+            &pair.answers.slave.host,
+        )?;
     let mut login = None;
     match action {
         AccountAction::InUse => grant
@@ -725,8 +730,8 @@ fn slave_steps(
 mod tests {
     use super::*;
 
-    fn replica(user: &str, errno: &str) -> state::ReplicaState {
-        state::ReplicaState {
+    fn replica(user: &str, errno: &str) -> server_state::ReplicaState {
+        server_state::ReplicaState {
             master_host: "192.0.2.11".into(),
             master_user: user.into(),
             io_running: if errno == "0" { "Yes" } else { "Connecting" }.into(),

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::pair::Pair;
-use super::state;
+use super::server_state;
 use crate::sql::Flavor;
 use crate::Result;
 
@@ -278,7 +278,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     }
 
     // Databases: exist on the master, none is a system schema.
-    let master_databases = state::replicable_databases(pair.master.sql())?;
+    let master_databases = server_state::replicable_databases(pair.master.sql())?;
     let wanted = &pair.answers.replication.databases;
     let databases: Vec<String> = if wanted.iter().any(|d| d == "*") {
         master_databases.clone()
@@ -315,7 +315,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     }
 
     // The slave: an existing setup must point at this master.
-    let replica = state::replica_state(pair.slave.sql())?;
+    let replica = server_state::replica_state(pair.slave.sql())?;
     let already_ours = match &replica {
         None => {
             report.push(Severity::Ok, &slave_label, "existing replication", "none");
@@ -382,15 +382,15 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         // tables there are what is expected, not something to protect.
         for db in report.to_copy.clone() {
             let (on_master, on_slave) = (
-                state::table_count(pair.master.sql(), &db)?,
-                state::table_count(pair.slave.sql(), &db)?,
+                server_state::table_count(pair.master.sql(), &db)?,
+                server_state::table_count(pair.slave.sql(), &db)?,
             );
             let (severity, message) = seed_none_finding(&db, on_master, on_slave);
             report.push(severity, &slave_label, "databases", message);
         }
     }
     for db in report.to_copy.clone() {
-        if no_copy || state::table_count(pair.slave.sql(), &db)? == 0 {
+        if no_copy || server_state::table_count(pair.slave.sql(), &db)? == 0 {
             continue;
         }
         match seeded_before.iter().find(|(name, _)| *name == db) {
@@ -435,7 +435,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
             ),
         );
     }
-    match state::account_grants(pair.master.sql(), &repl_user, &slave_label)? {
+    match server_state::account_grants(pair.master.sql(), &repl_user, &slave_label)? {
         None => report.push(
             Severity::Ok,
             &master_label,
@@ -443,7 +443,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
             format!("'{repl_user}'@'{slave_label}' will be created"),
         ),
         Some(grants) => {
-            let extra: Vec<String> = state::global_privileges(&grants)
+            let extra: Vec<String> = server_state::global_privileges(&grants)
                 .into_iter()
                 .filter(|p| p != "REPLICATION SLAVE")
                 .collect();
@@ -462,7 +462,7 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
 
     // Room on the slave for the copy.
     if !report.to_copy.is_empty() && !no_copy {
-        let size = state::databases_size(pair.master.sql(), &report.to_copy)?;
+        let size = server_state::databases_size(pair.master.sql(), &report.to_copy)?;
         let datadir = pair.slave.profile.paths.datadir.clone();
         let free = pair.slave.access.node().free_bytes(&datadir)?;
         let needed = (size as f64 * SEED_SPACE_FACTOR) as u64;

@@ -9,7 +9,7 @@ use super::build::{config_step, copy_plan};
 use super::pair::Pair;
 use super::plan::{Change, Plan, Side, StepPlan};
 use super::seed::{logical, CopyKind, CopyPlan};
-use super::state;
+use super::server_state;
 use crate::answers::SeedMethod;
 use crate::mycnf::role::{RoleSettings, ServerRole};
 use crate::sql::flavor::{quote_ident, quote_string};
@@ -20,7 +20,7 @@ pub const STEP: &str = "copy again from the master";
 
 /// The plan that copies `databases` again; they must be replicated now.
 pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan> {
-    let replica = state::replica_state(pair.slave.sql())?
+    let replica = server_state::replica_state(pair.slave.sql())?
         .filter(|r| r.master_host == pair.master.label())
         .ok_or_else(|| Error::Node {
             node: pair.slave.label().to_string(),

@@ -8,7 +8,7 @@ use super::apply::{self, Journals};
 use super::build::{self, Secrets};
 use super::pair::{Member, Pair};
 use super::plan::Plan;
-use super::{preflight, state, verify};
+use super::{preflight, server_state, verify};
 use crate::answers::{Answers, ValidAnswers};
 use crate::backup;
 use crate::events::{Event, Reporter};
@@ -198,14 +198,14 @@ impl SetupSession {
         let slave = facts(&mut self.pair.slave);
         let conn = self.pair.master.sql();
         let mut databases = Vec::new();
-        for name in state::replicable_databases(conn)? {
-            let bytes = state::databases_size(conn, std::slice::from_ref(&name))?;
+        for name in server_state::replicable_databases(conn)? {
+            let bytes = server_state::databases_size(conn, std::slice::from_ref(&name))?;
             databases.push(DatabaseInfo { name, bytes });
         }
         // Seam for the cluster configuration file: when it exists, a re-run
         // reads its answers from there; until then the slave's own filter
         // says what is replicated.
-        let replicated = state::replica_state(self.pair.slave.sql())?
+        let replicated = server_state::replica_state(self.pair.slave.sql())?
             .map(|r| r.replicated_databases)
             .unwrap_or_default();
         Ok(Survey {

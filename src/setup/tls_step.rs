@@ -429,8 +429,8 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
 /// stopped.
 fn reconnect_replica(pair: &mut Pair, journals: &mut Journals) -> Result<()> {
     let slave = pair.member(Side::Slave)?;
-    let replicating =
-        super::state::replica_state(slave.sql())?.is_some_and(|replica| replica.io_running != "No");
+    let replicating = super::server_state::replica_state(slave.sql())?
+        .is_some_and(|replica| replica.io_running != "No");
     if !replicating {
         return Ok(());
     }

@@ -6,7 +6,7 @@
 //! connection, not forgotten.
 
 use crate::backup::{SqlUndo, UndoStatement};
-use crate::setup::state::{self, ReplicaState};
+use crate::setup::server_state::{self, ReplicaState};
 use crate::sql::flavor::{account, quote_string, Family, Flavor, PreviousReplica};
 use crate::sql::SqlConn;
 use crate::Result;
@@ -63,14 +63,14 @@ pub fn capture(conn: &mut SqlConn, rule: &UndoRule) -> Result<SqlUndo> {
             }
         }
         UndoRule::Filters => {
-            let (do_db, wild) = state::filter_lists(conn)?;
+            let (do_db, wild) = server_state::filter_lists(conn)?;
             SqlUndo::Run {
                 statements: filters_undo(flavor, &do_db, &wild),
                 restores: Some("the replica's filters".into()),
             }
         }
         UndoRule::Source { target } => {
-            let previous = state::replica_state(conn)?;
+            let previous = server_state::replica_state(conn)?;
             SqlUndo::Run {
                 statements: source_undo(flavor, previous.as_ref(), target.as_ref()),
                 restores: Some("the replica's connection".into()),

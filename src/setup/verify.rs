@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use super::pair::{Member, Pair};
-use super::state::{self, ReplicaState};
+use super::server_state::{self, ReplicaState};
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::{Error, Result};
 
@@ -20,7 +20,7 @@ pub struct Verified {
 fn threads_running(pair: &mut Pair) -> Result<()> {
     let started = Instant::now();
     loop {
-        let replica = state::replica_state(pair.slave.sql())?;
+        let replica = server_state::replica_state(pair.slave.sql())?;
         match replica {
             Some(r) if r.running() => return Ok(()),
             Some(r)
@@ -123,7 +123,7 @@ pub fn wait_replicating(
 ) -> Result<std::result::Result<ReplicaState, Option<ReplicaState>>> {
     let started = Instant::now();
     loop {
-        let replica = state::replica_state(slave.sql())?;
+        let replica = server_state::replica_state(slave.sql())?;
         match &replica {
             Some(r) if r.running() && started.elapsed() > Duration::from_millis(1500) => {
                 return Ok(Ok(r.clone()))

@@ -8,7 +8,7 @@
 pub mod agent;
 mod check;
 pub mod keys;
-mod state;
+mod node_state;
 pub mod sudoers;
 
 use std::path::PathBuf;
@@ -21,8 +21,8 @@ use crate::{Error, Result};
 
 pub use agent::PASSPHRASE_FILE;
 pub use check::check;
-pub(crate) use state::{account_home, address_of};
-use state::{read_state, text, NodeState};
+pub(crate) use node_state::{account_home, address_of};
+use node_state::{read_state, text, NodeState};
 pub use sudoers::SUDOERS_FILE;
 
 /// Where a new cluster account's home goes (`/var/lib/ACCOUNT`).

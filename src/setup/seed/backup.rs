@@ -145,7 +145,7 @@ pub(super) fn whole_instance_blocker(
             "the two nodes' admin logins differ (the copy brings the master's accounts until the slave's are put back)".into(),
         ));
     }
-    let own = super::super::state::user_databases(slave.sql())?;
+    let own = super::super::server_state::user_databases(slave.sql())?;
     if !own.is_empty() {
         return Ok(Some(format!(
             "the slave holds databases of its own ({})",
@@ -258,7 +258,7 @@ pub fn plan(master: &mut Member, slave: &mut Member, databases: &[String]) -> Re
         .backup
         .clone()
         .unwrap_or_else(|| "mariadb-backup".into());
-    let all = super::super::state::user_databases(master.sql())?;
+    let all = super::super::server_state::user_databases(master.sql())?;
     Ok(BackupPlan {
         backup_argv: vec![
             backup,

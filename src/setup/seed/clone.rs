@@ -191,7 +191,7 @@ pub fn plan(
         &password,
         tls,
     );
-    let all = super::super::state::user_databases(master.sql())?;
+    let all = super::super::server_state::user_databases(master.sql())?;
     Ok(ClonePlan {
         donor_statements,
         drop_donor: format!("DROP USER IF EXISTS {donor}"),

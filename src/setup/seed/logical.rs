@@ -141,7 +141,8 @@ pub fn plan_dump(
     slave: &mut Member,
     databases: &[String],
 ) -> Result<LogicalPlan> {
-    let hold_lock = super::super::state::non_transactional_tables(master.sql(), databases)? > 0;
+    let hold_lock =
+        super::super::server_state::non_transactional_tables(master.sql(), databases)? > 0;
     let mut argv = vec![
         master.profile.programs.dump.clone(),
         "--single-transaction".into(),
@@ -183,7 +184,8 @@ pub fn plan_tables(
             databases.push(db.clone());
         }
     }
-    let hold_lock = super::super::state::non_transactional_tables(master.sql(), &databases)? > 0;
+    let hold_lock =
+        super::super::server_state::non_transactional_tables(master.sql(), &databases)? > 0;
     let gtids = gtid_option(master);
     let streams = databases
         .iter()
@@ -327,7 +329,8 @@ pub fn plan_parallel(
     slave: &mut Member,
     databases: &[String],
 ) -> Result<LogicalPlan> {
-    let hold_lock = super::super::state::non_transactional_tables(master.sql(), databases)? > 0;
+    let hold_lock =
+        super::super::server_state::non_transactional_tables(master.sql(), databases)? > 0;
     let dump = master.profile.programs.dump.clone();
     let gtids = gtid_option(master);
     let base = |extra: &[&str]| -> Vec<String> {
