@@ -367,6 +367,46 @@ fn pacemaker_fences_a_cut_off_master_before_promoting_the_slave() {
         );
     }
 
+    // A re-run without fencing takes the devices out of the CIB (a load
+    // that merges would leave them fencing with old settings), and one
+    // with fencing again puts them back.
+    put_file("node1", "/root/answers.toml", &pacemaker_answers(), "600");
+    let out = setup_on_node1();
+    assert!(
+        out.contains("crm configure delete --force p_fence_node1"),
+        "{out}"
+    );
+    let cib = on_ok("node1", &["cibadmin", "-Q"]);
+    assert!(!cib.contains("p_fence_node"), "{cib}");
+    assert!(!cib.contains("priority-fencing-delay"), "{cib}");
+    assert!(
+        cib.contains("name=\"stonith-enabled\" value=\"false\""),
+        "{cib}"
+    );
+    put_file(
+        "node1",
+        "/root/answers.toml",
+        &fenced_pacemaker_answers(),
+        "600",
+    );
+    setup_on_node1();
+    let cib = on_ok("node1", &["cibadmin", "-Q"]);
+    for device in ["p_fence_node1", "p_fence_node2"] {
+        assert!(cib.contains(&format!("id=\"{device}\"")), "{cib}");
+    }
+    wait_until(
+        "both fence devices started",
+        Duration::from_secs(60),
+        || {
+            ["p_fence_node1", "p_fence_node2"].iter().all(|device| {
+                on("node1", &["crm_resource", "--locate", "--resource", device])
+                    .stdout
+                    .windows(b"running on".len())
+                    .any(|w| w == b"running on")
+            })
+        },
+    );
+
     // The administrator proves the fence device before trusting it: the
     // slave powered off through its BMC, then on again.
     let t = Instant::now();

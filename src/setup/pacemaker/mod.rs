@@ -785,8 +785,16 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
         "100",
         "the running master is the one promoted (no data moves)",
     ));
+    step.changes
+        .push(write_file(CRM_FILE, current, crm, 0o600, "root", false));
+    step.changes.push(command(
+        &["crm", "configure", "load", "update", CRM_FILE],
+        "properties, resources and constraints into the CIB",
+    ));
     // `load update` merges: a fence device an earlier run configured and
     // these answers no longer name would go on fencing with old settings.
+    // Deleted after the load: the last device goes only once the CIB says
+    // stonith-enabled=false (crm refuses it before).
     let listed = node
         .run(&["crm_resource", "--list-raw"], None)
         .map(|o| o.stdout_text())
@@ -815,12 +823,6 @@ fn resources_step(pair: &mut Pair, layout: &Layout) -> Result<StepPlan> {
             "the two-node fencing race's delay, which this layout does not need",
         ));
     }
-    step.changes
-        .push(write_file(CRM_FILE, current, crm, 0o600, "root", false));
-    step.changes.push(command(
-        &["crm", "configure", "load", "update", CRM_FILE],
-        "properties, resources and constraints into the CIB",
-    ));
     Ok(step)
 }
 
