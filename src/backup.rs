@@ -193,7 +193,9 @@ impl Journal {
     /// Starts (or continues) the journal of `run_id` on `node`.
     pub fn create(node: &dyn Node, run_id: &str) -> Result<Journal> {
         if !valid_run_id(run_id) {
-            return Err(Error::Other(format!("`{run_id}` is not a run id")));
+            return Err(Error::Usage(format!(
+                "`{run_id}` is not a run id (they look like 20261130-141500-ab12)"
+            )));
         }
         let dir = Self::run_dir(run_id);
         node.create_dir_all(&dir, 0o700)?;

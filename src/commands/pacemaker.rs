@@ -71,7 +71,8 @@ pub fn status(config: &ClusterConfig, json: bool) -> Result<()> {
         });
         println!(
             "{}",
-            serde_json::to_string_pretty(&value).map_err(|e| Error::Other(e.to_string()))?
+            serde_json::to_string_pretty(&value)
+                .map_err(|e| Error::Internal(format!("writing JSON: {e}")))?
         );
         return Ok(());
     }

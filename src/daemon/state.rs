@@ -112,7 +112,12 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>>
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
-            .map_err(|e| Error::Other(format!("{}: {e}", path.display()))),
+            .map_err(|e| Error::Config {
+                path: path.to_path_buf(),
+                message: format!(
+                    "{e}; the daemon writes this file (whole, by rename): look at it and at the disk it is on before changing anything"
+                ),
+            }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(path, e)),
     }

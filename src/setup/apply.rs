@@ -273,7 +273,11 @@ fn master_and_slave(pair: &mut Pair, side: Side) -> Result<(&mut Member, &mut Me
         Side::Slave2 => slave2
             .as_mut()
             .map(|slave2| (master, slave2))
-            .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
+            .ok_or_else(|| {
+                Error::Internal(
+                    "a step for a second slave (slave2), which this run does not have".into(),
+                )
+            }),
         _ => Ok((master, slave)),
     }
 }
@@ -406,7 +410,7 @@ impl Executor<'_> {
         self.applied
             .found(placeholder)
             .map(str::to_string)
-            .ok_or_else(|| Error::Other(format!("{placeholder} was not read before it is used")))
+            .ok_or_else(|| Error::Internal(format!("{placeholder} was not read before it is used")))
     }
 
     /// The statement with the values read at run time in place of their

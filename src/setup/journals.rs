@@ -35,14 +35,14 @@ impl Journals {
         match side {
             Side::Master => Ok(&mut self.master),
             Side::Slave => Ok(&mut self.slave),
-            Side::Slave2 => self
-                .slave2
-                .as_mut()
-                .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
-            Side::Witness => self
-                .witness
-                .as_mut()
-                .ok_or_else(|| Error::Other("no witness host in this run".into())),
+            Side::Slave2 => self.slave2.as_mut().ok_or_else(|| {
+                Error::Internal(
+                    "a step for a second slave (slave2), which this run does not have".into(),
+                )
+            }),
+            Side::Witness => self.witness.as_mut().ok_or_else(|| {
+                Error::Internal("a step for a witness host, which this run does not have".into())
+            }),
         }
     }
 }

@@ -266,7 +266,9 @@ impl Pair {
     /// error when the run has no second slave.
     pub fn swap_slaves(&mut self) -> Result<()> {
         let Some(slave2) = self.slave2.as_mut() else {
-            return Err(Error::Other("no second slave (slave2) in this run".into()));
+            return Err(Error::Internal(
+                "a step for a second slave (slave2), which this run does not have".into(),
+            ));
         };
         std::mem::swap(&mut self.slave, slave2);
         std::mem::swap(&mut self.answers.slave, &mut self.answers.slave2);
@@ -301,10 +303,11 @@ impl Pair {
         match side {
             Side::Master => Ok(&mut self.master),
             Side::Slave => Ok(&mut self.slave),
-            Side::Slave2 => self
-                .slave2
-                .as_mut()
-                .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
+            Side::Slave2 => self.slave2.as_mut().ok_or_else(|| {
+                Error::Internal(
+                    "a step for a second slave (slave2), which this run does not have".into(),
+                )
+            }),
             Side::Witness => Err(Error::Other(
                 "the witness host has no database server".into(),
             )),
@@ -320,12 +323,20 @@ impl Pair {
                 .slave2
                 .as_ref()
                 .map(|m| (&m.access, m.label()))
-                .ok_or_else(|| Error::Other("no second slave (slave2) in this run".into())),
+                .ok_or_else(|| {
+                    Error::Internal(
+                        "a step for a second slave (slave2), which this run does not have".into(),
+                    )
+                }),
             Side::Witness => self
                 .witness
                 .as_ref()
                 .map(|w| (&w.access, w.host.as_str()))
-                .ok_or_else(|| Error::Other("no witness host in this run".into())),
+                .ok_or_else(|| {
+                    Error::Internal(
+                        "a step for a witness host, which this run does not have".into(),
+                    )
+                }),
         }
     }
 }

@@ -285,7 +285,7 @@ impl SetupSession {
     /// here, before verification).
     pub fn apply(&mut self, reporter: &dyn Reporter) -> Result<Planned> {
         let Some(planned) = self.planned.take() else {
-            return Err(Error::Other("no plan to apply: plan first".into()));
+            return Err(Error::Internal("applying before a plan was made".into()));
         };
         let run_id = planned.plan.run_id.clone();
         // One mutating run per cluster: taken before the first change.
