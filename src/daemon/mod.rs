@@ -435,6 +435,13 @@ impl Daemon {
             self.health.read_only = Some(false);
             self.emit("writable", "server made writable (this node is master)");
         }
+        if let Some(err) = self.resource.failed_announcement() {
+            self.emit(
+                "error",
+                &format!("gratuitous ARP failed (sent again now): {err}"),
+            );
+            self.announce_pending = Some(Claim::FromUnreachable);
+        }
         let held = self.resource.held().unwrap_or(false);
         if !held || self.announce_pending.is_some() {
             let why = self.announce_pending.unwrap_or(Claim::Keep);

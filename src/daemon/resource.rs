@@ -33,6 +33,11 @@ pub trait ClusterResource {
     fn release(&self) -> Result<()>;
     /// Asks the peer to let it go (fencing); Err when the peer cannot be asked.
     fn release_on_peer(&self, peer: &Peer) -> Result<()>;
+    /// How an announcement sent in the background failed since the last
+    /// look (taken: said once).
+    fn failed_announcement(&self) -> Option<String> {
+        None
+    }
 }
 
 pub struct NoResource;
@@ -125,14 +130,9 @@ impl Vip {
     /// Sends gratuitous ARP without waiting for it: arping spends a second
     /// between its packets, and a master's check that waited for it could
     /// let its lease run short, stand aside, claim again and wait again (a
-    /// loop seen after a takeover under load). A failure of the last one is
-    /// returned now, so the claim's announcement is tried again.
-    fn announce_in_background(&self) -> Result<()> {
-        let failed = self
-            .announce_failure
-            .lock()
-            .map_err(|_| Error::Internal("the ARP announcement's lock is poisoned".into()))?
-            .take();
+    /// loop seen after a takeover under load). A failure is kept for
+    /// `failed_announcement`: the next check announces again.
+    fn announce_in_background(&self) {
         let allowlist = self.allowlist.clone();
         let argv = self.arping_argv();
         let failure = std::sync::Arc::clone(&self.announce_failure);
@@ -143,14 +143,6 @@ impl Vip {
                 *slot = Some(err.to_string());
             }
         });
-        match failed {
-            Some(message) => Err(Error::Failed {
-                what: "the last gratuitous ARP".into(),
-                status: "failed".into(),
-                detail: format!(": {message}"),
-            }),
-            None => Ok(()),
-        }
     }
 }
 
@@ -172,7 +164,7 @@ impl ClusterResource for Vip {
             Self::check(out, &self.add_argv().join(" "))?;
         }
         if announces(self.arp, why) {
-            self.announce_in_background()?;
+            self.announce_in_background();
             return Ok(true);
         }
         Ok(false)
@@ -184,6 +176,10 @@ impl ClusterResource for Vip {
             Self::check(out, &self.del_argv().join(" "))?;
         }
         Ok(())
+    }
+
+    fn failed_announcement(&self) -> Option<String> {
+        self.announce_failure.lock().ok()?.take()
     }
 
     fn release_on_peer(&self, peer: &Peer) -> Result<()> {
@@ -201,8 +197,28 @@ impl ClusterResource for Vip {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_background_announcement_is_told_once() {
+        let vip = Vip {
+            cidr: "192.0.2.10/24".into(),
+            device: "eth0".into(),
+            arp: ArpMode::Always,
+            allowlist: Vec::new(),
+            announce_failure: Default::default(),
+        };
+        assert_eq!(vip.failed_announcement(), None);
+        *vip.announce_failure.lock().unwrap() = Some("arping exited 2".into());
+        assert_eq!(
+            vip.failed_announcement().as_deref(),
+            Some("arping exited 2")
+        );
+        assert_eq!(vip.failed_announcement(), None);
+        assert_eq!(NoResource.failed_announcement(), None);
+    }
 
     #[test]
     fn arp_modes() {
