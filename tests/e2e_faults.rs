@@ -200,6 +200,7 @@ fn no_split_brain_on_partitions_isolation_freezes_and_a_lost_witness() {
     // 4. The master runs out of connections: busy, not sick.
     let server_pid = on_ok("node1", &["pgrep", "-x", "mariadbd"]);
     let restarts = events("node2", "restarting");
+    let majority_lost = events("node1", "lost-majority");
     sql("node1", "SET GLOBAL max_connections = 4");
     for _ in 0..16 {
         let _ = std::process::Command::new(BIN)
@@ -215,6 +216,27 @@ fn no_split_brain_on_partitions_isolation_freezes_and_a_lost_witness() {
                 "192.0.2.11",
                 "-e",
                 "SELECT SLEEP(14)",
+            ])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+    // MariaDB keeps one connection more for accounts with CONNECTION ADMIN,
+    // which the daemons' accounts have: root takes it too, so that every
+    // new connection is refused, the daemons' own included.
+    for _ in 0..3 {
+        let _ = std::process::Command::new(BIN)
+            .args([
+                "sandbox",
+                "exec",
+                "node1",
+                "--",
+                "timeout",
+                "15",
+                "mariadb",
+                "-e",
+                "SELECT SLEEP(13)",
             ])
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -237,8 +259,30 @@ fn no_split_brain_on_partitions_isolation_freezes_and_a_lost_witness() {
             .success()
         },
     );
-    assert!(events("node2", "master-busy") > 0, "{busy}");
+    // Busy is not gone: the master kept its lease and address throughout,
+    // even when its own daemon's connection was refused.
+    assert_eq!(events("node1", "lost-majority"), majority_lost, "{busy}");
     assert_eq!(events("node2", "restarting"), restarts, "{busy}");
+    // Whether the slave's check got the connection kept for CONNECTION
+    // ADMIN above is a race; an account refused by the master's server is
+    // not, and is the same class of answer: alive, so no restart.
+    sql(
+        "node1",
+        "SET sql_log_bin = 0; ALTER USER 'mysqlha_mon'@'192.0.2.12' ACCOUNT LOCK",
+    );
+    wait_until(
+        "the slave to see the master busy",
+        Duration::from_secs(15),
+        || events("node2", "master-busy") > 0,
+    );
+    std::thread::sleep(Duration::from_secs(6));
+    sql(
+        "node1",
+        "SET sql_log_bin = 0; ALTER USER 'mysqlha_mon'@'192.0.2.12' ACCOUNT UNLOCK",
+    );
+    let busy = status("node2");
+    assert_eq!(events("node2", "restarting"), restarts, "{busy}");
+    assert_eq!(events("node1", "lost-majority"), majority_lost, "{busy}");
     assert_eq!(on_ok("node1", &["pgrep", "-x", "mariadbd"]), server_pid);
     assert_eq!(role("node2"), "slave");
     std::thread::sleep(Duration::from_secs(4));

@@ -406,6 +406,14 @@ impl Daemon {
                 }
                 Some(db)
             }
+            // Out of connections is busy, not gone: a master keeps its
+            // lease and address through it rather than cause an outage.
+            Err(err) if probe::answers_with_an_error(&err) => {
+                self.health.server_answers = true;
+                self.health.read_only = None;
+                self.health.message = format!("local server is busy: {err}");
+                None
+            }
             Err(err) => {
                 self.health.server_answers = false;
                 self.health.read_only = None;
@@ -493,7 +501,7 @@ impl Daemon {
     /// With votes: renews the lease; stands aside (and says why) when the
     /// master may not serve. Steps down when a newer term exists.
     fn vote_allows_serving(&mut self, mut local: Option<&mut SqlConn>) -> bool {
-        let server_answers = local.is_some();
+        let server_answers = self.health.server_answers;
         // Renewing can take the whole ask timeout: a lease that could run
         // out meanwhile is given up first, so the address is never held
         // past it. (Ticks come often enough for this to happen only after

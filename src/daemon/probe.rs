@@ -130,18 +130,21 @@ pub fn query_master(config: &ClusterConfig) -> crate::Result<()> {
 /// ER_CONNECTION_KILLED).
 pub const SERVER_GOING_AWAY: [u16; 4] = [1053, 1077, 1079, 1927];
 
+/// A server error code means the server itself answered (too many
+/// connections, a user limit, a blocked host): alive, unless it says it is
+/// going away.
+pub fn answers_with_an_error(err: &Error) -> bool {
+    matches!(err, Error::Sql { code: Some(code), .. } if !SERVER_GOING_AWAY.contains(code))
+}
+
 /// Decides from the probes: the query, the server's port, the ssh port.
 pub fn classify(query: crate::Result<()>, mysql_port: Port, ssh_port: Port) -> Verdict {
     match query {
         Ok(()) => Verdict::Answers,
         // A server error code means the server itself answered: alive,
         // unless it says it is going away.
-        Err(
-            err @ Error::Sql {
-                code: Some(code), ..
-            },
-        ) if SERVER_GOING_AWAY.contains(&code) => Verdict::ServerSick(err.to_string()),
-        Err(err @ Error::Sql { code: Some(_), .. }) => Verdict::Busy(err.to_string()),
+        Err(err) if answers_with_an_error(&err) => Verdict::Busy(err.to_string()),
+        Err(err @ Error::Sql { code: Some(_), .. }) => Verdict::ServerSick(err.to_string()),
         // The server sent a certificate this node does not trust: alive (a
         // restart serves the same files, a takeover would not mend trust).
         Err(err) if is_certificate_refusal(&err) => Verdict::Busy(err.to_string()),
