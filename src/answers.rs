@@ -152,7 +152,7 @@ impl Default for NodeAnswers {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SeedMethod {
-    /// The fastest method that applies (see setup::seed::choose).
+    /// The fastest method that applies (see operation::seed::choose).
     Auto,
     /// One `mariadb-dump --single-transaction` streamed into the slave.
     Dump,

@@ -15,6 +15,7 @@ pub mod interrupt;
 pub mod metrics;
 pub mod mycnf;
 pub mod node;
+pub mod operation;
 pub mod paths;
 pub mod privileged;
 pub mod profile;

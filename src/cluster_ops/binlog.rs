@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::gtid::{Gtid, Unsent};
-use crate::setup::pair::Member;
+use crate::operation::pair::Member;
 use crate::{Error, Result};
 
 /// One transaction, as people read it.

@@ -6,10 +6,10 @@ use super::gtid::{parse_list, Positions};
 use crate::answers::Answers;
 use crate::backup::JournalEntry;
 use crate::daemon::config::Role;
-use crate::daemon::state::{state_path, status_path, DaemonStatus, TermState};
-use crate::setup::journals::Journals;
-use crate::setup::pair::{Member, Pair};
-use crate::setup::plan::Side;
+use crate::daemon::state::TermState;
+use crate::operation::journals::Journals;
+use crate::operation::pair::{Member, Pair};
+use crate::operation::plan::Side;
 use crate::{Error, Result};
 
 /// The pair with `pair.master` the node that is master now.
@@ -74,23 +74,7 @@ fn cluster_error(message: String) -> Error {
     Error::Cluster { message }
 }
 
-pub fn read_term_state(member: &Member) -> Result<TermState> {
-    let path = state_path();
-    let bytes = member.access.node().read(&path)?.ok_or_else(|| {
-        cluster_error(format!(
-            "{}: no {} (no cluster daemon ran there): run `mysql-ha setup` first",
-            member.label(),
-            path.display()
-        ))
-    })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| cluster_error(format!("{}: {}: {e}", member.label(), path.display())))
-}
-
-pub fn daemon_status(member: &Member) -> Option<DaemonStatus> {
-    let bytes = member.access.node().read(&status_path()).ok().flatten()?;
-    serde_json::from_slice(&bytes).ok()
-}
+use crate::operation::cluster_daemon::read_term_state;
 
 pub fn positions(member: &mut Member) -> Result<Positions> {
     let mut read = |variable: &str| -> Result<Vec<super::gtid::Gtid>> {
@@ -179,7 +163,7 @@ impl Cluster {
     /// else the answers' list.
     pub fn databases(&mut self) -> Result<Vec<String>> {
         for member in [&mut self.pair.master, &mut self.pair.slave] {
-            let (do_db, wild) = crate::setup::server_state::filter_lists(member.sql())?;
+            let (do_db, wild) = crate::operation::server_state::filter_lists(member.sql())?;
             let list = crate::mycnf::filters::replicated_databases(&do_db, &wild);
             if !list.is_empty() {
                 return Ok(list);

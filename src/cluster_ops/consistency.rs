@@ -21,9 +21,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::events::Reporter;
-use crate::setup::pair::{Member, Pair};
-use crate::setup::seed::Progress;
-use crate::setup::server_state;
+use crate::operation::pair::{Member, Pair};
+use crate::operation::seed::Progress;
+use crate::operation::server_state;
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::SqlConn;
 use crate::{Error, Result};

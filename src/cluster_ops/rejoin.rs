@@ -7,7 +7,7 @@
 //!
 //! `survey` reads both nodes; `build` turns what it found into a plan of
 //! typed changes (a pure function, unit-tested); `apply` runs that plan
-//! through the one executor of `setup::apply`.
+//! through the one executor of `operation::apply`.
 
 use std::time::{Duration, Instant};
 
@@ -19,12 +19,12 @@ use crate::answers::SeedMethod;
 use crate::daemon::config::Role;
 use crate::daemon::state::TermState;
 use crate::events::Reporter;
-use crate::setup::cluster_daemon;
-use crate::setup::plan::{
+use crate::operation::cluster_daemon;
+use crate::operation::plan::{
     Change, Check, Plan, Rescue, RescueChange, Side, StepPlan, SNAPSHOT_PLACEHOLDER,
 };
-use crate::setup::seed::CopyPlan;
-use crate::setup::statement::Statement;
+use crate::operation::seed::CopyPlan;
+use crate::operation::statement::Statement;
 use crate::sql::flavor::quote_string;
 use crate::sql::Flavor;
 use crate::{Error, Result};
@@ -537,14 +537,14 @@ pub fn survey(
     } else {
         binlog::read_errant(&mut cluster.pair.slave, &errant)?
     };
-    let replica = crate::setup::server_state::replica_state(cluster.pair.slave.sql())?;
+    let replica = crate::operation::server_state::replica_state(cluster.pair.slave.sql())?;
     let nothing_to_do = cluster.slave_state.role == Role::Slave
         && unsent.is_empty()
         && errant.is_empty()
         && replica
             .as_ref()
             .is_some_and(|r| r.running() && r.master_host == master_host);
-    let daemon = |member: &crate::setup::pair::Member| -> Result<(Vec<String>, Vec<String>)> {
+    let daemon = |member: &crate::operation::pair::Member| -> Result<(Vec<String>, Vec<String>)> {
         Ok((
             cluster_daemon::service_argv(member, "stop")?,
             cluster_daemon::service_argv(member, "start")?,
@@ -562,7 +562,7 @@ pub fn survey(
     ) {
         pair.answers.replication.seed = SeedMethod::Auto;
     }
-    let copy = crate::setup::build::copy_plan(pair, &databases, true)?;
+    let copy = crate::operation::seed::copy_plan(pair, &databases, true)?;
     let tls = crate::tls::TlsFiles::from_answers(&pair.answers.replication);
     let login = Source {
         host: master_host.clone(),
@@ -630,7 +630,7 @@ pub fn apply(
         &format!("rejoin {} as slave of {}", survey.node, survey.master),
         &plan.plan.run_id,
     )?;
-    let applied = crate::setup::apply::run(
+    let applied = crate::operation::apply::run(
         &mut cluster.pair,
         &plan.plan,
         &mut journals,
@@ -666,8 +666,8 @@ pub fn apply(
 mod tests {
     use super::*;
     use crate::answers::SeedVerify;
-    use crate::setup::seed::logical::LogicalPlan;
-    use crate::setup::seed::CopyKind;
+    use crate::operation::seed::logical::LogicalPlan;
+    use crate::operation::seed::CopyKind;
 
     const PASSWORD: &str = "Rejoin-Repl-Pw-never-shown";
 

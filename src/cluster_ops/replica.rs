@@ -3,10 +3,10 @@
 //! on its master, pointing a replica at its source, read-only on and off.
 
 use crate::mycnf::role::{plan_edits, ChangeStatus, RoleSettings, ServerRole};
-use crate::setup::pair::Member;
-use crate::setup::plan::Change;
-use crate::setup::statement::Statement;
-use crate::setup::undo::UndoRule;
+use crate::operation::pair::Member;
+use crate::operation::plan::Change;
+use crate::operation::statement::Statement;
+use crate::operation::undo::UndoRule;
 use crate::sql::flavor::{account, quote_string, SourceSpec};
 use crate::sql::{Flavor, Position};
 use crate::{Error, Result};

@@ -6,7 +6,7 @@
 //!
 //! `survey` reads both nodes; `build` turns what it found into a plan of
 //! typed changes (a pure function, unit-tested); `apply` runs that plan
-//! through the one executor of `setup::apply`.
+//! through the one executor of `operation::apply`.
 
 use std::time::{Duration, Instant};
 
@@ -16,9 +16,9 @@ use crate::answers::{ArpMode, Resource};
 use crate::daemon::config::Role;
 use crate::daemon::state::{now, TermState};
 use crate::events::Reporter;
-use crate::setup::cluster_daemon;
-use crate::setup::plan::{Change, Check, Plan, Rescue, RescueChange, Side, StepPlan};
-use crate::setup::statement::Statement;
+use crate::operation::cluster_daemon;
+use crate::operation::plan::{Change, Check, Plan, Rescue, RescueChange, Side, StepPlan};
+use crate::operation::statement::Statement;
 use crate::sql::Flavor;
 use crate::{Error, Result};
 
@@ -145,7 +145,7 @@ pub fn survey(
             cluster.slave_state.role.name()
         ));
     }
-    match crate::setup::server_state::replica_state(cluster.pair.slave.sql())? {
+    match crate::operation::server_state::replica_state(cluster.pair.slave.sql())? {
         Some(r) if r.running() && r.master_host == master => {
             let lag: Option<u64> = r.seconds_behind.as_deref().and_then(|s| s.parse().ok());
             match lag {
@@ -163,12 +163,12 @@ pub fn survey(
         Some(r) => problems.push(format!(
             "{target} does not replicate from {master} without error: master {}, {}",
             r.master_host,
-            crate::setup::server_state::describe_replica(&Some(r.clone()))
+            crate::operation::server_state::describe_replica(&Some(r.clone()))
         )),
         None => problems.push(format!("{target} replicates from nobody")),
     }
     for member in [&cluster.pair.master, &cluster.pair.slave] {
-        match cluster::daemon_status(member) {
+        match crate::operation::cluster_daemon::daemon_status(member) {
             Some(s) if s.fresh(now()) && s.healthy && !s.paused => checks.push(format!(
                 "{}: daemon healthy ({})",
                 member.label(),
@@ -190,7 +190,7 @@ pub fn survey(
     }
     let databases = cluster.databases()?;
     let answers = cluster.pair.answers.clone();
-    let daemon = |member: &crate::setup::pair::Member| -> Result<(Vec<String>, Vec<String>)> {
+    let daemon = |member: &crate::operation::pair::Member| -> Result<(Vec<String>, Vec<String>)> {
         Ok((
             cluster_daemon::service_argv(member, "stop")?,
             cluster_daemon::service_argv(member, "start")?,
@@ -200,7 +200,7 @@ pub fn survey(
     let target_daemon = daemon(&cluster.pair.slave)?;
     let slave_files = replica::slave_files(&mut cluster.pair.master, &databases, run_id)?;
     let master_replica_configured =
-        crate::setup::server_state::replica_state(cluster.pair.master.sql())?.is_some();
+        crate::operation::server_state::replica_state(cluster.pair.master.sql())?.is_some();
     let tls = crate::tls::TlsFiles::from_answers(&answers.replication);
     let login = Source {
         host: target.clone(),
@@ -533,7 +533,7 @@ pub fn apply(
         &format!("switchover from {} to {}", plan.master, plan.target),
         &plan.plan.run_id,
     )?;
-    let applied = crate::setup::apply::run(
+    let applied = crate::operation::apply::run(
         &mut cluster.pair,
         &plan.plan,
         &mut journals,

@@ -9,8 +9,8 @@ use crate::answers::{ClusterAnswers, NodeAnswers};
 use crate::backup::{self, Journal, JournalEntry, UndoStatement};
 use crate::cli::RollbackArgs;
 use crate::node::{LocalNode, Node};
-use crate::setup::pair::Member;
-use crate::setup::plan::Side;
+use crate::operation::pair::Member;
+use crate::operation::plan::Side;
 use crate::{Error, Result};
 
 pub fn run(args: RollbackArgs) -> Result<()> {
@@ -99,7 +99,7 @@ pub fn run(args: RollbackArgs) -> Result<()> {
         // The witness's files are checked with the nodes', before any change.
         let witness = match (&all_answers, &args.run_id) {
             (Some(answers), Some(run_id)) => {
-                crate::setup::pair::WitnessHost::connect(answers)?.map(|w| (w, run_id.clone()))
+                crate::operation::pair::WitnessHost::connect(answers)?.map(|w| (w, run_id.clone()))
             }
             _ => None,
         };
@@ -137,7 +137,7 @@ pub fn run(args: RollbackArgs) -> Result<()> {
 /// Undoes what the run installed on the witness host: its service stops and
 /// is unregistered, then its files go back (or away, when the run made them).
 fn on_witness(
-    witness: &crate::setup::pair::WitnessHost,
+    witness: &crate::operation::pair::WitnessHost,
     run_id: &str,
     force: bool,
 ) -> Result<String> {

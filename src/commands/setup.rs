@@ -8,10 +8,11 @@ use serde::Serialize;
 use super::confirm::confirm;
 use crate::answers::{Answers, ValidAnswers};
 use crate::cli::{AddDbArgs, CheckArgs, JsonArgs, ResyncArgs, SetupArgs};
-use crate::setup::pair::{Member, Pair};
-use crate::setup::plan::Side;
+use crate::operation::pair::{Member, Pair};
+use crate::operation::plan::Side;
+use crate::operation::server_state;
+use crate::setup::preflight;
 use crate::setup::session::{self, SetupSession};
-use crate::setup::{preflight, server_state};
 use crate::ui::choose::{self, Frontend};
 use crate::ui::line::LineReporter;
 use crate::ui::plain::PlainAsker;
@@ -78,7 +79,7 @@ pub fn add_db(args: AddDbArgs) -> Result<()> {
 
 pub fn resync(args: ResyncArgs) -> Result<()> {
     use crate::cluster_ops::consistency;
-    use crate::setup::apply::{self, Journals};
+    use crate::operation::apply::{self, Journals};
     let answers = load_answers(args.answers.as_deref())?;
     let mut pair = Pair::connect(&answers, None)?;
     consistency::orient(&mut pair)?;
@@ -106,7 +107,7 @@ pub fn resync(args: ResyncArgs) -> Result<()> {
         .iter()
         .flat_map(|s| &s.changes)
         .find_map(|c| match c {
-            crate::setup::plan::Change::AddDatabases {
+            crate::operation::plan::Change::AddDatabases {
                 databases, copy, ..
             } => Some((
                 databases.clone(),

@@ -1,15 +1,15 @@
 //! Computes the plan from the nodes' current state: what is already in place
 //! becomes "unchanged", the rest becomes changes.
 
-use super::pair::{Member, Pair};
-use super::plan::{Change, Plan, Side, Statement, StepPlan};
 use super::preflight::Report;
-use super::seed::{self, choose, CopyKind, CopyPlan};
-use super::server_state;
-use super::undo::UndoRule;
 use crate::answers::SeedMethod;
 use crate::mycnf::effective::Config;
 use crate::mycnf::role::{plan_edits, ChangeStatus, RoleSettings, ServerRole};
+use crate::operation::pair::{Member, Pair};
+use crate::operation::plan::{Change, Plan, Side, Statement, StepPlan};
+use crate::operation::seed::{self, copy_plan, CopyKind};
+use crate::operation::server_state;
+use crate::operation::undo::UndoRule;
 use crate::sql::flavor::{account, quote_string, SourceSpec};
 use crate::sql::Position;
 use crate::tls::TlsFiles;
@@ -160,73 +160,6 @@ fn defer_slave_restart_to_copy(steps: &mut [StepPlan], backup: &mut seed::backup
     }
 }
 
-/// The copy the slave gets: the method asked for, or the fastest that
-/// applies for `auto` (a method asked for that cannot apply is an error
-/// naming the reason).
-pub(crate) fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> Result<CopyPlan> {
-    let repl = pair.answers.replication.clone();
-    let estimated_bytes = server_state::databases_size(pair.master.sql(), databases)?;
-    let every_database = server_state::user_databases(pair.master.sql())?;
-    let master_user_bytes = server_state::databases_size(pair.master.sql(), &every_database)?;
-    let backup_blocker = match repl.seed {
-        SeedMethod::Auto | SeedMethod::Backup => {
-            seed::backup::blocker(&mut pair.master, &mut pair.slave, adding)?
-        }
-        _ => Some("not asked for".into()),
-    };
-    let clone_blocker = match repl.seed {
-        SeedMethod::Auto | SeedMethod::Clone => {
-            seed::clone::blocker(&mut pair.master, &mut pair.slave, adding)?
-        }
-        _ => Some("not asked for".into()),
-    };
-    let facts = choose::Facts {
-        chosen_bytes: estimated_bytes,
-        master_user_bytes,
-        backup_blocker,
-        clone_blocker,
-    };
-    let (method, why) = choose::choose(repl.seed, &facts).map_err(|message| Error::Answers {
-        key: "replication.seed".into(),
-        message,
-    })?;
-    let kind = match method {
-        SeedMethod::Backup => CopyKind::Backup(seed::backup::plan(
-            &mut pair.master,
-            &mut pair.slave,
-            databases,
-        )?),
-        SeedMethod::Clone => CopyKind::Clone(seed::clone::plan(
-            &mut pair.master,
-            &mut pair.slave,
-            databases,
-            TlsFiles::from_answers(&pair.answers.replication)
-                .as_ref()
-                .map(TlsFiles::ca_text)
-                .as_deref(),
-        )?),
-        SeedMethod::Parallel => CopyKind::Logical(seed::logical::plan_parallel(
-            &mut pair.master,
-            &mut pair.slave,
-            databases,
-        )?),
-        _ => CopyKind::Logical(seed::logical::plan_dump(
-            &mut pair.master,
-            &mut pair.slave,
-            databases,
-        )?),
-    };
-    Ok(CopyPlan {
-        method,
-        why,
-        databases: databases.to_vec(),
-        tables: Vec::new(),
-        estimated_bytes,
-        verify: repl.verify,
-        kind,
-    })
-}
-
 /// What the replication account step does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AccountAction {
@@ -318,7 +251,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     // with the settings below.
     let tls = TlsFiles::from_answers(&pair.answers.replication);
     if let Some(files) = &tls {
-        steps.push(super::tls_step::step(pair, files, run_id)?);
+        steps.push(crate::operation::tls_step::step(pair, files, run_id)?);
     }
     let server_tls = tls.as_ref().map(TlsFiles::server_settings);
     let tls_ca = tls.as_ref().map(TlsFiles::ca_text);
@@ -595,7 +528,7 @@ fn slave_steps(
         summary: Vec::new(),
     };
     let mut start = StepPlan {
-        name: super::plan::START_REPLICATION,
+        name: crate::operation::plan::START_REPLICATION,
         side: Side::Slave,
         changes: Vec::new(),
         summary: Vec::new(),
@@ -672,7 +605,8 @@ fn slave_steps(
                 "replication.seed = \"none\": the slave must already hold the master's data".into(),
             );
         }
-        let placeholder = Position::MariaDbGtid(super::apply::SNAPSHOT_PLACEHOLDER.into());
+        let placeholder =
+            Position::MariaDbGtid(crate::operation::apply::SNAPSHOT_PLACEHOLDER.into());
         let position = if flavor.family == crate::sql::Family::MariaDb {
             placeholder
         } else {
@@ -697,7 +631,7 @@ fn slave_steps(
             ));
         }
         // The slave's position: its files and restart are what rollback puts back.
-        for adopt in flavor.adopt_snapshot_gtids(super::apply::SNAPSHOT_PLACEHOLDER) {
+        for adopt in flavor.adopt_snapshot_gtids(crate::operation::apply::SNAPSHOT_PLACEHOLDER) {
             statements.push(Statement::control(adopt));
         }
         for (shown, real) in flavor.point_replica(&SourceSpec {

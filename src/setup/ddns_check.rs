@@ -5,10 +5,10 @@
 
 use std::net::Ipv4Addr;
 
-use super::finding::{Finding, Severity};
-use super::pair::{Member, Pair};
 use crate::answers::Resource;
 use crate::ddns::{DnsName, TsigKey};
+use crate::operation::finding::{Finding, Severity};
+use crate::operation::pair::{Member, Pair};
 use crate::Result;
 
 const TOOLS_CHECK: &str = "command -v nsupdate >/dev/null && command -v dig >/dev/null";
@@ -29,10 +29,10 @@ fn check_member(
 ) -> Result<()> {
     let node = member.access.node();
     let key = match member.side {
-        super::plan::Side::Master => "master.host",
-        super::plan::Side::Slave => "slave.host",
-        super::plan::Side::Slave2 => "slave2.host",
-        super::plan::Side::Witness => "cluster.witness",
+        crate::operation::plan::Side::Master => "master.host",
+        crate::operation::plan::Side::Slave => "slave.host",
+        crate::operation::plan::Side::Slave2 => "slave2.host",
+        crate::operation::plan::Side::Witness => "cluster.witness",
     };
     if member.answers.host.parse::<Ipv4Addr>().is_err() {
         findings.push(finding(

@@ -3,23 +3,21 @@
 //! waits until both daemons report healthy.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use super::pair::{Member, Pair};
-use super::plan::{Change, Side, Statement, StepPlan};
 use super::service_install::{self, write_file, Registrar, Service};
-use super::undo::UndoRule;
 use crate::answers::{ClusterAnswers, Resource};
 use crate::daemon::config::{
     ClusterConfig, DaemonTls, Fence, Monitor, NodeSection, Role, Timings, VoteConfig,
 };
-use crate::daemon::state::{now, DaemonStatus};
+use crate::operation::pair::Pair;
+use crate::operation::plan::{Change, Side, Statement, StepPlan};
+use crate::operation::undo::UndoRule;
 use crate::sql::flavor::{account, quote_string};
 use crate::sql::Family;
 use crate::{Error, Result};
 
 pub const BINARY_PATH: &str = crate::privileged::BINARY;
-pub const INIT_SCRIPT: &str = "/etc/init.d/mysql-ha";
+pub use crate::operation::cluster_daemon::INIT_SCRIPT;
 pub const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha.service";
 pub use crate::answers::MONITOR_USER;
 /// The dynamic-DNS name's TSIG key on each node (0640, root and the cluster
@@ -27,7 +25,6 @@ pub use crate::answers::MONITOR_USER;
 pub const DDNS_KEY_PATH: &str = "/etc/mysql-ha/ddns.key";
 const INIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha.init");
 const UNIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha.service");
-const HEALTH_WAIT: Duration = Duration::from_secs(90);
 
 /// What both nodes' cluster.toml share and setup generates.
 struct SharedSecrets {
@@ -521,62 +518,6 @@ pub fn steps(pair: &mut Pair, replication_password: &str) -> Result<Vec<StepPlan
     steps.push(install_step(pair, Side::Master, &secrets, &binary)?);
     steps.push(install_step(pair, Side::Slave, &secrets, &binary)?);
     Ok(steps)
-}
-
-fn daemon_status(member: &Member) -> Option<DaemonStatus> {
-    let bytes = member
-        .access
-        .node()
-        .read(&crate::daemon::state::status_path())
-        .ok()
-        .flatten()?;
-    serde_json::from_slice(&bytes).ok()
-}
-
-/// Waits until both daemons report healthy; returns their one-line states.
-pub fn wait_healthy(pair: &Pair) -> Result<Vec<String>> {
-    let started = Instant::now();
-    loop {
-        let statuses: Vec<(String, Option<DaemonStatus>)> = [&pair.master, &pair.slave]
-            .iter()
-            .map(|m| (m.label().to_string(), daemon_status(m)))
-            .collect();
-        let healthy = statuses.iter().all(|(_, s)| {
-            s.as_ref().is_some_and(|s| {
-                s.healthy && s.fresh(now()) && s.updated_at >= started_epoch(started)
-            })
-        });
-        let lines: Vec<String> = statuses
-            .iter()
-            .map(|(label, s)| match s {
-                Some(s) => format!(
-                    "{label}: {} (term {}): {}",
-                    s.role.name(),
-                    s.term,
-                    s.message
-                ),
-                None => format!("{label}: no status yet"),
-            })
-            .collect();
-        if healthy {
-            return Ok(lines);
-        }
-        if started.elapsed() > HEALTH_WAIT {
-            return Err(Error::Verify {
-                node: "cluster daemons".into(),
-                message: format!(
-                    "not both healthy after {} s: {}; see /var/log/mysql-ha.log and /var/lib/mysql-ha/cluster/daemon.out on each node",
-                    HEALTH_WAIT.as_secs(),
-                    lines.join("; ")
-                ),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-fn started_epoch(started: Instant) -> u64 {
-    now().saturating_sub(started.elapsed().as_secs() + 1)
 }
 
 #[cfg(test)]

@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
-use super::pair::Pair;
-use super::server_state;
+use crate::operation::pair::Pair;
+use crate::operation::server_state;
 use crate::sql::Flavor;
 use crate::Result;
 
-pub use super::finding::{Finding, Severity};
+pub use crate::operation::finding::{Finding, Severity};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -73,8 +73,9 @@ impl Report {
 /// master the daemons moved is switched back, not reconfigured by setup.
 fn cluster_roles(pair: &Pair, report: &mut Report) {
     use crate::daemon::config::Role;
-    let state =
-        |member: &super::pair::Member| crate::cluster_ops::cluster::read_term_state(member).ok();
+    let state = |member: &crate::operation::pair::Member| {
+        crate::operation::cluster_daemon::read_term_state(member).ok()
+    };
     let (Some(master), Some(slave)) = (state(&pair.master), state(&pair.slave)) else {
         return;
     };
@@ -468,9 +469,9 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
         let needed = (size as f64 * SEED_SPACE_FACTOR) as u64;
         let message = format!(
             "{} free in {}, seed needs about {}",
-            super::plan::human_bytes(free),
+            crate::operation::plan::human_bytes(free),
             datadir.display(),
-            super::plan::human_bytes(needed)
+            crate::operation::plan::human_bytes(needed)
         );
         report.push(
             if free < needed {
@@ -489,7 +490,9 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
 
     report.findings.extend(super::cluster_access::check(pair)?);
     report.findings.extend(super::ddns_check::check(pair)?);
-    report.findings.extend(super::tls_step::check(pair)?);
+    report
+        .findings
+        .extend(crate::operation::tls_step::check(pair)?);
     Ok(report)
 }
 

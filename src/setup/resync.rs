@@ -5,13 +5,13 @@
 //! with the slave's own copy dropped first. The result is proved with the
 //! consistency check.
 
-use super::build::{config_step, copy_plan};
-use super::pair::Pair;
-use super::plan::{Change, Plan, Side, StepPlan};
-use super::seed::{logical, CopyKind, CopyPlan};
-use super::server_state;
+use super::build::config_step;
 use crate::answers::SeedMethod;
 use crate::mycnf::role::{RoleSettings, ServerRole};
+use crate::operation::pair::Pair;
+use crate::operation::plan::{Change, Plan, Side, StepPlan};
+use crate::operation::seed::{copy_plan, logical, CopyKind, CopyPlan};
+use crate::operation::server_state;
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::{Error, Result};
 

@@ -6,9 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::plan::{Change, NodeFile, StepPlan};
 use crate::mycnf::edit::FileEdit;
 use crate::node::Node;
+use crate::operation::plan::{Change, NodeFile, StepPlan};
 use crate::Result;
 
 /// A whole file setup writes, owned by root.

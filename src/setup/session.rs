@@ -4,14 +4,15 @@
 //! so none of them repeats the sequence. A session is `Send`: a UI can run
 //! it on a worker thread and get events over a channel.
 
-use super::apply::{self, Journals};
 use super::build::{self, Secrets};
-use super::pair::{Member, Pair};
-use super::plan::Plan;
-use super::{preflight, server_state, verify};
+use super::preflight;
 use crate::answers::{Answers, ValidAnswers};
 use crate::backup;
 use crate::events::{Event, Reporter};
+use crate::operation::apply::{self, Journals};
+use crate::operation::pair::{Member, Pair};
+use crate::operation::plan::Plan;
+use crate::operation::{server_state, verify};
 use crate::{Error, Result};
 
 /// What a connection test found on one node.
@@ -343,7 +344,7 @@ impl SetupSession {
             reporter.event(Event::StepStarted {
                 step: "wait for both cluster daemons".into(),
             });
-            super::handoff::wait_healthy(&self.pair)?
+            crate::operation::cluster_daemon::wait_healthy(&self.pair)?
         };
         for line in lines {
             reporter.event(Event::Note { message: line });

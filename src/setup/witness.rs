@@ -6,9 +6,9 @@
 
 use std::path::Path;
 
-use super::pair::{Pair, WitnessHost};
-use super::plan::{Change, Side, StepPlan};
 use super::service_install::{self, write_file, Registrar, Service};
+use crate::operation::pair::{Pair, WitnessHost};
+use crate::operation::plan::{Change, Side, StepPlan};
 use crate::vote::witness::{WitnessConfig, CONFIG_PATH, DEFAULT_LEASE_MS};
 use crate::Result;
 

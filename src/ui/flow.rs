@@ -4,7 +4,7 @@
 
 use crate::answers::{generate_password, Answers};
 use crate::events::Reporter;
-use crate::setup::plan::human_bytes;
+use crate::operation::plan::human_bytes;
 use crate::setup::session::{DatabaseInfo, Outcome, SetupSession, Survey};
 use crate::{Error, Result};
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::events::{Event, Reporter};
-use crate::setup::plan::human_bytes;
+use crate::operation::plan::human_bytes;
 
 /// Between two plain progress lines when stdout is not a terminal.
 pub const LOG_EVERY: Duration = Duration::from_secs(10);

@@ -4,9 +4,9 @@
 use super::{
     account_home, address_of, sudoers, AccountPaths, ACCOUNT_COMMENT, PASSPHRASE_FILE, SUDOERS_FILE,
 };
+use crate::operation::finding::{Finding, Severity};
+use crate::operation::pair::{Member, Pair};
 use crate::privileged;
-use crate::setup::finding::{Finding, Severity};
-use crate::setup::pair::{Member, Pair};
 use crate::Result;
 
 /// Logs in from `member` to `peer` as the account, by key, with no prompt.

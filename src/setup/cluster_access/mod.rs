@@ -13,9 +13,9 @@ pub mod sudoers;
 
 use std::path::PathBuf;
 
-use super::pair::{Member, Pair};
-use super::plan::{Change, NodeFile, Side, StepPlan};
 use crate::mycnf::edit::FileEdit;
+use crate::operation::pair::{Member, Pair};
+use crate::operation::plan::{Change, NodeFile, Side, StepPlan};
 use crate::privileged;
 use crate::{Error, Result};
 

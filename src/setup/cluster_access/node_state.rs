@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{keys, AccountPaths, HOME_PARENT, HOST_KEY, PASSPHRASE_FILE, SUDOERS_FILE};
 use crate::node::Node;
-use crate::setup::pair::Member;
+use crate::operation::pair::Member;
 use crate::{Error, Result};
 
 /// Home of `account` on the node, or None when the account does not exist.

@@ -9,12 +9,12 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use super::pair::{Member, Pair};
-use super::plan::{Change, Side, Statement, StepPlan};
 use super::service_install::write_file;
-use super::undo::UndoRule;
 use crate::answers::{Answers, Resource};
 use crate::node::Node;
+use crate::operation::pair::{Member, Pair};
+use crate::operation::plan::{Change, Side, Statement, StepPlan};
+use crate::operation::undo::UndoRule;
 use crate::sql::flavor::{account, quote_string};
 use crate::sql::Family;
 use crate::{Error, Result};

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, Clear, Gauge as GaugeWidget, Paragraph, Wrap};
 use ratatui::Frame;
 
-use crate::setup::plan::human_bytes;
+use crate::operation::plan::human_bytes;
 use crate::ui::flow::describe;
 use crate::ui::questions::{self, Group, Kind};
 

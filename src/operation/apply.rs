@@ -827,7 +827,7 @@ impl Executor<'_> {
                 line
             }
             Change::Check(super::plan::Check::DaemonsHealthy) => {
-                self.applied.daemons = super::handoff::wait_healthy(pair)?;
+                self.applied.daemons = super::cluster_daemon::wait_healthy(pair)?;
                 "both daemons healthy".into()
             }
         })

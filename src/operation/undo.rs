@@ -6,7 +6,7 @@
 //! connection, not forgotten.
 
 use crate::backup::{SqlUndo, UndoStatement};
-use crate::setup::server_state::{self, ReplicaState};
+use crate::operation::server_state::{self, ReplicaState};
 use crate::sql::flavor::{account, quote_string, Family, Flavor, PreviousReplica};
 use crate::sql::SqlConn;
 use crate::Result;

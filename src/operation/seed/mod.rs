@@ -18,13 +18,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::pair::Member;
+use super::pair::{Member, Pair};
 use crate::answers::{NodeAnswers, SeedMethod, SeedVerify};
 use crate::backup::Journal;
 use crate::events::{Event, Reporter};
 use crate::node::Node;
 use crate::sql::Position;
-use crate::Result;
+use crate::tls::TlsFiles;
+use crate::{Error, Result};
 
 /// A copy as planned: shown in the review, carried out by `run`.
 #[derive(Debug, Clone)]
@@ -401,6 +402,72 @@ pub fn report_until(
         std::thread::sleep(Duration::from_millis(250));
         progress.report(reporter);
     }
+}
+
+/// The copy the slave gets: the method asked for, or the fastest that
+/// applies for `auto` (a method asked for that cannot apply is an error
+/// naming the reason).
+pub fn copy_plan(pair: &mut Pair, databases: &[String], adding: bool) -> Result<CopyPlan> {
+    let repl = pair.answers.replication.clone();
+    let estimated_bytes = super::server_state::databases_size(pair.master.sql(), databases)?;
+    let every_database = super::server_state::user_databases(pair.master.sql())?;
+    let master_user_bytes =
+        super::server_state::databases_size(pair.master.sql(), &every_database)?;
+    let backup_blocker = match repl.seed {
+        SeedMethod::Auto | SeedMethod::Backup => {
+            backup::blocker(&mut pair.master, &mut pair.slave, adding)?
+        }
+        _ => Some("not asked for".into()),
+    };
+    let clone_blocker = match repl.seed {
+        SeedMethod::Auto | SeedMethod::Clone => {
+            clone::blocker(&mut pair.master, &mut pair.slave, adding)?
+        }
+        _ => Some("not asked for".into()),
+    };
+    let facts = choose::Facts {
+        chosen_bytes: estimated_bytes,
+        master_user_bytes,
+        backup_blocker,
+        clone_blocker,
+    };
+    let (method, why) = choose::choose(repl.seed, &facts).map_err(|message| Error::Answers {
+        key: "replication.seed".into(),
+        message,
+    })?;
+    let kind = match method {
+        SeedMethod::Backup => {
+            CopyKind::Backup(backup::plan(&mut pair.master, &mut pair.slave, databases)?)
+        }
+        SeedMethod::Clone => CopyKind::Clone(clone::plan(
+            &mut pair.master,
+            &mut pair.slave,
+            databases,
+            TlsFiles::from_answers(&pair.answers.replication)
+                .as_ref()
+                .map(TlsFiles::ca_text)
+                .as_deref(),
+        )?),
+        SeedMethod::Parallel => CopyKind::Logical(logical::plan_parallel(
+            &mut pair.master,
+            &mut pair.slave,
+            databases,
+        )?),
+        _ => CopyKind::Logical(logical::plan_dump(
+            &mut pair.master,
+            &mut pair.slave,
+            databases,
+        )?),
+    };
+    Ok(CopyPlan {
+        method,
+        why,
+        databases: databases.to_vec(),
+        tables: Vec::new(),
+        estimated_bytes,
+        verify: repl.verify,
+        kind,
+    })
 }
 
 #[cfg(test)]

@@ -19,9 +19,9 @@ use std::time::Duration;
 use super::{CopyPlan, Progress, SeedResult};
 use crate::backup::{Journal, JournalEntry};
 use crate::events::{Event, Reporter};
-use crate::setup::pair::Member;
-use crate::setup::plan::Statement;
-use crate::setup::undo::UndoRule;
+use crate::operation::pair::Member;
+use crate::operation::plan::Statement;
+use crate::operation::undo::UndoRule;
 use crate::sql::flavor::{account, quote_ident};
 use crate::sql::{Position, SqlConn};
 use crate::{Error, Result};
@@ -80,7 +80,7 @@ impl ClonePlan {
         ));
         lines.push(format!(
             "the copy carries the whole instance, about {} (every database and the accounts); accounts only the slave had are put back; the start position is the copy's gtid_executed",
-            crate::setup::plan::human_bytes(self.instance_bytes)
+            crate::operation::plan::human_bytes(self.instance_bytes)
         ));
         lines.push(format!(
             "after the copy, on master and slave (binary log off): {}",
@@ -223,7 +223,7 @@ fn slave_only_accounts(master: &mut Member, slave: &mut Member) -> Result<Vec<St
 }
 
 fn sql_on(member: &mut Member, journal: &mut Journal, statement: &Statement) -> Result<()> {
-    crate::setup::statement::run(member, journal, statement)
+    crate::operation::statement::run(member, journal, statement)
 }
 
 /// Stops the slave's server, copies its datadir to `before` (rollback puts
@@ -329,7 +329,7 @@ fn back_as_it_was(
             node: slave.label().to_string(),
             message: format!(
                 "the clone failed ({cause}); the slave's own datadir is back in {datadir} but its server does not start: {err}\nError log tail:\n{}",
-            crate::setup::apply::error_log_tail(slave)
+            crate::operation::apply::error_log_tail(slave)
             ),
         },
     }
@@ -399,7 +399,7 @@ fn clone_and_restart(
         }
         // A supervised server restarts by itself: the session is lost
         // (or the statement returned); wait until it answers again.
-        _ => crate::setup::apply::wait_for_server(slave)?,
+        _ => crate::operation::apply::wait_for_server(slave)?,
     }
     let flavor = slave.sql().flavor();
     let rows = slave.sql().rows(flavor.clone_status_query())?;

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::backup::{Journal, JournalEntry};
 use crate::events::{Event, Reporter};
-use crate::setup::pair::Member;
+use crate::operation::pair::Member;
 use crate::sql::flavor::quote_ident;
 use crate::sql::Position;
 use crate::{Error, Result};
@@ -59,7 +59,7 @@ impl BackupPlan {
             ),
             format!(
                 "the copy carries the whole instance, about {} (every database and InnoDB's system tablespace)",
-                crate::setup::plan::human_bytes(self.instance_bytes)
+                crate::operation::plan::human_bytes(self.instance_bytes)
             ),
             format!(
                 "the slave's own accounts ({}) are saved before and put back after; the start position comes from the backup's binlog info",
@@ -244,8 +244,8 @@ fn room_for_copy(master: &Member, slave: &Member) -> Result<Option<String>> {
     if free < needed.saturating_add(needed / 10) {
         return Ok(Some(format!(
             "the slave has {} free for {runs}, the whole instance needs about {} beside its own datadir",
-            crate::setup::plan::human_bytes(free),
-            crate::setup::plan::human_bytes(needed)
+            crate::operation::plan::human_bytes(free),
+            crate::operation::plan::human_bytes(needed)
         )));
     }
     Ok(None)
@@ -320,7 +320,7 @@ pub(super) fn checked(member: &Member, what: &str, argv: &[&str]) -> Result<crat
 /// read this run's settings) and waits until it takes connections.
 pub(super) fn start_server(slave: &mut Member, journal: &mut Journal) -> Result<()> {
     let argv = slave.profile.service.start.clone();
-    crate::setup::apply::service_then_wait(slave, journal, &argv)
+    crate::operation::apply::service_then_wait(slave, journal, &argv)
 }
 
 /// After a failed copy: the slave's server stopped, its own datadir back in
@@ -374,11 +374,11 @@ fn back_as_it_was(
             node: slave.label().to_string(),
             message: format!(
                 "the copy failed ({cause}) and the server does not start on its own datadir again: {start_error}\nError log tail:\n{}",
-                crate::setup::apply::error_log_tail(slave)
+                crate::operation::apply::error_log_tail(slave)
             ),
         };
     }
-    let tail = crate::setup::apply::error_log_tail(slave);
+    let tail = crate::operation::apply::error_log_tail(slave);
     reporter.event(Event::Note {
         message: format!(
             "{}: the server does not start with the new configuration either; restoring the previous one",

@@ -3,8 +3,8 @@
 //! is read from the server and journaled before the statement runs.
 
 use crate::backup::{Journal, JournalEntry};
-use crate::setup::pair::Member;
-use crate::setup::undo::{self, UndoRule};
+use crate::operation::pair::Member;
+use crate::operation::undo::{self, UndoRule};
 use crate::Result;
 
 /// A statement whose text may carry a secret: `shown` is masked.

@@ -3,7 +3,7 @@
 
 use crate::access::Access;
 use crate::backup::{Journal, JournalEntry};
-use crate::setup::pair::{Pair, Side};
+use crate::operation::pair::{Pair, Side};
 use crate::{Error, Result};
 
 pub struct Journals {

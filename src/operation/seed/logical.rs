@@ -15,7 +15,7 @@ use super::{report_until, with_options, ClientOptionFile, CopyPlan, Progress, Se
 use crate::access::Access;
 use crate::backup::Journal;
 use crate::events::Reporter;
-use crate::setup::pair::Member;
+use crate::operation::pair::Member;
 use crate::sql::flavor::{quote_ident, quote_string};
 use crate::sql::{Position, SqlConn};
 use crate::{Error, Result};
