@@ -9,6 +9,7 @@
 pub mod add_databases;
 pub mod apply;
 pub mod cluster_daemon;
+pub mod cluster_manager;
 pub mod finding;
 pub mod journals;
 pub mod pair;

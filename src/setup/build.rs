@@ -301,7 +301,10 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         }));
     }
     steps.extend(super::cluster_access::steps(pair)?);
-    steps.extend(super::handoff::steps(pair, &secrets.replication_password)?);
+    steps.extend(super::managers::hand_off_steps(
+        pair,
+        &secrets.replication_password,
+    )?);
 
     Ok(Plan {
         run_id: run_id.to_string(),

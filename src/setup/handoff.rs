@@ -5,10 +5,11 @@
 use std::path::Path;
 
 use super::service_install::{self, write_file, Registrar, Service};
-use crate::answers::{ClusterAnswers, Resource};
+use crate::answers::{ClusterAnswers, Manager, Resource};
 use crate::daemon::config::{
     ClusterConfig, DaemonTls, Fence, Monitor, NodeSection, Role, Timings, VoteConfig,
 };
+use crate::operation::cluster_manager::ClusterManager;
 use crate::operation::pair::Pair;
 use crate::operation::plan::{Change, Side, Statement, StepPlan};
 use crate::operation::undo::UndoRule;
@@ -427,9 +428,8 @@ fn install_step(
     Ok(step)
 }
 
-/// With Pacemaker: cluster.toml only (our commands read the cluster from
-/// it), no daemon; a daemon an earlier run installed is stopped and kept
-/// from starting at boot.
+/// With another manager: cluster.toml only (our commands read the cluster
+/// from it), no daemon.
 fn config_only_step(pair: &mut Pair, side: Side, secrets: &SharedSecrets) -> Result<StepPlan> {
     let account_name = pair.answers.cluster.account.clone();
     let profile_name = pair.member(side)?.profile.name.clone();
@@ -454,6 +454,24 @@ fn config_only_step(pair: &mut Pair, side: Side, secrets: &SharedSecrets) -> Res
             true,
         ));
     }
+    Ok(step)
+}
+
+/// Our daemon lets go of a node when another manager takes over: a daemon
+/// an earlier run installed is stopped and kept from starting at boot (it
+/// keeps the address it holds, for the next manager to take). Nothing when
+/// it neither runs nor starts at boot: a re-run after the switch changes
+/// nothing.
+fn leave_step(pair: &mut Pair, side: Side) -> Result<Option<StepPlan>> {
+    let node = pair.member(side)?.access.node();
+    let mut step = StepPlan {
+        name: "leave our daemon",
+        side,
+        changes: Vec::new(),
+        summary: vec![
+            "another cluster manager takes over: the mysql-ha daemon stops on this node".into(),
+        ],
+    };
     let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
     // Only a daemon that runs or starts at boot is stopped: a re-run after
     // the switch changes nothing.
@@ -466,19 +484,19 @@ fn config_only_step(pair: &mut Pair, side: Side, secrets: &SharedSecrets) -> Res
             || succeeds(&["sh", "-c", "ls /etc/rc[2-5].d/S*mysql-ha >/dev/null 2>&1"])
     };
     if !daemon_active {
-        return Ok(step);
+        return Ok(None);
     }
     if systemd && node.stat(Path::new(SYSTEMD_UNIT))?.is_some() {
         step.changes.push(Change::Command {
             argv: ["systemctl", "disable", "--now", "mysql-ha.service"]
                 .map(String::from)
                 .to_vec(),
-            why: "Pacemaker manages the pair now: our daemon stops".into(),
+            why: "another cluster manager runs the pair now: our daemon stops".into(),
         });
     } else if !systemd && node.stat(Path::new(INIT_SCRIPT))?.is_some() {
         step.changes.push(Change::Command {
             argv: [INIT_SCRIPT, "stop"].map(String::from).to_vec(),
-            why: "Pacemaker manages the pair now: our daemon stops".into(),
+            why: "another cluster manager runs the pair now: our daemon stops".into(),
         });
         step.changes.push(Change::Command {
             argv: ["update-rc.d", "mysql-ha", "disable"]
@@ -487,37 +505,67 @@ fn config_only_step(pair: &mut Pair, side: Side, secrets: &SharedSecrets) -> Res
             why: "and does not start at boot".into(),
         });
     }
-    Ok(step)
+    Ok((!step.changes.is_empty()).then_some(step))
 }
 
-/// The hand-off steps, master first (it claims the cluster resource).
-pub fn steps(pair: &mut Pair, replication_password: &str) -> Result<Vec<StepPlan>> {
-    let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
-    let binary = std::fs::read(&exe).map_err(|e| Error::io(&exe, e))?;
+/// The cluster configuration our commands read (status, switchover,
+/// pause and resume) and the monitor accounts, without our daemon: for a
+/// pair another manager runs.
+pub fn commands_config_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
     let secrets = shared_secrets(pair)?;
-    let mut steps = vec![
+    Ok(vec![
         accounts_step(pair, Side::Master, &secrets.monitor_password)?,
         accounts_step(pair, Side::Slave, &secrets.monitor_password)?,
-    ];
-    if pair.answers.cluster.manager == crate::answers::Manager::Pacemaker {
-        steps.push(config_only_step(pair, Side::Master, &secrets)?);
-        steps.push(config_only_step(pair, Side::Slave, &secrets)?);
-        steps.extend(super::pacemaker::steps(pair, replication_password)?);
-        return Ok(steps);
+        config_only_step(pair, Side::Master, &secrets)?,
+        config_only_step(pair, Side::Slave, &secrets)?,
+    ])
+}
+
+/// Our own cluster daemon as the pair's manager (`cluster.manager =
+/// "mysql-ha"`): the witness, then the daemon on both nodes.
+pub struct OwnDaemon;
+
+impl ClusterManager for OwnDaemon {
+    fn kind(&self) -> Manager {
+        Manager::MysqlHa
     }
-    // A pair Pacemaker managed comes back to our daemon: the cluster
-    // manager lets go first.
-    steps.extend(super::pacemaker::release_steps(pair)?);
-    // The witness answers before the daemons start asking it.
-    steps.extend(super::witness::step(
-        pair,
-        &secrets.vote_key,
-        secrets.vote_port,
-        &binary,
-    )?);
-    steps.push(install_step(pair, Side::Master, &secrets, &binary)?);
-    steps.push(install_step(pair, Side::Slave, &secrets, &binary)?);
-    Ok(steps)
+
+    /// The master first: it claims the cluster resource.
+    fn install(&self, pair: &mut Pair, _replication_password: &str) -> Result<Vec<StepPlan>> {
+        let exe = std::env::current_exe().map_err(|e| Error::io("/proc/self/exe", e))?;
+        let binary = std::fs::read(&exe).map_err(|e| Error::io(&exe, e))?;
+        let secrets = shared_secrets(pair)?;
+        let mut steps = vec![
+            accounts_step(pair, Side::Master, &secrets.monitor_password)?,
+            accounts_step(pair, Side::Slave, &secrets.monitor_password)?,
+        ];
+        // The witness answers before the daemons start asking it.
+        steps.extend(super::witness::step(
+            pair,
+            &secrets.vote_key,
+            secrets.vote_port,
+            &binary,
+        )?);
+        steps.push(install_step(pair, Side::Master, &secrets, &binary)?);
+        steps.push(install_step(pair, Side::Slave, &secrets, &binary)?);
+        Ok(steps)
+    }
+
+    fn remove(&self, pair: &mut Pair) -> Result<Vec<StepPlan>> {
+        let mut steps = Vec::new();
+        for side in [Side::Master, Side::Slave] {
+            steps.extend(leave_step(pair, side)?);
+        }
+        Ok(steps)
+    }
+
+    fn waiting_for(&self) -> &'static str {
+        "wait for both cluster daemons"
+    }
+
+    fn wait_running(&self, pair: &mut Pair) -> Result<Vec<String>> {
+        crate::operation::cluster_daemon::wait_healthy(pair)
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ pub mod build;
 pub mod cluster_access;
 pub mod ddns_check;
 pub mod handoff;
+pub mod managers;
 pub mod pacemaker;
 pub mod preflight;
 pub mod resync;

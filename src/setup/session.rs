@@ -250,11 +250,8 @@ impl SetupSession {
         }
         // Under Pacemaker the agent keeps the password in its local
         // secrets: a re-run keeps it.
-        let stored = if answers.cluster.manager == crate::answers::Manager::Pacemaker {
-            super::pacemaker::stored_password(self.pair.master.access.node())?
-        } else {
-            None
-        };
+        let stored = super::managers::named(answers.cluster.manager)
+            .stored_replication_password(&self.pair)?;
         self.secrets.replication_password = if !answers.replication.password.is_empty() {
             answers.replication.password.clone()
         } else if let Some(stored) = stored {
@@ -335,17 +332,11 @@ impl SetupSession {
             None => verify_step(&mut self.pair, &preflight.databases, reporter)?,
         };
         // Not done until the cluster manager has taken over.
-        let lines = if self.pair.answers.cluster.manager == crate::answers::Manager::Pacemaker {
-            reporter.event(Event::StepStarted {
-                step: "wait for pacemaker to promote the master".into(),
-            });
-            super::pacemaker::wait_ready(&mut self.pair)?
-        } else {
-            reporter.event(Event::StepStarted {
-                step: "wait for both cluster daemons".into(),
-            });
-            crate::operation::cluster_daemon::wait_healthy(&self.pair)?
-        };
+        let manager = super::managers::named(self.pair.answers.cluster.manager);
+        reporter.event(Event::StepStarted {
+            step: manager.waiting_for().into(),
+        });
+        let lines = manager.wait_running(&mut self.pair)?;
         for line in lines {
             reporter.event(Event::Note { message: line });
         }

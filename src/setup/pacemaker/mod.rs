@@ -10,8 +10,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use super::service_install::write_file;
-use crate::answers::{Answers, Resource};
+use crate::answers::{Answers, Manager, Resource};
 use crate::node::Node;
+use crate::operation::cluster_manager::ClusterManager;
 use crate::operation::pair::{Member, Pair};
 use crate::operation::plan::{Change, Side, Statement, StepPlan};
 use crate::operation::undo::UndoRule;
@@ -843,7 +844,7 @@ fn stale_fence_devices(listed: &str, wanted: &[FenceDevice]) -> Vec<String> {
 
 /// The Pacemaker hand-off steps: the agent's accounts, corosync and
 /// pacemaker on both nodes, qnetd on the witness, the resources.
-pub fn steps(pair: &mut Pair, password: &str) -> Result<Vec<StepPlan>> {
+fn steps(pair: &mut Pair, password: &str) -> Result<Vec<StepPlan>> {
     let layout = layout(pair)?;
     let authkey = match pair.master.access.node().read(Path::new(AUTHKEY))? {
         Some(key) if key.len() >= 128 => key,
@@ -904,7 +905,7 @@ fn disable_and_stop(node: &dyn Node, step: &mut StepPlan, service: &str, why: &s
 /// secret go, and the server starts at boot by itself again; qnetd stops on
 /// the witness. Our daemon takes over in the steps after these. Nothing
 /// when no node runs Pacemaker.
-pub fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
+fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
     let mut steps = Vec::new();
     let mut first = true;
     for side in [Side::Master, Side::Slave] {
@@ -989,7 +990,7 @@ pub fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
 }
 
 /// The agent's replication password as a node keeps it (a re-run keeps it).
-pub fn stored_password(node: &dyn Node) -> Result<Option<String>> {
+fn stored_password(node: &dyn Node) -> Result<Option<String>> {
     Ok(node
         .read(Path::new(&password_file()))?
         .map(|b| {
@@ -1003,7 +1004,7 @@ pub fn stored_password(node: &dyn Node) -> Result<Option<String>> {
 /// Waits until Pacemaker promoted the master, runs the slave unpromoted and
 /// holds the cluster address on the master; then proves the address takes
 /// writes on the master (a row through it, read back there).
-pub fn wait_ready(pair: &mut Pair) -> Result<Vec<String>> {
+fn wait_ready(pair: &mut Pair) -> Result<Vec<String>> {
     let started = Instant::now();
     let layout = layout(pair)?;
     let master = layout.nodes[0].name.clone();
@@ -1107,6 +1108,40 @@ fn write_through_vip(pair: &mut Pair, vip: &str) -> Result<String> {
     Ok(format!(
         "a row written through {vip} landed on the master (server id {master_id})"
     ))
+}
+
+/// Pacemaker/Corosync as the pair's manager (`cluster.manager =
+/// "pacemaker"`).
+pub struct Pacemaker;
+
+impl ClusterManager for Pacemaker {
+    fn kind(&self) -> Manager {
+        Manager::Pacemaker
+    }
+
+    /// Our commands' configuration and the monitor accounts, then the
+    /// cluster itself.
+    fn install(&self, pair: &mut Pair, replication_password: &str) -> Result<Vec<StepPlan>> {
+        let mut all = super::handoff::commands_config_steps(pair)?;
+        all.extend(steps(pair, replication_password)?);
+        Ok(all)
+    }
+
+    fn remove(&self, pair: &mut Pair) -> Result<Vec<StepPlan>> {
+        release_steps(pair)
+    }
+
+    fn waiting_for(&self) -> &'static str {
+        "wait for pacemaker to promote the master"
+    }
+
+    fn wait_running(&self, pair: &mut Pair) -> Result<Vec<String>> {
+        wait_ready(pair)
+    }
+
+    fn stored_replication_password(&self, pair: &Pair) -> Result<Option<String>> {
+        stored_password(pair.master.access.node())
+    }
 }
 
 #[cfg(test)]
