@@ -186,6 +186,11 @@ pub enum Error {
         detail: String,
     },
 
+    /// A run or a front-end's session that stopped after changes were made:
+    /// the message says what was applied and how to go on or undo.
+    #[error("{0}")]
+    StoppedPartWay(String),
+
     #[error("{0}")]
     Other(String),
 }

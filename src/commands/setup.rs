@@ -97,7 +97,7 @@ pub fn resync(args: ResyncArgs) -> Result<()> {
     let reporter = LineReporter::new();
     let mut journals = Journals::create(&pair, &run_id)?;
     apply::apply(&mut pair, &plan, &mut journals, &reporter, &mut |_| Ok(())).map_err(|err| {
-        Error::Other(format!(
+        Error::StoppedPartWay(format!(
             "{err}\nrun {run_id} stopped part way; its journal on each node ({}) says what was applied; run the same resync again to copy again",
             session::run_dir(&run_id)
         ))
@@ -231,7 +231,7 @@ fn full_screen(args: &SetupArgs, answers: Answers) -> Result<()> {
             Ok(())
         }
         Some(Ending::Failed(message)) | Some(Ending::Stopped(message)) => {
-            Err(Error::Other(message))
+            Err(Error::StoppedPartWay(message))
         }
     }
 }

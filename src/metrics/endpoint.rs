@@ -26,9 +26,12 @@ impl Endpoint {
     /// Binds `address` (host:port) and serves on a thread of its own.
     pub fn start(address: &str) -> Result<Endpoint> {
         let listener = TcpListener::bind(address).map_err(|e| {
-            Error::Other(format!(
-                "metrics: cannot listen on {address}: {e} (set [metrics] address, port or enabled = false in cluster.toml)"
-            ))
+            Error::Config {
+                path: crate::daemon::config::DEFAULT_PATH.into(),
+                message: format!(
+                    "[metrics]: cannot listen on {address}: {e}; set address, port or enabled = false there"
+                ),
+            }
         })?;
         let bound = listener
             .local_addr()

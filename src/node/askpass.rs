@@ -18,8 +18,8 @@ impl Askpass {
     /// folder when another account's program must read it.
     pub fn new(secret: &str, owner: Option<(u32, u32)>) -> Result<Askpass> {
         if secret.contains(['\n', '\r', '\0']) {
-            return Err(Error::Other(
-                "a password or passphrase cannot contain a line break".into(),
+            return Err(Error::Usage(
+                "a password or passphrase cannot contain a line break: choose one without".into(),
             ));
         }
         let dir = tempfile::Builder::new()

@@ -54,10 +54,11 @@ pub fn known_hosts_pattern(host: &str, port: u16) -> String {
 pub fn fingerprint(key_line: &str) -> Result<String> {
     let out = run_local("ssh-keygen", &["-l", "-f", "-"], Some(key_line.as_bytes()))?;
     if !out.success() {
-        return Err(Error::Other(format!(
-            "ssh-keygen cannot read the key `{}`",
-            key_line.trim()
-        )));
+        return Err(Error::Failed {
+            what: "ssh-keygen -l".into(),
+            status: crate::error::exit_status(out.code),
+            detail: format!(": it cannot read the key `{}`", key_line.trim()),
+        });
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }

@@ -136,7 +136,7 @@ impl Node for LocalNode {
         let host = self.host_path(path);
         let dir = host
             .parent()
-            .ok_or_else(|| Error::Other(format!("{}: no parent directory", host.display())))?;
+            .ok_or_else(|| Error::Internal(format!("{}: no parent directory", host.display())))?;
         let mut temp = tempfile::Builder::new()
             .prefix(".mysql-ha.")
             .tempfile_in(dir)

@@ -89,10 +89,12 @@ pub(crate) fn restart_or_restore(
     });
     backup::rollback(member.access.node(), &journal.run_id)?;
     service_then_wait(member, journal, &member.profile.service.restart.clone())?;
-    Err(Error::Other(format!(
-        "{}: the server did not start with the new configuration, so the previous one was restored and the server restarted with it. Cause: {err}\nError log tail:\n{tail}",
-        member.label()
-    )))
+    Err(Error::Node {
+        node: member.label().to_string(),
+        message: format!(
+            "the server did not start with the new configuration, so the previous one was restored and the server restarted with it. Cause: {err}\nError log tail:\n{tail}"
+        ),
+    })
 }
 
 /// How long a hold lasts: a restart, and the restart with the restored
@@ -151,9 +153,10 @@ fn resolve_id(access: &Access, label: &str, kind: &str, name: &str) -> Result<u3
     } else {
         text.split(':').nth(2).unwrap_or("").trim()
     };
-    field
-        .parse()
-        .map_err(|_| Error::Other(format!("{label}: no {kind} named `{name}`")))
+    field.parse().map_err(|_| Error::Node {
+        node: label.to_string(),
+        message: format!("no {kind} named `{name}`: create it or fix the owner the plan gives"),
+    })
 }
 
 /// Writes a whole file: validated on a private temporary copy first, then
@@ -383,7 +386,7 @@ fn gtid_text(value: &str) -> Result<&str> {
     {
         Ok(value)
     } else {
-        Err(Error::Other(format!(
+        Err(Error::Internal(format!(
             "`{value}` read at run time is not a GTID position"
         )))
     }
@@ -402,7 +405,7 @@ impl Executor<'_> {
                 Some(Position::MariaDbGtid(gtids)) | Some(Position::MySqlGtidSet(gtids)) => {
                     Ok(gtids.replace('\n', ""))
                 }
-                other => Err(Error::Other(format!(
+                other => Err(Error::Internal(format!(
                     "the copy carries no GTID position ({other:?}): this operation needs GTIDs"
                 ))),
             };
@@ -592,7 +595,7 @@ impl Executor<'_> {
                 )
             }
             Change::Certificates(_) => {
-                return Err(Error::Other(
+                return Err(Error::Internal(
                     "certificates are a step of their own".to_string(),
                 ))
             }
@@ -676,11 +679,13 @@ impl Executor<'_> {
                 let (query, done) = flavor.wait_for_gtids(&value, limit.as_secs_f64());
                 let answer = member.sql().scalar(&query)?;
                 if answer.as_deref() != Some(done) {
-                    return Err(Error::Other(format!(
-                        "{} did not apply up to {value} within {} s",
-                        member.label(),
-                        limit.as_secs()
-                    )));
+                    return Err(Error::Verify {
+                        node: member.label().to_string(),
+                        message: format!(
+                            "did not apply up to {value} within {} s",
+                            limit.as_secs()
+                        ),
+                    });
                 }
                 let message = format!(
                     "{} applied everything up to {}",

@@ -210,15 +210,19 @@ impl Pair {
             .access
             .node()
             .read(Path::new(crate::daemon::config::DEFAULT_PATH))?
-            .ok_or_else(|| {
-                Error::Other(format!(
-                    "{} is missing on the master",
+            .ok_or_else(|| Error::Node {
+                node: self.master.label().to_string(),
+                message: format!(
+                    "{} is missing: run `mysql-ha setup` again to write it",
                     crate::daemon::config::DEFAULT_PATH
-                ))
+                ),
             })?;
         crate::daemon::config::ClusterConfig::parse(&String::from_utf8_lossy(&bytes))
             .map(|c| c.monitor.password)
-            .map_err(Error::Other)
+            .map_err(|message| Error::Config {
+                path: crate::daemon::config::DEFAULT_PATH.into(),
+                message: format!("on {}: {message}", self.master.label()),
+            })
     }
 
     pub fn connect(answers: &Answers, forced_profile: Option<&str>) -> Result<Pair> {
@@ -308,8 +312,8 @@ impl Pair {
                     "a step for a second slave (slave2), which this run does not have".into(),
                 )
             }),
-            Side::Witness => Err(Error::Other(
-                "the witness host has no database server".into(),
+            Side::Witness => Err(Error::Internal(
+                "a database step on the witness host, which has no database server".into(),
             )),
         }
     }

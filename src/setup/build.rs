@@ -287,7 +287,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
     // the slave's place; they run on it (Side::Slave2) and on the master.
     if let Some(slave2) = &pair.slave2 {
         let report2 = report.second_slave.as_deref().ok_or_else(|| {
-            Error::Other("no preflight of the second slave (slave2): plan again".into())
+            Error::Internal("no preflight of the second slave (slave2): plan again".into())
         })?;
         let config = slave2.config()?;
         let id = third_server_id(configured_server_id(&config), [master_id, slave_id]);

@@ -225,7 +225,7 @@ impl SetupSession {
             || answers.slave != self.pair.answers.slave
             || answers.slave2 != self.pair.answers.slave2
         {
-            return Err(Error::Other(
+            return Err(Error::Usage(
                 "the node answers changed since the connection test: connect again".into(),
             ));
         }
@@ -315,7 +315,7 @@ impl SetupSession {
         );
         self.verified = verified;
         if let Err(err) = applied {
-            return Err(Error::Other(format!(
+            return Err(Error::StoppedPartWay(format!(
                 "{err}\nrun {run_id} stopped part way; its journal on each node ({}) says what was applied, and `mysql-ha rollback {run_id}` on each node puts its files back",
                 run_dir(&run_id)
             )));

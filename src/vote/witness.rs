@@ -75,7 +75,10 @@ pub fn run(config_path: &Path) -> Result<()> {
         path: config_path.to_path_buf(),
         message: format!("{message}; setup writes this file (re-run it to repair)"),
     })?;
-    let key = wire::key_bytes(&config.vote_key).map_err(Error::Other)?;
+    let key = wire::key_bytes(&config.vote_key).map_err(|message| Error::Config {
+        path: config_path.to_path_buf(),
+        message: format!("vote_key: {message}; setup writes this file (re-run it to repair)"),
+    })?;
     std::fs::create_dir_all(STATE_DIR).map_err(|e| Error::io(STATE_DIR, e))?;
     let voter = SharedVoter::open(&Path::new(STATE_DIR).join("vote.json"), config.lease_ms)?;
     let listener = server::bind(&config.listen)?;

@@ -29,7 +29,10 @@ impl Agent {
             nix::unistd::Pid::from_raw(self.pid),
             nix::sys::signal::Signal::SIGTERM,
         )
-        .map_err(|e| Error::Other(format!("cannot stop ssh-agent {}: {e}", self.pid)))
+        .map_err(|e| Error::Node {
+            node: "this machine".into(),
+            message: format!("cannot stop ssh-agent {}: {e}", self.pid),
+        })
     }
 }
 

@@ -104,10 +104,13 @@ pub fn parse_crm_mon(xml: &str) -> CrmState {
 pub fn crm_state(node: &dyn Node) -> Result<CrmState> {
     let out = node.run(&["crm_mon", "-1", "--output-as=xml"], None)?;
     if !out.success() {
-        return Err(Error::Other(format!(
-            "crm_mon failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::Node {
+            node: node.label().to_string(),
+            message: format!(
+                "crm_mon failed: {}; is pacemaker running there (`crm_mon -1`)?",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
     }
     Ok(parse_crm_mon(&out.stdout_text()))
 }

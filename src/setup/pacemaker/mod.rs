@@ -423,9 +423,11 @@ fn secret_sign(node: &dyn Node, value: &str) -> Result<String> {
         .unwrap_or_default()
         .to_string();
     if !out.success() || sum.len() != 32 {
-        return Err(Error::Other(
-            "md5sum gave no checksum for the agent's secret".into(),
-        ));
+        return Err(Error::Node {
+            node: node.label().to_string(),
+            message: "md5sum gave no checksum for the agent's secret: is coreutils' md5sum there?"
+                .into(),
+        });
     }
     Ok(sum)
 }
