@@ -165,6 +165,34 @@ fn pacemaker_hand_off_and_a_crashed_master() {
     let (stop_sampling, sampler) = start_sampler();
     std::thread::sleep(Duration::from_secs(3));
 
+    // A re-run that restarts the master (an option it needs was taken out
+    // of its file) holds Pacemaker in maintenance mode meanwhile: no failed
+    // monitor, no demotion, no move; the slave reconnects at once.
+    on_ok(
+        "node1",
+        &[
+            "sed",
+            "-i",
+            "/^binlog-format/d",
+            "/etc/mysql/mariadb.conf.d/60-mysql-ha.cnf",
+        ],
+    );
+    let restarted = setup_on_node1();
+    assert!(
+        restarted.contains("maintenance-mode --update true"),
+        "{restarted}"
+    );
+    assert!(restarted.contains("server restarted"), "{restarted}");
+    let state = crm("node2").unwrap();
+    assert_eq!(state.promoted, ["node1"], "{state:?}\n{restarted}");
+    assert_eq!(state.vip.as_deref(), Some("node1"), "{state:?}");
+    assert!(state.failures.is_empty(), "{state:?}\n{restarted}");
+    assert!(!state.maintenance, "{state:?}");
+    let acks = writers.acks();
+    only_master_acked(&acks, id1, 0.0, now(), "setup re-run");
+    let again = setup_on_node1();
+    assert!(again.contains("nothing needed changing"), "{again}");
+
     // The master's host loses power.
     let t0 = now();
     mysql_ha(&["sandbox", "crash", "node1"]);

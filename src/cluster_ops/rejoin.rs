@@ -390,6 +390,8 @@ fn plan_of(survey: &RejoinSurvey) -> Plan {
         );
     }
     Plan {
+        // Our daemon's operation: the executor holds the daemons itself.
+        hold: None,
             run_id: survey.run_id.clone(),
             master_label: survey.master.clone(),
             slave_label: survey.node.clone(),

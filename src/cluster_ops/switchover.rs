@@ -458,6 +458,8 @@ pub fn build(survey: &SwitchoverSurvey) -> SwitchoverPlan {
     ));
     SwitchoverPlan {
         plan: Plan {
+            // Our daemon's operation: the executor holds the daemons itself.
+            hold: None,
             run_id: survey.run_id.clone(),
             master_label: survey.master.clone(),
             slave_label: survey.target.clone(),

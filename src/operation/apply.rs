@@ -139,6 +139,25 @@ fn release_daemons(pair: &Pair) {
     }
 }
 
+/// Runs the commands of one end of the cluster manager's hold; says each
+/// in the log.
+fn manager_hold(
+    pair: &Pair,
+    hold: &super::plan::ManagerHold,
+    commands: &[Vec<String>],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let (access, label) = pair.access(hold.side)?;
+    for argv in commands {
+        let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+        access.node().run(&refs, None)?.checked(label, &refs)?;
+        reporter.event(Event::Note {
+            message: format!("{label}: {}", argv.join(" ")),
+        });
+    }
+    Ok(())
+}
+
 /// Numeric id of a user or group on the node (`id -u NAME`, `getent group NAME`).
 fn resolve_id(access: &Access, label: &str, kind: &str, name: &str) -> Result<u32> {
     let argv: Vec<&str> = if kind == "user" {
@@ -333,8 +352,41 @@ pub fn run(
         seeded: Vec::new(),
         applied: Applied::default(),
     };
+    let held = plan.held_steps();
     for (index, step) in plan.steps.iter().enumerate() {
-        if let Err(error) = executor.step(pair, journals, step, replicating) {
+        let hold = plan.hold.as_ref().filter(|_| held.is_some());
+        if let (Some(hold), Some((first, _))) = (hold, held) {
+            if index == first {
+                if let Err(error) = manager_hold(pair, hold, &hold.begin, reporter) {
+                    return Err(Box::new(Failed {
+                        step: step.name,
+                        error,
+                        rescue: None,
+                        applied: executor.applied,
+                    }));
+                }
+            }
+        }
+        let result = executor.step(pair, journals, step, replicating);
+        // The hold ends after its last step, or at a failure once the
+        // rescue put things back: the manager resumes on a settled pair.
+        let end_hold = |pair: &mut Pair| match (hold, held) {
+            (Some(hold), Some((first, last))) if first <= index && index <= last => {
+                manager_hold(pair, hold, &hold.end, reporter)
+            }
+            _ => Ok(()),
+        };
+        if result.is_ok() && held.is_some_and(|(_, last)| last == index) {
+            if let Err(error) = end_hold(pair) {
+                return Err(Box::new(Failed {
+                    step: step.name,
+                    error,
+                    rescue: None,
+                    applied: executor.applied,
+                }));
+            }
+        }
+        if let Err(error) = result {
             let rescue = plan.rescues.iter().find(|rescue| {
                 let at = |name: &str| plan.steps.iter().position(|s| s.name == name);
                 matches!((at(rescue.first), at(rescue.last)), (Some(first), Some(last)) if first <= index && index <= last)
@@ -354,6 +406,11 @@ pub fn run(
                 }
                 problems
             });
+            if let Err(err) = end_hold(pair) {
+                reporter.event(Event::Note {
+                    message: format!("the cluster manager's hold did not end: {err}"),
+                });
+            }
             return Err(Box::new(Failed {
                 step: step.name,
                 error,
@@ -540,6 +597,9 @@ impl Executor<'_> {
                     restart_or_restore(pair.member(side)?, journal, argv, self.reporter);
                 release_daemons(pair);
                 restarted?;
+                if side == super::plan::Side::Master {
+                    super::replica::reconnect_slaves(pair, journals)?;
+                }
                 "configuration changed and server restarted".into()
             }
             Change::Sql(statement) => {

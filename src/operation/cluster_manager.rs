@@ -6,7 +6,7 @@
 //! is listed in `setup::managers`.
 
 use super::pair::Pair;
-use super::plan::StepPlan;
+use super::plan::{ManagerHold, StepPlan};
 use crate::answers::Manager;
 use crate::Result;
 
@@ -32,6 +32,12 @@ pub trait ClusterManager: Sync {
     /// found, for the run's log. An error names what is not right after
     /// its wait.
     fn wait_running(&self, pair: &mut Pair) -> Result<Vec<String>>;
+
+    /// What keeps it from reacting while a run disturbs the servers, when
+    /// it manages the pair now and would react (see `ManagerHold`).
+    fn hold(&self, _pair: &mut Pair) -> Result<Option<ManagerHold>> {
+        Ok(None)
+    }
 
     /// A replication password the manager keeps for itself on the master's
     /// node (a re-run keeps it rather than point every slave anew).

@@ -14,6 +14,7 @@ pub mod finding;
 pub mod journals;
 pub mod pair;
 pub mod plan;
+pub mod replica;
 pub mod seed;
 pub mod server_state;
 pub mod statement;

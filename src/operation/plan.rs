@@ -156,6 +156,39 @@ impl StepPlan {
     pub fn unchanged(&self) -> bool {
         self.changes.is_empty()
     }
+
+    /// Whether the step stops, restarts or re-keys a server or stops or
+    /// re-points its replication: what a cluster manager watching the
+    /// servers would take for a failure.
+    pub fn disturbs_servers(&self) -> bool {
+        self.changes.iter().any(|change| {
+            matches!(
+                change,
+                Change::RestartServer { .. }
+                    | Change::Certificates(_)
+                    | Change::Seed { .. }
+                    | Change::AddDatabases { .. }
+                    | Change::StartReplication { .. }
+            )
+        })
+    }
+}
+
+/// What keeps the pair's cluster manager from reacting while the run
+/// disturbs the servers (a restart, new certificates, a copy, replication
+/// stopped or re-pointed), and what hands the pair back to it after the
+/// last such step (also when a step fails). Pacemaker would otherwise see
+/// a failed monitor, demote and stop the master and move the address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagerHold {
+    /// The node whose cluster tools run the commands.
+    pub side: Side,
+    /// Commands run in order before the first step that disturbs a server.
+    pub begin: Vec<Vec<String>>,
+    /// Commands run in order after the last (or a failed) one.
+    pub end: Vec<Vec<String>>,
+    /// What the hold does, for people.
+    pub why: String,
 }
 
 #[derive(Debug, Clone)]
@@ -174,11 +207,24 @@ pub struct Plan {
     /// How the steps name the two nodes, when not "master" and "slave"
     /// (a switchover's roles change half way).
     pub side_names: Option<[&'static str; 2]>,
+    /// The cluster manager's hold around the steps that disturb the
+    /// servers; None when no manager would react (or our own daemon, whose
+    /// hold the executor writes itself).
+    pub hold: Option<ManagerHold>,
 }
 
 impl Plan {
     pub fn unchanged(&self) -> bool {
         self.steps.iter().all(StepPlan::unchanged)
+    }
+
+    /// The steps the manager's hold spans: from the first that disturbs
+    /// the servers to the last (indexes into `steps`).
+    pub fn held_steps(&self) -> Option<(usize, usize)> {
+        self.hold.as_ref()?;
+        let first = self.steps.iter().position(StepPlan::disturbs_servers)?;
+        let last = self.steps.iter().rposition(StepPlan::disturbs_servers)?;
+        Some((first, last))
     }
 
     fn label(&self, side: Side) -> &str {
@@ -211,6 +257,27 @@ impl Plan {
             }
             for change in &step.changes {
                 self.render_change(&mut out, change, "   ");
+            }
+        }
+        if let (Some(hold), Some((first, last))) = (&self.hold, self.held_steps()) {
+            let _ = writeln!(
+                out,
+                "\nFrom `{}` to `{}`, on {} {}: {}",
+                self.steps[first].name,
+                self.steps[last].name,
+                self.side_name(hold.side),
+                self.label(hold.side),
+                hold.why
+            );
+            for argv in &hold.begin {
+                let _ = writeln!(out, "   run before: {}", argv.join(" "));
+            }
+            for argv in &hold.end {
+                let _ = writeln!(
+                    out,
+                    "   run after (also when a step fails): {}",
+                    argv.join(" ")
+                );
             }
         }
         for rescue in &self.rescues {
@@ -531,5 +598,92 @@ pub fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn step(name: &'static str, side: Side, changes: Vec<Change>) -> StepPlan {
+        StepPlan {
+            name,
+            side,
+            changes,
+            summary: Vec::new(),
+        }
+    }
+
+    fn command(word: &str) -> Change {
+        Change::Command {
+            argv: vec![word.into()],
+            why: String::new(),
+        }
+    }
+
+    fn plan(steps: Vec<StepPlan>, hold: Option<ManagerHold>) -> Plan {
+        Plan {
+            run_id: "r1".into(),
+            master_label: "node1".into(),
+            slave_label: "node2".into(),
+            slave2_label: String::new(),
+            witness_label: String::new(),
+            preamble: Vec::new(),
+            steps,
+            rescues: Vec::new(),
+            side_names: None,
+            hold,
+        }
+    }
+
+    fn maintenance() -> ManagerHold {
+        ManagerHold {
+            side: Side::Master,
+            begin: vec![vec![
+                "crm_attribute".into(),
+                "--update".into(),
+                "true".into(),
+            ]],
+            end: vec![vec!["crm_attribute".into(), "--delete".into()]],
+            why: "maintenance mode".into(),
+        }
+    }
+
+    #[test]
+    fn a_hold_spans_the_first_to_the_last_step_that_disturbs_a_server() {
+        let restart = || Change::RestartServer {
+            argv: vec!["/etc/init.d/mariadb".into(), "restart".into()],
+        };
+        let steps = vec![
+            step("accounts", Side::Master, vec![command("a")]),
+            step("configure master", Side::Master, vec![restart()]),
+            step("sudo", Side::Slave, vec![command("b")]),
+            step("configure slave", Side::Slave, vec![restart()]),
+            step("hand-off", Side::Master, vec![command("c")]),
+        ];
+        let held = plan(steps.clone(), Some(maintenance()));
+        assert_eq!(held.held_steps(), Some((1, 3)));
+        let text = held.render();
+        assert!(
+            text.contains(
+                "From `configure master` to `configure slave`, on master node1: maintenance mode"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("run before: crm_attribute --update true"),
+            "{text}"
+        );
+        assert!(
+            text.contains("run after (also when a step fails): crm_attribute --delete"),
+            "{text}"
+        );
+        // No manager to hold, or nothing that disturbs a server: no span.
+        assert_eq!(plan(steps.clone(), None).held_steps(), None);
+        let quiet = vec![steps[0].clone(), steps[2].clone()];
+        let quiet = plan(quiet, Some(maintenance()));
+        assert_eq!(quiet.held_steps(), None);
+        assert!(!quiet.render().contains("run before"));
     }
 }

@@ -410,7 +410,7 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
         )?;
     }
     if reloaded.iter().any(|label| label == pair.master.label()) {
-        reconnect_replica(pair, journals)?;
+        super::replica::reconnect_slaves(pair, journals)?;
     }
     Ok(if reloaded.is_empty() {
         "new certificates on both nodes".into()
@@ -420,25 +420,6 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
             reloaded.join(" and ")
         )
     })
-}
-
-/// A slave that replicates (or is trying to) connects again now, to the
-/// master's new certificate with the new CAs: a connection attempt made
-/// while the files changed fails, and the I/O thread would wait its retry
-/// time (60 s by default) before the next. A thread someone stopped stays
-/// stopped.
-fn reconnect_replica(pair: &mut Pair, journals: &mut Journals) -> Result<()> {
-    let slave = pair.member(Side::Slave)?;
-    let replicating = super::server_state::replica_state(slave.sql())?
-        .is_some_and(|replica| replica.io_running != "No");
-    if !replicating {
-        return Ok(());
-    }
-    let flavor = slave.sql().flavor();
-    for sql in [flavor.stop_replica_io(), flavor.start_replica_io()] {
-        super::statement::run(slave, journals.of(Side::Slave)?, &Statement::control(sql))?;
-    }
-    Ok(())
 }
 
 /// Preflight: the servers can speak TLS, `openssl` is there to make the

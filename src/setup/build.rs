@@ -306,7 +306,9 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
         &secrets.replication_password,
     )?);
 
+    let hold = super::managers::hold(pair)?;
     Ok(Plan {
+        hold,
         run_id: run_id.to_string(),
         master_label: pair.answers.master.host.clone(),
         slave_label: pair.answers.slave.host.clone(),

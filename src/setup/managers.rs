@@ -7,7 +7,7 @@ use super::pacemaker::Pacemaker;
 use crate::answers::Manager;
 use crate::operation::cluster_manager::ClusterManager;
 use crate::operation::pair::Pair;
-use crate::operation::plan::StepPlan;
+use crate::operation::plan::{ManagerHold, StepPlan};
 use crate::Result;
 
 /// Every manager, in the order they let go.
@@ -19,6 +19,17 @@ pub fn named(kind: Manager) -> &'static dyn ClusterManager {
         Manager::MysqlHa => &OwnDaemon,
         Manager::Pacemaker => &Pacemaker,
     }
+}
+
+/// The hold of the manager that runs the pair now (it may not be the one
+/// the answers name: a re-run that switches managers).
+pub fn hold(pair: &mut Pair) -> Result<Option<ManagerHold>> {
+    for manager in MANAGERS {
+        if let Some(hold) = manager.hold(pair)? {
+            return Ok(Some(hold));
+        }
+    }
+    Ok(None)
 }
 
 /// The hand-off steps: the others let go, then the chosen one is

@@ -165,7 +165,9 @@ pub fn plan(pair: &mut Pair, databases: &[String], run_id: &str) -> Result<Plan>
         }],
         summary,
     });
+    let hold = super::managers::hold(pair)?;
     Ok(Plan {
+        hold,
         run_id: run_id.to_string(),
         master_label: pair.master.label().to_string(),
         slave_label: pair.slave.label().to_string(),

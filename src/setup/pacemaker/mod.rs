@@ -14,7 +14,7 @@ use crate::answers::{Answers, Manager, Resource};
 use crate::node::Node;
 use crate::operation::cluster_manager::ClusterManager;
 use crate::operation::pair::{Member, Pair};
-use crate::operation::plan::{Change, Side, Statement, StepPlan};
+use crate::operation::plan::{Change, ManagerHold, Side, Statement, StepPlan};
 use crate::operation::undo::UndoRule;
 use crate::sql::flavor::{account, quote_string};
 use crate::sql::Family;
@@ -1139,6 +1139,65 @@ impl ClusterManager for Pacemaker {
 
     fn wait_running(&self, pair: &mut Pair) -> Result<Vec<String>> {
         wait_ready(pair)
+    }
+
+    /// Maintenance mode around the steps that disturb the servers: its
+    /// monitors stop, so a restart is no failure to recover from, and the
+    /// re-probe after it finds the pair as before. A cluster already in
+    /// maintenance mode (paused by its administrator) stays as it is.
+    fn hold(&self, pair: &mut Pair) -> Result<Option<ManagerHold>> {
+        let node = pair.master.access.node();
+        if !running(node, "pacemakerd") {
+            return Ok(None);
+        }
+        let out = node.run(
+            &[
+                "crm_attribute",
+                "--type",
+                "crm_config",
+                "--name",
+                "maintenance-mode",
+                "--query",
+                "--quiet",
+            ],
+            None,
+        )?;
+        let now = out.success().then(|| out.stdout_text().trim().to_string());
+        if now.as_deref() == Some("true") {
+            return Ok(None);
+        }
+        let attribute = |action: &[&str]| -> Vec<String> {
+            [
+                "crm_attribute",
+                "--type",
+                "crm_config",
+                "--name",
+                "maintenance-mode",
+            ]
+            .iter()
+            .chain(action)
+            .map(|s| s.to_string())
+            .collect()
+        };
+        // Maintenance mode takes effect in the cluster's next transition
+        // (a recurring monitor may still run until then): wait until it
+        // settled, and again after, for the re-probe that follows.
+        let settled: Vec<String> = ["crm_resource", "--wait", "--timeout=120s"]
+            .map(String::from)
+            .to_vec();
+        Ok(Some(ManagerHold {
+            side: Side::Master,
+            begin: vec![attribute(&["--update", "true"]), settled.clone()],
+            // Put back as it was: unset, or false.
+            end: vec![
+                match now {
+                    Some(_) => attribute(&["--update", "false"]),
+                    None => attribute(&["--delete"]),
+                },
+                settled,
+            ],
+            why: "Pacemaker is in maintenance mode while the servers restart or their replication changes, so it takes none of that for a failure; it manages the pair again after".into(),
+        }))
     }
 
     fn stored_replication_password(&self, pair: &Pair) -> Result<Option<String>> {
