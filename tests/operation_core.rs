@@ -650,3 +650,185 @@ fn rollback_refuses_when_a_later_run_built_on_the_same_file() {
     assert!(err.to_string().contains(&later), "{err}");
     assert!(server.statements().is_empty());
 }
+
+/// A Debian node's option files as installed: the server listens on
+/// localhost only, nothing for replication yet.
+fn debian_tree() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let conf_d = dir.path().join("etc/mysql/mariadb.conf.d");
+    std::fs::create_dir_all(&conf_d).unwrap();
+    std::fs::write(
+        dir.path().join("etc/mysql/my.cnf"),
+        "[client-server]\n!includedir /etc/mysql/mariadb.conf.d/\n",
+    )
+    .unwrap();
+    std::fs::write(
+        conf_d.join("50-server.cnf"),
+        "[mysqld]\nbind-address = 127.0.0.1\nlog_error = /var/log/mysql/error.log\n",
+    )
+    .unwrap();
+    dir
+}
+
+fn step_names(steps: &[StepPlan]) -> Vec<(&'static str, bool)> {
+    steps.iter().map(|s| (s.name, !s.unchanged())).collect()
+}
+
+#[test]
+fn setup_plans_a_fresh_pair_and_nothing_once_it_is_in_place() {
+    use mysql_ha::answers::{SeedMethod, TlsMode};
+    use mysql_ha::setup::build::{database_steps, Secrets};
+    use mysql_ha::setup::preflight::Report;
+
+    let (master_dir, slave_dir) = (debian_tree(), debian_tree());
+    let master = FakeServer::new("10.11.6-MariaDB-0+deb12u1-log");
+    let slave = FakeServer::new("10.11.6-MariaDB-0+deb12u1-log");
+    let account_count =
+        "SELECT COUNT(*) FROM mysql.user WHERE User = 'repl' AND Host = '192.0.2.12'";
+    master.answer(
+        Matcher::Exact(account_count.into()),
+        Reply::value("COUNT(*)", "0"),
+    );
+    master.answer(
+        Matcher::Exact("SELECT @@GLOBAL.have_ssl = 'YES'".into()),
+        Reply::value("@@GLOBAL.have_ssl = 'YES'", "0"),
+    );
+    master.set_variable("gtid_binlog_pos", "0-1-42");
+    let mut answers = Answers {
+        master: node_answers("192.0.2.11"),
+        slave: node_answers("192.0.2.12"),
+        ..Answers::default()
+    };
+    answers.replication.databases = vec!["shop".into()];
+    answers.replication.seed = SeedMethod::None;
+    answers.replication.tls = TlsMode::Off;
+    let mut pair = Pair {
+        answers,
+        master: member(
+            Side::Master,
+            "192.0.2.11",
+            Box::new(LocalNode::with_root(master_dir.path())),
+            &master,
+        ),
+        slave: member(
+            Side::Slave,
+            "192.0.2.12",
+            Box::new(LocalNode::with_root(slave_dir.path())),
+            &slave,
+        ),
+        slave2: None,
+        witness: None,
+    };
+    let report = Report {
+        databases: vec!["shop".into()],
+        to_copy: vec!["shop".into()],
+        ..Report::default()
+    };
+    let secrets = Secrets {
+        replication_password: SECRET.into(),
+    };
+    let run_id = backup::new_run_id();
+    let steps = database_steps(&mut pair, &report, &run_id, &secrets).unwrap();
+    assert_eq!(
+        step_names(&steps),
+        [
+            ("configure the master", true),
+            ("configure the slave", true),
+            ("replication account", true),
+            ("seed the slave", false),
+            ("start replication", true),
+        ]
+    );
+    // A fresh pair's plan read no running settings: its files change anyway.
+    assert!(!master
+        .log()
+        .iter()
+        .any(|(_, q)| q.starts_with("SELECT @@GLOBAL.server_id")));
+    let first = plan(&run_id, steps, Vec::new());
+    let shown = first.render();
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(
+        shown.contains("CREATE USER 'repl'@'192.0.2.12' IDENTIFIED BY '********'"),
+        "{shown}"
+    );
+
+    // Applied on the fakes: files written, the account made, the slave
+    // pointed at the master's position and started.
+    let mut journals = Journals::create(&pair, &run_id).unwrap();
+    apply::run(
+        &mut pair,
+        &first,
+        &mut journals,
+        &Log::default(),
+        &mut no_run,
+    )
+    .unwrap();
+    let pointed = slave
+        .statements()
+        .into_iter()
+        .find(|s| s.starts_with("CHANGE MASTER TO"))
+        .unwrap();
+    assert!(pointed.contains("MASTER_HOST='192.0.2.11'"), "{pointed}");
+    assert!(
+        pointed.contains(SECRET),
+        "the slave must get the password: {pointed}"
+    );
+    assert_eq!(
+        slave.statements().last().map(String::as_str),
+        Some("START SLAVE")
+    );
+    assert!(
+        slave.statements().iter().any(|s| s.contains("0-1-42")),
+        "{:?}",
+        slave.statements()
+    );
+    assert!(master
+        .statements()
+        .iter()
+        .any(|s| s.starts_with("CREATE USER 'repl'@'192.0.2.12' IDENTIFIED BY")));
+
+    // The servers as they run after the restart and the start.
+    for (server, id) in [(&master, "1"), (&slave, "2")] {
+        server.set_variable("server_id", id);
+    }
+    master.set_variable("log_bin", "1");
+    master.set_variable("binlog_format", "ROW");
+    slave.set_variable("read_only", "1");
+    slave.set_replica(Some(
+        [
+            ("Master_Host", "192.0.2.11"),
+            ("Master_User", "repl"),
+            ("Master_Port", "3306"),
+            ("Slave_IO_Running", "Yes"),
+            ("Slave_SQL_Running", "Yes"),
+            ("Replicate_Wild_Do_Table", "shop.%"),
+            ("Last_IO_Errno", "0"),
+        ]
+        .iter()
+        .map(|(c, v)| (c.to_string(), Some(v.to_string())))
+        .collect(),
+    ));
+    master.answer(
+        Matcher::Exact(account_count.into()),
+        Reply::value("COUNT(*)", "1"),
+    );
+    master.answer(
+        Matcher::Exact("SHOW GRANTS FOR 'repl'@'192.0.2.12'".into()),
+        Reply::value(
+            "Grants for repl@192.0.2.12",
+            "GRANT REPLICATION SLAVE ON *.* TO `repl`@`192.0.2.12` IDENTIFIED BY PASSWORD '*AB'",
+        ),
+    );
+    master.answer(
+        Matcher::Prefix("SELECT ssl_type FROM mysql.user".into()),
+        Reply::value("ssl_type", ""),
+    );
+    let again = database_steps(&mut pair, &report, &backup::new_run_id(), &secrets).unwrap();
+    let changed: Vec<_> = again.iter().filter(|s| !s.unchanged()).collect();
+    assert!(changed.is_empty(), "a re-run would change: {changed:#?}");
+    // Each server was asked whether it runs with its files' settings.
+    assert!(slave
+        .log()
+        .iter()
+        .any(|(_, q)| q == "SELECT @@GLOBAL.read_only"));
+}
