@@ -832,3 +832,80 @@ fn setup_plans_a_fresh_pair_and_nothing_once_it_is_in_place() {
         .iter()
         .any(|(_, q)| q == "SELECT @@GLOBAL.read_only"));
 }
+
+#[test]
+fn a_replica_restarted_under_the_run_is_stopped_again_and_the_statement_retried() {
+    let mut f = fixture();
+    f.slave.set_replica(Some(
+        [
+            ("Master_Host", "192.0.2.11"),
+            ("Master_User", "repl"),
+            ("Master_Port", "3306"),
+            ("Slave_IO_Running", "Yes"),
+            ("Slave_SQL_Running", "Yes"),
+        ]
+        .iter()
+        .map(|(c, v)| (c.to_string(), Some(v.to_string())))
+        .collect(),
+    ));
+    // A daemon started the I/O thread again between the run's stop and
+    // its change of the connection.
+    f.slave.answer_once(
+        Matcher::Prefix("CHANGE MASTER TO".into()),
+        Reply::error(
+            1198,
+            "This operation cannot be performed as you have a running slave",
+        ),
+    );
+    let run_id = backup::new_run_id();
+    let change = "CHANGE MASTER TO MASTER_USER='repl', MASTER_PASSWORD='********'";
+    let real = format!("CHANGE MASTER TO MASTER_USER='repl', MASTER_PASSWORD='{SECRET}'");
+    let plan = plan(
+        &run_id,
+        vec![step(
+            "replication login",
+            Side::Slave,
+            vec![Change::Sql(Statement::masked(
+                change.into(),
+                real.clone(),
+                UndoRule::Source { target: None },
+            ))],
+        )],
+        Vec::new(),
+    );
+    let mut journals = Journals::create(&f.pair, &run_id).unwrap();
+    apply::run(
+        &mut f.pair,
+        &plan,
+        &mut journals,
+        &Log::default(),
+        &mut no_run,
+    )
+    .unwrap();
+    assert_eq!(
+        f.slave.statements(),
+        [real.clone(), "STOP SLAVE".into(), real]
+    );
+    // Its undo, read before: the old login, and replication running again.
+    let journal = Journal::open(f.pair.slave.access.node(), &run_id).unwrap();
+    let undo = journal.records().iter().find_map(|r| match &r.entry {
+        JournalEntry::Sql {
+            undo: Some(SqlUndo::Run { statements, .. }),
+            ..
+        } => Some(
+            statements
+                .iter()
+                .map(|s| s.shown.clone())
+                .collect::<Vec<_>>(),
+        ),
+        _ => None,
+    });
+    assert_eq!(
+        undo.unwrap(),
+        [
+            "STOP SLAVE",
+            "CHANGE MASTER TO MASTER_USER='repl', MASTER_SSL=0, MASTER_SSL_CA='', MASTER_SSL_VERIFY_SERVER_CERT=0",
+            "START SLAVE",
+        ]
+    );
+}

@@ -101,7 +101,8 @@ pub enum Sent {
 struct State {
     version: String,
     log: Vec<(Sent, String)>,
-    script: Vec<(Matcher, Reply)>,
+    /// Each answer, with how many more times it applies (None: always).
+    script: Vec<(Matcher, Reply, Option<usize>)>,
     variables: BTreeMap<String, String>,
     replica: Option<FakeRow>,
     refuse: Option<ServerError>,
@@ -133,7 +134,14 @@ impl FakeServer {
     /// Answers what `matcher` matches with `reply` (before any answer set
     /// earlier and before the modelled state).
     pub fn answer(&self, matcher: Matcher, reply: Reply) -> &FakeServer {
-        self.lock().script.push((matcher, reply));
+        self.lock().script.push((matcher, reply, None));
+        self
+    }
+
+    /// Like `answer`, for the next matching text only (a server that
+    /// refuses once, then takes the retry).
+    pub fn answer_once(&self, matcher: Matcher, reply: Reply) -> &FakeServer {
+        self.lock().script.push((matcher, reply, Some(1)));
         self
     }
 
@@ -201,7 +209,7 @@ impl FakeServer {
     pub fn execute(&self, statement: &str) -> Result<(), ServerError> {
         let mut state = self.lock();
         state.log.push((Sent::Statement, statement.to_string()));
-        match scripted(&state, statement) {
+        match scripted(&mut state, statement) {
             Some(Reply::Error(err)) => return Err(err),
             Some(Reply::Rows(_)) => return Ok(()),
             None => {}
@@ -214,7 +222,7 @@ impl FakeServer {
     pub fn query(&self, query: &str) -> Result<Vec<FakeRow>, ServerError> {
         let mut state = self.lock();
         state.log.push((Sent::Query, query.to_string()));
-        match scripted(&state, query) {
+        match scripted(&mut state, query) {
             Some(Reply::Error(err)) => return Err(err),
             Some(Reply::Rows(rows)) => return Ok(rows),
             None => {}
@@ -226,13 +234,16 @@ impl FakeServer {
     }
 }
 
-fn scripted(state: &State, text: &str) -> Option<Reply> {
-    state
+fn scripted(state: &mut State, text: &str) -> Option<Reply> {
+    let (_, reply, remaining) = state
         .script
-        .iter()
+        .iter_mut()
         .rev()
-        .find(|(matcher, _)| matcher.matches(text))
-        .map(|(_, reply)| reply.clone())
+        .find(|(matcher, _, remaining)| remaining != &Some(0) && matcher.matches(text))?;
+    if let Some(left) = remaining {
+        *left -= 1;
+    }
+    Some(reply.clone())
 }
 
 /// `ON` and `OFF` as a server shows a boolean variable; quotes removed.
@@ -268,10 +279,13 @@ impl State {
                     .find_map(|scope| assignment.strip_prefix(scope))
                     .unwrap_or(assignment);
                 if let Some((name, value)) = assignment.split_once('=') {
-                    self.variables.insert(
-                        name.trim().trim_start_matches("@@").to_ascii_lowercase(),
-                        variable_value(value),
-                    );
+                    let name = name.trim().trim_start_matches("@@").to_ascii_lowercase();
+                    let name = ["global.", "session."]
+                        .iter()
+                        .find_map(|scope| name.strip_prefix(scope))
+                        .unwrap_or(&name)
+                        .to_string();
+                    self.variables.insert(name, variable_value(value));
                 }
             }
             ["STOP", "SLAVE" | "REPLICA"] => self.set_threads("No"),
@@ -340,9 +354,14 @@ mod tests {
         server.execute("SET GLOBAL read_only = ON").unwrap();
         let rows = server.query("SELECT @@GLOBAL.read_only").unwrap();
         assert_eq!(rows[0][0].1.as_deref(), Some("1"));
+        server.execute("SET @@GLOBAL.read_only = 0").unwrap();
+        assert_eq!(server.variable("read_only").as_deref(), Some("0"));
         let err = server.query("SELECT COUNT(*) FROM t").unwrap_err();
         assert!(err.message.contains("SELECT COUNT(*) FROM t"), "{err:?}");
-        assert_eq!(server.statements(), ["SET GLOBAL read_only = ON"]);
+        assert_eq!(
+            server.statements(),
+            ["SET GLOBAL read_only = ON", "SET @@GLOBAL.read_only = 0"]
+        );
     }
 
     #[test]
@@ -350,6 +369,12 @@ mod tests {
         let server = FakeServer::new("10.11.6-MariaDB");
         server.answer(Matcher::Prefix("SELECT 1".into()), Reply::value("1", "a"));
         server.answer(Matcher::Exact("SELECT 1".into()), Reply::value("1", "b"));
+        assert_eq!(
+            server.query("SELECT 1").unwrap()[0][0].1.as_deref(),
+            Some("b")
+        );
+        server.answer_once(Matcher::Exact("SELECT 1".into()), Reply::error(1, "once"));
+        assert_eq!(server.query("SELECT 1").unwrap_err().code, Some(1));
         assert_eq!(
             server.query("SELECT 1").unwrap()[0][0].1.as_deref(),
             Some("b")
