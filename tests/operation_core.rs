@@ -674,19 +674,29 @@ fn step_names(steps: &[StepPlan]) -> Vec<(&'static str, bool)> {
     steps.iter().map(|s| (s.name, !s.unchanged())).collect()
 }
 
-#[test]
-fn setup_plans_a_fresh_pair_and_nothing_once_it_is_in_place() {
+/// Two Debian nodes with fresh servers, to set up for `shop` with no copy
+/// and no TLS.
+struct FreshPair {
+    master_dir: tempfile::TempDir,
+    slave_dir: tempfile::TempDir,
+    master: FakeServer,
+    slave: FakeServer,
+    pair: Pair,
+    report: mysql_ha::setup::preflight::Report,
+    secrets: mysql_ha::setup::build::Secrets,
+}
+
+const ACCOUNT_COUNT: &str =
+    "SELECT COUNT(*) FROM mysql.user WHERE User = 'repl' AND Host = '192.0.2.12'";
+
+fn fresh_pair() -> FreshPair {
     use mysql_ha::answers::{SeedMethod, TlsMode};
-    use mysql_ha::setup::build::{database_steps, Secrets};
-    use mysql_ha::setup::preflight::Report;
 
     let (master_dir, slave_dir) = (debian_tree(), debian_tree());
     let master = FakeServer::new("10.11.6-MariaDB-0+deb12u1-log");
     let slave = FakeServer::new("10.11.6-MariaDB-0+deb12u1-log");
-    let account_count =
-        "SELECT COUNT(*) FROM mysql.user WHERE User = 'repl' AND Host = '192.0.2.12'";
     master.answer(
-        Matcher::Exact(account_count.into()),
+        Matcher::Exact(ACCOUNT_COUNT.into()),
         Reply::value("COUNT(*)", "0"),
     );
     master.answer(
@@ -702,7 +712,7 @@ fn setup_plans_a_fresh_pair_and_nothing_once_it_is_in_place() {
     answers.replication.databases = vec!["shop".into()];
     answers.replication.seed = SeedMethod::None;
     answers.replication.tls = TlsMode::Off;
-    let mut pair = Pair {
+    let pair = Pair {
         answers,
         master: member(
             Side::Master,
@@ -719,14 +729,54 @@ fn setup_plans_a_fresh_pair_and_nothing_once_it_is_in_place() {
         slave2: None,
         witness: None,
     };
-    let report = Report {
-        databases: vec!["shop".into()],
-        to_copy: vec!["shop".into()],
-        ..Report::default()
-    };
-    let secrets = Secrets {
-        replication_password: SECRET.into(),
-    };
+    FreshPair {
+        master_dir,
+        slave_dir,
+        master,
+        slave,
+        pair,
+        report: mysql_ha::setup::preflight::Report {
+            databases: vec!["shop".into()],
+            to_copy: vec!["shop".into()],
+            ..Default::default()
+        },
+        secrets: mysql_ha::setup::build::Secrets {
+            replication_password: SECRET.into(),
+        },
+    }
+}
+
+/// The slave's status once it replicates from the master.
+fn replicating_from_master() -> Option<mysql_ha::sql::fake::FakeRow> {
+    Some(
+        [
+            ("Master_Host", "192.0.2.11"),
+            ("Master_User", "repl"),
+            ("Master_Port", "3306"),
+            ("Slave_IO_Running", "Yes"),
+            ("Slave_SQL_Running", "Yes"),
+            ("Replicate_Wild_Do_Table", "shop.%"),
+            ("Last_IO_Errno", "0"),
+        ]
+        .iter()
+        .map(|(c, v)| (c.to_string(), Some(v.to_string())))
+        .collect(),
+    )
+}
+
+#[test]
+fn setup_plans_a_fresh_pair_and_nothing_once_it_is_in_place() {
+    use mysql_ha::setup::build::database_steps;
+
+    let FreshPair {
+        master_dir: _master_dir,
+        slave_dir: _slave_dir,
+        master,
+        slave,
+        mut pair,
+        report,
+        secrets,
+    } = fresh_pair();
     let run_id = backup::new_run_id();
     let steps = database_steps(&mut pair, &report, &run_id, &secrets).unwrap();
     assert_eq!(
@@ -794,22 +844,9 @@ fn setup_plans_a_fresh_pair_and_nothing_once_it_is_in_place() {
     master.set_variable("log_bin", "1");
     master.set_variable("binlog_format", "ROW");
     slave.set_variable("read_only", "1");
-    slave.set_replica(Some(
-        [
-            ("Master_Host", "192.0.2.11"),
-            ("Master_User", "repl"),
-            ("Master_Port", "3306"),
-            ("Slave_IO_Running", "Yes"),
-            ("Slave_SQL_Running", "Yes"),
-            ("Replicate_Wild_Do_Table", "shop.%"),
-            ("Last_IO_Errno", "0"),
-        ]
-        .iter()
-        .map(|(c, v)| (c.to_string(), Some(v.to_string())))
-        .collect(),
-    ));
+    slave.set_replica(replicating_from_master());
     master.answer(
-        Matcher::Exact(account_count.into()),
+        Matcher::Exact(ACCOUNT_COUNT.into()),
         Reply::value("COUNT(*)", "1"),
     );
     master.answer(
@@ -908,4 +945,98 @@ fn a_replica_restarted_under_the_run_is_stopped_again_and_the_statement_retried(
             "START SLAVE",
         ]
     );
+}
+
+/// Every file under the tree's /etc, with its contents.
+fn etc_files(root: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(&root.join("etc"), &mut files);
+    files.sort();
+    files
+}
+
+#[test]
+fn a_setup_rolled_back_leaves_both_nodes_as_they_were() {
+    use mysql_ha::setup::build::database_steps;
+
+    let mut fresh = fresh_pair();
+    let before = [
+        etc_files(fresh.master_dir.path()),
+        etc_files(fresh.slave_dir.path()),
+    ];
+    let run_id = backup::new_run_id();
+    let steps = database_steps(&mut fresh.pair, &fresh.report, &run_id, &fresh.secrets).unwrap();
+    let mut journals = Journals::create(&fresh.pair, &run_id).unwrap();
+    apply::run(
+        &mut fresh.pair,
+        &plan(&run_id, steps, Vec::new()),
+        &mut journals,
+        &Log::default(),
+        &mut no_run,
+    )
+    .unwrap();
+    fresh.slave.set_replica(replicating_from_master());
+    assert_ne!(etc_files(fresh.slave_dir.path()), before[1]);
+    let (master_ran, slave_ran) = (
+        fresh.master.statements().len(),
+        fresh.slave.statements().len(),
+    );
+
+    let undo = |dir: &Path, server: &FakeServer, side: Side, host: &str| {
+        let mut member = member(side, host, Box::new(LocalNode::with_root(dir)), server);
+        mysql_ha::commands::rollback::undo_member(&mut member, &run_id, false).unwrap()
+    };
+    let slave_text = undo(
+        fresh.slave_dir.path(),
+        &fresh.slave,
+        Side::Slave,
+        "192.0.2.12",
+    );
+    let master_text = undo(
+        fresh.master_dir.path(),
+        &fresh.master,
+        Side::Master,
+        "192.0.2.11",
+    );
+
+    // Files: byte for byte, the run's own drop-in gone.
+    assert_eq!(
+        etc_files(fresh.master_dir.path()),
+        before[0],
+        "{master_text}"
+    );
+    assert_eq!(etc_files(fresh.slave_dir.path()), before[1], "{slave_text}");
+    assert!(
+        master_text.contains("removed /etc/mysql/mariadb.conf.d/60-mysql-ha.cnf"),
+        "{master_text}"
+    );
+    // The slave forgets its master again; the account the run made is
+    // dropped (it did not exist before), nothing else is run.
+    assert_eq!(
+        fresh.slave.statements()[slave_ran..],
+        ["STOP SLAVE", "RESET SLAVE ALL"]
+    );
+    assert_eq!(fresh.slave.replica(), None);
+    assert_eq!(
+        fresh.master.statements()[master_ran..],
+        [
+            "SET SESSION sql_log_bin = 0",
+            "DROP USER IF EXISTS 'repl'@'192.0.2.12'",
+            "SET SESSION sql_log_bin = 1",
+        ]
+    );
+    for text in [&master_text, &slave_text] {
+        assert!(text.contains("restarted the server"), "{text}");
+        assert!(!text.contains(SECRET), "{text}");
+    }
 }
