@@ -113,7 +113,11 @@ impl Log {
 /// A Debian 12 profile whose service commands do nothing (they run on
 /// this machine: a test must never restart its server).
 fn profile() -> Profile {
-    let mut profile = Profile::by_name("debian-12").unwrap();
+    profile_named("debian-12")
+}
+
+fn profile_named(name: &str) -> Profile {
+    let mut profile = Profile::by_name(name).unwrap();
     for argv in [
         &mut profile.service.start,
         &mut profile.service.stop,
@@ -144,11 +148,21 @@ fn node_answers(host: &str) -> NodeAnswers {
 }
 
 fn member(side: Side, host: &str, node: Box<dyn Node>, server: &FakeServer) -> Member {
+    member_with(side, host, node, server, profile())
+}
+
+fn member_with(
+    side: Side,
+    host: &str,
+    node: Box<dyn Node>,
+    server: &FakeServer,
+    profile: Profile,
+) -> Member {
     let access = Access::Fake {
         node,
         server: server.clone(),
     };
-    Member::with_access(side, &node_answers(host), access, profile()).unwrap()
+    Member::with_access(side, &node_answers(host), access, profile).unwrap()
 }
 
 /// A master whose option file is watched, and a slave; both MariaDB.
@@ -1039,4 +1053,77 @@ fn a_setup_rolled_back_leaves_both_nodes_as_they_were() {
         assert!(text.contains("restarted the server"), "{text}");
         assert!(!text.contains(SECRET), "{text}");
     }
+}
+
+#[test]
+fn on_mysql_the_hash_is_read_as_hex_and_rollback_lifts_super_read_only_for_its_own_statements() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FakeServer::new("8.4.3");
+    let hex_hash = "0x24412430303524";
+    server.answer(
+        Matcher::Exact(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = 'mysqlha_mon' AND Host = '192.0.2.12'"
+                .into(),
+        ),
+        Reply::value("COUNT(*)", "1"),
+    );
+    server.answer(
+        Matcher::Prefix("SHOW CREATE USER ".into()),
+        Reply::value(
+            "CREATE USER for mysqlha_mon@192.0.2.12",
+            &format!("CREATE USER `mysqlha_mon`@`192.0.2.12` IDENTIFIED WITH 'caching_sha2_password' AS {hex_hash} REQUIRE NONE"),
+        ),
+    );
+    server.answer(
+        Matcher::Prefix("SHOW GRANTS FOR ".into()),
+        Reply::value(
+            "Grants for mysqlha_mon@192.0.2.12",
+            "GRANT USAGE ON *.* TO `mysqlha_mon`@`192.0.2.12`",
+        ),
+    );
+    // A slave: the daemon keeps it super_read_only.
+    server.set_variable("super_read_only", "1");
+    let node = || -> Box<dyn Node> { Box::new(LocalNode::with_root(dir.path())) };
+    let mysql = || profile_named("debian-mysql");
+    let run_id = backup::new_run_id();
+    let statement = Statement::masked(
+        "ALTER USER 'mysqlha_mon'@'192.0.2.12' IDENTIFIED BY '********'".into(),
+        format!("ALTER USER 'mysqlha_mon'@'192.0.2.12' IDENTIFIED BY '{SECRET}'"),
+        UndoRule::Account {
+            user: "mysqlha_mon".into(),
+            host: "192.0.2.12".into(),
+        },
+    );
+    let mut applied = member_with(Side::Master, "192.0.2.12", node(), &server, mysql());
+    let mut journal = Journal::create(applied.access.node(), &run_id).unwrap();
+    mysql_ha::operation::statement::run(&mut applied, &mut journal, &statement).unwrap();
+    let log: Vec<String> = server.log().into_iter().map(|(_, t)| t).collect();
+    let hex_at = log
+        .iter()
+        .position(|t| t == "SET SESSION print_identified_with_as_hex = ON")
+        .unwrap();
+    let read_at = log
+        .iter()
+        .position(|t| t.starts_with("SHOW CREATE USER"))
+        .unwrap();
+    assert!(hex_at < read_at, "{log:?}");
+    let ran = server.statements().len();
+
+    let mut rolling = member_with(Side::Master, "192.0.2.12", node(), &server, mysql());
+    let text = mysql_ha::commands::rollback::undo_member(&mut rolling, &run_id, false).unwrap();
+    assert_eq!(
+        server.statements()[ran..],
+        [
+            "SET GLOBAL super_read_only = OFF".to_string(),
+            "SET SESSION sql_log_bin = 0".to_string(),
+            "DROP USER IF EXISTS 'mysqlha_mon'@'192.0.2.12'".to_string(),
+            format!("CREATE USER `mysqlha_mon`@`192.0.2.12` IDENTIFIED WITH 'caching_sha2_password' AS {hex_hash} REQUIRE NONE"),
+            "GRANT USAGE ON *.* TO `mysqlha_mon`@`192.0.2.12`".to_string(),
+            "SET SESSION sql_log_bin = 1".to_string(),
+            "SET GLOBAL super_read_only = ON".to_string(),
+        ]
+    );
+    assert_eq!(server.variable("super_read_only").as_deref(), Some("1"));
+    assert!(!text.contains(hex_hash), "{text}");
+    assert!(text.contains("AS 0x********"), "{text}");
 }
