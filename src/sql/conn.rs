@@ -22,7 +22,7 @@ pub struct SqlConn {
 /// What carries the statements: a real server's connection, or the
 /// recording fake of unit tests (`sql::fake`).
 enum Driver {
-    Server(Box<mysql::Conn>),
+    Server(mysql::Conn),
     Fake(FakeServer),
 }
 
@@ -120,7 +120,7 @@ impl SqlConn {
         })?;
         Ok(SqlConn {
             node: node.to_string(),
-            driver: Driver::Server(Box::new(conn)),
+            driver: Driver::Server(conn),
             flavor,
         })
     }
