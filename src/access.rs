@@ -9,12 +9,19 @@ use crate::answers::NodeAnswers;
 use crate::node::bootstrap::{self, Bootstrapped};
 use crate::node::ssh::SocketForward;
 use crate::node::{LocalNode, Node, Output, SshNode};
+use crate::sql::fake::FakeServer;
 use crate::sql::SqlConn;
 use crate::{Error, Result};
 
 pub enum Access {
     Local(LocalNode),
     Ssh(SshNode),
+    /// Unit tests: any `Node` (a temporary tree) and a recording fake
+    /// server in place of the node's database server.
+    Fake {
+        node: Box<dyn Node>,
+        server: FakeServer,
+    },
 }
 
 impl Access {
@@ -43,11 +50,13 @@ impl Access {
         match self {
             Access::Local(node) => node,
             Access::Ssh(node) => node,
+            Access::Fake { node, .. } => node.as_ref(),
         }
     }
 
+    /// Whether files are read directly (not through one round trip each).
     pub fn is_local(&self) -> bool {
-        matches!(self, Access::Local(_))
+        matches!(self, Access::Local(_) | Access::Fake { .. })
     }
 
     /// Starts a command with piped stdin and stdout, for streaming.
@@ -66,6 +75,10 @@ impl Access {
                     .map_err(|e| Error::io(program, e))
             }
             Access::Ssh(node) => node.spawn(argv),
+            Access::Fake { .. } => Err(Error::Internal(format!(
+                "a fake node streams no command (`{}`)",
+                argv.join(" ")
+            ))),
         }
     }
 
@@ -90,6 +103,10 @@ impl Access {
                     _forward: Some(forward),
                 })
             }
+            Access::Fake { server, .. } => Ok(SqlSession {
+                conn: SqlConn::fake(label, server)?,
+                _forward: None,
+            }),
         }
     }
 

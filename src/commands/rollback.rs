@@ -509,7 +509,11 @@ fn on_member(mut member: Member, args: &RollbackArgs) -> Result<String> {
     undo_member(&mut member, run_id, args.force)
 }
 
-fn undo_member(member: &mut Member, run_id: &str, force: bool) -> Result<String> {
+/// Undoes run `run_id` on one member from its journal alone: refuses
+/// (unless `force`) when a later run or a hand edit changed its files, puts
+/// them back, runs the journaled undo statements, restarts the server when
+/// its option files came back. Public for unit tests over `Access::Fake`.
+pub fn undo_member(member: &mut Member, run_id: &str, force: bool) -> Result<String> {
     let (mut text, journal, restored) = restore_files(member.access.node(), run_id, force)?;
     text.push_str(&undo_server(member, &journal, &restored)?);
     Ok(text)

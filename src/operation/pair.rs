@@ -93,6 +93,25 @@ impl Member {
         })
     }
 
+    /// A member reached through `access` (unit tests: `Access::Fake`),
+    /// with its profile given: what `connect` finds by itself.
+    pub fn with_access(
+        side: Side,
+        answers: &NodeAnswers,
+        access: Access,
+        profile: Profile,
+    ) -> Result<Member> {
+        let session = Self::open_sql(&access, &profile, answers)?;
+        Ok(Member {
+            side,
+            answers: answers.clone(),
+            access,
+            profile,
+            session,
+            trust: None,
+        })
+    }
+
     fn open_sql(access: &Access, profile: &Profile, answers: &NodeAnswers) -> Result<SqlSession> {
         access.connect_sql(
             &answers.host,

@@ -243,6 +243,37 @@ struct TlsSettings {
 }
 
 pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) -> Result<Plan> {
+    let mut steps = database_steps(pair, report, run_id, secrets)?;
+    steps.extend(super::cluster_access::steps(pair)?);
+    steps.extend(super::managers::hand_off_steps(
+        pair,
+        &secrets.replication_password,
+    )?);
+    let hold = super::managers::hold(pair)?;
+    Ok(Plan {
+        hold,
+        run_id: run_id.to_string(),
+        master_label: pair.answers.master.host.clone(),
+        slave_label: pair.answers.slave.host.clone(),
+        slave2_label: pair.answers.slave2.host.clone(),
+        witness_label: pair.answers.cluster.witness.clone(),
+        steps,
+        rescues: Vec::new(),
+        preamble: Vec::new(),
+        side_names: None,
+    })
+}
+
+/// The steps that make the pair replicate (certificates, both servers'
+/// settings, each slave's account, copy and start), before the cluster
+/// account and the daemon's: all that the servers decide, so unit tests
+/// build them against fake servers.
+pub fn database_steps(
+    pair: &mut Pair,
+    report: &Report,
+    run_id: &str,
+    secrets: &Secrets,
+) -> Result<Vec<StepPlan>> {
     let master_config = pair.master.config()?;
     let slave_config = pair.slave.config()?;
     let (master_id, slave_id) = server_ids(&master_config, &slave_config);
@@ -300,25 +331,7 @@ pub fn build(pair: &mut Pair, report: &Report, run_id: &str, secrets: &Secrets) 
             step
         }));
     }
-    steps.extend(super::cluster_access::steps(pair)?);
-    steps.extend(super::managers::hand_off_steps(
-        pair,
-        &secrets.replication_password,
-    )?);
-
-    let hold = super::managers::hold(pair)?;
-    Ok(Plan {
-        hold,
-        run_id: run_id.to_string(),
-        master_label: pair.answers.master.host.clone(),
-        slave_label: pair.answers.slave.host.clone(),
-        slave2_label: pair.answers.slave2.host.clone(),
-        witness_label: pair.answers.cluster.witness.clone(),
-        steps,
-        rescues: Vec::new(),
-        preamble: Vec::new(),
-        side_names: None,
-    })
+    Ok(steps)
 }
 
 /// The steps that make `pair.slave` a replicating slave of the master:

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use mysql::prelude::Queryable;
 
+use super::fake::{FakeRow, FakeServer, ServerError};
 use super::flavor::Flavor;
 use crate::{Error, Result};
 
@@ -14,8 +15,15 @@ pub type Row = BTreeMap<String, Option<String>>;
 
 pub struct SqlConn {
     node: String,
-    conn: mysql::Conn,
+    driver: Driver,
     flavor: Flavor,
+}
+
+/// What carries the statements: a real server's connection, or the
+/// recording fake of unit tests (`sql::fake`).
+enum Driver {
+    Server(mysql::Conn),
+    Fake(FakeServer),
 }
 
 fn value_text(value: &mysql::Value) -> Option<String> {
@@ -112,9 +120,33 @@ impl SqlConn {
         })?;
         Ok(SqlConn {
             node: node.to_string(),
-            conn,
+            driver: Driver::Server(conn),
             flavor,
         })
+    }
+
+    /// A connection to a fake server; its flavor comes from the version
+    /// the fake reports, as a real server's does.
+    pub fn fake(node: &str, server: &FakeServer) -> Result<SqlConn> {
+        let version = server
+            .connect()
+            .map_err(|e| fake_error(node, "connect", e))?;
+        let flavor = Flavor::from_version_string(&version).ok_or_else(|| Error::Sql {
+            node: node.to_string(),
+            statement: "SELECT VERSION()".into(),
+            code: None,
+            message: format!("cannot read the server version `{version}`"),
+        })?;
+        Ok(SqlConn {
+            node: node.to_string(),
+            driver: Driver::Fake(server.clone()),
+            flavor,
+        })
+    }
+
+    /// The fake's rows of `query`, in column order.
+    fn fake_rows(node: &str, server: &FakeServer, query: &str) -> Result<Vec<FakeRow>> {
+        server.query(query).map_err(|e| fake_error(node, query, e))
     }
 
     pub fn node(&self) -> &str {
@@ -130,8 +162,15 @@ impl SqlConn {
     /// The server's message is masked too: a server may quote the value it
     /// refused (`String '...' is too long for MASTER_PASSWORD`).
     pub fn exec_masked(&mut self, statement: &str, shown: &str) -> Result<()> {
-        self.conn.query_drop(statement).map_err(|e| {
-            let mut err = sql_error(&self.node, shown, e);
+        let ran = match &mut self.driver {
+            Driver::Server(conn) => conn
+                .query_drop(statement)
+                .map_err(|e| sql_error(&self.node, shown, e)),
+            Driver::Fake(server) => server
+                .execute(statement)
+                .map_err(|e| fake_error(&self.node, shown, e)),
+        };
+        ran.map_err(|mut err| {
             if statement != shown {
                 if let Error::Sql { message, .. } = &mut err {
                     *message = mask_secrets(message, &hidden_literals(statement, shown));
@@ -147,8 +186,17 @@ impl SqlConn {
 
     /// Runs a query; each row maps column names to values.
     pub fn rows(&mut self, query: &str) -> Result<Vec<Row>> {
-        let result: Vec<mysql::Row> = self
-            .conn
+        let conn = match &mut self.driver {
+            Driver::Server(conn) => conn,
+            Driver::Fake(server) => {
+                let rows = Self::fake_rows(&self.node, server, query)?;
+                return Ok(rows
+                    .into_iter()
+                    .map(|row| row.into_iter().collect())
+                    .collect());
+            }
+        };
+        let result: Vec<mysql::Row> = conn
             .query(query)
             .map_err(|e| sql_error(&self.node, query, e))?;
         Ok(result
@@ -194,8 +242,18 @@ impl SqlConn {
     }
 
     pub fn scalar(&mut self, query: &str) -> Result<Option<String>> {
-        let value: Option<mysql::Value> = self
-            .conn
+        let conn = match &mut self.driver {
+            Driver::Server(conn) => conn,
+            Driver::Fake(server) => {
+                let rows = Self::fake_rows(&self.node, server, query)?;
+                return Ok(rows
+                    .into_iter()
+                    .next()
+                    .and_then(|row| row.into_iter().next())
+                    .and_then(|(_, value)| value));
+            }
+        };
+        let value: Option<mysql::Value> = conn
             .query_first(query)
             .map_err(|e| sql_error(&self.node, query, e))?;
         Ok(value.as_ref().and_then(value_text))
@@ -217,8 +275,18 @@ impl SqlConn {
     /// The values of the first row in column order (None for NULL); empty
     /// without a row.
     pub fn row(&mut self, query: &str) -> Result<Vec<Option<String>>> {
-        let row: Option<mysql::Row> = self
-            .conn
+        let conn = match &mut self.driver {
+            Driver::Server(conn) => conn,
+            Driver::Fake(server) => {
+                let rows = Self::fake_rows(&self.node, server, query)?;
+                return Ok(rows
+                    .into_iter()
+                    .next()
+                    .map(|row| row.into_iter().map(|(_, value)| value).collect())
+                    .unwrap_or_default());
+            }
+        };
+        let row: Option<mysql::Row> = conn
             .query_first(query)
             .map_err(|e| sql_error(&self.node, query, e))?;
         Ok(row
@@ -228,11 +296,30 @@ impl SqlConn {
 
     /// One column of every row.
     pub fn column(&mut self, query: &str) -> Result<Vec<String>> {
-        let values: Vec<mysql::Value> = self
-            .conn
+        let conn = match &mut self.driver {
+            Driver::Server(conn) => conn,
+            Driver::Fake(server) => {
+                let rows = Self::fake_rows(&self.node, server, query)?;
+                return Ok(rows
+                    .into_iter()
+                    .filter_map(|row| row.into_iter().next().and_then(|(_, value)| value))
+                    .collect());
+            }
+        };
+        let values: Vec<mysql::Value> = conn
             .query(query)
             .map_err(|e| sql_error(&self.node, query, e))?;
         Ok(values.iter().filter_map(value_text).collect())
+    }
+}
+
+/// The fake's refusal, as a server's would read.
+fn fake_error(node: &str, statement: &str, err: ServerError) -> Error {
+    Error::Sql {
+        node: node.to_string(),
+        statement: statement.to_string(),
+        code: err.code,
+        message: err.message,
     }
 }
 

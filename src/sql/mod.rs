@@ -4,6 +4,7 @@
 //! line.
 
 pub mod conn;
+pub mod fake;
 pub mod flavor;
 
 pub use conn::{Row, SqlConn};
