@@ -182,7 +182,10 @@ fn pacemaker_hand_off_and_a_crashed_master() {
         restarted.contains("maintenance-mode --update true"),
         "{restarted}"
     );
-    assert!(restarted.contains("server restarted"), "{restarted}");
+    assert!(
+        restarted.contains("==> configure the master\n    changed"),
+        "{restarted}"
+    );
     let state = crm("node2").unwrap();
     assert_eq!(state.promoted, ["node1"], "{state:?}\n{restarted}");
     assert_eq!(state.vip.as_deref(), Some("node1"), "{state:?}");
