@@ -319,6 +319,29 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
     Ok(step)
 }
 
+/// The option file that keeps the agent's durability settings.
+fn durability_dropin(member: &Member) -> std::path::PathBuf {
+    member
+        .profile
+        .config
+        .settings_file
+        .with_file_name("61-mysql-ha-pacemaker.cnf")
+}
+
+/// What the agent sets on every server it starts, for every start: semi-sync
+/// AFTER_SYNC both ways, strict GTID, durable commits, and the timeout after
+/// which a promoted master whose slave is gone goes on alone. (Whether a
+/// master waits with no slave at all depends on its role: set at run time.)
+fn durability_settings() -> String {
+    format!(
+        "# Written by mysql-ha setup (cluster.manager = \"pacemaker\"): the settings the\n# mariadb agent gives every server it starts, kept for any start; a promoted\n# master whose slave is gone waits rpl_semi_sync_master_timeout ms per commit\n# before it goes on alone.\n[mysqld]\nrpl_semi_sync_master_enabled = ON\nrpl_semi_sync_slave_enabled = ON\nrpl_semi_sync_master_wait_point = AFTER_SYNC\nrpl_semi_sync_master_timeout = {SEMI_SYNC_TIMEOUT_MS}\ngtid_strict_mode = ON\nsync_binlog = 1\ninnodb_flush_log_at_trx_commit = 1\n"
+    )
+}
+
+/// What the durability option file says once Pacemaker let go: nothing (our
+/// daemon turns semi-sync on and off by role itself).
+const RELEASED_DROPIN: &str = "# Written by mysql-ha setup: Pacemaker no longer manages this pair; the\n# cluster daemon sets semi-sync at run time.\n";
+
 /// The settings the mariadb agent gives a server it starts (semi-sync
 /// AFTER_SYNC, strict GTID, durable commits), given now to the servers that
 /// already run, so the running pair is what Pacemaker would have started;
@@ -340,18 +363,15 @@ fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
         changes: Vec::new(),
         summary: vec!["the mariadb agent turns on semi-synchronous replication (AFTER_SYNC) and strict GTID on every server it starts: the running servers get the same now".into()],
     };
-    // The timeout the agent leaves alone, kept for every start.
-    let dropin = member
-        .profile
-        .config
-        .settings_file
-        .with_file_name("61-mysql-ha-pacemaker.cnf");
-    let text = format!(
-        "# Written by mysql-ha setup (cluster.manager = \"pacemaker\"): a promoted master\n# whose slave is gone waits this long per commit before it goes on alone.\n[mysqld]\nrpl_semi_sync_master_timeout = {SEMI_SYNC_TIMEOUT_MS}\n"
-    );
+    // The same settings for every start, whoever starts the server: a
+    // restart outside the agent (a re-run's, an administrator's) must not
+    // leave a master acknowledging commits no slave has.
+    let dropin = durability_dropin(member);
+    let text = durability_settings();
     let node = member.access.node();
     let existing = node.read(&dropin)?;
-    if existing.as_deref() != Some(text.as_bytes()) {
+    let dropin_changes = existing.as_deref() != Some(text.as_bytes());
+    if dropin_changes {
         step.changes.push(write_file(
             &dropin.display().to_string(),
             existing,
@@ -361,7 +381,9 @@ fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
             false,
         ));
     }
-    if current == wanted {
+    // A server this run restarts before this step read the old file: the
+    // settings are given again whenever the file changes.
+    if current == wanted && !dropin_changes {
         step.summary.push("already set".into());
         return Ok(step);
     }
@@ -955,6 +977,19 @@ fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
             &format!("rm -f /var/lib/pacemaker/cib/cib* && rm -rf {SECRETS_DIR}/{DB_RESOURCE} {SECRETS_DIR}/p_fence*"),
             "the cluster's stored configuration and the agent's and fence devices' passwords go",
         ));
+        let dropin = durability_dropin(member);
+        if let Some(existing) = node.read(&dropin)? {
+            if existing != RELEASED_DROPIN.as_bytes() {
+                step.changes.push(write_file(
+                    &dropin.display().to_string(),
+                    Some(existing),
+                    RELEASED_DROPIN.as_bytes().to_vec(),
+                    0o644,
+                    "root",
+                    false,
+                ));
+            }
+        }
         if systemd(node)? {
             step.changes.push(command(
                 &["systemctl", "enable", &format!("{server}.service")],
