@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::db::ServerChecks;
 use super::semisync::{self, MasterView};
 use super::state::{VoteStatus, VoterSeen};
 use super::Daemon;
@@ -209,7 +210,13 @@ impl Daemon {
         let released = self.resource.release();
         let mut ended = 0;
         let mut read_only = Err(String::from("the local server does not answer"));
-        if let (Ok(mut db), Ok(setter)) = (self.local_db(), self.local_db()) {
+        // Once read-only while standing aside, no commit can start to wait:
+        // a check needs no second connection and thread.
+        let settled = self.standing_aside
+            && self.local_db().ok().and_then(|mut db| db.read_only().ok()) == Some(true);
+        if settled {
+            read_only = Ok(());
+        } else if let (Ok(mut db), Ok(setter)) = (self.local_db(), self.local_db()) {
             read_only = match semisync::read_only_now(&mut db, setter) {
                 Ok(done) => {
                     ended = done.ended;
