@@ -111,8 +111,12 @@ impl SqlConn {
         let version: Option<String> = conn
             .query_first("SELECT VERSION()")
             .map_err(|e| sql_error(node, "SELECT VERSION()", e))?;
-        let version = version.unwrap_or_default();
-        let flavor = Flavor::from_version_string(&version).ok_or_else(|| Error::Sql {
+        SqlConn::speaking(node, Driver::Server(conn), &version.unwrap_or_default())
+    }
+
+    /// A connection whose server reported `version`: its dialect follows.
+    fn speaking(node: &str, driver: Driver, version: &str) -> Result<SqlConn> {
+        let flavor = Flavor::from_version_string(version).ok_or_else(|| Error::Sql {
             node: node.to_string(),
             statement: "SELECT VERSION()".into(),
             code: None,
@@ -120,7 +124,7 @@ impl SqlConn {
         })?;
         Ok(SqlConn {
             node: node.to_string(),
-            driver: Driver::Server(conn),
+            driver,
             flavor,
         })
     }
@@ -131,17 +135,7 @@ impl SqlConn {
         let version = server
             .connect()
             .map_err(|e| fake_error(node, "connect", e))?;
-        let flavor = Flavor::from_version_string(&version).ok_or_else(|| Error::Sql {
-            node: node.to_string(),
-            statement: "SELECT VERSION()".into(),
-            code: None,
-            message: format!("cannot read the server version `{version}`"),
-        })?;
-        Ok(SqlConn {
-            node: node.to_string(),
-            driver: Driver::Fake(server.clone()),
-            flavor,
-        })
+        SqlConn::speaking(node, Driver::Fake(server.clone()), &version)
     }
 
     /// The fake's rows of `query`, in column order.
