@@ -1320,7 +1320,7 @@ fn not_undone(journal: &Journal) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::{is_server_option_file, shown, sql_undo_plan};
+    use super::{certificate_db_made, is_server_option_file, ran_service, shown, sql_undo_plan};
     use crate::backup::{self, Journal, JournalEntry, SqlUndo, UndoStatement};
     use crate::node::LocalNode;
     use std::path::Path;
@@ -1436,5 +1436,68 @@ mod tests {
         assert!(!is_server_option_file(Path::new(
             "/etc/mysql-ha/cluster.toml"
         )));
+    }
+
+    fn journal_of_commands(commands: &[&[&str]]) -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let node = LocalNode::with_root(dir.path());
+        let mut journal = Journal::create(&node, &backup::new_run_id()).unwrap();
+        for argv in commands {
+            journal
+                .record(
+                    &node,
+                    JournalEntry::Command {
+                        node: "host".into(),
+                        argv: argv.iter().map(|a| a.to_string()).collect(),
+                        ok: true,
+                    },
+                )
+                .unwrap();
+        }
+        (dir, journal)
+    }
+
+    #[test]
+    fn only_the_certificate_database_a_run_made_goes_and_a_certutil_is_no_service() {
+        let (_dir, made_folder) = journal_of_commands(&[
+            &["install", "-d", "-m", "0700", "/etc/corosync/qdevice/net"],
+            &["corosync-qdevice-net-certutil", "-i", "-c", "/x.crt"],
+        ]);
+        assert_eq!(
+            certificate_db_made(&made_folder),
+            Some("/etc/corosync/qdevice/net")
+        );
+        let (_dir, made_db) =
+            journal_of_commands(&[&["corosync-qdevice-net-certutil", "-i", "-c", "/x.crt"]]);
+        assert_eq!(
+            certificate_db_made(&made_db),
+            Some("/etc/corosync/qdevice/net/nssdb")
+        );
+        // A node that only received the cluster certificate, or exported
+        // it, keeps its database.
+        let (_dir, imported) = journal_of_commands(&[
+            &["corosync-qdevice-net-certutil", "-m", "-c", "/x.p12"],
+            &[
+                "sh",
+                "-c",
+                "umask 077 && pk12util -d /etc/corosync/qdevice/net/nssdb",
+            ],
+        ]);
+        assert_eq!(certificate_db_made(&imported), None);
+        // The witness: its CA goes only when this run made it; signing a
+        // request is neither making a CA nor starting qnetd.
+        let (_dir, signed) =
+            journal_of_commands(&[&["corosync-qnetd-certutil", "-s", "-c", "/r.crq", "-n", "c"]]);
+        assert_eq!(certificate_db_made(&signed), None);
+        assert!(!ran_service(&signed, "corosync-qnetd"));
+        let (_dir, made_ca) = journal_of_commands(&[
+            &["corosync-qnetd-certutil", "-i", "-G"],
+            &["/etc/init.d/corosync-qnetd", "start"],
+        ]);
+        assert_eq!(
+            certificate_db_made(&made_ca),
+            Some("/etc/corosync/qnetd/nssdb")
+        );
+        assert!(ran_service(&made_ca, "corosync-qnetd"));
     }
 }
