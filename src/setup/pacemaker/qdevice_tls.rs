@@ -383,7 +383,12 @@ pub fn node_db(node: &dyn Node, label: &str, ca: Option<&str>) -> Result<NodeDb>
     )?;
     match (trusted, ca) {
         (Some(trusted), Some(ca)) if pem(&trusted) == ca => {}
-        (Some(_), _) => return Err(refuse("trusts another CA than the qnetd host's")),
+        (Some(_), Some(_)) => return Err(refuse("trusts another CA than the qnetd host's")),
+        (Some(_), None) => {
+            return Err(refuse(
+                "trusts a qnetd CA, but the qnetd host has no certificate database (removed or replaced since)",
+            ))
+        }
         (None, _) => return Err(refuse(&format!("has no `{CA_NICKNAME}` certificate"))),
     }
     let cert = run_text(
