@@ -959,7 +959,7 @@ fn stop_pacemaker(member: &Member, journal: &Journal) -> Result<String> {
     .map(String::from)
     .to_vec()];
     for service in ["pacemaker", "corosync-qdevice", "corosync"] {
-        if !ran_service(journal, service) {
+        if !ran_command(journal, service) {
             continue;
         }
         if systemd {
