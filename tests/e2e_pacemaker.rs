@@ -116,9 +116,44 @@ fn pacemaker_hand_off_and_a_crashed_master() {
     assert_eq!(state.unpromoted, ["node2"], "{state:?}");
     assert_eq!(state.vip.as_deref(), Some("node1"), "{state:?}");
     assert!(state.quorate, "{state:?}");
-    // The third vote is the witness's qnetd.
+    // The third vote is the witness's qnetd, reached over TLS with a
+    // client certificate both ways checked.
     let quorum = on_ok("node1", &["corosync-quorumtool", "-s"]);
     assert!(quorum.contains("Qdevice"), "{quorum}");
+    assert!(quorum.contains("Total votes:      3"), "{quorum}");
+    for node in ["node1", "node2"] {
+        let qdevice = on_ok(node, &["corosync-qdevice-tool", "-sv"]);
+        assert!(qdevice.contains("TLS:\t\t\tRequired"), "{qdevice}");
+        assert!(
+            qdevice.contains("TLS active:\t\tYes (client certificate sent)"),
+            "{node}: {qdevice}"
+        );
+        // The PKCS#12 the key travelled in is root's only.
+        let p12 = on_ok(
+            node,
+            &[
+                "sh",
+                "-c",
+                "for f in /etc/corosync/qdevice/net/qdevice-net-node.p12 /etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12; do [ -e $f ] && stat -c '%a %U' $f; done; true",
+            ],
+        );
+        assert_eq!(p12.trim(), "600 root", "{node}: {p12}");
+    }
+    let qnetd = on_ok("client", &["corosync-qnetd-tool", "-lv"]);
+    println!("--- qnetd clients:\n{qnetd}");
+    assert_eq!(
+        qnetd
+            .matches("TLS active:\t\tYes (client certificate verified)")
+            .count(),
+        2,
+        "{qnetd}"
+    );
+    // The plan moved the files without showing them.
+    assert!(
+        out.contains("copy master 192.0.2.11:/etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12 to /etc/corosync/qdevice/net/qdevice-net-node.p12 (mode 600, owner root:root)"),
+        "{out}"
+    );
+    assert!(!out.contains("BEGIN"), "{out}");
     // No daemon of ours: Pacemaker is the manager.
     for node in ["node1", "node2"] {
         let processes = on_ok(node, &["ps", "-eo", "args"]);
@@ -294,7 +329,9 @@ fn pacemaker_hand_off_and_a_crashed_master() {
             "node2 replicating from node1",
             Duration::from_secs(60),
             || {
-                let status = on_ok("node2", &["mariadb", "-e", "SHOW SLAVE STATUS\\G"]);
+                // The agent may restart node2's server meanwhile: a refused
+                // connection is "not yet".
+                let status = text(&on("node2", &["mariadb", "-e", "SHOW SLAVE STATUS\\G"]));
                 status.contains("Master_Host: 192.0.2.11")
                     && status.contains("Slave_IO_Running: Yes")
                     && status.contains("Slave_SQL_Running: Yes")
@@ -580,13 +617,33 @@ fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
     }
     assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
 
-    // Pacemaker once more; that run is the one rolled back.
+    // Pacemaker once more; that run is the one rolled back. node2 lost
+    // its quorum device certificates meanwhile: the run gives it the
+    // cluster certificate node1 holds (no new CA, nothing signed again).
+    on_ok("node2", &["rm", "-rf", "/etc/corosync/qdevice"]);
+    let node1_db = on_ok(
+        "node1",
+        &["sha256sum", "/etc/corosync/qdevice/net/nssdb/cert9.db"],
+    );
+    let qnetd_ca = on_ok(
+        "client",
+        &["sha256sum", "/etc/corosync/qnetd/nssdb/cert9.db"],
+    );
     put_file("node1", "/root/answers.toml", &pacemaker_answers(), "600");
     let out = setup_on_node1();
     assert!(
         out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2"),
         "{out}"
     );
+    assert!(!out.contains("== sign the cluster certificate"), "{out}");
+    assert!(
+        out.contains("copy master 192.0.2.11:/etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12"),
+        "{out}"
+    );
+    wait_until("node2's qdevice over TLS", Duration::from_secs(30), || {
+        on_ok("node2", &["corosync-qdevice-tool", "-sv"])
+            .contains("TLS active:\t\tYes (client certificate sent)")
+    });
     let run_id = out
         .split("; run ")
         .nth(1)
@@ -622,6 +679,26 @@ fn switching_between_our_daemon_and_pacemaker_and_rolling_back() {
         assert!(!links.contains("S01pacemaker"), "{links}");
     }
     assert!(!on("client", &["pidof", "corosync-qnetd"]).status.success());
+    // The certificates this run made go (node2's qdevice folder); those
+    // of earlier runs (node1's database) and the qnetd CA the package
+    // made stay.
+    assert!(!on("node2", &["test", "-e", "/etc/corosync/qdevice/net"])
+        .status
+        .success());
+    assert_eq!(
+        on_ok(
+            "node1",
+            &["sha256sum", "/etc/corosync/qdevice/net/nssdb/cert9.db"]
+        ),
+        node1_db
+    );
+    assert_eq!(
+        on_ok(
+            "client",
+            &["sha256sum", "/etc/corosync/qnetd/nssdb/cert9.db"]
+        ),
+        qnetd_ca
+    );
     // The run being undone had switched a pair under our daemon: rollback
     // starts that daemon again (it ran before the run), and it holds the
     // cluster address on the master.

@@ -117,6 +117,9 @@ pub fn run(args: RollbackArgs) -> Result<()> {
                 for line in file_restores(&journal).1 {
                     witness_plan.push_str(&format!("  {line}\n"));
                 }
+                if let Some(db) = certificate_db_made(&journal) {
+                    witness_plan.push_str(&format!("  {}\n", certificate_db_line(db)));
+                }
                 if ran_before {
                     witness_plan.push_str("  start the witness service again\n");
                 }
@@ -183,7 +186,7 @@ fn on_witness(
         };
         text.push_str(&run_undo(node, &undo)?);
     }
-    if ran_command(&journal, "corosync-qnetd") {
+    if ran_service(&journal, "corosync-qnetd") {
         let systemd = node.stat(Path::new("/run/systemd/system"))?.is_some();
         let undo: Vec<Vec<&str>> = if systemd {
             vec![vec![
@@ -202,6 +205,7 @@ fn on_witness(
     }
     let (restored, _, _) = restore_files(node, run_id, force)?;
     text.push_str(&restored);
+    text.push_str(&remove_certificate_db(node, &journal)?);
     if started && ran_before {
         let start: Vec<&str> = if systemd {
             vec!["systemctl", "start", "mysql-ha-witness.service"]
@@ -238,6 +242,9 @@ fn preview(journal: &Journal, server: Option<&crate::profile::Profile>) -> Strin
     }
     let (files, file_lines) = file_restores(journal);
     lines.extend(file_lines);
+    if let Some(db) = certificate_db_made(journal) {
+        lines.push(certificate_db_line(db));
+    }
     match server {
         Some(profile) => {
             let sql = sql_undo_plan(journal);
@@ -515,6 +522,7 @@ fn on_member(mut member: Member, args: &RollbackArgs) -> Result<String> {
 /// its option files came back. Public for unit tests over `Access::Fake`.
 pub fn undo_member(member: &mut Member, run_id: &str, force: bool) -> Result<String> {
     let (mut text, journal, restored) = restore_files(member.access.node(), run_id, force)?;
+    text.push_str(&remove_certificate_db(member.access.node(), &journal)?);
     text.push_str(&undo_server(member, &journal, &restored)?);
     Ok(text)
 }
@@ -831,6 +839,62 @@ fn ran_command(journal: &Journal, word: &str) -> bool {
         matches!(&r.entry, JournalEntry::Command { argv, .. }
             if argv.iter().any(|a| a.contains(word)))
     })
+}
+
+/// Whether the run started, stopped or registered `service` (its init
+/// script, unit or update-rc.d name; not a program whose name begins so).
+fn ran_service(journal: &Journal, service: &str) -> bool {
+    let names = [
+        service.to_string(),
+        format!("{service}.service"),
+        format!("/etc/init.d/{service}"),
+    ];
+    journal.records().iter().any(|r| {
+        matches!(&r.entry, JournalEntry::Command { argv, .. }
+            if argv.iter().any(|a| names.contains(a)))
+    })
+}
+
+/// The quorum device's certificate database a run made (see
+/// setup::pacemaker::qdevice_tls): on a node qdevice's folder (when the
+/// run made it) or its database, on the witness the qnetd CA's database.
+/// One that was there before the run is not the run's, and stays.
+fn certificate_db_made(journal: &Journal) -> Option<&'static str> {
+    use crate::setup::pacemaker::qdevice_tls::{NODE_DB, NODE_FOLDER, QNETD_DB};
+    let ran = |program: &str, first: &str| {
+        journal.records().iter().any(|r| {
+            matches!(&r.entry, JournalEntry::Command { argv, .. }
+                if argv.first().map(String::as_str) == Some(program)
+                    && argv.get(1).map(String::as_str) == Some(first))
+        })
+    };
+    let made_folder = journal.records().iter().any(|r| {
+        matches!(&r.entry, JournalEntry::Command { argv, .. }
+            if argv.first().map(String::as_str) == Some("install")
+                && argv.last().map(String::as_str) == Some(NODE_FOLDER))
+    });
+    if made_folder {
+        Some(NODE_FOLDER)
+    } else if ran("corosync-qdevice-net-certutil", "-i") {
+        Some(NODE_DB)
+    } else if ran("corosync-qnetd-certutil", "-i") {
+        Some(QNETD_DB)
+    } else {
+        None
+    }
+}
+
+fn certificate_db_line(path: &str) -> String {
+    format!("remove {path} (the quorum device's certificates; the run made them)")
+}
+
+/// Removes the certificate database the run made, once the run's files
+/// (the certificates it copied in) are back.
+fn remove_certificate_db(node: &dyn Node, journal: &Journal) -> Result<String> {
+    let Some(path) = certificate_db_made(journal) else {
+        return Ok(String::new());
+    };
+    run_undo(node, &[vec!["rm", "-rf", path]])
 }
 
 /// Runs service commands that undo what a run started; a refused one is
@@ -1260,7 +1324,7 @@ fn not_undone(journal: &Journal) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
-    use super::{is_server_option_file, shown, sql_undo_plan};
+    use super::{certificate_db_made, is_server_option_file, ran_service, shown, sql_undo_plan};
     use crate::backup::{self, Journal, JournalEntry, SqlUndo, UndoStatement};
     use crate::node::LocalNode;
     use std::path::Path;
@@ -1376,5 +1440,68 @@ mod tests {
         assert!(!is_server_option_file(Path::new(
             "/etc/mysql-ha/cluster.toml"
         )));
+    }
+
+    fn journal_of_commands(commands: &[&[&str]]) -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let node = LocalNode::with_root(dir.path());
+        let mut journal = Journal::create(&node, &backup::new_run_id()).unwrap();
+        for argv in commands {
+            journal
+                .record(
+                    &node,
+                    JournalEntry::Command {
+                        node: "host".into(),
+                        argv: argv.iter().map(|a| a.to_string()).collect(),
+                        ok: true,
+                    },
+                )
+                .unwrap();
+        }
+        (dir, journal)
+    }
+
+    #[test]
+    fn only_the_certificate_database_a_run_made_goes_and_a_certutil_is_no_service() {
+        let (_dir, made_folder) = journal_of_commands(&[
+            &["install", "-d", "-m", "0700", "/etc/corosync/qdevice/net"],
+            &["corosync-qdevice-net-certutil", "-i", "-c", "/x.crt"],
+        ]);
+        assert_eq!(
+            certificate_db_made(&made_folder),
+            Some("/etc/corosync/qdevice/net")
+        );
+        let (_dir, made_db) =
+            journal_of_commands(&[&["corosync-qdevice-net-certutil", "-i", "-c", "/x.crt"]]);
+        assert_eq!(
+            certificate_db_made(&made_db),
+            Some("/etc/corosync/qdevice/net/nssdb")
+        );
+        // A node that only received the cluster certificate, or exported
+        // it, keeps its database.
+        let (_dir, imported) = journal_of_commands(&[
+            &["corosync-qdevice-net-certutil", "-m", "-c", "/x.p12"],
+            &[
+                "sh",
+                "-c",
+                "umask 077 && pk12util -d /etc/corosync/qdevice/net/nssdb",
+            ],
+        ]);
+        assert_eq!(certificate_db_made(&imported), None);
+        // The witness: its CA goes only when this run made it; signing a
+        // request is neither making a CA nor starting qnetd.
+        let (_dir, signed) =
+            journal_of_commands(&[&["corosync-qnetd-certutil", "-s", "-c", "/r.crq", "-n", "c"]]);
+        assert_eq!(certificate_db_made(&signed), None);
+        assert!(!ran_service(&signed, "corosync-qnetd"));
+        let (_dir, made_ca) = journal_of_commands(&[
+            &["corosync-qnetd-certutil", "-i", "-G"],
+            &["/etc/init.d/corosync-qnetd", "start"],
+        ]);
+        assert_eq!(
+            certificate_db_made(&made_ca),
+            Some("/etc/corosync/qnetd/nssdb")
+        );
+        assert!(ran_service(&made_ca, "corosync-qnetd"));
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 pub use super::journals::{run_command, Journals};
 use super::pair::{Member, Pair};
-use super::plan::{Change, NodeFile, Plan, Side};
+use super::plan::{Change, FileCopy, NodeFile, Plan, Side};
 use super::seed;
 use crate::backup::{self, Journal, JournalEntry};
 use crate::events::{Event, Reporter};
@@ -210,6 +210,47 @@ fn write_file(access: &Access, label: &str, journal: &mut Journal, file: &NodeFi
         }
     }
     backup::apply_file_edit_as(node, journal, &file.edit, Some((file.mode, uid, gid)))
+}
+
+/// Copies a file from one host of the run to another (see FileCopy): the
+/// bytes read over the source's access, written over the destination's,
+/// backed up and journaled there. A destination already there with looser
+/// permissions than wanted is tightened first, so the new contents never
+/// sit in a file others can read. Returns the size copied.
+fn copy_file(pair: &Pair, side: Side, journal: &mut Journal, copy: &FileCopy) -> Result<usize> {
+    let (from, from_label) = pair.access(copy.from)?;
+    let bytes = from
+        .node()
+        .read(&copy.source)?
+        .ok_or_else(|| Error::Command {
+            host: from_label.to_string(),
+            command: format!(
+                "read {} (to copy it to another host)",
+                copy.source.display()
+            ),
+            status: "missing".into(),
+            detail: format!(
+                "{} is not there: the change that makes it did not; see the run's log",
+                copy.what
+            ),
+        })?;
+    let (access, label) = pair.access(side)?;
+    let uid = resolve_id(access, label, "user", &copy.owner)?;
+    let gid = resolve_id(access, label, "group", &copy.group)?;
+    let node = access.node();
+    let before = node.read(&copy.path)?;
+    if let (Some(stat), Some(current)) = (node.stat(&copy.path)?, &before) {
+        if stat.mode & 0o777 & !copy.mode != 0 {
+            node.write_atomic(&copy.path, current, copy.mode, stat.uid, stat.gid)?;
+        }
+    }
+    let edit = FileEdit {
+        path: copy.path.clone(),
+        before,
+        after: bytes,
+    };
+    backup::apply_file_edit_as(node, journal, &edit, Some((copy.mode, uid, gid)))?;
+    Ok(edit.after.len())
 }
 
 fn position_text(position: &Position) -> String {
@@ -585,6 +626,19 @@ impl Executor<'_> {
                 let (access, label) = pair.access(side)?;
                 write_file(access, label, journal, file)?;
                 "files written".into()
+            }
+            Change::CopyFile(copy) => {
+                let size = copy_file(pair, side, journal, copy)?;
+                let line = format!(
+                    "copied {} ({}) from {} to {}:{}",
+                    copy.what,
+                    super::plan::human_bytes(size as u64),
+                    pair.access(copy.from)?.1,
+                    pair.access(side)?.1,
+                    copy.path.display()
+                );
+                self.note(line.clone());
+                line
             }
             Change::Command { argv, .. } => {
                 let (access, label) = pair.access(side)?;

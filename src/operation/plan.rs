@@ -23,6 +23,9 @@ pub enum Change {
     /// A file the tool writes whole (accounts' keys, sudoers, daemon config),
     /// backed up and journaled like a my.cnf edit.
     WriteFile(NodeFile),
+    /// A file read from another host of the run and written whole on this
+    /// step's node (see FileCopy).
+    CopyFile(FileCopy),
     /// A command on the node.
     Command { argv: Vec<String>, why: String },
     /// Restart the database server and wait until it answers; if it does not
@@ -141,6 +144,29 @@ pub struct NodeFile {
     /// Command that must accept the new contents before they land; `{}` is
     /// replaced by the path of a private temporary copy (e.g. `visudo -cf {}`).
     pub validate: Option<Vec<String>>,
+}
+
+/// A file copied between hosts of the run during apply: read on the host
+/// of `from` and written on the step's node, both over the installer's own
+/// access (the bytes pass through this process: never a command line, a
+/// log or the plan). Its contents are made by earlier changes of the run
+/// (a certificate request, a signed certificate), so the plan shows the
+/// paths, mode and owner, never bytes. The destination is backed up and
+/// journaled like a written file; rollback removes it or puts it back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCopy {
+    pub from: Side,
+    pub source: std::path::PathBuf,
+    pub path: std::path::PathBuf,
+    /// Mode and owner of the copy; a file already there with looser
+    /// permissions is tightened to these before the copy lands in it.
+    pub mode: u32,
+    pub owner: String,
+    pub group: String,
+    /// Holds a private key: the plan and the log say so.
+    pub private_key: bool,
+    /// What the file is, for people.
+    pub what: String,
 }
 
 #[derive(Debug, Clone)]
@@ -338,6 +364,29 @@ impl Plan {
                 } else {
                     out.push_str(&file.edit.render_diff());
                 }
+            }
+            Change::CopyFile(copy) => {
+                let _ = writeln!(
+                    out,
+                    "{pad}copy {} {}:{} to {} (mode {:o}, owner {}:{}): {}",
+                    self.side_name(copy.from),
+                    self.label(copy.from),
+                    copy.source.display(),
+                    copy.path.display(),
+                    copy.mode,
+                    copy.owner,
+                    copy.group,
+                    copy.what
+                );
+                let _ = writeln!(
+                    out,
+                    "{pad}  (contents read at run time, never shown{})",
+                    if copy.private_key {
+                        "; it holds a private key"
+                    } else {
+                        ""
+                    }
+                );
             }
             Change::Command { argv, why } => {
                 let _ = writeln!(out, "   run: {}    # {why}", argv.join(" "));

@@ -138,7 +138,7 @@ pub fn corosync_conf(layout: &Layout) -> String {
     match &layout.witness {
         Some(host) if layout.nodes.len().is_multiple_of(2) => text.push_str(&format!(
             "    device {{\n        votes: 1\n        model: net\n        net {{\n            \
-             host: {host}\n            algorithm: ffsplit\n            tls: off\n        }}\n    }}\n"
+             host: {host}\n            algorithm: ffsplit\n            tls: required\n        }}\n    }}\n"
         )),
         Some(_) => {}
         None if layout.nodes.len() == 2 => text.push_str("    two_node: 1\n"),
@@ -307,6 +307,8 @@ mod tests {
             "{with}"
         );
         assert!(with.contains("host: 192.0.2.100"), "{with}");
+        // The third vote's channel is authenticated both ways.
+        assert!(with.contains("tls: required"), "{with}");
         assert!(!with.contains("two_node"), "{with}");
         assert!(with.contains("token: 3000"), "{with}");
         let without = corosync_conf(&layout(None, false));

@@ -22,6 +22,7 @@ use crate::{Error, Result};
 
 mod config;
 mod crm_mon;
+pub mod qdevice_tls;
 
 pub use config::{
     corosync_conf, crm_configuration, fence_devices, ClusterNode, DbParams, Fence, FenceDevice,
@@ -514,6 +515,7 @@ fn node_step(
     layout: &Layout,
     authkey: &[u8],
     password: &str,
+    new_certificates: bool,
 ) -> Result<StepPlan> {
     let witness = layout.witness.is_some() && layout.nodes.len().is_multiple_of(2);
     let pair_fence_password = pair.answers.cluster.fence_password.clone();
@@ -605,6 +607,18 @@ fn node_step(
             "corosync reads the new configuration",
         ));
     }
+    if witness && (config_changed || new_certificates) && running(node, "corosync-qdevice") {
+        // qdevice reads its TLS setting and certificates at start only.
+        let restart: Vec<&str> = if systemd(node)? {
+            vec!["systemctl", "restart", "corosync-qdevice.service"]
+        } else {
+            vec!["/etc/init.d/corosync-qdevice", "restart"]
+        };
+        step.changes.push(command(
+            &restart,
+            "qdevice reads its settings and certificates at start",
+        ));
+    }
     if !running(node, "corosync") {
         enable_and_start(
             node,
@@ -664,7 +678,7 @@ fn witness_step(pair: &Pair) -> Result<Option<StepPlan>> {
         side: Side::Witness,
         changes: Vec::new(),
         summary: vec![format!(
-            "{} gives the third vote to the side that keeps the lower node id in a 50:50 split (ffsplit), on port 5403; qdevice talks to it without TLS",
+            "{} gives the third vote to the side that keeps the lower node id in a 50:50 split (ffsplit), on port 5403, over TLS (tls: required): qnetd proves itself with its certificate and the nodes with the cluster's, both signed by the qnetd CA",
             witness.host
         )],
     };
@@ -891,14 +905,63 @@ fn steps(pair: &mut Pair, password: &str) -> Result<Vec<StepPlan>> {
     for side in sides.iter().rev() {
         steps.push(durability_step(pair, *side)?);
     }
+    let mut new_certificates = Vec::new();
     if layout.witness.is_some() {
+        let exchange = qdevice_certificate_steps(pair, &sides)?;
+        new_certificates = exchange
+            .iter()
+            // A node whose database took a certificate (an export
+            // leaves the holder's as it was).
+            .filter(|step| {
+                step.changes
+                    .iter()
+                    .any(|change| matches!(change, Change::CopyFile(_)))
+            })
+            .map(|step| step.side)
+            .collect();
+        steps.extend(exchange);
         steps.extend(witness_step(pair)?);
     }
     for side in &sides {
-        steps.push(node_step(pair, *side, &layout, &authkey, password)?);
+        let renewed = new_certificates.contains(side);
+        steps.push(node_step(
+            pair, *side, &layout, &authkey, password, renewed,
+        )?);
     }
     steps.push(resources_step(pair, &layout)?);
     Ok(steps)
+}
+
+/// The certificates qdevice and qnetd prove themselves with (see
+/// qdevice_tls), from what the witness and the nodes hold now.
+fn qdevice_certificate_steps(pair: &mut Pair, sides: &[Side]) -> Result<Vec<StepPlan>> {
+    let Some(witness) = &pair.witness else {
+        return Ok(Vec::new());
+    };
+    let node = witness.access.node();
+    let (db, ca) = qdevice_tls::qnetd_db(node, &witness.host)?;
+    let qnetd = qdevice_tls::Qnetd {
+        db,
+        running: running(node, "corosync-qnetd"),
+        systemd: systemd(node)?,
+    };
+    let mut nodes = Vec::new();
+    for side in sides {
+        let member = pair.member(*side)?;
+        let label = member.label().to_string();
+        let node = member.access.node();
+        program(
+            node,
+            &label,
+            "corosync-qdevice-net-certutil",
+            "corosync-qdevice",
+        )?;
+        nodes.push(qdevice_tls::NodeCerts {
+            side: *side,
+            db: qdevice_tls::node_db(node, &label, ca.as_deref())?,
+        });
+    }
+    Ok(qdevice_tls::exchange(&qnetd, &nodes))
 }
 
 /// Stops a service now and at boot.
