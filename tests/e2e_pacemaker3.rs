@@ -7,13 +7,14 @@
 //!
 //! 1. A pair under our daemon grows into a three-node Pacemaker cluster by a
 //!    re-run of setup with `[slave2]`: node3 seeded and replicating from
-//!    node1, corosync with three nodes and no quorum device, the clone
-//!    promoted on node1 and unpromoted on node2 and node3. Rolling that run
+//!    node1 over TLS, corosync with three nodes and no quorum device, the
+//!    clone promoted on node1 and unpromoted on node2 and node3. Rolling that run
 //!    back leaves the replicating pair under our daemon, node3 out.
 //! 2. The same run again; the master crashes (`sandbox crash`): one slave is
-//!    promoted with the address, the other replicates from it, no
-//!    acknowledged row is lost; the old master boots and comes back as a
-//!    slave (or stays out with a clear status).
+//!    promoted with the address, the other replicates from it (still over
+//!    TLS, pointed by the agent), no acknowledged row is lost; the old
+//!    master boots and comes back as a slave over TLS (or stays out with a
+//!    clear status).
 //! 3. The new master is cut off from the other two: the two-node majority
 //!    fences it through its BMC and promotes one of them; the cut-off node,
 //!    without quorum, takes no write. Never two writable servers in any
@@ -40,12 +41,10 @@ fn address_of(node: &str) -> &'static str {
     }
 }
 
-/// The lab's answers for a pair under our daemon, in plain text (three
-/// nodes replicate without TLS, docs/pacemaker.md).
+/// The lab's answers for a pair under our daemon (replication over TLS,
+/// the default).
 fn pair_answers() -> String {
-    let answers = std::fs::read_to_string(lab_answers()).unwrap();
-    assert!(answers.contains("seed = \"dump\"\n"), "{answers}");
-    answers.replace("seed = \"dump\"\n", "seed = \"dump\"\ntls = \"off\"\n")
+    std::fs::read_to_string(lab_answers()).unwrap()
 }
 
 /// The same with node3 as `[slave2]` and Pacemaker fencing through the
@@ -91,6 +90,57 @@ fn replicates_from(node: &str, master: &str) -> bool {
     status.contains(&format!("Master_Host: {}", address_of(master)))
         && status.contains("Slave_IO_Running: Yes")
         && status.contains("Slave_SQL_Running: Yes")
+}
+
+/// `node` replicates over TLS, verifying its master's certificate, and its
+/// master refuses the replication account in plain text from it: the
+/// account requires TLS (what MariaDB shows of another session's
+/// encryption), a login without TLS is refused (1045) and one with it
+/// gets a cipher.
+fn replicates_over_tls(node: &str, master: &str) {
+    let status = on_ok(node, &["mariadb", "-e", "SHOW SLAVE STATUS\\G"]);
+    assert!(
+        status.contains("Master_SSL_Allowed: Yes")
+            && status.contains("Master_SSL_Verify_Server_Cert: Yes")
+            && status.contains("Master_SSL_CA_File: /etc/ssl/mysql-ha/ca.pem"),
+        "{node}: {status}"
+    );
+    let account = format!(
+        "SELECT ssl_type FROM mysql.user WHERE User = 'repl' AND Host = '{}'",
+        address_of(node)
+    );
+    assert_eq!(sql(master, &account), "ANY", "repl@{node} on {master}");
+    let dumps = sql(
+        master,
+        "SELECT HOST FROM information_schema.PROCESSLIST WHERE USER = 'repl' AND COMMAND = 'Binlog Dump'",
+    );
+    assert!(dumps.contains(&format!("{node}:")), "{master}: {dumps}");
+    let login = |tls: &str| {
+        on(
+            node,
+            &[
+                "sh",
+                "-c",
+                &format!(
+                    "{{ printf '[client]\\nuser=repl\\npassword='; cat /var/lib/pacemaker/lrm/secrets/p_db/replication_passwd; }} | mariadb --defaults-extra-file=/dev/stdin {tls} -h {} -N -e \"SHOW SESSION STATUS LIKE 'Ssl_cipher'\"",
+                    address_of(master)
+                ),
+            ],
+        )
+    };
+    let plain = login("--skip-ssl");
+    assert!(
+        !plain.status.success() && text(&plain).contains("ERROR 1045"),
+        "{node} -> {master} in plain text: {}",
+        text(&plain)
+    );
+    let encrypted = text(&login(
+        "--ssl --ssl-ca=/etc/ssl/mysql-ha/ca.pem --ssl-verify-server-cert",
+    ));
+    assert!(
+        encrypted.contains("Ssl_cipher\tTLS_"),
+        "{node}: {encrypted}"
+    );
 }
 
 /// The node promoted with the cluster address, as `seen_from` reports it.
@@ -170,6 +220,10 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
     let quorum = on_ok("node3", &["corosync-quorumtool", "-s"]);
     assert!(quorum.contains("Total votes:      3"), "{quorum}");
     assert!(!quorum.contains("Qdevice"), "{quorum}");
+    // Every slave replicates over TLS, node3 with its own certificate.
+    for node in ["node2", "node3"] {
+        replicates_over_tls(node, "node1");
+    }
     // A row on the master reaches both slaves.
     sql(
         "node1",
@@ -295,6 +349,9 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
         first - t0,
         follows.as_secs_f64()
     );
+    // The agent pointed the other slave itself (RESET SLAVE ALL, then its
+    // own CHANGE MASTER): still over TLS.
+    replicates_over_tls(other, new_master);
     std::thread::sleep(Duration::from_secs(2));
     let acks = writers.acks();
     never_two_masters(&acks, id_of("node1"), id_of(new_master), t0, "master crash");
@@ -326,6 +383,8 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
             "node1 back as a slave of {new_master} {:.1} s after its boot",
             t1.elapsed().as_secs_f64()
         );
+        // node1 never replicated before: only the agent's client gave it TLS.
+        replicates_over_tls("node1", new_master);
     } else {
         assert!(!state.failures.is_empty(), "{state:?}");
         println!("node1 stays out: {:?}", state.failures);

@@ -454,11 +454,10 @@ fn slave_steps(
         &repl.user,
     );
     let password_sql = quote_string(&secrets.replication_password);
-    // With TLS the account refuses a connection in plain text.
-    // Pacemaker's mariadb agent points a slave itself, with no TLS options
-    // (it has none): with it the account must take plain-text logins too.
-    let agent_points = pair.answers.cluster.manager == crate::answers::Manager::Pacemaker;
-    let require_tls = tls.files.is_some() && !agent_points;
+    // With TLS the account refuses a connection in plain text (Pacemaker's
+    // agent points slaves through a client that adds the TLS options:
+    // setup::pacemaker::agent_client).
+    let require_tls = tls.files.is_some();
     let require = if require_tls { " REQUIRE SSL" } else { "" };
     let requires_tls = grants.is_some()
         && server_state::account_requires_tls(
@@ -541,19 +540,6 @@ fn slave_steps(
             Change::Sql(Statement::control("SET SESSION sql_log_bin = 0")),
             Change::Sql(Statement::new(
                 format!("ALTER USER {who} REQUIRE SSL"),
-                account_undo.clone(),
-            )),
-            Change::Sql(Statement::control("SET SESSION sql_log_bin = 1")),
-        ]);
-    }
-    if agent_points && requires_tls && grants.is_some() {
-        grant.summary.push(format!(
-            "{who} requires TLS, which Pacemaker's mariadb agent cannot give when it points a slave: it will accept plain text"
-        ));
-        grant.changes.extend([
-            Change::Sql(Statement::control("SET SESSION sql_log_bin = 0")),
-            Change::Sql(Statement::new(
-                format!("ALTER USER {who} REQUIRE NONE"),
                 account_undo.clone(),
             )),
             Change::Sql(Statement::control("SET SESSION sql_log_bin = 1")),
