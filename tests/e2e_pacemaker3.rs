@@ -15,6 +15,11 @@
 //!    TLS, pointed by the agent), no acknowledged row is lost; the old
 //!    master boots and comes back as a slave over TLS (or stays out with a
 //!    clear status).
+//!    Before the crash, our commands on the three nodes: status (every node
+//!    and its role), check (every slave), add-db (a database reaches both
+//!    slaves), switchover to node3 under the writers and back (both others
+//!    follow over TLS, no acknowledged row lost), a run refused while
+//!    Pacemaker runs the master away from [master], pause and resume.
 //! 3. The new master is cut off from the other two: the two-node majority
 //!    fences it through its BMC and promotes one of them; the cut-off node,
 //!    without quorum, takes no write. Never two writable servers in any
@@ -307,6 +312,76 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
         out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2, node3"),
         "{out}"
     );
+
+    // Our commands on the three nodes (run on node1). status names every
+    // node and its role, from crm_mon.
+    let status = on_ok("node1", &[NODE_BIN, "status"]);
+    assert!(
+        status.contains("cluster: whole: node1 (master) -> "),
+        "{status}"
+    );
+    for line in ["  node1: master\n", "  node2: slave\n", "  node3: slave\n"] {
+        assert!(status.contains(line), "{status}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&on_ok("node1", &[NODE_BIN, "status", "--json"])).unwrap();
+    assert_eq!(json["nodes"].as_array().unwrap().len(), 3, "{json}");
+    // check: every node and both slaves, all well (no warning about node3
+    // having no cluster account: it needs none).
+    let check = on_ok(
+        "node1",
+        &[NODE_BIN, "check", "--answers", "/root/answers.toml"],
+    );
+    assert!(
+        check.contains("Pacemaker runs the master on node1"),
+        "{check}"
+    );
+    for node in ["192.0.2.12", "192.0.2.13"] {
+        assert!(
+            check.lines().any(|l| l.starts_with("ok")
+                && l.contains(node)
+                && l.contains("already replicates from 192.0.2.11")),
+            "{check}"
+        );
+    }
+    assert!(
+        !check
+            .lines()
+            .any(|l| l.starts_with("WARNING") || l.starts_with("FATAL")),
+        "{check}"
+    );
+    // add-db: a new database reaches both slaves.
+    sql(
+        "node1",
+        "CREATE DATABASE grown; CREATE TABLE grown.t (n INT PRIMARY KEY); INSERT INTO grown.t VALUES (1), (2)",
+    );
+    let t = Instant::now();
+    let out = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "add-db",
+            "grown",
+            "--answers",
+            "/root/answers.toml",
+            "--yes",
+        ],
+    );
+    println!("--- add-db grown: {:.1} s", t.elapsed().as_secs_f64());
+    assert!(
+        out.contains(
+            "second slave: 192.0.2.13 replicates shop, crm, web-stats, grown from 192.0.2.11"
+        ),
+        "{out}"
+    );
+    sql("node1", "INSERT INTO grown.t VALUES (3)");
+    for node in ["node2", "node3"] {
+        wait_until(
+            &format!("grown's third row on {node}"),
+            Duration::from_secs(20),
+            || sql(node, "SELECT COUNT(*) FROM grown.t") == "3",
+        );
+    }
     prepare_app_on(APP_SECRET, &NODES);
     let ids: Vec<u64> = NODES.iter().map(|n| server_id(n)).collect();
     let id_of = |node: &str| ids[NODES.iter().position(|n| *n == node).unwrap()];
@@ -314,6 +389,73 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
     let writers = Writers::start_on(dir.path(), &[VIP, "192.0.2.11", "192.0.2.12", "192.0.2.13"]);
     let (stop_sampling, sampler) = start_sampler_of(&NODES);
     std::thread::sleep(Duration::from_secs(3));
+
+    // switchover needs a named node with two slaves; to node3 (the second
+    // slave) under the writers, and back to node1.
+    let unnamed = on("node1", &[NODE_BIN, "switchover", "--yes"]);
+    assert!(
+        !unnamed.status.success() && text(&unnamed).contains("--to NODE"),
+        "{}",
+        text(&unnamed)
+    );
+    for (from, to, followers) in [
+        ("node1", "node3", ["node1", "node2"]),
+        ("node3", "node1", ["node3", "node2"]),
+    ] {
+        let ts = now();
+        let out = on_ok("node1", &[NODE_BIN, "switchover", "--to", to, "--yes"]);
+        println!("--- switchover to {to}:\n{out}");
+        assert!(
+            out.contains(&format!(
+                "{} run as slaves of {to} again",
+                followers.join(", ")
+            )),
+            "{out}"
+        );
+        wait_until(
+            &format!("a write through the cluster address on {to}"),
+            Duration::from_secs(30),
+            || first_address_ack(&writers, id_of(to), ts).is_some(),
+        );
+        let first = first_address_ack(&writers, id_of(to), ts).unwrap();
+        for node in followers {
+            wait_until(
+                &format!("{node} replicating from {to}"),
+                Duration::from_secs(60),
+                || replicates_from(node, to),
+            );
+            replicates_over_tls(node, to);
+        }
+        let acks = writers.acks();
+        never_two_masters(&acks, id_of(from), id_of(to), ts, "switchover");
+        nothing_lost(&acks, to, "switchover");
+        println!(
+            "switchover {from} -> {to}: first write through the address {:.2} s after the command",
+            first - ts
+        );
+        if to == "node3" {
+            // A run that takes [master] (node1) for the master stops
+            // before any change and says how to move it back.
+            let refused = on(
+                "node1",
+                &[NODE_BIN, "check", "--answers", "/root/answers.toml"],
+            );
+            let said = text(&refused);
+            assert!(
+                !refused.status.success()
+                    && said.contains("Pacemaker runs the master on node3 now")
+                    && said.contains("switchover --to node1"),
+                "{said}"
+            );
+            // pause / resume: Pacemaker's maintenance mode, cluster-wide.
+            on_ok("node1", &[NODE_BIN, "pause"]);
+            assert!(crm("node2").unwrap().maintenance);
+            let status = on_ok("node1", &[NODE_BIN, "status"]);
+            assert!(status.contains("paused"), "{status}");
+            on_ok("node1", &[NODE_BIN, "resume"]);
+            assert!(!crm("node3").unwrap().maintenance);
+        }
+    }
 
     let t0 = now();
     mysql_ha(&["sandbox", "crash", "node1"]);

@@ -9,6 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use super::finding::{Finding, Severity};
 use super::pair::{Member, Pair};
 use super::plan::{Change, Side, Statement, StepPlan};
 use super::service_install::write_file;
@@ -1032,6 +1033,45 @@ pub fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
         }
     }
     Ok(steps)
+}
+
+/// Preflight of a run on a cluster Pacemaker already manages: the run
+/// (setup again, add-db) takes `[master]` for the master, so Pacemaker
+/// must run the master there. After a failover it runs elsewhere: the run
+/// stops before any change and says how to move it back. Nothing when
+/// Pacemaker does not run on the master's node (a first hand-off).
+pub fn check(pair: &Pair) -> Result<Vec<Finding>> {
+    if pair.answers.cluster.manager != crate::answers::Manager::Pacemaker {
+        return Ok(Vec::new());
+    }
+    let node = pair.master.access.node();
+    let Ok(state) = crm_state(node) else {
+        return Ok(Vec::new());
+    };
+    if state.promoted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let label = pair.master.label().to_string();
+    let name = node_name(node, &label)?;
+    let finding = if state.promoted == [name.clone()] {
+        Finding {
+            severity: Severity::Ok,
+            node: label,
+            check: "pacemaker",
+            message: format!("Pacemaker runs the master on {name}, [master] in the answers"),
+        }
+    } else {
+        Finding {
+            severity: Severity::Fatal,
+            node: label.clone(),
+            check: "pacemaker",
+            message: format!(
+                "Pacemaker runs the master on {} now, not on [master] {label} ({name}): this run takes [master] for the master; move it back first (`mysql-ha switchover --to {name}`), then run again",
+                state.promoted.join(", ")
+            ),
+        }
+    };
+    Ok(vec![finding])
 }
 
 /// The agent's replication password as a node keeps it (a re-run keeps it).
