@@ -600,6 +600,24 @@ fn slave_steps(
             Change::Sql(Statement::control("SET SESSION sql_log_bin = 1")),
         ]);
     }
+    // replication.tls = "off" under Pacemaker: the agent points slaves in
+    // plain text (no TLS options for its client), so an account that
+    // requires TLS from an earlier run would refuse them.
+    let agent_plain =
+        pair.answers.cluster.manager == crate::answers::Manager::Pacemaker && tls.files.is_none();
+    if agent_plain && requires_tls && grants.is_some() {
+        grant.summary.push(format!(
+            "{who} requires TLS, and replication.tls = \"off\": Pacemaker's agent points slaves in plain text, so it will accept plain text"
+        ));
+        grant.changes.extend([
+            Change::Sql(Statement::control("SET SESSION sql_log_bin = 0")),
+            Change::Sql(Statement::new(
+                format!("ALTER USER {who} REQUIRE NONE"),
+                account_undo.clone(),
+            )),
+            Change::Sql(Statement::control("SET SESSION sql_log_bin = 1")),
+        ]);
+    }
     steps.push(grant);
     let login_restarts = login.is_some();
     steps.extend(login);
