@@ -433,13 +433,15 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
             reconnect_replica(pair, journals, side)?;
         }
     }
-    let labels: Vec<&str> = plan.nodes.iter().map(|n| n.address.as_str()).collect();
+    let nodes = match plan.nodes.len() {
+        2 => "both nodes".to_string(),
+        count => format!("all {count} nodes"),
+    };
     Ok(if reloaded.is_empty() {
-        format!("new certificates on {}", labels.join(", "))
+        format!("new certificates on {nodes}")
     } else {
         format!(
-            "new certificates on {}; {} serve them already",
-            labels.join(", "),
+            "new certificates on {nodes}; {} serve them already",
             reloaded.join(" and ")
         )
     })
