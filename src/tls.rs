@@ -4,10 +4,11 @@
 //!
 //! Generated mode: each node makes its own private key (it never leaves the
 //! node) and, per run that needs new certificates, a throwaway CA whose key
-//! signs that node's certificate and is deleted at once. Both nodes trust
-//! the bundle of the two CA certificates, so nobody can mint another
-//! certificate the pair would accept. Everything runs through `openssl` on
-//! the node, so the plan shows the exact commands.
+//! signs that node's certificate and is deleted at once. Every node trusts
+//! the bundle of the nodes' CA certificates (two, or three with a second
+//! slave), so nobody can mint another certificate the cluster would
+//! accept. Everything runs through `openssl` on the node, so the plan shows
+//! the exact commands.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -94,13 +95,13 @@ pub fn subject_alt_names(names: &[String]) -> String {
     seen.join(",")
 }
 
-/// New certificates for both nodes (a renewal is always of the pair, so the
-/// two trust the same bundle), applied by setup as one change.
+/// New certificates for every database node (a renewal is always of all
+/// of them, so they trust the same bundle), applied by setup as one change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertPlan {
     pub run_id: String,
-    pub master: NodeCert,
-    pub slave: NodeCert,
+    /// The master's part first, then the slave's, then a second slave's.
+    pub nodes: Vec<NodeCert>,
 }
 
 impl CertPlan {
@@ -118,10 +119,11 @@ impl CertPlan {
     }
 
     /// The plan's lines: every command on each node, then the files written.
-    pub fn describe(&self, master_label: &str, slave_label: &str) -> Vec<String> {
+    pub fn describe(&self) -> Vec<String> {
         let work = self.work_dir();
         let mut out = Vec::new();
-        for (label, node) in [(master_label, &self.master), (slave_label, &self.slave)] {
+        for node in &self.nodes {
+            let label = &node.address;
             out.push(format!(
                 "on {label}: {} (names {})",
                 if node.new_key {
@@ -140,13 +142,15 @@ impl CertPlan {
                 work.join("server-cert.pem").display()
             ));
         }
+        let labels: Vec<&str> = self.nodes.iter().map(|n| n.address.as_str()).collect();
         out.push(format!(
-            "on both: write {} (0644) = the CA certificates of {master_label} and {slave_label}; remove {}",
+            "on each: write {} (0644) = the CA certificates of {}; remove {}",
             Self::bundle_path().display(),
+            labels.join(", "),
             work.display()
         ));
         out.push(
-            "a server that serves TLS already reads its new files at once (FLUSH SSL; MySQL: ALTER INSTANCE RELOAD TLS), trusting the old and the new CAs until both do; then the slave's I/O thread reconnects".into(),
+            "a server that serves TLS already reads its new files at once (FLUSH SSL; MySQL: ALTER INSTANCE RELOAD TLS), trusting the old and the new CAs until all do; then each slave's I/O thread reconnects".into(),
         );
         out
     }

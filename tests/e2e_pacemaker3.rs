@@ -7,17 +7,22 @@
 //!
 //! 1. A pair under our daemon grows into a three-node Pacemaker cluster by a
 //!    re-run of setup with `[slave2]`: node3 seeded and replicating from
-//!    node1, corosync with three nodes and no quorum device, the clone
-//!    promoted on node1 and unpromoted on node2 and node3. Rolling that run
-//!    back leaves the replicating pair under our daemon, node3 out.
-//! 2. The same run again; the master crashes (`sandbox crash`): one slave is
-//!    promoted with the address, the other replicates from it, no
-//!    acknowledged row is lost; the old master boots and comes back as a
-//!    slave (or stays out with a clear status).
-//! 3. The new master is cut off from the other two: the two-node majority
-//!    fences it through its BMC and promotes one of them; the cut-off node,
-//!    without quorum, takes no write. Never two writable servers in any
-//!    sample from before the crash to the end.
+//!    node1 over TLS, corosync with three nodes and no quorum device, the
+//!    clone promoted on node1 and unpromoted on node2 and node3. Rolling
+//!    that run back leaves the replicating pair under our daemon, node3 out.
+//! 2. The same run again, then our commands on the three nodes: status
+//!    (every node and its role), check (every slave), add-db (a database
+//!    reaches both slaves), switchover to node3 under the writers (node1
+//!    and node2 follow over TLS, no acknowledged row lost), a run refused
+//!    while Pacemaker runs the master away from [master], pause and resume.
+//! 3. The master (node3) crashes (`sandbox crash`): node1 or node2 is
+//!    promoted with the address, the other replicates from it (still over
+//!    TLS, pointed by the agent), no acknowledged row is lost; node3 boots
+//!    and comes back as a slave over TLS (or stays out with a clear status).
+//! 4. The new master is cut off from the other two: the two-node majority
+//!    fences it through its BMC and promotes one of them, the other follows
+//!    it over TLS; the cut-off node, without quorum, takes no write. Never
+//!    two writable servers in any sample from the switchover to the end.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -40,12 +45,10 @@ fn address_of(node: &str) -> &'static str {
     }
 }
 
-/// The lab's answers for a pair under our daemon, in plain text (three
-/// nodes replicate without TLS, docs/pacemaker.md).
+/// The lab's answers for a pair under our daemon (replication over TLS,
+/// the default).
 fn pair_answers() -> String {
-    let answers = std::fs::read_to_string(lab_answers()).unwrap();
-    assert!(answers.contains("seed = \"dump\"\n"), "{answers}");
-    answers.replace("seed = \"dump\"\n", "seed = \"dump\"\ntls = \"off\"\n")
+    std::fs::read_to_string(lab_answers()).unwrap()
 }
 
 /// The same with node3 as `[slave2]` and Pacemaker fencing through the
@@ -91,6 +94,57 @@ fn replicates_from(node: &str, master: &str) -> bool {
     status.contains(&format!("Master_Host: {}", address_of(master)))
         && status.contains("Slave_IO_Running: Yes")
         && status.contains("Slave_SQL_Running: Yes")
+}
+
+/// `node` replicates over TLS, verifying its master's certificate, and its
+/// master refuses the replication account in plain text from it: the
+/// account requires TLS (what MariaDB shows of another session's
+/// encryption), a login without TLS is refused (1045) and one with it
+/// gets a cipher.
+fn replicates_over_tls(node: &str, master: &str) {
+    let status = on_ok(node, &["mariadb", "-e", "SHOW SLAVE STATUS\\G"]);
+    assert!(
+        status.contains("Master_SSL_Allowed: Yes")
+            && status.contains("Master_SSL_Verify_Server_Cert: Yes")
+            && status.contains("Master_SSL_CA_File: /etc/ssl/mysql-ha/ca.pem"),
+        "{node}: {status}"
+    );
+    let account = format!(
+        "SELECT ssl_type FROM mysql.user WHERE User = 'repl' AND Host = '{}'",
+        address_of(node)
+    );
+    assert_eq!(sql(master, &account), "ANY", "repl@{node} on {master}");
+    let dumps = sql(
+        master,
+        "SELECT HOST FROM information_schema.PROCESSLIST WHERE USER = 'repl' AND COMMAND = 'Binlog Dump'",
+    );
+    assert!(dumps.contains(&format!("{node}:")), "{master}: {dumps}");
+    let login = |tls: &str| {
+        on(
+            node,
+            &[
+                "sh",
+                "-c",
+                &format!(
+                    "{{ printf '[client]\\nuser=repl\\npassword='; cat /var/lib/pacemaker/lrm/secrets/p_db/replication_passwd; }} | mariadb --defaults-extra-file=/dev/stdin {tls} -h {} -N -e \"SHOW SESSION STATUS LIKE 'Ssl_cipher'\"",
+                    address_of(master)
+                ),
+            ],
+        )
+    };
+    let plain = login("--skip-ssl");
+    assert!(
+        !plain.status.success() && text(&plain).contains("ERROR 1045"),
+        "{node} -> {master} in plain text: {}",
+        text(&plain)
+    );
+    let encrypted = text(&login(
+        "--ssl --ssl-ca=/etc/ssl/mysql-ha/ca.pem --ssl-verify-server-cert",
+    ));
+    assert!(
+        encrypted.contains("Ssl_cipher\tTLS_"),
+        "{node}: {encrypted}"
+    );
 }
 
 /// The node promoted with the cluster address, as `seen_from` reports it.
@@ -170,6 +224,10 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
     let quorum = on_ok("node3", &["corosync-quorumtool", "-s"]);
     assert!(quorum.contains("Total votes:      3"), "{quorum}");
     assert!(!quorum.contains("Qdevice"), "{quorum}");
+    // Every slave replicates over TLS, node3 with its own certificate.
+    for node in ["node2", "node3"] {
+        replicates_over_tls(node, "node1");
+    }
     // A row on the master reaches both slaves.
     sql(
         "node1",
@@ -253,6 +311,76 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
         out.contains("pacemaker: ms_db promoted on node1, unpromoted on node2, node3"),
         "{out}"
     );
+
+    // Our commands on the three nodes (run on node1). status names every
+    // node and its role, from crm_mon.
+    let status = on_ok("node1", &[NODE_BIN, "status"]);
+    assert!(
+        status.contains("cluster: whole: node1 (master) -> "),
+        "{status}"
+    );
+    for line in ["  node1: master\n", "  node2: slave\n", "  node3: slave\n"] {
+        assert!(status.contains(line), "{status}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&on_ok("node1", &[NODE_BIN, "status", "--json"])).unwrap();
+    assert_eq!(json["nodes"].as_array().unwrap().len(), 3, "{json}");
+    // check: every node and both slaves, all well (no warning about node3
+    // having no cluster account: it needs none).
+    let check = on_ok(
+        "node1",
+        &[NODE_BIN, "check", "--answers", "/root/answers.toml"],
+    );
+    assert!(
+        check.contains("Pacemaker runs the master on node1"),
+        "{check}"
+    );
+    for node in ["192.0.2.12", "192.0.2.13"] {
+        assert!(
+            check.lines().any(|l| l.starts_with("ok")
+                && l.contains(node)
+                && l.contains("already replicates from 192.0.2.11")),
+            "{check}"
+        );
+    }
+    assert!(
+        !check
+            .lines()
+            .any(|l| l.starts_with("WARNING") || l.starts_with("FATAL")),
+        "{check}"
+    );
+    // add-db: a new database reaches both slaves.
+    sql(
+        "node1",
+        "CREATE DATABASE grown; CREATE TABLE grown.t (n INT PRIMARY KEY); INSERT INTO grown.t VALUES (1), (2)",
+    );
+    let t = Instant::now();
+    let out = on_ok(
+        "node1",
+        &[
+            NODE_BIN,
+            "add-db",
+            "grown",
+            "--answers",
+            "/root/answers.toml",
+            "--yes",
+        ],
+    );
+    println!("--- add-db grown: {:.1} s", t.elapsed().as_secs_f64());
+    assert!(
+        out.contains(
+            "second slave: 192.0.2.13 replicates shop, crm, web-stats, grown from 192.0.2.11"
+        ),
+        "{out}"
+    );
+    sql("node1", "INSERT INTO grown.t VALUES (3)");
+    for node in ["node2", "node3"] {
+        wait_until(
+            &format!("grown's third row on {node}"),
+            Duration::from_secs(20),
+            || sql(node, "SELECT COUNT(*) FROM grown.t") == "3",
+        );
+    }
     prepare_app_on(APP_SECRET, &NODES);
     let ids: Vec<u64> = NODES.iter().map(|n| server_id(n)).collect();
     let id_of = |node: &str| ids[NODES.iter().position(|n| *n == node).unwrap()];
@@ -261,20 +389,81 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
     let (stop_sampling, sampler) = start_sampler_of(&NODES);
     std::thread::sleep(Duration::from_secs(3));
 
+    // switchover needs a named node with two slaves.
+    let unnamed = on("node1", &[NODE_BIN, "switchover", "--yes"]);
+    assert!(
+        !unnamed.status.success() && text(&unnamed).contains("--to NODE"),
+        "{}",
+        text(&unnamed)
+    );
+    // Under the writers to node3, the second slave; it stays master for
+    // the crash below. node1 never replicated before: only the agent's
+    // client can have given it TLS.
+    let ts = now();
+    let out = on_ok("node1", &[NODE_BIN, "switchover", "--to", "node3", "--yes"]);
+    println!("--- switchover to node3:\n{out}");
+    assert!(
+        out.contains("node1, node2 run as slaves of node3 again"),
+        "{out}"
+    );
+    wait_until(
+        "a write through the cluster address on node3",
+        Duration::from_secs(30),
+        || first_address_ack(&writers, id_of("node3"), ts).is_some(),
+    );
+    let first = first_address_ack(&writers, id_of("node3"), ts).unwrap();
+    for node in ["node1", "node2"] {
+        wait_until(
+            &format!("{node} replicating from node3"),
+            Duration::from_secs(60),
+            || replicates_from(node, "node3"),
+        );
+        replicates_over_tls(node, "node3");
+    }
+    let acks = writers.acks();
+    never_two_masters(&acks, id_of("node1"), id_of("node3"), ts, "switchover");
+    nothing_lost(&acks, "node3", "switchover");
+    println!(
+        "switchover node1 -> node3: first write through the address {:.2} s after the command",
+        first - ts
+    );
+    // A run that takes [master] (node1) for the master stops before any
+    // change and says how to move it back.
+    let refused = on(
+        "node1",
+        &[NODE_BIN, "check", "--answers", "/root/answers.toml"],
+    );
+    let said = text(&refused);
+    assert!(
+        !refused.status.success()
+            && said.contains("Pacemaker runs the master on node3 now")
+            && said.contains("switchover --to node1"),
+        "{said}"
+    );
+    // pause / resume: Pacemaker's maintenance mode, cluster-wide.
+    on_ok("node1", &[NODE_BIN, "pause"]);
+    assert!(crm("node2").unwrap().maintenance);
+    let status = on_ok("node1", &[NODE_BIN, "status"]);
+    assert!(status.contains("paused"), "{status}");
+    on_ok("node1", &[NODE_BIN, "resume"]);
+    assert!(!crm("node3").unwrap().maintenance);
+
+    // The master (node3, the second slave of the setup) crashes.
+    let crashed = "node3";
     let t0 = now();
-    mysql_ha(&["sandbox", "crash", "node1"]);
+    mysql_ha(&["sandbox", "crash", crashed]);
     let mut new_master = None;
     let promoted = wait_until(
-        "node2 or node3 promoted with the cluster address",
+        "node1 or node2 promoted with the cluster address",
         Duration::from_secs(90),
         || {
-            new_master = promoted_among(&["node2", "node3"], "node2");
+            new_master = promoted_among(&["node1", "node2"], "node2");
             new_master.is_some()
         },
     );
     let new_master = new_master.unwrap();
     let other = if new_master == "node2" {
-        "node3"
+        "node1"
     } else {
         "node2"
     };
@@ -295,44 +484,48 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
         first - t0,
         follows.as_secs_f64()
     );
+    // The agent pointed the other slave itself (RESET SLAVE ALL, then its
+    // own CHANGE MASTER): still over TLS.
+    replicates_over_tls(other, new_master);
     std::thread::sleep(Duration::from_secs(2));
     let acks = writers.acks();
-    never_two_masters(&acks, id_of("node1"), id_of(new_master), t0, "master crash");
+    never_two_masters(&acks, id_of(crashed), id_of(new_master), t0, "master crash");
     nothing_lost(&acks, new_master, "master crash");
     nothing_lost(&acks, other, "master crash, on the other slave");
 
     // The old master boots: back as a slave of the new master, or kept out.
     let t1 = Instant::now();
-    mysql_ha(&["sandbox", "boot", "node1"]);
+    mysql_ha(&["sandbox", "boot", crashed]);
     let mut back = false;
     while t1.elapsed() < Duration::from_secs(90) {
-        if crm(other).is_some_and(|s| s.unpromoted.contains(&"node1".to_string())) {
+        if crm(other).is_some_and(|s| s.unpromoted.contains(&crashed.to_string())) {
             back = true;
             break;
         }
         std::thread::sleep(Duration::from_millis(500));
     }
     let state = crm(other).unwrap();
-    println!("--- after node1 booted: {state:?}");
-    assert!(state.online.contains(&"node1".to_string()), "{state:?}");
+    println!("--- after {crashed} booted: {state:?}");
+    assert!(state.online.contains(&crashed.to_string()), "{state:?}");
     assert_eq!(state.promoted, [new_master], "{state:?}");
     if back {
         wait_until(
-            &format!("node1 replicating from {new_master}"),
+            &format!("{crashed} replicating from {new_master}"),
             Duration::from_secs(60),
-            || replicates_from("node1", new_master),
+            || replicates_from(crashed, new_master),
         );
         println!(
-            "node1 back as a slave of {new_master} {:.1} s after its boot",
+            "{crashed} back as a slave of {new_master} {:.1} s after its boot",
             t1.elapsed().as_secs_f64()
         );
+        replicates_over_tls(crashed, new_master);
     } else {
         assert!(!state.failures.is_empty(), "{state:?}");
-        println!("node1 stays out: {:?}", state.failures);
+        println!("{crashed} stays out: {:?}", state.failures);
     }
 
-    // 3. The new master loses its link: the majority (node1 and the other
-    // slave) fences it through its BMC, then promotes one of them.
+    // 3. The new master loses its link: the majority (the booted node and
+    // the other slave) fences it through its BMC, then promotes one of them.
     let t2 = now();
     on_ok(new_master, &["ip", "link", "set", "eth0", "down"]);
     let candidates: Vec<&'static str> =
@@ -364,6 +557,18 @@ fn three_nodes_under_pacemaker_survive_a_crash_and_a_partition_and_roll_back() {
         promoted.as_secs_f64(),
         first - t2
     );
+    // The majority's other node follows the newest master, over TLS, with
+    // the agent's password (node1 and node2 logged in with our daemon's
+    // before the hand-off).
+    if back {
+        let follower = candidates.iter().copied().find(|n| *n != newest).unwrap();
+        wait_until(
+            &format!("{follower} replicating from {newest}"),
+            Duration::from_secs(60),
+            || replicates_from(follower, newest),
+        );
+        replicates_over_tls(follower, newest);
+    }
     std::thread::sleep(Duration::from_secs(2));
     let acks = writers.stop();
     stop_sampling.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -325,22 +325,6 @@ fn check_tls_file(key: &str, tls: TlsMode, path: &str) -> Result<()> {
     }
 }
 
-/// Three nodes replicate in plain text: the certificate step makes and
-/// cross-trusts a pair's certificates, and Pacemaker's agent points a
-/// slave without TLS after the first failover anyway.
-fn check_tls_mode(a: &Answers) -> Result<()> {
-    if a.has_slave2() && a.replication.tls != TlsMode::Off {
-        return Err(answer_error(
-            "replication.tls",
-            format!(
-                "\"{}\" with [slave2]: setup makes TLS certificates for a pair only, and Pacemaker's mariadb agent points slaves in plain text after a failover (docs/pacemaker.md); set tls = \"off\" for three nodes",
-                a.replication.tls.name()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 fn check_resource(a: &Answers) -> Result<()> {
     if is_pacemaker(a) && is_ddns(a) {
         return Err(answer_error(
@@ -1143,10 +1127,10 @@ pub static FIELDS: &[Field] = &[
             }
             Ok(())
         },
-        check: check_tls_mode,
+        check: unchecked,
         checked_when: always,
         default_doc: None,
-        rule: "Encryption of everything between the nodes: replication (the password's handshake and every replicated row) and the daemons' checks. `generate`: each node makes its own private key and certificate with `openssl` (3.0 or later) on the node; `files`: your own, named by the three keys below; `off`: plain text (preflight warns). With `generate` or `files` the servers get `ssl-ca`, `ssl-cert` and `ssl-key`, the replication and monitor accounts `REQUIRE SSL`, the slave connects with `MASTER_SSL=1, MASTER_SSL_CA=..., MASTER_SSL_VERIFY_SERVER_CERT=1` and the daemons verify the peer's certificate the same way. See \"Encrypted connections\" in [guide.md](guide.md#encrypted-connections). With `[slave2]` (three nodes) only `off`: certificates are made for a pair, and Pacemaker's agent points slaves in plain text after a failover anyway ([pacemaker.md](pacemaker.md)).",
+        rule: "Encryption of everything between the nodes: replication (the password's handshake and every replicated row) and the daemons' checks. `generate`: each node makes its own private key and certificate with `openssl` (3.0 or later) on the node; `files`: your own, named by the three keys below; `off`: plain text (preflight warns). With `generate` or `files` the servers get `ssl-ca`, `ssl-cert` and `ssl-key`, the replication and monitor accounts `REQUIRE SSL`, the slave connects with `MASTER_SSL=1, MASTER_SSL_CA=..., MASTER_SSL_VERIFY_SERVER_CERT=1` and the daemons verify the peer's certificate the same way. See \"Encrypted connections\" in [guide.md](guide.md#encrypted-connections). With `[slave2]` (three nodes) every node gets its certificate and trusts the others'. Under Pacemaker the agent points slaves itself after a failover: setup gives it a client that adds the same TLS options to each of its `CHANGE MASTER TO` ([pacemaker.md](pacemaker.md#encrypted-replication)).",
     },
     Field {
         key: "replication.tls_ca_file",
@@ -1945,13 +1929,11 @@ mod tests {
             a.cluster.manager = Manager::Pacemaker;
             a.cluster.run_without_fencing = true;
             a.slave2.host = "192.0.2.13".into();
-            a.replication.tls = TlsMode::Off;
         };
         let cases: &[(Setup, &str, &str, &str)] = &[
             // A third node: only under Pacemaker, a third machine.
             (none, "slave2.host", "192.0.2.13", "slave2.host"),
             (three, "slave2.host", "192.0.2.12", "slave2.host"),
-            (three, "replication.tls", "generate", "replication.tls"),
             (three, "slave2.ssh_user", "a b", "slave2.ssh_user"),
             (three, "slave2.ssh_port", "0", "slave2.ssh_port"),
             (three, "slave2.ssh_password", "a\nb", "slave2.ssh_password"),

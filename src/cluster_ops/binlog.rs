@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use super::gtid::{Gtid, Unsent};
 use crate::operation::pair::Member;
+use crate::sql::gtid::{Gtid, Unsent};
 use crate::{Error, Result};
 
 /// One transaction, as people read it.

@@ -2,7 +2,6 @@
 //! master by the daemons' persisted term state (the highest term wins), each
 //! node's GTID positions, and control of the two daemons.
 
-use super::gtid::{parse_list, Positions};
 use crate::answers::Answers;
 use crate::backup::JournalEntry;
 use crate::daemon::config::Role;
@@ -10,6 +9,7 @@ use crate::daemon::state::TermState;
 use crate::operation::journals::Journals;
 use crate::operation::pair::{Member, Pair};
 use crate::operation::plan::Side;
+use crate::sql::gtid::{parse_list, Positions};
 use crate::{Error, Result};
 
 /// The pair with `pair.master` the node that is master now.
@@ -77,7 +77,7 @@ fn cluster_error(message: String) -> Error {
 use crate::operation::cluster_daemon::read_term_state;
 
 pub fn positions(member: &mut Member) -> Result<Positions> {
-    let mut read = |variable: &str| -> Result<Vec<super::gtid::Gtid>> {
+    let mut read = |variable: &str| -> Result<Vec<crate::sql::gtid::Gtid>> {
         let text = member
             .sql()
             .scalar(&format!("SELECT @@GLOBAL.{variable}"))?

@@ -8,7 +8,6 @@
 pub mod binlog;
 pub mod cluster;
 pub mod consistency;
-pub mod gtid;
 pub mod pair_state;
 pub mod rejoin;
 pub mod replica;

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use super::binlog::{self, Listing};
 use super::cluster::{self, Cluster};
-use super::gtid::{self, render_list, Positions, Unsent};
 use super::replica::{self, Source};
 use crate::answers::SeedMethod;
 use crate::daemon::config::Role;
@@ -26,6 +25,7 @@ use crate::operation::plan::{
 use crate::operation::seed::CopyPlan;
 use crate::operation::statement::Statement;
 use crate::sql::flavor::quote_string;
+use crate::sql::gtid::{self, render_list, Positions, Unsent};
 use crate::sql::Flavor;
 use crate::{Error, Result};
 

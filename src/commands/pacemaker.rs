@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::answers::Manager;
 use crate::daemon::config::{ClusterConfig, DEFAULT_PATH};
 use crate::node::{LocalNode, Node};
-use crate::setup::pacemaker::{crm_state, DB_CLONE, VIP_RESOURCE};
+use crate::setup::pacemaker::{crm_state, CrmState, DB_CLONE, VIP_RESOURCE};
 use crate::{Error, Result};
 
 /// This node's cluster configuration when Pacemaker manages the pair.
@@ -51,15 +51,76 @@ pub fn pause() -> Result<()> {
 
 pub fn resume() -> Result<()> {
     maintenance(false)?;
-    println!("resumed: Pacemaker manages the pair again (maintenance mode off)");
+    println!("resumed: Pacemaker manages the cluster again (maintenance mode off)");
     Ok(())
+}
+
+/// Each configured node (online first, in crm_mon's order) and its role:
+/// master (promoted), slave (unpromoted), stopped, or offline.
+fn node_roles(state: &CrmState) -> Vec<(String, &'static str)> {
+    state
+        .online
+        .iter()
+        .chain(&state.offline)
+        .map(|name| {
+            let role = if state.offline.contains(name) {
+                "offline"
+            } else if state.promoted.contains(name) {
+                "master"
+            } else if state.unpromoted.contains(name) {
+                "slave"
+            } else {
+                "stopped"
+            };
+            (name.clone(), role)
+        })
+        .collect()
+}
+
+/// The one-line verdict: the master and every slave, or what is missing.
+/// Two nodes keep the pair's words (`pair: whole: A (master) -> B (slave)`).
+fn verdict(state: &CrmState) -> String {
+    let nodes = state.online.len() + state.offline.len();
+    let what = if nodes > 2 { "cluster" } else { "pair" };
+    let slaves = state.unpromoted.join(", ");
+    let plural = if state.unpromoted.len() > 1 { "s" } else { "" };
+    let line = match (state.promoted.as_slice(), state.unpromoted.len()) {
+        ([master], 0) => format!("degraded: {master} (master) has no slave running"),
+        ([master], running) if running + 1 < nodes => {
+            let missing: Vec<String> = node_roles(state)
+                .into_iter()
+                .filter(|(name, _)| name != master && !state.unpromoted.contains(name))
+                .map(|(name, role)| format!("{name} {role}"))
+                .collect();
+            format!(
+                "degraded: {master} (master) -> {slaves} (slave{plural}); {}",
+                missing.join(", ")
+            )
+        }
+        ([master], _) => format!("whole: {master} (master) -> {slaves} (slave{plural})"),
+        ([], _) => "no master: no node holds the promoted database".into(),
+        (many, _) => format!("two masters: {}", many.join(", ")),
+    };
+    format!("{what}: {line}")
 }
 
 pub fn status(config: &ClusterConfig, json: bool) -> Result<()> {
     let state = crm_state(&LocalNode::new())?;
+    let roles = node_roles(&state);
     if json {
+        let nodes: Vec<serde_json::Value> = roles
+            .iter()
+            .map(|(name, role)| {
+                serde_json::json!({
+                    "name": name,
+                    "role": role,
+                    "address": state.vip.as_deref() == Some(name.as_str()),
+                })
+            })
+            .collect();
         let value = serde_json::json!({
             "manager": "pacemaker",
+            "nodes": nodes,
             "online": state.online,
             "offline": state.offline,
             "quorate": state.quorate,
@@ -76,14 +137,8 @@ pub fn status(config: &ClusterConfig, json: bool) -> Result<()> {
         );
         return Ok(());
     }
-    let pair = match (state.promoted.as_slice(), state.unpromoted.as_slice()) {
-        ([master], [slave, ..]) => format!("whole: {master} (master) -> {slave} (slave)"),
-        ([master], []) => format!("degraded: {master} (master) has no slave running"),
-        ([], _) => "no master: no node holds the promoted database".into(),
-        (many, _) => format!("two masters: {}", many.join(", ")),
-    };
     println!("manager: pacemaker (see `crm_mon -1` for the whole cluster)");
-    println!("pair: {pair}");
+    println!("{}", verdict(&state));
     println!(
         "nodes: online {}{}; {}",
         state.online.join(", "),
@@ -98,6 +153,9 @@ pub fn status(config: &ClusterConfig, json: bool) -> Result<()> {
             "NO QUORUM"
         }
     );
+    for (name, role) in &roles {
+        println!("  {name}: {role}");
+    }
     if config.cluster.resource == crate::answers::Resource::Vip {
         println!(
             "cluster resource: address {} ({VIP_RESOURCE}) on {}",
@@ -163,9 +221,10 @@ fn crm_resource(node: &LocalNode, args: &[&str]) -> Result<()> {
 }
 
 /// A planned switchover through Pacemaker: the promoted instance moves to
-/// `to` (default: the one slave); the agent demotes the master (read-only,
-/// its client sessions ended), promotes the target, and points the old
-/// master at it; the cluster address follows the promoted instance.
+/// `to` (default: the one slave; with two slaves `--to` is needed); the
+/// agent demotes the master (read-only, its client sessions ended),
+/// promotes the target, and points the old master and the other slave at
+/// it; the cluster address follows the promoted instance.
 pub fn switchover(
     config: &ClusterConfig,
     to: Option<&str>,
@@ -191,7 +250,19 @@ pub fn switchover(
         })?,
         None => match state.unpromoted.as_slice() {
             [one] => one.clone(),
-            other => return Err(Error::Other(format!("give --to: the slaves are {other:?}"))),
+            [] => {
+                return Err(Error::Other(
+                    "no node runs as slave: nothing to switch over to; see `mysql-ha status`"
+                        .into(),
+                ))
+            }
+            many => {
+                return Err(Error::Usage(format!(
+                    "the cluster has {} slaves ({}): name the new master with --to NODE",
+                    many.len(),
+                    many.join(", ")
+                )))
+            }
         },
     };
     if state.maintenance {
@@ -203,7 +274,17 @@ pub fn switchover(
     println!("   run: crm_resource --move --resource {DB_CLONE} --promoted --node {target}");
     println!("   wait until {DB_CLONE} is promoted on {target} and {VIP_RESOURCE} runs there");
     println!("   run: crm_resource --clear --resource {DB_CLONE}    # the move's constraint goes");
-    println!("   wait until {master} runs as slave of {target}");
+    // The old master and every other slave follow the new master: the
+    // agent's post-promote notification points each of them at it.
+    let followers: Vec<String> = std::iter::once(master.clone())
+        .chain(state.unpromoted.iter().filter(|n| **n != target).cloned())
+        .collect();
+    println!(
+        "   wait until {} run{} as slave{} of {target}",
+        followers.join(", "),
+        if followers.len() == 1 { "s" } else { "" },
+        if followers.len() == 1 { "" } else { "s" }
+    );
     if dry_run {
         println!("\ndry run: nothing was changed");
         return Ok(());
@@ -247,13 +328,23 @@ pub fn switchover(
     let back = Instant::now();
     loop {
         let now = crm_state(&node)?;
-        if now.unpromoted.contains(master) {
-            println!("{master} replicates from {target} again");
+        let waiting: Vec<&String> = followers
+            .iter()
+            .filter(|n| !now.unpromoted.contains(n))
+            .collect();
+        if waiting.is_empty() {
+            println!(
+                "{} run{} as slave{} of {target} again",
+                followers.join(", "),
+                if followers.len() == 1 { "s" } else { "" },
+                if followers.len() == 1 { "" } else { "s" }
+            );
             break;
         }
         if back.elapsed() > Duration::from_secs(60) {
             println!(
-                "{master} does not run as slave yet: see `mysql-ha status` and `crm_mon -1` (failed actions)"
+                "{} not running as slave yet: see `mysql-ha status` and `crm_mon -1` (failed actions)",
+                waiting.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
             );
             break;
         }
@@ -264,4 +355,66 @@ pub fn switchover(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(
+        online: &[&str],
+        offline: &[&str],
+        promoted: &[&str],
+        unpromoted: &[&str],
+    ) -> CrmState {
+        let list = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+        CrmState {
+            online: list(online),
+            offline: list(offline),
+            promoted: list(promoted),
+            unpromoted: list(unpromoted),
+            quorate: true,
+            ..CrmState::default()
+        }
+    }
+
+    #[test]
+    fn status_names_every_node_and_keeps_the_pairs_words_for_two() {
+        let pair = state(&["node1", "node2"], &[], &["node2"], &["node1"]);
+        assert_eq!(
+            verdict(&pair),
+            "pair: whole: node2 (master) -> node1 (slave)"
+        );
+        let three = state(
+            &["node1", "node2", "node3"],
+            &[],
+            &["node3"],
+            &["node1", "node2"],
+        );
+        assert_eq!(
+            verdict(&three),
+            "cluster: whole: node3 (master) -> node1, node2 (slaves)"
+        );
+        assert_eq!(
+            node_roles(&three),
+            [
+                ("node1".to_string(), "slave"),
+                ("node2".to_string(), "slave"),
+                ("node3".to_string(), "master")
+            ]
+        );
+        let crashed = state(&["node2", "node3"], &["node1"], &["node2"], &["node3"]);
+        assert_eq!(
+            verdict(&crashed),
+            "cluster: degraded: node2 (master) -> node3 (slave); node1 offline"
+        );
+        assert_eq!(node_roles(&crashed)[2], ("node1".to_string(), "offline"));
+        let stopped = state(&["node1", "node2", "node3"], &[], &["node1"], &["node2"]);
+        assert_eq!(
+            verdict(&stopped),
+            "cluster: degraded: node1 (master) -> node2 (slave); node3 stopped"
+        );
+        let none = state(&["node1", "node2", "node3"], &[], &[], &["node2"]);
+        assert!(verdict(&none).starts_with("cluster: no master"));
+    }
 }

@@ -47,6 +47,24 @@ fn sql_kept(member: &mut Member, journal: &mut Journal, statement: &str) -> Resu
     super::statement::run(member, journal, &Statement::plain(statement))
 }
 
+/// Whether a MariaDB slave's applied position (@@gtid_slave_pos) reached
+/// `gtid` already. Always false for MySQL, whose UNTIL stops at once when
+/// the GTIDs are there.
+fn applied_up_to(slave: &mut Member, gtid: &str) -> Result<bool> {
+    if slave.sql().flavor().family != crate::sql::Family::MariaDb {
+        return Ok(false);
+    }
+    let applied = slave
+        .sql()
+        .scalar("SELECT @@GLOBAL.gtid_slave_pos")?
+        .unwrap_or_default();
+    let parse = |text: &str| crate::sql::gtid::parse_list(text).ok();
+    Ok(match (parse(&applied), parse(gtid)) {
+        (Some(applied), Some(target)) => crate::sql::gtid::covers(&applied, &target),
+        _ => false,
+    })
+}
+
 /// Waits until the slave's SQL thread stopped at its UNTIL position.
 fn wait_until_stopped(member: &mut Member) -> Result<()> {
     let started = Instant::now();
@@ -280,10 +298,15 @@ fn add(
             )?;
         }
         // MariaDB's UNTIL needs both threads stopped and stops both at the
-        // position; MySQL's stops the SQL thread after those GTIDs.
-        sql(&mut pair.slave, journal, &flavor.start_replica_until(&gtid))?;
-        wait_until_stopped(&mut pair.slave)?;
-        sql(&mut pair.slave, journal, flavor.stop_replica())?;
+        // position; MySQL's stops the SQL thread after those GTIDs. A
+        // MariaDB slave that applied the snapshot's position already
+        // (nothing written since) has nothing to catch up, and its UNTIL
+        // would never stop: it runs until the next write reaches it.
+        if !applied_up_to(&mut pair.slave, &gtid)? {
+            sql(&mut pair.slave, journal, &flavor.start_replica_until(&gtid))?;
+            wait_until_stopped(&mut pair.slave)?;
+            sql(&mut pair.slave, journal, flavor.stop_replica())?;
+        }
         if !tables.is_empty() {
             sql(
                 &mut pair.slave,

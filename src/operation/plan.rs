@@ -503,7 +503,7 @@ impl Plan {
                 }
             }
             Change::Certificates(certs) => {
-                for line in certs.describe(&self.master_label, &self.slave_label) {
+                for line in certs.describe() {
                     let _ = writeln!(out, "   {line}");
                 }
             }

@@ -77,9 +77,10 @@ pub fn run(member: &mut Member, journal: &mut Journal, statement: &Statement) ->
     match ran {
         // A replica's connection changes only with replication stopped; a
         // cluster daemon may have restarted its I/O thread (semi-sync, a
-        // reconnect) since this run stopped it: stop it again, then retry.
+        // reconnect) since this run stopped it: stop it again, then retry
+        // (a kept change of the replica's login too).
         Err(err)
-            if matches!(statement.undo, UndoRule::Source { .. })
+            if matches!(statement.undo, UndoRule::Source { .. } | UndoRule::Kept)
                 && crate::sql::conn::error_code(&err) == Some(REPLICA_RUNNING) =>
         {
             let stop = member.sql().flavor().stop_replica();

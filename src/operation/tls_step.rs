@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::finding::{Finding, Severity};
 use super::journals::{run_command, Journals};
-use super::pair::{Member, Pair};
+use super::pair::Pair;
 use super::plan::{Change, Side, Statement, StepPlan};
 use crate::access::Access;
 use crate::backup::{self, JournalEntry};
@@ -116,27 +116,41 @@ fn survey(pair: &mut Pair, side: Side, files: &TlsFiles) -> Result<Survey> {
     })
 }
 
-/// Whether each node's CA file trusts the other's certificate.
+/// The database nodes' sides: the master, the slave, and a second slave
+/// when the run has one.
+fn sides(pair: &Pair) -> Vec<Side> {
+    let mut sides = vec![Side::Master, Side::Slave];
+    if pair.slave2.is_some() {
+        sides.push(Side::Slave2);
+    }
+    sides
+}
+
+/// Whether each node's CA file trusts every other node's certificate
+/// (after a failover any node may replicate from any other).
 fn cross_trust(pair: &mut Pair, files: &TlsFiles) -> Result<Option<String>> {
-    for (from, to) in [(Side::Master, Side::Slave), (Side::Slave, Side::Master)] {
-        let (to_access, to_label) = pair.access(to)?;
-        let Some(cert) = to_access.node().read(&files.cert)? else {
-            return Ok(Some(format!("{to_label} has no {}", files.cert.display())));
-        };
-        let to_label = to_label.to_string();
-        let (from_access, from_label) = pair.access(from)?;
-        if let Err(why) = tls::trusts_peer(from_access.node(), &files.ca, &cert, &to_label)? {
-            return Ok(Some(format!(
-                "{from_label} does not trust the certificate of {to_label} ({}): {why}",
-                files.ca.display()
-            )));
+    let sides = sides(pair);
+    for &from in &sides {
+        for &to in sides.iter().filter(|&&to| to != from) {
+            let (to_access, to_label) = pair.access(to)?;
+            let Some(cert) = to_access.node().read(&files.cert)? else {
+                return Ok(Some(format!("{to_label} has no {}", files.cert.display())));
+            };
+            let to_label = to_label.to_string();
+            let (from_access, from_label) = pair.access(from)?;
+            if let Err(why) = tls::trusts_peer(from_access.node(), &files.ca, &cert, &to_label)? {
+                return Ok(Some(format!(
+                    "{from_label} does not trust the certificate of {to_label} ({}): {why}",
+                    files.ca.display()
+                )));
+            }
         }
     }
     Ok(None)
 }
 
-/// The step: unchanged while both certificates serve and each node trusts
-/// the other's; else new certificates for both.
+/// The step: unchanged while every node's certificate serves and each node
+/// trusts the others'; else new certificates for all of them.
 pub fn step(pair: &mut Pair, files: &TlsFiles, run_id: &str) -> Result<StepPlan> {
     let mut step = StepPlan {
         name: STEP_NAME,
@@ -144,14 +158,16 @@ pub fn step(pair: &mut Pair, files: &TlsFiles, run_id: &str) -> Result<StepPlan>
         changes: Vec::new(),
         summary: Vec::new(),
     };
-    let master = survey(pair, Side::Master, files)?;
-    let slave = survey(pair, Side::Slave, files)?;
-    let labels = [
-        pair.master.label().to_string(),
-        pair.slave.label().to_string(),
-    ];
+    let mut surveys = Vec::new();
+    for side in sides(pair) {
+        let survey = survey(pair, side, files)?;
+        let member = pair.member(side)?;
+        let label = member.label().to_string();
+        let datadir = member.profile.paths.datadir.clone();
+        surveys.push((label, datadir, survey));
+    }
     let mut reasons = Vec::new();
-    for (label, s) in labels.iter().zip([&master, &slave]) {
+    for (label, _, s) in &surveys {
         match &s.state {
             CertState::Good { expires } => step.summary.push(format!(
                 "{label}: {} valid until {expires}",
@@ -165,7 +181,7 @@ pub fn step(pair: &mut Pair, files: &TlsFiles, run_id: &str) -> Result<StepPlan>
             reasons.push(why);
         } else {
             step.summary
-                .push("each node trusts the other's certificate".into());
+                .push("each node trusts the others' certificates".into());
         }
     }
     if reasons.is_empty() {
@@ -182,26 +198,21 @@ pub fn step(pair: &mut Pair, files: &TlsFiles, run_id: &str) -> Result<StepPlan>
     }
     step.summary = reasons;
     step.summary.push(
-        "both nodes get new certificates (keys stay on their node; each CA signs one certificate and its key is deleted)"
+        "every node gets a new certificate (keys stay on their node; each CA signs one certificate and its key is deleted)"
             .into(),
     );
-    let datadir = |m: &Member| m.profile.paths.datadir.clone();
     let plan = CertPlan {
         run_id: run_id.to_string(),
-        master: NodeCert {
-            address: labels[0].clone(),
-            alt_names: master.alt_names,
-            new_key: !master.has_key,
-            datadir: datadir(&pair.master),
-            serial: tls::random_serial(),
-        },
-        slave: NodeCert {
-            address: labels[1].clone(),
-            alt_names: slave.alt_names,
-            new_key: !slave.has_key,
-            datadir: datadir(&pair.slave),
-            serial: tls::random_serial(),
-        },
+        nodes: surveys
+            .into_iter()
+            .map(|(address, datadir, s)| NodeCert {
+                address,
+                alt_names: s.alt_names,
+                new_key: !s.has_key,
+                datadir,
+                serial: tls::random_serial(),
+            })
+            .collect(),
     };
     step.changes.push(Change::Certificates(plan));
     Ok(step)
@@ -339,12 +350,20 @@ fn install(
 }
 
 /// Applies the certificate change: each node makes its key (when new) and
-/// certificate; then both get their certificate and the bundle of both CAs;
-/// a server already serving TLS reloads its files.
+/// certificate; then every node gets its certificate and the bundle of all
+/// the CAs; a server already serving TLS reloads its files.
 pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Result<String> {
     let work = plan.work_dir();
+    let sides = sides(pair);
+    if sides.len() != plan.nodes.len() {
+        return Err(Error::Internal(format!(
+            "certificates planned for {} nodes, the run has {}: plan again",
+            plan.nodes.len(),
+            sides.len()
+        )));
+    }
     let mut made = Vec::new();
-    for (side, cert) in [(Side::Master, &plan.master), (Side::Slave, &plan.slave)] {
+    for (&side, cert) in sides.iter().zip(&plan.nodes) {
         let journal = journals.of(side)?;
         let (access, _) = pair.access(side)?;
         let node = access.node();
@@ -361,18 +380,18 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
             bundle.push(b'\n');
         }
     }
-    // Until both servers serve the new certificates, the bundle also holds
-    // the CAs trusted now: a daemon's check or the replica connecting in
+    // Until every server serves its new certificate, the bundle also holds
+    // the CAs trusted now: a daemon's check or a replica connecting in
     // between verifies whichever certificate it meets (a renewal must not
-    // look like a sick master). Cut to the new CAs once both serve them.
+    // look like a sick master). Cut to the new CAs once all serve them.
     let mut transition = bundle.clone();
-    for side in [Side::Master, Side::Slave] {
+    for &side in &sides {
         let (access, _) = pair.access(side)?;
         if let Some(current) = access.node().read(&CertPlan::bundle_path())? {
             transition = merge_bundles(&transition, &current);
         }
     }
-    for (side, (_, cert)) in [Side::Master, Side::Slave].into_iter().zip(made) {
+    for (&side, (_, cert)) in sides.iter().zip(made) {
         let journal = journals.of(side)?;
         let (access, _) = pair.access(side)?;
         let node = access.node();
@@ -390,7 +409,7 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
         )?;
     }
     let mut reloaded = Vec::new();
-    for side in [Side::Master, Side::Slave] {
+    for &side in &sides {
         let member = pair.member(side)?;
         if tls::serving_tls(member.sql()) {
             let sql = member.sql().flavor().reload_tls();
@@ -399,7 +418,7 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
             reloaded.push(label);
         }
     }
-    for side in [Side::Master, Side::Slave] {
+    for &side in &sides {
         let journal = journals.of(side)?;
         let (access, _) = pair.access(side)?;
         install(
@@ -409,14 +428,18 @@ pub fn apply(pair: &mut Pair, journals: &mut Journals, plan: &CertPlan) -> Resul
             bundle.clone(),
         )?;
     }
-    if reloaded.iter().any(|label| label == pair.master.label()) {
+    if !reloaded.is_empty() {
         super::replica::reconnect_slaves(pair, journals)?;
     }
+    let nodes = match plan.nodes.len() {
+        2 => "both nodes".to_string(),
+        count => format!("all {count} nodes"),
+    };
     Ok(if reloaded.is_empty() {
-        "new certificates on both nodes".into()
+        format!("new certificates on {nodes}")
     } else {
         format!(
-            "new certificates on both nodes; {} serve them already",
+            "new certificates on {nodes}; {} serve them already",
             reloaded.join(" and ")
         )
     })

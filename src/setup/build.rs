@@ -405,11 +405,27 @@ fn slave_steps(
         &repl.user,
     );
     let password_sql = quote_string(&secrets.replication_password);
-    // With TLS the account refuses a connection in plain text.
-    // Pacemaker's mariadb agent points a slave itself, with no TLS options
-    // (it has none): with it the account must take plain-text logins too.
-    let agent_points = pair.answers.cluster.manager == crate::answers::Manager::Pacemaker;
-    let require_tls = tls.files.is_some() && !agent_points;
+    // Pacemaker's agent points every slave with the one password of its
+    // resource (this run's): an account a slave logs in to with another
+    // password (our daemon's, before the hand-off) would refuse the slave
+    // the agent points after a failover.
+    let agent_password_differs = pair.answers.cluster.manager
+        == crate::answers::Manager::Pacemaker
+        && matches!(action, AccountAction::InUse | AccountAction::GrantOnly)
+        && pair
+            .master
+            .sql()
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = {} AND authentication_string = PASSWORD({password_sql})",
+                quote_string(&repl.user),
+                quote_string(&pair.answers.slave.host)
+            ))?
+            .as_deref()
+            != Some("1");
+    // With TLS the account refuses a connection in plain text (Pacemaker's
+    // agent points slaves through a client that adds the TLS options:
+    // setup::pacemaker::agent_client).
+    let require_tls = tls.files.is_some();
     let require = if require_tls { " REQUIRE SSL" } else { "" };
     let requires_tls = grants.is_some()
         && server_state::account_requires_tls(
@@ -484,6 +500,44 @@ fn slave_steps(
         }
     }
     let in_use = matches!(action, AccountAction::InUse | AccountAction::GrantOnly);
+    if agent_password_differs {
+        // The account and the slave's login get the agent's password, the
+        // slave keeping its position. Not undone: a rollback cannot give
+        // the slave its old password back (the server shows it nowhere),
+        // so both keep this one and the slave keeps replicating.
+        grant.summary.push(format!(
+            "{who} gets the password Pacemaker's agent points every slave with, and the slave the same login (kept by a rollback, so the slave keeps replicating)"
+        ));
+        grant.changes.extend([
+            Change::Sql(Statement::control("SET SESSION sql_log_bin = 0")),
+            Change::Sql(Statement::masked(
+                format!("ALTER USER {who} IDENTIFIED BY '********'"),
+                format!("ALTER USER {who} IDENTIFIED BY {password_sql}"),
+                UndoRule::Kept,
+            )),
+            Change::Sql(Statement::control("SET SESSION sql_log_bin = 1")),
+        ]);
+        let flavor = pair.slave.sql().flavor();
+        login = Some(StepPlan {
+            name: "replication login",
+            side: Side::Slave,
+            // STOP and START SLAVE around the one change that is kept.
+            changes: flavor
+                .replica_credentials(&repl.user, &secrets.replication_password)
+                .into_iter()
+                .map(|(shown, real)| {
+                    Change::Sql(if shown == real {
+                        Statement::control(real)
+                    } else {
+                        Statement::masked(shown, real, UndoRule::Kept)
+                    })
+                })
+                .collect(),
+            summary: vec![format!(
+                "the slave logs in to the master as {who} with the agent's password (position kept)"
+            )],
+        });
+    }
     if require_tls && !requires_tls && in_use {
         grant.summary.push(format!(
             "{who} accepts plain-text logins: it will require TLS"
@@ -497,9 +551,14 @@ fn slave_steps(
             Change::Sql(Statement::control("SET SESSION sql_log_bin = 1")),
         ]);
     }
-    if agent_points && requires_tls && grants.is_some() {
+    // replication.tls = "off" under Pacemaker: the agent points slaves in
+    // plain text (no TLS options for its client), so an account that
+    // requires TLS from an earlier run would refuse them.
+    let agent_plain =
+        pair.answers.cluster.manager == crate::answers::Manager::Pacemaker && tls.files.is_none();
+    if agent_plain && requires_tls && grants.is_some() {
         grant.summary.push(format!(
-            "{who} requires TLS, which Pacemaker's mariadb agent cannot give when it points a slave: it will accept plain text"
+            "{who} requires TLS, and replication.tls = \"off\": Pacemaker's agent points slaves in plain text, so it will accept plain text"
         ));
         grant.changes.extend([
             Change::Sql(Statement::control("SET SESSION sql_log_bin = 0")),

@@ -196,6 +196,11 @@ fn version_pairing(master: &Flavor, slave: &Flavor) -> (Severity, String) {
 /// the second slave when there is one (each finding once).
 pub fn run_all(pair: &mut Pair) -> Result<Report> {
     let mut report = run(pair)?;
+    // First: after a failover the other findings (the slave replicates
+    // from another node, its databases exist) follow from this one.
+    for finding in super::pacemaker::check(pair)?.into_iter().rev() {
+        report.findings.insert(0, finding);
+    }
     if pair.slave2.is_some() {
         let second = pair.with_slave2(run)?;
         for finding in &second.findings {
@@ -488,7 +493,11 @@ pub fn run(pair: &mut Pair) -> Result<Report> {
     // The slave must be able to reach the master over the network.
     reachability(pair, &mut report)?;
 
-    report.findings.extend(super::cluster_access::check(pair)?);
+    // The cluster account is the pair's (for our commands and daemon): a
+    // second slave gets none, so there is nothing of it to check there.
+    if pair.slave.side != crate::operation::pair::Side::Slave2 {
+        report.findings.extend(super::cluster_access::check(pair)?);
+    }
     report.findings.extend(super::ddns_check::check(pair)?);
     report
         .findings

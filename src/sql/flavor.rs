@@ -291,7 +291,7 @@ impl Flavor {
 
     /// The options of a replica connection over TLS that verifies the
     /// source's certificate.
-    fn tls_options(&self, ca: &str) -> Vec<String> {
+    pub fn tls_options(&self, ca: &str) -> Vec<String> {
         let p = if self.replica_words() {
             "SOURCE"
         } else {

@@ -6,6 +6,7 @@
 pub mod conn;
 pub mod fake;
 pub mod flavor;
+pub mod gtid;
 
 pub use conn::{Row, SqlConn};
 pub use flavor::{Family, Flavor, Position};

@@ -44,6 +44,12 @@ pub struct Vip {
 #[derive(Debug, Clone)]
 pub struct DbParams {
     pub binary: String,
+    /// The node's own SQL client (`mariadb`), by its full path.
+    pub client: String,
+    /// With replication.tls: the options every `CHANGE MASTER` of the agent
+    /// gets (`MASTER_SSL=1, MASTER_SSL_CA=..., MASTER_SSL_VERIFY_SERVER_CERT=1`),
+    /// through [`AGENT_CLIENT`] as the agent's `client_binary`.
+    pub tls_options: Option<String>,
     pub config: String,
     pub datadir: String,
     pub socket: String,
@@ -115,6 +121,42 @@ pub fn fence_devices(layout: &Layout) -> Vec<FenceDevice> {
             }
         })
         .collect()
+}
+
+/// Where setup installs the client the agent runs its SQL through when
+/// replication uses TLS (the agent's `client_binary` parameter).
+pub const AGENT_CLIENT: &str = "/usr/local/sbin/mysql-ha-agent-client";
+
+/// The agent's client with TLS. The `ocf:heartbeat:mariadb` agent points a
+/// slave with its own `CHANGE MASTER TO` (host, port, user, password, GTID)
+/// and no TLS option (it has no parameter for one), after `RESET SLAVE
+/// ALL` has dropped whatever the slave had, and the server has no option
+/// that makes TLS the default for a slave (MariaDB 10.11). The agent runs
+/// every statement through its `client_binary`: this one adds the TLS
+/// options to each `CHANGE MASTER TO` and hands everything else to the
+/// real client unchanged, so every slave the agent points connects over
+/// TLS and verifies its master's certificate. The replication accounts
+/// `REQUIRE SSL`: a slave pointed any other way cannot log in.
+pub fn agent_client_script(client: &str, tls_options: &str) -> String {
+    let quoted = |text: &str| format!("'{}'", text.replace('\'', "'\\''"));
+    format!(
+        "#!/bin/sh\n\
+         # Written by mysql-ha setup (cluster.manager = \"pacemaker\", replication.tls):\n\
+         # Pacemaker's mariadb agent runs its SQL through this client (its client_binary).\n\
+         # Every CHANGE MASTER TO it issues gets the TLS options below, so each slave\n\
+         # it points replicates over TLS, verifying its master's certificate.\n\
+         tls={}\n\
+         for arg do\n    \
+             shift\n    \
+             case \"$arg\" in\n        \
+                 *\"CHANGE MASTER TO\"*) arg=\"${{arg%;}}, $tls\" ;;\n    \
+             esac\n    \
+             set -- \"$@\" \"$arg\"\n\
+         done\n\
+         exec {} \"$@\"\n",
+        quoted(tls_options),
+        quoted(client)
+    )
 }
 
 /// corosync.conf: knet between the nodes' addresses, and the quorum: a
@@ -206,7 +248,7 @@ pub fn crm_configuration(layout: &Layout) -> String {
     let promoted = layout.monitor_s.max(1);
     text.push_str(&format!(
         "primitive {DB_RESOURCE} ocf:heartbeat:mariadb \\\n    params node_list=\"{}\" binary=\"{}\" config=\"{}\" datadir=\"{}\" socket=\"{}\" pid=\"{}\" log=\"{}\" \\\n    \
-         replication_user=\"{}\" replication_passwd=\"lrm://\" replication_port={} \\\n    \
+         replication_user=\"{}\" replication_passwd=\"lrm://\" replication_port={}{} \\\n    \
          op start timeout=120s interval=0 op stop timeout=120s interval=0 \\\n    \
          op promote timeout=120s interval=0 op demote timeout=120s interval=0 \\\n    \
          op monitor role=Promoted interval={}s timeout=30s \\\n    \
@@ -221,6 +263,11 @@ pub fn crm_configuration(layout: &Layout) -> String {
         db.log,
         db.replication_user,
         db.replication_port,
+        if db.tls_options.is_some() {
+            format!(" client_binary=\"{AGENT_CLIENT}\"")
+        } else {
+            String::new()
+        },
         promoted,
         promoted * 2,
         layout.migration_threshold,
@@ -281,6 +328,8 @@ mod tests {
             }),
             db: DbParams {
                 binary: "/usr/bin/mysqld_safe".into(),
+                client: "/usr/bin/mariadb".into(),
+                tls_options: None,
                 config: "/etc/mysql/my.cnf".into(),
                 datadir: "/var/lib/mysql".into(),
                 socket: "/run/mysqld/mysqld.sock".into(),
@@ -296,6 +345,75 @@ mod tests {
                 password: false,
             }),
         }
+    }
+
+    #[test]
+    fn the_agent_client_adds_tls_to_change_master_only() {
+        let options =
+            "MASTER_SSL=1, MASTER_SSL_CA='/etc/ssl/it''s/ca.pem', MASTER_SSL_VERIFY_SERVER_CERT=1";
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("client");
+        // The real client here prints each argument it gets on a line.
+        let printer = dir.path().join("printer");
+        std::fs::write(&printer, "#!/bin/sh\nprintf '%s\\n' \"$@\"\n").unwrap();
+        std::fs::write(
+            &script,
+            agent_client_script(&printer.display().to_string(), options),
+        )
+        .unwrap();
+        for file in [&script, &printer] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        // The agent's set_master, as Debian 12's resource-agents runs it.
+        let change = "CHANGE MASTER TO MASTER_HOST='192.0.2.12',         MASTER_PORT=3306,         MASTER_USER='repl',         MASTER_PASSWORD='p w',         MASTER_USE_GTID=current_pos";
+        let out = std::process::Command::new(&script)
+            .args(["-S", "/run/mysqld/mysqld.sock", "--user=repl", "-e", change])
+            .output()
+            .unwrap();
+        let lines: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "-S".to_string(),
+                "/run/mysqld/mysqld.sock".into(),
+                "--user=repl".into(),
+                "-e".into(),
+                format!("{change}, {options}"),
+            ]
+        );
+        // Everything else goes through unchanged, a trailing `;` too.
+        let out = std::process::Command::new(&script)
+            .args([
+                "-e",
+                "SHOW SLAVE STATUS\\G",
+                "-e",
+                "CHANGE MASTER TO MASTER_HOST='h';",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("-e\nSHOW SLAVE STATUS\\G\n-e\nCHANGE MASTER TO MASTER_HOST='h', {options}\n")
+        );
+    }
+
+    #[test]
+    fn with_tls_the_agent_runs_its_sql_through_the_agent_client() {
+        let mut layout = layout(None, false);
+        assert!(!crm_configuration(&layout).contains("client_binary"));
+        layout.db.tls_options = Some("MASTER_SSL=1".into());
+        let text = crm_configuration(&layout);
+        assert!(
+            text.contains(
+                "replication_port=3306 client_binary=\"/usr/local/sbin/mysql-ha-agent-client\""
+            ),
+            "{text}"
+        );
     }
 
     #[test]

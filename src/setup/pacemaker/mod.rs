@@ -13,6 +13,7 @@ use super::service_install::write_file;
 use crate::answers::{Answers, Manager, Resource};
 use crate::node::Node;
 use crate::operation::cluster_manager::ClusterManager;
+use crate::operation::finding::{Finding, Severity};
 use crate::operation::pair::{Member, Pair};
 use crate::operation::plan::{Change, ManagerHold, Side, Statement, StepPlan};
 use crate::operation::undo::UndoRule;
@@ -25,8 +26,8 @@ mod crm_mon;
 pub mod qdevice_tls;
 
 pub use config::{
-    corosync_conf, crm_configuration, fence_devices, ClusterNode, DbParams, Fence, FenceDevice,
-    Layout, Vip,
+    agent_client_script, corosync_conf, crm_configuration, fence_devices, ClusterNode, DbParams,
+    Fence, FenceDevice, Layout, Vip, AGENT_CLIENT,
 };
 pub use crm_mon::{crm_state, parse_crm_mon, CrmState};
 
@@ -112,7 +113,7 @@ fn program(node: &dyn Node, label: &str, name: &str, package: &str) -> Result<St
     Ok(path)
 }
 
-fn db_params(member: &Member, answers: &Answers) -> Result<DbParams> {
+fn db_params(member: &Member, flavor: &crate::sql::Flavor, answers: &Answers) -> Result<DbParams> {
     let node = member.access.node();
     let label = member.label();
     for (file, package) in [
@@ -135,6 +136,9 @@ fn db_params(member: &Member, answers: &Answers) -> Result<DbParams> {
     }
     let profile = &member.profile;
     let binary = program(node, label, "mysqld_safe", "mariadb-server")?;
+    let client = program(node, label, &profile.programs.client, "mariadb-client")?;
+    let tls_options = crate::tls::TlsFiles::from_answers(&answers.replication)
+        .map(|files| flavor.tls_options(&files.ca_text()).join(", "));
     let log = if node.stat(Path::new("/var/log/mysql"))?.is_some() {
         "/var/log/mysql/error.log".to_string()
     } else {
@@ -147,6 +151,8 @@ fn db_params(member: &Member, answers: &Answers) -> Result<DbParams> {
     };
     Ok(DbParams {
         binary,
+        client,
+        tls_options,
         config: profile.config.entry_file.display().to_string(),
         datadir: profile.paths.datadir.display().to_string(),
         socket: profile.paths.socket.display().to_string(),
@@ -191,7 +197,8 @@ pub fn layout(pair: &mut Pair) -> Result<Layout> {
             address: member.answers.host.clone(),
         });
     }
-    let db = db_params(&pair.master, &answers)?;
+    let flavor = pair.master.sql().flavor();
+    let db = db_params(&pair.master, &flavor, &answers)?;
     let vip = if answers.cluster.resource == Resource::Vip {
         let (address, prefix) = answers
             .cluster
@@ -249,6 +256,10 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         .map(|(_, node)| node.host.clone())
         .filter(|host| *host != own)
         .collect();
+    // With TLS every slave the agent points connects over TLS (see
+    // AGENT_CLIENT): the accounts it replicates with refuse plain text.
+    let tls = crate::tls::TlsFiles::from_answers(&pair.answers.replication).is_some();
+    let require = if tls { " REQUIRE SSL" } else { "" };
     let member = pair.member(side)?;
     let conn = member.sql();
     let mut step = StepPlan {
@@ -256,7 +267,8 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         side,
         changes: Vec::new(),
         summary: vec![format!(
-            "the mariadb agent logs in as {user} on localhost (read_only, replication, process list) and replicates as {user} from the other node"
+            "the mariadb agent logs in as {user} on localhost (read_only, replication, process list) and replicates as {user} from the other nodes{}",
+            if tls { " over TLS (REQUIRE SSL)" } else { "" }
         )],
     };
     let local = account(&user, "localhost");
@@ -286,9 +298,9 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
             host: peer.clone(),
         };
         sql.push(Statement::masked(
-            format!("CREATE OR REPLACE USER {remote} IDENTIFIED BY '********'"),
+            format!("CREATE OR REPLACE USER {remote} IDENTIFIED BY '********'{require}"),
             format!(
-                "CREATE OR REPLACE USER {remote} IDENTIFIED BY {}",
+                "CREATE OR REPLACE USER {remote} IDENTIFIED BY {}{require}",
                 quote_string(password)
             ),
             remote_undo.clone(),
@@ -299,21 +311,40 @@ fn accounts_step(pair: &mut Pair, side: Side, password: &str) -> Result<StepPlan
         ));
     }
     sql.push(Statement::control("SET SESSION sql_log_bin = 1"));
-    // A re-run with the same password changes nothing: the agent's
-    // account logs in already.
+    // A re-run with the same password (and TLS) changes nothing: the
+    // agent's accounts log in already, as they should.
+    let remote_hosts: Vec<&String> = peers.iter().filter(|_| side != Side::Master).collect();
+    let wanted_ssl = quote_string(if tls { "ANY" } else { "" });
+    let mut checks = vec!["Host = 'localhost' AND ssl_type = ''".to_string()];
+    checks.extend(
+        remote_hosts
+            .iter()
+            .map(|host| format!("Host = {} AND ssl_type = {wanted_ssl}", quote_string(host))),
+    );
     let logs_in = conn
         .scalar(&format!(
-            "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND Host = 'localhost' AND authentication_string = PASSWORD({})",
+            "SELECT COUNT(*) FROM mysql.user WHERE User = {} AND authentication_string = PASSWORD({}) AND (({}))",
             quote_string(&user),
-            quote_string(password)
+            quote_string(password),
+            checks.join(") OR (")
         ))
         .ok()
         .flatten()
-        .as_deref()
-        == Some("1");
+        == Some(checks.len().to_string());
     if logs_in {
-        step.summary
-            .push(format!("{local} exists with this password"));
+        step.summary.push(format!(
+            "{local}{} exist with this password{}",
+            if remote_hosts.is_empty() {
+                String::new()
+            } else {
+                format!(" and {user} from {}", peers.join(", "))
+            },
+            if tls && !remote_hosts.is_empty() {
+                ", requiring TLS from the other nodes"
+            } else {
+                ""
+            }
+        ));
     } else {
         step.changes = sql.into_iter().map(Change::Sql).collect();
     }
@@ -570,6 +601,22 @@ fn node_step(
         password,
         "the agent's replication password",
     )?;
+    if let Some(options) = &layout.db.tls_options {
+        let script = agent_client_script(&layout.db.client, options).into_bytes();
+        if super::service_install::write_if_changed(
+            node,
+            &mut step,
+            AGENT_CLIENT,
+            script,
+            0o755,
+            "root",
+            false,
+        )? {
+            step.summary.push(format!(
+                "{AGENT_CLIENT}: the agent's client_binary; every CHANGE MASTER TO the agent issues gets {options}"
+            ));
+        }
+    }
     if !pair_fence_password.is_empty() {
         for device in fence_devices(layout) {
             secret_changes(
@@ -1087,6 +1134,45 @@ fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
         }
     }
     Ok(steps)
+}
+
+/// Preflight of a run on a cluster Pacemaker already manages: the run
+/// (setup again, add-db) takes `[master]` for the master, so Pacemaker
+/// must run the master there. After a failover it runs elsewhere: the run
+/// stops before any change and says how to move it back. Nothing when
+/// Pacemaker does not run on the master's node (a first hand-off).
+pub fn check(pair: &Pair) -> Result<Vec<Finding>> {
+    if pair.answers.cluster.manager != crate::answers::Manager::Pacemaker {
+        return Ok(Vec::new());
+    }
+    let node = pair.master.access.node();
+    let Ok(state) = crm_state(node) else {
+        return Ok(Vec::new());
+    };
+    if state.promoted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let label = pair.master.label().to_string();
+    let name = node_name(node, &label)?;
+    let finding = if state.promoted == [name.clone()] {
+        Finding {
+            severity: Severity::Ok,
+            node: label,
+            check: "pacemaker",
+            message: format!("Pacemaker runs the master on {name}, [master] in the answers"),
+        }
+    } else {
+        Finding {
+            severity: Severity::Fatal,
+            node: label.clone(),
+            check: "pacemaker",
+            message: format!(
+                "Pacemaker runs the master on {} now, not on [master] {label} ({name}): this run takes [master] for the master; move it back first (`mysql-ha switchover --to {name}`), then run again",
+                state.promoted.join(", ")
+            ),
+        }
+    };
+    Ok(vec![finding])
 }
 
 /// The agent's replication password as a node keeps it (a re-run keeps it).

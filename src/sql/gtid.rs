@@ -38,6 +38,17 @@ pub fn parse_list(text: &str) -> Result<Vec<Gtid>, String> {
         .collect()
 }
 
+/// Whether a server at `current` (its @@gtid_slave_pos, say) has applied
+/// every transaction up to `target`: each domain of `target` is there with
+/// at least its sequence number.
+pub fn covers(current: &[Gtid], target: &[Gtid]) -> bool {
+    target.iter().all(|wanted| {
+        current
+            .iter()
+            .any(|have| have.domain == wanted.domain && have.seq >= wanted.seq)
+    })
+}
+
 pub fn render_list(list: &[Gtid]) -> String {
     list.iter()
         .map(Gtid::to_string)
@@ -100,6 +111,15 @@ mod tests {
 
     fn list(text: &str) -> Vec<Gtid> {
         parse_list(text).unwrap()
+    }
+
+    #[test]
+    fn a_position_covers_a_target_domain_by_domain() {
+        assert!(covers(&list("0-1-77"), &list("0-1-77")));
+        assert!(covers(&list("0-2-80,1-1-5"), &list("0-1-77")));
+        assert!(!covers(&list("0-1-76"), &list("0-1-77")));
+        assert!(!covers(&list("0-1-77"), &list("0-1-77,1-1-1")));
+        assert!(covers(&list("0-1-1"), &[]));
     }
 
     #[test]
