@@ -191,8 +191,6 @@ pub enum Error {
     #[error("{0}")]
     StoppedPartWay(String),
 
-    #[error("{0}")]
-    Other(String),
 }
 
 impl Error {

@@ -35,10 +35,14 @@ fn maintenance(on: bool) -> Result<()> {
         None,
     )?;
     if !out.success() {
-        return Err(Error::Other(format!(
-            "crm_attribute could not set maintenance-mode={value}: {}; is pacemaker running on this node (`crm_mon -1`)?",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::Failed {
+            what: format!("crm_attribute --name maintenance-mode --update {value}"),
+            status: crate::error::exit_status(out.code),
+            detail: format!(
+                ": {}; is pacemaker running on this node (`crm_mon -1`)?",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
+        });
     }
     Ok(())
 }
@@ -211,11 +215,11 @@ fn crm_resource(node: &LocalNode, args: &[&str]) -> Result<()> {
     argv.extend_from_slice(args);
     let out = node.run(&argv, None)?;
     if !out.success() {
-        return Err(Error::Other(format!(
-            "`{}` failed: {}",
-            argv.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(Error::Failed {
+            what: format!("`{}`", argv.join(" ")),
+            status: crate::error::exit_status(out.code),
+            detail: format!(": {}", String::from_utf8_lossy(&out.stderr).trim()),
+        });
     }
     Ok(())
 }
@@ -236,37 +240,39 @@ pub fn switchover(
     let node = LocalNode::new();
     let state = crm_state(&node)?;
     let [master] = state.promoted.as_slice() else {
-        return Err(Error::Other(format!(
-            "no single master to switch from (promoted on: {:?}); see `mysql-ha status`",
-            state.promoted
-        )));
+        return Err(Error::Cluster {
+            message: format!(
+                "no single master to switch from (promoted on: {:?}); see `mysql-ha status`",
+                state.promoted
+            ),
+        });
     };
-    let target = match to {
-        Some(wanted) => node_named(&node, &state.unpromoted, wanted).ok_or_else(|| {
-            Error::Other(format!(
-                "`{wanted}` is not a node running as slave (slaves: {})",
+    let target =
+        match to {
+            Some(wanted) => node_named(&node, &state.unpromoted, wanted).ok_or_else(|| {
+                Error::Usage(format!(
+                "`{wanted}` is not a node running as slave (slaves: {}): give one of them to --to",
                 state.unpromoted.join(", ")
             ))
-        })?,
-        None => match state.unpromoted.as_slice() {
-            [one] => one.clone(),
-            [] => {
-                return Err(Error::Other(
-                    "no node runs as slave: nothing to switch over to; see `mysql-ha status`"
-                        .into(),
-                ))
-            }
-            many => {
-                return Err(Error::Usage(format!(
-                    "the cluster has {} slaves ({}): name the new master with --to NODE",
-                    many.len(),
-                    many.join(", ")
-                )))
-            }
-        },
-    };
+            })?,
+            None => match state.unpromoted.as_slice() {
+                [one] => one.clone(),
+                [] => return Err(Error::Cluster {
+                    message:
+                        "no node runs as slave: nothing to switch over to; see `mysql-ha status`"
+                            .into(),
+                }),
+                many => {
+                    return Err(Error::Usage(format!(
+                        "the cluster has {} slaves ({}): name the new master with --to NODE",
+                        many.len(),
+                        many.join(", ")
+                    )))
+                }
+            },
+        };
     if state.maintenance {
-        return Err(Error::Other(
+        return Err(Error::Usage(
             "the cluster is paused (maintenance mode): `mysql-ha resume` first".into(),
         ));
     }
@@ -312,11 +318,13 @@ pub fn switchover(
             break Ok(started.elapsed());
         }
         if started.elapsed() > limit {
-            break Err(Error::Other(format!(
-                "{target} not promoted after {} s (now promoted on {:?}); the move's constraint stays until `crm_resource --clear --resource {DB_CLONE}`",
-                limit.as_secs(),
-                now.promoted
-            )));
+            break Err(Error::Cluster {
+                message: format!(
+                    "{target} not promoted after {} s (now promoted on {:?}); the move's constraint stays until `crm_resource --clear --resource {DB_CLONE}`",
+                    limit.as_secs(),
+                    now.promoted
+                ),
+            });
         }
         std::thread::sleep(Duration::from_millis(250));
     }?;
