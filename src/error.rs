@@ -190,7 +190,6 @@ pub enum Error {
     /// the message says what was applied and how to go on or undo.
     #[error("{0}")]
     StoppedPartWay(String),
-
 }
 
 impl Error {
