@@ -16,7 +16,9 @@ use mysql_ha::mycnf::FileEdit;
 use mysql_ha::node::{FileStat, LocalNode, Node, Output};
 use mysql_ha::operation::apply::{self, Journals};
 use mysql_ha::operation::pair::{Member, Pair, Side};
-use mysql_ha::operation::plan::{Change, Plan, Rescue, RescueChange, Statement, StepPlan};
+use mysql_ha::operation::plan::{
+    Change, ManagerHold, Plan, Rescue, RescueChange, Statement, StepPlan,
+};
 use mysql_ha::operation::undo::UndoRule;
 use mysql_ha::profile::Profile;
 use mysql_ha::sql::fake::{FakeServer, Matcher, Reply};
@@ -526,6 +528,108 @@ fn a_failing_statement_stops_the_plan_runs_its_rescue_and_is_still_undoable() {
     )));
     assert!(!journal_text(f.master_dir.path(), &run_id).contains(SECRET));
     assert!(!log.text().contains(SECRET));
+}
+
+/// A cluster manager's hold whose commands only say they ran (`true WORD`
+/// shows in the log as "192.0.2.11: true WORD").
+fn hold(begin: &[&[&str]]) -> ManagerHold {
+    let argv = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    ManagerHold {
+        side: Side::Master,
+        begin: begin.iter().map(|words| argv(words)).collect(),
+        end: vec![argv(&["true", "end"])],
+        why: "a test hold".into(),
+    }
+}
+
+fn position(log: &Log, line: &str) -> usize {
+    let lines = log.0.lock().unwrap().clone();
+    lines
+        .iter()
+        .position(|l| l == line)
+        .unwrap_or_else(|| panic!("no `{line}` in:\n{}", lines.join("\n")))
+}
+
+#[test]
+fn the_manager_hold_spans_exactly_the_steps_that_disturb_a_server() {
+    let mut f = fixture();
+    script_existing_account(&f.master);
+    let run_id = backup::new_run_id();
+    let mut plan = small_plan(&run_id);
+    plan.hold = Some(hold(&[&["true", "begin"]]));
+    let mut journals = Journals::create(&f.pair, &run_id).unwrap();
+    let log = Log::default();
+    apply::run(&mut f.pair, &plan, &mut journals, &log, &mut no_run).unwrap();
+    // Only "configure the master" restarts a server: the hold begins right
+    // before it and ends right after it, not around the whole run.
+    let begin = position(&log, "192.0.2.11: true begin");
+    let end = position(&log, "192.0.2.11: true end");
+    assert!(begin < position(&log, "== configure the master"));
+    assert!(position(&log, "== configure the master") < end);
+    assert!(end < position(&log, "== replication account"));
+    assert_eq!(
+        log.text().matches("true begin").count(),
+        1,
+        "{}",
+        log.text()
+    );
+    assert_eq!(log.text().matches("true end").count(), 1, "{}", log.text());
+}
+
+#[test]
+fn the_manager_hold_ends_when_a_held_step_fails_or_its_own_begin_does() {
+    // A restart of the slave in the last step: the span covers the failing
+    // replication account step.
+    let mut f = fixture();
+    script_existing_account(&f.master);
+    f.master.answer(
+        Matcher::Prefix("ALTER USER".into()),
+        Reply::error(1396, "Operation ALTER USER failed"),
+    );
+    let run_id = backup::new_run_id();
+    let mut plan = small_plan(&run_id);
+    plan.steps[2].changes.push(Change::RestartServer {
+        argv: vec!["true".into()],
+    });
+    plan.hold = Some(hold(&[&["true", "begin"]]));
+    let mut journals = Journals::create(&f.pair, &run_id).unwrap();
+    let log = Log::default();
+    let failed = *apply::run(&mut f.pair, &plan, &mut journals, &log, &mut no_run).unwrap_err();
+    assert_eq!(failed.step, "replication account");
+    assert!(position(&log, "== replication account") < position(&log, "192.0.2.11: true end"));
+    assert!(log
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .all(|l| l != "== mark the slave"));
+
+    // The hold's own begin fails half way (maintenance on, never settled):
+    // nothing of the plan runs, and what began is put back.
+    let mut f = fixture();
+    let run_id = backup::new_run_id();
+    let mut plan = small_plan(&run_id);
+    plan.hold = Some(hold(&[&["true", "begin"], &["false", "settle"]]));
+    let mut journals = Journals::create(&f.pair, &run_id).unwrap();
+    let log = Log::default();
+    let failed = *apply::run(&mut f.pair, &plan, &mut journals, &log, &mut no_run).unwrap_err();
+    assert_eq!(failed.step, "configure the master");
+    assert!(
+        failed.error.to_string().contains("false settle"),
+        "{}",
+        failed.error
+    );
+    assert!(position(&log, "192.0.2.11: true begin") < position(&log, "192.0.2.11: true end"));
+    assert!(
+        log.0.lock().unwrap().iter().all(|l| !l.starts_with("== ")),
+        "{}",
+        log.text()
+    );
+    assert!(
+        f.master.statements().is_empty(),
+        "{:?}",
+        f.master.statements()
+    );
 }
 
 #[test]

@@ -158,6 +158,23 @@ fn manager_hold(
     Ok(())
 }
 
+/// Ends the hold after a failure; a hold that cannot end is said, not
+/// raised over the failure that matters.
+fn end_hold_after_failure(pair: &Pair, hold: &super::plan::ManagerHold, reporter: &dyn Reporter) {
+    if let Err(err) = manager_hold(pair, hold, &hold.end, reporter) {
+        reporter.event(Event::Note {
+            message: format!(
+                "the cluster manager's hold did not end: {err}; end it by hand: {}",
+                hold.end
+                    .iter()
+                    .map(|argv| argv.join(" "))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        });
+    }
+}
+
 /// Numeric id of a user or group on the node (`id -u NAME`, `getent group NAME`).
 fn resolve_id(access: &Access, label: &str, kind: &str, name: &str) -> Result<u32> {
     let argv: Vec<&str> = if kind == "user" {
@@ -393,38 +410,35 @@ pub fn run(
         seeded: Vec::new(),
         applied: Applied::default(),
     };
-    let held = plan.held_steps();
+    // The cluster manager's hold and the steps it spans (first, last).
+    let held = plan.hold.as_ref().zip(plan.held_steps());
     for (index, step) in plan.steps.iter().enumerate() {
-        let hold = plan.hold.as_ref().filter(|_| held.is_some());
-        if let (Some(hold), Some((first, _))) = (hold, held) {
-            if index == first {
-                if let Err(error) = manager_hold(pair, hold, &hold.begin, reporter) {
-                    return Err(Box::new(Failed {
-                        step: step.name,
-                        error,
-                        rescue: None,
-                        applied: executor.applied,
-                    }));
-                }
+        let fail = |error, applied| {
+            Err(Box::new(Failed {
+                step: step.name,
+                error,
+                rescue: None,
+                applied,
+            }))
+        };
+        if let Some((hold, _)) = held.filter(|(_, (first, _))| *first == index) {
+            if let Err(error) = manager_hold(pair, hold, &hold.begin, reporter) {
+                // Half begun (maintenance on, never settled): put it back.
+                end_hold_after_failure(pair, hold, reporter);
+                return fail(error, executor.applied);
             }
         }
         let result = executor.step(pair, journals, step, replicating);
         // The hold ends after its last step, or at a failure once the
         // rescue put things back: the manager resumes on a settled pair.
-        let end_hold = |pair: &mut Pair| match (hold, held) {
-            (Some(hold), Some((first, last))) if first <= index && index <= last => {
-                manager_hold(pair, hold, &hold.end, reporter)
-            }
-            _ => Ok(()),
-        };
-        if result.is_ok() && held.is_some_and(|(_, last)| last == index) {
-            if let Err(error) = end_hold(pair) {
-                return Err(Box::new(Failed {
-                    step: step.name,
-                    error,
-                    rescue: None,
-                    applied: executor.applied,
-                }));
+        let holding = held
+            .filter(|(_, (first, last))| (*first..=*last).contains(&index))
+            .map(|(hold, _)| hold);
+        if let (Ok(()), Some(hold)) = (&result, holding) {
+            if held.is_some_and(|(_, (_, last))| last == index) {
+                if let Err(error) = manager_hold(pair, hold, &hold.end, reporter) {
+                    return fail(error, executor.applied);
+                }
             }
         }
         if let Err(error) = result {
@@ -447,10 +461,8 @@ pub fn run(
                 }
                 problems
             });
-            if let Err(err) = end_hold(pair) {
-                reporter.event(Event::Note {
-                    message: format!("the cluster manager's hold did not end: {err}"),
-                });
+            if let Some(hold) = holding {
+                end_hold_after_failure(pair, hold, reporter);
             }
             return Err(Box::new(Failed {
                 step: step.name,
