@@ -11,9 +11,15 @@ use super::resource::Claim;
 use super::state::now;
 use super::{Daemon, Health};
 
-/// The query part of a check, for waiting on a restarted server.
+/// The query part of a check, for waiting on a restarted server. A server
+/// that answers with an error (out of connections while its clients all
+/// come back) is back, as a check counts it busy, not dead.
 fn master_answers(daemon: &Daemon) -> Result<(), String> {
-    probe::query_master(&daemon.config).map_err(|e| e.to_string())
+    match probe::query_master(&daemon.config) {
+        Ok(()) => Ok(()),
+        Err(err) if probe::answers_with_an_error(&err) => Ok(()),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 impl Daemon {
