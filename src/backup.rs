@@ -476,7 +476,13 @@ pub fn unfinished_seeds(node: &dyn Node) -> Result<Vec<(String, String)>> {
 /// Puts back every file run `run_id` changed on `node`: bytes, mode and
 /// owner; removes files the run created. Returns what it restored.
 pub fn rollback(node: &dyn Node, run_id: &str) -> Result<Vec<Restored>> {
-    let mut journal = Journal::open(node, run_id)?;
+    restore_files(node, &mut Journal::open(node, run_id)?)
+}
+
+/// `rollback` through a journal the caller holds open: its own record of
+/// the restore lands in it (a second copy of the journal, written after,
+/// would drop it).
+pub fn restore_files(node: &dyn Node, journal: &mut Journal) -> Result<Vec<Restored>> {
     let backups: Vec<JournalEntry> = journal
         .records()
         .iter()

@@ -218,11 +218,11 @@ pub fn begin_run(cluster: &mut Cluster, what: &str, run_id: &str) -> Result<Jour
     let command = what.split_whitespace().next().unwrap_or("run");
     cluster.run_lock = Some(ClusterLock::take(&cluster.pair, run_id, command)?);
     let mut journals = Journals::create(&cluster.pair, run_id)?;
-    for (member, journal) in [
-        (&cluster.pair.master, &mut journals.master),
-        (&cluster.pair.slave, &mut journals.slave),
+    for (member, side) in [
+        (&cluster.pair.master, Side::Master),
+        (&cluster.pair.slave, Side::Slave),
     ] {
-        journal.record(
+        journals.of(side)?.record(
             member.access.node(),
             JournalEntry::Note {
                 text: what.to_string(),

@@ -16,6 +16,108 @@ use crate::mycnf::edit::FileEdit;
 use crate::sql::Position;
 use crate::{Error, Result};
 
+/// The hosts a plan runs on: a pair and its witness (setup, add-db,
+/// rejoin, switchover, the rollback of a pair's run), or one node (the
+/// rollback of a run on the node it runs on). Changes between the nodes
+/// (a copy, replication, the daemons' hold) need the pair.
+pub trait Hosts {
+    fn member(&mut self, side: Side) -> Result<&mut Member>;
+    fn access(&self, side: Side) -> Result<(&Access, &str)>;
+    /// The pair, for a change between its nodes.
+    fn pair(&mut self) -> Result<&mut Pair>;
+    fn pair_ref(&self) -> Option<&Pair>;
+}
+
+impl Hosts for Pair {
+    fn member(&mut self, side: Side) -> Result<&mut Member> {
+        Pair::member(self, side)
+    }
+
+    fn access(&self, side: Side) -> Result<(&Access, &str)> {
+        Pair::access(self, side)
+    }
+
+    fn pair(&mut self) -> Result<&mut Pair> {
+        Ok(self)
+    }
+
+    fn pair_ref(&self) -> Option<&Pair> {
+        Some(self)
+    }
+}
+
+/// One host of a plan: a node with its server, or (a `--root` tree, or a
+/// server that does not answer) its files alone.
+pub struct OneHost {
+    pub side: Side,
+    pub label: String,
+    pub access: Option<Access>,
+    pub member: Option<Member>,
+}
+
+impl OneHost {
+    pub fn server(member: Member) -> OneHost {
+        OneHost {
+            side: member.side,
+            label: member.label().to_string(),
+            access: None,
+            member: Some(member),
+        }
+    }
+
+    pub fn files(side: Side, label: &str, access: Access) -> OneHost {
+        OneHost {
+            side,
+            label: label.to_string(),
+            access: Some(access),
+            member: None,
+        }
+    }
+
+    fn other(&self, side: Side) -> Error {
+        Error::Internal(format!(
+            "a step on the {} of a plan for {} alone",
+            side.name(),
+            self.label
+        ))
+    }
+}
+
+impl Hosts for OneHost {
+    fn member(&mut self, side: Side) -> Result<&mut Member> {
+        if side != self.side {
+            return Err(self.other(side));
+        }
+        let label = self.label.clone();
+        self.member.as_mut().ok_or_else(|| Error::Node {
+            node: label,
+            message: "its database server is not reached: only its files are undone".into(),
+        })
+    }
+
+    fn access(&self, side: Side) -> Result<(&Access, &str)> {
+        if side != self.side {
+            return Err(self.other(side));
+        }
+        match (&self.member, &self.access) {
+            (Some(member), _) => Ok((&member.access, member.label())),
+            (None, Some(access)) => Ok((access, &self.label)),
+            (None, None) => Err(self.other(side)),
+        }
+    }
+
+    fn pair(&mut self) -> Result<&mut Pair> {
+        Err(Error::Internal(format!(
+            "a change between the nodes of a pair in a plan for {} alone",
+            self.label
+        )))
+    }
+
+    fn pair_ref(&self) -> Option<&Pair> {
+        None
+    }
+}
+
 const SERVER_START_TIMEOUT: Duration = Duration::from_secs(90);
 pub use super::plan::SNAPSHOT_PLACEHOLDER;
 
@@ -87,7 +189,7 @@ pub(crate) fn restart_or_restore(
             member.label()
         ),
     });
-    backup::rollback(member.access.node(), &journal.run_id)?;
+    backup::restore_files(member.access.node(), journal)?;
     service_then_wait(member, journal, &member.profile.service.restart.clone())?;
     Err(Error::Node {
         node: member.label().to_string(),
@@ -108,7 +210,10 @@ const DAEMON_HOLD: Duration = Duration::from_secs(2 * SERVER_START_TIMEOUT.as_se
 /// master). The hold has a deadline, so a run that dies cannot leave the
 /// pair unguarded. A node without the daemon's state directory runs no
 /// daemon.
-fn hold_daemons(pair: &Pair, run_id: &str) -> Result<()> {
+fn hold_daemons(hosts: &dyn Hosts, run_id: &str) -> Result<()> {
+    let Some(pair) = hosts.pair_ref() else {
+        return Ok(());
+    };
     let until = crate::daemon::state::now() + DAEMON_HOLD.as_secs();
     let text = crate::daemon::state::run_hold_text(until, run_id);
     for member in [&pair.master, &pair.slave] {
@@ -130,7 +235,10 @@ fn hold_daemons(pair: &Pair, run_id: &str) -> Result<()> {
 }
 
 /// Ends the hold; one left behind ends at its deadline anyway.
-fn release_daemons(pair: &Pair) {
+fn release_daemons(hosts: &dyn Hosts) {
+    let Some(pair) = hosts.pair_ref() else {
+        return;
+    };
     for member in [&pair.master, &pair.slave] {
         let node = member.access.node();
         if let Ok(Some(_)) = node.stat(&crate::daemon::state::run_hold_path()) {
@@ -142,12 +250,12 @@ fn release_daemons(pair: &Pair) {
 /// Runs the commands of one end of the cluster manager's hold; says each
 /// in the log.
 fn manager_hold(
-    pair: &Pair,
+    hosts: &dyn Hosts,
     hold: &super::plan::ManagerHold,
     commands: &[Vec<String>],
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let (access, label) = pair.access(hold.side)?;
+    let (access, label) = hosts.access(hold.side)?;
     for argv in commands {
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
         access.node().run(&refs, None)?.checked(label, &refs)?;
@@ -160,8 +268,12 @@ fn manager_hold(
 
 /// Ends the hold after a failure; a hold that cannot end is said, not
 /// raised over the failure that matters.
-fn end_hold_after_failure(pair: &Pair, hold: &super::plan::ManagerHold, reporter: &dyn Reporter) {
-    if let Err(err) = manager_hold(pair, hold, &hold.end, reporter) {
+fn end_hold_after_failure(
+    hosts: &dyn Hosts,
+    hold: &super::plan::ManagerHold,
+    reporter: &dyn Reporter,
+) {
+    if let Err(err) = manager_hold(hosts, hold, &hold.end, reporter) {
         reporter.event(Event::Note {
             message: format!(
                 "the cluster manager's hold did not end: {err}; end it by hand: {}",
@@ -234,8 +346,13 @@ fn write_file(access: &Access, label: &str, journal: &mut Journal, file: &NodeFi
 /// backed up and journaled there. A destination already there with looser
 /// permissions than wanted is tightened first, so the new contents never
 /// sit in a file others can read. Returns the size copied.
-fn copy_file(pair: &Pair, side: Side, journal: &mut Journal, copy: &FileCopy) -> Result<usize> {
-    let (from, from_label) = pair.access(copy.from)?;
+fn copy_file(
+    hosts: &dyn Hosts,
+    side: Side,
+    journal: &mut Journal,
+    copy: &FileCopy,
+) -> Result<usize> {
+    let (from, from_label) = hosts.access(copy.from)?;
     let bytes = from
         .node()
         .read(&copy.source)?
@@ -251,7 +368,7 @@ fn copy_file(pair: &Pair, side: Side, journal: &mut Journal, copy: &FileCopy) ->
                 copy.what
             ),
         })?;
-    let (access, label) = pair.access(side)?;
+    let (access, label) = hosts.access(side)?;
     let uid = resolve_id(access, label, "user", &copy.owner)?;
     let gid = resolve_id(access, label, "group", &copy.group)?;
     let node = access.node();
@@ -396,7 +513,7 @@ pub fn apply(
 /// one of the plan's rescues covers it, the rescue runs (its changes whose
 /// `once` step finished) before the failure is returned.
 pub fn run(
-    pair: &mut Pair,
+    hosts: &mut dyn Hosts,
     plan: &Plan,
     journals: &mut Journals,
     reporter: &dyn Reporter,
@@ -422,13 +539,13 @@ pub fn run(
             }))
         };
         if let Some((hold, _)) = held.filter(|(_, (first, _))| *first == index) {
-            if let Err(error) = manager_hold(pair, hold, &hold.begin, reporter) {
+            if let Err(error) = manager_hold(hosts, hold, &hold.begin, reporter) {
                 // Half begun (maintenance on, never settled): put it back.
-                end_hold_after_failure(pair, hold, reporter);
+                end_hold_after_failure(hosts, hold, reporter);
                 return fail(error, executor.applied);
             }
         }
-        let result = executor.step(pair, journals, step, replicating);
+        let result = executor.step(hosts, journals, step, replicating);
         // The hold ends after its last step, or at a failure once the
         // rescue put things back: the manager resumes on a settled pair.
         let holding = held
@@ -436,7 +553,7 @@ pub fn run(
             .map(|(hold, _)| hold);
         if let (Ok(()), Some(hold)) = (&result, holding) {
             if held.is_some_and(|(_, (_, last))| last == index) {
-                if let Err(error) = manager_hold(pair, hold, &hold.end, reporter) {
+                if let Err(error) = manager_hold(hosts, hold, &hold.end, reporter) {
                     return fail(error, executor.applied);
                 }
             }
@@ -455,14 +572,14 @@ pub fn run(
                     if !due {
                         continue;
                     }
-                    if let Err(err) = executor.change(pair, journals, item.side, &item.change) {
+                    if let Err(err) = executor.change(hosts, journals, item.side, &item.change) {
                         problems.push(err.to_string());
                     }
                 }
                 problems
             });
             if let Some(hold) = holding {
-                end_hold_after_failure(pair, hold, reporter);
+                end_hold_after_failure(hosts, hold, reporter);
             }
             return Err(Box::new(Failed {
                 step: step.name,
@@ -545,7 +662,7 @@ impl Executor<'_> {
 
     fn step(
         &mut self,
-        pair: &mut Pair,
+        hosts: &mut dyn Hosts,
         journals: &mut Journals,
         step: &super::plan::StepPlan,
         replicating: &mut dyn FnMut(&mut Pair) -> Result<()>,
@@ -572,15 +689,15 @@ impl Executor<'_> {
                     .unwrap_or_else(|| "already in place".into()),
             });
             if step.name == super::plan::START_REPLICATION {
-                as_seen_by(pair, step.side, |pair| replicating(pair))?;
+                as_seen_by(hosts.pair()?, step.side, |pair| replicating(pair))?;
             }
             return Ok(());
         }
         // New certificates touch both nodes and both journals at once.
         if let [Change::Certificates(certs)] = step.changes.as_slice() {
-            hold_daemons(pair, self.run_id)?;
-            let applied = super::tls_step::apply(pair, journals, certs);
-            release_daemons(pair);
+            hold_daemons(hosts, self.run_id)?;
+            let applied = super::tls_step::apply(hosts.pair()?, journals, certs);
+            release_daemons(hosts);
             let summary = applied?;
             self.reporter.event(Event::StepFinished {
                 step: step.name.into(),
@@ -601,13 +718,13 @@ impl Executor<'_> {
             })
             .collect();
         backup::check_edits(
-            pair.access(step.side)?.0.node(),
+            hosts.access(step.side)?.0.node(),
             journals.of(step.side)?,
             &edits,
         )?;
         let mut summary = String::new();
         for change in &step.changes {
-            summary = self.change(pair, journals, step.side, change)?;
+            summary = self.change(hosts, journals, step.side, change)?;
         }
         self.reporter.event(Event::StepFinished {
             step: step.name.into(),
@@ -615,7 +732,7 @@ impl Executor<'_> {
             summary,
         });
         if step.name == super::plan::START_REPLICATION {
-            as_seen_by(pair, step.side, |pair| replicating(pair))?;
+            as_seen_by(hosts.pair()?, step.side, |pair| replicating(pair))?;
         }
         Ok(())
     }
@@ -623,7 +740,7 @@ impl Executor<'_> {
     /// Applies one change on `side`; returns the step's summary so far.
     fn change(
         &mut self,
-        pair: &mut Pair,
+        hosts: &mut dyn Hosts,
         journals: &mut Journals,
         side: super::plan::Side,
         change: &Change,
@@ -631,46 +748,46 @@ impl Executor<'_> {
         let journal = journals.of(side)?;
         Ok(match change {
             Change::File(edit) => {
-                backup::apply_file_edit(pair.access(side)?.0.node(), journal, edit)?;
+                backup::apply_file_edit(hosts.access(side)?.0.node(), journal, edit)?;
                 "files changed".into()
             }
             Change::WriteFile(file) => {
-                let (access, label) = pair.access(side)?;
+                let (access, label) = hosts.access(side)?;
                 write_file(access, label, journal, file)?;
                 "files written".into()
             }
             Change::CopyFile(copy) => {
-                let size = copy_file(pair, side, journal, copy)?;
+                let size = copy_file(hosts, side, journal, copy)?;
                 let line = format!(
                     "copied {} ({}) from {} to {}:{}",
                     copy.what,
                     super::plan::human_bytes(size as u64),
-                    pair.access(copy.from)?.1,
-                    pair.access(side)?.1,
+                    hosts.access(copy.from)?.1,
+                    hosts.access(side)?.1,
                     copy.path.display()
                 );
                 self.note(line.clone());
                 line
             }
             Change::Command { argv, .. } => {
-                let (access, label) = pair.access(side)?;
+                let (access, label) = hosts.access(side)?;
                 run_command(access, label, journal, argv)?;
                 "done".into()
             }
             Change::RestartServer { argv } => {
-                hold_daemons(pair, self.run_id)?;
+                hold_daemons(hosts, self.run_id)?;
                 let restarted =
-                    restart_or_restore(pair.member(side)?, journal, argv, self.reporter);
-                release_daemons(pair);
+                    restart_or_restore(hosts.member(side)?, journal, argv, self.reporter);
+                release_daemons(hosts);
                 restarted?;
                 if side == super::plan::Side::Master {
-                    super::replica::reconnect_slaves(pair, journals)?;
+                    super::replica::reconnect_slaves(hosts.pair()?, journals)?;
                 }
                 "configuration changed and server restarted".into()
             }
             Change::Sql(statement) => {
                 let filled = self.fill(statement)?;
-                let member = pair.member(side)?;
+                let member = hosts.member(side)?;
                 if filled.shown != statement.shown {
                     self.note(format!("{}: sql: {}", member.label(), filled.shown));
                 }
@@ -678,7 +795,7 @@ impl Executor<'_> {
                 "done".into()
             }
             Change::Seed { copy } => {
-                let (master, slave) = master_and_slave(pair, side)?;
+                let (master, slave) = master_and_slave(hosts.pair()?, side)?;
                 journal.record(
                     slave.access.node(),
                     JournalEntry::Note {
@@ -707,7 +824,7 @@ impl Executor<'_> {
                 ..
             } => {
                 let reporter = self.reporter;
-                let added = as_seen_by(pair, side, |pair| {
+                let added = as_seen_by(hosts.pair()?, side, |pair| {
                     super::add_databases::run(
                         pair, journal, databases, all, copy, *replace, reporter,
                     )
@@ -732,7 +849,7 @@ impl Executor<'_> {
                 if taken.is_some() {
                     self.consumed_snapshot = taken.clone();
                 }
-                let (master, slave) = master_and_slave(pair, side)?;
+                let (master, slave) = master_and_slave(hosts.pair()?, side)?;
                 let position = match taken {
                     Some(p) => p,
                     None => current_position(master)?,
@@ -748,11 +865,11 @@ impl Executor<'_> {
                     super::statement::run(slave, journal, &statement)?;
                 }
                 let label = master.label().to_string();
-                self.record_seeded(pair, side, journal)?;
+                self.record_seeded(hosts, side, journal)?;
                 format!("replicating from {label} at {position}")
             }
             Change::ClusterDaemon { argv, start } => {
-                let member = pair.member(side)?;
+                let member = hosts.member(side)?;
                 // A note, not a command: rollback replays no daemon control
                 // of an operation (it reads installs from Command lines).
                 journal.record(
@@ -767,7 +884,7 @@ impl Executor<'_> {
                 format!("cluster daemon {verb}")
             }
             Change::TermState(state) => {
-                let member = pair.member(side)?;
+                let member = hosts.member(side)?;
                 journal.record(
                     member.access.node(),
                     JournalEntry::Note {
@@ -778,7 +895,7 @@ impl Executor<'_> {
                 format!("{} of term {}", state.role.name(), state.term)
             }
             Change::ReadGtids { query, placeholder } => {
-                let member = pair.member(side)?;
+                let member = hosts.member(side)?;
                 let value = member
                     .sql()
                     .scalar(query)?
@@ -801,7 +918,7 @@ impl Executor<'_> {
                 flavor,
             } => {
                 let value = self.value(placeholder)?;
-                let member = pair.member(side)?;
+                let member = hosts.member(side)?;
                 let (query, done) = flavor.wait_for_gtids(&value, limit.as_secs_f64());
                 let answer = member.sql().scalar(&query)?;
                 if answer.as_deref() != Some(done) {
@@ -827,8 +944,8 @@ impl Executor<'_> {
                 announce,
                 from,
             } => {
-                let (from_access, from_label) = pair.access(*from)?;
-                let (to_access, to_label) = pair.access(side)?;
+                let (from_access, from_label) = hosts.access(*from)?;
+                let (to_access, to_label) = hosts.access(side)?;
                 journal.record(
                     to_access.node(),
                     JournalEntry::Note {
@@ -866,7 +983,7 @@ impl Executor<'_> {
             }
             Change::KeepAside { name, text, what } => {
                 let path = journal.dir.join(name);
-                let (access, label) = pair.access(side)?;
+                let (access, label) = hosts.access(side)?;
                 // Not a file change: rollback leaves the administrator's copy.
                 journal.record(
                     access.node(),
@@ -884,7 +1001,7 @@ impl Executor<'_> {
             }
             Change::AdoptSnapshot { flavor } => {
                 let gtids = self.value(SNAPSHOT_PLACEHOLDER)?;
-                let member = pair.member(side)?;
+                let member = hosts.member(side)?;
                 for sql in flavor.adopt_snapshot_gtids(gtid_text(&gtids)?) {
                     self.note(format!("{}: sql: {sql}", member.label()));
                     super::statement::run(
@@ -900,8 +1017,9 @@ impl Executor<'_> {
                 limit,
                 otherwise,
             } => {
-                let label = pair.member(side)?.label().to_string();
-                if let Err(stopped) = super::verify::wait_replicating(pair.member(side)?, *limit)? {
+                let label = hosts.member(side)?.label().to_string();
+                if let Err(stopped) = super::verify::wait_replicating(hosts.member(side)?, *limit)?
+                {
                     let cannot_continue = stopped.as_ref().is_some_and(|r| {
                         r.last_io_errno.as_deref() == Some(ER_MASTER_FATAL_ERROR_READING_BINLOG)
                     });
@@ -919,10 +1037,10 @@ impl Executor<'_> {
                         super::server_state::describe_replica(&stopped)
                     ));
                     for change in otherwise {
-                        self.change(pair, journals, side, change)?;
+                        self.change(hosts, journals, side, change)?;
                     }
                     if let Err(stopped) =
-                        super::verify::wait_replicating(pair.member(side)?, *limit)?
+                        super::verify::wait_replicating(hosts.member(side)?, *limit)?
                     {
                         return Err(Error::Verify {
                             node: label,
@@ -933,12 +1051,13 @@ impl Executor<'_> {
                         });
                     }
                 }
-                self.record_seeded(pair, side, journals.of(side)?)?;
+                self.record_seeded(hosts, side, journals.of(side)?)?;
                 let message = format!("{label} replicates from {source}");
                 self.note(message.clone());
                 message
             }
             Change::Check(super::plan::Check::RowsArrive { databases }) => {
+                let pair = hosts.pair()?;
                 let verified = super::verify::run(pair, databases)?;
                 for (db, seconds) in &verified.canary_seconds {
                     let line = format!(
@@ -952,24 +1071,29 @@ impl Executor<'_> {
                 "rows arrived".into()
             }
             Change::Check(super::plan::Check::WriteThroughAddress) => {
-                let line = super::verify::write_through_address(pair.member(side)?)?;
+                let line = super::verify::write_through_address(hosts.member(side)?)?;
                 self.note(line.clone());
                 self.applied.proved.push(line.clone());
                 line
             }
             Change::Check(super::plan::Check::DaemonsHealthy) => {
-                self.applied.daemons = super::cluster_daemon::wait_healthy(pair)?;
+                self.applied.daemons = super::cluster_daemon::wait_healthy(hosts.pair()?)?;
                 "both daemons healthy".into()
             }
         })
     }
 
     /// Once replication runs from a copy's position, the copy is finished.
-    fn record_seeded(&mut self, pair: &mut Pair, side: Side, journal: &mut Journal) -> Result<()> {
+    fn record_seeded(
+        &mut self,
+        hosts: &mut dyn Hosts,
+        side: Side,
+        journal: &mut Journal,
+    ) -> Result<()> {
         if self.seeded.is_empty() {
             return Ok(());
         }
-        let (master, slave) = master_and_slave(pair, side)?;
+        let (master, slave) = master_and_slave(hosts.pair()?, side)?;
         journal.record(
             slave.access.node(),
             JournalEntry::Note {

@@ -7,43 +7,52 @@ use crate::operation::pair::{Pair, Side};
 use crate::{Error, Result};
 
 pub struct Journals {
-    pub master: Journal,
-    pub slave: Journal,
-    /// On the second slave, when the run has one.
-    pub slave2: Option<Journal>,
-    /// On the witness host, when the run has one.
-    pub witness: Option<Journal>,
+    /// One journal per host of the run, by its side.
+    journals: Vec<(Side, Journal)>,
 }
 
 impl Journals {
+    /// Opens (or creates) run `run_id` on every host of the pair.
     pub fn create(pair: &Pair, run_id: &str) -> Result<Journals> {
-        Ok(Journals {
-            master: Journal::create(pair.master.access.node(), run_id)?,
-            slave: Journal::create(pair.slave.access.node(), run_id)?,
-            slave2: match &pair.slave2 {
-                Some(slave2) => Some(Journal::create(slave2.access.node(), run_id)?),
-                None => None,
-            },
-            witness: match &pair.witness {
-                Some(witness) => Some(Journal::create(witness.access.node(), run_id)?),
-                None => None,
-            },
-        })
+        let mut journals = vec![
+            (
+                Side::Master,
+                Journal::create(pair.master.access.node(), run_id)?,
+            ),
+            (
+                Side::Slave,
+                Journal::create(pair.slave.access.node(), run_id)?,
+            ),
+        ];
+        if let Some(slave2) = &pair.slave2 {
+            journals.push((Side::Slave2, Journal::create(slave2.access.node(), run_id)?));
+        }
+        if let Some(witness) = &pair.witness {
+            journals.push((
+                Side::Witness,
+                Journal::create(witness.access.node(), run_id)?,
+            ));
+        }
+        Ok(Journals { journals })
+    }
+
+    /// Journals opened already, one per side (rollback's: the undone run's
+    /// own, on the hosts where it recorded changes).
+    pub fn of_sides(journals: Vec<(Side, Journal)>) -> Journals {
+        Journals { journals }
     }
 
     pub fn of(&mut self, side: Side) -> Result<&mut Journal> {
-        match side {
-            Side::Master => Ok(&mut self.master),
-            Side::Slave => Ok(&mut self.slave),
-            Side::Slave2 => self.slave2.as_mut().ok_or_else(|| {
-                Error::Internal(
-                    "a step for a second slave (slave2), which this run does not have".into(),
-                )
-            }),
-            Side::Witness => self.witness.as_mut().ok_or_else(|| {
-                Error::Internal("a step for a witness host, which this run does not have".into())
-            }),
-        }
+        self.journals
+            .iter_mut()
+            .find(|(s, _)| *s == side)
+            .map(|(_, journal)| journal)
+            .ok_or_else(|| {
+                Error::Internal(format!(
+                    "a step on the {}, which this run has no journal of",
+                    side.name()
+                ))
+            })
     }
 }
 

@@ -385,7 +385,7 @@ fn back_as_it_was(
             slave.label()
         ),
     });
-    let restored = crate::backup::rollback(slave.access.node(), &journal.run_id)
+    let restored = crate::backup::restore_files(slave.access.node(), journal)
         .and_then(|_| start_server(slave, journal));
     match restored {
         Ok(()) => Error::Seed {
