@@ -114,6 +114,10 @@ pub enum JournalEntry {
     /// A physical seed moved the server's datadir to `before` (on the same
     /// node) and put a copy of the master's in its place.
     DatadirReplaced { datadir: PathBuf, before: PathBuf },
+    /// A rollback undid `what` (a statement of the run as the plan shows
+    /// it, or a plugin's install): a later pass of the same rollback, after
+    /// a failure, does not undo it twice.
+    Undone { what: String },
 }
 
 /// What rollback does about one journaled statement.
@@ -154,6 +158,15 @@ impl std::fmt::Debug for UndoStatement {
 }
 
 impl UndoStatement {
+    /// The statements as a plan shows them, `; ` between.
+    pub fn shown_all(statements: &[UndoStatement]) -> String {
+        statements
+            .iter()
+            .map(|s| s.shown.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     pub fn plain(sql: impl Into<String>) -> UndoStatement {
         let sql = sql.into();
         UndoStatement {

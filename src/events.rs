@@ -39,3 +39,38 @@ pub struct Silent;
 impl Reporter for Silent {
     fn event(&self, _event: Event) {}
 }
+
+/// Keeps the steps and notes as lines, as the line front-end prints them
+/// (an operation called as a library, its unit tests).
+#[derive(Default)]
+pub struct Transcript {
+    lines: std::sync::Mutex<Vec<String>>,
+}
+
+impl Transcript {
+    pub fn text(&self) -> String {
+        self.lines
+            .lock()
+            .map(|lines| lines.iter().map(|l| format!("{l}\n")).collect())
+            .unwrap_or_default()
+    }
+}
+
+impl Reporter for Transcript {
+    fn event(&self, event: Event) {
+        let line = match event {
+            Event::StepStarted { step } => format!("==> {step}"),
+            Event::StepFinished {
+                changed, summary, ..
+            } => format!(
+                "    {}: {summary}",
+                if changed { "changed" } else { "unchanged" }
+            ),
+            Event::Note { message } => format!("    {message}"),
+            Event::Progress { .. } => return,
+        };
+        if let Ok(mut lines) = self.lines.lock() {
+            lines.push(line);
+        }
+    }
+}

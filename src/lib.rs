@@ -19,6 +19,7 @@ pub mod operation;
 pub mod paths;
 pub mod privileged;
 pub mod profile;
+pub mod rollback;
 pub mod run_lock;
 pub mod sandbox;
 pub mod setup;

@@ -166,7 +166,7 @@ fn top(module: &str) -> &str {
 #[test]
 fn layers_import_downwards_only() {
     const FRONT_ENDS: [&str; 3] = ["ui", "commands", "cli"];
-    const FEATURES: [&str; 2] = ["setup", "cluster_ops"];
+    const FEATURES: [&str; 3] = ["setup", "cluster_ops", "rollback"];
     // The sandbox and main dispatch subcommands: they may read the CLI.
     const ENTRY_POINTS: [&str; 3] = ["", "sandbox", "main"];
     const BELOW_FEATURES: [&str; 11] = [

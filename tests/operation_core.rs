@@ -657,7 +657,7 @@ fn rollback_puts_the_account_and_the_file_back_from_the_journal_alone() {
         Box::new(LocalNode::with_root(f.master_dir.path())),
         &master,
     );
-    let text = mysql_ha::commands::rollback::undo_member(&mut rolling, &run_id, false).unwrap();
+    let text = mysql_ha::rollback::undo_member(&mut rolling, &run_id, false).unwrap();
 
     let cnf = f.master_dir.path().join(CNF.trim_start_matches('/'));
     assert_eq!(std::fs::read(&cnf).unwrap(), CNF_BEFORE);
@@ -705,14 +705,14 @@ fn rollback_refuses_over_a_later_change_unless_forced() {
         Box::new(LocalNode::with_root(f.master_dir.path())),
         &server,
     );
-    let err = mysql_ha::commands::rollback::undo_member(&mut rolling, &run_id, false).unwrap_err();
+    let err = mysql_ha::rollback::undo_member(&mut rolling, &run_id, false).unwrap_err();
     assert!(matches!(err, Error::RollbackRefused { .. }), "{err}");
     assert!(err.to_string().contains(CNF), "{err}");
     assert_eq!(std::fs::read(&cnf).unwrap(), edited);
     assert!(server.statements().is_empty());
 
     // Forced, it goes back byte for byte and the account too.
-    mysql_ha::commands::rollback::undo_member(&mut rolling, &run_id, true).unwrap();
+    mysql_ha::rollback::undo_member(&mut rolling, &run_id, true).unwrap();
     assert_eq!(std::fs::read(&cnf).unwrap(), CNF_BEFORE);
     assert!(server
         .statements()
@@ -765,7 +765,7 @@ fn rollback_refuses_when_a_later_run_built_on_the_same_file() {
         Box::new(LocalNode::with_root(f.master_dir.path())),
         &server,
     );
-    let err = mysql_ha::commands::rollback::undo_member(&mut rolling, &first, false).unwrap_err();
+    let err = mysql_ha::rollback::undo_member(&mut rolling, &first, false).unwrap_err();
     assert!(err.to_string().contains(&later), "{err}");
     assert!(server.statements().is_empty());
 }
@@ -1113,7 +1113,7 @@ fn a_setup_rolled_back_leaves_both_nodes_as_they_were() {
 
     let undo = |dir: &Path, server: &FakeServer, side: Side, host: &str| {
         let mut member = member(side, host, Box::new(LocalNode::with_root(dir)), server);
-        mysql_ha::commands::rollback::undo_member(&mut member, &run_id, false).unwrap()
+        mysql_ha::rollback::undo_member(&mut member, &run_id, false).unwrap()
     };
     let slave_text = undo(
         fresh.slave_dir.path(),
@@ -1215,7 +1215,7 @@ fn on_mysql_the_hash_is_read_as_hex_and_rollback_lifts_super_read_only_for_its_o
     let ran = server.statements().len();
 
     let mut rolling = member_with(Side::Master, "192.0.2.12", node(), &server, mysql());
-    let text = mysql_ha::commands::rollback::undo_member(&mut rolling, &run_id, false).unwrap();
+    let text = mysql_ha::rollback::undo_member(&mut rolling, &run_id, false).unwrap();
     assert_eq!(
         server.statements()[ran..],
         [

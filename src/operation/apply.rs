@@ -46,6 +46,44 @@ impl Hosts for Pair {
     }
 }
 
+/// A member alone: the node a run is undone on.
+impl Hosts for Member {
+    fn member(&mut self, side: Side) -> Result<&mut Member> {
+        if side == self.side {
+            Ok(self)
+        } else {
+            Err(Error::Internal(format!(
+                "a step on the {} of a plan for {} alone",
+                side.name(),
+                self.label()
+            )))
+        }
+    }
+
+    fn access(&self, side: Side) -> Result<(&Access, &str)> {
+        if side == self.side {
+            Ok((&self.access, self.label()))
+        } else {
+            Err(Error::Internal(format!(
+                "a step on the {} of a plan for {} alone",
+                side.name(),
+                self.label()
+            )))
+        }
+    }
+
+    fn pair(&mut self) -> Result<&mut Pair> {
+        Err(Error::Internal(format!(
+            "a change between the nodes of a pair in a plan for {} alone",
+            self.label()
+        )))
+    }
+
+    fn pair_ref(&self) -> Option<&Pair> {
+        None
+    }
+}
+
 /// One host of a plan: a node with its server, or (a `--root` tree, or a
 /// server that does not answer) its files alone.
 pub struct OneHost {
@@ -1079,6 +1117,91 @@ impl Executor<'_> {
             Change::Check(super::plan::Check::DaemonsHealthy) => {
                 self.applied.daemons = super::cluster_daemon::wait_healthy(hosts.pair()?)?;
                 "both daemons healthy".into()
+            }
+            Change::RestoreFiles { .. } => {
+                let (access, label) = hosts.access(side)?;
+                let lines = super::undo_effects::restore_files(access.node(), journal)?;
+                let summary = format!("{} file(s) put back on {label}", lines.len());
+                for line in lines {
+                    self.note(line);
+                }
+                summary
+            }
+            Change::UndoSql { undone, statements } => {
+                let line = super::undo_effects::undo_sql(
+                    hosts.member(side)?,
+                    journal,
+                    undone,
+                    statements,
+                )?;
+                self.note(line.clone());
+                line
+            }
+            Change::UninstallPlugin { undone, plugin } => {
+                let line = super::undo_effects::uninstall_plugin(
+                    hosts.member(side)?,
+                    journal,
+                    undone,
+                    plugin,
+                )?;
+                self.note(line.clone());
+                line
+            }
+            Change::Service {
+                argv,
+                done,
+                required,
+                wait_server,
+                ..
+            } => {
+                let (access, label) = hosts.access(side)?;
+                let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+                let out = crate::node::run_service(access.node(), &refs)?;
+                journal.record(
+                    access.node(),
+                    JournalEntry::Command {
+                        node: label.to_string(),
+                        argv: argv.clone(),
+                        ok: out.success(),
+                    },
+                )?;
+                let succeeded = out.success();
+                let line = if succeeded {
+                    format!("{done}: {}", argv.join(" "))
+                } else if *required {
+                    out.checked(label, &refs)?;
+                    String::new()
+                } else {
+                    format!(
+                        "tried: {} ({})",
+                        argv.join(" "),
+                        crate::error::stderr_detail(&[out.stdout, out.stderr].concat())
+                    )
+                };
+                self.note(line.clone());
+                if *wait_server && succeeded {
+                    wait_for_server(hosts.member(side)?)?;
+                }
+                line
+            }
+            Change::ReleaseAddress { cidr, device } => {
+                let (access, _) = hosts.access(side)?;
+                let line =
+                    super::undo_effects::release_address(access.node(), journal, cidr, device)?;
+                self.note(line.clone());
+                line
+            }
+            Change::DatadirBack { datadir, before } => {
+                let (access, _) = hosts.access(side)?;
+                let line =
+                    super::undo_effects::datadir_back(access.node(), journal, datadir, before)?;
+                self.note(line.clone());
+                line
+            }
+            Change::ReloadCertificates => {
+                let line = super::undo_effects::reload_certificates(hosts.member(side)?)?;
+                self.note(line.clone());
+                line
             }
         })
     }

@@ -98,6 +98,48 @@ pub enum Change {
     },
     /// Prove the work done.
     Check(Check),
+    /// Rollback: every file the undone run changed on the node goes back
+    /// from its backup (or away, when the run created it). `files`: what
+    /// the plan shows, each with whether it was there before the run.
+    RestoreFiles {
+        files: Vec<(std::path::PathBuf, bool)>,
+    },
+    /// Rollback: the statements that put back what `undone` (one or more
+    /// of the run's statements, masked) changed.
+    UndoSql {
+        undone: String,
+        statements: Vec<crate::backup::UndoStatement>,
+    },
+    /// Rollback: a plugin the run installed is switched off and
+    /// uninstalled, once nothing else of the run needs it. A source whose
+    /// replica still holds it refuses: said, not raised.
+    UninstallPlugin { undone: String, plugin: String },
+    /// A service command (start, stop, unregister) through the node's
+    /// service runner. `done`: what the log says once it succeeded. Unless
+    /// `required`, a failure is said ("tried") and the step goes on: an
+    /// undo meets services already gone. `wait_server`: then wait until
+    /// the database server answers.
+    Service {
+        argv: Vec<String>,
+        why: String,
+        done: String,
+        required: bool,
+        wait_server: bool,
+    },
+    /// Release the cluster address when this node holds it (a stopped
+    /// daemon or cluster keeps it).
+    ReleaseAddress { cidr: String, device: String },
+    /// Rollback of a physical seed, with the server stopped: its own
+    /// datadir (kept in `before`) goes back in place, the copy set aside
+    /// beside it (removing data is the administrator's call).
+    DatadirBack {
+        datadir: std::path::PathBuf,
+        before: std::path::PathBuf,
+    },
+    /// The running server loads its certificates again (rollback put
+    /// them back); a server that refuses keeps the ones it loaded until
+    /// its next restart, and that is said.
+    ReloadCertificates,
 }
 
 /// A proof at the end of an operation.
@@ -630,6 +672,50 @@ impl Plan {
                     }
                 };
                 let _ = writeln!(out, "{pad}{line}");
+            }
+            Change::RestoreFiles { files } => {
+                for (path, existed) in files {
+                    if *existed {
+                        let _ = writeln!(out, "{pad}put back {}", path.display());
+                    } else {
+                        let _ =
+                            writeln!(out, "{pad}remove {} (the run created it)", path.display());
+                    }
+                }
+            }
+            Change::UndoSql { undone, statements } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}undo: {undone}  (by {})",
+                    crate::backup::UndoStatement::shown_all(statements)
+                );
+            }
+            Change::UninstallPlugin { undone, plugin } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}undo: {undone}  (by {})",
+                    crate::sql::flavor::uninstall_plugin(plugin).join("; ")
+                );
+            }
+            Change::Service { argv, why, .. } => {
+                let _ = writeln!(out, "{pad}run: {}    # {why}", argv.join(" "));
+            }
+            Change::ReleaseAddress { cidr, device } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}release the cluster address {cidr} from {device} if this node holds it"
+                );
+            }
+            Change::DatadirBack { datadir, before } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}move the server's own datadir {} back to {} (the copy is set aside)",
+                    before.display(),
+                    datadir.display()
+                );
+            }
+            Change::ReloadCertificates => {
+                let _ = writeln!(out, "{pad}the server reloads the restored certificates");
             }
         }
     }

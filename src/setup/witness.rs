@@ -12,9 +12,7 @@ use crate::operation::plan::{Change, Side, StepPlan};
 use crate::vote::witness::{WitnessConfig, CONFIG_PATH, DEFAULT_LEASE_MS};
 use crate::Result;
 
-pub const INIT_SCRIPT: &str = "/etc/init.d/mysql-ha-witness";
-pub const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha-witness.service";
-pub const SERVICE: &str = "mysql-ha-witness";
+pub use crate::vote::witness::{INIT_SCRIPT, SERVICE, SYSTEMD_UNIT};
 const INIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha-witness.init");
 const UNIT_TEMPLATE: &str = include_str!("../../templates/mysql-ha-witness.service");
 

@@ -130,6 +130,17 @@ pub fn account(user: &str, host: &str) -> String {
     format!("{}@{}", quote_string(user), quote_string(host))
 }
 
+/// The statements that take out a plugin a run installed: semi-sync's
+/// are switched off first (others, the clone plugin, have no switch).
+pub fn uninstall_plugin(plugin: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    if plugin.starts_with("rpl_semi_sync") {
+        statements.push(format!("SET GLOBAL {plugin}_enabled = OFF"));
+    }
+    statements.push(format!("UNINSTALL PLUGIN {plugin}"));
+    statements
+}
+
 impl Position {
     /// The position of a snapshot whose transactions are `gtids` (as read
     /// with `executed_gtids_query`).

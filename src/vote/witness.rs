@@ -13,6 +13,10 @@ use crate::{Error, Result};
 
 pub const CONFIG_PATH: &str = "/etc/mysql-ha/witness.toml";
 pub const STATE_DIR: &str = "/var/lib/mysql-ha-witness";
+/// The witness's service as setup installs it (init script or unit).
+pub const INIT_SCRIPT: &str = "/etc/init.d/mysql-ha-witness";
+pub const SYSTEMD_UNIT: &str = "/etc/systemd/system/mysql-ha-witness.service";
+pub const SERVICE: &str = "mysql-ha-witness";
 pub use super::lease::DEFAULT_LEASE_MS;
 
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,13 +14,9 @@ use crate::node::Node;
 use crate::operation::plan::{Change, FileCopy, Side, StepPlan};
 use crate::{Error, Result};
 
-/// The qnetd host's database, CA and the CA exported for the nodes
-/// (corosync-qnetd-certutil's paths).
-pub const QNETD_DB: &str = "/etc/corosync/qnetd/nssdb";
+pub use crate::operation::quorum_device::{NODE_DB, NODE_FOLDER, QNETD_DB};
+/// The CA exported for the nodes (corosync-qnetd-certutil's path).
 const QNETD_CA_EXPORT: &str = "/etc/corosync/qnetd/nssdb/qnetd-cacert.crt";
-/// The nodes' qdevice folder and database (corosync-qdevice-net-certutil's).
-pub const NODE_FOLDER: &str = "/etc/corosync/qdevice/net";
-pub const NODE_DB: &str = "/etc/corosync/qdevice/net/nssdb";
 /// What the node tool writes: the request (-r) and the PKCS#12 (-M).
 const NODE_REQUEST: &str = "/etc/corosync/qdevice/net/nssdb/qdevice-net-node.crq";
 const NODE_P12: &str = "/etc/corosync/qdevice/net/nssdb/qdevice-net-node.p12";
