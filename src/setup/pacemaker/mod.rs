@@ -423,10 +423,10 @@ fn durability_step(pair: &mut Pair, side: Side) -> Result<StepPlan> {
         "SET GLOBAL rpl_semi_sync_master_enabled = ON, rpl_semi_sync_slave_enabled = ON, rpl_semi_sync_master_wait_point = 'AFTER_SYNC', rpl_semi_sync_master_wait_no_slave = {wait_no_slave}, rpl_semi_sync_master_timeout = {SEMI_SYNC_TIMEOUT_MS}, gtid_strict_mode = ON, sync_binlog = 1, innodb_flush_log_at_trx_commit = 1"
     ))));
     if side != Side::Master {
-        step.changes
-            .push(Change::Sql(Statement::control("STOP SLAVE IO_THREAD")));
-        step.changes
-            .push(Change::Sql(Statement::control("START SLAVE IO_THREAD")));
+        let flavor = pair.member(side)?.sql().flavor();
+        for sql in [flavor.stop_replica_io(), flavor.start_replica_io()] {
+            step.changes.push(Change::Sql(Statement::control(sql)));
+        }
     }
     Ok(step)
 }
