@@ -1154,34 +1154,17 @@ impl Executor<'_> {
                 wait_server,
                 ..
             } => {
-                let (access, label) = hosts.access(side)?;
-                let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-                let out = crate::node::run_service(access.node(), &refs)?;
-                journal.record(
-                    access.node(),
-                    JournalEntry::Command {
-                        node: label.to_string(),
-                        argv: argv.clone(),
-                        ok: out.success(),
-                    },
-                )?;
-                let succeeded = out.success();
-                let line = if succeeded {
-                    format!("{done}: {}", argv.join(" "))
-                } else if *required {
-                    out.checked(label, &refs)?;
-                    String::new()
-                } else {
-                    format!(
-                        "tried: {} ({})",
-                        argv.join(" "),
-                        crate::error::stderr_detail(&[out.stdout, out.stderr].concat())
-                    )
-                };
-                self.note(line.clone());
-                if *wait_server && succeeded {
-                    wait_for_server(hosts.member(side)?)?;
+                // A server restart: the daemons of a pair that run (a
+                // rollback of a run that did not install them) hold still.
+                if *wait_server {
+                    hold_daemons(hosts, self.run_id)?;
                 }
+                let ran = service_change(hosts, side, journal, argv, done, *required, *wait_server);
+                if *wait_server {
+                    release_daemons(hosts);
+                }
+                let line = ran?;
+                self.note(line.clone());
                 line
             }
             Change::ReleaseAddress { cidr, device } => {
@@ -1226,6 +1209,44 @@ impl Executor<'_> {
         self.seeded.clear();
         Ok(())
     }
+}
+
+/// Runs a service command of a plan (see `Change::Service`), journaled;
+/// returns the log's line for it.
+fn service_change(
+    hosts: &mut dyn Hosts,
+    side: Side,
+    journal: &mut Journal,
+    argv: &[String],
+    done: &str,
+    required: bool,
+    wait_server: bool,
+) -> Result<String> {
+    let (access, label) = hosts.access(side)?;
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let out = crate::node::run_service(access.node(), &refs)?;
+    journal.record(
+        access.node(),
+        JournalEntry::Command {
+            node: label.to_string(),
+            argv: argv.to_vec(),
+            ok: out.success(),
+        },
+    )?;
+    if out.success() {
+        if wait_server {
+            wait_for_server(hosts.member(side)?)?;
+        }
+        return Ok(format!("{done}: {}", argv.join(" ")));
+    }
+    if required {
+        return out.checked(label, &refs).map(|_| String::new());
+    }
+    Ok(format!(
+        "tried: {} ({})",
+        argv.join(" "),
+        crate::error::stderr_detail(&[out.stdout, out.stderr].concat())
+    ))
 }
 
 /// MariaDB: the master's binary log lacks what the replica asks for.
