@@ -114,6 +114,16 @@ pub enum JournalEntry {
     /// A physical seed moved the server's datadir to `before` (on the same
     /// node) and put a copy of the master's in its place.
     DatadirReplaced { datadir: PathBuf, before: PathBuf },
+    /// A copy of `databases` from `source` began on this node (a slave).
+    SeedStarted {
+        databases: Vec<String>,
+        source: String,
+    },
+    /// That copy finished: replication runs from its position.
+    SeedFinished {
+        databases: Vec<String>,
+        source: String,
+    },
     /// A rollback undid `what` (a statement of the run as the plan shows
     /// it, or a plugin's install): a later pass of the same rollback, after
     /// a failure, does not undo it twice.
@@ -447,38 +457,42 @@ pub fn runs(node: &dyn Node) -> Result<Vec<String>> {
     Ok(runs)
 }
 
-/// The journal note that marks the start of a copy of `databases`.
-pub fn seed_note(databases: &[String], source: &str) -> String {
-    format!("seed {} from {source}", databases.join(", "))
-}
-
-/// The journal note that marks a finished copy (see `seed_note`).
-pub fn seed_done_note(databases: &[String], source: &str) -> String {
-    format!("seeded {} from {source}", databases.join(", "))
-}
-
-/// Databases whose copy a run on this node started and never finished (read
-/// back from the notes `seed_note` and `seed_done_note` wrote), with that run.
-pub fn unfinished_seeds(node: &dyn Node) -> Result<Vec<(String, String)>> {
-    let names = |text: &str, prefix: &str| -> Vec<String> {
+/// A copy a journal records: started (`SeedStarted`) or finished
+/// (`SeedFinished`), with its databases. Journals written before these
+/// entries were typed recorded them as notes ("seed A, B from HOST",
+/// "seeded ..."): read back here only, for those journals.
+pub fn seed_record(entry: &JournalEntry) -> Option<(bool, Vec<String>)> {
+    let legacy = |text: &str, prefix: &str| -> Option<Vec<String>> {
         text.strip_prefix(prefix)
             .and_then(|t| t.rsplit_once(" from "))
             .map(|(list, _)| list.split(", ").map(str::to_string).collect())
-            .unwrap_or_default()
     };
+    match entry {
+        JournalEntry::SeedStarted { databases, .. } => Some((false, databases.clone())),
+        JournalEntry::SeedFinished { databases, .. } => Some((true, databases.clone())),
+        JournalEntry::Note { text } => legacy(text, "seed ")
+            .map(|dbs| (false, dbs))
+            .or_else(|| legacy(text, "seeded ").map(|dbs| (true, dbs))),
+        _ => None,
+    }
+}
+
+/// Databases whose copy a run on this node started and never finished,
+/// with that run.
+pub fn unfinished_seeds(node: &dyn Node) -> Result<Vec<(String, String)>> {
     let mut unfinished: Vec<(String, String)> = Vec::new();
     for run_id in runs(node)? {
         let Ok(journal) = Journal::open(node, &run_id) else {
             continue;
         };
         for record in journal.records() {
-            if let JournalEntry::Note { text } = &record.entry {
-                for db in names(text, "seed ") {
-                    unfinished.retain(|(name, _)| *name != db);
+            let Some((finished, databases)) = seed_record(&record.entry) else {
+                continue;
+            };
+            for db in databases {
+                unfinished.retain(|(name, _)| *name != db);
+                if !finished {
                     unfinished.push((db, run_id.clone()));
-                }
-                for db in names(text, "seeded ") {
-                    unfinished.retain(|(name, _)| *name != db);
                 }
             }
         }
@@ -584,6 +598,42 @@ mod tests {
     use super::*;
     use crate::node::LocalNode;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_copy_started_and_not_finished_is_unfinished_typed_or_as_an_older_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let node = LocalNode::with_root(dir.path());
+        let mut old = Journal::create(&node, "20261101-100000-aaaa").unwrap();
+        for text in ["seed shop, crm from node1", "seeded shop from node1"] {
+            old.record(&node, JournalEntry::Note { text: text.into() })
+                .unwrap();
+        }
+        let mut new = Journal::create(&node, "20261102-100000-bbbb").unwrap();
+        new.record(
+            &node,
+            JournalEntry::SeedStarted {
+                databases: vec!["web".into()],
+                source: "node1".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            unfinished_seeds(&node).unwrap(),
+            [
+                ("crm".to_string(), "20261101-100000-aaaa".to_string()),
+                ("web".to_string(), "20261102-100000-bbbb".to_string())
+            ]
+        );
+        new.record(
+            &node,
+            JournalEntry::SeedFinished {
+                databases: vec!["web".into()],
+                source: "node1".into(),
+            },
+        )
+        .unwrap();
+        assert_eq!(unfinished_seeds(&node).unwrap().len(), 1);
+    }
 
     #[test]
     fn run_ids_sort_by_time_and_have_the_documented_shape() {

@@ -9,7 +9,7 @@ use super::pair::{Member, Pair};
 use super::seed;
 use super::server_state;
 use super::statement::Statement;
-use crate::backup::{self, Journal, JournalEntry};
+use crate::backup::{Journal, JournalEntry};
 use crate::events::Reporter;
 use crate::mycnf::filters;
 use crate::sql::flavor::quote_ident;
@@ -231,8 +231,9 @@ fn add(
     if tables.is_empty() {
         journal.record(
             pair.slave.access.node(),
-            JournalEntry::Note {
-                text: backup::seed_note(databases, pair.master.label()),
+            JournalEntry::SeedStarted {
+                databases: databases.to_vec(),
+                source: pair.master.label().to_string(),
             },
         )?;
     }
@@ -323,8 +324,9 @@ fn add(
     if tables.is_empty() {
         journal.record(
             pair.slave.access.node(),
-            JournalEntry::Note {
-                text: backup::seed_done_note(databases, pair.master.label()),
+            JournalEntry::SeedFinished {
+                databases: databases.to_vec(),
+                source: pair.master.label().to_string(),
             },
         )?;
     }

@@ -836,8 +836,9 @@ impl Executor<'_> {
                 let (master, slave) = master_and_slave(hosts.pair()?, side)?;
                 journal.record(
                     slave.access.node(),
-                    JournalEntry::Note {
-                        text: backup::seed_note(&copy.databases, master.label()),
+                    JournalEntry::SeedStarted {
+                        databases: copy.databases.clone(),
+                        source: master.label().to_string(),
                     },
                 )?;
                 let result = seed::run(master, slave, journal, copy, self.reporter)?;
@@ -1202,8 +1203,9 @@ impl Executor<'_> {
         let (master, slave) = master_and_slave(hosts.pair()?, side)?;
         journal.record(
             slave.access.node(),
-            JournalEntry::Note {
-                text: backup::seed_done_note(&self.seeded, master.label()),
+            JournalEntry::SeedFinished {
+                databases: self.seeded.clone(),
+                source: master.label().to_string(),
             },
         )?;
         self.seeded.clear();

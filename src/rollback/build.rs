@@ -265,7 +265,7 @@ fn undo_node(plan: &mut Plan, host: &HostSurvey, journal: &Journal) {
     } else {
         seeded(journal)
             .into_iter()
-            .map(|note| format!("left in place: the data of `{note}` on this slave (drop those databases if you do not want them)"))
+            .map(|databases| format!("left in place: the copy of {databases} the run made on this slave (drop those databases if you do not want them)"))
             .collect()
     };
     push(plan, SERVER, host.side, changes, left);
@@ -641,13 +641,13 @@ pub fn replaced_datadir(journal: &Journal) -> Option<(PathBuf, PathBuf)> {
     })
 }
 
-/// The copies of databases the run made on a slave (its seed notes).
+/// The copies of databases the run began on a slave.
 fn seeded(journal: &Journal) -> Vec<String> {
     journal
         .records()
         .iter()
-        .filter_map(|r| match &r.entry {
-            JournalEntry::Note { text } if text.starts_with("seed ") => Some(text.clone()),
+        .filter_map(|r| match backup::seed_record(&r.entry) {
+            Some((false, databases)) => Some(databases.join(", ")),
             _ => None,
         })
         .collect()
