@@ -1227,14 +1227,7 @@ fn service_change(
     let (access, label) = hosts.access(side)?;
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
     let out = crate::node::run_service(access.node(), &refs)?;
-    journal.record(
-        access.node(),
-        JournalEntry::Command {
-            node: label.to_string(),
-            argv: argv.to_vec(),
-            ok: out.success(),
-        },
-    )?;
+    super::journals::record_command(access, label, journal, argv, out.success())?;
     if out.success() {
         if wait_server {
             wait_for_server(hosts.member(side)?)?;

@@ -65,14 +65,25 @@ pub fn run_command(
 ) -> Result<()> {
     let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
     let out = access.node().run(&refs, None)?;
+    record_command(access, label, journal, argv, out.success())?;
+    out.checked(label, &refs)?;
+    Ok(())
+}
+
+/// Journals a command that ran on a node, with whether it succeeded.
+pub fn record_command(
+    access: &Access,
+    label: &str,
+    journal: &mut Journal,
+    argv: &[String],
+    ok: bool,
+) -> Result<()> {
     journal.record(
         access.node(),
         JournalEntry::Command {
             node: label.to_string(),
             argv: argv.to_vec(),
-            ok: out.success(),
+            ok,
         },
-    )?;
-    out.checked(label, &refs)?;
-    Ok(())
+    )
 }

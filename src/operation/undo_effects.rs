@@ -44,16 +44,21 @@ pub fn undo_sql(
     for sql in statements {
         member.sql().exec_masked(&sql.real, &sql.shown)?;
     }
+    mark_undone(member, journal, undone)?;
+    Ok(format!(
+        "undone: {undone}  (by {})",
+        UndoStatement::shown_all(statements)
+    ))
+}
+
+/// Records that `undone` is undone: a later pass leaves it.
+fn mark_undone(member: &Member, journal: &mut Journal, undone: &str) -> Result<()> {
     journal.record(
         member.access.node(),
         JournalEntry::Undone {
             what: undone.to_string(),
         },
-    )?;
-    Ok(format!(
-        "undone: {undone}  (by {})",
-        UndoStatement::shown_all(statements)
-    ))
+    )
 }
 
 /// Switches a plugin off and uninstalls it. A source keeps its semi-sync
@@ -95,12 +100,7 @@ pub fn uninstall_plugin(
             "left installed (disabled): {undone}: {err}; roll back the slave first, or uninstall it later"
         ));
     }
-    journal.record(
-        member.access.node(),
-        JournalEntry::Undone {
-            what: undone.to_string(),
-        },
-    )?;
+    mark_undone(member, journal, undone)?;
     Ok(format!(
         "undone: {undone}  (by {})",
         crate::sql::flavor::uninstall_plugin(plugin).join("; ")
