@@ -104,7 +104,11 @@ pub fn build(survey: &Survey) -> Plan {
         if let Some(start) = daemon_restart_command(journal) {
             let change = Change::Service {
                 argv: start,
-                why: "last: the cluster daemon ran before this run".into(),
+                why: if survey.single {
+                    "last: the cluster daemon ran before this run".into()
+                } else {
+                    "last, on both nodes: the cluster daemon ran before this run".into()
+                },
                 done: "started the cluster daemon, which ran before this run".into(),
                 required: false,
                 wait_server: false,
