@@ -108,6 +108,11 @@ pub enum JournalEntry {
         node: String,
         argv: Vec<String>,
         ok: bool,
+        /// What it did to services and the host is journaled before it
+        /// (`Effect` entries, none for most commands). False in journals
+        /// of earlier versions: rollback reads such a command by its words.
+        #[serde(default)]
+        typed: bool,
     },
     /// Anything else worth keeping.
     Note { text: String },
@@ -124,10 +129,43 @@ pub enum JournalEntry {
         databases: Vec<String>,
         source: String,
     },
+    /// What the next command does to a service or the host, recorded
+    /// before it runs: what rollback undoes (see CommandEffect).
+    Effect { effect: CommandEffect },
     /// A rollback undid `what` (a statement of the run as the plan shows
     /// it, or a plugin's install): a later pass of the same rollback, after
     /// a failure, does not undo it twice.
     Undone { what: String },
+}
+
+/// What a run's command did to a service or the host, as rollback reads
+/// it: the command's words are never parsed for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum CommandEffect {
+    /// Started `service`, which did not run: rollback stops it.
+    Started { service: String, systemd: bool },
+    /// Restarted `service`, which ran before: rollback starts it again
+    /// once the run's files are back (our daemon: stopped first).
+    Restarted { service: String, systemd: bool },
+    /// Stopped `service`, which ran: rollback starts it again, last.
+    Stopped { service: String, systemd: bool },
+    /// Registered `service` to start at boot: rollback unregisters it
+    /// when the run started it.
+    AtBoot { service: String, link: BootLink },
+    /// Took `service` off boot: rollback puts it back.
+    OffBoot { service: String, link: BootLink },
+    /// Made this directory (a certificate database): rollback removes it.
+    Made { path: PathBuf },
+}
+
+/// How a host starts a service at boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BootLink {
+    Systemd,
+    UpdateRcD,
+    Chkconfig,
 }
 
 /// What rollback does about one journaled statement.

@@ -301,10 +301,7 @@ fn small_plan(run_id: &str) -> Plan {
                 "mark the slave",
                 Side::Slave,
                 vec![
-                    Change::Command {
-                        argv: vec!["true".into()],
-                        why: "a harmless command".into(),
-                    },
+                    Change::command(&["true"], "a harmless command"),
                     Change::Sql(Statement::control("START SLAVE")),
                 ],
             ),

@@ -203,6 +203,7 @@ pub(crate) fn service_then_wait(
             node: member.label().to_string(),
             argv: argv.to_vec(),
             ok: out.success(),
+            typed: true,
         },
     )?;
     out.checked(member.label(), &refs)?;
@@ -807,8 +808,18 @@ impl Executor<'_> {
                 self.note(line.clone());
                 line
             }
-            Change::Command { argv, .. } => {
+            Change::Command { argv, effects, .. } => {
                 let (access, label) = hosts.access(side)?;
+                // Before it runs: a run killed during the command still
+                // has its undo.
+                for effect in effects {
+                    journal.record(
+                        access.node(),
+                        JournalEntry::Effect {
+                            effect: effect.clone(),
+                        },
+                    )?;
+                }
                 run_command(access, label, journal, argv)?;
                 "done".into()
             }

@@ -84,6 +84,7 @@ pub fn record_command(
             node: label.to_string(),
             argv: argv.to_vec(),
             ok,
+            typed: true,
         },
     )
 }

@@ -26,8 +26,13 @@ pub enum Change {
     /// A file read from another host of the run and written whole on this
     /// step's node (see FileCopy).
     CopyFile(FileCopy),
-    /// A command on the node.
-    Command { argv: Vec<String>, why: String },
+    /// A command on the node; `effects`: what it does to a service or the
+    /// host, journaled before it runs, for rollback to undo.
+    Command {
+        argv: Vec<String>,
+        why: String,
+        effects: Vec<crate::backup::CommandEffect>,
+    },
     /// Restart the database server and wait until it answers; if it does not
     /// come back, the step's files are restored and it is restarted again.
     RestartServer { argv: Vec<String> },
@@ -140,6 +145,30 @@ pub enum Change {
     /// them back); a server that refuses keeps the ones it loaded until
     /// its next restart, and that is said.
     ReloadCertificates,
+}
+
+impl Change {
+    /// A command with no effect rollback undoes.
+    pub fn command(argv: &[&str], why: &str) -> Change {
+        Change::Command {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            why: why.into(),
+            effects: Vec::new(),
+        }
+    }
+
+    /// A command that changes services or the host as `effects` say.
+    pub fn command_with(
+        argv: &[&str],
+        why: &str,
+        effects: Vec<crate::backup::CommandEffect>,
+    ) -> Change {
+        Change::Command {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            why: why.into(),
+            effects,
+        }
+    }
 }
 
 /// A proof at the end of an operation.
@@ -430,7 +459,7 @@ impl Plan {
                     }
                 );
             }
-            Change::Command { argv, why } => {
+            Change::Command { argv, why, .. } => {
                 let _ = writeln!(out, "   run: {}    # {why}", argv.join(" "));
             }
             Change::RestartServer { argv } => {
@@ -751,10 +780,7 @@ mod tests {
     }
 
     fn command(word: &str) -> Change {
-        Change::Command {
-            argv: vec![word.into()],
-            why: String::new(),
-        }
+        Change::command(&[word], "")
     }
 
     fn plan(steps: Vec<StepPlan>, hold: Option<ManagerHold>) -> Plan {

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use crate::backup::{self, Journal, JournalEntry, UndoStatement};
 use crate::operation::plan::{Change, Plan, Side, StepPlan};
-use crate::operation::quorum_device::{NODE_DB, NODE_FOLDER, QNETD_DB};
 use crate::operation::statement::Statement;
 
+use super::effects::{self, Effects};
 use super::{HostSurvey, Survey};
 
 pub const STOP_DAEMON: &str = "stop the cluster daemon the run installed";
@@ -16,7 +16,7 @@ pub const STOP_PACEMAKER: &str = "stop the Pacemaker cluster the run started";
 pub const FILES: &str = "put back the run's files";
 pub const STATEMENTS: &str = "undo the run's statements";
 pub const SERVER: &str = "the server takes the restored files";
-pub const START_DAEMON: &str = "start the cluster daemon again";
+pub const START_AGAIN: &str = "start again what ran before the run";
 pub const WITNESS: &str = "undo the run on the witness";
 pub const NOTHING_HERE: &str = "nothing to undo";
 
@@ -71,11 +71,12 @@ pub fn build(survey: &Survey) -> Plan {
             ],
         });
     }
-    for (host, journal) in &nodes {
-        let mut changes: Vec<Change> = daemon_stop_commands(journal)
-            .into_iter()
-            .map(|argv| undo_service(argv, "the cluster daemon the run installed"))
-            .collect();
+    let nodes: Vec<(&HostSurvey, &Journal, Effects)> = nodes
+        .into_iter()
+        .map(|(host, journal)| (host, journal, Effects::of(journal, host)))
+        .collect();
+    for (host, _, effects) in &nodes {
+        let mut changes = stop_daemon(effects);
         if !changes.is_empty() {
             if let Some((cidr, device)) = &host.address {
                 changes.push(Change::ReleaseAddress {
@@ -87,8 +88,8 @@ pub fn build(survey: &Survey) -> Plan {
         }
     }
     if !survey.single {
-        for (host, journal) in &nodes {
-            let changes = stop_pacemaker(host, journal);
+        for (host, _, effects) in &nodes {
+            let changes = stop_pacemaker(host, effects);
             let summary = if changes.is_empty() {
                 Vec::new()
             } else {
@@ -97,24 +98,12 @@ pub fn build(survey: &Survey) -> Plan {
             push(&mut plan, STOP_PACEMAKER, host.side, changes, summary);
         }
     }
-    for (host, journal) in &nodes {
-        undo_node(&mut plan, host, journal);
+    for (host, journal, effects) in &nodes {
+        undo_node(&mut plan, host, journal, effects);
     }
-    for (host, journal) in &nodes {
-        if let Some(start) = daemon_restart_command(journal) {
-            let change = Change::Service {
-                argv: start,
-                why: if survey.single {
-                    "last: the cluster daemon ran before this run".into()
-                } else {
-                    "last, on both nodes: the cluster daemon ran before this run".into()
-                },
-                done: "started the cluster daemon, which ran before this run".into(),
-                required: false,
-                wait_server: false,
-            };
-            push(&mut plan, START_DAEMON, host.side, vec![change], Vec::new());
-        }
+    for (host, _, effects) in &nodes {
+        let (changes, summary) = start_again(effects, survey.single);
+        push(&mut plan, START_AGAIN, host.side, changes, summary);
     }
     if let Some(witness) = survey.hosts.iter().find(|h| h.side == Side::Witness) {
         if let Some(journal) = &witness.journal {
@@ -160,7 +149,7 @@ fn strings(argv: &[&str]) -> Vec<String> {
 }
 
 /// One node's files, statements and server.
-fn undo_node(plan: &mut Plan, host: &HostSurvey, journal: &Journal) {
+fn undo_node(plan: &mut Plan, host: &HostSurvey, journal: &Journal, effects: &Effects) {
     let files = backed_up_files(journal);
     let mut changes = Vec::new();
     if !files.is_empty() {
@@ -168,12 +157,7 @@ fn undo_node(plan: &mut Plan, host: &HostSurvey, journal: &Journal) {
             files: files.clone(),
         });
     }
-    if let Some(db) = certificate_db_made(journal) {
-        changes.push(undo_service(
-            strings(&["rm", "-rf", db]),
-            "the quorum device's certificates (the run made them)",
-        ));
-    }
+    changes.extend(remove_made(effects));
     push(plan, FILES, host.side, changes, Vec::new());
     let paths: Vec<&PathBuf> = files.iter().map(|(p, _)| p).collect();
     let Some(server) = &host.server else {
@@ -275,67 +259,207 @@ fn undo_node(plan: &mut Plan, host: &HostSurvey, journal: &Journal) {
     push(plan, SERVER, host.side, changes, left);
 }
 
-/// The witness's service stops (and is unregistered when the run
-/// registered it), qnetd stops when the run started it, the run's files go
-/// back, and a witness that ran before starts again.
-fn undo_witness(host: &HostSurvey, journal: &Journal) -> Vec<Change> {
-    use crate::vote::witness::{CONFIG_PATH, INIT_SCRIPT, SERVICE};
-    let started = ran_command(journal, SERVICE);
-    // A re-run's witness ran before it: stopped for the undo, started again
-    // with its own configuration after it, and registered still.
-    let ran_before = existed_before(journal, CONFIG_PATH);
-    let unit = "mysql-ha-witness.service";
-    let mut commands: Vec<Vec<&str>> = Vec::new();
-    if started {
-        commands.push(if host.witness_unit {
-            vec!["systemctl", "stop", unit]
-        } else {
-            vec![INIT_SCRIPT, "stop"]
+/// The directories the run made (certificate databases) go, once the
+/// files it put in them are back.
+fn remove_made(effects: &Effects) -> Vec<Change> {
+    effects
+        .made()
+        .into_iter()
+        .map(|path| {
+            undo_service(
+                vec![
+                    "rm".into(),
+                    "-rf".into(),
+                    path.to_string_lossy().into_owned(),
+                ],
+                "the quorum device's certificates (the run made them)",
+            )
+        })
+        .collect()
+}
+
+/// Our daemon, when the run started or restarted it: it stops before
+/// anything else, so it does not react to the undo; one the run installed
+/// also leaves boot.
+fn stop_daemon(effects: &Effects) -> Vec<Change> {
+    let (systemd, installed) = match (effects.started("mysql-ha"), effects.restarted("mysql-ha")) {
+        (Some(systemd), _) => (systemd, true),
+        (None, Some(systemd)) => (systemd, false),
+        (None, None) => return Vec::new(),
+    };
+    let mut changes = vec![undo_service(
+        effects::service("mysql-ha", systemd, "stop"),
+        "the cluster daemon the run installed",
+    )];
+    if installed {
+        for link in effects.at_boot("mysql-ha") {
+            changes.push(undo_service(
+                effects::undo_at_boot("mysql-ha", link),
+                "the cluster daemon the run installed",
+            ));
+        }
+    }
+    changes
+}
+
+const PACEMAKER_STACK: [&str; 3] = ["pacemaker", "corosync-qdevice", "corosync"];
+
+/// Undoing a Pacemaker hand-off on one node: maintenance mode first (the
+/// resources stay as they are), the cluster's services the run started
+/// stop and leave boot, the stored cluster configuration (CIB) goes, what
+/// the run took off boot (the database server) comes back on, and the
+/// address Pacemaker placed is released. The run's files (corosync.conf,
+/// authkey, the agent's secret) come back with the other files afterwards.
+fn stop_pacemaker(host: &HostSurvey, effects: &Effects) -> Vec<Change> {
+    let started: Vec<(&str, bool)> = PACEMAKER_STACK
+        .iter()
+        .filter_map(|s| effects.started(s).map(|systemd| (*s, systemd)))
+        .collect();
+    if started.is_empty() {
+        return Vec::new();
+    }
+    let mut undo: Vec<Vec<String>> = vec![strings(&[
+        "crm_attribute",
+        "--type",
+        "crm_config",
+        "--name",
+        "maintenance-mode",
+        "--update",
+        "true",
+    ])];
+    for (service, systemd) in &started {
+        undo.push(effects::service(service, *systemd, "stop"));
+        for link in effects.at_boot(service) {
+            undo.push(effects::undo_at_boot(service, link));
+        }
+    }
+    if effects.started("corosync").is_some() {
+        // The cluster configuration this run created and loaded (each node
+        // keeps a copy; the run's files are restored after).
+        undo.push(strings(&["sh", "-c", "rm -f /var/lib/pacemaker/cib/cib*"]));
+    }
+    if let Some(server) = &host.service {
+        for link in effects.off_boot(&server.name) {
+            undo.push(effects::undo_off_boot(&server.name, link));
+        }
+    }
+    let mut changes: Vec<Change> = undo
+        .into_iter()
+        .map(|argv| undo_service(argv, "the Pacemaker cluster the run started"))
+        .collect();
+    if let Some((cidr, device)) = &host.pacemaker_address {
+        changes.push(Change::ReleaseAddress {
+            cidr: cidr.clone(),
+            device: device.clone(),
         });
-        if !ran_before {
-            commands.push(if host.witness_unit {
-                vec!["systemctl", "disable", unit]
-            } else {
-                vec!["update-rc.d", "-f", SERVICE, "remove"]
+    }
+    changes
+}
+
+/// Last on each node: what ran before the run and was restarted or stopped
+/// by it runs again, on the restored files; our daemon goes back on boot
+/// when the run took it off. The cluster's services a run stopped (when
+/// Pacemaker let go of the pair) stay stopped, and that is said.
+fn start_again(effects: &Effects, single: bool) -> (Vec<Change>, Vec<String>) {
+    let mut changes = Vec::new();
+    let mut summary = Vec::new();
+    let daemon = effects
+        .restarted("mysql-ha")
+        .or(effects.stopped("mysql-ha"));
+    if let Some(systemd) = daemon {
+        for link in effects.off_boot("mysql-ha") {
+            changes.push(Change::Service {
+                argv: effects::undo_off_boot("mysql-ha", link),
+                why: "the cluster daemon started at boot before this run".into(),
+                done: "undone".into(),
+                required: false,
+                wait_server: false,
             });
         }
+        changes.push(Change::Service {
+            argv: effects::service("mysql-ha", systemd, "start"),
+            why: if single {
+                "last: the cluster daemon ran before this run".into()
+            } else {
+                "last, on both nodes: the cluster daemon ran before this run".into()
+            },
+            done: "started the cluster daemon, which ran before this run".into(),
+            required: false,
+            wait_server: false,
+        });
     }
-    if ran_service(journal, "corosync-qnetd") {
-        if host.systemd {
-            commands.push(vec![
-                "systemctl",
-                "disable",
-                "--now",
-                "corosync-qnetd.service",
-            ]);
-        } else {
-            commands.push(vec!["/etc/init.d/corosync-qnetd", "stop"]);
-            commands.push(vec!["update-rc.d", "corosync-qnetd", "disable"]);
+    for service in PACEMAKER_STACK {
+        if let Some(systemd) = effects.restarted(service) {
+            changes.push(Change::Service {
+                argv: effects::service(service, systemd, "restart"),
+                why: format!("{service} ran before this run: it reads the restored files"),
+                done: format!("restarted {service}, which ran before this run"),
+                required: false,
+                wait_server: false,
+            });
+        }
+        if effects.stopped(service).is_some() {
+            summary.push(format!(
+                "not undone: the run stopped {service} (Pacemaker let go of the pair); start it by hand if Pacemaker is to run the pair again"
+            ));
         }
     }
-    let mut changes: Vec<Change> = commands
-        .into_iter()
-        .map(|argv| undo_service(strings(&argv), "a service the run started on the witness"))
-        .collect();
+    (changes, summary)
+}
+
+/// The witness's service stops (and leaves boot when the run installed
+/// it), qnetd stops when the run started it, the run's files go back, and
+/// what ran before starts again on them.
+fn undo_witness(host: &HostSurvey, journal: &Journal) -> Vec<Change> {
+    let effects = Effects::of(journal, host);
+    let mut changes = Vec::new();
+    let mut again = Vec::new();
+    for service in [crate::vote::witness::SERVICE, "corosync-qnetd"] {
+        if let Some(systemd) = effects.started(service) {
+            changes.push(undo_service(
+                effects::service(service, systemd, "stop"),
+                "a service the run started on the witness",
+            ));
+            for link in effects.at_boot(service) {
+                changes.push(undo_service(
+                    effects::undo_at_boot(service, link),
+                    "a service the run started on the witness",
+                ));
+            }
+        } else if let Some(systemd) = effects.restarted(service) {
+            // Our witness stops for the undo; qnetd reads the files
+            // again once they are back.
+            if service == crate::vote::witness::SERVICE {
+                changes.push(undo_service(
+                    effects::service(service, systemd, "stop"),
+                    "the witness ran before this run: it starts again after",
+                ));
+                again.push((
+                    service,
+                    systemd,
+                    "start",
+                    "started the witness, which ran before this run",
+                ));
+            } else {
+                again.push((
+                    service,
+                    systemd,
+                    "restart",
+                    "restarted corosync-qnetd, which ran before this run",
+                ));
+            }
+        }
+    }
     let files = backed_up_files(journal);
     if !files.is_empty() {
         changes.push(Change::RestoreFiles { files });
     }
-    if let Some(db) = certificate_db_made(journal) {
-        changes.push(undo_service(
-            strings(&["rm", "-rf", db]),
-            "the quorum device's certificates (the run made them)",
-        ));
-    }
-    if started && ran_before {
+    changes.extend(remove_made(&effects));
+    for (service, systemd, verb, done) in again {
         changes.push(Change::Service {
-            argv: if host.witness_unit {
-                strings(&["systemctl", "start", unit])
-            } else {
-                strings(&[INIT_SCRIPT, "start"])
-            },
-            why: "the witness ran before this run".into(),
-            done: "started the witness, which ran before this run".into(),
+            argv: effects::service(service, systemd, verb),
+            why: format!("{service} ran before this run"),
+            done: done.into(),
             required: false,
             wait_server: false,
         });
@@ -363,187 +487,6 @@ pub fn is_server_option_file(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "cnf")
         || path.starts_with("/etc/mysql")
         || path.file_name().is_some_and(|n| n == "my.cnf")
-}
-
-fn commands(journal: &Journal) -> impl Iterator<Item = &Vec<String>> {
-    journal.records().iter().filter_map(|r| match &r.entry {
-        JournalEntry::Command { argv, .. } => Some(argv),
-        _ => None,
-    })
-}
-
-/// Whether the run ran a command with `word` in it.
-fn ran_command(journal: &Journal, word: &str) -> bool {
-    commands(journal).any(|argv| argv.iter().any(|a| a.contains(word)))
-}
-
-/// Whether the run started, stopped or registered `service` (its init
-/// script, unit or update-rc.d name; not a program whose name begins so).
-pub fn ran_service(journal: &Journal, service: &str) -> bool {
-    let names = [
-        service.to_string(),
-        format!("{service}.service"),
-        format!("/etc/init.d/{service}"),
-    ];
-    commands(journal).any(|argv| argv.iter().any(|a| names.contains(a)))
-}
-
-/// The commands that stop and unregister the cluster daemon the run
-/// installed (none when it installed none).
-fn daemon_stop_commands(journal: &Journal) -> Vec<Vec<String>> {
-    // The daemon's service by its own words (not the witness's, not a path
-    // under /etc/ssl/mysql-ha).
-    let daemon = commands(journal).any(|argv| {
-        argv.iter()
-            .any(|a| a == "/etc/init.d/mysql-ha" || a == "mysql-ha.service" || a == "mysql-ha")
-    });
-    let mut undo = Vec::new();
-    if !daemon {
-        return undo;
-    }
-    let systemd = ran_command(journal, "mysql-ha.service");
-    undo.push(daemon_service(systemd, "stop"));
-    // A re-run's daemon ran before it: stopped for the undo, started again
-    // after it, and its boot links stay.
-    if daemon_ran_before(journal) {
-        return undo;
-    }
-    if systemd {
-        undo.push(strings(&["systemctl", "disable", "mysql-ha.service"]));
-    }
-    if ran_command(journal, "update-rc.d") {
-        undo.push(strings(&["update-rc.d", "-f", "mysql-ha", "remove"]));
-    }
-    if ran_command(journal, "chkconfig") {
-        undo.push(strings(&["chkconfig", "--del", "mysql-ha"]));
-    }
-    undo
-}
-
-fn daemon_service(systemd: bool, verb: &str) -> Vec<String> {
-    if systemd {
-        strings(&["systemctl", verb, "mysql-ha.service"])
-    } else {
-        strings(&["/etc/init.d/mysql-ha", verb])
-    }
-}
-
-/// Whether `path` was there before the run: the run did not create it.
-fn existed_before(journal: &Journal, path: &str) -> bool {
-    !journal.records().iter().any(|r| {
-        matches!(&r.entry, JournalEntry::FileBackedUp { path: p, existed: false, .. }
-            if p == Path::new(path))
-    })
-}
-
-/// Whether the cluster daemon was set up before the run (a re-run's).
-fn daemon_ran_before(journal: &Journal) -> bool {
-    existed_before(journal, crate::daemon::config::DEFAULT_PATH)
-}
-
-/// The command that starts again, once the undo is done, the daemon that
-/// ran before the run (none when the run installed it).
-fn daemon_restart_command(journal: &Journal) -> Option<Vec<String>> {
-    let stops = daemon_stop_commands(journal);
-    let systemd = stops.first()?.first().map(String::as_str) == Some("systemctl");
-    daemon_ran_before(journal).then(|| daemon_service(systemd, "start"))
-}
-
-/// Undoing a Pacemaker hand-off on one node: maintenance mode first (the
-/// resources stay as they are), pacemaker, corosync-qdevice and corosync
-/// stop and no longer start at boot, the stored cluster configuration
-/// (CIB) goes, the server starts at boot by itself again, the address
-/// Pacemaker placed is released. The run's files (corosync.conf, authkey,
-/// the agent's secret) come back with the other files afterwards.
-fn stop_pacemaker(host: &HostSurvey, journal: &Journal) -> Vec<Change> {
-    if !ran_command(journal, "pacemaker") {
-        return Vec::new();
-    }
-    let mut undo: Vec<Vec<String>> = vec![strings(&[
-        "crm_attribute",
-        "--type",
-        "crm_config",
-        "--name",
-        "maintenance-mode",
-        "--update",
-        "true",
-    ])];
-    for service in ["pacemaker", "corosync-qdevice", "corosync"] {
-        if !ran_command(journal, service) {
-            continue;
-        }
-        if host.systemd {
-            undo.push(vec![
-                "systemctl".into(),
-                "disable".into(),
-                "--now".into(),
-                format!("{service}.service"),
-            ]);
-        } else {
-            undo.push(vec![format!("/etc/init.d/{service}"), "stop".into()]);
-            undo.push(strings(&["update-rc.d", service, "disable"]));
-        }
-    }
-    if ran_command(journal, "corosync") {
-        // The cluster configuration this run created and loaded (each node
-        // keeps a copy; the run's files are restored after).
-        undo.push(strings(&["sh", "-c", "rm -f /var/lib/pacemaker/cib/cib*"]));
-    }
-    if let Some(service) = &host.service {
-        let server = &service.name;
-        let disabled_by_rc = commands(journal).any(|argv| {
-            argv.len() == 3
-                && argv[0] == "update-rc.d"
-                && argv[1] == *server
-                && argv[2] == "disable"
-        });
-        if ran_command(journal, &format!("{server}.service")) && host.systemd {
-            undo.push(vec![
-                "systemctl".into(),
-                "enable".into(),
-                format!("{server}.service"),
-            ]);
-        } else if disabled_by_rc {
-            undo.push(strings(&["update-rc.d", server, "enable"]));
-        }
-    }
-    let mut changes: Vec<Change> = undo
-        .into_iter()
-        .map(|argv| undo_service(argv, "the Pacemaker cluster the run started"))
-        .collect();
-    if let Some((cidr, device)) = &host.pacemaker_address {
-        changes.push(Change::ReleaseAddress {
-            cidr: cidr.clone(),
-            device: device.clone(),
-        });
-    }
-    changes
-}
-
-/// The quorum device's certificate database a run made (see
-/// setup::pacemaker::qdevice_tls): on a node qdevice's folder (when the
-/// run made it) or its database, on the witness the qnetd CA's database.
-/// One that was there before the run is not the run's, and stays.
-pub fn certificate_db_made(journal: &Journal) -> Option<&'static str> {
-    let ran = |program: &str, first: &str| {
-        commands(journal).any(|argv| {
-            argv.first().map(String::as_str) == Some(program)
-                && argv.get(1).map(String::as_str) == Some(first)
-        })
-    };
-    let made_folder = commands(journal).any(|argv| {
-        argv.first().map(String::as_str) == Some("install")
-            && argv.last().map(String::as_str) == Some(NODE_FOLDER)
-    });
-    if made_folder {
-        Some(NODE_FOLDER)
-    } else if ran("corosync-qdevice-net-certutil", "-i") {
-        Some(NODE_DB)
-    } else if ran("corosync-qnetd-certutil", "-i") {
-        Some(QNETD_DB)
-    } else {
-        None
-    }
 }
 
 /// What undoes the run's statements: each (or each group on one thing)
@@ -687,7 +630,7 @@ fn not_undone(journal: &Journal) -> Vec<String> {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use crate::backup::SqlUndo;
+    use crate::backup::{CommandEffect, SqlUndo};
     use crate::node::LocalNode;
 
     fn journal_of(entries: Vec<(&str, Option<SqlUndo>)>) -> (tempfile::TempDir, Journal) {
@@ -815,6 +758,7 @@ mod tests {
                         node: "host".into(),
                         argv: argv.iter().map(|a| a.to_string()).collect(),
                         ok: true,
+                        typed: false,
                     },
                 )
                 .unwrap();
@@ -822,20 +766,37 @@ mod tests {
         (dir, journal)
     }
 
+    /// What an earlier version's journal is read to have made.
+    fn made(journal: &Journal) -> Option<String> {
+        let host = host(Side::Witness, "client", None);
+        Effects::of(journal, &host)
+            .made()
+            .first()
+            .map(|p| p.display().to_string())
+    }
+
+    fn qnetd_started(journal: &Journal) -> bool {
+        let host = host(Side::Witness, "client", None);
+        Effects::of(journal, &host)
+            .started("corosync-qnetd")
+            .is_some()
+    }
+
     #[test]
-    fn only_the_certificate_database_a_run_made_goes_and_a_certutil_is_no_service() {
+    fn an_earlier_journal_is_read_the_certificate_database_it_made_goes_and_a_certutil_is_no_service(
+    ) {
         let (_dir, made_folder) = journal_of_commands(&[
             &["install", "-d", "-m", "0700", "/etc/corosync/qdevice/net"],
             &["corosync-qdevice-net-certutil", "-i", "-c", "/x.crt"],
         ]);
         assert_eq!(
-            certificate_db_made(&made_folder),
+            made(&made_folder).as_deref(),
             Some("/etc/corosync/qdevice/net")
         );
         let (_dir, made_db) =
             journal_of_commands(&[&["corosync-qdevice-net-certutil", "-i", "-c", "/x.crt"]]);
         assert_eq!(
-            certificate_db_made(&made_db),
+            made(&made_db).as_deref(),
             Some("/etc/corosync/qdevice/net/nssdb")
         );
         // A node that only received the cluster certificate, or exported
@@ -848,22 +809,19 @@ mod tests {
                 "umask 077 && pk12util -d /etc/corosync/qdevice/net/nssdb",
             ],
         ]);
-        assert_eq!(certificate_db_made(&imported), None);
+        assert_eq!(made(&imported), None);
         // The witness: its CA goes only when this run made it; signing a
         // request is neither making a CA nor starting qnetd.
         let (_dir, signed) =
             journal_of_commands(&[&["corosync-qnetd-certutil", "-s", "-c", "/r.crq", "-n", "c"]]);
-        assert_eq!(certificate_db_made(&signed), None);
-        assert!(!ran_service(&signed, "corosync-qnetd"));
+        assert_eq!(made(&signed), None);
+        assert!(!qnetd_started(&signed));
         let (_dir, made_ca) = journal_of_commands(&[
             &["corosync-qnetd-certutil", "-i", "-G"],
             &["/etc/init.d/corosync-qnetd", "start"],
         ]);
-        assert_eq!(
-            certificate_db_made(&made_ca),
-            Some("/etc/corosync/qnetd/nssdb")
-        );
-        assert!(ran_service(&made_ca, "corosync-qnetd"));
+        assert_eq!(made(&made_ca).as_deref(), Some("/etc/corosync/qnetd/nssdb"));
+        assert!(qnetd_started(&made_ca));
     }
 
     fn host(side: Side, label: &str, journal: Option<Journal>) -> HostSurvey {
@@ -925,6 +883,18 @@ mod tests {
                     restores: None,
                 }),
             },
+            JournalEntry::Effect {
+                effect: CommandEffect::AtBoot {
+                    service: "mysql-ha".into(),
+                    link: backup::BootLink::Systemd,
+                },
+            },
+            JournalEntry::Effect {
+                effect: CommandEffect::Started {
+                    service: "mysql-ha".into(),
+                    systemd: true,
+                },
+            },
             JournalEntry::Command {
                 node: "node1".into(),
                 argv: vec![
@@ -934,6 +904,7 @@ mod tests {
                     "mysql-ha.service".into(),
                 ],
                 ok: true,
+                typed: true,
             },
         ] {
             journal.record(&node, entry).unwrap();
@@ -1008,6 +979,7 @@ mod tests {
                     "mysql-ha.service".into(),
                 ],
                 ok: true,
+                typed: false,
             },
             JournalEntry::Sql {
                 node: "node1".into(),
@@ -1039,7 +1011,7 @@ mod tests {
         };
         let plan = build(&survey);
         let last = plan.steps.last().unwrap();
-        assert_eq!(last.name, START_DAEMON);
+        assert_eq!(last.name, START_AGAIN);
         let text = plan.render();
         assert!(
             text.contains("run: systemctl stop mysql-ha.service"),
@@ -1067,6 +1039,7 @@ mod tests {
                     node: "client".into(),
                     argv: vec![crate::vote::witness::INIT_SCRIPT.into(), "restart".into()],
                     ok: true,
+                    typed: false,
                 },
             )
             .unwrap();
@@ -1118,5 +1091,132 @@ mod tests {
         );
         assert!(!text.contains("mysql-ha-witness start"), "{text}");
         assert!(text.contains("client (witness)"), "{text}");
+    }
+
+    fn journal_with(entries: Vec<JournalEntry>) -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let node = LocalNode::with_root(dir.path());
+        let mut journal = Journal::create(&node, &backup::new_run_id()).unwrap();
+        for entry in entries {
+            journal.record(&node, entry).unwrap();
+        }
+        (dir, journal)
+    }
+
+    fn typed(argv: &[&str], effects: Vec<CommandEffect>) -> Vec<JournalEntry> {
+        let mut entries: Vec<JournalEntry> = effects
+            .into_iter()
+            .map(|effect| JournalEntry::Effect { effect })
+            .collect();
+        entries.push(JournalEntry::Command {
+            node: "node1".into(),
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            ok: true,
+            typed: true,
+        });
+        entries
+    }
+
+    #[test]
+    fn a_hand_off_to_pacemaker_is_undone_from_its_typed_effects_and_our_daemon_comes_back() {
+        use backup::BootLink::UpdateRcD;
+        let started = |service: &str| CommandEffect::Started {
+            service: service.into(),
+            systemd: false,
+        };
+        let at_boot = |service: &str| CommandEffect::AtBoot {
+            service: service.into(),
+            link: UpdateRcD,
+        };
+        let mut entries = Vec::new();
+        entries.extend(typed(
+            &["/etc/init.d/mysql-ha", "stop"],
+            vec![CommandEffect::Stopped {
+                service: "mysql-ha".into(),
+                systemd: false,
+            }],
+        ));
+        entries.extend(typed(
+            &["update-rc.d", "mysql-ha", "disable"],
+            vec![CommandEffect::OffBoot {
+                service: "mysql-ha".into(),
+                link: UpdateRcD,
+            }],
+        ));
+        entries.extend(typed(
+            &["update-rc.d", "mariadb", "disable"],
+            vec![CommandEffect::OffBoot {
+                service: "mariadb".into(),
+                link: UpdateRcD,
+            }],
+        ));
+        for service in ["corosync", "pacemaker"] {
+            entries.extend(typed(
+                &["update-rc.d", service, "defaults"],
+                vec![at_boot(service)],
+            ));
+            entries.extend(typed(
+                &[&format!("/etc/init.d/{service}"), "start"],
+                vec![started(service)],
+            ));
+        }
+        let (_dir, journal) = journal_with(entries);
+        let mut node = host(Side::Master, "node1", Some(journal));
+        node.systemd = false;
+        let survey = Survey {
+            run_id: "20261130-120000-beef".into(),
+            hosts: vec![node],
+            single: false,
+        };
+        let plan = build(&survey);
+        let names: Vec<&str> = plan.steps.iter().map(|s| s.name).collect();
+        assert_eq!(names.first(), Some(&STOP_PACEMAKER), "{names:?}");
+        assert_eq!(names.last(), Some(&START_AGAIN), "{names:?}");
+        let text = plan.render();
+        for line in [
+            "run: crm_attribute --type crm_config --name maintenance-mode --update true",
+            "run: /etc/init.d/pacemaker stop",
+            "run: update-rc.d pacemaker disable",
+            "run: /etc/init.d/corosync stop",
+            "run: sh -c rm -f /var/lib/pacemaker/cib/cib*",
+            "run: update-rc.d mariadb enable",
+            "run: update-rc.d mysql-ha enable",
+            "run: /etc/init.d/mysql-ha start",
+        ] {
+            assert!(text.contains(line), "{line}:\n{text}");
+        }
+        // The daemon the run stopped is not stopped again first.
+        assert!(!text.contains(STOP_DAEMON), "{text}");
+    }
+
+    #[test]
+    fn a_command_of_this_version_is_never_read_by_its_words() {
+        // A re-run that reloaded corosync and restarted qdevice: nothing of
+        // the cluster stops; qdevice restarts on the restored files.
+        let mut entries = typed(&["sh", "-c", "corosync-cfgtool -R"], Vec::new());
+        entries.extend(typed(
+            &["systemctl", "restart", "corosync-qdevice.service"],
+            vec![CommandEffect::Restarted {
+                service: "corosync-qdevice".into(),
+                systemd: true,
+            }],
+        ));
+        entries.extend(typed(
+            &["crm_attribute", "--name", "pacemaker-x"],
+            Vec::new(),
+        ));
+        let (_dir, journal) = journal_with(entries);
+        let survey = Survey {
+            run_id: "20261130-120000-beef".into(),
+            hosts: vec![host(Side::Master, "node1", Some(journal))],
+            single: false,
+        };
+        let text = build(&survey).render();
+        assert!(!text.contains("maintenance-mode"), "{text}");
+        assert!(!text.contains("corosync.service"), "{text}");
+        assert!(
+            text.contains("run: systemctl restart corosync-qdevice.service"),
+            "{text}"
+        );
     }
 }

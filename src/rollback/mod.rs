@@ -7,6 +7,7 @@
 //! undo twice what the first one did).
 
 pub mod build;
+pub mod effects;
 
 use std::path::{Path, PathBuf};
 

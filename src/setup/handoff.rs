@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::service_install::{self, write_file, Registrar, Service};
 use crate::answers::{ClusterAnswers, Manager, Resource};
+use crate::backup::{BootLink, CommandEffect};
 use crate::daemon::config::{
     ClusterConfig, DaemonTls, Fence, Monitor, NodeSection, Role, Timings, VoteConfig,
 };
@@ -486,24 +487,32 @@ fn leave_step(pair: &mut Pair, side: Side) -> Result<Option<StepPlan>> {
     if !daemon_active {
         return Ok(None);
     }
+    let why = "another cluster manager runs the pair now: our daemon stops";
+    let stopped = |systemd| CommandEffect::Stopped {
+        service: "mysql-ha".into(),
+        systemd,
+    };
+    let off_boot = |link| CommandEffect::OffBoot {
+        service: "mysql-ha".into(),
+        link,
+    };
     if systemd && node.stat(Path::new(SYSTEMD_UNIT))?.is_some() {
-        step.changes.push(Change::Command {
-            argv: ["systemctl", "disable", "--now", "mysql-ha.service"]
-                .map(String::from)
-                .to_vec(),
-            why: "another cluster manager runs the pair now: our daemon stops".into(),
-        });
+        step.changes.push(Change::command_with(
+            &["systemctl", "disable", "--now", "mysql-ha.service"],
+            why,
+            vec![stopped(true), off_boot(BootLink::Systemd)],
+        ));
     } else if !systemd && node.stat(Path::new(INIT_SCRIPT))?.is_some() {
-        step.changes.push(Change::Command {
-            argv: [INIT_SCRIPT, "stop"].map(String::from).to_vec(),
-            why: "another cluster manager runs the pair now: our daemon stops".into(),
-        });
-        step.changes.push(Change::Command {
-            argv: ["update-rc.d", "mysql-ha", "disable"]
-                .map(String::from)
-                .to_vec(),
-            why: "and does not start at boot".into(),
-        });
+        step.changes.push(Change::command_with(
+            &[INIT_SCRIPT, "stop"],
+            why,
+            vec![stopped(false)],
+        ));
+        step.changes.push(Change::command_with(
+            &["update-rc.d", "mysql-ha", "disable"],
+            "and does not start at boot",
+            vec![off_boot(BootLink::UpdateRcD)],
+        ));
     }
     Ok((!step.changes.is_empty()).then_some(step))
 }

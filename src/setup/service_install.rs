@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::backup::{BootLink, CommandEffect};
 use crate::mycnf::edit::FileEdit;
 use crate::node::Node;
 use crate::operation::plan::{Change, NodeFile, StepPlan};
@@ -130,10 +131,7 @@ pub fn package(
 }
 
 fn command(argv: &[&str], why: &str) -> Change {
-    Change::Command {
-        argv: argv.iter().map(|a| a.to_string()).collect(),
-        why: why.into(),
-    }
+    Change::command(argv, why)
 }
 
 /// How a host registers an init script for boot.
@@ -182,8 +180,14 @@ pub fn plan(
                 &["systemctl", "daemon-reload"],
                 "read the new unit",
             ));
-            step.changes
-                .push(command(&["systemctl", "enable", &unit_name], &at_boot));
+            step.changes.push(Change::command_with(
+                &["systemctl", "enable", &unit_name],
+                &at_boot,
+                vec![CommandEffect::AtBoot {
+                    service: service.name.into(),
+                    link: BootLink::Systemd,
+                }],
+            ));
             changed = true;
         }
     } else {
@@ -204,11 +208,24 @@ pub fn plan(
             .iter()
             .any(|n| n.starts_with('S') && n.get(3..) == Some(service.name));
         if !registered {
-            let argv = match service.registrar {
-                Registrar::Chkconfig => vec!["chkconfig", "--add", service.name],
-                Registrar::UpdateRcD => vec!["update-rc.d", service.name, "defaults"],
+            let (argv, link) = match service.registrar {
+                Registrar::Chkconfig => (
+                    vec!["chkconfig", "--add", service.name],
+                    BootLink::Chkconfig,
+                ),
+                Registrar::UpdateRcD => (
+                    vec!["update-rc.d", service.name, "defaults"],
+                    BootLink::UpdateRcD,
+                ),
             };
-            step.changes.push(command(&argv, &at_boot));
+            step.changes.push(Change::command_with(
+                &argv,
+                &at_boot,
+                vec![CommandEffect::AtBoot {
+                    service: service.name.into(),
+                    link,
+                }],
+            ));
         }
     }
     let (file, status): (&str, Vec<&str>) = if systemd {
@@ -230,8 +247,23 @@ pub fn plan(
         } else {
             vec![service.init_script, "restart"]
         };
-        step.changes
-            .push(command(&restart, &format!("(re)start {}", service.what)));
+        let (service_name, effect) = (service.name.to_string(), systemd);
+        let effect = if running {
+            CommandEffect::Restarted {
+                service: service_name,
+                systemd: effect,
+            }
+        } else {
+            CommandEffect::Started {
+                service: service_name,
+                systemd: effect,
+            }
+        };
+        step.changes.push(Change::command_with(
+            &restart,
+            &format!("(re)start {}", service.what),
+            vec![effect],
+        ));
     } else {
         step.summary.push(format!(
             "{} runs this build and configuration",

@@ -26,10 +26,7 @@ pub fn current_config(witness: &WitnessHost) -> Result<Option<WitnessConfig>> {
 }
 
 fn command(argv: &[&str], why: &str) -> Change {
-    Change::Command {
-        argv: argv.iter().map(|a| a.to_string()).collect(),
-        why: why.into(),
-    }
+    Change::command(argv, why)
 }
 
 /// The step that installs or updates the witness; None without one.

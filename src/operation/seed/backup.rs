@@ -517,6 +517,7 @@ pub fn run(
                 node: slave.label().to_string(),
                 argv: stop.clone(),
                 ok: true,
+                typed: true,
             },
         )?;
         let slave_node = slave.access.node();

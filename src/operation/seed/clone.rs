@@ -248,6 +248,7 @@ fn keep_own_datadir(
             node: slave.label().to_string(),
             argv: stop.clone(),
             ok: true,
+            typed: true,
         },
     )?;
     let refs: Vec<&str> = stop.iter().map(String::as_str).collect();

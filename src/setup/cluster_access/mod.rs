@@ -59,10 +59,7 @@ impl AccountPaths {
 }
 
 fn command(argv: &[&str], why: &str) -> Change {
-    Change::Command {
-        argv: argv.iter().map(|s| s.to_string()).collect(),
-        why: why.to_string(),
-    }
+    Change::command(argv, why)
 }
 
 fn write(

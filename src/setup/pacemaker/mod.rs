@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use super::service_install::write_file;
 use crate::answers::{Answers, Manager, Resource};
+use crate::backup::{BootLink, CommandEffect};
 use crate::node::Node;
 use crate::operation::cluster_manager::ClusterManager;
 use crate::operation::finding::{Finding, Severity};
@@ -76,10 +77,7 @@ fn node_attribute(node: &str, lifetime: &str, name: &str, value: &str, why: &str
 }
 
 fn command(argv: &[&str], why: &str) -> Change {
-    Change::Command {
-        argv: argv.iter().map(|a| a.to_string()).collect(),
-        why: why.into(),
-    }
+    Change::command(argv, why)
 }
 
 fn shell(line: &str, why: &str) -> Change {
@@ -437,8 +435,16 @@ fn systemd(node: &dyn Node) -> Result<bool> {
 
 /// Start `service` now and at boot.
 fn enable_and_start(node: &dyn Node, step: &mut StepPlan, service: &str, why: &str) -> Result<()> {
+    let started = |systemd| CommandEffect::Started {
+        service: service.into(),
+        systemd,
+    };
+    let at_boot = |link| CommandEffect::AtBoot {
+        service: service.into(),
+        link,
+    };
     if systemd(node)? {
-        step.changes.push(command(
+        step.changes.push(Change::command_with(
             &[
                 "systemctl",
                 "enable",
@@ -446,16 +452,23 @@ fn enable_and_start(node: &dyn Node, step: &mut StepPlan, service: &str, why: &s
                 &format!("{service}.service"),
             ],
             why,
+            vec![at_boot(BootLink::Systemd), started(true)],
         ));
     } else {
         // `defaults` does nothing while any link of the service is left
         // (e.g. only its runlevel-2 link removed): start from none.
         step.changes
             .push(command(&["update-rc.d", "-f", service, "remove"], why));
-        step.changes
-            .push(command(&["update-rc.d", service, "defaults"], why));
-        step.changes
-            .push(command(&[&format!("/etc/init.d/{service}"), "start"], why));
+        step.changes.push(Change::command_with(
+            &["update-rc.d", service, "defaults"],
+            why,
+            vec![at_boot(BootLink::UpdateRcD)],
+        ));
+        step.changes.push(Change::command_with(
+            &[&format!("/etc/init.d/{service}"), "start"],
+            why,
+            vec![started(false)],
+        ));
     }
     Ok(())
 }
@@ -637,15 +650,23 @@ fn node_step(
         ],
         None,
     )?;
+    let off_boot = |link| {
+        vec![CommandEffect::OffBoot {
+            service: service_name.clone(),
+            link,
+        }]
+    };
     if systemd(node)? {
-        step.changes.push(command(
+        step.changes.push(Change::command_with(
             &["systemctl", "disable", &format!("{service_name}.service")],
             "Pacemaker starts and stops the server now: not at boot by itself",
+            off_boot(BootLink::Systemd),
         ));
     } else if boot_links.success() && !boot_links.stdout_text().trim().is_empty() {
-        step.changes.push(command(
+        step.changes.push(Change::command_with(
             &["update-rc.d", &service_name, "disable"],
             "Pacemaker starts and stops the server now: not at boot by itself",
+            off_boot(BootLink::UpdateRcD),
         ));
     }
     if config_changed && running(node, "corosync") {
@@ -656,14 +677,19 @@ fn node_step(
     }
     if witness && (config_changed || new_certificates) && running(node, "corosync-qdevice") {
         // qdevice reads its TLS setting and certificates at start only.
-        let restart: Vec<&str> = if systemd(node)? {
+        let systemd = systemd(node)?;
+        let restart: Vec<&str> = if systemd {
             vec!["systemctl", "restart", "corosync-qdevice.service"]
         } else {
             vec!["/etc/init.d/corosync-qdevice", "restart"]
         };
-        step.changes.push(command(
+        step.changes.push(Change::command_with(
             &restart,
             "qdevice reads its settings and certificates at start",
+            vec![CommandEffect::Restarted {
+                service: "corosync-qdevice".into(),
+                systemd,
+            }],
         ));
     }
     if !running(node, "corosync") {
@@ -1013,8 +1039,16 @@ fn qdevice_certificate_steps(pair: &mut Pair, sides: &[Side]) -> Result<Vec<Step
 
 /// Stops a service now and at boot.
 fn disable_and_stop(node: &dyn Node, step: &mut StepPlan, service: &str, why: &str) -> Result<()> {
+    let stopped = |systemd| CommandEffect::Stopped {
+        service: service.into(),
+        systemd,
+    };
+    let off_boot = |link| CommandEffect::OffBoot {
+        service: service.into(),
+        link,
+    };
     if systemd(node)? {
-        step.changes.push(command(
+        step.changes.push(Change::command_with(
             &[
                 "systemctl",
                 "disable",
@@ -1022,12 +1056,19 @@ fn disable_and_stop(node: &dyn Node, step: &mut StepPlan, service: &str, why: &s
                 &format!("{service}.service"),
             ],
             why,
+            vec![stopped(true), off_boot(BootLink::Systemd)],
         ));
     } else {
-        step.changes
-            .push(command(&[&format!("/etc/init.d/{service}"), "stop"], why));
-        step.changes
-            .push(command(&["update-rc.d", service, "disable"], why));
+        step.changes.push(Change::command_with(
+            &[&format!("/etc/init.d/{service}"), "stop"],
+            why,
+            vec![stopped(false)],
+        ));
+        step.changes.push(Change::command_with(
+            &["update-rc.d", service, "disable"],
+            why,
+            vec![off_boot(BootLink::UpdateRcD)],
+        ));
     }
     Ok(())
 }
@@ -1100,17 +1141,28 @@ fn release_steps(pair: &mut Pair) -> Result<Vec<StepPlan>> {
                 ));
             }
         }
-        if systemd(node)? {
-            step.changes.push(command(
-                &["systemctl", "enable", &format!("{server}.service")],
-                "the server starts at boot by itself again",
-            ));
+        let link = if systemd(node)? {
+            BootLink::Systemd
         } else {
-            step.changes.push(command(
-                &["update-rc.d", &server, "enable"],
-                "the server starts at boot by itself again",
-            ));
-        }
+            BootLink::UpdateRcD
+        };
+        let argv: Vec<String> = match link {
+            BootLink::Systemd => vec![
+                "systemctl".into(),
+                "enable".into(),
+                format!("{server}.service"),
+            ],
+            _ => vec!["update-rc.d".into(), server.clone(), "enable".into()],
+        };
+        let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+        step.changes.push(Change::command_with(
+            &argv,
+            "the server starts at boot by itself again",
+            vec![CommandEffect::AtBoot {
+                service: server.clone(),
+                link,
+            }],
+        ));
         steps.push(step);
     }
     if let Some(witness) = &pair.witness {

@@ -10,6 +10,7 @@
 use std::path::{Path, PathBuf};
 
 use super::CLUSTER_NAME;
+use crate::backup::CommandEffect;
 use crate::node::Node;
 use crate::operation::plan::{Change, FileCopy, Side, StepPlan};
 use crate::{Error, Result};
@@ -69,10 +70,12 @@ pub struct NodeCerts {
 }
 
 fn command(argv: &[&str], why: &str) -> Change {
-    Change::Command {
-        argv: argv.iter().map(|a| a.to_string()).collect(),
-        why: why.into(),
-    }
+    Change::command(argv, why)
+}
+
+/// The run made this certificate database or folder: rollback removes it.
+fn made(path: &str) -> CommandEffect {
+    CommandEffect::Made { path: path.into() }
 }
 
 fn copy(from: Side, source: &str, path: &str, mode: u32, private_key: bool, what: &str) -> Change {
@@ -113,9 +116,10 @@ pub fn exchange(qnetd: &Qnetd, nodes: &[NodeCerts]) -> Vec<StepPlan> {
             ca.summary.push(format!(
                 "{QNETD_DB} has no certificate database: corosync-qnetd-certutil makes it with a new CA and qnetd's certificate"
             ));
-            ca.changes.push(command(
+            ca.changes.push(Change::command_with(
                 &[QNETD_TOOL, "-i", "-G"],
                 "the qnetd CA and server certificate (files not group-writable)",
+                vec![made(QNETD_DB)],
             ));
             ca.changes.push(command(
                 &[
@@ -133,8 +137,14 @@ pub fn exchange(qnetd: &Qnetd, nodes: &[NodeCerts]) -> Vec<StepPlan> {
                 } else {
                     vec!["/etc/init.d/corosync-qnetd", "restart"]
                 };
-                ca.changes
-                    .push(command(&restart, "qnetd reads its new database at start"));
+                ca.changes.push(Change::command_with(
+                    &restart,
+                    "qnetd reads its new database at start",
+                    vec![CommandEffect::Restarted {
+                        service: "corosync-qnetd".into(),
+                        systemd: qnetd.systemd,
+                    }],
+                ));
             }
         }
         QnetdDb::Ready { exported } => {
@@ -178,9 +188,10 @@ pub fn exchange(qnetd: &Qnetd, nodes: &[NodeCerts]) -> Vec<StepPlan> {
         };
         if let NodeDb::Missing { folder } = node.db {
             if !folder {
-                step.changes.push(command(
+                step.changes.push(Change::command_with(
                     &["install", "-d", "-m", "0700", NODE_FOLDER],
                     "qdevice's folder (root only)",
+                    vec![made(NODE_FOLDER)],
                 ));
             }
             step.changes.push(copy(
@@ -191,9 +202,15 @@ pub fn exchange(qnetd: &Qnetd, nodes: &[NodeCerts]) -> Vec<StepPlan> {
                 false,
                 "the qnetd CA's certificate",
             ));
-            step.changes.push(command(
+            // Inside a folder the run made, the folder goes as a whole.
+            step.changes.push(Change::command_with(
                 &[NODE_TOOL, "-i", "-c", &ca_copy],
                 "qdevice's certificate database, trusting the qnetd CA only",
+                if folder {
+                    vec![made(NODE_DB)]
+                } else {
+                    Vec::new()
+                },
             ));
         } else {
             step.summary
