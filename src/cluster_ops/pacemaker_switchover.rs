@@ -491,6 +491,7 @@ mod tests {
             "   wait: ms_db promoted on node1 alone with p_vip (the cluster address) there, unpromoted on node2 (slave of it) (crm_mon, at most 60 s)",
             "If a step from `ask Pacemaker to move the master role` to `remove the move's constraint` fails: the move's constraint is removed, so Pacemaker places the master by its own scores again (on the old master or the new one); `mysql-ha status` says where:",
             "   on node node2 (once `ask Pacemaker to move the master role` finished):",
+            "     run: crm_resource --clear --resource ms_db    # the move's constraint goes: Pacemaker places the master by its own scores again",
         ] {
             assert!(text.lines().any(|l| l == line), "no line `{line}` in:\n{text}");
         }

@@ -400,7 +400,7 @@ impl Plan {
                 );
             }
             Change::Command { argv, why } => {
-                let _ = writeln!(out, "   run: {}    # {why}", argv.join(" "));
+                let _ = writeln!(out, "{pad}run: {}    # {why}", argv.join(" "));
             }
             Change::RestartServer { argv } => {
                 let _ = writeln!(
