@@ -523,6 +523,44 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_run_says_what_it_left() {
+        use crate::operation::apply::{Applied, Failed};
+        let switch = build(&survey(&["node1"]), None).unwrap();
+        let failed = |step, rescue: Option<Vec<String>>, asked: bool| {
+            let mut applied = Applied::default();
+            if asked {
+                applied.finished.push((MOVE, Instant::now()));
+            }
+            Failed {
+                step,
+                error: Error::Cluster {
+                    message: "it broke".into(),
+                },
+                rescue,
+                applied,
+            }
+        };
+        assert_eq!(
+            failure(&switch, &failed(MOVE, Some(Vec::new()), false)),
+            "it broke; nothing was changed"
+        );
+        assert!(failure(&switch, &failed(PROMOTED, Some(Vec::new()), true)).starts_with(
+            "it broke; the move's constraint is removed (`crm_resource --clear --resource ms_db`)"
+        ));
+        assert!(failure(
+            &switch,
+            &failed(PROMOTED, Some(vec!["no crm_resource".into()]), true)
+        )
+        .ends_with(
+            "failed too (no crm_resource): it stays until `crm_resource --clear --resource ms_db`"
+        ));
+        assert_eq!(
+            failure(&switch, &failed(SLAVES, None, true)),
+            "node1 is master and the move's constraint is removed, but it broke"
+        );
+    }
+
+    #[test]
     fn it_refuses_before_any_change() {
         let pair = survey(&["node1"]);
         let unknown = refusal(&pair, Some("node9"));
