@@ -302,6 +302,16 @@ fn pacemaker_hand_off_and_a_crashed_master() {
     on_ok("node2", &[NODE_BIN, "pause"]);
     assert!(crm("node2").unwrap().maintenance);
     assert!(on_ok("node2", &[NODE_BIN, "status"]).contains("paused: maintenance mode is on"));
+    if back.is_some() {
+        // Pacemaker would not act: the switchover refuses before any change.
+        let refused = on("node2", &[NODE_BIN, "switchover", "--yes"]);
+        assert!(
+            !refused.status.success()
+                && text(&refused).contains("the cluster is paused (maintenance mode)"),
+            "{}",
+            text(&refused)
+        );
+    }
     on_ok("node2", &[NODE_BIN, "resume"]);
     assert!(!crm("node2").unwrap().maintenance);
     let mut final_master = "node2";
@@ -310,11 +320,38 @@ fn pacemaker_hand_off_and_a_crashed_master() {
             status.contains("pair: whole: node2 (master) -> node1 (slave)"),
             "{status}"
         );
+        // Its plan, shown by --dry-run, changes nothing.
+        let dry = on_ok("node2", &[NODE_BIN, "switchover", "--dry-run"]);
+        assert!(
+            dry.contains("   run: crm_resource --move --resource ms_db --promoted --node node1")
+                && dry.contains("dry run: nothing was changed"),
+            "{dry}"
+        );
+        assert_eq!(crm("node2").unwrap().promoted, ["node2"]);
         // A planned switchover back to node1 under the writers.
         let t2 = now();
         let out = on_ok("node2", &[NODE_BIN, "switchover", "--yes"]);
         println!("--- switchover:\n{out}");
         assert!(out.contains("done: node1 is master"), "{out}");
+        // Applied as the plan said, and journaled as a run on node2.
+        let run_id = out
+            .rsplit(", run ")
+            .next()
+            .and_then(|rest| rest.split(')').next())
+            .unwrap();
+        let journal = on_ok(
+            "node2",
+            &[
+                "cat",
+                &format!("/var/lib/mysql-ha/runs/{run_id}/journal.jsonl"),
+            ],
+        );
+        assert!(
+            journal.contains("switchover through Pacemaker from node2 to node1")
+                && journal.contains("\"--move\"")
+                && journal.contains("\"--clear\""),
+            "{journal}"
+        );
         assert!(promoted_with_address("node1", "node2"));
         wait_until(
             "a write through the cluster address on node1",

@@ -1,13 +1,16 @@
-//! `status`, `pause` and `resume` on a pair that Pacemaker manages
-//! (cluster.toml says `manager = "pacemaker"`): read from `crm_mon` as XML,
-//! pause and resume through the cluster's maintenance mode.
+//! `status`, `pause`, `resume` and `switchover` on a pair that Pacemaker
+//! manages (cluster.toml says `manager = "pacemaker"`): read from `crm_mon`
+//! as XML, pause and resume through the cluster's maintenance mode, the
+//! switchover as a plan (`cluster_ops::pacemaker_switchover`).
 
 use std::path::Path;
 
 use crate::answers::Manager;
+use crate::cluster_ops::pacemaker_switchover;
 use crate::daemon::config::{ClusterConfig, DEFAULT_PATH};
 use crate::node::{LocalNode, Node};
-use crate::setup::pacemaker::{crm_state, CrmState, DB_CLONE, VIP_RESOURCE};
+use crate::operation::crm::{crm_state, CrmState, DB_CLONE, VIP_RESOURCE};
+use crate::ui::line::LineReporter;
 use crate::{Error, Result};
 
 /// This node's cluster configuration when Pacemaker manages the pair.
@@ -181,116 +184,21 @@ pub fn status(config: &ClusterConfig, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// The node name of `wanted` (a node name, or the replication address the
-/// agent's `p_db_mysql_master_IP` attribute gives it).
-fn node_named(node: &LocalNode, names: &[String], wanted: &str) -> Option<String> {
-    if names.iter().any(|n| n == wanted) {
-        return Some(wanted.to_string());
-    }
-    names
-        .iter()
-        .find(|name| {
-            node.run(
-                &[
-                    "crm_attribute",
-                    "--node",
-                    name,
-                    "--lifetime",
-                    "forever",
-                    "--name",
-                    &format!("{}_mysql_master_IP", crate::setup::pacemaker::DB_RESOURCE),
-                    "--query",
-                    "--quiet",
-                ],
-                None,
-            )
-            .map(|o| o.success() && o.stdout_text().trim() == wanted)
-            .unwrap_or(false)
-        })
-        .cloned()
-}
-
-fn crm_resource(node: &LocalNode, args: &[&str]) -> Result<()> {
-    let mut argv = vec!["crm_resource"];
-    argv.extend_from_slice(args);
-    let out = node.run(&argv, None)?;
-    if !out.success() {
-        return Err(Error::Failed {
-            what: format!("`{}`", argv.join(" ")),
-            status: crate::error::exit_status(out.code),
-            detail: format!(": {}", String::from_utf8_lossy(&out.stderr).trim()),
-        });
-    }
-    Ok(())
-}
-
-/// A planned switchover through Pacemaker: the promoted instance moves to
-/// `to` (default: the one slave; with two slaves `--to` is needed); the
-/// agent demotes the master (read-only, its client sessions ended),
-/// promotes the target, and points the old master and the other slave at
-/// it; the cluster address follows the promoted instance.
+/// A planned switchover through Pacemaker (see
+/// `cluster_ops::pacemaker_switchover`): the plan, `--dry-run` or a
+/// confirmation, the one executor on this node, the outcome.
 pub fn switchover(
     config: &ClusterConfig,
     to: Option<&str>,
     yes: bool,
     dry_run: bool,
 ) -> Result<()> {
-    let has_vip = config.cluster.resource == crate::answers::Resource::Vip;
-    use std::time::{Duration, Instant};
-    let node = LocalNode::new();
-    let state = crm_state(&node)?;
-    let [master] = state.promoted.as_slice() else {
-        return Err(Error::Cluster {
-            message: format!(
-                "no single master to switch from (promoted on: {:?}); see `mysql-ha status`",
-                state.promoted
-            ),
-        });
-    };
-    let target =
-        match to {
-            Some(wanted) => node_named(&node, &state.unpromoted, wanted).ok_or_else(|| {
-                Error::Usage(format!(
-                "`{wanted}` is not a node running as slave (slaves: {}): give one of them to --to",
-                state.unpromoted.join(", ")
-            ))
-            })?,
-            None => match state.unpromoted.as_slice() {
-                [one] => one.clone(),
-                [] => return Err(Error::Cluster {
-                    message:
-                        "no node runs as slave: nothing to switch over to; see `mysql-ha status`"
-                            .into(),
-                }),
-                many => {
-                    return Err(Error::Usage(format!(
-                        "the cluster has {} slaves ({}): name the new master with --to NODE",
-                        many.len(),
-                        many.join(", ")
-                    )))
-                }
-            },
-        };
-    if state.maintenance {
-        return Err(Error::Usage(
-            "the cluster is paused (maintenance mode): `mysql-ha resume` first".into(),
-        ));
-    }
-    println!("switchover through Pacemaker: {master} -> {target}");
-    println!("   run: crm_resource --move --resource {DB_CLONE} --promoted --node {target}");
-    println!("   wait until {DB_CLONE} is promoted on {target} and {VIP_RESOURCE} runs there");
-    println!("   run: crm_resource --clear --resource {DB_CLONE}    # the move's constraint goes");
-    // The old master and every other slave follow the new master: the
-    // agent's post-promote notification points each of them at it.
-    let followers: Vec<String> = std::iter::once(master.clone())
-        .chain(state.unpromoted.iter().filter(|n| **n != target).cloned())
-        .collect();
-    println!(
-        "   wait until {} run{} as slave{} of {target}",
-        followers.join(", "),
-        if followers.len() == 1 { "s" } else { "" },
-        if followers.len() == 1 { "" } else { "s" }
-    );
+    let vip = (config.cluster.resource == crate::answers::Resource::Vip)
+        .then(|| config.cluster.vip.clone());
+    let survey =
+        pacemaker_switchover::survey(&LocalNode::new(), vip, &crate::backup::new_run_id())?;
+    let switch = pacemaker_switchover::build(&survey, to)?;
+    print!("{}", switch.plan.render());
     if dry_run {
         println!("\ndry run: nothing was changed");
         return Ok(());
@@ -298,69 +206,11 @@ pub fn switchover(
     if !yes && !super::confirm::confirm("\nSwitch over?")? {
         return Err(Error::Aborted("no switchover; nothing was changed".into()));
     }
-    let started = Instant::now();
-    crm_resource(
-        &node,
-        &[
-            "--move",
-            "--resource",
-            DB_CLONE,
-            "--promoted",
-            "--node",
-            &target,
-        ],
-    )?;
-    let limit = Duration::from_secs(120);
-    let moved = loop {
-        let now = crm_state(&node)?;
-        let address_there = !has_vip || now.vip.as_deref() == Some(target.as_str());
-        if now.promoted == [target.clone()] && address_there {
-            break Ok(started.elapsed());
-        }
-        if started.elapsed() > limit {
-            break Err(Error::Cluster {
-                message: format!(
-                    "{target} not promoted after {} s (now promoted on {:?}); the move's constraint stays until `crm_resource --clear --resource {DB_CLONE}`",
-                    limit.as_secs(),
-                    now.promoted
-                ),
-            });
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }?;
-    crm_resource(&node, &["--clear", "--resource", DB_CLONE])?;
+    println!();
+    let outcome = pacemaker_switchover::apply(&switch, &LineReporter::new())?;
     println!(
-        "{target} is master ({:.1} s); the cluster address followed it",
-        moved.as_secs_f64()
-    );
-    let back = Instant::now();
-    loop {
-        let now = crm_state(&node)?;
-        let waiting: Vec<&String> = followers
-            .iter()
-            .filter(|n| !now.unpromoted.contains(n))
-            .collect();
-        if waiting.is_empty() {
-            println!(
-                "{} run{} as slave{} of {target} again",
-                followers.join(", "),
-                if followers.len() == 1 { "s" } else { "" },
-                if followers.len() == 1 { "" } else { "s" }
-            );
-            break;
-        }
-        if back.elapsed() > Duration::from_secs(60) {
-            println!(
-                "{} not running as slave yet: see `mysql-ha status` and `crm_mon -1` (failed actions)",
-                waiting.iter().map(|n| n.as_str()).collect::<Vec<_>>().join(", ")
-            );
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    println!(
-        "\ndone: {target} is master ({:.1} s in all)",
-        started.elapsed().as_secs_f64()
+        "\ndone: {} is master ({:.1} s in all, run {})",
+        switch.target, outcome.seconds, outcome.run_id
     );
     Ok(())
 }

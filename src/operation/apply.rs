@@ -1049,6 +1049,19 @@ impl Executor<'_> {
                 self.applied.kept.push(path.clone());
                 format!("saved {path}")
             }
+            Change::WaitPacemaker {
+                promoted,
+                address,
+                slaves,
+                limit,
+            } => {
+                let wanted = super::crm::Wanted {
+                    promoted,
+                    address: *address,
+                    slaves,
+                };
+                super::crm::wait_for(hosts.access(side)?.0.node(), &wanted, *limit)?
+            }
             Change::AdoptSnapshot { flavor } => {
                 let gtids = self.value(SNAPSHOT_PLACEHOLDER)?;
                 let member = hosts.member(side)?;

@@ -2,7 +2,8 @@
 //! of typed changes with its one renderer and its one executor, the one
 //! journaled way to run a statement and what undoes it, server control,
 //! replication primitives (seeding, adding databases, TLS), the cluster
-//! daemon of a running pair, and the checks that prove a result. Features
+//! daemon of a running pair, Pacemaker's state where it runs the pair, and
+//! the checks that prove a result. Features
 //! (`setup`, `cluster_ops`) build their plans from these; nothing here
 //! imports a feature.
 
@@ -10,6 +11,7 @@ pub mod add_databases;
 pub mod apply;
 pub mod cluster_daemon;
 pub mod cluster_manager;
+pub mod crm;
 pub mod finding;
 pub mod journals;
 pub mod pair;

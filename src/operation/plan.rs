@@ -90,6 +90,17 @@ pub enum Change {
         text: String,
         what: String,
     },
+    /// Wait until Pacemaker, read with `crm_mon` on this step's node,
+    /// runs the database promoted on `promoted` alone (with the cluster
+    /// address there when `address`) and unpromoted on every node of
+    /// `slaves`: a move asked of Pacemaker is carried out by it, so the
+    /// run waits for its result.
+    WaitPacemaker {
+        promoted: String,
+        address: bool,
+        slaves: Vec<String>,
+        limit: Duration,
+    },
     /// MySQL: the server takes the copy's GTIDs (the snapshot position) as
     /// its own history, so auto-positioning asks for what follows.
     AdoptSnapshot { flavor: crate::sql::Flavor },
@@ -460,7 +471,7 @@ impl Plan {
                 );
             }
             Change::Command { argv, why, .. } => {
-                let _ = writeln!(out, "   run: {}    # {why}", argv.join(" "));
+                let _ = writeln!(out, "{pad}run: {}    # {why}", argv.join(" "));
             }
             Change::RestartServer { argv } => {
                 let _ = writeln!(
@@ -653,6 +664,24 @@ impl Plan {
                     "{pad}save {}/{name} (mode 600, {}): {what}; rollback leaves it",
                     crate::backup::Journal::run_dir(&self.run_id).display(),
                     human_bytes(text.len() as u64)
+                );
+            }
+            Change::WaitPacemaker {
+                promoted,
+                address,
+                slaves,
+                limit,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "{pad}wait: {} (crm_mon, at most {} s)",
+                    super::crm::Wanted {
+                        promoted,
+                        address: *address,
+                        slaves,
+                    }
+                    .describe(),
+                    limit.as_secs()
                 );
             }
             Change::AdoptSnapshot { flavor } => {

@@ -23,23 +23,22 @@ use crate::sql::Family;
 use crate::{Error, Result};
 
 mod config;
-mod crm_mon;
 pub mod qdevice_tls;
 
 pub use config::{
     agent_client_script, corosync_conf, crm_configuration, fence_devices, ClusterNode, DbParams,
     Fence, FenceDevice, Layout, Vip, AGENT_CLIENT,
 };
-pub use crm_mon::{crm_state, parse_crm_mon, CrmState};
+// Pacemaker's state and the resource names live in the shared core: the
+// switchover of a running cluster reads them too.
+pub use crate::operation::crm::{
+    crm_state, parse_crm_mon, CrmState, DB_CLONE, DB_RESOURCE, VIP_RESOURCE,
+};
 
 pub const COROSYNC_CONF: &str = "/etc/corosync/corosync.conf";
 pub const AUTHKEY: &str = "/etc/corosync/authkey";
 /// The crm shell configuration setup loads (no secret in it).
 pub const CRM_FILE: &str = "/etc/mysql-ha/pacemaker.crm";
-/// The database resource, its promotable clone and the cluster address.
-pub const DB_RESOURCE: &str = "p_db";
-pub const DB_CLONE: &str = "ms_db";
-pub const VIP_RESOURCE: &str = "p_vip";
 pub const CLUSTER_NAME: &str = "mysqlha";
 /// Pacemaker's local secrets (cibsecret's layout): the CIB holds `lrm://`
 /// and each node keeps the value in a root-only file.

@@ -1,8 +1,17 @@
-//! The cluster as `crm_mon --output-as=xml` shows it.
+//! Pacemaker's view of a pair it manages: the names of the resources setup
+//! configures and the cluster as `crm_mon --output-as=xml` shows it. Setup
+//! writes the configuration; a running cluster's operations (status, the
+//! switchover) read the state.
 
-use super::{DB_RESOURCE, VIP_RESOURCE};
+use std::time::{Duration, Instant};
+
 use crate::node::Node;
 use crate::{Error, Result};
+
+/// The database resource, its promotable clone and the cluster address.
+pub const DB_RESOURCE: &str = "p_db";
+pub const DB_CLONE: &str = "ms_db";
+pub const VIP_RESOURCE: &str = "p_vip";
 
 /// The cluster as `crm_mon` shows it (XML), read on one node.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -115,10 +124,192 @@ pub fn crm_state(node: &dyn Node) -> Result<CrmState> {
     Ok(parse_crm_mon(&out.stdout_text()))
 }
 
+fn plural(count: usize) -> &'static str {
+    if count == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// What a run waits for Pacemaker to show (`Change::WaitPacemaker`): the
+/// database promoted on one node alone, the cluster address there when
+/// the pair has one, and the database unpromoted on every slave.
+#[derive(Debug, Clone, Copy)]
+pub struct Wanted<'a> {
+    pub promoted: &'a str,
+    pub address: bool,
+    pub slaves: &'a [String],
+}
+
+impl Wanted<'_> {
+    /// What the wait waits for, as the plan shows it.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{DB_CLONE} promoted on {} alone", self.promoted);
+        if self.address {
+            text.push_str(&format!(" with {VIP_RESOURCE} (the cluster address) there"));
+        }
+        if !self.slaves.is_empty() {
+            text.push_str(&format!(
+                ", unpromoted on {} (slave{} of it)",
+                self.slaves.join(", "),
+                plural(self.slaves.len())
+            ));
+        }
+        text
+    }
+
+    /// What `state` still lacks, a phrase each; empty once all is there.
+    pub fn missing(&self, state: &CrmState) -> Vec<String> {
+        let mut missing = Vec::new();
+        if state.promoted != [self.promoted] {
+            missing.push(format!(
+                "{} is not promoted alone (promoted on: {})",
+                self.promoted,
+                if state.promoted.is_empty() {
+                    "no node".to_string()
+                } else {
+                    state.promoted.join(", ")
+                }
+            ));
+        }
+        if self.address && state.vip.as_deref() != Some(self.promoted) {
+            missing.push(format!(
+                "the cluster address is on {}",
+                state.vip.as_deref().unwrap_or("no node")
+            ));
+        }
+        let waiting: Vec<&str> = self
+            .slaves
+            .iter()
+            .filter(|name| !state.unpromoted.contains(name))
+            .map(String::as_str)
+            .collect();
+        if !waiting.is_empty() {
+            missing.push(format!(
+                "{} not running as slave{}",
+                waiting.join(", "),
+                plural(waiting.len())
+            ));
+        }
+        missing
+    }
+
+    /// What the wait found, once all is there.
+    fn reached(&self, after: Duration) -> String {
+        let seconds = after.as_secs_f64();
+        if self.slaves.is_empty() {
+            format!(
+                "{} is master ({seconds:.1} s){}",
+                self.promoted,
+                if self.address {
+                    "; the cluster address followed it"
+                } else {
+                    ""
+                }
+            )
+        } else {
+            let one = self.slaves.len() == 1;
+            format!(
+                "{} run{} as slave{} of {} again ({seconds:.1} s)",
+                self.slaves.join(", "),
+                if one { "s" } else { "" },
+                plural(self.slaves.len()),
+                self.promoted
+            )
+        }
+    }
+}
+
+/// Reads `crm_mon` on `node` until it shows `wanted` (what it found) or
+/// `limit` passes (an error naming what is still missing).
+pub fn wait_for(node: &dyn Node, wanted: &Wanted, limit: Duration) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        let missing = wanted.missing(&crm_state(node)?);
+        if missing.is_empty() {
+            return Ok(wanted.reached(started.elapsed()));
+        }
+        if started.elapsed() > limit {
+            return Err(Error::Cluster {
+                message: format!(
+                    "Pacemaker did not get there within {} s: {}; see `mysql-ha status` and `crm_mon -1` (failed actions)",
+                    limit.as_secs(),
+                    missing.join("; ")
+                ),
+            });
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn a_wait_names_what_pacemaker_still_lacks() {
+        let slaves = names(&["node1", "node2"]);
+        let wanted = Wanted {
+            promoted: "node3",
+            address: true,
+            slaves: &slaves,
+        };
+        assert_eq!(
+            wanted.describe(),
+            "ms_db promoted on node3 alone with p_vip (the cluster address) there, unpromoted on node1, node2 (slaves of it)"
+        );
+        // Mid-move: node1 demoted, node3 not promoted yet, the address gone.
+        let moving = CrmState {
+            promoted: Vec::new(),
+            unpromoted: names(&["node1", "node3"]),
+            ..CrmState::default()
+        };
+        assert_eq!(
+            wanted.missing(&moving),
+            [
+                "node3 is not promoted alone (promoted on: no node)",
+                "the cluster address is on no node",
+                "node2 not running as slave"
+            ]
+        );
+        let done = CrmState {
+            promoted: names(&["node3"]),
+            unpromoted: names(&["node2", "node1"]),
+            vip: Some("node3".into()),
+            ..CrmState::default()
+        };
+        assert!(wanted.missing(&done).is_empty());
+        assert_eq!(
+            wanted.reached(Duration::from_millis(3400)),
+            "node1, node2 run as slaves of node3 again (3.4 s)"
+        );
+        // The promotion alone, without an address to follow it.
+        let promotion = Wanted {
+            promoted: "node3",
+            address: false,
+            slaves: &[],
+        };
+        assert_eq!(promotion.describe(), "ms_db promoted on node3 alone");
+        let two = CrmState {
+            promoted: names(&["node1", "node3"]),
+            ..CrmState::default()
+        };
+        assert_eq!(
+            promotion.missing(&two),
+            ["node3 is not promoted alone (promoted on: node1, node3)"]
+        );
+        assert!(promotion.missing(&done).is_empty());
+        assert_eq!(
+            promotion.reached(Duration::from_secs(2)),
+            "node3 is master (2.0 s)"
+        );
+    }
 
     #[test]
     fn crm_mon_xml_reads_roles_address_and_quorum() {
