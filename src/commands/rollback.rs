@@ -27,7 +27,7 @@ pub fn run(args: RollbackArgs) -> Result<()> {
 /// a terminal only). Ok(false): nothing is to change.
 fn approve(args: &RollbackArgs, run_id: &str, plan: &Plan) -> Result<bool> {
     print!("{}", plan.render());
-    if plan.steps.is_empty() {
+    if plan.unchanged() {
         println!("\nrun {run_id} recorded nothing that rollback undoes (a switchover is undone by switching back)");
         return Ok(false);
     }
