@@ -675,6 +675,23 @@ fn rollback_puts_the_account_and_the_file_back_from_the_journal_alone() {
     // The first server saw nothing more.
     assert_eq!(f.master.statements().len(), ran);
     assert_eq!(f.master.connections(), connections);
+
+    // A second pass (as after a failure part way) finds the account undone
+    // in the journal: it does not drop and recreate it again.
+    let again = FakeServer::new("10.11.6-MariaDB-0+deb12u1-log");
+    let mut rolling = member(
+        Side::Master,
+        "192.0.2.11",
+        Box::new(LocalNode::with_root(f.master_dir.path())),
+        &again,
+    );
+    mysql_ha::rollback::undo_member(&mut rolling, &run_id, false).unwrap();
+    assert!(
+        !again.statements().iter().any(|s| s.contains("USER")),
+        "{:?}",
+        again.statements()
+    );
+    assert_eq!(std::fs::read(&cnf).unwrap(), CNF_BEFORE);
 }
 
 #[test]

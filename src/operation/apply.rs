@@ -46,17 +46,28 @@ impl Hosts for Pair {
     }
 }
 
+/// The error for a step on another host than the one a plan has.
+fn not_this_host(side: Side, label: &str) -> Error {
+    Error::Internal(format!(
+        "a step on the {} of a plan for {label} alone",
+        side.name()
+    ))
+}
+
+/// The error for a change between the nodes of a pair in a plan for one.
+fn no_pair(label: &str) -> Error {
+    Error::Internal(format!(
+        "a change between the nodes of a pair in a plan for {label} alone"
+    ))
+}
+
 /// A member alone: the node a run is undone on.
 impl Hosts for Member {
     fn member(&mut self, side: Side) -> Result<&mut Member> {
         if side == self.side {
             Ok(self)
         } else {
-            Err(Error::Internal(format!(
-                "a step on the {} of a plan for {} alone",
-                side.name(),
-                self.label()
-            )))
+            Err(not_this_host(side, self.label()))
         }
     }
 
@@ -64,19 +75,12 @@ impl Hosts for Member {
         if side == self.side {
             Ok((&self.access, self.label()))
         } else {
-            Err(Error::Internal(format!(
-                "a step on the {} of a plan for {} alone",
-                side.name(),
-                self.label()
-            )))
+            Err(not_this_host(side, self.label()))
         }
     }
 
     fn pair(&mut self) -> Result<&mut Pair> {
-        Err(Error::Internal(format!(
-            "a change between the nodes of a pair in a plan for {} alone",
-            self.label()
-        )))
+        Err(no_pair(self.label()))
     }
 
     fn pair_ref(&self) -> Option<&Pair> {
@@ -84,71 +88,45 @@ impl Hosts for Member {
     }
 }
 
-/// One host of a plan: a node with its server, or (a `--root` tree, or a
-/// server that does not answer) its files alone.
+/// One node reached for its files and commands alone (a `--root` tree, a
+/// server that does not answer, Pacemaker's tools on this node): a change
+/// that needs its database server is refused.
 pub struct OneHost {
     pub side: Side,
     pub label: String,
-    pub access: Option<Access>,
-    pub member: Option<Member>,
+    pub access: Access,
 }
 
 impl OneHost {
-    pub fn server(member: Member) -> OneHost {
-        OneHost {
-            side: member.side,
-            label: member.label().to_string(),
-            access: None,
-            member: Some(member),
-        }
-    }
-
     pub fn files(side: Side, label: &str, access: Access) -> OneHost {
         OneHost {
             side,
             label: label.to_string(),
-            access: Some(access),
-            member: None,
+            access,
         }
-    }
-
-    fn other(&self, side: Side) -> Error {
-        Error::Internal(format!(
-            "a step on the {} of a plan for {} alone",
-            side.name(),
-            self.label
-        ))
     }
 }
 
 impl Hosts for OneHost {
     fn member(&mut self, side: Side) -> Result<&mut Member> {
         if side != self.side {
-            return Err(self.other(side));
+            return Err(not_this_host(side, &self.label));
         }
-        let label = self.label.clone();
-        self.member.as_mut().ok_or_else(|| Error::Node {
-            node: label,
+        Err(Error::Node {
+            node: self.label.clone(),
             message: "its database server is not reached: only its files are undone".into(),
         })
     }
 
     fn access(&self, side: Side) -> Result<(&Access, &str)> {
         if side != self.side {
-            return Err(self.other(side));
+            return Err(not_this_host(side, &self.label));
         }
-        match (&self.member, &self.access) {
-            (Some(member), _) => Ok((&member.access, member.label())),
-            (None, Some(access)) => Ok((access, &self.label)),
-            (None, None) => Err(self.other(side)),
-        }
+        Ok((&self.access, &self.label))
     }
 
     fn pair(&mut self) -> Result<&mut Pair> {
-        Err(Error::Internal(format!(
-            "a change between the nodes of a pair in a plan for {} alone",
-            self.label
-        )))
+        Err(no_pair(&self.label))
     }
 
     fn pair_ref(&self) -> Option<&Pair> {

@@ -1219,4 +1219,37 @@ mod tests {
             "{text}"
         );
     }
+
+    #[test]
+    fn a_qnetd_the_run_restarted_for_its_new_ca_is_restarted_not_stopped() {
+        let mut entries = typed(
+            &["corosync-qnetd-certutil", "-i", "-G"],
+            vec![CommandEffect::Made {
+                path: crate::operation::quorum_device::QNETD_DB.into(),
+            }],
+        );
+        entries.extend(typed(
+            &["/etc/init.d/corosync-qnetd", "restart"],
+            vec![CommandEffect::Restarted {
+                service: "corosync-qnetd".into(),
+                systemd: false,
+            }],
+        ));
+        let (_dir, journal) = journal_with(entries);
+        let mut witness = host(Side::Witness, "client", Some(journal));
+        witness.server = None;
+        let survey = Survey {
+            run_id: "20261130-120000-beef".into(),
+            hosts: vec![witness],
+            single: false,
+        };
+        let text = build(&survey).render();
+        let removed = text.find("run: rm -rf /etc/corosync/qnetd/nssdb").unwrap();
+        let restarted = text
+            .find("run: /etc/init.d/corosync-qnetd restart")
+            .unwrap();
+        assert!(removed < restarted, "{text}");
+        assert!(!text.contains("corosync-qnetd stop"), "{text}");
+        assert!(!text.contains("update-rc.d corosync-qnetd"), "{text}");
+    }
 }

@@ -36,11 +36,6 @@ impl Effects {
         Effects(effects)
     }
 
-    #[cfg(test)]
-    pub fn from(effects: Vec<CommandEffect>) -> Effects {
-        Effects(effects)
-    }
-
     fn find(&self, wanted: impl Fn(&CommandEffect) -> Option<bool>) -> Option<bool> {
         self.0.iter().find_map(wanted)
     }

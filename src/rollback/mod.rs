@@ -37,11 +37,6 @@ impl Survey {
         }
     }
 
-    /// Whether the run recorded a change on any host.
-    pub fn recorded_anything(&self) -> bool {
-        self.hosts.iter().any(|h| h.journal.is_some())
-    }
-
     /// The run's journals, by side, for the executor.
     pub fn journals(&self) -> Journals {
         Journals::of_sides(
